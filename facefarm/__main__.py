@@ -1,0 +1,3 @@
+from facefarm.render_farm.cli import main
+
+raise SystemExit(main())

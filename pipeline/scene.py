@@ -1,0 +1,164 @@
+"""The scene description every renderer consumes: plain data, no renderer types.
+
+``compose()`` builds a :class:`Scene` from a resolved sample; the pyrender and
+Blender adapters turn the same Scene into pixels. Frames and units:
+
+* world frame = head frame: metres, +y up, +z out of the face, +x the subject's
+  left; the head is posed inside it (``head_pose``) and the camera looks at it;
+* colours are *linear* RGB in 0..1 (not sRGB);
+* every mesh carries a per-face segmentation class id taken from
+  ``assets/schema/classes.json`` (see :mod:`facefarm.pipeline.classes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from facefarm.pipeline.camera import Camera
+
+MaterialKind = Literal[
+    "skin", "eye", "cornea", "teeth", "tongue", "mouth", "lash", "brow",
+    "hair", "beard", "glasses_frame", "glasses_lens", "cloth", "headwear", "marker",
+]
+
+
+@dataclass(frozen=True)
+class Material:
+    """Surface appearance shared by both back-ends; back-ends map ``kind`` to their shader.
+
+    ``base_color``: (3,) linear RGB; per-vertex colour on the mesh, when present, multiplies it.
+    ``melanin`` / ``redness``: hair (Principled Hair BSDF) and skin parameters, 0..1.
+    """
+
+    name: str
+    kind: MaterialKind
+    base_color: tuple[float, float, float] = (0.8, 0.8, 0.8)
+    roughness: float = 0.5
+    metallic: float = 0.0
+    specular: float = 0.5
+    subsurface: float = 0.0
+    subsurface_radius: tuple[float, float, float] = (1.0, 0.2, 0.1)
+    alpha: float = 1.0
+    ior: float = 1.45
+    melanin: float = 0.0
+    redness: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """A triangle mesh in the world frame.
+
+    vertices : (n, 3) float32, metres, world frame
+    faces : (m, 3) int32, counter-clockwise seen from outside
+    face_class : (m,) uint8, segmentation class id per face
+    normals : (n, 3) float32 unit vertex normals, or None (back-end computes them)
+    uvs : (n, 2) float32 in 0..1, or None
+    vertex_colors : (n, 3) float32 linear RGB albedo, or None (use material.base_color)
+    smooth : shade smooth; ``subdivide`` : levels a photoreal back-end may apply
+    """
+
+    name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_class: np.ndarray
+    material: Material
+    normals: np.ndarray | None = None
+    uvs: np.ndarray | None = None
+    vertex_colors: np.ndarray | None = None
+    smooth: bool = True
+    subdivide: int = 0
+    occludes_landmarks: bool = True
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Hair-like strands: ``points`` (s, k, 3) float32 metres, ``radius`` (s, k) metres.
+
+    The photoreal back-end renders these as curves; the fast back-end as ribbons.
+    """
+
+    name: str
+    points: np.ndarray
+    radius: np.ndarray
+    class_id: int
+    material: Material
+
+
+@dataclass(frozen=True)
+class Light:
+    """A light. ``pose``: (4, 4) light-to-world; lights shine along their local -z.
+
+    ``intensity``: watts for point/area/spot, W/m^2 (irradiance) for directional.
+    """
+
+    kind: Literal["directional", "point", "area", "spot"]
+    color: tuple[float, float, float]
+    intensity: float
+    pose: np.ndarray
+    size: float = 0.0
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Image-based lighting.
+
+    ``hdri``: path of an equirectangular .exr/.hdr, or None for a plain colour world.
+    ``rotation_deg``: rotation about world +y. ``background``: what the camera sees behind
+    the head: ``"hdri"`` or an RGB colour (linear).
+    """
+
+    hdri: str | None
+    rotation_deg: float = 0.0
+    intensity: float = 1.0
+    color: tuple[float, float, float] = (0.05, 0.05, 0.05)
+    background: Literal["hdri"] | tuple[float, float, float] = "hdri"
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Landmark points bound to the posed mesh, in the world frame.
+
+    points : (k, 3) float64 metres, world frame
+    names : k names (the 70-point layout, then dense points)
+    n_sparse : how many of the first points are the 70-point set
+    """
+
+    points: np.ndarray
+    names: tuple[str, ...]
+    n_sparse: int = 70
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything needed to render one labelled sample.
+
+    ``head_pose``: (4, 4) head-to-world. ``meta``: JSON-able values the labels carry along.
+    """
+
+    meshes: tuple[Mesh, ...]
+    camera: Camera
+    environment: Environment
+    landmarks: Landmarks
+    head_pose: np.ndarray
+    lights: tuple[Light, ...] = ()
+    curves: tuple[Curves, ...] = ()
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a back-end returns for a Scene.
+
+    rgb : (H, W, 3) uint8 sRGB
+    segmentation : (H, W) uint8 class ids
+    depth : (H, W) float32, camera-frame z in metres, 0 where nothing was hit
+    """
+
+    rgb: np.ndarray
+    segmentation: np.ndarray
+    depth: np.ndarray
+    timings: dict = field(default_factory=dict)

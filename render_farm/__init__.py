@@ -1,0 +1,1 @@
+"""Orchestration: the command line, job planning, Ray workers, resumable output."""
