@@ -10,6 +10,7 @@ export PYOPENGL_PLATFORM ?= egl
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@tools/check_sysdeps.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade "pip>=24"
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'

@@ -156,9 +156,12 @@ class RenderResult:
     rgb : (H, W, 3) uint8 sRGB
     segmentation : (H, W) uint8 class ids
     depth : (H, W) float32, camera-frame z in metres, 0 where nothing was hit
+    occluder_depth : (H, W) float32 like ``depth`` but of the landmark occluders only
+        (meshes with ``occludes_landmarks``, no transparent lenses), or None = use ``depth``
     """
 
     rgb: np.ndarray
     segmentation: np.ndarray
     depth: np.ndarray
     timings: dict = field(default_factory=dict)
+    occluder_depth: np.ndarray | None = None

@@ -9,6 +9,11 @@ import sys
 # verb -> module exposing ``add_parser(subparsers)``; the parser sets ``func(args) -> int``.
 COMMANDS = {
     "assets": "facefarm.render_farm.cmd_assets",
+    "catalog": "facefarm.render_farm.cmd_catalog",
+    "render": "facefarm.render_farm.cmd_render",
+    "submit": "facefarm.render_farm.cmd_submit",  # also adds `status`
+    "export": "facefarm.render_farm.cmd_export",
+    "audit": "facefarm.render_farm.cmd_audit",
 }
 
 

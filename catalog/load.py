@@ -1,0 +1,98 @@
+"""Loading a catalog spec (file, JSON text or dict), its hash, its JSON Schema, asset-id checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from facefarm.catalog.checks import asset_problems, cross_field_problems
+from facefarm.catalog.problems import CatalogError, Problem, problems_from_validation_error
+from facefarm.catalog.spec import Catalog
+
+
+class _DuplicateKeys(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    keys = [k for k, _ in pairs]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise _DuplicateKeys(", ".join(repr(k) for k in dup))
+    return dict(pairs)
+
+
+def parse_json(text: str) -> tuple[Any, list[Problem]]:
+    """Parse JSON text; malformed JSON becomes a Problem with line and column."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates), []
+    except json.JSONDecodeError as e:
+        return None, [Problem("$", f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}; fix the syntax")]
+    except _DuplicateKeys as e:
+        return None, [Problem("$", f"duplicate key {e} in one object; keep only one")]
+
+
+def check_catalog(source: str | Path | dict) -> tuple[Catalog | None, list[Problem]]:
+    """Validate a catalog from a path, a ``dict``, and report every problem.
+
+    Returns ``(catalog, [])`` or ``(None, problems)``; never raises for bad input.
+    """
+    base_dir = None
+    if isinstance(source, dict):
+        data = source
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            return None, [Problem("$", f"cannot read {path}: {e.strerror if isinstance(e, OSError) else e}")]
+        data, problems = parse_json(text)
+        if problems:
+            return None, problems
+        base_dir = path.resolve().parent
+    if not isinstance(data, dict):
+        return None, [Problem("$", f"a catalog is a JSON object {{...}}, not {type(data).__name__}")]
+    context = {"base_dir": base_dir, "defer_cross_checks": True}
+    try:
+        cat = Catalog.model_validate(data, context=context)
+    except ValidationError as e:
+        return None, problems_from_validation_error(e, data, Catalog)
+    problems = cross_field_problems(cat)
+    return (None, problems) if problems else (cat, [])
+
+
+def load_catalog(source: str | Path | dict) -> Catalog:
+    """A validated :class:`Catalog` from a spec file path or a dict; raises :class:`CatalogError`."""
+    cat, problems = check_catalog(source)
+    if problems:
+        raise CatalogError(problems, str(source) if not isinstance(source, dict) else "catalog")
+    return cat
+
+
+def canonical_json(catalog: Catalog) -> str:
+    """The catalog's canonical JSON: every default filled in, keys sorted, no whitespace."""
+    return json.dumps(catalog.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, allow_nan=False)
+
+
+def catalog_hash(catalog: Catalog) -> str:
+    """SHA-256 (hex) of :func:`canonical_json`: equal for equal catalogs, in any process."""
+    return hashlib.sha256(canonical_json(catalog).encode("utf-8")).hexdigest()
+
+
+def validate_asset_ids(catalog: Catalog, known: dict[str, set[str]]) -> list[Problem]:
+    """Asset ids the catalog uses that ``known`` (kind -> ids; kinds ``hdri``, ``hair_style``,
+    ``glasses``, ``clothing``, ``headwear``) does not list. Kinds absent from ``known`` are skipped."""
+    return asset_problems(catalog, known)
+
+
+def catalog_json_schema() -> dict:
+    """The JSON Schema of catalog specs, generated from the models."""
+    schema = Catalog.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://github.com/facefarm/facefarm/assets/schema/catalog.schema.json"
+    return schema

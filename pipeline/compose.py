@@ -1,0 +1,202 @@
+"""The compositor: a resolved sample plus the head model -> a renderer-agnostic :class:`Scene`.
+
+Pure: numpy in, dataclasses out, no renderer imports and no IO beyond the cached
+head asset. Both back-ends render exactly what this returns, and the labels are
+computed from the same Scene, so they cannot disagree about geometry.
+
+Frames: the head model's frame (metres, +y up, +z out of the face, +x subject's
+left) is shifted so the neck pivot sits at the world origin, then rotated by the
+head pose (yaw about +y, pitch about +x, roll about +z). The camera sits in front
+(+z) of the *unposed* face centre and looks at the posed one, so the face stays
+centred whatever the pose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facefarm.catalog.colors import srgb_to_linear
+from facefarm.pipeline import eyes, skin
+from facefarm.pipeline.camera import Camera, intrinsics, look_at
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.environment import hdri_path
+from facefarm.pipeline.head_model import HeadModel, IdentityParams
+from facefarm.pipeline.lighting import direction_pose, kelvin_to_linear_rgb
+from facefarm.pipeline.scene import Environment, Landmarks, Light, Material, Mesh, Scene
+
+# Units that move the eyeballs: we drive gaze by rotating our own eyeballs instead,
+# and keep only the lid motion that follows gaze (see _gaze_units).
+_EYE_LOOK = ("eyeLookUp", "eyeLookDown", "eyeLookIn", "eyeLookOut")
+
+
+def pose_matrix(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    """(3, 3) head rotation R = Ry(yaw) @ Rx(pitch) @ Rz(roll).
+
+    Yaw + turns the face towards the subject's left (+x), pitch + tilts the face up,
+    roll + tilts the head towards the subject's left shoulder (the top of the head moves
+    towards +x: clockwise as the camera sees it).
+    """
+    y, p, r = np.radians([yaw_deg, pitch_deg, roll_deg])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(-p), -np.sin(-p)], [0, np.sin(-p), np.cos(-p)]])
+    rz = np.array([[np.cos(-r), -np.sin(-r), 0], [np.sin(-r), np.cos(-r), 0], [0, 0, 1]])
+    return ry @ rx @ rz
+
+
+def _gaze_units(units: dict[str, float], yaw: float, pitch: float, blink: float) -> dict[str, float]:
+    """Final expression weights: eyeball units removed, lids follow gaze and blink."""
+    out = {k: v for k, v in units.items() if not any(k.startswith(e) for e in _EYE_LOOK)}
+    down = float(np.clip(-pitch / 30.0, 0, 1))
+    up = float(np.clip(pitch / 30.0, 0, 1))
+    # the lid part of the eyeLook units is what makes a downward gaze look natural
+    for side in ("Left", "Right"):
+        out[f"eyeBlink{side}"] = float(max(out.get(f"eyeBlink{side}", 0.0), blink, 0.35 * down))
+        out[f"eyeWide{side}"] = float(max(out.get(f"eyeWide{side}", 0.0), 0.4 * up))
+    return out
+
+
+def identity_params(sample) -> IdentityParams:
+    return IdentityParams(
+        age_years=float(sample.age_years), gender=float(sample.gender),
+        ancestry=dict(sample.ancestry_weights), muscle=float(sample.muscle),
+        weight=float(sample.weight), proportions=float(sample.proportions),
+        details=dict(sample.shape_details))
+
+
+def compose(sample, head: HeadModel | None = None) -> Scene:
+    """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample)."""
+    head = head or HeadModel.load()
+    ex = sample.expression
+    rest = head.shape(identity_params(sample)).astype(np.float64)
+    units = _gaze_units(dict(ex.units), ex.gaze_yaw_deg, ex.gaze_pitch_deg, ex.blink)
+    verts = rest + head.expression_offsets(rest, units)
+    verts = _apply_gaze(head, verts, ex.gaze_yaw_deg, ex.gaze_pitch_deg)
+
+    # --- head frame -> world -------------------------------------------------------------
+    geo = skin.FaceGeometry.measure(head.eye_centres(rest), rest, head.vertex_class)
+    R = pose_matrix(sample.head_pose.yaw_deg, sample.head_pose.pitch_deg, sample.head_pose.roll_deg)
+    head_pose = np.eye(4)
+    head_pose[:3, :3] = R
+    head_pose[:3, 3] = -R @ geo.pivot
+
+    def to_world(p: np.ndarray) -> np.ndarray:
+        return np.asarray(p, np.float64) @ R.T + head_pose[:3, 3]
+
+    meshes = list(_head_meshes(sample, head, rest, verts, to_world, geo))
+
+    lm = np.asarray(head.landmark_points(verts), np.float64).copy()
+    for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
+        lm[i] = verts[head.eyes_slice(eye).start]
+    dense = np.asarray(head.dense_points(verts), np.float64)
+    names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
+    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70)
+
+    camera = _camera(sample.camera, geo.face_centre - geo.pivot, to_world(geo.face_centre))
+    environment, lights = _lighting(sample, to_world(geo.face_centre))
+    meta = {"sample_id": sample.sample_id, "head_scale": geo.scale}
+    return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
+                 landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), meta=meta)
+
+
+def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+    """Rotate both eyeballs rigidly about their centres so they look along (yaw, pitch)."""
+    if yaw == 0 and pitch == 0:
+        return verts
+    out = verts.copy()
+    g = eyes.gaze_rotation(yaw, pitch)
+    for e, c in enumerate(head.eye_centres(verts)):
+        sl = head.eyes_slice(e)
+        out[sl] = (verts[sl] - c) @ g.T + c
+    return out
+
+
+def _head_meshes(sample, head, rest, verts, to_world, geo):
+    """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue)."""
+    colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo,
+                                      scalp=_hair_cap(sample, head))
+    eye_colours = _eye_vertex_colors(sample, head, rest)
+    for pi, part in enumerate(head.part_names):
+        sel = head.face_part == pi
+        faces = head.faces[sel]
+        if len(faces) == 0:
+            continue
+        vidx = np.unique(faces)
+        material = skin.material_for(part, sample)
+        vc = None
+        if material.kind == "skin":
+            vc = colours[vidx]
+        elif material.kind == "eye":
+            vc = eye_colours[vidx]
+        face_class = head.face_class[sel].copy()
+        if part == "skin" and _hair_cap(sample, head) is not None:
+            cap = np.zeros(head.n_vertices, bool)
+            cap[_hair_cap(sample, head)] = True
+            face_class[cap[faces].all(axis=1)] = CLASS_IDS["HAIR"]
+        yield Mesh(
+            name=part,
+            vertices=to_world(verts[vidx]).astype(np.float32),
+            faces=np.searchsorted(vidx, faces).astype(np.int32),
+            face_class=face_class.astype(np.uint8),
+            material=material,
+            vertex_colors=None if vc is None else vc.astype(np.float32),
+            subdivide=1 if material.kind == "skin" else 0,
+        )
+
+
+def _hair_cap(sample, head):
+    """Scalp vertices painted as close-cropped hair until strand hair covers them (None if bald)."""
+    style = str(getattr(sample.hair, "style", "bald"))
+    if style in ("bald", "none") or float(getattr(sample.hair, "density", 1.0)) <= 0.05:
+        return None
+    return head.scalp
+
+
+def _eye_vertex_colors(sample, head, rest):
+    """Sclera / iris / pupil colours painted by the angle of each eyeball vertex from its gaze axis."""
+    col = np.zeros((head.n_vertices, 3))
+    iris = skin.iris_linear_rgb(sample)
+    centres, axes = head.eye_centres(rest), head.eye_axes(rest)
+    for e in (0, 1):
+        sl = head.eyes_slice(e)
+        d = rest[sl] - centres[e]
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        angles = np.arccos(np.clip(d @ axes[e], -1.0, 1.0))
+        col[sl] = eyes.eye_colors(angles, iris)
+    return col
+
+
+def _camera(cam, face_offset: np.ndarray, target_world: np.ndarray) -> Camera:
+    """Camera at ``distance_m`` in front of the unposed face centre, looking at the posed one."""
+    jitter = np.asarray(cam.position_jitter_m, float)
+    eye = face_offset + np.array([0.0, 0.0, cam.distance_m]) + jitter
+    K = intrinsics(cam.focal_mm, cam.sensor_width_mm, cam.width, cam.height,
+                   tuple(cam.principal_offset_px))
+    return Camera(K=K, world_to_camera=look_at(eye, target_world), width=int(cam.width),
+                  height=int(cam.height), near=0.02, far=20.0)
+
+
+def _lighting(sample, target):
+    lt = sample.lighting
+    env = Environment(
+        hdri=hdri_path(lt.hdri) if lt.hdri else None,
+        rotation_deg=float(lt.rotation_deg),
+        intensity=float(lt.intensity),
+        background=_background(sample),
+    )
+    lights = []
+    for extra in lt.extra_lights:
+        tint = np.asarray(kelvin_to_linear_rgb(extra.color_temperature_k))
+        tint = tint * np.asarray([srgb_to_linear(c) for c in extra.color_rgb])
+        lights.append(Light(
+            kind=extra.kind, color=tuple(float(c) for c in tint / max(tint.max(), 1e-6)),
+            intensity=float(extra.intensity_w),
+            pose=direction_pose(extra.azimuth_deg, extra.elevation_deg, extra.distance_m, target),
+            size=float(extra.size_m)))
+    return env, lights
+
+
+def _background(sample):
+    bg = sample.background
+    if bg.kind == "hdri":
+        return "hdri"
+    return tuple(srgb_to_linear(float(c)) for c in bg.color_rgb)

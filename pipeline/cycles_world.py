@@ -1,0 +1,103 @@
+"""Image-based lighting, the visible background and the scene's lights in Cycles.
+
+HDRI orientation follows the convention every back-end shares
+(:mod:`facefarm.pipeline.environment`): a world direction ``w`` (+y up) reads the
+map at ``R_y(-rotation) w``, and the map frame goes to Blender's z-up environment
+frame by ``(x, y, z) -> (x, -z, y)``; so the image centre looks along +x and the
+top row is +y. The rotation is applied exactly with three dot products on the
+world ray direction (no Euler-angle conventions involved).
+
+A solid background is shown to camera rays only (Light Path trick): the
+lighting, reflections and refractions still come from the HDRI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from facefarm.pipeline.cycles_materials import NodeGraph
+from facefarm.pipeline.environment import rotation_y
+from facefarm.pipeline.scene import Environment, Light
+
+# map frame (x, y, z), +y up -> Blender's environment frame (x, -z, y), +z up
+_MAP_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+_LIGHT_TYPES = {"directional": "SUN", "point": "POINT", "area": "AREA", "spot": "SPOT"}
+
+
+def environment_lookup_matrix(rotation_deg: float) -> np.ndarray:
+    """(3, 3) world direction -> Blender environment lookup direction for ``rotation_deg``."""
+    return _MAP_TO_BLENDER @ rotation_y(-rotation_deg)
+
+
+def load_hdri(path: str, cache: dict[str, bpy.types.Image]) -> bpy.types.Image:
+    """The HDRI image for ``path``, loaded once per process (``cache``: resolved path -> image)."""
+    key = str(Path(path).resolve())
+    img = cache.get(key)
+    if img is None or img.name not in bpy.data.images:
+        if not Path(key).is_file():
+            raise FileNotFoundError(f"HDRI not found: {path}")
+        img = bpy.data.images.load(key, check_existing=True)
+        img.colorspace_settings.name = "Linear Rec.709"
+        cache[key] = img
+    return img
+
+
+def build_world(bpy_scene, env: Environment, hdri_cache: dict[str, bpy.types.Image]) -> bpy.types.World:
+    """(Re)build ``bpy_scene.world`` for ``env``."""
+    world = bpy_scene.world or bpy.data.worlds.new("world")
+    bpy_scene.world = world
+    g = NodeGraph(world.node_tree)
+    if env.hdri:
+        coords = g.node("ShaderNodeTexCoord").outputs["Generated"]  # world ray direction
+        M = environment_lookup_matrix(env.rotation_deg)
+        rows = [g.node("ShaderNodeVectorMath", {0: coords, 1: tuple(M[i])}, operation="DOT_PRODUCT")
+                for i in range(3)]
+        vec = g.node("ShaderNodeCombineXYZ", {k: r.outputs["Value"] for k, r in zip("XYZ", rows)})
+        tex = g.node("ShaderNodeTexEnvironment", {"Vector": vec.outputs["Vector"]},
+                     image=load_hdri(env.hdri, hdri_cache), interpolation="Linear",
+                     projection="EQUIRECTANGULAR")
+        light = g.node("ShaderNodeBackground", {"Color": tex.outputs["Color"],
+                                                "Strength": float(env.intensity)})
+    else:
+        light = g.node("ShaderNodeBackground", {"Color": tuple(env.color),
+                                                "Strength": float(env.intensity)})
+    shader = light.outputs["Background"]
+    if env.background != "hdri":
+        backdrop = g.node("ShaderNodeBackground", {"Color": tuple(env.background), "Strength": 1.0})
+        path = g.node("ShaderNodeLightPath")
+        mix = g.node("ShaderNodeMixShader", {"Fac": path.outputs["Is Camera Ray"]})
+        g.tree.links.new(shader, mix.inputs[1])
+        g.tree.links.new(backdrop.outputs["Background"], mix.inputs[2])
+        shader = mix.outputs[0]
+    g.output(shader, "ShaderNodeOutputWorld")
+    return world
+
+
+def add_light(bpy_scene, light: Light, name: str = "light") -> bpy.types.Object:
+    """A Blender light for ``light``; both shine along their local -z, so the pose carries over.
+
+    ``size``: disk diameter (area) or source radius (point/spot), metres; a sun keeps
+    Blender's default angular size.
+    """
+    from mathutils import Matrix
+
+    try:
+        kind = _LIGHT_TYPES[light.kind]
+    except KeyError:
+        raise ValueError(f"unknown light kind {light.kind!r}; use one of {sorted(_LIGHT_TYPES)}") from None
+    data = bpy.data.lights.new(name, kind)
+    data.color = tuple(light.color)
+    data.energy = float(light.intensity)  # W (point/spot/area) or W/m^2 (sun): Blender's units too
+    if kind == "AREA":
+        data.shape = "DISK"
+        data.size = max(float(light.size), 1e-3)
+    elif kind == "POINT" or kind == "SPOT":
+        data.shadow_soft_size = float(light.size)
+    obj = bpy.data.objects.new(name, data)
+    obj.matrix_world = Matrix(np.asarray(light.pose, np.float64).tolist())
+    bpy_scene.collection.objects.link(obj)
+    return obj

@@ -1,0 +1,286 @@
+"""The runtime head: identity shape, expression offsets, parts, classes and landmarks.
+
+Loads the asset compiled by ``facefarm assets build`` (:mod:`head_build`). All positions are
+float32 metres in the head frame: HM08 axes (+y up, +z out of the face, +x the subject's
+left) with the origin at the midpoint of the two eyeball centres of that identity.
+
+Typical use::
+
+    head = HeadModel.load()
+    v = head.shape(IdentityParams(age_years=30.0, details={"nose-hump": 0.3}))
+    v = v + head.expression_offsets(v, {"jawOpen": 0.4, "eyeBlinkLeft": 1.0})
+    pts = head.landmark_points(v)          # (70, 3)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from facefarm.pipeline import head_asset, head_macro
+from facefarm.pipeline.head_eyes import similarity
+from facefarm.pipeline.head_transfer import Neighbourhoods, local_scale, neighbourhoods
+
+
+def _equal_ancestry() -> Mapping[str, float]:
+    return {a: 1.0 / 3.0 for a in head_macro.ANCESTRIES}
+
+
+@dataclass(frozen=True)
+class IdentityParams:
+    """Who the head is: MakeHuman's macro sliders plus signed face details.
+
+    ``age_years`` 1..90; ``gender`` 0 female .. 1 male; ``ancestry`` weights of
+    ``african``/``asian``/``caucasian`` summing to 1; ``muscle``, ``weight``, ``proportions``
+    0..1 (0.5 is MakeHuman's average); ``details`` maps :attr:`HeadModel.identity_names`
+    to values in their range (-1..1, or 0..1 for single-sided shapes like ``head-oval``).
+    """
+
+    age_years: float = 25.0
+    gender: float = 0.5
+    ancestry: Mapping[str, float] = field(default_factory=_equal_ancestry)
+    muscle: float = 0.5
+    weight: float = 0.5
+    proportions: float = 0.5
+    details: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not head_macro.MIN_AGE_YEARS <= self.age_years <= head_macro.MAX_AGE_YEARS:
+            raise ValueError(f"age_years must be within 1..90, got {self.age_years}")
+        for name in ("gender", "muscle", "weight", "proportions"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {v}")
+        anc = dict(self.ancestry)
+        if set(anc) != set(head_macro.ANCESTRIES):
+            raise ValueError(f"ancestry needs exactly the keys {list(head_macro.ANCESTRIES)}, got {sorted(anc)}")
+        if any(not 0.0 <= v <= 1.0 for v in anc.values()):
+            raise ValueError(f"ancestry weights must each be within 0..1, got {anc}")
+        total = sum(anc.values())
+        if abs(total - 1.0) > 1e-3:
+            raise ValueError(f"ancestry weights must sum to 1 (got {total:.4f}); divide them by their sum")
+        det = dict(self.details)
+        for k, v in det.items():
+            if not (math.isfinite(v) and -1.0 <= v <= 1.0):
+                raise ValueError(f"details[{k!r}] must be within -1..1, got {v}")
+        object.__setattr__(self, "ancestry", MappingProxyType(anc))
+        object.__setattr__(self, "details", MappingProxyType(det))
+
+    def __hash__(self) -> int:
+        return hash((self.age_years, self.gender, tuple(sorted(self.ancestry.items())), self.muscle,
+                     self.weight, self.proportions, tuple(sorted(self.details.items()))))
+
+    def macro_factors(self) -> dict[str, float]:
+        """MakeHuman's factor values for these sliders (see :mod:`head_macro`)."""
+        return head_macro.factors(age=head_macro.age_slider(self.age_years), gender=self.gender,
+                                  ancestry=dict(self.ancestry), muscle=self.muscle,
+                                  weight=self.weight, proportions=self.proportions)
+
+
+_CACHE: dict[Path, "HeadModel"] = {}
+
+
+class HeadModel:
+    """The compiled head asset with the operations a renderer needs. Build with :meth:`load`.
+
+    Mesh data (read-only arrays):
+
+    * ``faces`` (F, 3) int32 triangles, counter-clockwise seen from outside;
+      ``quads`` (Q, 4) int32 MakeHuman's quads (a repeated last index marks a triangle),
+      ``face_quad`` (F,) the quad each triangle came from;
+    * ``face_part`` (F,) uint8 index into ``part_names``; ``face_class`` (F,) / ``vertex_class``
+      (V,) uint8 segmentation ids of ``assets/schema/classes.json``;
+    * ``uvs`` (T, 2) float32 and ``face_uvs`` (F, 3) int32 per-corner texture coordinates
+      (MakeHuman's UV layout on skin, lashes, teeth, tongue; an azimuthal map around the gaze
+      axis on the eyeballs, see :mod:`head_eyes`);
+    * ``scalp`` (S,) int32 skin vertex ids where hair may grow; ``mirror`` (V,) int32 the
+      vertex each vertex becomes under x -> -x; ``hm08_index`` (V,) the MakeHuman vertex id
+      (-1 on the generated eyeballs).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict, path: Path):
+        self.path = path
+        self.meta = meta
+        a = {k: v for k, v in arrays.items()}
+        for v in a.values():
+            v.setflags(write=False)
+        self._a = a
+        self.faces: np.ndarray = a["faces"]
+        self.quads: np.ndarray = a["quads"]
+        self.face_quad: np.ndarray = a["face_quad"]
+        self.face_part: np.ndarray = a["face_part"]
+        self.face_class: np.ndarray = a["face_class"]
+        self.vertex_class: np.ndarray = a["vertex_class"]
+        self.vertex_part: np.ndarray = a["vertex_part"]
+        self.uvs: np.ndarray = a["uvs"]
+        self.face_uvs: np.ndarray = a["face_uvs"]
+        self.scalp: np.ndarray = a["scalp"]
+        self.mirror: np.ndarray = a["mirror"]
+        self.hm08_index: np.ndarray = a["hm08_index"]
+        self.part_names: tuple[str, ...] = tuple(meta["part_names"])
+        self.expression_names: tuple[str, ...] = tuple(meta["expression_names"])
+        self.landmark_names: tuple[str, ...] = tuple(meta["landmark_names"])
+        params = meta["identity_parameters"]
+        self.identity_names: tuple[str, ...] = tuple(p["name"] for p in params)
+        #: name -> (min, max) allowed value of each detail parameter
+        self.identity_ranges: Mapping[str, tuple[float, float]] = MappingProxyType(
+            {p["name"]: (p["min"], p["max"]) for p in params})
+        self._param_cols = {p["name"]: (p["negative"], p["positive"]) for p in params}
+        self._expr_index = {n: i for i, n in enumerate(self.expression_names)}
+        self._macro_names = list(meta["macro_targets"])
+        self._eyes = meta["eyes"]
+        self.n_vertices = len(a["vertices"])
+        self._n_orig = int(self.eyes_slice(0).start)
+
+        nb_rows = len(a["blend_base"]) * 3
+        n_detail = len(meta["detail_targets"])
+        rows = a["detail_rows"].astype(np.int64)
+        self._detail = sp.csr_matrix((a["detail_vals"].astype(np.float64), (rows, a["detail_cols"])),
+                                     shape=(nb_rows, n_detail))
+        self._macro = a["macro_targets"].reshape(len(self._macro_names), -1)
+        self._expr = a["expression_targets"].reshape(len(self.expression_names), -1)
+        self._nb: Neighbourhoods = neighbourhoods(a["vertices"][: self._n_orig].astype(np.float64),
+                                                  a["transfer_group"])
+        centre0 = a["eye_template"].mean(axis=1)
+        self._origin0 = centre0.mean(axis=0)
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "HeadModel":
+        """The compiled asset for the current inputs (or the .npz at ``path``); cached per path."""
+        if path is None:
+            npz, meta = head_asset.asset_paths(head_asset.input_hash())
+        else:
+            npz = Path(path)
+            meta = npz.with_suffix(".json")
+        npz = npz.resolve()
+        if npz in _CACHE:
+            return _CACHE[npz]
+        if not (npz.exists() and meta.exists()):
+            raise FileNotFoundError(
+                f"head asset {npz.name} not found in {npz.parent}: run `facefarm assets build` "
+                "(or `make assets`) to compile it")
+        arrays, info = head_asset.read_asset(npz, meta)
+        model = cls(arrays, info, npz)
+        _CACHE[npz] = model
+        return model
+
+    # ------------------------------------------------------------------ geometry
+    def eyes_slice(self, eye: int) -> slice:
+        """Vertex range of eyeball ``eye`` (0 right, 1 left)."""
+        e = self._eyes[eye]
+        return slice(e["first_vertex"], e["first_vertex"] + e["n_vertices"])
+
+    @property
+    def neutral(self) -> np.ndarray:
+        """(V, 3) float32 the MakeHuman base mesh itself (no targets), head frame."""
+        return (self._a["vertices"] - self._origin0).astype(np.float32)
+
+    def _blend(self, params: IdentityParams) -> np.ndarray:
+        f = params.macro_factors()
+        w = np.asarray(head_macro.target_weights(self._macro_names, f))
+        nz = np.flatnonzero(w)
+        flat = self._a["blend_base"].astype(np.float64).ravel()
+        flat = flat + w[nz] @ self._macro[nz].astype(np.float64)
+        if params.details:
+            dw = np.zeros(self._detail.shape[1])
+            for name, v in params.details.items():
+                if name not in self._param_cols:
+                    raise KeyError(f"unknown identity detail {name!r}; see HeadModel.identity_names")
+                lo, hi = self.identity_ranges[name]
+                if not lo <= v <= hi:
+                    raise ValueError(f"details[{name!r}] must be within {lo}..{hi}, got {v}")
+                neg, pos = self._param_cols[name]
+                if v < 0:
+                    dw[neg] += -v
+                elif v > 0:
+                    dw[pos] += v
+            flat = flat + self._detail @ dw
+        return flat.reshape(-1, 3)
+
+    def shape(self, params: IdentityParams) -> np.ndarray:
+        """(V, 3) float32 metres: the neutral-expression head of ``params``, head frame."""
+        blend = self._blend(params)
+        out = np.empty((self.n_vertices, 3))
+        out[: self._n_orig] = blend[: self._n_orig]
+        base = self._a["blend_base"].astype(np.float64)
+        for e in (0, 1):
+            rows = self._a["eye_helper_rows"][e]
+            s, r, t = similarity(base[rows], blend[rows])
+            out[self.eyes_slice(e)] = s * self._a["eye_template"][e].astype(np.float64) @ r.T + t
+        out -= self.eye_centres(out).mean(axis=0)
+        return out.astype(np.float32)
+
+    def expression_offsets(self, vertices: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+        """(V, 3) float32 metres to add to ``vertices`` (a :meth:`shape` result) for Face Units ``weights``.
+
+        Offsets authored on the base mesh are scaled by the local size of ``vertices``
+        relative to the base mesh (:mod:`head_transfer`), so a baby's jaw opens a baby's
+        distance; eyeballs rotate rigidly about their centres. Unknown unit names raise KeyError.
+        """
+        v = np.asarray(vertices, dtype=np.float64)
+        if v.shape != (self.n_vertices, 3):
+            raise ValueError(f"vertices must be ({self.n_vertices}, 3), got {v.shape}")
+        w = np.zeros(len(self.expression_names))
+        for name, x in weights.items():
+            if name not in self._expr_index:
+                raise KeyError(f"unknown expression unit {name!r}; see HeadModel.expression_names")
+            w[self._expr_index[name]] = x
+        out = np.zeros_like(v)
+        nz = np.flatnonzero(w)
+        if len(nz) == 0:
+            return out.astype(np.float32)
+        d = (w[nz] @ self._expr[nz].astype(np.float64)).reshape(-1, 3)
+        n = self._n_orig
+        out[:n] = local_scale(self._nb, v[:n])[:, None] * d[:n]
+        base = self._a["blend_base"].astype(np.float64)
+        for e in (0, 1):
+            rows = self._a["eye_helper_rows"][e]
+            template = self._a["eye_template"][e].astype(np.float64)
+            s_e, r_e, t_e = similarity(base[rows], base[rows] + d[rows])
+            moved = s_e * template @ r_e.T + t_e
+            sl = self.eyes_slice(e)
+            s_i, r_i, t_i = similarity(template, v[sl])
+            out[sl] = s_i * moved @ r_i.T + t_i - v[sl]
+        return out.astype(np.float32)
+
+    def eye_centres(self, vertices: np.ndarray) -> np.ndarray:
+        """(2, 3) eyeball centres (right, left) of ``vertices``; the eyeball rings are symmetric,
+        so their vertex mean is the centre."""
+        v = np.asarray(vertices)
+        return np.stack([v[self.eyes_slice(e)].mean(axis=0) for e in (0, 1)]).astype(np.float64)
+
+    def eye_axes(self, vertices: np.ndarray) -> np.ndarray:
+        """(2, 3) unit gaze directions (right, left): from each eyeball centre through its front pole."""
+        v = np.asarray(vertices, dtype=np.float64)
+        c = self.eye_centres(v)
+        poles = np.stack([v[e["pole_vertex"]] for e in self._eyes])
+        d = poles - c
+        return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------ landmarks
+    def _points(self, key: str, vertices: np.ndarray) -> np.ndarray:
+        if f"{key}_index" not in self._a:
+            raise RuntimeError(f"this head asset has no {key} definitions (assets/landmarks/); "
+                               "run tools/derive_landmarks.py, then `facefarm assets build`")
+        idx, wts = self._a[f"{key}_index"], self._a[f"{key}_weight"].astype(np.float64)
+        v = np.asarray(vertices, dtype=np.float64)
+        return np.einsum("kc,kcd->kd", wts, v[idx])
+
+    def landmark_points(self, vertices: np.ndarray) -> np.ndarray:
+        """(70, 3) float64: the 68 iBUG points then the right and left pupil centres, on ``vertices``."""
+        return self._points("landmark", vertices)
+
+    def dense_points(self, vertices: np.ndarray) -> np.ndarray:
+        """(K, 3) float64 dense surface points over face, ears and neck, on ``vertices``."""
+        return self._points("dense", vertices)
+
+    @property
+    def n_dense(self) -> int:
+        return int(self.meta.get("n_dense", 0))

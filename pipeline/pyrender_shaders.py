@@ -1,0 +1,306 @@
+"""GLSL for the fast back-end's lit pass, fed to pyrender through its shader-directory mechanism.
+
+pyrender compiles shaders by file name from one folder (``ShaderProgramCache(shader_dir)``),
+so :func:`shader_dir` writes ours (``mesh.vert`` / ``mesh.frag``) next to unmodified
+copies of pyrender's other shaders into a content-addressed folder and returns it.
+
+Shading model (linear RGB, written out sRGB-encoded), evaluated **per vertex** for
+both faces of the surface: head triangles are a few pixels wide, and on llvmpipe
+with 4x MSAA every fragment-shader instruction costs several times more than the
+same work per vertex. Only smooth materials (eyes, glasses: roughness below
+``SHARP_ROUGHNESS``) evaluate their light highlights per fragment, since those are
+smaller than a triangle.
+
+* diffuse = albedo / pi * irradiance; irradiance = environment SH (rotated into the
+  map frame) + directional / point / spot lights; skin softens both with a
+  per-channel wrap / SH band blur standing in for subsurface scattering;
+* specular = GGX for every light + the HDRI looked up along the reflection at a mip
+  level matching the GGX lobe, weighted by an analytic split-sum approximation
+  (Lazarov / Karis), with a horizon fade;
+* ``shading_mode`` 1 draws the environment itself (the background quad).
+
+Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
+``env_intensity``, ``env_map``, ``env_width``, ``env_max_lod``, ``shading_mode``,
+``two_sided``, ``sharp_spec``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``,
+``sss_radius``, ``spec_level``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+#: Materials smoother than this get their light highlights per fragment.
+SHARP_ROUGHNESS = 0.25
+
+_COMMON = r"""
+const float PI = 3.141592653589793;
+struct Material {
+    vec3 emissive_factor;
+    vec4 base_color_factor;
+    float metallic_factor;
+    float roughness_factor;
+};
+struct DirectionalLight { vec3 color; float intensity; vec3 direction; };
+struct PointLight { vec3 color; float intensity; float range; vec3 position; };
+struct SpotLight { vec3 color; float intensity; float range; vec3 position; vec3 direction;
+                   float light_angle_scale; float light_angle_offset; };
+
+uniform Material material;
+uniform vec3 cam_pos;
+uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
+uniform int n_directional_lights;
+uniform PointLight point_lights[MAX_POINT_LIGHTS];
+uniform int n_point_lights;
+uniform SpotLight spot_lights[MAX_SPOT_LIGHTS];
+uniform int n_spot_lights;
+uniform mat3 env_rot;
+uniform float env_intensity;
+uniform sampler2D env_map;
+uniform float spec_level;
+uniform int sharp_spec;
+
+vec2 equirect(vec3 d) {
+    vec3 m = normalize(env_rot * d);
+    return vec2(0.5 + atan(m.z, m.x) / (2.0 * PI), acos(clamp(m.y, -1.0, 1.0)) / PI);
+}
+
+float roughness() { return clamp(material.roughness_factor, 0.03, 1.0); }
+
+// GGX specular lobe times n.l, for unit incoming radiance
+float ggx(vec3 n, vec3 v, vec3 l, float alpha) {
+    vec3 h = normalize(l + v);
+    float nl = max(dot(n, l), 0.0);
+    float nv = max(dot(n, v), 1e-3);
+    float nh = max(dot(n, h), 0.0);
+    float a2 = alpha * alpha;
+    float dn = nh * nh * (a2 - 1.0) + 1.0;
+    float D = a2 / (PI * dn * dn);
+    float k = alpha * 0.5;
+    float G = nl / (nl * (1.0 - k) + k) * nv / (nv * (1.0 - k) + k);
+    return D * G / (4.0 * nv + 1e-4);
+}
+
+// sum over the scene's lights of radiance x GGX, at position p
+vec3 light_specular(vec3 p, vec3 n, vec3 v, float alpha) {
+    vec3 spec = vec3(0.0);
+    for (int i = 0; i < n_directional_lights; i++) {
+        vec3 l = -normalize(directional_lights[i].direction);
+        spec += directional_lights[i].intensity * directional_lights[i].color * ggx(n, v, l, alpha);
+    }
+    for (int i = 0; i < n_point_lights; i++) {
+        vec3 d = point_lights[i].position - p;
+        float dist2 = max(dot(d, d), 1e-6);
+        spec += point_lights[i].intensity * point_lights[i].color / dist2
+                * ggx(n, v, d * inversesqrt(dist2), alpha);
+    }
+    for (int i = 0; i < n_spot_lights; i++) {
+        vec3 d = spot_lights[i].position - p;
+        float dist2 = max(dot(d, d), 1e-6);
+        vec3 l = d * inversesqrt(dist2);
+        float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
+        float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
+        spec += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ggx(n, v, l, alpha);
+    }
+    return spec;
+}
+
+// Schlick Fresnel with the roughness-aware grazing limit
+vec3 fresnel(vec3 f0, float nv, float rough) {
+    return f0 + (max(vec3(1.0 - rough), f0) - f0) * pow(1.0 - nv, 5.0);
+}
+
+vec3 base_f0(vec3 albedo) {
+    return mix(vec3(0.08 * spec_level), albedo, clamp(material.metallic_factor, 0.0, 1.0));
+}
+"""
+
+MESH_VERT = r"""#version 330 core
+layout(location = 0) in vec3 position;
+#ifdef NORMAL_LOC
+layout(location = NORMAL_LOC) in vec3 normal;
+#endif
+#ifdef COLOR_0_LOC
+layout(location = COLOR_0_LOC) in vec4 color_0;
+#endif
+layout(location = INST_M_LOC) in mat4 inst_m;
+
+uniform mat4 M;
+uniform mat4 V;
+uniform mat4 P;
+uniform vec3 sh[9];
+uniform float env_width;
+uniform float env_max_lod;
+uniform float sss_amount;
+uniform vec3 sss_radius;
+uniform int two_sided;
+""" + _COMMON + r"""
+out vec3 frag_position;
+out vec3 frag_normal;
+out vec3 color_front;
+out vec3 color_back;
+out float frag_alpha;
+
+vec3 sh_irradiance(vec3 n, vec3 a1, vec3 a2) {
+    vec3 m = env_rot * n;
+    vec3 e = 0.282095 * sh[0];
+    e += a1 * (0.488603 * (m.y * sh[1] + m.z * sh[2] + m.x * sh[3]));
+    e += a2 * (1.092548 * (m.x * m.y * sh[4] + m.y * m.z * sh[5] + m.x * m.z * sh[7])
+               + 0.315392 * (3.0 * m.z * m.z - 1.0) * sh[6]
+               + 0.546274 * (m.x * m.x - m.y * m.y) * sh[8]);
+    return max(e, vec3(0.0)) * env_intensity;
+}
+
+// Lambert with a per-channel wrap (w = 0 is plain Lambert); keeps the integral over
+// the sphere roughly constant, as light that scattered under the skin does.
+vec3 wrapped(float nl, vec3 w) {
+    return max((vec3(nl) + w) / (1.0 + w), vec3(0.0));
+}
+
+vec3 irradiance(vec3 p, vec3 n) {
+    // subsurface stand-in: blur the irradiance more in the channels that scatter further
+    vec3 s = sss_amount * sss_radius;
+    vec3 w = 0.6 * s;
+    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s));
+    for (int i = 0; i < n_directional_lights; i++) {
+        vec3 l = -normalize(directional_lights[i].direction);
+        e += directional_lights[i].intensity * directional_lights[i].color * wrapped(dot(n, l), w);
+    }
+    for (int i = 0; i < n_point_lights; i++) {
+        vec3 d = point_lights[i].position - p;
+        float dist2 = max(dot(d, d), 1e-6);
+        e += point_lights[i].intensity * point_lights[i].color / dist2
+             * wrapped(dot(n, d * inversesqrt(dist2)), w);
+    }
+    for (int i = 0; i < n_spot_lights; i++) {
+        vec3 d = spot_lights[i].position - p;
+        float dist2 = max(dot(d, d), 1e-6);
+        vec3 l = d * inversesqrt(dist2);
+        float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
+        float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
+        e += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * wrapped(dot(n, l), w);
+    }
+    return e;
+}
+
+// Outgoing linear radiance towards the camera for one side of the surface.
+vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
+    float rough = roughness();
+    float alpha = rough * rough;
+    float metallic = clamp(material.metallic_factor, 0.0, 1.0);
+    float nv = max(dot(n, v), 1e-3);
+    vec3 f0 = base_f0(base.rgb);
+    vec3 fres = fresnel(f0, nv, rough);
+    vec3 diffuse = (1.0 - metallic) * base.rgb / PI * irradiance(p, n);
+
+    // environment reflection: prefiltered radiance along the mirror direction
+    vec3 r = reflect(-v, n);
+    float lod = clamp(log2(max(alpha * env_width / PI, 1.0)), 0.0, env_max_lod);
+    float horizon = clamp(1.0 + dot(r, n), 0.0, 1.0);  // reflections from below the surface are blocked
+    vec3 pre = textureLod(env_map, equirect(r), lod).rgb * env_intensity * horizon * horizon;
+    const vec4 c0 = vec4(-1.0, -0.0275, -0.572, 0.022);
+    const vec4 c1 = vec4(1.0, 0.0425, 1.04, -0.04);
+    vec4 rr = rough * c0 + c1;
+    float a004 = min(rr.x * rr.x, exp2(-9.28 * nv)) * rr.x + rr.y;
+    vec2 ab = vec2(-1.04, 1.04) * a004 + rr.zw;
+    vec3 env_spec = pre * (f0 * ab.x + ab.y);
+
+    vec3 spec = sharp_spec == 1 ? vec3(0.0) : light_specular(p, n, v, alpha) * fres;
+    vec3 color = diffuse * (1.0 - 0.5 * fres) + spec + env_spec + material.emissive_factor;
+    if (base.a < 1.0) {
+        // transparent layers (glasses lenses): keep the reflection at full strength after blending
+        color = (diffuse * base.a + spec + env_spec) / max(base.a, 0.05);
+    }
+    return color;
+}
+
+void main()
+{
+    vec4 world = M * inst_m * vec4(position, 1.0);
+    gl_Position = P * V * world;
+    frag_position = world.xyz;
+#ifdef NORMAL_LOC
+    vec3 n = normalize(mat3(M * inst_m) * normal);
+#else
+    vec3 n = vec3(0.0, 0.0, 1.0);
+#endif
+    frag_normal = n;
+#ifdef COLOR_0_LOC
+    vec4 base = material.base_color_factor * color_0;
+#else
+    vec4 base = material.base_color_factor;
+#endif
+    frag_alpha = base.a;
+    vec3 v = normalize(cam_pos - world.xyz);
+    color_front = shade(world.xyz, n, v, base);
+    color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
+}
+"""
+
+MESH_FRAG = r"""#version 330 core
+uniform int shading_mode;
+uniform int bg_is_hdri;
+uniform vec3 bg_color;
+""" + _COMMON + r"""
+in vec3 frag_position;
+in vec3 frag_normal;
+in vec3 color_front;
+in vec3 color_back;
+in float frag_alpha;
+out vec4 frag_color;
+
+vec3 linear_to_srgb(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
+}
+
+void main()
+{
+    if (shading_mode == 1) {
+        vec3 bg = bg_color;
+        if (bg_is_hdri == 1) {
+            bg = textureLod(env_map, equirect(frag_position - cam_pos), 0.0).rgb * env_intensity;
+        }
+        frag_color = vec4(linear_to_srgb(bg), 1.0);
+        return;
+    }
+    vec3 color = gl_FrontFacing ? color_front : color_back;
+    if (sharp_spec == 1) {
+        // highlights smaller than a triangle: per fragment (albedo is not needed for a dielectric f0)
+        vec3 n = normalize(gl_FrontFacing ? frag_normal : -frag_normal);
+        vec3 v = normalize(cam_pos - frag_position);
+        float rough = roughness();
+        vec3 f0 = base_f0(material.base_color_factor.rgb);
+        vec3 spec = light_specular(frag_position, n, v, rough * rough)
+                    * fresnel(f0, max(dot(n, v), 1e-3), rough);
+        color += spec / max(frag_alpha, 0.05);
+    }
+    frag_color = vec4(linear_to_srgb(color), frag_alpha);
+}
+"""
+
+_CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG}
+
+
+def shader_dir() -> str:
+    """A folder holding our lit-pass shaders plus pyrender's own for every other pass."""
+    import pyrender
+
+    stock = Path(pyrender.__file__).parent / "shaders"
+    files = {p.name: p.read_text() for p in sorted(stock.iterdir()) if p.is_file()}
+    files.update(_CUSTOM)
+    digest = hashlib.sha256("".join(f"{k}\0{v}\0" for k, v in sorted(files.items())).encode()).hexdigest()[:16]
+    out = Path(tempfile.gettempdir()) / f"facefarm-shaders-{digest}"
+    if not out.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix="facefarm-shaders-", dir=tempfile.gettempdir()))
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        try:
+            os.rename(tmp, out)  # atomic: another process may have won the race, which is fine
+        except OSError:
+            for p in tmp.iterdir():
+                p.unlink()
+            tmp.rmdir()
+    return str(out)

@@ -1,0 +1,388 @@
+"""The fast back-end: a :class:`Scene` rasterised with pyrender on headless EGL (llvmpipe on CPU).
+
+Three passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` per
+image size:
+
+1. segmentation + depth: ``RenderFlags.SEG`` (no lighting, no multisampling, so every
+   pixel is one class sampled at its centre); each mesh is split into one node per
+   class id (colour = id), so classes never depend on scene order. Transparent
+   glasses lenses are left out, so the class behind them shows. The depth buffer of
+   this pass is the returned depth (camera z, metres, pixel centres).
+2. landmark occluders (only when some mesh has ``occludes_landmarks=False``): the same
+   pass restricted to the occluders; otherwise the depth of pass 1 is reused.
+3. colour: our own shaders (:mod:`facefarm.pipeline.pyrender_shaders`) with 4x MSAA:
+   vertex-colour albedo x material, smooth normals, the scene's lights plus the HDRI
+   reduced to suns + SH irradiance + mip-mapped reflections
+   (:mod:`facefarm.pipeline.pyrender_envlight`), and the HDRI (or solid colour) drawn
+   per pixel ray behind everything on a far quad. Output is sRGB.
+
+Hair curves become camera-facing ribbons (:func:`facefarm.pipeline.pyrender_geometry.ribbons`)
+that take part in all three passes with their class id.
+
+Not thread-safe: use one renderer per thread/process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facefarm.pipeline import pyrender_geometry as geom
+from facefarm.pipeline.camera import CV_TO_GL, Camera
+from facefarm.pipeline.environment import rotation_y
+from facefarm.pipeline.pyrender_envlight import EnvLighting, colour_lighting, hdri_lighting
+from facefarm.pipeline.pyrender_shaders import SHARP_ROUGHNESS, shader_dir
+from facefarm.pipeline.scene import Environment, Light, Material, RenderResult, Scene
+
+#: How many image sizes keep a live GL context; older ones are closed.
+MAX_CONTEXTS = 3
+#: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
+_SPOT_OUTER = np.radians(22.5)
+_SPOT_INNER = _SPOT_OUTER * 0.85
+
+
+@dataclass(frozen=True)
+class _NodeParams:
+    """Per-node uniforms of the lit pass (see :mod:`facefarm.pipeline.pyrender_shaders`)."""
+
+    mode: int = 0                                   # 0 lit surface, 1 environment background
+    sss: float = 0.0                                # subsurface amount, 0..1
+    sss_radius: tuple[float, float, float] = (1.0, 1.0, 1.0)   # per channel, max 1
+    specular: float = 0.5                           # Principled "specular": f0 = 0.08 * specular
+    two_sided: bool = False
+    sharp: bool = False                             # highlights per fragment
+
+
+@dataclass
+class _Frame:
+    """What the lit-pass hook needs while one Scene is being drawn."""
+
+    lighting: EnvLighting
+    env_rot: np.ndarray                  # (3, 3) world -> map frame
+    intensity: float
+    bg_is_hdri: bool
+    bg_color: tuple[float, float, float]
+    node_params: dict = field(default_factory=dict)   # pyrender node -> per-node uniforms
+
+
+class _Context:
+    """One OffscreenRenderer (one EGL context) plus the GL textures it owns."""
+
+    def __init__(self, width: int, height: int, shaders: str):
+        import pyrender
+        from pyrender.shader_program import ShaderProgramCache
+
+        self.osr = pyrender.OffscreenRenderer(width, height)
+        inner = self.osr._renderer
+        inner._program_cache = ShaderProgramCache(shader_dir=shaders)
+        stock_bind_lighting = inner._bind_lighting
+
+        def bind_lighting(scene, program, node, flags):
+            stock_bind_lighting(scene, program, node, flags)
+            self._bind_extra(program, node)
+
+        # pyrender calls self._bind_lighting once per drawn primitive in the lit pass,
+        # with the program bound: the one place our extra uniforms can go in.
+        inner._bind_lighting = bind_lighting
+        self.frame: _Frame | None = None
+        self.env_textures: dict[str, tuple[int, int]] = {}   # EnvLighting.key -> (GL id, width)
+        self._tex_unit: int | None = None
+
+    def _env_texture(self, lighting: EnvLighting) -> tuple[int, int]:
+        from OpenGL import GL
+
+        hit = self.env_textures.get(lighting.key)
+        if hit is not None:
+            return hit
+        img = np.ascontiguousarray(np.minimum(lighting.residual, 60000.0), dtype=np.float32)
+        h, w = img.shape[:2]
+        tex = GL.glGenTextures(1)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        # row 0 of the array (top of the image) is texture t = 0, as the shader expects
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGB16F, w, h, 0, GL.GL_RGB, GL.GL_FLOAT, img)
+        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_REPEAT)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        if len(self.env_textures) >= 12:  # keep GL memory bounded when many HDRIs rotate through
+            old_key = next(iter(self.env_textures))
+            GL.glDeleteTextures([self.env_textures.pop(old_key)[0]])
+        self.env_textures[lighting.key] = (tex, w)
+        return tex, w
+
+    def _bind_extra(self, program, node) -> None:
+        from OpenGL import GL
+
+        fr = self.frame
+        if fr is None:
+            return
+        pid = program._program_id
+
+        def loc(name):
+            return GL.glGetUniformLocation(pid, name)
+
+        if self._tex_unit is None:
+            # the last unit: pyrender hands out units from 0 upwards for material/shadow maps
+            self._tex_unit = int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_IMAGE_UNITS)) - 1
+        tex, width = self._env_texture(fr.lighting)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + self._tex_unit)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+        GL.glUniform1i(loc("env_map"), self._tex_unit)
+        GL.glUniform1f(loc("env_width"), float(width))
+        GL.glUniform1f(loc("env_max_lod"), float(np.log2(width)))
+        GL.glUniform3fv(loc("sh"), 9, np.ascontiguousarray(fr.lighting.sh, np.float32))
+        GL.glUniformMatrix3fv(loc("env_rot"), 1, GL.GL_TRUE, np.ascontiguousarray(fr.env_rot, np.float32))
+        GL.glUniform1f(loc("env_intensity"), float(fr.intensity))
+        GL.glUniform1i(loc("bg_is_hdri"), int(fr.bg_is_hdri))
+        GL.glUniform3f(loc("bg_color"), *map(float, fr.bg_color))
+        p = fr.node_params.get(node, _NodeParams())
+        GL.glUniform1i(loc("shading_mode"), p.mode)
+        GL.glUniform1f(loc("sss_amount"), p.sss)
+        GL.glUniform3f(loc("sss_radius"), *p.sss_radius)
+        GL.glUniform1f(loc("spec_level"), p.specular)
+        GL.glUniform1i(loc("two_sided"), int(p.two_sided))
+        GL.glUniform1i(loc("sharp_spec"), int(p.sharp))
+
+    def delete(self) -> None:
+        from OpenGL import GL
+
+        self.osr._platform.make_current()
+        if self.env_textures:
+            GL.glDeleteTextures([t for t, _ in self.env_textures.values()])
+        self.env_textures = {}
+        self.osr.delete()
+
+
+class PyrenderRenderer:
+    """Renders :class:`Scene` objects to RGB, segmentation and depth; keep one alive and reuse it.
+
+    >>> r = PyrenderRenderer()
+    >>> result = r.render(scene)   # RenderResult(rgb, segmentation, depth, occluder_depth, timings)
+    >>> r.close()
+    """
+
+    def __init__(self):
+        # EGL is the headless platform; must be chosen before PyOpenGL is first imported.
+        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        import pyrender  # noqa: F401  (fails here, not mid-render, when the GL stack is missing)
+
+        self._shaders = shader_dir()
+        self._contexts: OrderedDict[tuple[int, int], _Context] = OrderedDict()
+
+    def _context(self, width: int, height: int) -> _Context:
+        key = (int(width), int(height))
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            if len(self._contexts) >= MAX_CONTEXTS:
+                _, old = self._contexts.popitem(last=False)
+                old.delete()
+            ctx = self._contexts[key] = _Context(*key, self._shaders)
+        self._contexts.move_to_end(key)
+        return ctx
+
+    def render(self, scene: Scene) -> RenderResult:
+        """Rasterise ``scene``; see the module docstring for what each output holds."""
+        import pyrender
+        from pyrender import RenderFlags
+
+        t0 = time.perf_counter()
+        cam = scene.camera
+        ctx = self._context(cam.width, cam.height)
+        built = _build(scene, pyrender)
+        t1 = time.perf_counter()
+
+        seg_rgb, depth = ctx.osr.render(built.scene, RenderFlags.SEG, seg_node_map=built.seg_map)
+        segmentation = np.ascontiguousarray(seg_rgb[:, :, 0])
+        depth = np.ascontiguousarray(depth, dtype=np.float32)
+        t2 = time.perf_counter()
+
+        if built.occluder_map is not None:
+            _, occ = ctx.osr.render(built.scene, RenderFlags.SEG, seg_node_map=built.occluder_map)
+            occluder_depth = np.ascontiguousarray(occ, dtype=np.float32)
+        else:
+            occluder_depth = depth
+        t3 = time.perf_counter()
+
+        for m in built.seg_meshes:
+            m.is_visible = False
+        ctx.frame = built.frame
+        try:
+            rgb, _ = ctx.osr.render(built.scene, RenderFlags.NONE)
+        finally:
+            ctx.frame = None
+            for m in built.seg_meshes:
+                m.is_visible = True
+        rgb = np.ascontiguousarray(rgb[:, :, :3])
+        t4 = time.perf_counter()
+        timings = {"build_ms": 1e3 * (t1 - t0), "seg_ms": 1e3 * (t2 - t1), "occluder_ms": 1e3 * (t3 - t2),
+                   "rgb_ms": 1e3 * (t4 - t3), "total_ms": 1e3 * (t4 - t0)}
+        return RenderResult(rgb=rgb, segmentation=segmentation, depth=depth, timings=timings,
+                            occluder_depth=occluder_depth)
+
+    def close(self) -> None:
+        """Release every GL context and texture."""
+        while self._contexts:
+            _, ctx = self._contexts.popitem()
+            ctx.delete()
+
+    def __enter__(self) -> "PyrenderRenderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Scene -> pyrender scene
+
+
+@dataclass
+class _Built:
+    scene: object                       # pyrender.Scene
+    seg_map: dict                       # seg node -> (id, id, id)
+    occluder_map: dict | None           # subset of seg_map, or None when identical
+    seg_meshes: list                    # pyrender.Mesh objects that only the SEG passes draw
+    frame: _Frame
+
+
+def _pyrender_material(pyrender, material: Material):
+    alpha = float(np.clip(material.alpha, 0.0, 1.0))
+    return pyrender.MetallicRoughnessMaterial(
+        baseColorFactor=(*map(float, material.base_color), alpha),
+        metallicFactor=float(material.metallic), roughnessFactor=float(material.roughness),
+        doubleSided=geom.double_sided(material), alphaMode="BLEND" if alpha < 1.0 else "OPAQUE")
+
+
+def _node_params(material: Material, two_sided: bool) -> _NodeParams:
+    radius = np.asarray(material.subsurface_radius, float)
+    radius = radius / max(float(radius.max()), 1e-6)
+    return _NodeParams(mode=0, sss=float(material.subsurface), sss_radius=tuple(float(r) for r in radius),
+                       specular=float(material.specular), two_sided=two_sided,
+                       sharp=float(material.roughness) < SHARP_ROUGHNESS)
+
+
+def _light_node(pyrender, light: Light):
+    c = tuple(float(x) for x in light.color)
+    if light.kind == "directional":
+        return pyrender.DirectionalLight(color=c, intensity=float(light.intensity))
+    if light.kind == "point":
+        # watts -> radiant intensity (W/sr) of an isotropic emitter
+        return pyrender.PointLight(color=c, intensity=float(light.intensity) / (4 * np.pi))
+    if light.kind == "spot":
+        return pyrender.SpotLight(color=c, intensity=float(light.intensity) / (4 * np.pi),
+                                  innerConeAngle=_SPOT_INNER, outerConeAngle=_SPOT_OUTER)
+    # area: a one-sided Lambertian emitter, on-axis intensity P / pi, ~cos falloff; size ignored
+    return pyrender.SpotLight(color=c, intensity=float(light.intensity) / np.pi,
+                              innerConeAngle=0.0, outerConeAngle=np.pi / 2)
+
+
+def _environment(env: Environment) -> tuple[EnvLighting, bool, tuple[float, float, float]]:
+    lighting = hdri_lighting(env.hdri) if env.hdri is not None else colour_lighting(
+        tuple(float(c) for c in env.color))
+    if isinstance(env.background, str):
+        return lighting, env.hdri is not None, tuple(float(c) for c in env.color)
+    return lighting, False, tuple(float(c) for c in env.background)
+
+
+def _background_quad(cam: Camera) -> np.ndarray:
+    """(4, 3) world corners of a far plane slightly larger than the image."""
+    d = 0.98 * cam.far
+    fx, fy, cx, cy = cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2]
+    m = 2.0
+    uv = np.array([[-m, -m], [cam.width + m, -m], [cam.width + m, cam.height + m], [-m, cam.height + m]])
+    pc = np.column_stack([(uv[:, 0] - cx) * d / fx, (uv[:, 1] - cy) * d / fy, np.full(4, d)])
+    c2w = cam.camera_to_world
+    return pc @ c2w[:3, :3].T + c2w[:3, 3]
+
+
+def _build(scene: Scene, pyrender) -> _Built:
+    cam = scene.camera
+    ps = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.0, 0.0, 0.0))
+    K = cam.K
+    pcam = pyrender.IntrinsicsCamera(fx=float(K[0, 0]), fy=float(K[1, 1]), cx=float(K[0, 2]),
+                                     cy=float(K[1, 2]), znear=float(cam.near), zfar=float(cam.far))
+    ps.add(pcam, pose=cam.camera_to_world @ CV_TO_GL)
+
+    lighting, bg_is_hdri, bg_color = _environment(scene.environment)
+    env = scene.environment
+    frame = _Frame(lighting=lighting, env_rot=rotation_y(-env.rotation_deg), intensity=float(env.intensity),
+                   bg_is_hdri=bg_is_hdri, bg_color=bg_color)
+    seg_map, occ_map, seg_meshes = {}, {}, []
+
+    def add_seg(vertices, faces, face_class, both_sides, occludes):
+        for cid, pos in geom.class_pieces(vertices, faces, face_class, both_sides).items():
+            pm = pyrender.Mesh([pyrender.Primitive(positions=pos, mode=pyrender.constants.GLTF.TRIANGLES)])
+            node = ps.add(pm)
+            seg_meshes.append(pm)
+            seg_map[node] = (cid, cid, cid)
+            if occludes:
+                occ_map[node] = (cid, cid, cid)
+
+    for mesh in scene.meshes:
+        if len(mesh.faces) == 0:
+            continue
+        mat = mesh.material
+        colors = None if mesh.vertex_colors is None else np.asarray(mesh.vertex_colors, np.float32)
+        if mesh.smooth:
+            positions = np.asarray(mesh.vertices, np.float32)
+            normals = (np.asarray(mesh.normals, np.float32) if mesh.normals is not None
+                       else geom.vertex_normals(mesh.vertices, mesh.faces))
+            indices = np.asarray(mesh.faces, np.int32)
+        else:
+            positions, normals, colors, indices = geom.flat_shaded(mesh.vertices, mesh.faces, colors)
+        color_0 = None if colors is None else np.column_stack([colors, np.ones(len(colors), np.float32)])
+        prim = pyrender.Primitive(positions=positions, normals=normals, indices=indices, color_0=color_0,
+                                  material=_pyrender_material(pyrender, mat),
+                                  mode=pyrender.constants.GLTF.TRIANGLES)
+        node = ps.add(pyrender.Mesh([prim], name=mesh.name))
+        frame.node_params[node] = _node_params(mat, geom.double_sided(mat))
+        if not geom.is_transparent_lens(mat):
+            add_seg(mesh.vertices, mesh.faces, mesh.face_class, geom.double_sided(mat),
+                    mesh.occludes_landmarks)
+
+    for curves in scene.curves:
+        verts, faces, normals = geom.ribbons(curves, cam)
+        if len(faces) == 0:
+            continue
+        prim = pyrender.Primitive(positions=verts, normals=normals, indices=faces,
+                                  material=_pyrender_material(pyrender, curves.material),
+                                  mode=pyrender.constants.GLTF.TRIANGLES)
+        node = ps.add(pyrender.Mesh([prim], name=curves.name))
+        frame.node_params[node] = _node_params(curves.material, True)
+        # hair occludes landmarks (a fringe over the brows hides them)
+        add_seg(verts, faces, np.full(len(faces), curves.class_id, np.uint8), True, True)
+
+    quad = pyrender.Primitive(positions=_background_quad(cam), indices=np.array([[0, 1, 2], [0, 2, 3]]),
+                              material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
+                              mode=pyrender.constants.GLTF.TRIANGLES)
+    bg_node = ps.add(pyrender.Mesh([quad], name="background"))
+    frame.node_params[bg_node] = _NodeParams(mode=1)
+
+    r_env = rotation_y(env.rotation_deg)
+    suns = [(r_env @ d, p * env.intensity) for d, p in lighting.suns]
+    lights = [(_light_node(pyrender, lt), lt.pose) for lt in scene.lights]
+    lights += [(pyrender.DirectionalLight(color=tuple(p / max(p.max(), 1e-12)), intensity=float(p.max())),
+                _pose_towards(-d)) for d, p in suns]
+    for light, pose in lights:
+        ps.add(light, pose=pose)
+
+    occluder_map = None if len(occ_map) == len(seg_map) else occ_map
+    return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes, frame=frame)
+
+
+def _pose_towards(direction: np.ndarray) -> np.ndarray:
+    """(4, 4) pose whose local -z points along ``direction`` (for a directional light)."""
+    z = -np.asarray(direction, float)
+    z /= np.linalg.norm(z)
+    up = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.99 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(up, z)
+    x /= np.linalg.norm(x)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = x, np.cross(z, x), z
+    return pose

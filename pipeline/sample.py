@@ -1,0 +1,135 @@
+"""One labelled sample, end to end: resolve -> compose -> render -> labels -> encode -> write.
+
+:class:`SampleRenderer` is what a worker holds: it loads the head model and a
+back-end once and renders many samples. Every stage is timed so benchmarks and
+the final report can say where time goes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from facefarm import __version__
+from facefarm.catalog import Catalog, resolve
+from facefarm.pipeline import writer
+from facefarm.pipeline.compose import compose
+from facefarm.pipeline.head_model import HeadModel
+from facefarm.pipeline.labels import landmark_labels
+from facefarm.pipeline.store import Store
+
+GENERATOR = "facefarm"
+
+
+def make_backend(name: str, render_settings=None):
+    """Instantiate a rendering back-end by name ("pyrender" or "cycles")."""
+    if name == "pyrender":
+        from facefarm.pipeline.render_pyrender import PyrenderRenderer
+
+        return PyrenderRenderer()
+    if name == "cycles":
+        from facefarm.pipeline.render_cycles import CyclesRenderer
+
+        rs = render_settings
+        return CyclesRenderer(device=getattr(rs, "device", "auto"), samples=getattr(rs, "samples", 64),
+                              denoise=getattr(rs, "denoise", True))
+    raise ValueError(f"unknown backend {name!r}: use 'pyrender' or 'cycles'")
+
+
+def _r(a, nd=4):
+    return np.round(np.asarray(a, dtype=np.float64), nd).tolist()
+
+
+def _jsonable_pose(pose: dict) -> dict:
+    return {"rotation": _r(pose["rotation"], 6), "translation": _r(pose["translation"], 6),
+            "yaw_deg": round(float(pose["yaw_deg"]), 4), "pitch_deg": round(float(pose["pitch_deg"]), 4),
+            "roll_deg": round(float(pose["roll_deg"]), 4)}
+
+
+def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
+    """The JSON label record of one sample (see README, "Output format")."""
+    n = scene.landmarks.n_sparse
+    face_box = labels["bbox_face_seg"] if labels["bbox_face_seg"] is not None else labels["bbox_landmarks"]
+    uv, xyz = np.asarray(labels["uv"]), np.asarray(labels["xyz_camera"])
+    vis, inf = np.asarray(labels["visible"], bool), np.asarray(labels["in_frame"], bool)
+    return {
+        "schema_version": writer.SCHEMA_VERSION,
+        "sample_id": sample.sample_id,
+        "index": int(sample.index),
+        "seed": int(sample.seed),
+        "catalog_hash": sample.catalog_hash,
+        "identity_id": sample.identity_id,
+        "width": int(scene.camera.width),
+        "height": int(scene.camera.height),
+        "camera": {
+            "K": _r(scene.camera.K, 6),
+            "world_to_camera": _r(scene.camera.world_to_camera, 6),
+            "convention": "opencv",
+        },
+        "head_pose": _jsonable_pose(labels["head_pose"]),
+        "landmarks": {
+            "uv": _r(uv[:n]), "visible": vis[:n].tolist(), "in_frame": inf[:n].tolist(),
+            "xyz_camera": _r(xyz[:n], 6),
+        },
+        "dense": {
+            "uv": _r(uv[n:]), "visible": vis[n:].tolist(), "in_frame": inf[n:].tolist(),
+            "xyz_camera": _r(xyz[n:], 6),
+        },
+        "face_bbox": None if face_box is None else _r(face_box, 2),
+        "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
+        "depth_scale_m": writer.DEPTH_SCALE_M,
+        "attributes": sample.model_dump(mode="json"),
+        "render": {"backend": backend, "generator": GENERATOR, "version": __version__,
+                   "seconds": {k: round(float(v), 5) for k, v in timings.items()}},
+    }
+
+
+class SampleRenderer:
+    """Renders samples of one catalog with one back-end; reuse it for many samples."""
+
+    def __init__(self, catalog: Catalog, backend: str | None = None, head: HeadModel | None = None):
+        self.catalog = catalog
+        self.backend_name = backend or catalog.render.backend
+        self.head = head or HeadModel.load()
+        self.backend = make_backend(self.backend_name, catalog.render)
+
+    def render(self, seed: int, index: int, n_total: int | None = None):
+        """Render one sample in memory: returns (record, files) where files maps kind -> PNG bytes."""
+        t = {}
+        t0 = time.perf_counter()
+        sample = resolve(self.catalog, seed, index, n_total)
+        t["resolve"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        scene = compose(sample, self.head)
+        t["compose"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = self.backend.render(scene)
+        t["render"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        labels = landmark_labels(scene, result)
+        t["labels"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        provenance = {
+            "Software": f"{GENERATOR} {__version__}", "synthetic": "true", "generator": GENERATOR,
+            "generator_version": __version__, "sample_id": sample.sample_id, "seed": str(seed),
+            "catalog_hash": sample.catalog_hash, "backend": self.backend_name,
+        }
+        files = writer.encode_files(result.rgb, result.segmentation, result.depth, provenance)
+        t["encode"] = time.perf_counter() - t0
+        record = build_record(sample, scene, labels, t, self.backend_name)
+        return record, files
+
+    def render_to(self, store: Store, seed: int, index: int, n_total: int | None = None) -> dict:
+        """Render one sample and write it (atomically, labels last). Returns the record."""
+        record, files = self.render(seed, index, n_total)
+        t0 = time.perf_counter()
+        record["render"]["seconds"]["write"] = 0.0
+        record = writer.write_sample(store, record["sample_id"], files, record)
+        record["render"]["seconds"]["write"] = round(time.perf_counter() - t0, 5)
+        return record
+
+    def close(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if close:
+            close()

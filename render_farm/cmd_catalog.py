@@ -1,0 +1,146 @@
+"""``facefarm catalog validate|schema|resolve``: check a catalog spec, print its JSON Schema, show a sample.
+
+Bad input never produces a traceback: every problem is printed with its JSON path and what
+to change, and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from facefarm.paths import ASSETS
+
+SCHEMA_PATH = ASSETS / "schema" / "catalog.schema.json"
+#: Samples resolved by ``validate`` to prove the rules can be met.
+PROBE_SAMPLES = 16
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("catalog", help="validate catalog specs, print their JSON Schema, resolve samples")
+    s = p.add_subparsers(dest="catalog_command", required=True)
+
+    v = s.add_parser("validate", help="check a catalog spec; exit 0 with a summary or 1 listing every problem")
+    v.add_argument("spec", help="catalog-spec JSON file")
+    v.add_argument("-n", "--n-total", type=int, default=None,
+                   help="dataset size N to check quotas and strata against (default: the catalog's size)")
+    v.add_argument("--known-assets", metavar="JSON", default=None,
+                   help='extra asset ids, {"hdri": [...], "hair_style": [...], ...}, added to the built-in ones')
+    v.set_defaults(func=_validate)
+
+    sc = s.add_parser("schema", help="print the catalog JSON Schema (generated from the models)")
+    sc.add_argument("--write", action="store_true", help=f"also write it to {SCHEMA_PATH.relative_to(ASSETS.parent)}")
+    sc.set_defaults(func=_schema)
+
+    r = s.add_parser("resolve", help="print the resolved JSON of samples")
+    r.add_argument("spec")
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("-i", "--index", type=int, nargs="+", default=[0])
+    r.add_argument("-n", "--n-total", type=int, default=None)
+    r.set_defaults(func=_resolve)
+
+
+def _known_assets(path: str | None) -> tuple[dict[str, set[str]], list[str]]:
+    from facefarm.catalog import DEFAULT_KNOWN_ASSETS
+
+    known = {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()}
+    if path is None:
+        return known, []
+    try:
+        extra = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        return known, [f"--known-assets {path}: {e}"]
+    if not isinstance(extra, dict) or not all(isinstance(v, list) for v in extra.values()):
+        return known, [f"--known-assets {path}: expected an object of lists of ids"]
+    for kind, ids in extra.items():
+        known.setdefault(kind, set()).update(map(str, ids))
+    return known, []
+
+
+def _print_problems(source: str, problems) -> int:
+    print(f"INVALID {source}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    for p in problems:
+        print(f"  {p.path}: {p.message}")
+    return 1
+
+
+def _validate(args) -> int:
+    try:
+        return _validate_inner(args)
+    except Exception as e:  # noqa: BLE001 - the promise is: no traceback, ever
+        print(f"INVALID {args.spec}: internal error while validating ({type(e).__name__}: {e}); "
+              f"please report it with the spec", file=sys.stderr)
+        return 1
+
+
+def _validate_inner(args) -> int:
+    from facefarm.catalog import Problem, ResolveError, catalog_hash, check_catalog, resolve, validate_asset_ids
+    from facefarm.catalog.checks import quota_problems
+    from facefarm.catalog.problems import CatalogError
+
+    cat, problems = check_catalog(args.spec)
+    if problems:
+        return _print_problems(args.spec, problems)
+    known, errors = _known_assets(args.known_assets)
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return 1
+    problems = validate_asset_ids(cat, known)
+    n = args.n_total if args.n_total is not None else cat.size
+    if n is not None and n < 1:
+        problems.append(Problem("$.size", f"N must be >= 1 (got {n})"))
+        n = None
+    if n is not None and args.n_total is not None:
+        problems += quota_problems(cat, n)
+    if not problems:
+        # Resolve a few samples: proves the plan can be built and the rules can be met.
+        try:
+            for i in range(min(PROBE_SAMPLES, n or PROBE_SAMPLES)):
+                resolve(cat, 0, i, n)
+        except CatalogError as e:
+            problems += e.problems or [Problem("$.sampling", str(e))]
+        except ResolveError as e:
+            problems.append(Problem("$.sampling", f"{e}"))
+    if problems:
+        return _print_problems(args.spec, problems)
+    s = cat.sampling
+    mode = s.mode + (f" over {', '.join(f.attribute for f in s.stratify_by)}" if s.stratify_by else "")
+    print(f"OK {args.spec}: catalog {cat.name or '(unnamed)'!r} v{cat.catalog_version}, hash {catalog_hash(cat)[:12]}, "
+          f"N={n if n is not None else 'unset'}, {mode}, {len(s.quotas)} quota(s), {len(s.constraints)} rule(s), "
+          f"{cat.identity.images_per_identity} image(s)/identity, {len(cat.ancestry.taxonomy.labels)} ancestry labels, "
+          f"{cat.render.backend} {cat.render.resolution[0]}x{cat.render.resolution[1]}")
+    return 0
+
+
+def schema_text() -> str:
+    from facefarm.catalog import catalog_json_schema
+
+    return json.dumps(catalog_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def _schema(args) -> int:
+    text = schema_text()
+    sys.stdout.write(text)
+    if args.write:
+        tmp = SCHEMA_PATH.with_suffix(".json.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(SCHEMA_PATH)  # atomic: a reader never sees half a schema
+        print(f"wrote {SCHEMA_PATH}", file=sys.stderr)
+    return 0
+
+
+def _resolve(args) -> int:
+    from facefarm.catalog import ResolveError, check_catalog, resolve
+    from facefarm.catalog.problems import CatalogError
+
+    cat, problems = check_catalog(args.spec)
+    if problems:
+        return _print_problems(args.spec, problems)
+    try:
+        for i in args.index:
+            print(json.dumps(resolve(cat, args.seed, i, args.n_total).model_dump(mode="json"), sort_keys=True))
+    except (ResolveError, CatalogError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0

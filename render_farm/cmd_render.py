@@ -1,0 +1,162 @@
+"""``facefarm render spec.json -o OUT``: render a dataset, locally or on a Ray cluster, resumably.
+
+Exit status: 0 all N samples complete; 1 nothing rendered because of an error (bad catalog,
+output of another job, no workers); 2 finished but some samples failed (listed in dataset.json
+and above the last line); 130 interrupted (re-run the same command to finish).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "render", help="render a dataset from a catalog spec (resumable; local or on Ray)",
+        description="Render N labelled samples of a catalog into OUT (a folder or an fsspec URL such as "
+                    "s3://bucket/run). Re-running the same command renders only the missing samples.")
+    p.add_argument("spec", help="catalog spec JSON (see `facefarm catalog validate`)")
+    p.add_argument("-o", "--output", required=True, help="output folder or fsspec URL (s3://, gs://, file://)")
+    p.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    p.add_argument("--backend", choices=("pyrender", "cycles"), default=None,
+                   help="override the catalog's render.backend")
+    p.add_argument("--workers", type=int, default=None,
+                   help="render workers (default: min(cores, 2) locally; one per GPU/CPU on a cluster)")
+    p.add_argument("--address", default=None,
+                   help="join this Ray cluster (e.g. auto, HEAD:6379; default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--no-ray", action="store_true", help="render in this process, one sample at a time")
+    p.add_argument("--max-retries", type=int, default=2,
+                   help="extra attempts per sample after a failure or a dead worker (default 2)")
+    p.add_argument("--shard-size", type=int, default=None, help="samples per worker call (default: automatic)")
+    p.add_argument("--startup-timeout", type=float, default=300.0,
+                   help="seconds to wait for the first worker to start (default 300)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def output_root(out: str) -> str:
+    """Absolute form of a local output (Ray workers do not share the driver's working directory)."""
+    if "://" in out and not out.startswith("file://"):
+        return out
+    if out.startswith("file://"):
+        return "file://" + os.path.abspath(out[len("file://"):])
+    return os.path.abspath(out)
+
+
+def load_checked(spec: str):
+    """(catalog, problems): the catalog validated, including its asset ids, or the list of problems."""
+    from facefarm.catalog import DEFAULT_KNOWN_ASSETS, check_catalog, validate_asset_ids
+
+    catalog, problems = check_catalog(spec)
+    if problems:
+        return None, problems
+    known = {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()}
+    try:  # user-added HDRI folders ($FACEFARM_HDRI_DIRS) extend the built-in ids
+        from facefarm.pipeline.environment import available_hdris
+
+        known["hdri"] |= set(available_hdris())
+    except Exception:  # noqa: BLE001 - no HDRI library here: the built-in ids still apply
+        pass
+    problems = validate_asset_ids(catalog, known)
+    return (None, problems) if problems else (catalog, [])
+
+
+def _err(msg: str) -> None:
+    print(f"facefarm render: error: {msg}", file=sys.stderr)
+
+
+def run(args) -> int:
+    from facefarm.catalog import catalog_hash
+    from facefarm.pipeline.store import open_store
+    from facefarm.render_farm import job as jobs
+    from facefarm.render_farm.plan import Job
+
+    catalog, problems = load_checked(args.spec)
+    if problems:
+        _err(f"{args.spec}: {len(problems)} problem(s) in the catalog")
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_ERROR
+    n = args.n if args.n is not None else (catalog.size or 16)
+    if n < 1 or args.seed < 0 or args.max_retries < 0:
+        _err("-n must be >= 1, --seed >= 0 and --max-retries >= 0")
+        return EXIT_ERROR
+    job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
+              backend=args.backend or catalog.render.backend, device=catalog.render.device)
+    root = output_root(args.output)
+    store = open_store(root)
+    try:
+        claim = jobs.claim_output(store, job, overwrite=args.overwrite)
+    except jobs.JobMismatch as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except OSError as e:
+        _err(f"cannot write to {root}: {e}")
+        return EXIT_ERROR
+    if claim.temporaries_removed:
+        print(f"removed {claim.temporaries_removed} temporary file(s) of an interrupted run", file=sys.stderr)
+    todo, done = jobs.split_todo(store, n)
+    summary = jobs.RunSummary(skipped=len(done))
+    t0 = time.perf_counter()
+    outcome, error = _render(args, job, root, todo, len(done), summary)
+    summary.seconds = time.perf_counter() - t0
+    if outcome is not None:
+        summary.rendered = len(outcome.rendered)
+        summary.failed = dict(outcome.failed)
+        summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
+        summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
+    header = jobs.assemble(store, job, summary, outcome.lines if outcome else {})
+    for f in header["failed"][:10]:
+        print(f"  failed {f['sample_id']}: {f['reason']}", file=sys.stderr)
+    rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
+    line = (f"{summary.rendered} done, {summary.skipped} skipped (already complete), {len(summary.failed)} failed"
+            f" -> {root} ({header['n_samples']}/{n} samples; {summary.seconds:.1f} s, {rate:.2f} samples/s)")
+    if error:
+        _err(error)
+        print(f"stopped: {line}")
+        return EXIT_ERROR
+    if summary.interrupted:
+        print(f"interrupted: {line}; re-run the same command to finish")
+        return EXIT_INTERRUPTED
+    print(line)
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _render(args, job, root: str, todo: list[int], n_done: int, summary):
+    """Run the workers over ``todo``; returns (Outcome or None, error text or None)."""
+    from facefarm.render_farm.plan import default_shard_size
+    from facefarm.render_farm.progress import Progress
+    from facefarm.render_farm.ray_workers import FarmError, Outcome, RayFarm, connect, run_local
+
+    if not todo:
+        return Outcome(), None
+    progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
+    started, farm = False, None
+    try:
+        if args.no_ray:
+            return run_local(job, root, todo, args.max_retries, on_result=progress.result), None
+        started = connect(args.address)
+        farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
+                       startup_timeout=args.startup_timeout, local=started)
+        farm.start()
+        shard = args.shard_size or default_shard_size(len(todo), farm.n_workers)
+        return farm.run(todo, shard_size=shard, on_result=progress.result, on_restart=progress.restart), None
+    except FarmError as e:
+        return None, str(e)
+    except KeyboardInterrupt:  # while starting: this run rendered nothing
+        return Outcome(interrupted=True), None
+    finally:
+        progress.close()
+        if farm is not None:
+            farm.close()
+        if started:
+            import ray
+
+            ray.shutdown()

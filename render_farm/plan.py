@@ -1,0 +1,121 @@
+"""What a render job is and how its samples are cut into shards for the workers. Pure: no IO, no Ray.
+
+A job is fully named by (catalog, catalog hash, seed, N, backend): sample ``i`` of a job is
+``resolve(catalog, seed, i, N)`` rendered by ``backend``, so any worker on any machine can
+render any index and get the same sample. Shards are contiguous runs of indices still to do;
+they are the unit a worker pulls, kept small so the load balances and a dead worker loses little.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+BACKENDS = ("pyrender", "cycles")
+#: Cycles render devices that need a GPU on the worker (everything but "cpu" and "auto").
+GPU_DEVICES = ("cuda", "optix", "hip", "metal")
+
+
+def sample_id(index: int) -> str:
+    """The id of sample ``index`` (file stem under ``samples/``); the catalog's resolver names samples so."""
+    return f"{int(index):06d}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """The identity of a dataset: equal jobs produce byte-identical labels.
+
+    catalog : the validated catalog as canonical JSON data (``model_dump(mode="json")``)
+    catalog_hash : ``facefarm.catalog.catalog_hash`` of it
+    seed : dataset seed; n : number of samples requested (stratified quotas depend on it)
+    backend : "pyrender" or "cycles"; device : the catalog's render device ("auto", "cpu", "cuda", ...)
+    """
+
+    catalog: dict
+    catalog_hash: str
+    seed: int
+    n: int
+    backend: str
+    device: str = "auto"
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}: use one of {', '.join(BACKENDS)}")
+        if self.n < 0:
+            raise ValueError(f"the number of samples must be >= 0 (got {self.n})")
+
+    def identity(self) -> dict:
+        """The fields that must match for two runs to write into the same output."""
+        return {"catalog_hash": self.catalog_hash, "seed": self.seed, "n": self.n, "backend": self.backend}
+
+    @property
+    def needs_gpu(self) -> bool:
+        """True when this job's workers must each hold a GPU (an explicit Cycles GPU device)."""
+        return self.backend == "cycles" and self.device in GPU_DEVICES
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A run of sample indices one worker renders in one call; ``id`` is its position in the plan."""
+
+    id: int
+    indices: tuple[int, ...]
+
+
+def default_shard_size(n_todo: int, workers: int) -> int:
+    """Samples per shard: about 16 shards per worker (even load, small loss on a crash), 1..16."""
+    if n_todo <= 0:
+        return 1
+    return max(1, min(16, math.ceil(n_todo / (max(1, workers) * 16))))
+
+
+def plan_shards(todo: list[int] | tuple[int, ...], shard_size: int) -> list[Shard]:
+    """Cut the indices still to render (any order; sorted here) into shards of ``shard_size``."""
+    if shard_size < 1:
+        raise ValueError(f"shard_size must be >= 1 (got {shard_size})")
+    idx = sorted(set(int(i) for i in todo))
+    return [Shard(k, tuple(idx[s:s + shard_size])) for k, s in enumerate(range(0, len(idx), shard_size))]
+
+
+def worker_resources(job: Job, cluster_has_gpu: bool) -> dict[str, float]:
+    """Ray resources of one render worker.
+
+    pyrender renders with one CPU core (EGL/OSMesa). Cycles takes a GPU when the catalog names a
+    GPU device, or when it says "auto" and the cluster has GPUs (Cycles "auto" then picks it);
+    otherwise it is a CPU worker.
+    """
+    if job.backend == "cycles" and (job.needs_gpu or (job.device == "auto" and cluster_has_gpu)):
+        return {"num_cpus": 1, "num_gpus": 1}
+    return {"num_cpus": 1, "num_gpus": 0}
+
+
+class ResourceError(RuntimeError):
+    """The cluster cannot host the workers the job asks for."""
+
+
+def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], local: bool) -> tuple[int, dict]:
+    """How many workers to start and each one's resources, given ``ray.cluster_resources()``.
+
+    ``requested`` None picks a default: on an embedded local Ray min(cores, 2); on a cluster one
+    worker per GPU (GPU jobs) or per CPU. Raises :class:`ResourceError` with what to change when
+    not even one worker fits, e.g. a GPU device on a cluster without GPUs (Ray would otherwise
+    leave the actors pending forever).
+    """
+    gpus = float(cluster.get("GPU", 0.0))
+    cpus = float(cluster.get("CPU", 0.0))
+    res = worker_resources(job, cluster_has_gpu=gpus >= 1)
+    if res["num_gpus"] and gpus < 1:
+        raise ResourceError(
+            f"the catalog asks Cycles for a GPU (render.device = {job.device!r}) but the Ray cluster has "
+            f"no GPUs (resources: CPU={cpus:g}, GPU={gpus:g}); set render.device to \"cpu\" or \"auto\", "
+            "or join a cluster with GPU workers (--address)")
+    if cpus < res["num_cpus"]:
+        raise ResourceError(f"the Ray cluster has {cpus:g} CPUs; a render worker needs {res['num_cpus']}")
+    cap = int(cpus // res["num_cpus"])
+    if res["num_gpus"]:
+        cap = min(cap, int(gpus // res["num_gpus"]))
+    if requested is None:
+        requested = min(cap, 2) if local else cap
+    if requested < 1:
+        raise ResourceError(f"--workers must be >= 1 (got {requested})")
+    return min(requested, cap) if local else requested, res

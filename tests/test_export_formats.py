@@ -1,0 +1,249 @@
+"""Each export format read back by its real reader: pycocotools (COCO + COCOeval),
+``datasets.load_dataset("imagefolder")`` offline, WebDataset iteration with decoding, and
+np.loadtxt / cv2.imread as code written for Face Synthetics does. Labels read back are
+compared with the dataset's own files (read independently with OpenCV and json).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import io
+import json
+import os
+from pathlib import Path
+
+os.environ["HF_DATASETS_OFFLINE"] = "1"  # read by `datasets` at import: nothing may be downloaded
+
+import cv2
+import numpy as np
+import pytest
+
+from facefarm.pipeline.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
+from facefarm.pipeline.export_formats import export_all, parse_formats
+from facefarm.render_farm.cli import main as cli_main
+from test_export_splits import write_synthetic_dataset
+
+FACE_IDS = [CLASS_IDS[n] for n in ("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR",
+                                   "LEFT_EAR", "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES",
+                                   "FACEWEAR")]
+FRACTIONS = (0.5, 0.25, 0.25)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("formats")
+    write_synthetic_dataset(root, n=12, images_per_identity=2)
+    records = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    return root, {r["sample_id"]: r for r in records}
+
+
+@pytest.fixture(scope="module")
+def exports(dataset):
+    root, _ = dataset
+    return export_all(root, "all", fractions=FRACTIONS)
+
+
+def _seg(root: Path, record: dict) -> np.ndarray:
+    return cv2.imread(str(root / record["files"]["segmentation"]), cv2.IMREAD_UNCHANGED)
+
+
+def _rgb(root: Path, record: dict) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(root / record["files"]["image"]), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def _depth(root: Path, record: dict) -> np.ndarray:
+    return cv2.imread(str(root / record["files"]["depth"]), cv2.IMREAD_UNCHANGED)
+
+
+# --------------------------------------------------------------------------- COCO
+
+def _coco(path):
+    from pycocotools.coco import COCO
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return COCO(str(path))
+
+
+def test_coco_loads_with_pycocotools_and_matches_the_labels(dataset, exports):
+    root, records = dataset
+    n_images = 0
+    for split, path in exports["coco"].items():
+        coco = _coco(path)
+        (cat,) = coco.loadCats(coco.getCatIds())
+        assert cat["name"] == "face" and len(cat["keypoints"]) == N_LANDMARKS
+        assert cat["keypoints"] == landmark_layout()["names"]
+        assert len(cat["oks_sigmas"]) == N_LANDMARKS
+        assert min(min(p) for p in cat["skeleton"]) >= 1 and max(max(p) for p in cat["skeleton"]) <= N_LANDMARKS
+        for img in coco.loadImgs(coco.getImgIds()):
+            n_images += 1
+            rec = records[img["sample_id"]]
+            pixels = cv2.imread(str(Path(path).parent.parent / split / img["file_name"]))
+            assert pixels.shape[:2] == (img["height"], img["width"]) == (rec["height"], rec["width"])
+            (ann,) = coco.loadAnns(coco.getAnnIds(imgIds=img["id"]))
+            kp = np.asarray(ann["keypoints"], float).reshape(N_LANDMARKS, 3)
+            uv = np.asarray(rec["landmarks"]["uv"])
+            vis = np.asarray(rec["landmarks"]["visible"], bool)
+            inf = np.asarray(rec["landmarks"]["in_frame"], bool)
+            np.testing.assert_array_equal(kp[:, 2], np.where(vis & inf, 2, np.where(inf, 1, 0)))
+            # COCO keypoints are pixel indices: adding 0.5 (as Detectron2 does) gives our labels back
+            np.testing.assert_allclose(kp[inf, :2] + 0.5, uv[inf], atol=1e-3)
+            assert (kp[~inf, :2] == 0).all()
+            assert ann["num_keypoints"] == int(inf.sum())
+            # the RLE decodes to exactly the face classes of the segmentation PNG
+            mask = coco.annToMask(ann).astype(bool)
+            expected = np.isin(_seg(root, rec), FACE_IDS)
+            np.testing.assert_array_equal(mask, expected)
+            assert ann["area"] == expected.sum()
+            ys, xs = np.nonzero(expected)
+            np.testing.assert_allclose(ann["bbox"], [xs.min(), ys.min(), xs.max() + 1 - xs.min(),
+                                                     ys.max() + 1 - ys.min()])
+    assert n_images == len(records)
+
+
+def _evaluate(coco, shift_px: float) -> np.ndarray:
+    from pycocotools.cocoeval import COCOeval
+
+    dets = []
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        kp = np.asarray(ann["keypoints"], float).reshape(-1, 3)
+        kp[:, :2] += shift_px
+        dets.append({"image_id": ann["image_id"], "category_id": ann["category_id"],
+                     "keypoints": kp.reshape(-1).tolist(), "score": 1.0})
+    with contextlib.redirect_stdout(io.StringIO()):
+        dt = coco.loadRes(dets)
+        ev = COCOeval(coco, dt, iouType="keypoints")
+        ev.params.kpt_oks_sigmas = np.asarray(coco.loadCats(coco.getCatIds())[0]["oks_sigmas"])
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return ev.stats
+
+
+def test_cocoeval_of_ground_truth_against_itself_gives_ap_one(exports):
+    coco = _coco(exports["coco"]["train"])
+    assert len(coco.getAnnIds()) > 0
+    stats = _evaluate(coco, 0.0)
+    assert stats[0] == pytest.approx(1.0)  # AP @ OKS .50:.95
+    assert stats[5] == pytest.approx(1.0)  # AR
+    # and the evaluation can fail: keypoints a few pixels off lose precision
+    assert _evaluate(coco, 4.0)[0] < 0.9
+
+
+# --------------------------------------------------------------------------- Hugging Face
+
+def test_hf_imagefolder_loads_offline_with_all_label_columns(dataset, exports, tmp_path):
+    import datasets
+
+    root, records = dataset
+    hf_root = Path(exports["hf"]["train"]).parent.parent
+    ds = datasets.load_dataset("imagefolder", data_dir=str(hf_root), cache_dir=str(tmp_path / "cache"))
+    expected_splits = {"train": "train", "val": "validation", "test": "test"}
+    assert set(ds) == {expected_splits[s] for s in exports["hf"]}
+    assert sum(len(ds[s]) for s in ds) == len(records)
+    seen = set()
+    for split in ds:
+        for row in ds[split]:
+            rec = records[row["sample_id"]]
+            seen.add(row["sample_id"])
+            assert row["image"].mode == "RGB"
+            np.testing.assert_array_equal(np.asarray(row["image"]), _rgb(root, rec))
+            np.testing.assert_array_equal(np.asarray(row["segmentation"]), _seg(root, rec))
+            np.testing.assert_array_equal(np.asarray(row["depth"], dtype=np.uint16), _depth(root, rec))
+            np.testing.assert_allclose(row["landmarks"], rec["landmarks"]["uv"])
+            assert row["landmarks_visible"] == rec["landmarks"]["visible"]
+            assert row["face_bbox"] == pytest.approx(rec["face_bbox"])
+            assert row["identity_id"] == rec["identity_id"]
+            assert row["attributes.skin.monk_tone"] == rec["attributes"]["skin"]["monk_tone"]
+            assert row["attributes.glasses.present"] == rec["attributes"]["glasses"]["present"]
+            assert row["attributes.age_years"] == pytest.approx(rec["attributes"]["age_years"])
+    assert seen == set(records)
+
+
+# --------------------------------------------------------------------------- WebDataset
+
+def exact_png(data: bytes):
+    """The decoder the export's docstring tells users to use for seg.png / depth.png."""
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+def test_webdataset_iterates_with_decoding(dataset, exports):
+    import webdataset as wds
+
+    root, records = dataset
+    wds_root = Path(exports["webdataset"]["train"][0]).parent.parent
+    index = json.loads((wds_root / "shards.json").read_text())
+    urls = [str(wds_root / s) for split in index.values() for s in split["shards"]]
+    assert sum(split["n_samples"] for split in index.values()) == len(records)
+    pipeline = wds.WebDataset(urls, shardshuffle=False).decode(
+        wds.handle_extension("seg.png depth.png", exact_png), "rgb8")
+    keys = []
+    for sample in pipeline:
+        key = sample["__key__"]
+        keys.append(key)
+        assert "." not in key
+        rec = records[key]
+        assert sample["png"].dtype == np.uint8 and sample["png"].shape == (rec["height"], rec["width"], 3)
+        np.testing.assert_array_equal(sample["png"], _rgb(root, rec))
+        np.testing.assert_array_equal(sample["seg.png"], _seg(root, rec))
+        assert sample["depth.png"].dtype == np.uint16
+        np.testing.assert_array_equal(sample["depth.png"], _depth(root, rec))
+        full = json.loads((root / rec["files"]["labels"]).read_text())
+        assert sample["json"] == full and "dense" in sample["json"]
+    assert sorted(keys) == sorted(records)
+
+
+# --------------------------------------------------------------------------- Face Synthetics
+
+def test_facesynthetics_layout_reads_like_the_original(dataset, exports):
+    root, records = dataset
+    by_index = {r["index"]: r for r in records.values()}
+    n = 0
+    for split, folder in exports["facesynthetics"].items():
+        for ldmks in sorted(glob.glob(os.path.join(folder, "*_ldmks.txt"))):
+            n += 1
+            stem = ldmks[: -len("_ldmks.txt")]
+            idx = int(os.path.basename(stem))
+            rec = by_index[idx]
+            points = np.loadtxt(ldmks)
+            assert points.shape == (N_LANDMARKS, 2)
+            np.testing.assert_allclose(points, rec["landmarks"]["uv"], atol=1e-3)
+            img = cv2.imread(f"{stem}.png")
+            assert img.shape == (rec["height"], rec["width"], 3)
+            seg = cv2.imread(f"{stem}_seg.png", cv2.IMREAD_UNCHANGED)
+            assert seg.dtype == np.uint8 and seg.ndim == 2
+            np.testing.assert_array_equal(seg, _seg(root, rec))
+            assert os.path.basename(stem) == f"{idx:06d}"
+    assert n == len(records)
+
+
+# --------------------------------------------------------------------------- command line
+
+def test_cli_export_writes_the_chosen_formats_and_rejects_bad_input(dataset, tmp_path, capsys):
+    root, records = dataset
+    dest = tmp_path / "out"
+    assert cli_main(["export", str(root), "--format", "facesynthetics,coco", "--dest", str(dest),
+                     "--splits", "1"]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["coco", "facesynthetics"]
+    assert len(list((dest / "facesynthetics" / "train").glob("*_ldmks.txt"))) == len(records)
+    # a second export replaces the first whole and leaves no temporary folders
+    assert cli_main(["export", str(root), "-f", "coco", "--dest", str(dest), "--splits", "0.5,0.5"]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == ["coco", "facesynthetics"]
+    assert sorted(p.name for p in (dest / "coco" / "annotations").iterdir()) == [
+        "face_keypoints_train.json", "face_keypoints_val.json"]
+    capsys.readouterr()
+    assert cli_main(["export", str(root), "-f", "parquet"]) == 1
+    assert "unknown export format 'parquet'" in capsys.readouterr().err
+    assert cli_main(["export", str(tmp_path / "missing"), "-f", "coco"]) == 1
+    assert "not a finished facefarm dataset" in capsys.readouterr().err
+    assert cli_main(["export", str(root), "-f", "coco", "--splits", "0.9,0.2"]) == 1
+    assert "sum to 1" in capsys.readouterr().err
+
+
+def test_format_names():
+    assert parse_formats("all") == ("coco", "hf", "webdataset", "facesynthetics")
+    assert parse_formats(["hf", "coco,hf"]) == ("hf", "coco")
+    with pytest.raises(ValueError, match="choose from"):
+        parse_formats("tfrecord")

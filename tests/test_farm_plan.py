@@ -1,0 +1,163 @@
+"""Job planning, worker resources and the output folder's job bookkeeping (no rendering, no Ray)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from facefarm.catalog import catalog_hash, load_catalog, resolve
+from facefarm.pipeline import writer
+from facefarm.pipeline.store import open_store
+from facefarm.render_farm import job as jobs
+from facefarm.render_farm.plan import (Job, ResourceError, default_shard_size, fit_workers, plan_shards,
+                                       sample_id, worker_resources)
+
+SPEC = {"catalog_version": 1, "render": {"resolution": [64, 64]}}
+
+
+def make_job(spec=SPEC, seed=0, n=6, backend=None) -> Job:
+    cat = load_catalog(spec)
+    return Job(cat.model_dump(mode="json"), catalog_hash(cat), seed, n, backend or cat.render.backend,
+               cat.render.device)
+
+
+def test_shards_cover_todo_once_in_order():
+    todo = [9, 3, 4, 5, 0, 7, 3]
+    shards = plan_shards(todo, 2)
+    flat = [i for s in shards for i in s.indices]
+    assert flat == [0, 3, 4, 5, 7, 9]
+    assert [s.id for s in shards] == list(range(len(shards)))
+    assert all(1 <= len(s.indices) <= 2 for s in shards)
+    with pytest.raises(ValueError):
+        plan_shards(todo, 0)
+
+
+def test_default_shard_size_balances_small_and_large_jobs():
+    assert default_shard_size(8, 2) == 1
+    assert default_shard_size(100_000, 2) == 16
+    assert default_shard_size(1000, 8) == 8
+    assert default_shard_size(0, 4) == 1
+
+
+def test_sample_id_matches_the_resolver():
+    cat = load_catalog(SPEC)
+    for i in (0, 7, 123_456):
+        assert resolve(cat, 3, i, 200_000).sample_id == sample_id(i)
+
+
+def test_catalog_json_round_trips_to_the_same_hash():
+    job = make_job()
+    assert catalog_hash(load_catalog(job.catalog)) == job.catalog_hash
+
+
+def _cycles(device):
+    spec = {"catalog_version": 1, "render": {"backend": "cycles", "device": device}}
+    return make_job(spec)
+
+
+@pytest.mark.parametrize("device,gpus,expect_gpu", [
+    ("cuda", 2, 1), ("optix", 1, 1), ("hip", 1, 1), ("metal", 1, 1),
+    ("auto", 1, 1), ("auto", 0, 0), ("cpu", 4, 0),
+])
+def test_cycles_worker_resources(device, gpus, expect_gpu):
+    res = worker_resources(_cycles(device), cluster_has_gpu=gpus > 0)
+    assert res == {"num_cpus": 1, "num_gpus": expect_gpu}
+
+
+def test_pyrender_workers_use_one_cpu_even_with_gpus():
+    assert worker_resources(make_job(), cluster_has_gpu=True) == {"num_cpus": 1, "num_gpus": 0}
+
+
+def test_gpu_device_without_gpus_fails_loudly():
+    with pytest.raises(ResourceError, match="no GPUs.*render.device"):
+        fit_workers(_cycles("cuda"), None, {"CPU": 8.0}, local=True)
+
+
+def test_worker_counts():
+    cpu = {"CPU": 4.0}
+    assert fit_workers(make_job(), None, cpu, local=True) == (2, {"num_cpus": 1, "num_gpus": 0})
+    assert fit_workers(make_job(), 3, cpu, local=True)[0] == 3
+    assert fit_workers(make_job(), 9, cpu, local=True)[0] == 4  # a local Ray cannot grow
+    assert fit_workers(make_job(), None, {"CPU": 64.0}, local=False)[0] == 64
+    assert fit_workers(_cycles("cuda"), None, {"CPU": 64.0, "GPU": 8.0}, local=False)[0] == 8
+    assert fit_workers(_cycles("cuda"), 16, {"CPU": 64.0, "GPU": 8.0}, local=False)[0] == 16  # autoscaler may add
+    with pytest.raises(ResourceError):
+        fit_workers(make_job(), 0, cpu, local=True)
+
+
+def test_claim_writes_job_json_and_refuses_another_job(tmp_path):
+    store = open_store(tmp_path / "out")
+    job = make_job()
+    claim = jobs.claim_output(store, job)
+    assert claim.previous is None
+    rec = json.loads((tmp_path / "out" / "job.json").read_text())
+    assert rec["catalog_hash"] == job.catalog_hash and rec["seed"] == 0 and rec["n"] == 6
+    assert rec["backend"] == "pyrender" and rec["catalog"] == job.catalog and rec["generator_version"]
+    # the same job again: accepted, remembers the first run
+    assert jobs.claim_output(store, job).previous["created"] == rec["created"]
+    other = make_job({"catalog_version": 1, "render": {"resolution": [96, 96]}})
+    with pytest.raises(jobs.JobMismatch, match="catalog"):
+        jobs.claim_output(store, other)
+    with pytest.raises(jobs.JobMismatch, match="seed"):
+        jobs.claim_output(store, make_job(seed=1))
+    with pytest.raises(jobs.JobMismatch, match="-n"):
+        jobs.claim_output(store, make_job(n=7))
+    with pytest.raises(jobs.JobMismatch, match="backend"):
+        jobs.claim_output(store, make_job(backend="cycles"))
+    # the refused job left the folder as it was
+    assert json.loads((tmp_path / "out" / "job.json").read_text())["catalog_hash"] == job.catalog_hash
+
+
+def _fake_commit(store, job, index):
+    """Commit a sample record the way the writer does (files, then labels) without rendering."""
+    rec = {"schema_version": writer.SCHEMA_VERSION, "sample_id": sample_id(index), "index": index,
+           "seed": job.seed, "catalog_hash": job.catalog_hash, "dense": {"uv": [[0, 0]]}}
+    return writer.write_sample(store, rec["sample_id"], {"image": b"png"}, rec)
+
+
+def test_overwrite_deletes_old_samples_and_temporaries_are_cleaned(tmp_path):
+    store = open_store(tmp_path)
+    job = make_job()
+    jobs.claim_output(store, job)
+    _fake_commit(store, job, 2)
+    (tmp_path / "samples" / ".tmp-deadbeef-000004.png").write_bytes(b"half")
+    claim = jobs.claim_output(store, job)
+    assert claim.temporaries_removed == 1
+    assert jobs.split_todo(store, job.n) == ([0, 1, 3, 4, 5], [2])
+    other = make_job(seed=5)
+    claim = jobs.claim_output(store, other, overwrite=True)
+    assert claim.overwritten and not (tmp_path / "samples").exists()
+    assert jobs.split_todo(store, other.n) == ([0, 1, 2, 3, 4, 5], [])
+    assert json.loads((tmp_path / "job.json").read_text())["seed"] == 5
+
+
+def test_samples_without_job_json_are_refused(tmp_path):
+    store = open_store(tmp_path)
+    job = make_job()
+    _fake_commit(store, job, 0)
+    with pytest.raises(jobs.JobMismatch, match="no job.json"):
+        jobs.claim_output(store, job)
+
+
+def test_assemble_orders_by_index_and_reads_committed_samples(tmp_path):
+    store = open_store(tmp_path)
+    job = make_job()
+    jobs.claim_output(store, job)
+    fresh = {i: writer.manifest_line(_fake_commit(store, job, i)) for i in (4, 1)}
+    _fake_commit(store, job, 3)  # committed by an earlier run: read back from its label file
+    summary = jobs.RunSummary(rendered=2, skipped=1, failed={5: "boom"}, assets={"head": "abc"})
+    header = jobs.assemble(store, job, summary, fresh)
+    lines = [json.loads(x) for x in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    assert [x["index"] for x in lines] == [1, 3, 4]
+    assert all("dense" not in x and x["files"]["labels"] == f"samples/{x['sample_id']}.json" for x in lines)
+    assert header["n_samples"] == 3 and header["n_requested"] == 6 and header["seed"] == 0
+    assert header["failed"] == [{"index": 5, "sample_id": "000005", "reason": "boom"}]
+    assert header["catalog"] == job.catalog and header["catalog_hash"] == job.catalog_hash
+    assert header["assets"] == {"head": "abc"} and not header["complete"]
+    assert {c["name"] for c in header["classes"]["classes"]} >= {"BACKGROUND", "SKIN", "NOSE", "NECK"}
+    assert len(header["landmarks"]["names"]) == 70
+    assert header["python"] and header["platform"] and header["schema_version"] == 1
+    assert len(header["runs"]) == 1 and header["runs"][0]["rendered"] == 2
+    # a second assemble keeps the run history
+    assert len(jobs.assemble(store, job, jobs.RunSummary(), {})["runs"]) == 2

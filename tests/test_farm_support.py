@@ -1,0 +1,90 @@
+"""Shared helpers of the render-farm tests: one real local Ray session per test process, tiny catalogs.
+
+Ray takes seconds to start, so every farm test joins the same session (started on first use,
+with a dashboard so the job-submission test can use it too). Holds no tests itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+VENV_BIN = str(Path(sys.executable).parent)
+#: pyrender at a tiny size: the farm is under test, not the image quality
+TINY = {"catalog_version": 1, "render": {"resolution": [64, 64]}}
+_SESSION: dict = {}
+
+
+def write_spec(path: Path, spec: dict = TINY) -> Path:
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ray_session() -> dict:
+    """Start (once) a local Ray with 2 CPUs and a dashboard; returns {"gcs", "dashboard"} addresses."""
+    import ray
+
+    if not _SESSION:
+        os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        # Ray jobs run their entrypoint with the cluster's PATH: let it find this venv's `facefarm`
+        os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "")
+        ctx = ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
+                       dashboard_port=_free_port(), logging_level="ERROR", log_to_driver=False)
+        _SESSION["gcs"] = ctx.address_info["gcs_address"]
+        url = ctx.dashboard_url
+        _SESSION["dashboard"] = f"http://{url}" if url else None
+    return _SESSION
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    pytest.importorskip("ray")
+    return ray_session()
+
+
+def cli_env() -> dict:
+    """Environment for `facefarm` subprocesses: headless GL, this venv first, no inherited Ray address."""
+    env = dict(os.environ, PYOPENGL_PLATFORM="egl", PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""))
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def manifest(root: Path) -> list[dict]:
+    return [json.loads(x) for x in (root / "manifest.jsonl").read_text().splitlines()]
+
+
+def labels_view(record: dict) -> dict:
+    """A record without what may differ between two renders of the same sample (timings)."""
+    out = {k: v for k, v in record.items() if k != "render"}
+    out["render"] = {k: v for k, v in record["render"].items() if k != "seconds"}
+    return out
+
+
+def check_committed(root: Path, n: int) -> list[dict]:
+    """Assert samples 0..n-1 are each committed exactly once and whole; returns the manifest lines."""
+    lines = manifest(root)
+    ids = [x["sample_id"] for x in lines]
+    assert ids == [f"{i:06d}" for i in range(n)], ids
+    assert [x["index"] for x in lines] == list(range(n))
+    samples = root / "samples"
+    finals = sorted(p.name for p in samples.iterdir() if not p.name.startswith(".tmp-"))
+    expect = sorted(f"{s}{suffix}" for s in ids for suffix in (".json", ".png", "_seg.png", "_depth.png"))
+    assert finals == expect
+    for x in lines:
+        rec = json.loads((root / x["files"]["labels"]).read_text())
+        assert rec["sample_id"] == x["sample_id"] and "dense" in rec
+        for kind, digest in rec["sha256"].items():
+            assert hashlib.sha256((root / rec["files"][kind]).read_bytes()).hexdigest() == digest, (x, kind)
+    return lines

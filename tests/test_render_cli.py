@@ -1,0 +1,181 @@
+"""`facefarm render` end to end through the real command line: local, Ray, URL outputs, resume, refusal."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from facefarm import paths
+from test_farm_support import check_committed, cli_env, labels_view, manifest, ray_cluster  # noqa: F401
+
+pytestmark = pytest.mark.slow
+N = 4
+FINAL = re.compile(r"^(\d+) done, (\d+) skipped \(already complete\), (\d+) failed -> (\S+) \((\d+)/(\d+) samples")
+
+
+def facefarm(*args, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "facefarm", *map(str, args)], capture_output=True, text=True,
+                          env=cli_env(), timeout=timeout)
+
+
+def final_counts(proc) -> tuple[int, int, int, str]:
+    """(done, skipped, failed, output) from the command's last line."""
+    m = FINAL.search(proc.stdout.strip().splitlines()[-1].removeprefix("interrupted: "))
+    assert m, proc.stdout + proc.stderr
+    return int(m[1]), int(m[2]), int(m[3]), m[4]
+
+
+@pytest.fixture(scope="module")
+def spec(tmp_path_factory) -> Path:
+    """The default catalog at 96 x 96 px (the example catalog itself renders 256 x 256)."""
+    data = json.loads((paths.ASSETS / "catalogs" / "default.json").read_text())
+    data.setdefault("render", {})["resolution"] = [96, 96]
+    path = tmp_path_factory.mktemp("spec") / "small.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+_N = {"type": "number"}
+_BOOL = {"type": "boolean"}
+
+
+def _points(n: int, dim: int) -> dict:
+    return {"type": "array", "minItems": n, "maxItems": n,
+            "items": {"type": "array", "minItems": dim, "maxItems": dim, "items": _N}}
+
+
+def _flags(n: int) -> dict:
+    return {"type": "array", "minItems": n, "maxItems": n, "items": _BOOL}
+
+
+def _matrix(rows: int, cols: int) -> dict:
+    return _points(rows, cols)
+
+
+#: The manifest line as documented ("Output format"): one object per sample, dense arrays left out.
+MANIFEST_LINE = {
+    "type": "object",
+    "required": ["schema_version", "sample_id", "index", "seed", "catalog_hash", "identity_id", "width", "height",
+                 "camera", "head_pose", "landmarks", "face_bbox", "depth_scale_m", "attributes", "render", "files",
+                 "sha256"],
+    "not": {"required": ["dense"]},
+    "properties": {
+        "schema_version": {"const": 1},
+        "sample_id": {"type": "string", "pattern": r"^\d{6}$"},
+        "index": {"type": "integer", "minimum": 0},
+        "seed": {"type": "integer", "minimum": 0},
+        "catalog_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "identity_id": {"type": "string", "minLength": 1},
+        "width": {"const": 96}, "height": {"const": 96},
+        "camera": {"type": "object", "required": ["K", "world_to_camera", "convention"],
+                   "properties": {"K": _matrix(3, 3), "convention": {"const": "opencv"},
+                                  "world_to_camera": {"type": "array", "minItems": 3, "maxItems": 4,
+                                                      "items": {"type": "array", "minItems": 4, "maxItems": 4}}}},
+        "head_pose": {"type": "object"},
+        "landmarks": {"type": "object", "required": ["uv", "visible", "in_frame", "xyz_camera"],
+                      "properties": {"uv": _points(70, 2), "visible": _flags(70), "in_frame": _flags(70),
+                                     "xyz_camera": _points(70, 3)}},
+        "face_bbox": {"type": "array", "minItems": 4, "maxItems": 4, "items": _N},
+        "depth_scale_m": {"type": "number", "exclusiveMinimum": 0},
+        "attributes": {"type": "object", "required": ["sample_id", "age_years", "head_pose", "camera"]},
+        "render": {"type": "object", "required": ["backend", "generator", "version", "seconds"],
+                   "properties": {"backend": {"enum": ["pyrender", "cycles"]}, "generator": {"const": "facefarm"}}},
+        "files": {"type": "object", "required": ["image", "segmentation", "depth", "labels"],
+                  "additionalProperties": {"type": "string", "pattern": r"^samples/\d{6}(_seg|_depth)?\.(png|json)$"}},
+        "sha256": {"type": "object", "required": ["image", "segmentation", "depth"],
+                   "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+    },
+}
+
+
+def validate_lines(lines: list[dict]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    for line in lines:
+        jsonschema.validate(line, MANIFEST_LINE)
+    assert len({x["identity_id"] for x in lines}) >= 1
+
+
+def test_render_locally_and_on_ray_gives_the_same_complete_dataset(spec, tmp_path):
+    # --no-ray into an fsspec URL (the object-store code path, on the local file system)
+    a = tmp_path / "a"
+    p = facefarm("render", spec, "-o", f"local://{a}", "-n", N, "--no-ray")
+    assert p.returncode == 0, p.stderr
+    assert final_counts(p) == (N, 0, 0, f"local://{a}")
+    lines_a = check_committed(a, N)
+    validate_lines(lines_a)
+    header = json.loads((a / "dataset.json").read_text())
+    assert header["n_samples"] == header["n_requested"] == N and header["failed"] == [] and header["complete"]
+    assert header["catalog"]["render"]["resolution"] == [96, 96] and header["assets"].get("head")
+    assert json.loads((a / "job.json").read_text())["catalog_hash"] == header["catalog_hash"]
+
+    # an embedded local Ray with 2 workers, into a file:// URL
+    b = tmp_path / "b"
+    p = facefarm("render", spec, "-o", f"file://{b}", "-n", N, "--workers", 2)
+    assert p.returncode == 0, p.stderr
+    assert final_counts(p)[:3] == (N, 0, 0)
+    lines_b = check_committed(b, N)
+    assert [labels_view(x) for x in lines_b] == [labels_view(x) for x in lines_a]  # same samples, same labels
+
+    # the same command again renders nothing and leaves every file alone
+    before = {f: f.stat().st_mtime_ns for f in (a / "samples").iterdir()}
+    p = facefarm("render", spec, "-o", f"local://{a}", "-n", N, "--no-ray")
+    assert p.returncode == 0 and final_counts(p)[:3] == (0, N, 0)
+    assert {f: f.stat().st_mtime_ns for f in (a / "samples").iterdir()} == before
+    assert [labels_view(x) for x in manifest(a)] == [labels_view(x) for x in lines_a]
+
+
+def test_interrupted_run_resumes_with_only_the_missing_samples(spec, tmp_path, ray_cluster):  # noqa: F811
+    out, n = tmp_path / "out", 8
+    cmd = [sys.executable, "-m", "facefarm", "render", str(spec), "-o", str(out), "-n", str(n),
+           "--address", ray_cluster["gcs"], "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    deadline = time.monotonic() + 300
+    while len(list(out.glob("samples/*.json"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr and stdout.startswith("interrupted: ")
+    have = len(list(out.glob("samples/*.json")))
+    assert 2 <= have < n
+    done, skipped, failed, _ = final_counts(subprocess.CompletedProcess(cmd, 130, stdout, stderr))
+    assert done == have and skipped == 0 and failed == 0
+    assert len(manifest(out)) == have  # the manifest is rewritten from what was committed
+
+    p = facefarm(*cmd[3:])
+    assert p.returncode == 0, p.stderr
+    assert final_counts(p)[:3] == (n - have, have, 0)
+    check_committed(out, n)
+    runs = json.loads((out / "dataset.json").read_text())["runs"]
+    assert [(r["rendered"], r["skipped"], r["interrupted"]) for r in runs] == [(have, 0, True), (n - have, have, False)]
+
+    # another catalog into the same folder is refused, clearly, and nothing changes
+    other = tmp_path / "other.json"
+    data = json.loads(spec.read_text())
+    data["render"]["resolution"] = [80, 80]
+    other.write_text(json.dumps(data))
+    before = (out / "manifest.jsonl").read_bytes()
+    p = facefarm("render", other, "-o", out, "-n", n, "--no-ray")
+    assert p.returncode == 1 and "refusing to write" in p.stderr and "--overwrite" in p.stderr
+    assert "Traceback" not in p.stderr
+    assert (out / "manifest.jsonl").read_bytes() == before
+
+
+def test_bad_catalog_is_refused_before_anything_starts(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"catalog_version": 1, "age": {"kind": "uniform", "min": 50, "max": 10},
+                               "glasses": {"familes": {}}}))
+    p = facefarm("render", bad, "-o", tmp_path / "out")
+    assert p.returncode == 1
+    assert "$.age.max" in p.stderr and "$.glasses.familes" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "out").exists()
+    p = facefarm("render", tmp_path / "missing.json", "-o", tmp_path / "out")
+    assert p.returncode == 1 and "cannot read" in p.stderr and "Traceback" not in p.stderr
