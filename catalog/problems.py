@@ -51,8 +51,15 @@ def json_path(loc: Iterable[Any]) -> str:
     return out
 
 
-def _clean_loc(loc: tuple, data: Any) -> tuple:
-    """Drop pydantic's union/validator tags from ``loc`` by following the input ``data``."""
+_TAGS = {"fixed", "uniform", "normal", "truncnormal", "categorical"}
+
+
+def _clean_loc(loc: tuple, data: Any) -> tuple[tuple, tuple]:
+    """Drop pydantic's union/validator tags from ``loc`` by following the input ``data``.
+
+    Returns ``(path in data, rest)``; ``rest`` is non-empty when the error lies inside a
+    file the data only names (a taxonomy reference), as the location inside that file.
+    """
     out: list[Any] = []
     cur = data
     for i, el in enumerate(loc):
@@ -69,8 +76,11 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
             elif last and not str(el).startswith(("function-", "[")):
                 out.append(el)  # a missing or unknown key
             continue
-        break  # a scalar: the error is about the value itself
-    return tuple(out)
+        rest = ()
+        if isinstance(cur, str) and out and out[-1] == "taxonomy":
+            rest = tuple(x for x in loc[i:] if not (isinstance(x, str) and (x in _TAGS or "[" in x)))
+        return tuple(out), rest  # a scalar: the error is about the value itself
+    return tuple(out), ()
 
 
 def _field_vocabulary(model: type[BaseModel], seen: set | None = None) -> set[str]:
@@ -112,6 +122,8 @@ def _message(err: dict, vocabulary: set[str]) -> str:
         close = difflib.get_close_matches(name, sorted(vocabulary), n=1, cutoff=0.75)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown field {name!r}: remove it or fix its name{hint}"
+    if t == "missing" and loc and isinstance(loc[-1], int):
+        return f"entry [{loc[-1]}] is missing: this list needs more values"
     if t == "missing":
         if name == "catalog_version":
             return 'required field "catalog_version" is missing: add "catalog_version": 1'
@@ -162,8 +174,11 @@ def problems_from_validation_error(exc: ValidationError, data: Any, root: type[B
     vocabulary = _field_vocabulary(root)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for err in exc.errors(include_url=False):
-        path = json_path(_clean_loc(tuple(err["loc"]), data))
-        by_path.setdefault(path, []).append((err["type"], _message(err, vocabulary)))
+        loc, rest = _clean_loc(tuple(err["loc"]), data)
+        message = _message(err, vocabulary)
+        if rest:
+            message = f"in the taxonomy file it names, at {json_path(rest)[2:]}: {message}"
+        by_path.setdefault(json_path(loc), []).append((err["type"], message))
     problems = []
     for path, items in by_path.items():
         type_errs = [t for t, _ in items if t in _TYPE_WORDS]

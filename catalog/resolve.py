@@ -1,9 +1,14 @@
 """``resolve(catalog, seed, index, n_total)``: the concrete values of one sample.
 
 Pure and order-independent: the result depends only on the arguments (and SAMPLER_VERSION);
-any sample can be computed alone, in any process. Identity attributes are drawn from
-streams keyed by the identity index, so every image of an identity shares them; image
-attributes from streams keyed by the image index. Each attribute has its own stream (see
+any sample can be computed alone, in any process.
+
+* Per **identity** (streams keyed by ``index // images_per_identity``, shared by all its
+  images): ancestry, age, gender, muscle, weight, proportions, shape details, skin, eyes,
+  hair, facial hair, eyebrows.
+* Per **image** (streams keyed by ``index``): glasses, clothing, headwear, expression (gaze,
+  blink), head pose, camera, lighting, background.
+ Each attribute has its own stream (see
 :mod:`facefarm.catalog.rng`), so forcing one attribute (a stratum, a quota, a force rule)
 leaves the others as they were.
 

@@ -2,9 +2,8 @@
 
 Units: years, degrees, mm, metres, kelvin, pixels. Colours (``*_rgb``) are **sRGB** in 0..1
 (convert with :func:`facefarm.catalog.colors.srgb_to_linear` for shading). Left/right are the
-subject's. Angles: head yaw > 0 turns the face towards the subject's left, pitch > 0 tilts
-the chin up, roll > 0 tilts the head towards the subject's left shoulder (the compositor owns the
-exact rotation convention and documents it; these are just the numbers).
+subject's. Angles are plain numbers; the compositor (pipeline) owns and documents their
+rotation conventions.
 """
 
 from __future__ import annotations

@@ -5,8 +5,7 @@
 or categorical); every field has a default, so ``{"catalog_version": 1}`` is a valid
 catalog. Units are in the field names or descriptions: years, degrees, mm, metres,
 kelvin; colours are sRGB ``"#rrggbb"``. Which attributes are drawn once per *identity*
-(shared by all its images) and which per *image* is listed in
-:mod:`facefarm.catalog.attributes`.
+(shared by all its images) and which per *image* is listed in :mod:`facefarm.catalog.resolve`.
 """
 
 from __future__ import annotations

@@ -302,7 +302,11 @@ def crosstab(rows: list[dict[str, str]], keys: tuple[str, ...],
 
 
 def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
-    """The default tables (:data:`TABLES`) and, for a stratified catalog, its design table."""
+    """The default tables (:data:`TABLES`) and, for a stratified catalog, its design table.
+
+    The design table uses the catalog's own ``stratify_by`` factors, levels and bands over the
+    samples not reserved by quotas (their count is ``excluded_quota_samples``).
+    """
     rows = [factors(r.get("attributes") or {}) for r in records]
     known = {"ethnicity": ancestry_levels(catalog), "age_band": [b[2] for b in AGE_BANDS],
              "gender_band": [b[2] for b in GENDER_BANDS], "glasses": ["no glasses", "glasses"],
@@ -310,11 +314,16 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
     out = {" x ".join(keys): crosstab(rows, keys, {k: known[k] for k in keys if k in known}) for keys in TABLES}
     stratify = ((catalog.get("sampling") or {}).get("stratify_by")) or []
     if stratify:
+        # Quota rows are reserved on top of the strata, so the design table counts the others:
+        # for a stratified catalog it should come out exactly equal (ratio 1) by construction.
+        planned = [r for r in records if (r.get("attributes") or {}).get("quota") is None]
         names = tuple(f"catalog:{f['attribute']}" for f in stratify)
         design_rows = [{n: catalog_level(r.get("attributes") or {}, f) for n, f in zip(names, stratify)}
-                       for r in records]
+                       for r in planned]
         levels = {n: _catalog_levels(catalog, f) for n, f in zip(names, stratify)}
-        out["design: " + " x ".join(f["attribute"] for f in stratify)] = crosstab(design_rows, names, levels)
+        table = crosstab(design_rows, names, levels)
+        table["excluded_quota_samples"] = len(records) - len(planned)
+        out["design: " + " x ".join(f["attribute"] for f in stratify)] = table
     return out
 
 
@@ -424,6 +433,25 @@ def taxonomy_mapping(catalog: dict) -> dict:
     return out
 
 
+#: Taxonomy parameters in the order the datasheet shows them.
+_TAXONOMY_COLUMNS = ("shape_bases", "skin_melanin", "skin_haemoglobin", "hair_melanin", "hair_redness",
+                     "hair_curl", "eye_colors")
+
+
+def catalog_settings(catalog: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """Every catalog setting as ``(dotted path, readable value)``, distributions in words."""
+    out = []
+    for k, v in catalog.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, dict) and "kind" in v:
+            out.append((path, describe(v)))
+        elif isinstance(v, dict) and v:
+            out.extend(catalog_settings(v, path + "."))
+        else:
+            out.append((path, json.dumps(v, sort_keys=True)))
+    return out
+
+
 def describe(v) -> str:
     """A distribution or value from the catalog JSON, in words (``uniform 0.1..0.3``)."""
     if isinstance(v, dict) and "kind" in v:
@@ -469,6 +497,8 @@ def _save(fig, path: Path) -> str:
 
 def plot_monk(dist: dict, path: Path) -> str:
     """Bar chart of Monk Skin Tone counts, each bar in its orb colour."""
+    from matplotlib.ticker import MaxNLocator
+
     from facefarm.catalog.skin_tone import MONK_SRGB
 
     counts = (dist or {}).get("counts", {})
@@ -477,6 +507,7 @@ def plot_monk(dist: dict, path: Path) -> str:
     tones = list(range(1, 11))
     ax.bar(tones, [counts.get(str(t), 0) for t in tones], color=list(MONK_SRGB), edgecolor="#444444")
     ax.set_xticks(tones)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("Monk Skin Tone (from melanin decile)")
     ax.set_ylabel("samples")
     ax.set_title("Skin tone")
@@ -550,6 +581,8 @@ def plot_grid(dists: dict[str, dict], columns: dict[str, list], kind: str, path:
 
     Attributes with a single value are left out (the datasheet lists them as constant).
     """
+    from matplotlib.ticker import MaxNLocator
+
     names = [n for n, d in dists.items() if d["kind"] == kind and not n.startswith(_MULTI_KEY)
              and not _constant(d)]
     if not names:
@@ -566,6 +599,7 @@ def plot_grid(dists: dict[str, dict], columns: dict[str, list], kind: str, path:
                 items = sorted(items, key=lambda kv: -kv[1])[:_MAX_CATEGORIES]
             ax.barh([k[:18] for k, _ in items], [v for _, v in items], color="#55a868")
             ax.invert_yaxis()
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.tick_params(labelsize=7)
         else:
             ax.hist([v for v in columns[name] if v is not None], bins=20, color="#4c72b0")
@@ -755,21 +789,23 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     if chk["problems"]:
         md.append(" Problems: " + ", ".join(chk["problems"][:20]))
     md.append("\n")
-    md.append("## Catalog and taxonomy\n\nThe catalog below produced every sample (full JSON in "
-              "datasheet.json and dataset.json). Each taxonomy label is a set of appearance priors:\n")
+    md.append("## Catalog and taxonomy\n\nThe catalog that produced every sample (its full JSON is in "
+              "datasheet.json and dataset.json). Each taxonomy label is nothing but a set of appearance "
+              "priors, mapped to the head model's parameters as follows:\n")
     tax = facts["taxonomy"]
     if tax:
-        params = sorted({p for v in tax.values() for p in v})
+        params = [p for p in _TAXONOMY_COLUMNS if any(p in m for m in tax.values())]
+        params += sorted({p for m in tax.values() for p in m} - set(params) - {"description"})
         md.append(_table_md(["label"] + params, [[label] + [m.get(p, "") for p in params]
                                                  for label, m in tax.items()]))
+        md.append("\n" + "".join(f"- **{label}**: {m['description']}\n" for label, m in tax.items()
+                                 if m.get("description")))
     else:
         md.append("(no taxonomy in the catalog)\n")
-    cat = facts["catalog"]
-    brief = {k: v for k, v in cat.items() if k not in ("ancestry",)}
-    anc = {k: v for k, v in (cat.get("ancestry") or {}).items() if k != "taxonomy"}
-    md.append(f"\nAncestry settings: `{json.dumps(anc, sort_keys=True)}`\n")
-    md.append("<details><summary>Catalog (without the taxonomy)</summary>\n\n```json\n"
-              + json.dumps(brief, indent=1, sort_keys=True) + "\n```\n</details>\n")
+    settings = catalog_settings({k: v for k, v in facts["catalog"].items() if k != "description"})
+    settings = [(k, v) for k, v in settings if not k.startswith("ancestry.taxonomy.")]
+    md.append("\n<details><summary>Catalog settings</summary>\n\n" + _table_md(["setting", "value"], settings)
+              + "\n</details>\n")
     md.append("## Distributions\n")
     for key, title in (("monk_tone", "Skin tone (Monk scale)"), ("age", "Age"),
                        ("ancestry_simplex", "Ancestry shape-base weights")):
@@ -812,6 +848,8 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
               "that never occur. A mixed-ancestry sample is in the group \"mixed\".\n")
     for name, t in facts["intersections"].items():
         md.append(f"\n### {name}\n\n" + _imbalance_line(name, t) + "\n\n" + _crosstab_md(t))
+        if t.get("excluded_quota_samples"):
+            md.append(f"\n({t['excluded_quota_samples']} samples reserved by quotas are not in this table.)\n")
         if f"intersection: {name}" in plots:
             md.append(f"\n![{name}]({plots[f'intersection: {name}']})\n")
     lab = facts["labels"]

@@ -140,6 +140,8 @@ def _head_meshes(sample, head, rest, verts, to_world, geo):
             material=material,
             vertex_colors=None if vc is None else vc.astype(np.float32),
             subdivide=1 if material.kind == "skin" else 0,
+            # lashes are thin cards over the lid margin: the eyelid landmarks count as visible
+            occludes_landmarks=material.kind != "lash",
         )
 
 

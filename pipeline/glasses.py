@@ -65,6 +65,7 @@ class LensOutline(_Spec):
     bottom_nasal_shift: float = Field(0.0, ge=0.0, le=0.5, description="tear drop: lowest point towards nose")
     temporal_lift: float = Field(0.0, ge=0.0, le=1.0, description="cat-eye: upper temporal corner lift")
     tilt_deg: float = Field(0.0, ge=-20.0, le=20.0, description="outline rotation, temporal side up")
+    nasal_cut: float = Field(0.25, ge=0.0, le=0.6, description="lower nasal corner pulled in to clear the nose")
 
 
 class FrameFamily(_Spec):
@@ -129,7 +130,7 @@ class FittedGlasses:
     bridge_width: float
     vertex_distance: float     # lens back (at its centre) to the cornea apex, after the push
     forward_push: float        # how far the front had to move forward to clear the face
-    clearance: float           # smallest signed distance of any glasses vertex to the head
+    clearance: float           # smallest distance of the front and temples to the head, as fitted
 
 
 def glasses_meshes(sample, head, vertices: np.ndarray) -> list[Mesh]:
@@ -165,9 +166,12 @@ def lens_outline(outline: LensOutline, width: float, n: int = _OUTLINE_POINTS) -
     v = np.sign(s) * np.abs(s) ** (2.0 / ex) * np.where(top, 1.0, outline.bottom_scale)
     # tear drop: the lower half leans towards the nose, most at the lowest point
     u = u - outline.bottom_nasal_shift * np.where(top, 0.0, np.abs(s) ** 2)
+    # most lenses are cut away where the nose widens below the bridge
+    low = np.clip(-v / outline.bottom_scale, 0.0, 1.0)
+    u = u + outline.nasal_cut * np.clip(-u, 0.0, 1.0) * low ** 1.5
     # cat-eye: lift the upper temporal corner
     u_t = np.clip(u, 0.0, None)
-    v = v + outline.temporal_lift * np.where(top, u_t ** 3 * np.abs(s) ** 0.5, 0.0)
+    v = v + outline.temporal_lift * np.where(top, u_t ** 2 * np.abs(s) ** 0.3, 0.0)
     a = np.radians(outline.tilt_deg)
     u, v = u * np.cos(a) - v * np.sin(a), u * np.sin(a) + v * np.cos(a)
     pts = np.stack([u, v], axis=1)
@@ -261,20 +265,27 @@ def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
     # place: bridge centre at the eyes' midline, lens centres a little below the pupils,
     # lens backs one vertex distance in front of the corneas, then push forward until clear
     mid = face.eye_centres.mean(axis=0)
-    vd = VERTEX_DISTANCE_M * min(1.0, 0.4 + 0.6 * s)
+    vd = VERTEX_DISTANCE_M * min(1.0, 0.5 + 0.6 * s)
     height = outline[:, 1].max() - outline[:, 1].min()
     origin = np.array([mid[0], mid[1] - 0.08 * height, face.cornea_z + vd + LENS_THICKNESS_M / 2])
-    tilt = _rot_x(np.radians(-PANTOSCOPIC_TILT_DEG))
-    pts = front.points()
+    tilt = _rot_x(np.radians(PANTOSCOPIC_TILT_DEG))  # +: lens bottoms towards the face
+    pts = front.points() @ tilt.T + origin
+    d, nrm = clear.query(pts)
     push = 0.0
     for _ in range(12):
-        d, nrm = clear.query(pts @ tilt.T + origin + [0.0, 0.0, push])
         worst = int(np.argmin(d))
         short = CLEARANCE_M - d[worst]
         if short <= 0:
             break
         # moving along +z gains clearance at the rate of the surface normal's z component
-        push += short / max(nrm[worst, 2], 0.25) + 1e-4
+        step = short / max(nrm[worst, 2], 0.25) + 1e-4
+        push += step
+        # distance is 1-Lipschitz: a point can lose at most `step`, so only points that
+        # might now be too close need a new query; the rest keep a lower bound
+        d = d - step
+        near = d < CLEARANCE_M
+        d[near], nrm[near] = clear.query(pts[near] + [0.0, 0.0, push])
+    lowest = [float(d.min())]
     place = lambda p: np.asarray(p) @ tilt.T + origin + [0.0, 0.0, push]  # noqa: E731
 
     parts: list[tuple[np.ndarray, np.ndarray, str]] = [(place(p), f, role) for p, f, role in front.parts]
@@ -282,15 +293,15 @@ def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
         parts += _pads(front, place, clear, s)
     for side in (0, 1):
         hinge = place(front.hinge(side))
-        parts.append((*_temple(hinge, face.ears[side], side, fam, t, clear, s), "temple"))
+        tv, tf, gap = _temple(hinge, face.ears[side], fam, t, clear)
+        parts.append((tv, tf, "temple"))
+        lowest.append(gap)
 
     meshes = _meshes(parts, fam, params)
-    allv = np.concatenate([m.vertices for m in meshes]).astype(np.float64)
-    d_all, _ = clear.query(allv)
     lens_back = place(np.array([[front.lens_centre_x, 0.0, -LENS_THICKNESS_M / 2]]))[0]
     return FittedGlasses(meshes=tuple(meshes), lens_width=float(width), bridge_width=float(dbl),
                          vertex_distance=float(lens_back[2] - face.cornea_z), forward_push=float(push),
-                         clearance=float(d_all.min()))
+                         clearance=min(lowest))
 
 
 def _rot_x(a: float) -> np.ndarray:
@@ -500,42 +511,40 @@ def _frame_from_normal(n: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y, z])
 
 
-def _temple(hinge: np.ndarray, ear: dict, side: int, fam: FrameFamily, t: float,
-            clear: HeadClearance, s: float) -> tuple[np.ndarray, np.ndarray]:
+def _temple(hinge: np.ndarray, ear: dict, fam: FrameFamily, t: float,
+            clear: HeadClearance) -> tuple[np.ndarray, np.ndarray, float]:
     """A temple from ``hinge`` to just above the ear root, then down behind the ear, pushed
-    clear of the skin. Returns (vertices (n,3), faces (m,3))."""
-    sign = 1.0 if side == 1 else -1.0
+    clear of the skin. Returns (vertices (n,3), faces (m,3), smallest surface gap in metres)."""
     metal = fam.material == "metal"
     if metal:
         half = np.array([_wire_radius(t) * 1.2, _wire_radius(t) * 1.2])
     else:
         half = np.array([0.0012, 0.5 * float(np.clip(1.4 * t, 0.003, 0.006))])
-    reach = float(half.max()) + CLEARANCE_M + 0.0006
+    reach = float(half.max()) + CLEARANCE_M + 0.0002
     top = ear["top"]
     over = np.array([top[0], top[1] + reach + 0.0005, top[2]])
     # the straight part runs from the hinge to just over the ear top, then bends down behind it
-    tail = over + np.array([0.0, -0.4 * ear["height"], -0.45 * ear["depth"]])
+    tail = over + np.array([0.0, -0.3 * ear["height"], -0.45 * ear["depth"]])
     straight = hinge[None] + np.linspace(0.0, 1.0, 24)[:, None] * (over - hinge)[None]
     ctrl = over + np.array([0.0, 0.0, -0.3 * ear["depth"]])
     bend = _bezier(over, ctrl, tail, 12)[1:]
     path = np.vstack([straight, bend])
     # the temple keeps at least its half-width + clearance from the skin: push points out
     # along the outward direction and smooth, leaving the hinge where the front put it
-    for _ in range(12):
+    for it in range(8):
         d, nrm = clear.query(path)
         short = reach - d
         short[0] = 0.0
         if short.max() <= 0:
             break
-        path = path + nrm * np.clip(short, 0.0, None)[:, None] * 1.05
-        sm = path.copy()
-        sm[1:-1] = 0.25 * path[:-2] + 0.5 * path[1:-1] + 0.25 * path[2:]
-        path[1:-1] = sm[1:-1]
-        path[0] = hinge
+        path = path + nrm * np.clip(short, 0.0, None)[:, None] * 1.1
+        if it < 5:  # smooth the early pushes only, so the last ones are not undone
+            path[1:-1] = 0.25 * path[:-2] + 0.5 * path[1:-1] + 0.25 * path[2:]
     up = np.tile([0.0, 1.0, 0.0], (len(path), 1))
     prof = _circle(8) if metal else _rect()
     v, f = sweep(path, prof, up=up, scale=np.tile(half, (len(path), 1)))
-    return v, f
+    d, _ = clear.query(path)
+    return v, f, float((d[1:] - np.linalg.norm(half)).min())
 
 
 def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
@@ -650,7 +659,7 @@ class SurfaceDistance:
     (positive outside). Good for points within a few triangle sizes of the surface; open
     meshes are fine as long as the query points face the outside."""
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, k: int = 16):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, k: int = 8):
         self.vertices = np.asarray(vertices, np.float64)
         self.faces = np.asarray(faces, np.int64)
         self.normals = vertex_normals(self.vertices, self.faces)

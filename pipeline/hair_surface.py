@@ -148,6 +148,8 @@ class HeadSurface:
         self.normals = vertex_normals(self.vertices, self.faces)
         tri = self.vertices[self.faces]
         self._a, self._b, self._c = tri[:, 0], tri[:, 1], tri[:, 2]
+        fn = np.cross(self._b - self._a, self._c - self._a)
+        self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
         pts, self._owner = _spread(tri, _SPACING)
         self._tree = cKDTree(pts)
 
@@ -164,17 +166,21 @@ class HeadSurface:
         _, near = self._tree.query(p, k=k)
         cand = self._owner[near.reshape(len(p), k)]
         q, bary = closest_on_triangles(p[:, None, :], self._a[cand], self._b[cand], self._c[cand])
-        d2 = ((q - p[:, None, :]) ** 2).sum(-1)
-        best = d2.argmin(axis=1)
+        off = p[:, None, :] - q
+        d2 = (off ** 2).sum(-1)
+        # Where the nearest point is an edge or a vertex several candidates tie; the one whose
+        # plane faces the point most squarely gives the correct inside/outside sign
+        # (the pseudo-normal argument of Baerentzen & Aanaes 2005).
+        tie = d2 <= d2.min(axis=1, keepdims=True) * (1 + 1e-9) + 1e-24
+        facing = np.abs((off * self._fn[cand]).sum(-1)) / np.sqrt(np.maximum(d2, 1e-30))
+        best = np.where(tie, facing, -1.0).argmax(axis=1)
         rows = np.arange(len(p))
         face = cand[rows, best]
-        q, bary = q[rows, best], bary[rows, best]
+        q, bary, off = q[rows, best], bary[rows, best], off[rows, best]
         n = (bary[:, :, None] * self.normals[self.faces[face]]).sum(axis=1)
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
-        off = p - q
         dist = np.linalg.norm(off, axis=1)
-        # the sign comes from the smooth normal; exactly on the surface it is +0
-        sign = np.where((off * n).sum(axis=1) < 0, -1.0, 1.0)
+        sign = np.where((off * self._fn[face]).sum(axis=1) < 0, -1.0, 1.0)
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=sign * dist)
 
     def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 2) -> np.ndarray:
@@ -190,5 +196,9 @@ class HeadSurface:
             bad = nr.distance < off
             if not bad.any():
                 break
-            p[bad] = nr.point[bad] + nr.normal[bad] * off[bad, None]
+            # out along the nearest-point direction (exact), or the normal when on the surface
+            d = (p - nr.point) * np.sign(nr.distance)[:, None]
+            ln = np.linalg.norm(d, axis=1, keepdims=True)
+            d = np.where(ln > 1e-9, d / np.maximum(ln, 1e-30), nr.normal)
+            p[bad] = nr.point[bad] + d[bad] * off[bad, None]
         return p

@@ -89,7 +89,7 @@ def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray, fx: fl
             j = np.clip(j0 + dj, 0, h - 1)
             dist = np.hypot(i + 0.5 - uv[:, 0], j + 0.5 - uv[:, 1])
             d = occluder_depth[j, i].astype(np.float64)
-            tol = depth_tolerance_m + dist * np.minimum(slope[j, i], cap)
+            tol = depth_tolerance_m + 0 * dist
             out |= ok & ((d <= 0) | (z <= d + tol))
     return out
 

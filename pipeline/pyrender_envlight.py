@@ -40,11 +40,13 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722])
 class EnvLighting:
     """An environment reduced to what the rasteriser's shader evaluates (map frame).
 
+    radiance : (H, W, 3) float32 linear radiance, the map itself (what the background shows)
     residual : (H, W, 3) float32 linear radiance, the map with ``suns`` clamped away
     sh : (9, 3) float32 irradiance SH coefficients (basis of :func:`sh_basis`), E(n) = sh_basis(n) @ sh
     suns : tuple of (direction (3,) unit, irradiance (3,) linear RGB) directional lights
     """
 
+    radiance: np.ndarray
     residual: np.ndarray
     sh: np.ndarray
     suns: tuple[tuple[np.ndarray, np.ndarray], ...]
@@ -109,7 +111,11 @@ def lighting_from_map(img: np.ndarray, key: str = "") -> EnvLighting:
     residual = np.ascontiguousarray(img * factor[..., None], dtype=np.float32)
     residual.setflags(write=False)
     sh.setflags(write=False)
-    return EnvLighting(residual=residual, sh=sh, suns=tuple(suns), key=key)
+    radiance = np.asarray(img, np.float32)
+    if radiance.flags.writeable:
+        radiance = radiance.copy()
+        radiance.setflags(write=False)
+    return EnvLighting(radiance=radiance, residual=residual, sh=sh, suns=tuple(suns), key=key)
 
 
 def hdri_lighting(path: str) -> EnvLighting:

@@ -20,7 +20,7 @@ smaller than a triangle.
 * ``shading_mode`` 1 draws the environment itself (the background quad).
 
 Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
-``env_intensity``, ``env_map``, ``env_width``, ``env_max_lod``, ``shading_mode``,
+``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``, ``shading_mode``,
 ``two_sided``, ``sharp_spec``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``,
 ``sss_radius``, ``spec_level``.
 """
@@ -240,6 +240,7 @@ void main()
 """
 
 MESH_FRAG = r"""#version 330 core
+uniform sampler2D bg_map;
 uniform int shading_mode;
 uniform int bg_is_hdri;
 uniform vec3 bg_color;
@@ -261,7 +262,7 @@ void main()
     if (shading_mode == 1) {
         vec3 bg = bg_color;
         if (bg_is_hdri == 1) {
-            bg = textureLod(env_map, equirect(frag_position - cam_pos), 0.0).rgb * env_intensity;
+            bg = textureLod(bg_map, equirect(frag_position - cam_pos), 0.0).rgb * env_intensity;
         }
         frag_color = vec4(linear_to_srgb(bg), 1.0);
         return;

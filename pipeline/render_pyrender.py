@@ -1,7 +1,7 @@
 """The fast back-end: a :class:`Scene` rasterised with pyrender on headless EGL (llvmpipe on CPU).
 
-Three passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` per
-image size:
+Three passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` (one
+EGL context, resized when the image size changes):
 
 1. segmentation + depth: ``RenderFlags.SEG`` (no lighting, no multisampling, so every
    pixel is one class sampled at its centre); each mesh is split into one node per
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,11 +37,11 @@ from facefarm.pipeline.pyrender_envlight import EnvLighting, colour_lighting, hd
 from facefarm.pipeline.pyrender_shaders import SHARP_ROUGHNESS, shader_dir
 from facefarm.pipeline.scene import Environment, Light, Material, RenderResult, Scene
 
-#: How many image sizes keep a live GL context; older ones are closed.
-MAX_CONTEXTS = 3
 #: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
 _SPOT_OUTER = np.radians(22.5)
 _SPOT_INNER = _SPOT_OUTER * 0.85
+#: Environments whose textures stay uploaded (each ~10 MB at 1024 x 512).
+_MAX_ENV_TEXTURES = 8
 
 
 @dataclass(frozen=True)
@@ -70,7 +69,7 @@ class _Frame:
 
 
 class _Context:
-    """One OffscreenRenderer (one EGL context) plus the GL textures it owns."""
+    """The OffscreenRenderer (one EGL context), our shader hook, and the GL textures it owns."""
 
     def __init__(self, width: int, height: int, shaders: str):
         import pyrender
@@ -89,32 +88,47 @@ class _Context:
         # with the program bound: the one place our extra uniforms can go in.
         inner._bind_lighting = bind_lighting
         self.frame: _Frame | None = None
-        self.env_textures: dict[str, tuple[int, int]] = {}   # EnvLighting.key -> (GL id, width)
+        self.env_textures: dict[str, tuple[int, int, int]] = {}  # EnvLighting.key -> _env_textures()
         self._tex_unit: int | None = None
 
-    def _env_texture(self, lighting: EnvLighting) -> tuple[int, int]:
+    @staticmethod
+    def _upload(img: np.ndarray, mipmaps: bool) -> int:
         from OpenGL import GL
 
-        hit = self.env_textures.get(lighting.key)
-        if hit is not None:
-            return hit
-        img = np.ascontiguousarray(np.minimum(lighting.residual, 60000.0), dtype=np.float32)
+        # half floats top out at 65504; brighter pixels (a sun core) stay saturated anyway
+        img = np.ascontiguousarray(np.minimum(img, 65000.0), dtype=np.float32)
         h, w = img.shape[:2]
         tex = GL.glGenTextures(1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
-        # row 0 of the array (top of the image) is texture t = 0, as the shader expects
+        # row 0 of the array (top of the image) is texture t = 0, as the shaders expect
         GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_RGB16F, w, h, 0, GL.GL_RGB, GL.GL_FLOAT, img)
-        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        if mipmaps:
+            GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_REPEAT)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER,
+                           GL.GL_LINEAR_MIPMAP_LINEAR if mipmaps else GL.GL_LINEAR)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
-        if len(self.env_textures) >= 12:  # keep GL memory bounded when many HDRIs rotate through
-            old_key = next(iter(self.env_textures))
-            GL.glDeleteTextures([self.env_textures.pop(old_key)[0]])
-        self.env_textures[lighting.key] = (tex, w)
-        return tex, w
+        return int(tex)
+
+    def _env_textures(self, lighting: EnvLighting) -> tuple[int, int, int]:
+        """(reflection texture, background texture, width) for an environment, uploaded once."""
+        from OpenGL import GL
+
+        hit = self.env_textures.get(lighting.key)
+        if hit is not None:
+            self.env_textures[lighting.key] = self.env_textures.pop(lighting.key)  # most recent last
+            return hit
+        if len(self.env_textures) >= _MAX_ENV_TEXTURES:  # bound GL memory when many HDRIs rotate through
+            old = self.env_textures.pop(next(iter(self.env_textures)))
+            GL.glDeleteTextures(list(old[:2]))
+        # reflections: the map without its suns (they are lights), mip-mapped for roughness;
+        # background: the map itself
+        hit = (self._upload(lighting.residual, True), self._upload(lighting.radiance, False),
+               lighting.residual.shape[1])
+        self.env_textures[lighting.key] = hit
+        return hit
 
     def _bind_extra(self, program, node) -> None:
         from OpenGL import GL
@@ -128,12 +142,15 @@ class _Context:
             return GL.glGetUniformLocation(pid, name)
 
         if self._tex_unit is None:
-            # the last unit: pyrender hands out units from 0 upwards for material/shadow maps
-            self._tex_unit = int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_IMAGE_UNITS)) - 1
-        tex, width = self._env_texture(fr.lighting)
+            # the last units: pyrender hands out units from 0 upwards for material/shadow maps
+            self._tex_unit = int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_IMAGE_UNITS)) - 2
+        refl, bg, width = self._env_textures(fr.lighting)
         GL.glActiveTexture(GL.GL_TEXTURE0 + self._tex_unit)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, refl)
+        GL.glActiveTexture(GL.GL_TEXTURE0 + self._tex_unit + 1)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, bg)
         GL.glUniform1i(loc("env_map"), self._tex_unit)
+        GL.glUniform1i(loc("bg_map"), self._tex_unit + 1)
         GL.glUniform1f(loc("env_width"), float(width))
         GL.glUniform1f(loc("env_max_lod"), float(np.log2(width)))
         GL.glUniform3fv(loc("sh"), 9, np.ascontiguousarray(fr.lighting.sh, np.float32))
@@ -149,14 +166,33 @@ class _Context:
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
         GL.glUniform1i(loc("sharp_spec"), int(p.sharp))
 
+    def resize(self, width: int, height: int) -> None:
+        """Framebuffers follow the viewport; pyrender reallocates them on the next render."""
+        self.osr.viewport_width, self.osr.viewport_height = int(width), int(height)
+
     def delete(self) -> None:
         from OpenGL import GL
 
-        self.osr._platform.make_current()
+        platform = self.osr._platform
+        platform.make_current()
         if self.env_textures:
-            GL.glDeleteTextures([t for t, _ in self.env_textures.values()])
+            GL.glDeleteTextures([t for hit in self.env_textures.values() for t in hit[:2]])
         self.env_textures = {}
-        self.osr.delete()
+        self.osr._renderer.delete()
+        if getattr(platform, "_egl_context", None) is not None:
+            # pyrender's own delete() calls eglTerminate, which kills every other EGL context of
+            # the process on the same display (another renderer's included): destroy only ours.
+            from OpenGL import EGL
+
+            EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE,
+                               EGL.EGL_NO_CONTEXT)
+            EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
+            platform._egl_context = None
+            platform._egl_display = None
+        else:
+            platform.delete_context()
+        self.osr._renderer = None
+        self.osr._platform = None
 
 
 class PyrenderRenderer:
@@ -173,18 +209,16 @@ class PyrenderRenderer:
         import pyrender  # noqa: F401  (fails here, not mid-render, when the GL stack is missing)
 
         self._shaders = shader_dir()
-        self._contexts: OrderedDict[tuple[int, int], _Context] = OrderedDict()
+        # One GL context, created on first use and resized when the image size changes:
+        # shaders compile once, and no second EGL context can be torn down under us.
+        self._ctx: _Context | None = None
 
     def _context(self, width: int, height: int) -> _Context:
-        key = (int(width), int(height))
-        ctx = self._contexts.get(key)
-        if ctx is None:
-            if len(self._contexts) >= MAX_CONTEXTS:
-                _, old = self._contexts.popitem(last=False)
-                old.delete()
-            ctx = self._contexts[key] = _Context(*key, self._shaders)
-        self._contexts.move_to_end(key)
-        return ctx
+        if self._ctx is None:
+            self._ctx = _Context(width, height, self._shaders)
+        else:
+            self._ctx.resize(width, height)
+        return self._ctx
 
     def render(self, scene: Scene) -> RenderResult:
         """Rasterise ``scene``; see the module docstring for what each output holds."""
@@ -227,9 +261,9 @@ class PyrenderRenderer:
 
     def close(self) -> None:
         """Release every GL context and texture."""
-        while self._contexts:
-            _, ctx = self._contexts.popitem()
-            ctx.delete()
+        if self._ctx is not None:
+            self._ctx.delete()
+            self._ctx = None
 
     def __enter__(self) -> "PyrenderRenderer":
         return self

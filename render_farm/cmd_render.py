@@ -137,15 +137,16 @@ def _render(args, job, root: str, todo: list[int], n_done: int, summary):
 
     if not todo:
         return Outcome(), None
-    progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
-    started, farm = False, None
+    progress, started, farm = None, False, None
     try:
         if args.no_ray:
+            progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
             return run_local(job, root, todo, args.max_retries, on_result=progress.result), None
         started = connect(args.address)
         farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
                        startup_timeout=args.startup_timeout, local=started)
         farm.start()
+        progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
         shard = args.shard_size or default_shard_size(len(todo), farm.n_workers)
         return farm.run(todo, shard_size=shard, on_result=progress.result, on_restart=progress.restart), None
     except FarmError as e:
@@ -153,7 +154,8 @@ def _render(args, job, root: str, todo: list[int], n_done: int, summary):
     except KeyboardInterrupt:  # while starting: this run rendered nothing
         return Outcome(interrupted=True), None
     finally:
-        progress.close()
+        if progress is not None:
+            progress.close()
         if farm is not None:
             farm.close()
         if started:

@@ -177,6 +177,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = dict(logging_level="ERROR", log_to_driver=False, configure_logging=True)
     if address:
+        _probe(address)
         try:
             ray.init(address=address, **quiet)
         except (ConnectionError, ValueError, RuntimeError) as e:
@@ -185,6 +186,20 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # inherited by the local worker processes
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
     return True
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an unreachable ``host:port`` (ray.init would retry for minutes)."""
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise FarmError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}; is `ray start --head` "
+                        "running there (its GCS port, default 6379)?") from None
 
 
 def _is_worker_death(exc: BaseException) -> bool:

@@ -1,7 +1,8 @@
 """Each export format read back by its real reader: pycocotools (COCO + COCOeval),
 ``datasets.load_dataset("imagefolder")`` offline, WebDataset iteration with decoding, and
-np.loadtxt / cv2.imread as code written for Face Synthetics does. Labels read back are
-compared with the dataset's own files (read independently with OpenCV and json).
+np.loadtxt / cv2.imread as code written for Face Synthetics does. The data are a real tiny
+render (:func:`tiny_render`, shared with test_audit.py); labels read back are compared with
+the dataset's own files, read independently with OpenCV and json.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import glob
 import io
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 os.environ["HF_DATASETS_OFFLINE"] = "1"  # read by `datasets` at import: nothing may be downloaded
@@ -22,19 +25,41 @@ import pytest
 from facefarm.pipeline.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
 from facefarm.pipeline.export_formats import export_all, parse_formats
 from facefarm.render_farm.cli import main as cli_main
-from test_export_splits import write_synthetic_dataset
 
 FACE_IDS = [CLASS_IDS[n] for n in ("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR",
                                    "LEFT_EAR", "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES",
                                    "FACEWEAR")]
 FRACTIONS = (0.5, 0.25, 0.25)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def tiny_render(tmp_path_factory) -> Path:
+    """A real 8-sample, 128 px render (2 images per identity), made once per test session.
+
+    The catalog is the shipped default with a smaller resolution; `facefarm render` runs in a
+    subprocess (``--no-ray``), exactly as a user would run it.
+    """
+    base = tmp_path_factory.getbasetemp() / "tiny_render"
+    out = base / "dataset"
+    if (out / "dataset.json").exists():
+        return out
+    base.mkdir(exist_ok=True)
+    catalog = json.loads((REPO / "assets" / "catalogs" / "default.json").read_text())
+    catalog["render"]["resolution"] = [128, 128]
+    catalog["identity"]["images_per_identity"] = 2
+    (base / "tiny.json").write_text(json.dumps(catalog))
+    env = dict(os.environ, PYOPENGL_PLATFORM="egl")
+    proc = subprocess.run([sys.executable, "-m", "facefarm", "render", str(base / "tiny.json"), "-o", str(out),
+                           "-n", "8", "--no-ray", "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and (out / "dataset.json").exists(), proc.stdout + proc.stderr
+    return out
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("formats")
-    write_synthetic_dataset(root, n=12, images_per_identity=2)
+    root = tiny_render(tmp_path_factory)
     records = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    assert len(records) == 8
     return root, {r["sample_id"]: r for r in records}
 
 

@@ -8,14 +8,12 @@ with its own reader and the identities of every split compared.
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, PngImagePlugin
 
 from facefarm.pipeline import writer
 from facefarm.pipeline.classes import CLASS_IDS
@@ -27,15 +25,6 @@ from facefarm.pipeline.store import open_store
 N_SAMPLES = 48
 IMAGES_PER_IDENTITY = 3
 SIZE = 64
-
-
-def _png(array: np.ndarray, text: dict) -> bytes:
-    info = PngImagePlugin.PngInfo()
-    for k, v in text.items():
-        info.add_text(k, v)
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", pnginfo=info)
-    return buf.getvalue()
 
 
 def write_synthetic_dataset(root: Path, n: int = N_SAMPLES, images_per_identity: int = IMAGES_PER_IDENTITY,
@@ -89,8 +78,7 @@ def write_synthetic_dataset(root: Path, n: int = N_SAMPLES, images_per_identity:
         }
         prov = {"synthetic": "true", "generator": "facefarm", "generator_version": "test", "sample_id": sid,
                 "seed": str(seed), "catalog_hash": "synthetic"}
-        files = {"image": _png(rgb, prov), "segmentation": _png(seg, prov),
-                 "depth": _png(writer.depth_to_uint16(depth), prov)}
+        files = writer.encode_files(rgb, seg, depth, prov)
         records.append(writer.write_sample(store, sid, files, record))
     writer.write_manifest(store, {"catalog": {"catalog_version": 1}, "catalog_hash": "synthetic", "seed": seed},
                           records)

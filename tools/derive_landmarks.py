@@ -189,22 +189,73 @@ def intersect(orig: np.ndarray, dirs: np.ndarray, v: np.ndarray, faces: np.ndarr
     return tri, bary
 
 
+def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(t, 3) barycentric weights of the point of each triangle (a, b, c: (t, 3)) closest to ``p`` (Ericson)."""
+    ab, ac, ap = b - a, c - a, p - a
+    d1, d2 = (ab * ap).sum(1), (ac * ap).sum(1)
+    bp = p - b
+    d3, d4 = (ab * bp).sum(1), (ac * bp).sum(1)
+    cp = p - c
+    d5, d6 = (ab * cp).sum(1), (ac * cp).sum(1)
+    va = d3 * d6 - d5 * d4
+    vb = d5 * d2 - d1 * d6
+    vc = d1 * d4 - d3 * d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denom = 1.0 / (va + vb + vc)
+        v_in, w_in = vb * denom, vc * denom
+        out = np.c_[1 - v_in - w_in, v_in, w_in]
+        # edge regions, then vertex regions (later assignments win)
+        t = d1 / (d1 - d3)
+        m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+        out[m] = np.c_[1 - t, t, 0 * t][m]
+        t = d2 / (d2 - d6)
+        m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+        out[m] = np.c_[1 - t, 0 * t, t][m]
+        t = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+        m = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
+        out[m] = np.c_[0 * t, 1 - t, t][m]
+    out[(d1 <= 0) & (d2 <= 0)] = [1, 0, 0]
+    out[(d3 >= 0) & (d4 <= d3)] = [0, 1, 0]
+    out[(d6 >= 0) & (d5 <= d6)] = [0, 0, 1]
+    return out
+
+
 def nearest_on_mesh(points: np.ndarray, v: np.ndarray, faces: np.ndarray):
     """Closest surface point to each of (k, 3) points: (tri (k,), bary (k, 3))."""
-    import trimesh
-
-    mesh = trimesh.Trimesh(v, faces, process=False)
-    closest, _, tri = trimesh.proximity.closest_point(mesh, points)
-    bary = trimesh.triangles.points_to_barycentric(v[faces[tri]], closest)
-    return tri, bary
+    a, b, c = v[faces[:, 0]], v[faces[:, 1]], v[faces[:, 2]]
+    tris, barys = [], []
+    for p in points:
+        w = closest_on_triangles(p, a, b, c)
+        q = w[:, :1] * a + w[:, 1:2] * b + w[:, 2:] * c
+        k = int(np.argmin(np.linalg.norm(q - p, axis=1)))
+        tris.append(k)
+        barys.append(w[k])
+    return np.array(tris), np.array(barys)
 
 
 # ----------------------------------------------------------------------------- derivation
+EYE_POINTS = range(36, 48)
+LIP_POINTS = range(48, 68)
+
+
 def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
-    """Per identity: (dlib points (68, 2) or None, hits as (68, 3) neutral-mesh positions, image, vertices)."""
+    """Per identity: (dlib points (68, 2) or None, hits (68, 3) on the neutral mesh, image, vertices).
+
+    Rays are cast against everything rendered. Points must end on skin: an eye-contour ray
+    that lands on the eyeball or inside the eye socket takes the lid-margin vertex nearest
+    the ray; a lip ray that lands in the mouth takes the nearest lip vertex; a ray that
+    misses (jaw silhouette) takes the nearest skin vertex. Otherwise a hit deep in the
+    socket or the mouth would project well only from the front.
+    """
+    from facefarm.pipeline.classes import CLASS_IDS
+
     neutral = head.neutral.astype(np.float64)
-    skin_faces = head.faces[head.face_part == head.part_names.index("skin")]
-    skin_v = np.unique(skin_faces)
+    skin_id = head.part_names.index("skin")
+    lash = [head.part_names.index("lash_r"), head.part_names.index("lash_l")]
+    vis = ~np.isin(head.face_part, lash)
+    faces, fpart, fclass = head.faces[vis], head.face_part[vis], head.face_class[vis]
+    skin_v = np.unique(head.faces[head.face_part == skin_id])
+    lip_v = skin_v[np.isin(head.vertex_class[skin_v], [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])]
     results = []
     for params in identities:
         v = head.shape(params).astype(np.float64)
@@ -214,16 +265,35 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
         if pts is None:
             results.append((None, None, img, v))
             continue
+        centres = head.eye_centres(v)
+        radius = np.array([np.linalg.norm(v[head.eyes_slice(e)] - centres[e], axis=1).mean() for e in (0, 1)])
+        dist_eye = np.linalg.norm(v[skin_v][:, None, :] - centres[None], axis=2)  # (n, 2)
+        margin_v = skin_v[(np.abs(dist_eye - radius) < 0.0015).any(axis=1)
+                          & ((v[skin_v][:, None, 2] - centres[None, :, 2]) > 0).any(axis=1)]
         o, d = rays(cam, pts)
-        tri, bary = intersect(o, d, v, skin_faces)
+        tri, bary = intersect(o, d, v, faces)
+
+        def nearest_to_ray(k: int, cands: np.ndarray) -> int:
+            rel = v[cands] - o[k]
+            perp = np.linalg.norm(rel - np.outer(rel @ d[k], d[k]), axis=1)
+            return int(cands[np.argmin(perp)])
+
         hits = np.empty((68, 3))
         for k in range(68):
-            if tri[k] >= 0:
-                hits[k] = bary[k] @ neutral[skin_faces[tri[k]]]
-            else:  # silhouette: the skin vertex closest to the ray
-                rel = v[skin_v] - o[k]
-                perp = np.linalg.norm(rel - np.outer(rel @ d[k], d[k]), axis=1)
-                hits[k] = neutral[skin_v[np.argmin(perp)]]
+            t = tri[k]
+            if t >= 0:
+                p = bary[k] @ v[faces[t]]
+                inside_eye = (np.linalg.norm(centres - p, axis=1) < radius - 1e-4).any()
+                if k in EYE_POINTS and (fpart[t] != skin_id or inside_eye):
+                    hits[k] = neutral[nearest_to_ray(k, margin_v)]
+                    continue
+                if k in LIP_POINTS and (fpart[t] != skin_id or fclass[t] == CLASS_IDS["MOUTH_INTERIOR"]):
+                    hits[k] = neutral[nearest_to_ray(k, lip_v)]
+                    continue
+                if fpart[t] == skin_id:
+                    hits[k] = bary[k] @ neutral[faces[t]]
+                    continue
+            hits[k] = neutral[nearest_to_ray(k, skin_v)]
         results.append((pts, hits, img, v))
     return results
 
@@ -352,9 +422,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
+    from facefarm.pipeline.head_build import build
     from facefarm.pipeline.head_model import HeadModel
 
-    head = HeadModel.load()
+    head = HeadModel.load(build())  # the mesh itself does not depend on the landmark files
     rng = np.random.default_rng(np.random.SeedSequence([args.seed, 68]))
     ids = sample_identities(rng, args.identities + args.held_out, head.identity_ranges)
     renderer, dlib68 = Renderer(), Dlib68()
@@ -380,10 +451,13 @@ def main(argv=None) -> int:
         "fit": {"mean_px": float(e_fit.mean()), "nme": float(n_fit.mean())},
         "held_out": {"mean_px": float(e_held.mean()), "median_px": float(np.median(e_held)),
                      "nme": float(n_held.mean()), "nme_median": float(np.median(n_held)),
-                     "per_group_px": {g: float(e_held[:, list(r)].mean()) for g, r in groups.items()}},
+                     "per_group_px": {g: float(e_held[:, list(r)].mean()) for g, r in groups.items()},
+                     "per_group_median_px": {g: float(np.median(e_held[:, list(r)])) for g, r in groups.items()}},
         "held_out_yaw25": {"detected": int(len(e_yaw)), "mean_px": float(e_yaw.mean()) if len(e_yaw) else None,
+                           "median_px": float(np.median(e_yaw)) if len(e_yaw) else None,
                            "nme": float(n_yaw.mean()) if len(n_yaw) else None,
-                           "per_group_px": {g: float(e_yaw[:, list(r)].mean()) for g, r in groups.items()}
+                           "nme_median": float(np.median(n_yaw)) if len(n_yaw) else None,
+                           "per_group_median_px": {g: float(np.median(e_yaw[:, list(r)])) for g, r in groups.items()}
                            if len(e_yaw) else None},
         "render": {"size": SIZE, "focal_px": FOCAL_PX, "distance_m": DISTANCE_M},
     }

@@ -1,0 +1,171 @@
+"""Where a fast-back-end sample's time goes, and how far it is from the floor.
+
+    .venv/bin/python -m bench.bench_pipeline [--n 60] [--long 500]
+
+Per resolution (256, 512 px): mean seconds of each pipeline stage (resolve, compose,
+render, labels, encode, write) over ``--n`` samples of the default catalog, and the
+floors measured in the same process on the same scenes:
+
+* bare render: the same triangles drawn once by a plain pyrender scene (no custom
+  shaders, no extra passes) plus the colour+depth readback;
+* bare encode: one ``cv2.imencode`` PNG of the same RGB image (compression 1).
+
+Then a long run (``--long`` samples, written to a temporary folder) samples RSS to show
+whether memory grows. Prints a Markdown section (bench/run.py collects it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+STAGES = ("resolve", "compose", "render", "labels", "encode", "write")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def _catalog_at(resolution: int):
+    from facefarm.catalog import load_catalog
+
+    import json
+    spec = json.loads(open("assets/catalogs/default.json").read())
+    spec.setdefault("camera", {})["resolution"] = [resolution, resolution]
+    spec.setdefault("render", {})["backend"] = "pyrender"
+    return load_catalog(spec)
+
+
+class BareRenderer:
+    """The floor: the same triangles in a plain pyrender scene, one pass, colour + depth readback."""
+
+    def __init__(self):
+        import pyrender
+
+        self.pyrender = pyrender
+        self.osr = None
+
+    def render(self, scene) -> float:
+        pr = self.pyrender
+        from facefarm.pipeline.camera import CV_TO_GL
+
+        cam = scene.camera
+        if self.osr is None or (self.osr.viewport_width, self.osr.viewport_height) != (cam.width, cam.height):
+            if self.osr is not None:
+                self.osr.delete()
+            self.osr = pr.OffscreenRenderer(cam.width, cam.height)
+        s = pr.Scene(ambient_light=(0.3, 0.3, 0.3))
+        for m in scene.meshes:
+            prim = pr.Primitive(positions=m.vertices, indices=m.faces,
+                                color_0=None if m.vertex_colors is None else m.vertex_colors)
+            s.add(pr.Mesh([prim]))
+        K = cam.K
+        s.add(pr.IntrinsicsCamera(K[0, 0], K[1, 1], K[0, 2], K[1, 2], cam.near, cam.far),
+              pose=cam.camera_to_world @ CV_TO_GL)
+        s.add(pr.DirectionalLight(intensity=3.0), pose=cam.camera_to_world @ CV_TO_GL)
+        t0 = time.perf_counter()
+        self.osr.render(s)
+        return time.perf_counter() - t0
+
+    def close(self):
+        if self.osr is not None:
+            self.osr.delete()
+
+
+def stage_table(n: int, resolution: int) -> dict:
+    from facefarm.pipeline.compose import compose
+    from facefarm.pipeline.sample import SampleRenderer
+    from facefarm.pipeline.store import open_store
+
+    cat = _catalog_at(resolution)
+    sr = SampleRenderer(cat, backend="pyrender")
+    bare = BareRenderer()
+    sr.render(0, 0)  # warm-up: shader compile, HDRI load
+    times = {k: [] for k in STAGES}
+    floors = {"bare_render": [], "bare_encode": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(tmp)
+        t_all = time.perf_counter()
+        for i in range(1, n + 1):
+            rec = sr.render_to(store, 0, i)
+            for k in STAGES:
+                times[k].append(rec["render"]["seconds"].get(k, 0.0))
+        wall = time.perf_counter() - t_all
+    from facefarm.catalog import resolve
+
+    for i in range(1, min(n, 20) + 1):
+        scene = compose(resolve(cat, 0, i), sr.head)
+        bare.render(scene)  # warm
+        floors["bare_render"].append(bare.render(scene))
+        rgb = np.zeros((resolution, resolution, 3), np.uint8) + 128
+        t0 = time.perf_counter()
+        cv2.imencode(".png", rgb, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        floors["bare_encode"].append(time.perf_counter() - t0)
+    sr.close()
+    bare.close()
+    return {"resolution": resolution, "n": n, "wall": wall,
+            "stages": {k: float(np.mean(v)) for k, v in times.items()},
+            "floors": {k: float(np.median(v)) for k, v in floors.items()}}
+
+
+def long_run(n: int, resolution: int = 256) -> dict:
+    from facefarm.pipeline.sample import SampleRenderer
+    from facefarm.pipeline.store import open_store
+
+    sr = SampleRenderer(_catalog_at(resolution), backend="pyrender")
+    rss = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(tmp)
+        t0 = time.perf_counter()
+        for i in range(n):
+            sr.render_to(store, 1, i)
+            if i % 25 == 0:
+                rss.append((i, _rss_mb()))
+        wall = time.perf_counter() - t0
+    sr.close()
+    return {"n": n, "wall": wall, "rss": rss}
+
+
+def markdown(tables: list[dict], long: dict | None) -> str:
+    lines = ["## Fast back-end (pyrender, EGL llvmpipe): stages and floor", "",
+             "| px | " + " | ".join(STAGES) + " | total | samples/s | bare render | bare encode | render / floor |",
+             "|---|" + "---|" * (len(STAGES) + 5)]
+    for t in tables:
+        s = t["stages"]
+        total = sum(s.values())
+        fl = t["floors"]
+        lines.append(f"| {t['resolution']} | " + " | ".join(f"{1000 * s[k]:.1f} ms" for k in STAGES)
+                     + f" | {1000 * total:.1f} ms | {t['n'] / t['wall']:.2f} | {1000 * fl['bare_render']:.1f} ms"
+                     f" | {1000 * fl['bare_encode']:.2f} ms | {total / (fl['bare_render'] + fl['bare_encode']):.1f}x |")
+    if long:
+        first, last = long["rss"][1] if len(long["rss"]) > 1 else long["rss"][0], long["rss"][-1]
+        lines += ["", f"Long run: {long['n']} samples at 256 px in {long['wall']:.0f} s "
+                  f"({long['n'] / long['wall']:.2f} samples/s); RSS {first[1]:.0f} MB at sample {first[0]} -> "
+                  f"{last[1]:.0f} MB at sample {last[0]} (samples: "
+                  + ", ".join(f"{i}:{m:.0f}" for i, m in long["rss"]) + ")"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=60)
+    ap.add_argument("--long", type=int, default=500)
+    a = ap.parse_args()
+    tables = [stage_table(a.n, r) for r in (256, 512)]
+    long = long_run(a.long) if a.long else None
+    print(markdown(tables, long))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""`facefarm catalog ...` through the real command line: exit codes, messages, never a traceback."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facefarm.catalog import load_catalog, resolve
+from facefarm.paths import ASSETS
+
+BAD = Path(__file__).parent / "bad_specs"
+FACEFARM = Path(sys.executable).parent / "facefarm"
+
+
+def _expected() -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for line in (BAD / "_expected.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, path, fragment = line.split("\t")
+            out.setdefault(name, []).append((path, fragment))
+    return out
+
+
+# One interpreter runs the real CLI entry point (argument parsing, validation, printing) on
+# every bad spec; starting ~50 interpreters would cost a minute on a loaded 2-core machine.
+DRIVER = r"""
+import contextlib, io, json, sys
+from facefarm.render_farm.cli import main
+results = {}
+for path in sys.argv[1:]:
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        try:
+            rc = main(["catalog", "validate", path])
+        except SystemExit as e:
+            rc = e.code
+    results[path] = [rc, buf.getvalue()]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def bad_results():
+    files = sorted(str(p) for p in BAD.glob("*.json"))
+    out = subprocess.run([sys.executable, "-c", DRIVER, *files], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    return {Path(k).name: v for k, v in json.loads(out.stdout).items()}
+
+
+def test_every_bad_spec_has_expectations():
+    assert {p.name for p in BAD.glob("*.json")} == set(_expected())
+    assert len(_expected()) >= 40
+
+
+@pytest.mark.parametrize("name", sorted(_expected()))
+def test_bad_spec_gives_its_specific_problem(bad_results, name):
+    rc, text = bad_results[name]
+    assert rc == 1, text
+    assert "Traceback" not in text and text.startswith("INVALID ")
+    lines = [line.strip() for line in text.splitlines()[1:]]
+    for path, fragment in _expected()[name]:
+        assert any(line.startswith(f"{path}: ") and fragment in line for line in lines), (path, fragment, text)
+
+
+def _facefarm(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(FACEFARM), *args], capture_output=True, text=True, timeout=300)
+
+
+def test_installed_command_on_a_good_and_a_broken_file():
+    ok = _facefarm("catalog", "validate", str(ASSETS / "catalogs" / "balanced.json"))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.stdout.count("\n") == 1 and ok.stdout.startswith("OK ") and "stratified" in ok.stdout
+    bad = _facefarm("catalog", "validate", str(BAD / "malformed_json_multiline.json"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stdout + bad.stderr
+    assert "malformed JSON at line 4" in bad.stdout
+    missing = _facefarm("catalog", "validate", "/no/such/spec.json")
+    assert missing.returncode == 1 and "cannot read" in missing.stdout and "Traceback" not in missing.stderr
+
+
+def test_validate_with_n_and_known_assets(tmp_path, capsys):
+    from facefarm.render_farm.cli import main
+
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps({"catalog_version": 1, "lighting": {"hdri": "my_loft"},
+                                "sampling": {"quotas": [{"where": {"glasses": True}, "count": 5}]}}))
+    assert main(["catalog", "validate", str(spec)]) == 1
+    assert "$.lighting.hdri: unknown hdri id 'my_loft'" in capsys.readouterr().out
+    known = tmp_path / "known.json"
+    known.write_text(json.dumps({"hdri": ["my_loft"]}))
+    assert main(["catalog", "validate", str(spec), "--known-assets", str(known), "-n", "100"]) == 0
+    assert "N=100" in capsys.readouterr().out
+    assert main(["catalog", "validate", str(spec), "--known-assets", str(known), "-n", "3"]) == 1
+    assert "impossible quota: the rows ask for 5 samples but N is 3" in capsys.readouterr().out
+
+
+def test_schema_command_prints_the_committed_schema(capsys):
+    from facefarm.render_farm.cli import main
+
+    assert main(["catalog", "schema"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((ASSETS / "schema" / "catalog.schema.json").read_text())
+
+
+def test_resolve_command_prints_the_resolved_sample(capsys):
+    from facefarm.render_farm.cli import main
+
+    path = ASSETS / "catalogs" / "default.json"
+    assert main(["catalog", "resolve", str(path), "--seed", "4", "-i", "2", "17"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cat = load_catalog(path)
+    assert [json.loads(x) for x in lines] == [resolve(cat, 4, i).model_dump(mode="json") for i in (2, 17)]

@@ -1,0 +1,137 @@
+"""The compositor: a resolved sample -> Scene. Pure numpy; no renderer needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facefarm.catalog import load_catalog, resolve
+from facefarm.catalog.skin_tone import skin_albedo_linear
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.compose import compose, pose_matrix
+
+VALID_IDS = set(CLASS_IDS.values())
+
+
+@pytest.fixture(scope="module")
+def head():
+    from facefarm.pipeline.head_build import build
+    from facefarm.pipeline.head_model import HeadModel
+
+    return HeadModel.load(build())
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog("assets/catalogs/default.json")
+
+
+def _with(sample, **updates):
+    """A copy of a resolved sample with nested fields replaced, e.g. head_pose={"yaw_deg": 30}."""
+    upd = {}
+    for key, value in updates.items():
+        part = getattr(sample, key)
+        upd[key] = part.model_copy(update=value) if isinstance(value, dict) else value
+    return sample.model_copy(update=upd)
+
+
+def _mesh(scene, name):
+    return next(m for m in scene.meshes if m.name == name)
+
+
+def test_compose_is_deterministic(catalog, head):
+    a, b = compose(resolve(catalog, 0, 5), head), compose(resolve(catalog, 0, 5), head)
+    assert len(a.meshes) == len(b.meshes)
+    for ma, mb in zip(a.meshes, b.meshes):
+        np.testing.assert_array_equal(ma.vertices, mb.vertices)
+        np.testing.assert_array_equal(ma.face_class, mb.face_class)
+    np.testing.assert_array_equal(a.landmarks.points, b.landmarks.points)
+    np.testing.assert_array_equal(a.camera.K, b.camera.K)
+
+
+def test_scene_classes_come_from_the_schema(catalog, head):
+    scene = compose(resolve(catalog, 0, 1), head)
+    for m in scene.meshes:
+        assert set(np.unique(m.face_class).tolist()) <= VALID_IDS, m.name
+        assert m.faces.max() < len(m.vertices)
+    assert set(np.unique(_mesh(scene, "eye_r").face_class)) == {CLASS_IDS["RIGHT_EYE"]}
+    assert set(np.unique(_mesh(scene, "eye_l").face_class)) == {CLASS_IDS["LEFT_EYE"]}
+    # the subject's right eye is on the image left in a frontal view
+    s = _with(resolve(catalog, 0, 1), head_pose={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0})
+    scene = compose(s, head)
+    uv, _ = scene.camera.project(scene.landmarks.points[[68, 69]])
+    assert uv[0, 0] < uv[1, 0]
+
+
+def test_head_pose_rotates_landmarks_about_the_pivot(catalog, head):
+    s = resolve(catalog, 0, 2)
+    front = compose(_with(s, head_pose={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0}), head)
+    turned = compose(_with(s, head_pose={"yaw_deg": 30.0, "pitch_deg": 10.0, "roll_deg": -5.0}), head)
+    R = pose_matrix(30.0, 10.0, -5.0)
+    expected = front.landmarks.points @ R.T
+    np.testing.assert_allclose(turned.landmarks.points, expected, atol=1e-6)
+    # yaw + turns the nose tip towards the subject's left (+x), pitch + lifts it
+    nose_front, nose_turned = front.landmarks.points[30], turned.landmarks.points[30]
+    assert nose_turned[0] > nose_front[0] + 0.01
+    assert nose_turned[1] > nose_front[1]
+    np.testing.assert_allclose(turned.head_pose[:3, :3], R, atol=1e-12)
+
+
+def test_camera_frames_the_face(catalog, head):
+    s = _with(resolve(catalog, 0, 3), head_pose={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0},
+              camera={"principal_offset_px": (0.0, 0.0), "position_jitter_m": (0.0, 0.0, 0.0)})
+    scene = compose(s, head)
+    uv, z = scene.camera.project(scene.landmarks.points[:68])
+    centre = uv.mean(axis=0)
+    w, h = scene.camera.width, scene.camera.height
+    assert abs(centre[0] - w / 2) < 0.08 * w and abs(centre[1] - h / 2) < 0.15 * h
+    assert np.all(z > 0)
+    assert np.isclose(np.median(z), s.camera.distance_m, rtol=0.1)
+
+
+def test_gaze_moves_the_pupils(catalog, head):
+    s = _with(resolve(catalog, 0, 4), head_pose={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0})
+    ahead = compose(_with(s, expression={"gaze_yaw_deg": 0.0, "gaze_pitch_deg": 0.0}), head)
+    left = compose(_with(s, expression={"gaze_yaw_deg": 25.0, "gaze_pitch_deg": 0.0}), head)
+    up = compose(_with(s, expression={"gaze_yaw_deg": 0.0, "gaze_pitch_deg": 20.0}), head)
+    p0, pl, pu = (x.landmarks.points[68:70] for x in (ahead, left, up))
+    assert np.all(pl[:, 0] > p0[:, 0] + 0.003)       # towards the subject's left
+    assert np.all(pu[:, 1] > p0[:, 1] + 0.002)       # up
+    # the rest of the face does not move with the eyes
+    np.testing.assert_allclose(left.landmarks.points[27:36], ahead.landmarks.points[27:36], atol=1e-9)
+
+
+def test_children_have_smaller_heads(catalog, head):
+    s = resolve(catalog, 0, 6)
+    child = compose(_with(s, age_years=3.0), head)
+    adult = compose(_with(s, age_years=35.0), head)
+    assert child.meta["head_scale"] < 0.92 * adult.meta["head_scale"]
+
+
+def test_skin_colour_follows_melanin_and_lips_are_redder(catalog, head):
+    s = resolve(catalog, 0, 7)
+    light = compose(_with(s, skin={"melanin": 0.1}), head)
+    dark = compose(_with(s, skin={"melanin": 0.9}), head)
+    skin_l, skin_d = _mesh(light, "skin"), _mesh(dark, "skin")
+    cheek = skin_l.face_class == CLASS_IDS["SKIN"]
+    vi = np.unique(skin_l.faces[cheek])
+    lum_l = skin_l.vertex_colors[vi].mean(axis=0)
+    lum_d = skin_d.vertex_colors[vi].mean(axis=0)
+    assert np.all(lum_d < 0.5 * lum_l)
+    # the skin average stays close to the albedo model (mottle and blush are small)
+    expected = np.asarray(skin_albedo_linear(0.1, s.skin.haemoglobin))
+    assert np.allclose(np.median(skin_l.vertex_colors[vi], axis=0), expected, rtol=0.2)
+    lips = np.unique(skin_l.faces[np.isin(skin_l.face_class, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])])
+    rg_lips = skin_l.vertex_colors[lips, 0] / skin_l.vertex_colors[lips, 1]
+    rg_skin = skin_l.vertex_colors[vi, 0] / skin_l.vertex_colors[vi, 1]
+    assert np.median(rg_lips) > 1.2 * np.median(rg_skin)
+
+
+def test_eyes_have_dark_pupils_and_coloured_irises(catalog, head):
+    s = resolve(catalog, 0, 8)
+    scene = compose(s, head)
+    eye = _mesh(scene, "eye_r")
+    pupil = scene.landmarks.points[68]
+    d = np.linalg.norm(eye.vertices - pupil, axis=1)
+    assert eye.vertex_colors[np.argmin(d)].max() < 0.05      # the front pole is pupil-black
+    assert eye.vertex_colors.max(axis=1).max() > 0.5          # and there is white sclera

@@ -1,0 +1,111 @@
+"""Does what we render look like a face to someone else's model, and do our landmarks sit where theirs do?
+
+Runs dlib's HOG face detector and its 68-point iBUG predictor (``dlib-bin`` +
+``face_recognition_models``, dev/test only) on rendered samples and compares its
+68 points with our projected labels (NME normalised by the outer-eye-corner
+distance |p36 - p45|, the 300-W convention).
+
+    python tools/independent_check.py assets/catalogs/default.json -n 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+
+
+class Dlib68:
+    """dlib's frontal face detector + 68-point shape predictor, loaded once."""
+
+    def __init__(self):
+        import dlib
+
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None:
+            raise RuntimeError("pip install face_recognition_models==0.3.0 (dev dependency)")
+        model = Path(list(spec.submodule_search_locations)[0]) / "models" / "shape_predictor_68_face_landmarks.dat"
+        self.detector = dlib.get_frontal_face_detector()
+        self.predictor = dlib.shape_predictor(str(model))
+
+    def __call__(self, rgb: np.ndarray, upsample: int = 1) -> np.ndarray | None:
+        """(68, 2) points in our pixel convention (corner origin) for the largest face, or None."""
+        faces = self.detector(rgb, upsample)
+        if len(faces) == 0:
+            return None
+        face = max(faces, key=lambda r: r.width() * r.height())
+        shape = self.predictor(rgb, face)
+        # dlib reports integer pixel indices: the pixel centre is at index + 0.5 in our convention
+        return np.array([[p.x + 0.5, p.y + 0.5] for p in shape.parts()], np.float64)
+
+
+@dataclass
+class CheckResult:
+    n: int
+    detected: int
+    nme: np.ndarray        # per detected sample, all 68 points
+    nme_inner: np.ndarray  # per detected sample, points 17..67 (no jaw contour)
+    yaw: np.ndarray        # |yaw| of each sample
+
+    @property
+    def hit_rate(self) -> float:
+        return self.detected / max(self.n, 1)
+
+
+def nme(ours: np.ndarray, theirs: np.ndarray, points=slice(0, 68)) -> float:
+    norm = np.linalg.norm(ours[36] - ours[45])
+    return float(np.linalg.norm(ours[points] - theirs[points], axis=1).mean() / norm)
+
+
+def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = None) -> CheckResult:
+    import cv2
+
+    from facefarm.catalog import load_catalog
+    from facefarm.pipeline.sample import SampleRenderer
+
+    renderer = SampleRenderer(load_catalog(catalog_path), backend="pyrender")
+    dl = Dlib68()
+    nmes, inner, yaws, detected, total = [], [], [], 0, 0
+    i = 0
+    while total < n and i < 20 * n:
+        record, files = renderer.render(seed, i, None)
+        i += 1
+        yaw = abs(record["attributes"]["head_pose"]["yaw_deg"])
+        if max_abs_yaw is not None and yaw > max_abs_yaw:
+            continue
+        total += 1
+        yaws.append(yaw)
+        bgr = cv2.imdecode(np.frombuffer(files["image"], np.uint8), cv2.IMREAD_COLOR)
+        pts = dl(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        if pts is None:
+            continue
+        detected += 1
+        ours = np.asarray(record["landmarks"]["uv"])[:68]
+        nmes.append(nme(ours, pts))
+        inner.append(nme(ours, pts, slice(17, 68)))
+    renderer.close()
+    return CheckResult(total, detected, np.array(nmes), np.array(inner), np.array(yaws))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("catalog")
+    ap.add_argument("-n", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-abs-yaw", type=float, default=None)
+    a = ap.parse_args()
+    r = check(a.catalog, a.n, a.seed, a.max_abs_yaw)
+    print(f"dlib detected {r.detected}/{r.n} faces ({100 * r.hit_rate:.1f}%)")
+    if len(r.nme):
+        print(f"NME vs dlib (68 pts): median {np.median(r.nme):.4f}, mean {r.nme.mean():.4f}; "
+              f"inner 51 pts: median {np.median(r.nme_inner):.4f}")
+
+
+if __name__ == "__main__":
+    main()
