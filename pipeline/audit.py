@@ -311,6 +311,12 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
     known = {"ethnicity": ancestry_levels(catalog), "age_band": [b[2] for b in AGE_BANDS],
              "gender_band": [b[2] for b in GENDER_BANDS], "glasses": ["no glasses", "glasses"],
              "monk_tone": [f"MST {k}" for k in range(1, 11)]}
+    facial_hair = _choice_labels(_get(catalog, "facial_hair.styles"))
+    if facial_hair:
+        known["facial_hair"] = ["none"] + [x for x in facial_hair if x != "none"]
+    presets = _choice_labels(_get(catalog, "expression.presets"))
+    if presets:
+        known["expression"] = presets + (["random"] if _get(catalog, "expression.random_probability", 0) else [])
     out = {" x ".join(keys): crosstab(rows, keys, {k: known[k] for k in keys if k in known}) for keys in TABLES}
     stratify = ((catalog.get("sampling") or {}).get("stratify_by")) or []
     if stratify:
@@ -328,14 +334,34 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
 
 
 def largest_imbalance(tables: dict[str, dict]) -> dict | None:
-    """The table whose non-empty cells differ most (max/min), and its most and least filled cells."""
+    """Where the tables are most uneven.
+
+    ``table``/``ratio``/``max_cell``/``min_cell``: the table whose non-empty cells differ most
+    (max/min count) and those two cells. ``most_empty``: the table with the largest share of
+    combinations nobody fell in (an empty cell is an unbounded imbalance the ratio cannot show).
+    """
     scored = [(t["ratio"], name) for name, t in tables.items() if t["ratio"] is not None]
     if not scored:
         return None
     ratio, name = max(scored)
     t = tables[name]
+    share, empty_name = max((len(t["empty"]) / t["n_cells"], n) for n, t in tables.items() if t["n_cells"])
+    e = tables[empty_name]
     return {"table": name, "ratio": ratio, "max_cell": t["max"], "min_cell": t["min"],
-            "empty_cells": len(t["empty"]), "n_cells": t["n_cells"]}
+            "empty_cells": len(t["empty"]), "n_cells": t["n_cells"],
+            "most_empty": {"table": empty_name, "empty_cells": len(e["empty"]), "n_cells": e["n_cells"],
+                           "examples": e["empty"][:5]}}
+
+
+def _choice_labels(dist) -> list[str]:
+    """Labels a catalog choice distribution (JSON) can produce, or [] if it is not one."""
+    if isinstance(dist, str):
+        return [dist]
+    if isinstance(dist, dict) and dist.get("kind") == "fixed":
+        return [str(dist["value"])]
+    if isinstance(dist, dict) and isinstance(dist.get("weights"), dict):
+        return sorted(dist["weights"])
+    return []
 
 
 # --------------------------------------------------------------------------- checks
@@ -576,20 +602,23 @@ def _constant(d: dict) -> bool:
                                                                       and d["min"] == d["max"])
 
 
+def _is_colour_channel(name: str) -> bool:
+    return re.search(r"_rgb\[\d\]$", name) is not None
+
+
 def plot_grid(dists: dict[str, dict], columns: dict[str, list], kind: str, path: Path) -> str | None:
     """Small multiples: a bar chart per categorical or a histogram per continuous attribute.
 
-    Attributes with a single value are left out (the datasheet lists them as constant).
+    Left out: attributes with a single value (the datasheet lists them as constant), many-key
+    groups (their own plots) and colour channels (see :func:`plot_colours`).
     """
-    from matplotlib.ticker import MaxNLocator
-
     names = [n for n, d in dists.items() if d["kind"] == kind and not n.startswith(_MULTI_KEY)
-             and not _constant(d)]
+             and not _constant(d) and not _is_colour_channel(n)]
     if not names:
         return None
-    ncol = 4
+    ncol = 5
     nrow = math.ceil(len(names) / ncol)
-    fig = _figure(4 * ncol, 2.4 * nrow)
+    fig = _figure(3.2 * ncol, 2.0 * nrow)
     for i, name in enumerate(names):
         ax = fig.add_subplot(nrow, ncol, i + 1)
         d = dists[name]
@@ -599,13 +628,52 @@ def plot_grid(dists: dict[str, dict], columns: dict[str, list], kind: str, path:
                 items = sorted(items, key=lambda kv: -kv[1])[:_MAX_CATEGORIES]
             ax.barh([k[:18] for k, _ in items], [v for _, v in items], color="#55a868")
             ax.invert_yaxis()
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.tick_params(labelsize=7)
+            top = max(v for _, v in items)
+            ax.set_xticks([0, top], ["0", str(top)])
         else:
-            ax.hist([v for v in columns[name] if v is not None], bins=20, color="#4c72b0")
-            ax.tick_params(labelsize=7)
-        ax.set_title(name, fontsize=8)
-    return _save(fig, path)
+            # Text layout dominates matplotlib's cost here, so each panel gets few, fixed ticks:
+            # the range on x, the tallest bar on y.
+            counts, edges = np.histogram([v for v in columns[name] if v is not None], bins=20)
+            ax.stairs(counts, edges, fill=True, color="#4c72b0")  # one artist, not 20 patches
+            ax.set_xticks([edges[0], edges[-1]], [f"{edges[0]:.3g}", f"{edges[-1]:.3g}"])
+            ax.set_yticks([counts.max()], [str(counts.max())])
+        ax.tick_params(labelsize=6, pad=1)
+        ax.set_title(name, fontsize=7, pad=2)
+    # tight_layout costs seconds on a grid this size; fixed margins fit these small labels
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.02 + 0.3 / nrow, top=1 - 0.35 / nrow,
+                        wspace=0.45 if kind == "categorical" else 0.25, hspace=0.55)
+    fig.savefig(path)
+    return path.name
+
+
+def plot_colours(columns: dict[str, list], path: Path, limit: int = 240) -> str | None:
+    """One strip of swatches per colour attribute (sRGB), sorted dark to light."""
+    names = sorted({n[:-3] for n in columns if _is_colour_channel(n)})
+    strips = []
+    for name in names:
+        chans = [columns.get(f"{name}[{i}]") for i in range(3)]
+        if any(c is None for c in chans):
+            continue
+        rgb = np.array([c for c in zip(*chans) if None not in c], dtype=float)
+        if rgb.size == 0:
+            continue
+        rgb = rgb[np.argsort(rgb @ [0.2126, 0.7152, 0.0722])]
+        if len(rgb) > limit:  # evenly spaced picks keep the spread of the sorted colours
+            rgb = rgb[np.linspace(0, len(rgb) - 1, limit).round().astype(int)]
+        strips.append((name, np.clip(rgb, 0, 1)))
+    if not strips:
+        return None
+    fig = _figure(8, 0.45 * len(strips) + 0.6)
+    for i, (name, rgb) in enumerate(strips):
+        ax = fig.add_subplot(len(strips), 1, i + 1)
+        ax.imshow(rgb[None], aspect="auto", interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(f"{name} ({len(rgb)})", rotation=0, ha="right", va="center", fontsize=7)
+    fig.suptitle("Colours (sRGB), sorted dark to light", fontsize=9)
+    fig.subplots_adjust(left=0.3, right=0.99, top=1 - 0.35 / (len(strips) + 1), bottom=0.02, hspace=0.25)
+    fig.savefig(path)
+    return path.name
 
 
 def plot_multikey(dists: dict[str, dict], prefix: str, title: str, path: Path) -> str | None:
@@ -702,6 +770,9 @@ def write_plots(source: SourceDataset, facts: dict, folder: Path) -> dict[str, s
         name = plot_grid(dists, columns, kind, folder / f"{kind}.png")
         if name:
             plots[kind] = name
+    name = plot_colours(columns, folder / "colours.png")
+    if name:
+        plots["colours"] = name
     for prefix, key, title in (("expression.units.", "expression_units", "Expression unit weights"),
                                ("shape_details.", "shape_details", "Identity shape details")):
         name = plot_multikey(dists, prefix, title, folder / f"{key}.png")
@@ -778,6 +849,11 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
                   f"has {big['max_cell']['count']} samples, least-filled non-empty cell "
                   f"{' / '.join(big['min_cell']['levels'])} has {big['min_cell']['count']} "
                   f"(ratio {big['ratio']:.2f}); {big['empty_cells']} of {big['n_cells']} cells are empty.\n")
+        me = big["most_empty"]
+        if me["empty_cells"]:
+            md.append(f"**Most empty cells** ({me['table']}): {me['empty_cells']} of {me['n_cells']} "
+                      f"combinations have no sample, e.g. " + "; ".join(" / ".join(c) for c in me["examples"])
+                      + ".\n")
     prov = facts["provenance"]
     md.append("## Provenance and versions\n\n" + _table_md(
         ["field", "value"], [[k, json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v]
@@ -829,8 +905,9 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
         md.append("\n### Continuous attributes\n\n" + _table_md(
             ["attribute", "n", "mean", "sd", "min", "p5", "median", "p95", "max"],
             [[k, d["n"], d["mean"], d["sd"], d["min"], d["p5"], d["median"], d["p95"], d["max"]] for k, d in conts]))
-        if "continuous" in plots:
-            md.append(f"\n![continuous]({plots['continuous']})\n")
+        for key in ("continuous", "colours"):
+            if key in plots:
+                md.append(f"\n![{key}]({plots[key]})\n")
     for prefix, title in _MD_GROUPS:
         group = [(k, d) for k, d in dists.items() if k.startswith(prefix)]
         if not group:
@@ -864,9 +941,11 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     return "\n".join(md)
 
 
-def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | None = None) -> Path:
+def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | None = None,
+                    plots: bool = True) -> Path:
     """Write ``{dataset_root}/datasheet/`` (or ``dest``); returns the path of datasheet.md.
 
+    ``plots=False`` skips the PNGs (a few seconds of matplotlib) and writes the text and JSON only.
     The folder is rebuilt whole and swapped in, so a failed run leaves the previous datasheet.
     """
     source = open_dataset(dataset_root)
@@ -877,8 +956,8 @@ def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | N
     dest = Path(dest)
     facts = audit(dataset_root, source)
     with staged_folder(dest) as tmp:
-        plots = write_plots(source, facts, tmp) if source.records else {}
-        facts["plots"] = plots
+        figures = write_plots(source, facts, tmp) if plots and source.records else {}
+        facts["plots"] = figures
         (tmp / "datasheet.json").write_text(json.dumps(facts, indent=1, sort_keys=False, default=str) + "\n")
-        (tmp / "datasheet.md").write_text(render_markdown(facts, plots))
+        (tmp / "datasheet.md").write_text(render_markdown(facts, figures))
     return dest / "datasheet.md"

@@ -17,8 +17,9 @@ One annotation per image (one face per image):
   labels back exactly; ``bbox`` and ``segmentation`` are in the corner convention, unshifted.
 * ``segmentation``: RLE (pycocotools) of the face mask
   (:data:`facefarm.pipeline.export_source.FACE_CLASSES`); ``area`` its pixel count;
-  ``bbox`` ``[x, y, w, h]`` its tight box. The dataset's own ``face_bbox`` label
-  (x0, y0, x1, y1) is kept as ``facefarm_face_bbox``.
+  ``bbox`` ``[x, y, w, h]`` its tight box (the dataset's ``face_bbox`` when the mask is
+  empty). The dataset's own ``face_bbox`` label (x0, y0, x1, y1) is kept as
+  ``facefarm_face_bbox``.
 * The category carries ``skeleton`` (1-based, as COCO's), ``flip_index`` (0-based: the
   point each one becomes under a horizontal flip) and ``oks_sigmas`` (70 values) — COCOeval
   hard-codes 17 sigmas, so set ``params.kpt_oks_sigmas = np.array(cat["oks_sigmas"])``.
@@ -78,6 +79,11 @@ def annotation(record: dict, segmentation: np.ndarray, ann_id: int, image_id: in
     rle = mask_utils.encode(mask)
     area = float(mask_utils.area(rle))
     bbox = [float(x) for x in mask_utils.toBbox(rle)]
+    if area == 0 and record.get("face_bbox"):
+        # no face pixel in view (e.g. hidden by a hat and hands): COCOeval's OKS divides by the
+        # area, so fall back to the dataset's face box
+        x0, y0, x1, y1 = (float(v) for v in record["face_bbox"])
+        bbox, area = [x0, y0, x1 - x0, y1 - y0], max(0.0, (x1 - x0) * (y1 - y0))
     rle["counts"] = rle["counts"].decode("ascii")
     keypoints, n_kp = keypoint_triplets(record)
     return {

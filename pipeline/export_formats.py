@@ -49,14 +49,17 @@ def export_format(dataset_root: str | os.PathLike, fmt: str, dest: str | os.Path
 
 
 def export_all(dataset_root: str | os.PathLike, formats: str | Iterable[str],
-               dest: str | os.PathLike | None = None, fractions=DEFAULT_FRACTIONS) -> dict[str, dict]:
+               dest: str | os.PathLike | None = None, fractions=DEFAULT_FRACTIONS,
+               link: bool = True) -> dict[str, dict]:
     """Export a finished dataset to each of ``formats``; returns ``{format: {split: path(s)}}``.
 
     ``dest``: parent folder of the exports (one sub-folder per format); default
-    ``{dataset_root}/exports``. The catalog's ``outputs.exports`` list can be passed as is.
+    ``{dataset_root}/exports``. The catalog's ``outputs.formats`` list can be passed as is.
+    ``link``: hard-link image files from the dataset when possible (no extra disk space;
+    don't edit exported images in place) instead of copying them.
     """
     names = parse_formats(formats)
     fractions = parse_fractions(fractions)
-    source = open_dataset(dataset_root)
+    source = open_dataset(dataset_root, link_files=link)
     return {fmt: export_format(dataset_root, fmt, None if dest is None else Path(dest) / fmt, fractions, source)
             for fmt in names}

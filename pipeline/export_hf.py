@@ -20,9 +20,10 @@ becomes the ``validation`` split. ``*_file_name`` columns are decoded as images 
 * ``attributes.*``: the resolved sample flattened with dots (``attributes.skin.monk_tone``,
   ``attributes.glasses.present``). Weight maps (ancestry labels and bases, shape details,
   expression units) get one column per key, 0.0 where a sample lacks the key; lists of
-  numbers stay lists; values whose type varies between samples (e.g. a background that is
-  either ``"hdri"`` or a colour) and lists of objects are JSON strings. Other missing
-  values are NaN (numbers) or "" (strings), so every split has the same schema.
+  numbers stay lists; values whose type varies between samples (a label in one, a list in
+  another) and lists of objects (extra lights) are JSON strings. Other missing values are
+  NaN (numbers, e.g. glasses thickness without glasses; written as the JSON extension
+  ``NaN`` that Arrow and Python read) or "" (strings), so every split has the same schema.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import json
 import os
 from pathlib import Path
 
+from facefarm import __version__
 from facefarm.pipeline.export_source import (SourceDataset, flatten, is_numeric_tree, sample_key, staged_folder,
                                              visibility_flags)
 from facefarm.pipeline.splits import DEFAULT_FRACTIONS, split_records
@@ -113,9 +115,12 @@ def harmonise(rows: list[dict]) -> list[dict]:
             v, k = r.get(c), kind[c]
             if k == "json":
                 v = json.dumps(v, sort_keys=True)
-            elif v is None:
-                v = 0.0 if c in weights else "" if k == "str" else _nan_like(template[c]) \
-                    if k.startswith("number") else None
+            elif v is None and c in weights:
+                v = 0.0
+            elif v is None and k == "str":
+                v = ""
+            elif v is None and k.startswith("number"):
+                v = _nan_like(template[c])
             elif c in floats:
                 v = _as_float_tree(v)
             row[c] = v
@@ -186,8 +191,6 @@ centres at +0.5), `landmarks_visible`, `landmarks_in_frame`, `keypoint_visibilit
 def export(source: SourceDataset, dest: str | os.PathLike,
            fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
     """Write the imagefolder export; returns {split: metadata.jsonl path} for non-empty splits."""
-    from facefarm import __version__
-
     dest = Path(dest)
     out: dict[str, Path] = {}
     counts = {}

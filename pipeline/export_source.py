@@ -57,6 +57,8 @@ class SourceDataset:
     store: Store
     header: dict
     records: tuple[dict, ...]
+    #: hard-link files into exports when possible (no extra space) instead of copying them
+    link_files: bool = True
 
     def read(self, name: str) -> bytes:
         """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
@@ -75,21 +77,28 @@ class SourceDataset:
         return decode_png(self.read(record["files"][kind]))
 
     def place(self, record: dict, kind: str, dest: Path) -> None:
-        """Put a sample's file at ``dest``: a hard link when possible (files are immutable), else a copy."""
+        """Put a sample's file at ``dest``.
+
+        A hard link when ``link_files`` and the file system allow it: the dataset never rewrites
+        a file in place (writes are atomic renames), so the link stays valid and costs no
+        space — but an export edited in place would change the dataset too. Otherwise a copy.
+        """
         dest.parent.mkdir(parents=True, exist_ok=True)
         name = record["files"][kind]
         if self.store.is_local:
             src = self.store.local_path(name)
-            try:
-                os.link(src, dest)
-                return
-            except OSError:  # another file system, or links not allowed: copy instead
-                shutil.copyfile(src, dest)
-                return
+            if self.link_files:
+                try:
+                    os.link(src, dest)
+                    return
+                except OSError:  # another file system, or links not allowed: copy instead
+                    pass
+            shutil.copyfile(src, dest)
+            return
         dest.write_bytes(self.read(name))
 
 
-def open_dataset(root: str | os.PathLike) -> SourceDataset:
+def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceDataset:
     """Read a dataset root's header and manifest; raises FileNotFoundError naming what is missing."""
     store = open_store(root)
     for name in ("dataset.json", "manifest.jsonl"):
@@ -106,7 +115,7 @@ def open_dataset(root: str | os.PathLike) -> SourceDataset:
         except json.JSONDecodeError as e:
             raise ValueError(f"{root}/manifest.jsonl line {lineno}: not JSON ({e})") from None
     records.sort(key=lambda r: r["index"])
-    return SourceDataset(store=store, header=header, records=tuple(records))
+    return SourceDataset(store=store, header=header, records=tuple(records), link_files=link_files)
 
 
 def decode_png(data: bytes) -> np.ndarray:

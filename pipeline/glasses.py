@@ -703,7 +703,12 @@ def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.nd
         tan = np.roll(path, -1, axis=0) - np.roll(path, 1, axis=0)
     else:
         tan = np.gradient(path, axis=0)
-    tan /= np.maximum(np.linalg.norm(tan, axis=1, keepdims=True), 1e-12)
+    length = np.linalg.norm(tan, axis=1)
+    if (length < 1e-12).any():  # repeated points: borrow the nearest real tangent
+        good = np.flatnonzero(length >= 1e-12)
+        near = good[np.abs(np.arange(n)[:, None] - good[None, :]).argmin(axis=1)]
+        tan, length = tan[near], length[near]
+    tan = tan / length[:, None]
     side = np.cross(tan, up)
     for axis in ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0]):  # up parallel to the path: any perpendicular
         bad = np.linalg.norm(side, axis=1) < 1e-6

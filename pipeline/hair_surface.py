@@ -202,3 +202,26 @@ class HeadSurface:
             d = np.where(ln > 1e-9, d / np.maximum(ln, 1e-30), nr.normal)
             p[bad] = nr.point[bad] + d[bad] * off[bad, None]
         return p
+
+
+@dataclass(frozen=True)
+class HeadFrame:
+    """One identity's head as hair sees it (head frame, metres).
+
+    surface : the closed skin · vertices (V, 3) float64 the posed mesh · centre (3,) midpoint of
+    the ears · scale : ear-to-ear width over the neutral head's · chin_y / brow_top_y : heights of
+    the chin's lowest point and of the brows' top · gravity (3,) unit "down" in the head frame.
+    """
+
+    surface: HeadSurface
+    vertices: np.ndarray
+    centre: np.ndarray
+    scale: float
+    chin_y: float
+    brow_top_y: float
+    gravity: np.ndarray
+
+    def point(self, vertex: int) -> tuple[np.ndarray, np.ndarray]:
+        """Position and unit normal of a mesh vertex on this identity."""
+        p = self.vertices[vertex]
+        return p, self.surface.nearest(p[None]).normal[0]

@@ -25,7 +25,7 @@ from facefarm import paths
 from facefarm.pipeline import head_asset, head_macro
 from facefarm.pipeline.classes import CLASS_IDS, CLASS_NAMES, landmark_layout
 from facefarm.pipeline.head_eyes import fit_sphere, uv_sphere
-from facefarm.pipeline.head_regions import label_faces
+from facefarm.pipeline.head_regions import label_faces, mirror_labels
 from facefarm.pipeline.head_source import (FACEUNITS, TARGETS, WHEEL_REQUIREMENT, WHEEL_SHA256,
                                            ObjMesh, WheelData, fetch_wheel)
 
@@ -194,6 +194,8 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
                             mask=masks.sampler, target_length=target_length)
     if (src_class == 0).any():
         raise ValueError("regions.json leaves some kept faces without a class")
+    src_class = mirror_labels(src_class, mesh.faces[src_faces], mirror_hm,
+                              mesh.vertices[mesh.faces[src_faces]].mean(axis=1)[:, 0])
 
     # ---- render vertices: kept HM08 vertices, then generated eyeballs --------------------
     is_eyeball = np.isin(src_part, eyeball_parts)

@@ -243,8 +243,11 @@ class HeadModel:
         for e in (0, 1):
             rows = self._a["eye_helper_rows"][e]
             template = self._a["eye_template"][e].astype(np.float64)
-            s_e, r_e, t_e = similarity(base[rows], base[rows] + d[rows])
-            moved = s_e * template @ r_e.T + t_e
+            # eyeballs turn about their centres: keep the fitted rotation, drop the sculpt's
+            # sub-millimetre drift of centre and size
+            _, r_e, _ = similarity(base[rows], base[rows] + d[rows])
+            c0 = template.mean(axis=0)
+            moved = (template - c0) @ r_e.T + c0
             sl = self.eyes_slice(e)
             s_i, r_i, t_i = similarity(template, v[sl])
             out[sl] = s_i * moved @ r_i.T + t_i - v[sl]

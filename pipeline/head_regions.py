@@ -98,6 +98,28 @@ def label_faces(rules: list[dict], *, vertices: np.ndarray, quads: np.ndarray, p
     return cls
 
 
+def mirror_labels(cls: np.ndarray, quads: np.ndarray, mirror: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Copy each subject's-left face's class onto its mirror face, LEFT/RIGHT swapped.
+
+    cls : (f,) class ids · quads : (f, 4) vertex ids · mirror : vertex -> mirror vertex ·
+    x : (f,) face centroid x. Texture masks and target supports are not exactly symmetric
+    on HM08, but the labels should be; faces without a mirror face keep their class.
+    """
+    swap = np.arange(256, dtype=np.uint8)
+    for name in ("EYE", "BROW", "EAR"):
+        left, right = CLASS_IDS[f"LEFT_{name}"], CLASS_IDS[f"RIGHT_{name}"]
+        swap[left], swap[right] = right, left
+    key = {tuple(sorted(set(q.tolist()))): f for f, q in enumerate(quads)}
+    out = cls.copy()
+    for f, q in enumerate(quads):
+        if x[f] >= 0:
+            continue
+        partner = key.get(tuple(sorted(set(mirror[q].tolist()))))
+        if partner is not None and x[partner] > 0:
+            out[f] = swap[cls[partner]]
+    return out
+
+
 def _split(rule: dict, cls: np.ndarray, quads: np.ndarray, centroid: np.ndarray) -> None:
     """Divide the faces of class ``rule["split"]`` between ``rule["into"]`` = [upper, lower].
 

@@ -8,9 +8,9 @@ with ``occludes_landmarks``, hair ribbons, not transparent lenses); the same tes
 catches self-occlusion (points on the far side of a turned head).
 
 Because landmarks sit *on* a rendered surface, the test compares the point's depth
-with the depth at the 2 x 2 pixel centres around it and allows for the surface
-slope between the point and each centre (estimated from the depth map itself,
-robustly at edges) plus a small absolute tolerance. See :func:`visibility`.
+with the depth at the 2 x 2 pixel centres around it, with a small absolute tolerance
+(the nearest pixel centre alone would hide points on oblique surfaces, where it sees
+the surface nearer to the camera than the point). See :func:`visibility`.
 
 Everything returned is a numpy array or plain Python value; :func:`to_jsonable`
 turns the dict into lists for JSON.
@@ -23,12 +23,10 @@ import numpy as np
 from facefarm.pipeline.classes import CLASS_IDS, CLASS_NAMES, landmark_layout
 from facefarm.pipeline.scene import RenderResult, Scene
 
-#: Absolute slack (metres) on top of the slope allowance. Small enough that hair lying
-#: a few mm above the skin or a closed eyelid over the pupil still occludes.
+#: How far (metres) an occluder may sit in front of a landmark without hiding it. Small
+#: enough that hair lying a few mm above the skin or a closed eyelid over the pupil
+#: still occludes; large enough for curvature within a pixel and depth quantisation.
 DEFAULT_DEPTH_TOLERANCE_M = 0.001
-#: Surfaces steeper than this (tan of the angle between normal and view ray, ~83 deg)
-#: are treated as this steep, so a depth jump at an occluder edge is not read as slope.
-MAX_SLOPE_TAN = 8.0
 
 #: Classes whose visible pixels make the segmentation face box.
 FACE_CLASSES = tuple(CLASS_IDS[n] for n in (
@@ -39,59 +37,36 @@ FACE_CLASSES = tuple(CLASS_IDS[n] for n in (
 _TO_VIEWER = np.diag([1.0, -1.0, -1.0])
 
 
-def _robust_slope(depth: np.ndarray) -> np.ndarray:
-    """(H, W) depth change per pixel (metres/px) on the surface seen at each pixel.
-
-    Per axis the smaller of the two one-sided differences, so a depth edge on one side
-    does not count as slope; neighbours that see nothing are ignored.
-    """
-    d = np.where(depth > 0, depth, np.nan).astype(np.float64)
-    pad = np.pad(d, 1, constant_values=np.nan)
-    c = pad[1:-1, 1:-1]
-
-    def axis(a, b):
-        diffs = np.stack([np.abs(a - c), np.abs(b - c)])
-        with np.errstate(invalid="ignore"):
-            m = np.nanmin(np.where(np.isnan(diffs), np.inf, diffs), axis=0)
-        return np.where(np.isfinite(m), m, 0.0)
-
-    gx = axis(pad[1:-1, :-2], pad[1:-1, 2:])
-    gy = axis(pad[:-2, 1:-1], pad[2:, 1:-1])
-    return np.nan_to_num(np.hypot(gx, gy))
-
-
-def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray, fx: float,
+def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
                depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M) -> np.ndarray:
     """Which points are not hidden: (K, 2) pixels, (K,) camera z (m), (H, W) occluder depth -> (K,) bool.
 
-    A point is unoccluded when, at one of the 2 x 2 pixel centres nearest to it, the
-    occluder depth is 0 (nothing there) or not in front of the point by more than
-    ``depth_tolerance_m + distance_px * slope``, where ``slope`` (m/px) is the surface
-    slope measured at that pixel, capped at ``MAX_SLOPE_TAN * z / fx``. Points outside
-    the image or behind the camera come out False.
+    A point is unoccluded when, at one of the 2 x 2 pixel centres around it, the
+    occluder depth is 0 (nothing there) or no nearer than ``z - depth_tolerance_m``.
+
+    Why this needs no slope allowance: the point lies inside the square of those four
+    centres, so on a locally planar surface its depth is a convex combination of
+    theirs and can never exceed the largest, however oblique the surface. The
+    tolerance only has to absorb curvature within a pixel, depth quantisation and
+    small mismatches between the landmark surface and the rendered one, and it must
+    stay below the thinnest occluder that should count (hair on skin, a closed lid).
+    Within a pixel of an occluder's edge or of a silhouette the test may go either
+    way, as it must. Points outside the image or behind the camera come out False.
     """
     h, w = occluder_depth.shape
     uv = np.asarray(uv, np.float64)
     z = np.asarray(z, np.float64)
-    k = len(z)
-    out = np.zeros(k, bool)
     ok = (z > 0) & np.all(np.isfinite(uv), axis=1)
     ok &= (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
-    if not ok.any():
-        return out
-    slope = _robust_slope(occluder_depth)
+    uv = np.where(ok[:, None], uv, 0.0)
     i0 = np.floor(uv[:, 0] - 0.5).astype(np.int64)
     j0 = np.floor(uv[:, 1] - 0.5).astype(np.int64)
-    cap = MAX_SLOPE_TAN * z / fx
+    seen = np.zeros(len(z), bool)
     for di in (0, 1):
         for dj in (0, 1):
-            i = np.clip(i0 + di, 0, w - 1)
-            j = np.clip(j0 + dj, 0, h - 1)
-            dist = np.hypot(i + 0.5 - uv[:, 0], j + 0.5 - uv[:, 1])
-            d = occluder_depth[j, i].astype(np.float64)
-            tol = depth_tolerance_m + 0 * dist
-            out |= ok & ((d <= 0) | (z <= d + tol))
-    return out
+            d = occluder_depth[np.clip(j0 + dj, 0, h - 1), np.clip(i0 + di, 0, w - 1)].astype(np.float64)
+            seen |= (d <= 0) | (z <= d + depth_tolerance_m)
+    return ok & seen
 
 
 def euler_from_rotation(R_head_to_camera: np.ndarray) -> tuple[float, float, float]:
@@ -160,7 +135,7 @@ def landmark_labels(scene: Scene, result: RenderResult,
     in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) \
         & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     occ = result.occluder_depth if result.occluder_depth is not None else result.depth
-    visible = in_frame & visibility(uv, z, occ, float(cam.K[0, 0]), depth_tolerance_m)
+    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m)
     n_sparse = int(scene.landmarks.n_sparse)
     sparse = uv[:n_sparse]
     return {

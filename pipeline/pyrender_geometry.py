@@ -54,25 +54,21 @@ def flat_shaded(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | No
     return pos, normals, cols, np.arange(len(pos), dtype=np.int32).reshape(-1, 3)
 
 
-def class_pieces(vertices: np.ndarray, faces: np.ndarray, face_class: np.ndarray,
-                 both_sides: bool) -> dict[int, np.ndarray]:
-    """Unwelded triangle soups per segmentation class: ``{class_id: (3k, 3) float32 positions}``.
+def class_soup(vertices: np.ndarray, faces: np.ndarray, face_class: np.ndarray,
+               both_sides: bool) -> tuple[np.ndarray, np.ndarray]:
+    """An unwelded triangle soup carrying each face's class on its three corners.
 
-    With ``both_sides`` every triangle is also emitted with reversed winding, so a pass
-    that culls back faces still draws it from behind.
+    Returns ((3m, 3) float32 positions, (3m,) uint8 class ids). With ``both_sides``
+    every triangle is emitted a second time with reversed winding, so a pass that
+    culls back faces still draws it from behind.
     """
     v = np.asarray(vertices, np.float32)
     f = np.asarray(faces, np.int64)
-    cls = np.asarray(face_class).astype(np.int64)
-    order = np.argsort(cls, kind="stable")
-    ids, starts = np.unique(cls[order], return_index=True)
-    out = {}
-    for cid, sel in zip(ids, np.split(order, starts[1:])):
-        tri = f[sel]
-        if both_sides:
-            tri = np.concatenate([tri, tri[:, ::-1]])
-        out[int(cid)] = v[tri].reshape(-1, 3)
-    return out
+    cls = np.asarray(face_class).astype(np.uint8)
+    if both_sides:
+        f = np.concatenate([f, f[:, ::-1]])
+        cls = np.concatenate([cls, cls])
+    return v[f].reshape(-1, 3), np.repeat(cls, 3)
 
 
 def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX):

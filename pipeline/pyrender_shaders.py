@@ -1,7 +1,8 @@
 """GLSL for the fast back-end's lit pass, fed to pyrender through its shader-directory mechanism.
 
 pyrender compiles shaders by file name from one folder (``ShaderProgramCache(shader_dir)``),
-so :func:`shader_dir` writes ours (``mesh.vert`` / ``mesh.frag``) next to unmodified
+so :func:`shader_dir` writes ours (``mesh.*`` for colour, ``segmentation.*`` for the
+class/depth passes) next to unmodified
 copies of pyrender's other shaders into a content-addressed folder and returns it.
 
 Shading model (linear RGB, written out sRGB-encoded), evaluated **per vertex** for
@@ -282,7 +283,41 @@ void main()
 }
 """
 
-_CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG}
+# Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). The class id
+# rides on every corner of an unwelded triangle as a uint8 colour (id / 255), so one
+# node per mesh carries all its classes; pyrender's per-node colour is ignored.
+SEG_VERT = r"""#version 330 core
+layout(location = 0) in vec3 position;
+#ifdef COLOR_0_LOC
+layout(location = COLOR_0_LOC) in vec4 color_0;
+#endif
+layout(location = INST_M_LOC) in mat4 inst_m;
+uniform mat4 P;
+uniform mat4 V;
+uniform mat4 M;
+flat out float class_id;
+void main()
+{
+    gl_Position = P * V * M * inst_m * vec4(position, 1.0);
+#ifdef COLOR_0_LOC
+    class_id = color_0.r;
+#else
+    class_id = 0.0;
+#endif
+}
+"""
+
+SEG_FRAG = r"""#version 330 core
+flat in float class_id;
+out vec4 frag_color;
+void main()
+{
+    frag_color = vec4(class_id, class_id, class_id, 1.0);
+}
+"""
+
+_CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG,
+           "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}
 
 
 def shader_dir() -> str:

@@ -4,8 +4,8 @@ Three passes per sample, all through one long-lived ``pyrender.OffscreenRenderer
 EGL context, resized when the image size changes):
 
 1. segmentation + depth: ``RenderFlags.SEG`` (no lighting, no multisampling, so every
-   pixel is one class sampled at its centre); each mesh is split into one node per
-   class id (colour = id), so classes never depend on scene order. Transparent
+   pixel is one class sampled at its centre); every face carries its own class id
+   into the image (our segmentation shader), so classes never depend on scene order. Transparent
    glasses lenses are left out, so the class behind them shows. The depth buffer of
    this pass is the returned depth (camera z, metres, pixel centres).
 2. landmark occluders (only when some mesh has ``occludes_landmarks=False``): the same
@@ -279,7 +279,7 @@ class PyrenderRenderer:
 @dataclass
 class _Built:
     scene: object                       # pyrender.Scene
-    seg_map: dict                       # seg node -> (id, id, id)
+    seg_map: dict                       # seg nodes (the SEG passes draw only these)
     occluder_map: dict | None           # subset of seg_map, or None when identical
     seg_meshes: list                    # pyrender.Mesh objects that only the SEG passes draw
     frame: _Frame
@@ -350,13 +350,14 @@ def _build(scene: Scene, pyrender) -> _Built:
     seg_map, occ_map, seg_meshes = {}, {}, []
 
     def add_seg(vertices, faces, face_class, both_sides, occludes):
-        for cid, pos in geom.class_pieces(vertices, faces, face_class, both_sides).items():
-            pm = pyrender.Mesh([pyrender.Primitive(positions=pos, mode=pyrender.constants.GLTF.TRIANGLES)])
-            node = ps.add(pm)
-            seg_meshes.append(pm)
-            seg_map[node] = (cid, cid, cid)
-            if occludes:
-                occ_map[node] = (cid, cid, cid)
+        pos, cls = geom.class_soup(vertices, faces, face_class, both_sides)
+        pm = pyrender.Mesh([pyrender.Primitive(positions=pos, color_0=np.repeat(cls[:, None], 3, axis=1),
+                                               mode=pyrender.constants.GLTF.TRIANGLES)])
+        node = ps.add(pm)
+        seg_meshes.append(pm)
+        seg_map[node] = (0, 0, 0)  # only membership matters: our shader takes the class per vertex
+        if occludes:
+            occ_map[node] = (0, 0, 0)
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:

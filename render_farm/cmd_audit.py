@@ -16,6 +16,7 @@ def add_parser(sub) -> None:
                                      "for a rendered dataset")
     p.add_argument("dataset", help="dataset root written by `facefarm render`")
     p.add_argument("--dest", default=None, help="datasheet folder (default DATASET/datasheet)")
+    p.add_argument("--no-plots", action="store_true", help="write datasheet.md/json only, no PNG plots")
     p.set_defaults(func=_audit)
 
 
@@ -23,7 +24,7 @@ def _audit(args) -> int:
     from facefarm.pipeline.audit import write_datasheet
 
     try:
-        md = write_datasheet(args.dataset, dest=args.dest)
+        md = write_datasheet(args.dataset, dest=args.dest, plots=not args.no_plots)
     except (ValueError, FileNotFoundError) as e:
         print(f"facefarm audit: {e}", file=sys.stderr)
         return 1
@@ -38,4 +39,8 @@ def _audit(args) -> int:
         print(f"largest imbalance: {big['table']}: {' / '.join(big['max_cell']['levels'])} = "
               f"{big['max_cell']['count']} vs {' / '.join(big['min_cell']['levels'])} = {big['min_cell']['count']} "
               f"(ratio {big['ratio']:.2f}; {big['empty_cells']} of {big['n_cells']} cells empty)")
+        me = big["most_empty"]
+        if me["empty_cells"]:
+            print(f"most empty cells: {me['table']}: {me['empty_cells']} of {me['n_cells']} combinations "
+                  f"have no sample")
     return 2 if chk["problems"] else 0

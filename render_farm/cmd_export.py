@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
                    help="parent folder of the exports (one sub-folder per format); default DATASET/exports")
     p.add_argument("--splits", default="0.8,0.1,0.1",
                    help="train,val,test fractions by identity (default 0.8,0.1,0.1; '1' = all train)")
+    p.add_argument("--copy", action="store_true",
+                   help="copy image files instead of hard-linking them from the dataset (the default "
+                        "costs no disk space; with links, editing an exported image in place edits the dataset)")
     p.set_defaults(func=_export)
 
 
@@ -30,7 +33,7 @@ def _export(args) -> int:
     try:
         formats = parse_formats(args.format)
         fractions = parse_fractions(args.splits)
-        result = export_all(args.dataset, formats, dest=args.dest, fractions=fractions)
+        result = export_all(args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy)
     except (ValueError, FileNotFoundError) as e:
         print(f"facefarm export: {e}", file=sys.stderr)
         return 1

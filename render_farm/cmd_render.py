@@ -68,6 +68,28 @@ def load_checked(spec: str):
     return (None, problems) if problems else (catalog, [])
 
 
+def depends_on_n(catalog) -> bool:
+    """True when sample i depends on N (stratified sampling or quotas share N out exactly)."""
+    from facefarm.catalog.strata import needs_plan
+
+    return needs_plan(catalog)
+
+
+def plan_problem(catalog, seed: int, n: int) -> str | None:
+    """Why the catalog's sampling plan is impossible for this N (e.g. quotas over N), else None."""
+    from facefarm.catalog import CatalogError, ResolveError, resolve
+
+    if not depends_on_n(catalog):
+        return None
+    try:
+        resolve(catalog, seed, 0, n)  # builds (and checks) the whole plan for N
+    except CatalogError as e:
+        return "; ".join(str(p) for p in e.problems)
+    except ResolveError as e:
+        return str(e)
+    return None
+
+
 def _err(msg: str) -> None:
     print(f"facefarm render: error: {msg}", file=sys.stderr)
 
@@ -88,8 +110,13 @@ def run(args) -> int:
     if n < 1 or args.seed < 0 or args.max_retries < 0:
         _err("-n must be >= 1, --seed >= 0 and --max-retries >= 0")
         return EXIT_ERROR
+    problem = plan_problem(catalog, args.seed, n)
+    if problem:
+        _err(f"{args.spec} with -n {n}: {problem}")
+        return EXIT_ERROR
     job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
-              backend=args.backend or catalog.render.backend, device=catalog.render.device)
+              backend=args.backend or catalog.render.backend, device=catalog.render.device,
+              n_matters=depends_on_n(catalog))
     root = output_root(args.output)
     store = open_store(root)
     try:
@@ -107,8 +134,10 @@ def run(args) -> int:
     t0 = time.perf_counter()
     outcome, error = _render(args, job, root, todo, len(done), summary)
     summary.seconds = time.perf_counter() - t0
+    # count from the commit markers: a worker may have committed samples whose reply never came
+    # (it died, or this run was interrupted), and they are this run's work all the same
+    summary.rendered = len(set(todo) - set(jobs.split_todo(store, n)[0]))
     if outcome is not None:
-        summary.rendered = len(outcome.rendered)
         summary.failed = dict(outcome.failed)
         summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
         summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
@@ -133,15 +162,17 @@ def _render(args, job, root: str, todo: list[int], n_done: int, summary):
     """Run the workers over ``todo``; returns (Outcome or None, error text or None)."""
     from facefarm.render_farm.plan import default_shard_size
     from facefarm.render_farm.progress import Progress
-    from facefarm.render_farm.ray_workers import FarmError, Outcome, RayFarm, connect, run_local
+    from facefarm.render_farm.ray_workers import (FarmError, Outcome, RayFarm, connect, run_local,
+                                                  start_local_worker)
 
     if not todo:
         return Outcome(), None
-    progress, started, farm = None, False, None
+    progress, started, farm, worker = None, False, None, None
     try:
         if args.no_ray:
+            worker = start_local_worker(job, root)
             progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
-            return run_local(job, root, todo, args.max_retries, on_result=progress.result), None
+            return run_local(worker, todo, args.max_retries, on_result=progress.result), None
         started = connect(args.address)
         farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
                        startup_timeout=args.startup_timeout, local=started)
@@ -156,6 +187,8 @@ def _render(args, job, root: str, todo: list[int], n_done: int, summary):
     finally:
         if progress is not None:
             progress.close()
+        if worker is not None:
+            worker.close()
         if farm is not None:
             farm.close()
         if started:

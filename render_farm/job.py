@@ -52,6 +52,8 @@ def job_record(job: Job) -> dict:
     return {
         "job_format": JOB_FORMAT,
         **job.identity(),
+        "n": job.n,
+        "n_matters": job.n_matters,
         "device": job.device,
         "generator": GENERATOR,
         "generator_version": __version__,
@@ -70,9 +72,10 @@ def read_job(store: Store) -> dict | None:
 def _differences(old: dict, job: Job) -> list[str]:
     new = job.identity()
     out = []
-    for key, label in (("catalog_hash", "catalog"), ("seed", "seed"), ("n", "-n"), ("backend", "backend")):
-        if old.get(key) != new[key]:
-            out.append(f"{label}: {old.get(key)!r} there, {new[key]!r} now")
+    for key, label in (("catalog_hash", "catalog"), ("seed", "seed"), ("backend", "backend"), ("n", "-n")):
+        if key in new and old.get(key) != new[key]:
+            hint = " (this catalog stratifies or has quotas, so every sample depends on N)" if key == "n" else ""
+            out.append(f"{label}: {old.get(key)!r} there, {new[key]!r} now{hint}")
     return out
 
 

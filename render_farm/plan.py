@@ -29,6 +29,8 @@ class Job:
     catalog_hash : ``facefarm.catalog.catalog_hash`` of it
     seed : dataset seed; n : number of samples requested (stratified quotas depend on it)
     backend : "pyrender" or "cycles"; device : the catalog's render device ("auto", "cpu", "cuda", ...)
+    n_matters : whether sample i depends on N (stratified sampling or quotas); when it does not,
+    a dataset can be grown by re-running with a larger N into the same output
     """
 
     catalog: dict
@@ -37,6 +39,7 @@ class Job:
     n: int
     backend: str
     device: str = "auto"
+    n_matters: bool = True
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
@@ -45,8 +48,9 @@ class Job:
             raise ValueError(f"the number of samples must be >= 0 (got {self.n})")
 
     def identity(self) -> dict:
-        """The fields that must match for two runs to write into the same output."""
-        return {"catalog_hash": self.catalog_hash, "seed": self.seed, "n": self.n, "backend": self.backend}
+        """The fields that must match for two runs to write into the same output (N only if it matters)."""
+        out = {"catalog_hash": self.catalog_hash, "seed": self.seed, "backend": self.backend}
+        return {**out, "n": self.n} if self.n_matters else out
 
     @property
     def needs_gpu(self) -> bool:

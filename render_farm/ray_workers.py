@@ -137,16 +137,19 @@ class _Attempts:
         return True
 
 
-def run_local(job: Job, store_root: str, todo: list[int], max_retries: int = 2,
-              on_result: Callable[[dict], None] | None = None) -> Outcome:
-    """Render ``todo`` in this process with one worker (``--no-ray``); same semantics as the farm."""
-    outcome = Outcome(workers=1)
-    attempts = _Attempts(outcome, max_retries, on_result)
+def start_local_worker(job: Job, store_root: str) -> SampleWorker:
+    """A worker in this process (``--no-ray``); raises :class:`FarmError` when it cannot start."""
     try:
-        worker = SampleWorker(job.catalog, job.backend, store_root, job.seed, job.n)
+        return SampleWorker(job.catalog, job.backend, store_root, job.seed, job.n)
     except Exception as e:  # noqa: BLE001 - e.g. the head asset is not built: say so, no traceback
         raise FarmError(f"the renderer failed to start: {traceback.format_exception_only(type(e), e)[-1].strip()}")
-    outcome.assets = head_asset_versions(worker.renderer)
+
+
+def run_local(worker: SampleWorker, todo: list[int], max_retries: int = 2,
+              on_result: Callable[[dict], None] | None = None) -> Outcome:
+    """Render ``todo`` in this process, one sample at a time; same retry semantics as the farm."""
+    outcome = Outcome(workers=1, assets=head_asset_versions(worker.renderer))
+    attempts = _Attempts(outcome, max_retries, on_result)
     queue = deque(sorted(todo))
     try:
         while queue:
@@ -156,8 +159,6 @@ def run_local(job: Job, store_root: str, todo: list[int], max_retries: int = 2,
                 queue.appendleft(i)
     except KeyboardInterrupt:
         outcome.interrupted = True
-    finally:
-        worker.close()
     return outcome
 
 
@@ -301,14 +302,19 @@ class RayFarm:
         """The process id of each worker slot's current actor (from the actor's ``info()`` call)."""
         return [s.pid for s in self.slots]
 
-    def close(self) -> None:
+    def close(self, wait: float = 10.0) -> None:
+        """Kill the actors and wait (up to ``wait`` s) until they are gone, so none commits a sample later."""
         import ray
 
+        probes = []
         for s in self.slots:
             try:
                 ray.kill(s.actor, no_restart=True)
+                probes.append(s.actor.pid.remote())  # fails once the actor is dead
             except Exception:  # noqa: BLE001 - already gone
                 pass
+        if probes and wait > 0:
+            ray.wait(probes, num_returns=len(probes), timeout=wait)
         self.slots = []
 
     # -- the loop

@@ -104,12 +104,13 @@ def test_a_tampered_file_is_reported_and_the_cli_fails(dataset, tmp_path, capsys
     rgb[0, 0] = 255 - rgb[0, 0]
     open_store(root).put(victim["files"]["image"], writer.encode_png(rgb, {"synthetic": "true"}))
     capsys.readouterr()
-    assert cli_main(["audit", str(root)]) == 2
+    assert cli_main(["audit", str(root), "--no-plots"]) == 2
     facts = json.loads((root / "datasheet" / "datasheet.json").read_text())
     assert facts["checks"]["files_hash_mismatch"] == 1
     assert f"{victim['sample_id']}:image" in facts["checks"]["problems"]
     assert f"{victim['sample_id']}:provenance" in facts["checks"]["problems"]
     assert "1 hash mismatches" in capsys.readouterr().out
+    assert not list((root / "datasheet").glob("*.png"))
     assert cli_main(["audit", str(tmp_path / "nothing")]) == 1
 
 
@@ -126,6 +127,7 @@ def test_crosstab_counts_empty_cells_and_ratio():
     even = crosstab([{"a": "x"}, {"a": "y"}], ("a",))
     big = largest_imbalance({"even": even, "skewed": t})
     assert big["table"] == "skewed" and big["ratio"] == 3.0 and big["empty_cells"] == 3
+    assert big["most_empty"]["table"] == "skewed" and big["most_empty"]["empty_cells"] == 3
 
 
 def test_summaries_and_groups():

@@ -253,6 +253,14 @@ def test_cli_export_writes_the_chosen_formats_and_rejects_bad_input(dataset, tmp
                      "--splits", "1"]) == 0
     assert sorted(p.name for p in dest.iterdir()) == ["coco", "facesynthetics"]
     assert len(list((dest / "facesynthetics" / "train").glob("*_ldmks.txt"))) == len(records)
+    # images are hard links into the dataset by default (no extra space), copies with --copy
+    first = next((dest / "coco" / "train").glob("*.png"))
+    assert first.stat().st_ino == (root / "samples" / first.name).stat().st_ino
+    assert cli_main(["export", str(root), "-f", "facesynthetics", "--dest", str(dest), "--splits", "1",
+                     "--copy"]) == 0
+    copied = next((dest / "facesynthetics" / "train").glob("??????.png"))
+    assert copied.stat().st_ino != (root / "samples" / copied.name).stat().st_ino
+    assert copied.read_bytes() == (root / "samples" / copied.name).read_bytes()
     # a second export replaces the first whole and leaves no temporary folders
     assert cli_main(["export", str(root), "-f", "coco", "--dest", str(dest), "--splits", "0.5,0.5"]) == 0
     assert sorted(p.name for p in dest.iterdir()) == ["coco", "facesynthetics"]

@@ -10,16 +10,20 @@ from facefarm.catalog import catalog_hash, load_catalog, resolve
 from facefarm.pipeline import writer
 from facefarm.pipeline.store import open_store
 from facefarm.render_farm import job as jobs
+from facefarm.render_farm.cmd_render import depends_on_n, plan_problem
 from facefarm.render_farm.plan import (Job, ResourceError, default_shard_size, fit_workers, plan_shards,
                                        sample_id, worker_resources)
 
 SPEC = {"catalog_version": 1, "render": {"resolution": [64, 64]}}
 
 
+STRATIFIED = {"catalog_version": 1, "sampling": {"mode": "stratified", "stratify_by": [{"attribute": "glasses"}]}}
+
+
 def make_job(spec=SPEC, seed=0, n=6, backend=None) -> Job:
     cat = load_catalog(spec)
     return Job(cat.model_dump(mode="json"), catalog_hash(cat), seed, n, backend or cat.render.backend,
-               cat.render.device)
+               cat.render.device, n_matters=depends_on_n(cat))
 
 
 def test_shards_cover_todo_once_in_order():
@@ -101,8 +105,6 @@ def test_claim_writes_job_json_and_refuses_another_job(tmp_path):
         jobs.claim_output(store, other)
     with pytest.raises(jobs.JobMismatch, match="seed"):
         jobs.claim_output(store, make_job(seed=1))
-    with pytest.raises(jobs.JobMismatch, match="-n"):
-        jobs.claim_output(store, make_job(n=7))
     with pytest.raises(jobs.JobMismatch, match="backend"):
         jobs.claim_output(store, make_job(backend="cycles"))
     # the refused job left the folder as it was
@@ -161,3 +163,22 @@ def test_assemble_orders_by_index_and_reads_committed_samples(tmp_path):
     assert len(header["runs"]) == 1 and header["runs"][0]["rendered"] == 2
     # a second assemble keeps the run history
     assert len(jobs.assemble(store, job, jobs.RunSummary(), {})["runs"]) == 2
+
+
+def test_n_may_grow_unless_samples_depend_on_it(tmp_path):
+    free = open_store(tmp_path / "free")
+    jobs.claim_output(free, make_job(n=6))
+    jobs.claim_output(free, make_job(n=10))  # sample i does not depend on N: the dataset grows
+    assert json.loads((tmp_path / "free" / "job.json").read_text())["n"] == 10
+    strat = open_store(tmp_path / "strat")
+    jobs.claim_output(strat, make_job(STRATIFIED, n=6))
+    with pytest.raises(jobs.JobMismatch, match="-n: 6 there, 10 now.*depends on N"):
+        jobs.claim_output(strat, make_job(STRATIFIED, n=10))
+
+
+def test_impossible_plans_are_caught_before_rendering():
+    spec = dict(STRATIFIED, sampling={"quotas": [{"where": {"glasses": True}, "count": 50}]})
+    cat = load_catalog(spec)
+    assert depends_on_n(cat) and not depends_on_n(load_catalog(SPEC))
+    assert plan_problem(cat, 0, 100) is None
+    assert "50" in plan_problem(cat, 0, 10)

@@ -170,8 +170,8 @@ def test_visible_points_sit_on_the_depth_buffer_and_far_side_is_hidden(renderer)
     assert vis[head.nose_idx].sum() >= 3
 
 
-def test_grazing_points_need_the_slope_allowance(renderer):
-    """Near the silhouette a point and its pixel centres differ in depth by many mm: still visible."""
+def test_grazing_points_need_the_2x2_neighbourhood(renderer):
+    """On oblique surfaces a point and its nearest pixel centre differ in depth by mm: still visible."""
     head = Head(seed=1, n_dense=2000)
     sc = head.scene()
     res = renderer.render(sc)

@@ -236,6 +236,11 @@ def nearest_on_mesh(points: np.ndarray, v: np.ndarray, faces: np.ndarray):
 # ----------------------------------------------------------------------------- derivation
 EYE_POINTS = range(36, 48)
 LIP_POINTS = range(48, 68)
+#: Lip points that must sit on one lip (the mouth corners 48, 54, 60, 64 may sit on either).
+POINT_CLASS = {**{k: "TOP_LIP" for k in (49, 50, 51, 52, 53, 61, 62, 63)},
+               **{k: "BOTTOM_LIP" for k in (55, 56, 57, 58, 59, 65, 66, 67)}}
+#: Inner-lip points -> which rim they snap to.
+INNER_LIP = {60: "ANY", 64: "ANY", **{k: POINT_CLASS[k] for k in (61, 62, 63, 65, 66, 67)}}
 
 
 def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
@@ -256,6 +261,12 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
     faces, fpart, fclass = head.faces[vis], head.face_part[vis], head.face_class[vis]
     skin_v = np.unique(head.faces[head.face_part == skin_id])
     lip_v = skin_v[np.isin(head.vertex_class[skin_v], [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])]
+    # inner rims: lip vertices shared with the mouth interior, one set per lip
+    inside = np.zeros(len(head.vertex_class), bool)
+    inside[head.faces[head.face_class == CLASS_IDS["MOUTH_INTERIOR"]].ravel()] = True
+    rim = {c: np.intersect1d(np.unique(head.faces[head.face_class == CLASS_IDS[c]]), np.flatnonzero(inside))
+           for c in ("TOP_LIP", "BOTTOM_LIP")}
+    rim["ANY"] = np.union1d(rim["TOP_LIP"], rim["BOTTOM_LIP"])
     results = []
     for params in identities:
         v = head.shape(params).astype(np.float64)
@@ -287,8 +298,14 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
                 if k in EYE_POINTS and (fpart[t] != skin_id or inside_eye):
                     hits[k] = neutral[nearest_to_ray(k, margin_v)]
                     continue
-                if k in LIP_POINTS and (fpart[t] != skin_id or fclass[t] == CLASS_IDS["MOUTH_INTERIOR"]):
-                    hits[k] = neutral[nearest_to_ray(k, lip_v)]
+                if k in INNER_LIP:  # always on the inner rim of its own lip, so they part as the jaw opens
+                    hits[k] = neutral[nearest_to_ray(k, rim[INNER_LIP[k]])]
+                    continue
+                want = POINT_CLASS.get(k)
+                if k in LIP_POINTS and (fpart[t] != skin_id or fclass[t] == CLASS_IDS["MOUTH_INTERIOR"]
+                                        or (want and fclass[t] != CLASS_IDS[want])):
+                    cands = lip_v if want is None else lip_v[head.vertex_class[lip_v] == CLASS_IDS[want]]
+                    hits[k] = neutral[nearest_to_ray(k, cands)]
                     continue
                 if fpart[t] == skin_id:
                     hits[k] = bary[k] @ neutral[faces[t]]
@@ -298,9 +315,13 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
     return results
 
 
-def midline_point(p: np.ndarray, neutral: np.ndarray, quads: np.ndarray, mirror: np.ndarray):
-    """The closest point to ``p`` on the midline edge loop: (vertex ids (3,), weights (3,))."""
+def midline_point(p: np.ndarray, neutral: np.ndarray, quads: np.ndarray, mirror: np.ndarray,
+                  allowed: np.ndarray | None = None):
+    """The closest point to ``p`` on the midline edge loop (edges of ``allowed`` vertices only):
+    (vertex ids (3,), weights (3,))."""
     mid = mirror == np.arange(len(mirror))
+    if allowed is not None:
+        mid &= allowed
     edges = set()
     for q in quads:
         corners = [q[0], q[1], q[2]] if q[2] == q[3] else list(q)
@@ -323,8 +344,11 @@ def consensus(head, hits: np.ndarray) -> list[dict]:
     from facefarm.pipeline.classes import landmark_layout
 
     flip = landmark_layout()["flip_index"]
+    from facefarm.pipeline.classes import CLASS_IDS
+
     neutral = head.neutral.astype(np.float64)
-    skin_faces = head.faces[head.face_part == head.part_names.index("skin")]
+    skin = head.face_part == head.part_names.index("skin")
+    skin_faces = head.faces[skin]
     med = np.median(hits, axis=0)  # (68, 3)
     sym = 0.5 * (med + med[flip[:68]] * np.array([-1.0, 1.0, 1.0]))
     defs: list[dict | None] = [None] * 68
@@ -332,16 +356,19 @@ def consensus(head, hits: np.ndarray) -> list[dict]:
         j = flip[i]
         if defs[i] is not None:
             continue
+        want = POINT_CLASS.get(i)
+        faces = skin_faces if want is None else head.faces[skin & (head.face_class == CLASS_IDS[want])]
         if i == j:
             p = sym[i].copy()
             p[0] = 0.0
-            vid, w = midline_point(p, neutral, head.quads, head.mirror)
+            allowed = None if want is None else head.vertex_class == CLASS_IDS[want]
+            vid, w = midline_point(p, neutral, head.quads, head.mirror, allowed)
             defs[i] = {"vertices": vid, "weights": w}
             continue
         # define the subject's-left member (x > 0) on the surface, mirror it for the right
         left, right = (i, j) if sym[i][0] > 0 else (j, i)
-        tri, bary = nearest_on_mesh(sym[left][None], neutral, skin_faces)
-        vid = skin_faces[tri[0]]
+        tri, bary = nearest_on_mesh(sym[left][None], neutral, faces)
+        vid = faces[tri[0]]
         defs[left] = {"vertices": vid, "weights": bary[0]}
         defs[right] = {"vertices": head.mirror[vid], "weights": bary[0]}
     return defs

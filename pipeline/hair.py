@@ -1,0 +1,137 @@
+"""Hair for one sample: scalp hair, eyebrows and facial hair as :class:`Curves` in the head frame.
+
+``hair_strands(sample, head, vertices)`` is what the compositor calls; it returns curves in
+the head frame (HM08 axes, metres, origin between the eyeballs) which the compositor maps to
+the world with the head pose. Roots are bound to the mesh (face + barycentric), so hair
+follows the identity's shape, age and expression; strands never enter the skin (every point
+>= :data:`~facefarm.pipeline.hair_grow.MIN_OFFSET_M` outside). Strand counts at
+``detail=1`` suit the fast back-end at 256-512 px; Cycles can ask for ``detail`` 4-16
+(more, thinner strands with more points, so curls are resolved instead of suggested).
+
+Colour: grey hair is a fraction of strands with little melanin (the way hair greys), so
+each hair kind may come as two Curves (pigmented + grey). ``Material.melanin``/``redness``
+drive Cycles' Principled Hair BSDF; ``base_color`` (from :func:`skin.hair_albedo_linear`)
+is the same colour for the fast back-end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.hair_face import FacialRequest, brow_strands, facial_strands
+from facefarm.pipeline.hair_regions import NeutralHead
+from facefarm.pipeline.hair_scalp import ScalpRequest, StrandSet, scalp_strands
+from facefarm.pipeline.hair_styles import facial_style, library, scalp_style
+from facefarm.pipeline.hair_surface import HeadFrame, HeadSurface
+from facefarm.pipeline.scene import Curves, Material
+from facefarm.pipeline.skin import hair_albedo_linear
+
+#: Melanin of a grey/white strand (Principled Hair: ~0 is white, translucent).
+GREY_MELANIN = 0.08
+
+_NEUTRAL: dict[Path, NeutralHead] = {}
+
+
+def neutral_head(head) -> NeutralHead:
+    """The neutral-head charts of ``head`` (cached per compiled asset)."""
+    key = Path(getattr(head, "path", id(head)))
+    if key not in _NEUTRAL:
+        _NEUTRAL[key] = NeutralHead(head)
+    return _NEUTRAL[key]
+
+
+def identity_rng(sample, stream: int) -> np.random.Generator:
+    """Generator for identity-level hair detail: the same for every image of an identity."""
+    h = int(sample.catalog_hash[:15], 16)
+    return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), 9100 + stream]))
+
+
+def gravity_in_head_frame(sample) -> np.ndarray:
+    """(3,) unit world "down" seen from the posed head (hair falls with the world, not the head)."""
+    from facefarm.pipeline.compose import pose_matrix  # deferred: compose imports this module
+
+    p = sample.head_pose
+    R = pose_matrix(p.yaw_deg, p.pitch_deg, p.roll_deg)
+    return R.T @ np.array([0.0, -1.0, 0.0])
+
+
+def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) -> HeadFrame:
+    """The identity's :class:`HeadFrame` from its (V, 3) head-frame ``vertices``."""
+    nh = neutral_head(head)
+    v = np.asarray(vertices, np.float64)
+    ears = np.isin(head.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
+    left = v[head.vertex_class == CLASS_IDS["LEFT_EAR"]].mean(axis=0)
+    right = v[head.vertex_class == CLASS_IDS["RIGHT_EAR"]].mean(axis=0)
+    n_left = nh.vertices[head.vertex_class == CLASS_IDS["LEFT_EAR"]].mean(axis=0)
+    n_right = nh.vertices[head.vertex_class == CLASS_IDS["RIGHT_EAR"]].mean(axis=0)
+    brows = np.isin(head.vertex_class, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
+    g = np.array([0.0, -1.0, 0.0]) if gravity is None else np.asarray(gravity, float)
+    return HeadFrame(surface=HeadSurface.from_head(head, v), vertices=v, centre=v[ears].mean(axis=0),
+                     scale=float(np.linalg.norm(left - right) / np.linalg.norm(n_left - n_right)),
+                     chin_y=float(v[nh.chin_vertex, 1]), brow_top_y=float(v[brows, 1].max()),
+                     gravity=g / max(np.linalg.norm(g), 1e-12))
+
+
+def _material(name: str, kind: str, melanin: float, redness: float, grey: bool) -> Material:
+    m = GREY_MELANIN if grey else float(melanin)
+    colour = hair_albedo_linear(float(melanin), float(redness), 1.0 if grey else 0.0)
+    return Material(name=name, kind=kind, base_color=tuple(float(c) for c in colour), roughness=0.35,
+                    specular=0.5, melanin=m, redness=float(redness) * (0.3 if grey else 1.0),
+                    extra={"radial_roughness": 0.3, "random_color": 0.1, "random_roughness": 0.1})
+
+
+def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,
+            grey: float, rng: np.random.Generator) -> list[Curves]:
+    """One Curves for the pigmented strands and one for the grey ones (a ``grey`` fraction)."""
+    if len(strands.points) == 0:
+        return []
+    is_grey = rng.random(len(strands.points)) < float(np.clip(grey, 0.0, 1.0))
+    out = []
+    for sel, suffix, g in ((~is_grey, "", False), (is_grey, "_grey", True)):
+        if sel.any():
+            out.append(Curves(name=name + suffix, points=strands.points[sel].astype(np.float32),
+                              radius=strands.radius[sel].astype(np.float32), class_id=class_id,
+                              material=_material(name + suffix, kind, melanin, redness, g)))
+    return out
+
+
+def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
+                 gravity: np.ndarray | None = None) -> list[Curves]:
+    """Scalp hair, eyebrows and facial hair of ``sample`` on its posed ``vertices`` (V, 3), head frame.
+
+    ``sample``: a ResolvedSample (uses ``hair``, ``eyebrows``, ``facial_hair``, ``age_years``,
+    ``gender``, ``head_pose`` and the identity seed). ``head``: the HeadModel. ``detail``
+    multiplies strand counts (points per strand grow with its square root). ``gravity``:
+    (3,) "down" in the head frame; default from ``sample.head_pose``.
+    Returns Curves with class HAIR (scalp), RIGHT_BROW / LEFT_BROW and BEARD.
+    """
+    lib = library()
+    nh = neutral_head(head)
+    frame = head_frame(head, vertices, gravity_in_head_frame(sample) if gravity is None else gravity)
+    hair, brows, beard = sample.hair, sample.eyebrows, sample.facial_hair
+    out: list[Curves] = []
+
+    req = ScalpRequest(style=scalp_style(hair.style), length=float(hair.length), curl=float(hair.curl),
+                       density=float(hair.density), age_years=float(sample.age_years),
+                       gender=float(sample.gender), detail=detail)
+    scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
+    out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
+                   identity_rng(sample, 2))
+
+    b = brow_strands(lib.brows, float(brows.thickness), float(brows.density), detail, nh, frame,
+                     identity_rng(sample, 3))
+    for side, cls in (("r", "RIGHT_BROW"), ("l", "LEFT_BROW")):
+        out += _curves(f"brow_{side}", "brow", CLASS_IDS[cls], b[side], brows.melanin, brows.redness,
+                       brows.grey, identity_rng(sample, 4))
+
+    if beard.style != "none":
+        rng = identity_rng(sample, 5)
+        freq = FacialRequest(style=facial_style(beard.style), density=float(beard.density),
+                             curl=float(hair.curl), length=float(rng.random()), detail=detail)
+        fs = facial_strands(freq, lib, nh, frame, rng)
+        out += _curves("beard", "beard", CLASS_IDS["BEARD"], fs, beard.melanin, beard.redness, beard.grey,
+                       identity_rng(sample, 6))
+    return out
