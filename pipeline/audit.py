@@ -9,9 +9,13 @@ a few sample images) and writes ``{root}/datasheet/``:
   every attribute; intersectional count tables with the largest imbalance called out;
   file and provenance checks; links to the plots.
 * ``datasheet.json`` — the same facts for programs (:func:`audit` returns it).
-* PNG plots (matplotlib, Agg): Monk skin tone, age, ancestry-weight simplex (ternary),
-  every categorical and continuous attribute, the main intersection table as a heat map,
-  and a contact sheet per ethnicity group.
+* PNG plots (matplotlib, Agg, no pyplot state): Monk skin tone, age, ancestry-weight
+  simplex (ternary), every categorical and continuous attribute, colour swatches, expression
+  units and shape details, each intersection table as a heat map, and a contact sheet per
+  ethnicity group.
+
+It also re-hashes the files of up to 64 evenly spread samples against the manifest's
+sha256 and reads their PNG provenance text chunks (``checks`` in the JSON).
 
 Groups. A sample's *ethnicity group* follows the catalog's convention
 (:mod:`facefarm.catalog.attributes`): its taxonomy label when it has one label, ``"mixed"``
@@ -663,7 +667,8 @@ def plot_colours(columns: dict[str, list], path: Path, limit: int = 240) -> str 
         strips.append((name, np.clip(rgb, 0, 1)))
     if not strips:
         return None
-    fig = _figure(8, 0.45 * len(strips) + 0.6)
+    height = 0.45 * len(strips) + 0.6
+    fig = _figure(8, height)
     for i, (name, rgb) in enumerate(strips):
         ax = fig.add_subplot(len(strips), 1, i + 1)
         ax.imshow(rgb[None], aspect="auto", interpolation="nearest")
@@ -671,7 +676,7 @@ def plot_colours(columns: dict[str, list], path: Path, limit: int = 240) -> str 
         ax.set_yticks([])
         ax.set_ylabel(f"{name} ({len(rgb)})", rotation=0, ha="right", va="center", fontsize=7)
     fig.suptitle("Colours (sRGB), sorted dark to light", fontsize=9)
-    fig.subplots_adjust(left=0.3, right=0.99, top=1 - 0.35 / (len(strips) + 1), bottom=0.02, hspace=0.25)
+    fig.subplots_adjust(left=0.3, right=0.99, top=1 - 0.4 / height, bottom=0.02, hspace=0.25)
     fig.savefig(path)
     return path.name
 

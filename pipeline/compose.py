@@ -139,7 +139,7 @@ def _head_meshes(sample, head, rest, verts, to_world, geo):
             face_class=face_class.astype(np.uint8),
             material=material,
             vertex_colors=None if vc is None else vc.astype(np.float32),
-            subdivide=1 if material.kind == "skin" else 0,
+            subdivide=0,  # the surface the labels sit on is the surface rendered: never smooth it further
             # lashes are thin cards over the lid margin: the eyelid landmarks count as visible
             occludes_landmarks=material.kind != "lash",
         )

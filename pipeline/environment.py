@@ -179,7 +179,7 @@ def background_image(camera, environment) -> np.ndarray:
     h, w = camera.height, camera.width
     bg = environment.background
     if isinstance(bg, str) and environment.hdri is not None:
-        img = load_equirect(environment.hdri)
+        img = load_equirect(hdri_path(environment.hdri))
         return sample_equirect(img, pixel_rays(camera), environment.rotation_deg) * np.float32(
             environment.intensity)
     colour = environment.color if isinstance(bg, str) else bg

@@ -16,8 +16,9 @@ from scipy.spatial import cKDTree
 
 #: Candidate triangles come from the nearest of these many sample points spread over the
 #: triangles every ``_SPACING`` metres, so large thin triangles (the neck cap) are found too.
-_CANDIDATES = 24
-_SPACING = 0.003
+_CANDIDATES = 16
+_SPACING = 0.004
+_CHUNK = 2048
 
 
 def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
@@ -105,11 +106,12 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def _spread(tri: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points covering each of the (m, 3, 3) triangles at about ``spacing``; returns (points, owner ids)."""
+    """Points standing for each of the (m, 3, 3) triangles: the centroid of a small one, a
+    barycentric grid about ``spacing`` apart on a large one; returns (points, owner ids)."""
     edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
-    res = np.clip(np.ceil(edge / spacing), 1, 64).astype(np.int64)  # subdivisions per edge
-    pts, owner = [], []
-    for r in np.unique(res):
+    res = np.clip(np.ceil(edge / spacing) - 2, 0, 64).astype(np.int64)  # grid subdivisions
+    pts, owner = [tri.mean(axis=1)], [np.arange(len(tri))]
+    for r in np.unique(res[res > 0]):
         ids = np.flatnonzero(res == r)
         i, j = np.meshgrid(np.arange(r + 1), np.arange(r + 1), indexing="ij")
         keep = i + j <= r
@@ -162,6 +164,11 @@ class HeadSurface:
     def nearest(self, points: np.ndarray) -> Nearest:
         """Nearest surface point of each of the (n, 3) ``points``."""
         p = np.asarray(points, np.float64).reshape(-1, 3)
+        if len(p) > _CHUNK:
+            # in chunks: the (n, candidates, 3) temporaries stay in cache
+            parts = [self.nearest(p[i:i + _CHUNK]) for i in range(0, len(p), _CHUNK)]
+            return Nearest(*(np.concatenate([getattr(r, f) for r in parts])
+                             for f in ("point", "face", "bary", "normal", "distance")))
         k = min(_CANDIDATES, len(self.faces))
         _, near = self._tree.query(p, k=k)
         cand = self._owner[near.reshape(len(p), k)]

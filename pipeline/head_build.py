@@ -315,7 +315,9 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
     val = masks.sampler(m["texture"])(quad_src_uv)
     scalp_quads &= (val >= m.get("min", -np.inf)) & (val <= m.get("max", np.inf))
     scalp_quads[len(render_src):] = False
-    scalp = np.unique(quads[scalp_quads]).astype(np.int32)
+    scalp_quads = _component_with(quads, scalp_quads, int(np.argmax(render_base[:n_orig, 1])))
+    scalp = np.unique(quads[scalp_quads])
+    scalp = scalp[vertex_class[scalp] == CLASS_IDS["SKIN"]].astype(np.int32)  # not the ear or neck rims
 
     # ---- landmarks -----------------------------------------------------------------------
     sparse_def, dense_def = _landmark_files()
@@ -373,6 +375,37 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
                    "blend_vertices": int(len(blend_base))},
     }
     return arrays, info
+
+
+def _component_with(quads: np.ndarray, selected: np.ndarray, vertex: int) -> np.ndarray:
+    """(q,) bool: the selected quads edge-connected to the selected quads around ``vertex``.
+
+    Keeps the scalp one patch from the crown, dropping islands such as the eye-socket linings
+    whose UVs also fall outside the face mask.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    idx = np.flatnonzero(selected)
+    edge_owner: dict[tuple[int, int], list[int]] = {}
+    for k, f in enumerate(idx):
+        q = quads[f]
+        corners = [q[0], q[1], q[2]] if q[2] == q[3] else list(q)
+        for a, b in zip(corners, corners[1:] + corners[:1]):
+            edge_owner.setdefault((min(a, b), max(a, b)), []).append(k)
+    rows, cols = [], []
+    for owners in edge_owner.values():
+        for a in owners:
+            for b in owners:
+                if a != b:
+                    rows.append(a)
+                    cols.append(b)
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(idx), len(idx)))
+    _, label = connected_components(graph, directed=False)
+    seeds = np.unique(label[(quads[idx] == vertex).any(axis=1)])
+    out = np.zeros(len(quads), bool)
+    out[idx[np.isin(label, seeds)]] = True
+    return out
 
 
 def _compile_points(doc: dict, hm_to_render: np.ndarray, pole: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

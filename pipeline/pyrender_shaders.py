@@ -5,25 +5,32 @@ so :func:`shader_dir` writes ours (``mesh.*`` for colour, ``segmentation.*`` for
 class/depth passes) next to unmodified
 copies of pyrender's other shaders into a content-addressed folder and returns it.
 
-Shading model (linear RGB, written out sRGB-encoded), evaluated **per vertex** for
+Shading model (linear RGB, display-encoded by a view-transform table, see
+:mod:`facefarm.pipeline.pyrender_view`), evaluated **per vertex** for
 both faces of the surface: head triangles are a few pixels wide, and on llvmpipe
-with 4x MSAA every fragment-shader instruction costs several times more than the
-same work per vertex. Only smooth materials (eyes, glasses: roughness below
-``SHARP_ROUGHNESS``) evaluate their light highlights per fragment, since those are
-smaller than a triangle.
+with 4x MSAA every fragment-shader instruction costs far more than the same work
+per vertex (llvmpipe also runs both sides of a branch on a uniform, so variants are
+separate programs, not ``if``s):
 
 * diffuse = albedo / pi * irradiance; irradiance = environment SH (rotated into the
   map frame) + directional / point / spot lights; skin softens both with a
   per-channel wrap / SH band blur standing in for subsurface scattering;
 * specular = GGX for every light + the HDRI looked up along the reflection at a mip
   level matching the GGX lobe, weighted by an analytic split-sum approximation
-  (Lazarov / Karis), with a horizon fade;
-* ``shading_mode`` 1 draws the environment itself (the background quad).
+  (Lazarov / Karis), with a horizon fade.
+
+Program variants, chosen through the vertex attributes pyrender turns into defines:
+
+* no ``normal`` attribute (``NORMAL_LOC`` undefined): the environment backdrop, one
+  lookup per pixel ray;
+* a ``texcoord_1`` attribute (``TEXCOORD_1_LOC``): smooth materials (eyes, glasses:
+  roughness below ``SHARP_ROUGHNESS``) whose light highlights are smaller than a
+  triangle get them per fragment; the attribute itself is unused.
 
 Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
-``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``, ``shading_mode``,
-``two_sided``, ``sharp_spec``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``,
-``sss_radius``, ``spec_level``.
+``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
+``two_sided``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``, ``sss_radius``,
+``spec_level``, ``view_lut``, ``lut_size``, ``lut_range``.
 """
 
 from __future__ import annotations
@@ -35,6 +42,9 @@ from pathlib import Path
 
 #: Materials smoother than this get their light highlights per fragment.
 SHARP_ROUGHNESS = 0.25
+#: Fixed texture units of our samplers (bound in the shader, so two sampler types never
+#: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
+ENV_UNIT, BG_UNIT, LUT_UNIT = 13, 14, 15
 
 _COMMON = r"""
 const float PI = 3.141592653589793;
@@ -59,9 +69,18 @@ uniform SpotLight spot_lights[MAX_SPOT_LIGHTS];
 uniform int n_spot_lights;
 uniform mat3 env_rot;
 uniform float env_intensity;
-uniform sampler2D env_map;
+layout(binding = ENV_UNIT) uniform sampler2D env_map;
 uniform float spec_level;
-uniform int sharp_spec;
+layout(binding = LUT_UNIT) uniform sampler3D view_lut;
+uniform float lut_size;
+uniform vec2 lut_range;
+
+// the view transform (scene-linear -> display sRGB), a 3-D table over log2-encoded
+// channels (see facefarm.pipeline.pyrender_view)
+vec3 display(vec3 c) {
+    vec3 t = clamp((log2(max(c, vec3(1e-30))) - lut_range.x) / (lut_range.y - lut_range.x), 0.0, 1.0);
+    return textureLod(view_lut, (t * (lut_size - 1.0) + 0.5) / lut_size, 0.0).rgb;
+}
 
 vec2 equirect(vec3 d) {
     vec3 m = normalize(env_rot * d);
@@ -119,6 +138,7 @@ vec3 base_f0(vec3 albedo) {
 """
 
 MESH_VERT = r"""#version 330 core
+#extension GL_ARB_shading_language_420pack : require
 layout(location = 0) in vec3 position;
 #ifdef NORMAL_LOC
 layout(location = NORMAL_LOC) in vec3 normal;
@@ -208,7 +228,11 @@ vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
     vec2 ab = vec2(-1.04, 1.04) * a004 + rr.zw;
     vec3 env_spec = pre * (f0 * ab.x + ab.y);
 
-    vec3 spec = sharp_spec == 1 ? vec3(0.0) : light_specular(p, n, v, alpha) * fres;
+#ifdef TEXCOORD_1_LOC
+    vec3 spec = vec3(0.0);  // added per fragment
+#else
+    vec3 spec = light_specular(p, n, v, alpha) * fres;
+#endif
     vec3 color = diffuse * (1.0 - 0.5 * fres) + spec + env_spec + material.emissive_factor;
     if (base.a < 1.0) {
         // transparent layers (glasses lenses): keep the reflection at full strength after blending
@@ -224,25 +248,35 @@ void main()
     frag_position = world.xyz;
 #ifdef NORMAL_LOC
     vec3 n = normalize(mat3(M * inst_m) * normal);
-#else
-    vec3 n = vec3(0.0, 0.0, 1.0);
-#endif
     frag_normal = n;
-#ifdef COLOR_0_LOC
+  #ifdef COLOR_0_LOC
     vec4 base = material.base_color_factor * color_0;
-#else
+  #else
     vec4 base = material.base_color_factor;
-#endif
+  #endif
     frag_alpha = base.a;
     vec3 v = normalize(cam_pos - world.xyz);
     color_front = shade(world.xyz, n, v, base);
     color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
+  #ifndef TEXCOORD_1_LOC
+    // display-encode per vertex: interpolating display values over triangles a few
+    // pixels wide is invisible, a table lookup per fragment is not free
+    color_front = display(color_front);
+    color_back = display(color_back);
+  #endif
+#else
+    // the environment backdrop: shaded per fragment
+    frag_normal = vec3(0.0);
+    frag_alpha = 1.0;
+    color_front = vec3(0.0);
+    color_back = vec3(0.0);
+#endif
 }
 """
 
 MESH_FRAG = r"""#version 330 core
-uniform sampler2D bg_map;
-uniform int shading_mode;
+#extension GL_ARB_shading_language_420pack : require
+layout(binding = BG_UNIT) uniform sampler2D bg_map;
 uniform int bg_is_hdri;
 uniform vec3 bg_color;
 """ + _COMMON + r"""
@@ -253,33 +287,30 @@ in vec3 color_back;
 in float frag_alpha;
 out vec4 frag_color;
 
-vec3 linear_to_srgb(vec3 c) {
-    c = clamp(c, 0.0, 1.0);
-    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(vec3(0.0031308), c));
-}
-
 void main()
 {
-    if (shading_mode == 1) {
-        vec3 bg = bg_color;
-        if (bg_is_hdri == 1) {
-            bg = textureLod(bg_map, equirect(frag_position - cam_pos), 0.0).rgb * env_intensity;
-        }
-        frag_color = vec4(linear_to_srgb(bg), 1.0);
-        return;
+#ifndef NORMAL_LOC
+    // the environment backdrop (the one primitive drawn without normals), per pixel ray
+    vec3 bg = bg_color;
+    if (bg_is_hdri == 1) {
+        bg = textureLod(bg_map, equirect(frag_position - cam_pos), 0.0).rgb * env_intensity;
     }
-    vec3 color = gl_FrontFacing ? color_front : color_back;
-    if (sharp_spec == 1) {
-        // highlights smaller than a triangle: per fragment (albedo is not needed for a dielectric f0)
-        vec3 n = normalize(gl_FrontFacing ? frag_normal : -frag_normal);
-        vec3 v = normalize(cam_pos - frag_position);
-        float rough = roughness();
-        vec3 f0 = base_f0(material.base_color_factor.rgb);
-        vec3 spec = light_specular(frag_position, n, v, rough * rough)
-                    * fresnel(f0, max(dot(n, v), 1e-3), rough);
-        color += spec / max(frag_alpha, 0.05);
-    }
-    frag_color = vec4(linear_to_srgb(color), frag_alpha);
+    frag_color = vec4(display(bg), 1.0);
+#else
+    vec3 color = gl_FrontFacing ? color_front : color_back;  // display-encoded but for the variant below
+  #ifdef TEXCOORD_1_LOC
+    // smooth materials: light highlights smaller than a triangle, per fragment
+    // (the f0 of a dielectric does not need the per-vertex albedo)
+    vec3 n = normalize(gl_FrontFacing ? frag_normal : -frag_normal);
+    vec3 v = normalize(cam_pos - frag_position);
+    float rough = roughness();
+    vec3 f0 = base_f0(material.base_color_factor.rgb);
+    vec3 spec = light_specular(frag_position, n, v, rough * rough)
+                * fresnel(f0, max(dot(n, v), 1e-3), rough);
+    color = display(color + spec / max(frag_alpha, 0.05));
+  #endif
+    frag_color = vec4(color, frag_alpha);
+#endif
 }
 """
 
@@ -315,6 +346,13 @@ void main()
     frag_color = vec4(class_id, class_id, class_id, 1.0);
 }
 """
+
+def _units(src: str) -> str:
+    return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
+            .replace("LUT_UNIT", str(LUT_UNIT)))
+
+
+MESH_VERT, MESH_FRAG = _units(MESH_VERT), _units(MESH_FRAG)
 
 _CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG,
            "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}

@@ -14,7 +14,8 @@ EGL context, resized when the image size changes):
    vertex-colour albedo x material, smooth normals, the scene's lights plus the HDRI
    reduced to suns + SH irradiance + mip-mapped reflections
    (:mod:`facefarm.pipeline.pyrender_envlight`), and the HDRI (or solid colour) drawn
-   per pixel ray behind everything on a far quad. Output is sRGB.
+   per pixel ray behind everything on a far quad. Output is display sRGB through the
+   chosen view transform (AgX by default, like the Cycles back-end; or Standard).
 
 Hair curves become camera-facing ribbons (:func:`facefarm.pipeline.pyrender_geometry.ribbons`)
 that take part in all three passes with their class id.
@@ -32,9 +33,10 @@ import numpy as np
 
 from facefarm.pipeline import pyrender_geometry as geom
 from facefarm.pipeline.camera import CV_TO_GL, Camera
-from facefarm.pipeline.environment import rotation_y
+from facefarm.pipeline.environment import hdri_path, rotation_y
 from facefarm.pipeline.pyrender_envlight import EnvLighting, colour_lighting, hdri_lighting
-from facefarm.pipeline.pyrender_shaders import SHARP_ROUGHNESS, shader_dir
+from facefarm.pipeline.pyrender_shaders import BG_UNIT, ENV_UNIT, LUT_UNIT, SHARP_ROUGHNESS, shader_dir
+from facefarm.pipeline.pyrender_view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.pipeline.scene import Environment, Light, Material, RenderResult, Scene
 
 #: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
@@ -48,12 +50,10 @@ _MAX_ENV_TEXTURES = 8
 class _NodeParams:
     """Per-node uniforms of the lit pass (see :mod:`facefarm.pipeline.pyrender_shaders`)."""
 
-    mode: int = 0                                   # 0 lit surface, 1 environment background
     sss: float = 0.0                                # subsurface amount, 0..1
     sss_radius: tuple[float, float, float] = (1.0, 1.0, 1.0)   # per channel, max 1
     specular: float = 0.5                           # Principled "specular": f0 = 0.08 * specular
     two_sided: bool = False
-    sharp: bool = False                             # highlights per fragment
 
 
 @dataclass
@@ -71,7 +71,7 @@ class _Frame:
 class _Context:
     """The OffscreenRenderer (one EGL context), our shader hook, and the GL textures it owns."""
 
-    def __init__(self, width: int, height: int, shaders: str):
+    def __init__(self, width: int, height: int, shaders: str, view_lut: np.ndarray):
         import pyrender
         from pyrender.shader_program import ShaderProgramCache
 
@@ -89,7 +89,9 @@ class _Context:
         inner._bind_lighting = bind_lighting
         self.frame: _Frame | None = None
         self.env_textures: dict[str, tuple[int, int, int]] = {}  # EnvLighting.key -> _env_textures()
-        self._tex_unit: int | None = None
+        self._uniform_locs: dict[int, dict[str, int]] = {}  # program id -> uniform name -> location
+        self._view_lut = view_lut
+        self._lut_tex: int | None = None
 
     @staticmethod
     def _upload(img: np.ndarray, mipmaps: bool) -> int:
@@ -110,6 +112,23 @@ class _Context:
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER,
                            GL.GL_LINEAR_MIPMAP_LINEAR if mipmaps else GL.GL_LINEAR)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        return int(tex)
+
+    @staticmethod
+    def _upload_lut(lut: np.ndarray) -> int:
+        from OpenGL import GL
+
+        n = lut.shape[0]
+        tex = GL.glGenTextures(1)
+        GL.glBindTexture(GL.GL_TEXTURE_3D, tex)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        # lut is indexed [b, g, r]: r runs fastest, so texture s = red, t = green, r = blue
+        GL.glTexImage3D(GL.GL_TEXTURE_3D, 0, GL.GL_RGB32F, n, n, n, 0, GL.GL_RGB, GL.GL_FLOAT,
+                        np.ascontiguousarray(lut, np.float32))
+        for wrap in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T, GL.GL_TEXTURE_WRAP_R):
+            GL.glTexParameteri(GL.GL_TEXTURE_3D, wrap, GL.GL_CLAMP_TO_EDGE)
+        GL.glTexParameteri(GL.GL_TEXTURE_3D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_3D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
         return int(tex)
 
     def _env_textures(self, lighting: EnvLighting) -> tuple[int, int, int]:
@@ -137,20 +156,22 @@ class _Context:
         if fr is None:
             return
         pid = program._program_id
+        locs = self._uniform_locs.setdefault(pid, {})
 
         def loc(name):
-            return GL.glGetUniformLocation(pid, name)
+            if name not in locs:
+                locs[name] = GL.glGetUniformLocation(pid, name)
+            return locs[name]
 
-        if self._tex_unit is None:
-            # the last units: pyrender hands out units from 0 upwards for material/shadow maps
-            self._tex_unit = int(GL.glGetIntegerv(GL.GL_MAX_TEXTURE_IMAGE_UNITS)) - 2
+        if self._lut_tex is None:
+            self._lut_tex = self._upload_lut(self._view_lut)
         refl, bg, width = self._env_textures(fr.lighting)
-        GL.glActiveTexture(GL.GL_TEXTURE0 + self._tex_unit)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, refl)
-        GL.glActiveTexture(GL.GL_TEXTURE0 + self._tex_unit + 1)
-        GL.glBindTexture(GL.GL_TEXTURE_2D, bg)
-        GL.glUniform1i(loc("env_map"), self._tex_unit)
-        GL.glUniform1i(loc("bg_map"), self._tex_unit + 1)
+        for unit, target, tex in ((ENV_UNIT, GL.GL_TEXTURE_2D, refl), (BG_UNIT, GL.GL_TEXTURE_2D, bg),
+                                  (LUT_UNIT, GL.GL_TEXTURE_3D, self._lut_tex)):
+            GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
+            GL.glBindTexture(target, tex)
+        GL.glUniform1f(loc("lut_size"), float(self._view_lut.shape[0]))
+        GL.glUniform2f(loc("lut_range"), LOG2_MIN, LOG2_MAX)
         GL.glUniform1f(loc("env_width"), float(width))
         GL.glUniform1f(loc("env_max_lod"), float(np.log2(width)))
         GL.glUniform3fv(loc("sh"), 9, np.ascontiguousarray(fr.lighting.sh, np.float32))
@@ -159,12 +180,10 @@ class _Context:
         GL.glUniform1i(loc("bg_is_hdri"), int(fr.bg_is_hdri))
         GL.glUniform3f(loc("bg_color"), *map(float, fr.bg_color))
         p = fr.node_params.get(node, _NodeParams())
-        GL.glUniform1i(loc("shading_mode"), p.mode)
         GL.glUniform1f(loc("sss_amount"), p.sss)
         GL.glUniform3f(loc("sss_radius"), *p.sss_radius)
         GL.glUniform1f(loc("spec_level"), p.specular)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
-        GL.glUniform1i(loc("sharp_spec"), int(p.sharp))
 
     def resize(self, width: int, height: int) -> None:
         """Framebuffers follow the viewport; pyrender reallocates them on the next render."""
@@ -178,6 +197,9 @@ class _Context:
         if self.env_textures:
             GL.glDeleteTextures([t for hit in self.env_textures.values() for t in hit[:2]])
         self.env_textures = {}
+        if self._lut_tex is not None:
+            GL.glDeleteTextures([self._lut_tex])
+            self._lut_tex = None
         self.osr._renderer.delete()
         if getattr(platform, "_egl_context", None) is not None:
             # pyrender's own delete() calls eglTerminate, which kills every other EGL context of
@@ -203,11 +225,16 @@ class PyrenderRenderer:
     >>> r.close()
     """
 
-    def __init__(self):
+    def __init__(self, view_transform: str = "AgX"):
+        """``view_transform``: how linear light becomes 8-bit sRGB, as in the Cycles back-end:
+        "AgX" (Blender's default, soft highlight roll-off) or "Standard" (plain sRGB curve,
+        clips at 1), or any other view of Blender's OCIO config."""
         # EGL is the headless platform; must be chosen before PyOpenGL is first imported.
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
         import pyrender  # noqa: F401  (fails here, not mid-render, when the GL stack is missing)
 
+        self.view_transform = view_transform
+        self._view_lut = view_lut(view_transform)
         self._shaders = shader_dir()
         # One GL context, created on first use and resized when the image size changes:
         # shaders compile once, and no second EGL context can be torn down under us.
@@ -215,7 +242,7 @@ class PyrenderRenderer:
 
     def _context(self, width: int, height: int) -> _Context:
         if self._ctx is None:
-            self._ctx = _Context(width, height, self._shaders)
+            self._ctx = _Context(width, height, self._shaders, self._view_lut)
         else:
             self._ctx.resize(width, height)
         return self._ctx
@@ -296,9 +323,15 @@ def _pyrender_material(pyrender, material: Material):
 def _node_params(material: Material, two_sided: bool) -> _NodeParams:
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
-    return _NodeParams(mode=0, sss=float(material.subsurface), sss_radius=tuple(float(r) for r in radius),
-                       specular=float(material.specular), two_sided=two_sided,
-                       sharp=float(material.roughness) < SHARP_ROUGHNESS)
+    return _NodeParams(sss=float(material.subsurface), sss_radius=tuple(float(r) for r in radius),
+                       specular=float(material.specular), two_sided=two_sided)
+
+
+def _variant(material: Material, n: int) -> dict:
+    """Extra Primitive arguments selecting a shader variant (see pyrender_shaders)."""
+    if float(material.roughness) < SHARP_ROUGHNESS:
+        return {"texcoord_1": np.zeros((n, 2), np.float32)}  # per-fragment highlights
+    return {}
 
 
 def _light_node(pyrender, light: Light):
@@ -317,7 +350,7 @@ def _light_node(pyrender, light: Light):
 
 
 def _environment(env: Environment) -> tuple[EnvLighting, bool, tuple[float, float, float]]:
-    lighting = hdri_lighting(env.hdri) if env.hdri is not None else colour_lighting(
+    lighting = hdri_lighting(hdri_path(env.hdri)) if env.hdri is not None else colour_lighting(
         tuple(float(c) for c in env.color))
     if isinstance(env.background, str):
         return lighting, env.hdri is not None, tuple(float(c) for c in env.color)
@@ -374,7 +407,7 @@ def _build(scene: Scene, pyrender) -> _Built:
         color_0 = None if colors is None else np.column_stack([colors, np.ones(len(colors), np.float32)])
         prim = pyrender.Primitive(positions=positions, normals=normals, indices=indices, color_0=color_0,
                                   material=_pyrender_material(pyrender, mat),
-                                  mode=pyrender.constants.GLTF.TRIANGLES)
+                                  mode=pyrender.constants.GLTF.TRIANGLES, **_variant(mat, len(positions)))
         node = ps.add(pyrender.Mesh([prim], name=mesh.name))
         frame.node_params[node] = _node_params(mat, geom.double_sided(mat))
         if not geom.is_transparent_lens(mat):
@@ -387,7 +420,7 @@ def _build(scene: Scene, pyrender) -> _Built:
             continue
         prim = pyrender.Primitive(positions=verts, normals=normals, indices=faces,
                                   material=_pyrender_material(pyrender, curves.material),
-                                  mode=pyrender.constants.GLTF.TRIANGLES)
+                                  mode=pyrender.constants.GLTF.TRIANGLES, **_variant(curves.material, len(verts)))
         node = ps.add(pyrender.Mesh([prim], name=curves.name))
         frame.node_params[node] = _node_params(curves.material, True)
         # hair occludes landmarks (a fringe over the brows hides them)
@@ -396,8 +429,7 @@ def _build(scene: Scene, pyrender) -> _Built:
     quad = pyrender.Primitive(positions=_background_quad(cam), indices=np.array([[0, 1, 2], [0, 2, 3]]),
                               material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
                               mode=pyrender.constants.GLTF.TRIANGLES)
-    bg_node = ps.add(pyrender.Mesh([quad], name="background"))
-    frame.node_params[bg_node] = _NodeParams(mode=1)
+    ps.add(pyrender.Mesh([quad], name="background"))  # no normals: the backdrop shader variant
 
     r_env = rotation_y(env.rotation_deg)
     suns = [(r_env @ d, p * env.intensity) for d, p in lighting.suns]

@@ -12,6 +12,7 @@ writer's commit marker), so a shard replayed after a crash writes nothing twice.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import traceback
@@ -203,6 +204,13 @@ def _probe(address: str, timeout: float = 5.0) -> None:
                         "running there (its GCS port, default 6379)?") from None
 
 
+def _last_line(e: BaseException) -> str:
+    """The original error's last line out of Ray's wrapped traceback ("FileNotFoundError: ...")."""
+    text = getattr(e, "error_msg", None) or str(e)
+    lines = [ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(e).__name__
+
+
 def _is_worker_death(exc: BaseException) -> bool:
     from ray import exceptions as rx
 
@@ -292,9 +300,7 @@ class RayFarm:
         try:
             info = ray.get(slot.ready_ref)
         except Exception as e:  # noqa: BLE001 - reported with the constructor's own error text
-            cause = getattr(e, "cause", None) or e
-            text = traceback.format_exception_only(type(cause), cause)[-1].strip()
-            raise FarmError(f"a render worker failed to start: {text}") from None
+            raise FarmError(f"a render worker failed to start: {_last_line(e)}") from None
         slot.ready_ref, slot.pid, slot.host = None, info["pid"], info["host"]
         self.assets = self.assets or info.get("assets", {})
 
@@ -384,10 +390,10 @@ class RayFarm:
                         results = ray.get(ref)
                     except Exception as e:  # noqa: BLE001
                         if _is_worker_death(e):
-                            replace(slot, f"worker died: {type(e).__name__}")
+                            replace(slot, f"worker pid {slot.pid} on {slot.host} died ({type(e).__name__})")
                             continue
                         indices = slot.inflight.pop(ref)
-                        requeue(indices, f"render call failed: {type(e).__name__}: {e}".splitlines()[0])
+                        requeue(indices, f"render call failed: {_last_line(e)}")
                         continue
                     del slot.inflight[ref]
                     retry = [r["index"] for r in results if not attempts.settle(r)]

@@ -14,14 +14,6 @@ VALID_IDS = set(CLASS_IDS.values())
 
 
 @pytest.fixture(scope="module")
-def head():
-    from facefarm.pipeline.head_build import build
-    from facefarm.pipeline.head_model import HeadModel
-
-    return HeadModel.load(build())
-
-
-@pytest.fixture(scope="module")
 def catalog():
     return load_catalog("assets/catalogs/default.json")
 

@@ -137,8 +137,11 @@ def test_scalp_is_skin_above_the_face(head):
     assert len(s) > 300
     assert (head.vertex_part[s] == 0).all()
     v = head.neutral
-    assert np.median(v[s, 1]) > 0.0  # above the eyes
-    assert not np.isin(head.vertex_class[s], [CLASS_IDS["NOSE"], CLASS_IDS["TOP_LIP"]]).any()
+    skin = np.flatnonzero(head.vertex_part == 0)
+    assert skin[np.argmax(v[skin, 1])] in set(s.tolist())  # the crown
+    assert (head.vertex_class[s] == CLASS_IDS["SKIN"]).all()
+    low = s[v[s, 1] < 0.02]  # below the brows the scalp is behind the face (temples, nape)
+    assert (v[low, 2] < head.eye_centres(v)[:, 2].mean() - 0.03).all()
 
 
 def test_missing_asset_names_the_build_command(tmp_path):

@@ -28,7 +28,7 @@ def renderer():
 
 
 @pytest.fixture(scope="module")
-def rendered(renderer):
+def rendered(renderer, head):
     """(sample, scene, result, labels) for the first N samples of the default catalog, frontal-ish."""
     cat = load_catalog("assets/catalogs/default.json")
     out = []
@@ -36,7 +36,7 @@ def rendered(renderer):
         s = resolve(cat, 0, i)
         pose = s.head_pose.model_copy(update={"yaw_deg": float(np.clip(s.head_pose.yaw_deg, -20, 20))})
         s = s.model_copy(update={"head_pose": pose})
-        scene = compose(s)
+        scene = compose(s, head)
         result = renderer.render(scene)
         out.append((s, scene, result, landmark_labels(scene, result)))
     return out
@@ -76,24 +76,24 @@ def test_nose_tip_and_pupils_land_in_their_classes(rendered):
     assert hits["pupils"] == N
 
 
-def test_closed_eyes_hide_the_pupils(renderer):
+def test_closed_eyes_hide_the_pupils(renderer, head):
     cat = load_catalog("assets/catalogs/default.json")
     s = resolve(cat, 0, 0)
     units = dict(s.expression.units, eyeBlinkLeft=1.0, eyeBlinkRight=1.0)
     s = s.model_copy(update={
         "expression": s.expression.model_copy(update={"units": units, "blink": 1.0}),
         "head_pose": s.head_pose.model_copy(update={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0})})
-    scene = compose(s)
+    scene = compose(s, head)
     lab = landmark_labels(scene, renderer.render(scene))
     assert not lab["visible"][68] and not lab["visible"][69]
 
 
-def test_far_side_jaw_is_hidden_when_the_head_turns(renderer):
+def test_far_side_jaw_is_hidden_when_the_head_turns(renderer, head):
     cat = load_catalog("assets/catalogs/default.json")
     s = resolve(cat, 0, 1)
     s = s.model_copy(update={"head_pose": s.head_pose.model_copy(
         update={"yaw_deg": 60.0, "pitch_deg": 0.0, "roll_deg": 0.0})})
-    scene = compose(s)
+    scene = compose(s, head)
     lab = landmark_labels(scene, renderer.render(scene))
     # yaw +60 turns the face to the subject's left: the camera sees their right cheek, and
     # their left jaw contour (points 12..16) goes behind the face
@@ -101,11 +101,11 @@ def test_far_side_jaw_is_hidden_when_the_head_turns(renderer):
     assert lab["visible"][0:5].sum() >= 3
 
 
-def test_same_sample_twice_gives_identical_output(renderer):
+def test_same_sample_twice_gives_identical_output(renderer, head):
     from facefarm.pipeline.sample import SampleRenderer
 
     cat = load_catalog("assets/catalogs/default.json")
-    sr = SampleRenderer(cat, backend="pyrender")
+    sr = SampleRenderer(cat, backend="pyrender", head=head)
     (rec_a, files_a), (rec_b, files_b) = sr.render(0, 3), sr.render(0, 3)
     for k in ("landmarks", "dense", "head_pose", "camera", "attributes", "face_bbox"):
         assert rec_a[k] == rec_b[k], k

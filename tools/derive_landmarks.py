@@ -59,7 +59,8 @@ def sample_identities(rng: np.random.Generator, n: int, ranges) -> list:
             details[str(name)] = float(rng.uniform(0.4 * lo, 0.4 * hi))
         out.append(IdentityParams(
             age_years=float(rng.uniform(16, 75)), gender=float(rng.uniform(0, 1)),
-            ancestry={"african": float(anc[0]), "asian": float(anc[1]), "caucasian": 1.0 - float(anc[0]) - float(anc[1])},
+            ancestry={"african": float(anc[0]), "asian": float(anc[1]),
+                      "caucasian": 1.0 - float(anc[0]) - float(anc[1])},
             muscle=float(rng.uniform(0.2, 0.8)), weight=float(rng.uniform(0.2, 0.8)),
             proportions=0.5, details=details))
     return out
