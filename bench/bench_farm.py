@@ -2,8 +2,8 @@
 
     python -m bench.bench_farm [--spec assets/catalogs/default.json] [-n 16] [--resolution 128]
 
-Prints a Markdown table. Start-up (Ray, actors loading the head model and GL context) is
-timed apart from rendering, since a real job amortises it over thousands of samples.
+Prints a Markdown table. Start-up (Ray, actors loading the head model and GL context, a few warm-up
+samples) is timed apart from rendering, since a real job amortises it over thousands of samples.
 """
 
 from __future__ import annotations
@@ -28,29 +28,40 @@ def _job(spec: str, n: int, resolution: int | None):
     return Job(cat.model_dump(mode="json"), catalog_hash(cat), 0, n, cat.render.backend, cat.render.device), cat
 
 
-def _in_process(job, root: str) -> tuple[float, float, int]:
+WARM = 4  # samples after the timed ones, rendered first: lazy loads (HDRIs, shaders) are start-up
+
+
+def _in_process(job, root: str, n: int) -> tuple[float, float, int]:
     from facefarm.render_farm.ray_workers import SampleWorker
 
     t0 = time.perf_counter()
     w = SampleWorker(job.catalog, job.backend, root, job.seed, job.n)
+    for i in range(n, n + WARM):
+        w.render_one(i)
     t1 = time.perf_counter()
-    ok = sum(w.render_one(i)["status"] == "rendered" for i in range(job.n))
+    results = [w.render_one(i) for i in range(n)]
+    ok = sum(r["status"] == "rendered" for r in results)
+    for r in [r for r in results if r["status"] == "error"][:3]:
+        print(f"sample {r['index']} failed: {r['reason']}")
     t2 = time.perf_counter()
     w.close()
     return t1 - t0, t2 - t1, ok
 
 
-def _farm(job, root: str, workers: int) -> tuple[float, float, int]:
+def _farm(job, root: str, workers: int, n: int) -> tuple[float, float, int]:
     from facefarm.render_farm.ray_workers import RayFarm
 
     t0 = time.perf_counter()
     farm = RayFarm(job, root, workers=workers, local=True)
     farm.start()
-    farm.wait_all_ready()  # the timed part below is then pure rendering across all workers
+    farm.wait_all_ready()
+    farm.run(list(range(n, n + WARM)), shard_size=1)  # 2 in flight per worker: every worker warms up
     t1 = time.perf_counter()
-    outcome = farm.run(list(range(job.n)), shard_size=1)
+    outcome = farm.run(list(range(n)), shard_size=1)
     t2 = time.perf_counter()
     farm.close()
+    for i, reason in sorted(outcome.failed.items())[:3]:
+        print(f"sample {i} failed: {reason}")
     return t1 - t0, t2 - t1, len(outcome.rendered)
 
 
@@ -61,10 +72,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--resolution", type=int, default=128, help="square image size (0: the catalog's)")
     args = ap.parse_args(argv)
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-    job, cat = _job(args.spec, args.n, args.resolution or None)
+    job, cat = _job(args.spec, args.n + WARM, args.resolution or None)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-farm-") as tmp:
-        start, render, ok = _in_process(job, f"{tmp}/local")
+        start, render, ok = _in_process(job, f"{tmp}/local", args.n)
         rows.append(("in-process (--no-ray)", 1, ok, start, render))
         import ray
 
@@ -73,12 +84,12 @@ def main(argv: list[str] | None = None) -> None:
                  log_to_driver=False)
         ray_start = time.perf_counter() - t0
         for w in (1, 2):
-            start, render, ok = _farm(job, f"{tmp}/ray{w}", w)
+            start, render, ok = _farm(job, f"{tmp}/ray{w}", w, args.n)
             rows.append((f"Ray, {w} worker{'s' if w > 1 else ''}", w, ok, start, render))
         ray.shutdown()
     w, h = cat.render.resolution
     print(f"{job.backend}, {w}x{h} px, {args.n} samples, {os.cpu_count()} CPU cores; Ray start {ray_start:.1f} s\n")
-    print("| run | workers | samples | worker start-up (s) | render (s) | samples/s | vs in-process |")
+    print("| run | workers | samples | start-up incl. warm-up (s) | render (s) | samples/s | vs in-process |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     base = rows[0][2] / rows[0][4] if rows[0][4] > 0 else 0.0
     for name, workers, ok, start, render in rows:

@@ -370,15 +370,51 @@ def _choice_labels(dist) -> list[str]:
 
 # --------------------------------------------------------------------------- checks
 
+#: (attribute path, "absent" value, segmentation class): an attribute the sampler set should be
+#: visible in the segmentation, and an absent one should not.
+_PIXEL_CHECKS = (("glasses.present", False, "GLASSES"), ("headwear.id", "none", "HEADWEAR"),
+                 ("facial_hair.style", "none", "BEARD"))
+
+
+def attribute_pixel_mismatches(attributes: dict, segmentation: np.ndarray) -> list[str]:
+    """Attributes the segmentation contradicts: e.g. glasses sampled but no GLASSES pixel.
+
+    An item can be hidden legitimately (a beard on a face turned away), so these are warnings
+    for a person to look at, not proof of a bug.
+    """
+    from facefarm.pipeline.classes import CLASS_IDS
+
+    out = []
+    for path, absent, cls in _PIXEL_CHECKS:
+        value = _get(attributes, path)
+        if value is None:
+            continue
+        n = int((segmentation == CLASS_IDS[cls]).sum())
+        if value != absent and n == 0:
+            out.append(f"{path}={value} but no {cls} pixels")
+        elif value == absent and n > 0:
+            out.append(f"{path}={value} but {n} {cls} pixels")
+    return out
+
+
 def check_files(source: SourceDataset, limit: int = _CHECK_MAX) -> dict:
-    """Re-hash files and read provenance PNG text chunks of up to ``limit`` samples (evenly spread)."""
+    """Checks on up to ``limit`` samples (evenly spread over the dataset).
+
+    Files re-hashed against the manifest's sha256; PNG provenance text chunks read;
+    sampled attributes compared with the segmentation (:func:`attribute_pixel_mismatches`).
+    ``problems`` (hash or provenance failures) mean the files are not what was rendered;
+    ``attribute_warnings`` mean the rendering may not show what was sampled.
+    """
     from PIL import Image
+
+    from facefarm.pipeline.export_source import decode_png
 
     records = list(source.records)
     picks = records if len(records) <= limit else [records[int(i)] for i in
                                                   np.linspace(0, len(records) - 1, limit).round()]
     hash_ok = hash_bad = prov_ok = 0
     bad: list[str] = []
+    warnings: list[str] = []
     for r in picks:
         for kind, digest in (r.get("sha256") or {}).items():
             data = source.read(r["files"][kind])
@@ -394,8 +430,11 @@ def check_files(source: SourceDataset, limit: int = _CHECK_MAX) -> dict:
                     prov_ok += 1
                 else:
                     bad.append(f"{r['sample_id']}:provenance")
+            if kind == "segmentation":
+                warnings += [f"{r['sample_id']}: {w}" for w in
+                             attribute_pixel_mismatches(r.get("attributes") or {}, decode_png(data))]
     return {"samples_checked": len(picks), "files_hash_ok": hash_ok, "files_hash_mismatch": hash_bad,
-            "images_with_provenance": prov_ok, "problems": bad}
+            "images_with_provenance": prov_ok, "problems": bad, "attribute_warnings": warnings}
 
 
 def label_stats(records: list[dict]) -> dict:
@@ -869,6 +908,10 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
               f"the provenance text chunks (synthetic=true).")
     if chk["problems"]:
         md.append(" Problems: " + ", ".join(chk["problems"][:20]))
+    warn = chk.get("attribute_warnings") or []
+    md.append(f"\n\n**Sampled vs. rendered**: {len(warn)} attribute(s) the segmentation contradicts "
+              "(glasses, headwear or facial hair sampled but without pixels of their class, or the reverse; "
+              "an item can also be hidden legitimately)" + (": " + "; ".join(warn[:20]) if warn else "") + ".")
     md.append("\n")
     md.append("## Catalog and taxonomy\n\nThe catalog that produced every sample (its full JSON is in "
               "datasheet.json and dataset.json). Each taxonomy label is nothing but a set of appearance "

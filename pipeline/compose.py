@@ -82,16 +82,18 @@ def compose(sample, head: HeadModel | None = None) -> Scene:
     def to_world(p: np.ndarray) -> np.ndarray:
         return np.asarray(p, np.float64) @ R.T + head_pose[:3, 3]
 
-    meshes = list(_head_meshes(sample, head, rest, verts, to_world, geo))
+    camera = _camera(sample.camera, geo.face_centre - geo.pivot, to_world(geo.face_centre))
+    # as fine a surface as the image resolves; landmarks are placed on the one rendered
+    surface = head.surface_for(camera.K[0, 0] / sample.camera.distance_m)
+    meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo))
 
-    lm = np.asarray(head.landmark_points(verts), np.float64).copy()
+    lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
         lm[i] = verts[head.eyes_slice(eye).start]
-    dense = np.asarray(head.dense_points(verts), np.float64)
+    dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70)
 
-    camera = _camera(sample.camera, geo.face_centre - geo.pivot, to_world(geo.face_centre))
     environment, lights = _lighting(sample, to_world(geo.face_centre))
     meta = {"sample_id": sample.sample_id, "head_scale": geo.scale}
     return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
@@ -110,31 +112,35 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(sample, head, rest, verts, to_world, geo):
-    """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue)."""
-    colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo,
-                                      scalp=_hair_cap(sample, head))
+def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
+    """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
+
+    Colours are computed on the coarse mesh and carried, with the positions, through the same
+    operator that makes the render ``surface`` (:class:`~facefarm.pipeline.head_model.RenderSurface`).
+    """
+    cap = _hair_cap(sample, head)
+    colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
     eye_colours = _eye_vertex_colors(sample, head, rest)
+    fine = surface.vertices(np.hstack([verts, colours, eye_colours]))  # one sparse product for all three
+    fine_verts, fine_colours, fine_eye = fine[:, :3], fine[:, 3:6], fine[:, 6:9]
     for pi, part in enumerate(head.part_names):
-        sel = head.face_part == pi
-        faces = head.faces[sel]
+        sel = surface.face_part == pi
+        faces = surface.faces[sel]
         if len(faces) == 0:
             continue
         vidx = np.unique(faces)
         material = skin.material_for(part, sample)
         vc = None
         if material.kind == "skin":
-            vc = colours[vidx]
+            vc = fine_colours[vidx]
         elif material.kind == "eye":
-            vc = eye_colours[vidx]
-        face_class = head.face_class[sel].copy()
-        if part == "skin" and _hair_cap(sample, head) is not None:
-            cap = np.zeros(head.n_vertices, bool)
-            cap[_hair_cap(sample, head)] = True
-            face_class[cap[faces].all(axis=1)] = CLASS_IDS["HAIR"]
+            vc = fine_eye[vidx]
+        face_class = surface.face_class[sel].copy()
+        if part == "skin" and cap is not None:
+            face_class[surface.face_scalp[sel]] = CLASS_IDS["HAIR"]
         yield Mesh(
             name=part,
-            vertices=to_world(verts[vidx]).astype(np.float32),
+            vertices=to_world(fine_verts[vidx]).astype(np.float32),
             faces=np.searchsorted(vidx, faces).astype(np.int32),
             face_class=face_class.astype(np.uint8),
             material=material,

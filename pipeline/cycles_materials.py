@@ -21,17 +21,12 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 import bpy
-import numpy as np
 
 from facefarm.pipeline.scene import Material
 
 #: Name of the per-vertex linear-RGB albedo colour attribute on meshes.
 ALBEDO_ATTRIBUTE = "albedo"
 
-# Cycles' melanin absorption spectra (intern/cycles/kernel/closure/bsdf_principled_hair*.h),
-# used to give hair-kind *meshes* (cards, helper shells) the colour their strands would have.
-_EUMELANIN = np.array([0.506, 0.841, 1.653])
-_PHEOMELANIN = np.array([0.343, 0.733, 1.924])
 
 
 @dataclass(frozen=True)
@@ -168,13 +163,6 @@ def _ranged_noise(g: NodeGraph, scale: float, lo: float, hi: float, detail: floa
     return rng.outputs["Result"]
 
 
-def hair_albedo(melanin: float, redness: float, thickness: float = 1.5) -> tuple[float, float, float]:
-    """Linear RGB of a hair fibre with Cycles' melanin model, for hair-kind meshes."""
-    qty = -np.log(max(1.0 - melanin, 1e-4))
-    sigma = qty * (1.0 - redness) * _EUMELANIN + qty * redness * _PHEOMELANIN
-    return tuple(float(c) for c in np.exp(-thickness * sigma))
-
-
 # ---------------------------------------------------------------------------------------------
 # kinds
 
@@ -271,7 +259,8 @@ def _wet_tissue(g: NodeGraph, m: Material, s: Surface):
 
 @shader("hair", "beard", "brow", "lash")
 def _hair(g: NodeGraph, m: Material, s: Surface):
-    """Principled Hair BSDF (melanin parametrisation) on curves; an equivalent fibre colour on meshes."""
+    """Principled Hair BSDF (melanin, redness) on curves; on meshes (lash shells, scalp caps)
+    ``base_color`` (x vertex colours) with a soft sheen, as the Material contract says."""
     if s.geometry == "curves":
         h = g.node("ShaderNodeBsdfHairPrincipled", {
             "Melanin": m.melanin, "Melanin Redness": m.redness,
@@ -281,10 +270,8 @@ def _hair(g: NodeGraph, m: Material, s: Surface):
             "Random Roughness": m.extra.get("random_roughness", 0.1),
         }, parametrization="MELANIN", model="CHIANG")
         return h.outputs["BSDF"]
-    colour = tuple(m.base_color) if s.has_vertex_colors else hair_albedo(m.melanin, m.redness)
-    p = _principled(g, m, **{"Base Color": _albedo(g, Material(name=m.name, kind=m.kind,
-                                                                 base_color=colour), s),
-                             "Sheen Weight": 0.3, "Sheen Roughness": 0.3})
+    p = _principled(g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": 0.3,
+                             "Sheen Roughness": 0.3})
     return p.outputs["BSDF"]
 
 

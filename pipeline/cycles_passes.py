@@ -29,21 +29,12 @@ import numpy as np
 
 #: Z that Cycles writes where a camera ray hits nothing (1e10); anything this far is background.
 BACKGROUND_Z = 1e9
-
-
-def _bundled(module: str):
-    """Import a Python module shipped inside the bpy wheel (OpenImageIO, PyOpenColorIO)."""
-    site = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / \
-        f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-    if str(site) not in sys.path:
-        sys.path.append(str(site))  # appended: never shadows the venv's own packages
-    return __import__(module)
-
-
 #: View layers: the image; the labels (class + depth); the landmark occluders' depth.
 BEAUTY_LAYER, LABEL_LAYER, OCCLUDER_LAYER = "beauty", "labels", "occluders"
 #: Collections for objects that some layers leave out (see :func:`configure_layers`).
 UNLABELLED, NOT_OCCLUDING = "unlabelled", "not_occluding"
+#: Unlit world of the label layers.
+LABEL_WORLD = "labels_world"
 
 
 def configure_layers(bpy_scene, exr_path: str) -> dict[str, bpy.types.Collection]:
@@ -70,17 +61,23 @@ def configure_layers(bpy_scene, exr_path: str) -> dict[str, bpy.types.Collection
         if name not in bpy_scene.collection.children:
             bpy_scene.collection.children.link(col)
         collections[name] = col
+    # label layers need no lighting: a black world spares them building the HDRI's
+    # importance map, which costs more than the whole one-sample render
+    dark = bpy.data.worlds.get(LABEL_WORLD) or bpy.data.worlds.new(LABEL_WORLD)
+    dark.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.0
+    dark.cycles.sampling_method = "NONE"
     layers[LABEL_LAYER].layer_collection.children[UNLABELLED].exclude = True
     layers[OCCLUDER_LAYER].layer_collection.children[UNLABELLED].exclude = True
     layers[OCCLUDER_LAYER].layer_collection.children[NOT_OCCLUDING].exclude = True
     for name, layer in layers.items():
         is_beauty = name == BEAUTY_LAYER
         layer.use = name != OCCLUDER_LAYER
-        layer.use_pass_combined = True
+        layer.use_pass_combined = is_beauty
         layer.use_pass_z = not is_beauty
         layer.use_pass_material_index = name == LABEL_LAYER
         layer.samples = 0 if is_beauty else 1  # 0: the scene's sample count
         layer.cycles.use_denoising = is_beauty
+        layer.world_override = None if is_beauty else dark
         layer.cycles.denoising_store_passes = False
     im = bpy_scene.render.image_settings
     im.media_type = "MULTI_LAYER_IMAGE"
@@ -95,6 +92,15 @@ def configure_layers(bpy_scene, exr_path: str) -> dict[str, bpy.types.Collection
 def use_occluder_layer(bpy_scene, on: bool) -> None:
     """Render the occluder layer for this scene or not (it costs a second scene sync)."""
     bpy_scene.view_layers[OCCLUDER_LAYER].use = on
+
+
+def _bundled(module: str):
+    """Import a Python module shipped inside the bpy wheel (OpenImageIO, PyOpenColorIO)."""
+    site = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / \
+        f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    if str(site) not in sys.path:
+        sys.path.append(str(site))  # appended: never shadows the venv's own packages
+    return __import__(module)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ from facefarm.pipeline.scene import Environment, Light
 # map frame (x, y, z), +y up -> Blender's environment frame (x, -z, y), +z up
 _MAP_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
+#: HDRIs kept loaded between renders.
+HDRI_CACHE_SIZE = 4
+
 _LIGHT_TYPES = {"directional": "SUN", "point": "POINT", "area": "AREA", "spot": "SPOT"}
 
 
@@ -34,15 +37,20 @@ def environment_lookup_matrix(rotation_deg: float) -> np.ndarray:
 
 
 def load_hdri(path: str, cache: dict[str, bpy.types.Image]) -> bpy.types.Image:
-    """The HDRI image for ``path``, loaded once per process (``cache``: resolved path -> image)."""
+    """The HDRI image for ``path``, loaded once and kept while it is among the
+    :data:`HDRI_CACHE_SIZE` most recently used (``cache``: resolved path -> image, in use order)."""
     key = str(Path(path).resolve())
-    img = cache.get(key)
+    img = cache.pop(key, None)
     if img is None or img.name not in bpy.data.images:
         if not Path(key).is_file():
             raise FileNotFoundError(f"HDRI not found: {path}")
         img = bpy.data.images.load(key, check_existing=True)
         img.colorspace_settings.name = "Linear Rec.709"
-        cache[key] = img
+    cache[key] = img
+    while len(cache) > HDRI_CACHE_SIZE:  # a 4k float HDRI holds 128 MB
+        old = cache.pop(next(iter(cache)))
+        if old.name in bpy.data.images:
+            bpy.data.images.remove(old)
     return img
 
 
@@ -57,14 +65,19 @@ def build_world(bpy_scene, env: Environment, hdri_cache: dict[str, bpy.types.Ima
         rows = [g.node("ShaderNodeVectorMath", {0: coords, 1: tuple(M[i])}, operation="DOT_PRODUCT")
                 for i in range(3)]
         vec = g.node("ShaderNodeCombineXYZ", {k: r.outputs["Value"] for k, r in zip("XYZ", rows)})
+        image = load_hdri(env.hdri, hdri_cache)
         tex = g.node("ShaderNodeTexEnvironment", {"Vector": vec.outputs["Vector"]},
-                     image=load_hdri(env.hdri, hdri_cache), interpolation="Linear",
-                     projection="EQUIRECTANGULAR")
+                     image=image, interpolation="Linear", projection="EQUIRECTANGULAR")
+        # Cycles' automatic importance-map size costs ~3 s of CPU per render for a
+        # 1024 x 512 map; half the map's width costs 0.15 s and still isolates the sun
+        world.cycles.sampling_method = "MANUAL"
+        world.cycles.sample_map_resolution = int(np.clip(image.size[0] // 2, 256, 2048))
         light = g.node("ShaderNodeBackground", {"Color": tex.outputs["Color"],
                                                 "Strength": float(env.intensity)})
     else:
         light = g.node("ShaderNodeBackground", {"Color": tuple(env.color),
                                                 "Strength": float(env.intensity)})
+        world.cycles.sampling_method = "AUTOMATIC"  # a constant world needs no map
     shader = light.outputs["Background"]
     if env.background != "hdri":
         backdrop = g.node("ShaderNodeBackground", {"Color": tuple(env.background), "Strength": 1.0})

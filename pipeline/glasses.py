@@ -372,16 +372,19 @@ class _Front:
                 d = depth if depth is not None else max(0.0025, LENS_THICKNESS_M + 0.001)
                 scale = np.column_stack([0.5 * band, np.full(len(band), 0.5 * d)])
             up = np.tile(wrap @ [0.0, 0.0, 1.0], (len(rim_path), 1))
-            rv, rf = sweep(rim_path, prof, closed=True, up=up, scale=scale)
-            roles = "rim"
             if fam.rim == "top":
-                # browline: the heavy upper bar is acetate, the thin lower part a metal wire
-                upper = np.repeat(outline[:, 1] > -0.15 * half_h, len(prof))
-                face_upper = upper[rf].all(axis=1)
-                parts += [(rv, rf[face_upper], "rim"), (_mirror(rv), rf[face_upper][:, ::-1], "rim"),
-                          (rv, rf[~face_upper], "wire"), (_mirror(rv), rf[~face_upper][:, ::-1], "wire")]
+                # browline: a metal wire all round, under a heavy acetate bar along the top
+                r = np.full(len(rim_path), _wire_radius(t))
+                wv, wf = sweep(rim_path, _circle(8), closed=True, up=up, scale=np.column_stack([r, r]))
+                parts += [(wv, wf, "wire"), (_mirror(wv), wf[:, ::-1], "wire")]
+                top = np.flatnonzero(outline[:, 1] > -0.15 * half_h)
+                gap = int(np.argmax(np.diff(np.concatenate([top, top[:1] + len(outline)]))))
+                arc = np.roll(top, -(gap + 1))                 # contiguous, temple -> top -> nose
+                bv, bf = sweep(rim_path[arc], prof, up=up[arc], scale=scale[arc])
+                parts += [(bv, bf, "rim"), (_mirror(bv), bf[:, ::-1], "rim")]
             else:
-                parts += [(rv, rf, roles), (_mirror(rv), rf[:, ::-1], roles)]
+                rv, rf = sweep(rim_path, prof, closed=True, up=up, scale=scale)
+                parts += [(rv, rf, "rim"), (_mirror(rv), rf[:, ::-1], "rim")]
 
         def rim_point(v_lo: float, v_hi: float, nasal: bool, outward: float) -> np.ndarray:
             sel = (outline[:, 1] >= v_lo * half_h) & (outline[:, 1] <= v_hi * half_h)
@@ -493,9 +496,22 @@ def _pads(front: _Front, place, clear: HeadClearance, s: float) -> list:
         pv, pf = _ellipsoid(pad_r)
         frame = _frame_from_normal(normal)
         pv = pv @ frame.T + centre
+        for _ in range(4):  # the pad's rim may reach the nose where it curves: back it off
+            d, _n = clear.query(pv)
+            short = CLEARANCE_M - d.min()
+            if short <= 0:
+                break
+            pv = pv + normal * (short + 1e-4)
+            centre = centre + normal * (short + 1e-4)
         out.append((pv, pf, "pad"))
-        path = _bezier(a, 0.5 * (a + centre) + np.array([0.0, 0.0, 0.0015]), centre, 10)
         r = 0.00045
+        path = _bezier(a, 0.5 * (a + centre) + np.array([0.0, 0.0, 0.0015]), centre, 10)
+        for _ in range(4):
+            d, nrm = clear.query(path)
+            short = np.clip(r + CLEARANCE_M + 1e-4 - d, 0.0, None)
+            if short.max() <= 0:
+                break
+            path = path + nrm * short[:, None]
         wv, wf = sweep(path, _circle(6), up=np.tile([0.0, 1.0, 0.0], (len(path), 1)),
                        scale=np.tile([r, r], (len(path), 1)))
         out.append((wv, wf, "wire"))

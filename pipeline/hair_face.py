@@ -53,7 +53,7 @@ def brow_strands(shape: BrowShape, thickness: float, density: float, detail: flo
     if len(roots) == 0:
         return {"r": StrandSet.empty(k), "l": StrandSet.empty(k)}
     pos = roots.on(frame.vertices, nh.faces)
-    nr = frame.surface.nearest(pos)
+    nr = frame.surface.query(pos)
     x0, x1 = shape.x_range_m
     t = np.clip((np.abs(roots.neutral[:, 0]) - x0) / (x1 - x0), 0, 1)
     ang = np.radians(BrowShape.profile(shape.angle_deg, t) + rng.normal(0, 8, len(t)))
@@ -97,7 +97,7 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
         return StrandSet.empty(k)
     n = len(roots)
     pos = roots.on(frame.vertices, nh.faces)
-    nr = frame.surface.nearest(pos)
+    nr = frame.surface.query(pos)
     under_jaw = smoothstep((-nr.normal[:, 1] - 0.3) / 0.4)[:, None]  # skin facing down: comb backwards
     side = np.tanh(pos[:, 0] / 0.01)[:, None]
     comb_dir = (1 - under_jaw) * (-EY + 0.25 * side * EX) + under_jaw * (-EZ * 0.8 - EY * 0.5)

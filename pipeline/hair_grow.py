@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from facefarm.pipeline.hair_surface import HeadSurface, Nearest
 
 #: No strand point comes closer to the skin than this (metres); tests demand >= 0.5 mm.
-MIN_OFFSET_M = 0.0008
+MIN_OFFSET_M = 0.001
 #: Distance over which a strand's shell offset grows from the root to its full volume.
 SHELL_RISE_M = 0.015
 
@@ -78,11 +78,11 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
     grav = np.asarray(spec.gravity, float)
     p = roots + normals * MIN_OFFSET_M * 1.25
     out[:, 0] = p
-    d = unit(normals * max(spec.lift, 0.05) + comb(p, surface.nearest(p), np.zeros(g)) * (1 - spec.lift))
+    d = unit(normals * max(spec.lift, 0.05) + comb(p, surface.query(p), np.zeros(g)) * (1 - spec.lift))
     lift_len = 0.004 + 0.02 * spec.lift
     for i in range(1, n_pts):
         s = h * (i - 1)
-        nr = surface.nearest(p)
+        nr = surface.query(p)
         shell = MIN_OFFSET_M + offset * _rise(s)
         contact = np.clip(1.0 - (nr.distance - shell) / 0.012, 0.0, 1.0)[:, None]
         c = unit(comb(p, nr, s))

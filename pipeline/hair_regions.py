@@ -71,7 +71,8 @@ class NeutralHead:
         fn = np.cross(v[self.faces[:, 1]] - v[self.faces[:, 0]], v[self.faces[:, 2]] - v[self.faces[:, 0]])
         self.face_normal = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-20)
         self.skin_vertices = np.unique(self.faces[self.face_is_skin])
-        mid = self.skin_vertices[(np.abs(v[self.skin_vertices, 0]) < 2e-3) & (v[self.skin_vertices, 2] > self.centre[2])]
+        # the face lies in front of the eyeball centres (z > 0), the neck behind them
+        mid = self.skin_vertices[(np.abs(v[self.skin_vertices, 0]) < 2e-3) & (v[self.skin_vertices, 2] > 0.0)]
         #: vertex id of the chin's lowest midline point
         self.chin_vertex = int(mid[np.argmin(v[mid, 1])])
 

@@ -120,7 +120,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
                 nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator) -> StrandSet:
     surf = frame.surface
     pos = roots.on(frame.vertices, nh.faces)
-    normal = surf.nearest(pos).normal
+    normal = surf.query(pos).normal
     az, el = nh.scalp_chart(roots.neutral)
     n = len(roots)
 

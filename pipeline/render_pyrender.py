@@ -218,11 +218,10 @@ class _Context:
 
 
 class PyrenderRenderer:
-    """Renders :class:`Scene` objects to RGB, segmentation and depth; keep one alive and reuse it.
+    """Renders :class:`Scene` objects to RGB, segmentation and depth; keep one alive and reuse it::
 
-    >>> r = PyrenderRenderer()
-    >>> result = r.render(scene)   # RenderResult(rgb, segmentation, depth, occluder_depth, timings)
-    >>> r.close()
+        with PyrenderRenderer() as r:
+            result = r.render(scene)  # RenderResult(rgb, segmentation, depth, timings, occluder_depth)
     """
 
     def __init__(self, view_transform: str = "AgX"):
@@ -380,17 +379,12 @@ def _build(scene: Scene, pyrender) -> _Built:
     env = scene.environment
     frame = _Frame(lighting=lighting, env_rot=rotation_y(-env.rotation_deg), intensity=float(env.intensity),
                    bg_is_hdri=bg_is_hdri, bg_color=bg_color)
-    seg_map, occ_map, seg_meshes = {}, {}, []
+    # class soups of everything labelled, pooled into one node for the landmark occluders
+    # and one for the rest: two draws per SEG pass however many meshes there are
+    soups: dict[bool, list] = {True: [], False: []}
 
     def add_seg(vertices, faces, face_class, both_sides, occludes):
-        pos, cls = geom.class_soup(vertices, faces, face_class, both_sides)
-        pm = pyrender.Mesh([pyrender.Primitive(positions=pos, color_0=np.repeat(cls[:, None], 3, axis=1),
-                                               mode=pyrender.constants.GLTF.TRIANGLES)])
-        node = ps.add(pm)
-        seg_meshes.append(pm)
-        seg_map[node] = (0, 0, 0)  # only membership matters: our shader takes the class per vertex
-        if occludes:
-            occ_map[node] = (0, 0, 0)
+        soups[bool(occludes)].append(geom.class_soup(vertices, faces, face_class, both_sides))
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -439,6 +433,19 @@ def _build(scene: Scene, pyrender) -> _Built:
     for light, pose in lights:
         ps.add(light, pose=pose)
 
+    seg_map, occ_map, seg_meshes = {}, {}, []
+    for occludes, parts in soups.items():
+        if not parts:
+            continue
+        pos = np.concatenate([p for p, _ in parts])
+        cls = np.concatenate([c for _, c in parts])
+        pm = pyrender.Mesh([pyrender.Primitive(positions=pos, color_0=np.repeat(cls[:, None], 3, axis=1),
+                                               mode=pyrender.constants.GLTF.TRIANGLES)])
+        node = ps.add(pm)
+        seg_meshes.append(pm)
+        seg_map[node] = (0, 0, 0)  # only membership matters: our shader takes the class per vertex
+        if occludes:
+            occ_map[node] = (0, 0, 0)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes, frame=frame)
 

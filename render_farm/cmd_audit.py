@@ -34,6 +34,9 @@ def _audit(args) -> int:
     print(f"{facts['n_samples']} samples, {facts['n_identities']} identities; checked {chk['samples_checked']}: "
           f"{chk['files_hash_mismatch']} hash mismatches, "
           f"{chk['samples_checked'] - chk['images_with_provenance']} images without provenance")
+    if chk["attribute_warnings"]:
+        print(f"{len(chk['attribute_warnings'])} sampled attributes not seen in the segmentation, e.g. "
+              f"{chk['attribute_warnings'][0]} (see datasheet.md)")
     big = facts["largest_imbalance"]
     if big:
         print(f"largest imbalance: {big['table']}: {' / '.join(big['max_cell']['levels'])} = "

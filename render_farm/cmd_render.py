@@ -132,7 +132,7 @@ def run(args) -> int:
     todo, done = jobs.split_todo(store, n)
     summary = jobs.RunSummary(skipped=len(done))
     t0 = time.perf_counter()
-    outcome, error = _render(args, job, root, todo, len(done), summary)
+    outcome, error = _render(args, job, root, todo, len(done))
     summary.seconds = time.perf_counter() - t0
     # count from the commit markers: a worker may have committed samples whose reply never came
     # (it died, or this run was interrupted), and they are this run's work all the same
@@ -158,7 +158,7 @@ def run(args) -> int:
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
-def _render(args, job, root: str, todo: list[int], n_done: int, summary):
+def _render(args, job, root: str, todo: list[int], n_done: int):
     """Run the workers over ``todo``; returns (Outcome or None, error text or None)."""
     from facefarm.render_farm.plan import default_shard_size
     from facefarm.render_farm.progress import Progress

@@ -197,6 +197,7 @@ def dataset_header(job: Job, summary: RunSummary, previous: dict | None) -> dict
         "platform": platform.platform(),
         "created": now_iso(),
         "runs": runs,
+        "schema_files": {"classes": "assets/schema/classes.json", "landmarks": "assets/schema/landmarks70.json"},
         "classes": json.loads((paths.ASSETS / "schema" / "classes.json").read_text()),
         "landmarks": json.loads((paths.ASSETS / "schema" / "landmarks70.json").read_text()),
         "catalog": job.catalog,

@@ -81,15 +81,18 @@ def plan_shards(todo: list[int] | tuple[int, ...], shard_size: int) -> list[Shar
     return [Shard(k, tuple(idx[s:s + shard_size])) for k, s in enumerate(range(0, len(idx), shard_size))]
 
 
-def worker_resources(job: Job, cluster_has_gpu: bool) -> dict[str, float]:
+def worker_resources(job: Job, cluster_has_gpu: bool, node_cpus: float = 1.0) -> dict[str, float]:
     """Ray resources of one render worker.
 
     pyrender renders with one CPU core (EGL/OSMesa). Cycles takes a GPU when the catalog names a
     GPU device, or when it says "auto" and the cluster has GPUs (Cycles "auto" then picks it);
-    otherwise it is a CPU worker.
+    otherwise it renders on every core of its machine, so it reserves a whole node
+    (``node_cpus``: the CPU count of the smallest node) and workers never share one.
     """
     if job.backend == "cycles" and (job.needs_gpu or (job.device == "auto" and cluster_has_gpu)):
         return {"num_cpus": 1, "num_gpus": 1}
+    if job.backend == "cycles":
+        return {"num_cpus": max(1.0, float(node_cpus)), "num_gpus": 0}
     return {"num_cpus": 1, "num_gpus": 0}
 
 
@@ -97,7 +100,8 @@ class ResourceError(RuntimeError):
     """The cluster cannot host the workers the job asks for."""
 
 
-def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], local: bool) -> tuple[int, dict]:
+def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], local: bool,
+                node_cpus: float = 1.0) -> tuple[int, dict]:
     """How many workers to start and each one's resources, given ``ray.cluster_resources()``.
 
     ``requested`` None picks a default: on an embedded local Ray min(cores, 2); on a cluster one
@@ -107,7 +111,7 @@ def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], loca
     """
     gpus = float(cluster.get("GPU", 0.0))
     cpus = float(cluster.get("CPU", 0.0))
-    res = worker_resources(job, cluster_has_gpu=gpus >= 1)
+    res = worker_resources(job, cluster_has_gpu=gpus >= 1, node_cpus=node_cpus)
     if res["num_gpus"] and gpus < 1:
         raise ResourceError(
             f"the catalog asks Cycles for a GPU (render.device = {job.device!r}) but the Ray cluster has "

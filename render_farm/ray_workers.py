@@ -204,6 +204,15 @@ def _probe(address: str, timeout: float = 5.0) -> None:
                         "running there (its GCS port, default 6379)?") from None
 
 
+def _smallest_node_cpus() -> float:
+    """CPU count of the smallest live node with CPUs (a CPU Cycles worker reserves a whole node)."""
+    import ray
+
+    cpus = [n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")]
+    cpus = [c for c in cpus if c > 0]
+    return min(cpus) if cpus else 1.0
+
+
 def _last_line(e: BaseException) -> str:
     """The original error's last line out of Ray's wrapped traceback ("FileNotFoundError: ...")."""
     text = getattr(e, "error_msg", None) or str(e)
@@ -244,7 +253,8 @@ class RayFarm:
         self.max_retries = max_retries
         self.startup_timeout = startup_timeout
         try:
-            self.n_workers, self.resources = fit_workers(job, workers, ray.cluster_resources(), local)
+            self.n_workers, self.resources = fit_workers(job, workers, ray.cluster_resources(), local,
+                                                         node_cpus=_smallest_node_cpus())
         except ResourceError as e:
             raise FarmError(str(e)) from None
         self._actor_cls = ray.remote(SampleWorker).options(
@@ -365,8 +375,16 @@ class RayFarm:
             if on_restart:
                 on_restart(self.slots.index(slot), reason)
 
+        stalled_since = None  # when the last live worker went away (replacements not up yet)
         try:
             while queue or any(s.inflight for s in self.slots):
+                if any(s.pid for s in self.slots):
+                    stalled_since = None
+                elif stalled_since is None:
+                    stalled_since = time.monotonic()
+                elif time.monotonic() - stalled_since > self.startup_timeout:
+                    raise FarmError(f"no render worker could be restarted within {self.startup_timeout:g} s "
+                                    f"(workers need {self._res_text()}; ray status shows what is free)")
                 for s in self.slots:
                     while s.pid and queue and len(s.inflight) < IN_FLIGHT_PER_WORKER:
                         indices = queue.popleft()

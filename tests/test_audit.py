@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 
 from facefarm.pipeline import writer
-from facefarm.pipeline.audit import (AGE_BANDS, audit, crosstab, ethnicity_group, intersections, largest_imbalance,
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.audit import (AGE_BANDS, attribute_pixel_mismatches, audit, crosstab, ethnicity_group, intersections, largest_imbalance,
                                      summarise, ternary_xy, write_datasheet)
 from facefarm.pipeline.store import open_store
 from facefarm.render_farm.cli import main as cli_main
@@ -164,3 +165,14 @@ def test_design_table_of_a_stratified_catalog_is_exactly_balanced():
     assert sum(c["count"] for c in design["cells"]) == n - n_quota
     # the ordinary tables still see every sample
     assert sum(c["count"] for c in tables["ethnicity x age_band x glasses"]["cells"]) == n
+
+
+def test_sampled_attributes_are_checked_against_the_segmentation():
+    seg = np.zeros((8, 8), np.uint8)
+    seg[2:4, 2:6] = CLASS_IDS["GLASSES"]
+    attrs = {"glasses": {"present": True}, "headwear": {"id": "cap"}, "facial_hair": {"style": "none"}}
+    assert attribute_pixel_mismatches(attrs, seg) == ["headwear.id=cap but no HEADWEAR pixels"]
+    seg[6, 6] = CLASS_IDS["BEARD"]
+    attrs = {"glasses": {"present": False}, "facial_hair": {"style": "none"}}
+    assert attribute_pixel_mismatches(attrs, seg) == ["glasses.present=False but 8 GLASSES pixels",
+                                                      "facial_hair.style=none but 1 BEARD pixels"]

@@ -275,8 +275,12 @@ def test_every_material_kind_has_a_shader_and_labels_its_pixels(renderer):
         p = np.array([(i % cols - 2) * 0.2, (1 - i // cols) * 0.2, 0.0])
         cls = 30 + i
         ball = trimesh.creation.icosphere(2, radius=0.07).apply_translation(p)
+        extra = {}
+        if kind == "skin":  # also exercise normals, UVs and subdivision
+            extra = dict(normals=np.asarray(ball.vertex_normals, np.float32), subdivide=1,
+                         uvs=np.random.default_rng(0).random((len(ball.vertices), 2)).astype(np.float32))
         meshes.append(_mesh(kind, ball, cls, Material(kind, kind, melanin=0.5, redness=0.3, subsurface=0.5),
-                            vertex_colors=np.full((len(ball.vertices), 3), 0.7, np.float32)))
+                            vertex_colors=np.full((len(ball.vertices), 3), 0.7, np.float32), **extra))
         centres[cls] = p
     strands = np.stack([np.linspace([x, -0.35, 0.0], [x + 0.05, -0.2, 0.05], 6)
                         for x in np.linspace(-0.3, 0.3, 40)]).astype(np.float32)
@@ -371,11 +375,15 @@ def test_memory_and_data_blocks_stay_flat_over_many_renders(recycle_every):
     cam = Camera(intrinsics(50.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
     env = Environment(hdri, background=(0.1, 0.1, 0.1)) if hdri else None
 
+    big = trimesh.creation.icosphere(5, radius=0.1)  # 20k faces: a leak would show
+    cls = (np.arange(len(big.faces)) % 3 + 1).astype(np.uint8)
+    colours = np.full((len(big.vertices), 3), 0.5, np.float32)
+
     def scene(i):
-        big = trimesh.creation.icosphere(5, radius=0.1 + 0.001 * i)  # 20k faces: a leak would show
-        cls = (np.arange(len(big.faces)) % 3 + 1).astype(np.uint8)
-        return _scene([_mesh("big", big, cls, Material("s", "skin"),
-                             vertex_colors=np.full((len(big.vertices), 3), 0.5, np.float32))], cam, env=env)
+        mesh = _mesh("big", big, cls, Material("s", "skin"), vertex_colors=colours)
+        mesh = Mesh(mesh.name, mesh.vertices * (1.0 + 0.01 * i), mesh.faces, mesh.face_class,
+                    mesh.material, vertex_colors=mesh.vertex_colors)
+        return _scene([mesh], cam, env=env)
 
     def counts():
         d = bpy.data

@@ -60,13 +60,13 @@ def _cycles(device):
     return make_job(spec)
 
 
-@pytest.mark.parametrize("device,gpus,expect_gpu", [
-    ("cuda", 2, 1), ("optix", 1, 1), ("hip", 1, 1), ("metal", 1, 1),
-    ("auto", 1, 1), ("auto", 0, 0), ("cpu", 4, 0),
+@pytest.mark.parametrize("device,gpus,expect", [
+    ("cuda", 2, (1, 1)), ("optix", 1, (1, 1)), ("hip", 1, (1, 1)), ("metal", 1, (1, 1)),
+    ("auto", 1, (1, 1)), ("auto", 0, (8, 0)), ("cpu", 4, (8, 0)),  # CPU Cycles uses a whole node
 ])
-def test_cycles_worker_resources(device, gpus, expect_gpu):
-    res = worker_resources(_cycles(device), cluster_has_gpu=gpus > 0)
-    assert res == {"num_cpus": 1, "num_gpus": expect_gpu}
+def test_cycles_worker_resources(device, gpus, expect):
+    res = worker_resources(_cycles(device), cluster_has_gpu=gpus > 0, node_cpus=8)
+    assert (res["num_cpus"], res["num_gpus"]) == expect
 
 
 def test_pyrender_workers_use_one_cpu_even_with_gpus():
@@ -86,6 +86,10 @@ def test_worker_counts():
     assert fit_workers(make_job(), None, {"CPU": 64.0}, local=False)[0] == 64
     assert fit_workers(_cycles("cuda"), None, {"CPU": 64.0, "GPU": 8.0}, local=False)[0] == 8
     assert fit_workers(_cycles("cuda"), 16, {"CPU": 64.0, "GPU": 8.0}, local=False)[0] == 16  # autoscaler may add
+    # CPU Cycles: one worker per node (4 nodes of 16 cores), never two sharing a node's cores
+    assert fit_workers(_cycles("cpu"), None, {"CPU": 64.0}, local=False, node_cpus=16) == \
+        (4, {"num_cpus": 16.0, "num_gpus": 0})
+    assert fit_workers(_cycles("cpu"), None, cpu, local=True, node_cpus=4)[0] == 1
     with pytest.raises(ResourceError):
         fit_workers(make_job(), 0, cpu, local=True)
 

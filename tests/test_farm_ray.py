@@ -15,7 +15,7 @@ from facefarm.render_farm.plan import Job
 from facefarm.render_farm.ray_workers import FarmError, RayFarm
 from test_farm_support import TINY, check_committed, labels_view, ray_cluster  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
 N = 6
 
 
@@ -66,8 +66,8 @@ def test_killed_worker_is_replaced_and_every_sample_lands_once(one_worker_run, t
 
     def kill_first_worker(farm, result):
         if not killed:
-            pid = farm.worker_pids()[0]  # from the actor's own info() call
-            os.kill(pid, signal.SIGKILL)
+            pid = next(p for p in farm.worker_pids() if p)  # from the actor's own info() call
+            os.kill(pid, signal.SIGKILL)  # it has samples in flight: 2 calls are queued per worker
             killed.append(pid)
 
     outcome, pids = farm_run(tmp_path, workers=2, on_result=kill_first_worker)

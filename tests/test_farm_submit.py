@@ -9,7 +9,7 @@ import pytest
 from facefarm.render_farm import cli
 from test_farm_support import check_committed, ray_cluster, write_spec  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
 
 
 def test_submit_then_status_until_done(ray_cluster, tmp_path, capsys):  # noqa: F811

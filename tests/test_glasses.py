@@ -29,30 +29,49 @@ def head_surface(head, v: np.ndarray, parts=("skin", "eye_r", "eye_l", "lash_r",
     return np.asarray(v, np.float64), np.asarray(head.faces[sel], np.int64)
 
 
-def surface_gaps(points: np.ndarray, v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """(n,) exact unsigned distance from each point to the triangle mesh (v, f).
+class _Triangles:
+    """Triangles of one mesh for exact proximity queries: candidate triangles of a query point
+    are those whose bounding sphere (centroid, reach) lies within the query radius, found
+    through one k-d tree per size class so large triangles do not widen every search."""
 
-    Candidates are the triangles whose centroids are nearest; a point is only accepted when
-    the next-nearest centroid is farther than (found distance + largest triangle reach), so
-    no closer triangle can have been skipped - otherwise the candidate set doubles."""
-    tri = v[f]
-    cent = tri.mean(axis=1)
-    reach = np.linalg.norm(tri - cent[:, None], axis=2).max()
-    tree = cKDTree(cent)
-    out = np.full(len(points), np.inf)
-    todo = np.arange(len(points))
-    k = 32
-    while len(todo):
-        k = min(k, len(f))
-        dc, idx = tree.query(points[todo], k=k)
-        idx = idx.reshape(len(todo), -1)
-        dc = dc.reshape(len(todo), -1)
-        q = tm_triangles.closest_point(tri[idx.ravel()], np.repeat(points[todo], idx.shape[1], axis=0))
-        d = np.linalg.norm(q.reshape(len(todo), -1, 3) - points[todo][:, None], axis=2).min(axis=1)
-        done = (dc[:, -1] > d + reach) | (k == len(f))
-        out[todo[done]] = d[done]
-        todo = todo[~done]
-        k *= 2
+    def __init__(self, v: np.ndarray, f: np.ndarray):
+        self.tri = np.asarray(v, np.float64)[np.asarray(f)]
+        self.cent = self.tri.mean(axis=1)
+        self.reach = np.linalg.norm(self.tri - self.cent[:, None], axis=2).max(axis=1)
+        level = np.ceil(np.log2(np.maximum(self.reach, 1e-4) / 0.002)).clip(0, None).astype(int)
+        self.levels = []
+        for k in np.unique(level):
+            ids = np.flatnonzero(level == k)
+            self.levels.append((ids, float(self.reach[ids].max()), cKDTree(self.cent[ids])))
+
+    def pairs(self, points: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, triangles) with |point - centroid| <= radius[row] + reach[triangle]."""
+        rows, tris = [], []
+        for ids, reach, tree in self.levels:
+            lists = tree.query_ball_point(points, r=radius + reach)
+            r = np.repeat(np.arange(len(points)), [len(x) for x in lists])
+            t = ids[np.fromiter((i for x in lists for i in x), np.int64, count=len(r))]
+            keep = np.linalg.norm(points[r] - self.cent[t], axis=1) <= radius[r] + self.reach[t]
+            rows.append(r[keep])
+            tris.append(t[keep])
+        return np.concatenate(rows), np.concatenate(tris)
+
+
+def surface_gaps(points: np.ndarray, v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """(n,) exact unsigned distance from each point to the triangle mesh (v, f): every
+    triangle that could be nearer than an upper bound (distance to the nearest vertex) is
+    measured with trimesh's closest point."""
+    points = np.asarray(points, np.float64)
+    tris = _Triangles(v, f)
+    used = np.unique(f)
+    upper, _ = cKDTree(np.asarray(v, np.float64)[used]).query(points)
+    out = upper.copy()
+    for i in range(0, len(points), 512):
+        pc = points[i:i + 512]
+        rows, t = tris.pairs(pc, upper[i:i + 512])
+        if len(rows):
+            q = tm_triangles.closest_point(tris.tri[t], pc[rows])
+            np.minimum.at(out[i:i + 512], rows, np.linalg.norm(q - pc[rows], axis=1))
     return out
 
 
@@ -63,17 +82,25 @@ def crossings(va: np.ndarray, fa: np.ndarray, vb: np.ndarray, fb: np.ndarray) ->
 
 def _edges_through(va, fa, vb, fb) -> int:
     e = np.unique(np.sort(np.concatenate([fa[:, [0, 1]], fa[:, [1, 2]], fa[:, [2, 0]]]), axis=1), axis=0)
-    p0, p1 = va[e[:, 0]], va[e[:, 1]]
-    tri = vb[fb]
-    cent = tri.mean(axis=1)
-    reach = np.linalg.norm(tri - cent[:, None], axis=2).max()
+    return int(segments_hit(va[e[:, 0]], va[e[:, 1]], vb, fb).sum())
+
+
+def segments_hit(p0: np.ndarray, p1: np.ndarray, vb: np.ndarray, fb: np.ndarray) -> np.ndarray:
+    """(n,) how many triangles of (vb, fb) each segment p0[i] -> p1[i] passes through."""
+    count = np.zeros(len(p0), int)
+    # only segments inside B's bounding box (grown by their length) can reach it
+    lo, hi = vb.min(axis=0), vb.max(axis=0)
     half = 0.5 * np.linalg.norm(p1 - p0, axis=1)
-    pairs = cKDTree(cent).query_ball_point(0.5 * (p0 + p1), r=half.max() + reach)
-    ei = np.repeat(np.arange(len(e)), [len(p) for p in pairs])
-    ti = np.fromiter((t for p in pairs for t in p), dtype=np.int64, count=len(ei))
+    mid = 0.5 * (p0 + p1)
+    near = np.flatnonzero(np.all((mid >= lo - half[:, None]) & (mid <= hi + half[:, None]), axis=1))
+    if len(near) == 0:
+        return count
+    tris = _Triangles(vb, fb)
+    ei, ti = tris.pairs(mid[near], half[near])
     if len(ei) == 0:
-        return 0
-    a, b, c = tri[ti, 0], tri[ti, 1], tri[ti, 2]
+        return count
+    ei = near[ei]
+    a, b, c = tris.tri[ti, 0], tris.tri[ti, 1], tris.tri[ti, 2]
     o, d = p0[ei], p1[ei] - p0[ei]
     e1, e2 = b - a, c - a
     h = np.cross(d, e2)
@@ -86,7 +113,8 @@ def _edges_through(va, fa, vb, fb) -> int:
     w = inv * (d * q).sum(1)
     t = inv * (e2 * q).sum(1)
     hit = ok & (u >= 0) & (w >= 0) & (u + w <= 1) & (t >= 0) & (t <= 1)
-    return int(hit.sum())
+    np.add.at(count, ei[hit], 1)
+    return count
 
 
 def closed_skin(head, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ import pytest
 from facefarm import paths
 from test_farm_support import check_committed, cli_env, labels_view, manifest, ray_cluster  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
 N = 4
 FINAL = re.compile(r"^(\d+) done, (\d+) skipped \(already complete\), (\d+) failed -> (\S+) \((\d+)/(\d+) samples")
 
@@ -44,6 +44,7 @@ def spec(tmp_path_factory) -> Path:
 
 _N = {"type": "number"}
 _BOOL = {"type": "boolean"}
+_BBOX = {"type": "array", "minItems": 4, "maxItems": 4, "items": _N}  # [x0, y0, x1, y1] pixels
 
 
 def _points(n: int, dim: int) -> dict:
@@ -63,8 +64,8 @@ def _matrix(rows: int, cols: int) -> dict:
 MANIFEST_LINE = {
     "type": "object",
     "required": ["schema_version", "sample_id", "index", "seed", "catalog_hash", "identity_id", "width", "height",
-                 "camera", "head_pose", "landmarks", "face_bbox", "depth_scale_m", "attributes", "render", "files",
-                 "sha256"],
+                 "camera", "head_pose", "landmarks", "face_bbox", "landmarks_bbox", "depth_scale_m", "attributes",
+                 "render", "files", "sha256"],
     "not": {"required": ["dense"]},
     "properties": {
         "schema_version": {"const": 1},
@@ -76,13 +77,16 @@ MANIFEST_LINE = {
         "width": {"const": 96}, "height": {"const": 96},
         "camera": {"type": "object", "required": ["K", "world_to_camera", "convention"],
                    "properties": {"K": _matrix(3, 3), "convention": {"const": "opencv"},
-                                  "world_to_camera": {"type": "array", "minItems": 3, "maxItems": 4,
-                                                      "items": {"type": "array", "minItems": 4, "maxItems": 4}}}},
-        "head_pose": {"type": "object"},
+                                  "world_to_camera": _matrix(4, 4)}},
+        "head_pose": {"type": "object", "required": ["rotation", "translation", "yaw_deg", "pitch_deg", "roll_deg"],
+                      "properties": {"rotation": _matrix(3, 3),
+                                     "translation": {"type": "array", "minItems": 3, "maxItems": 3, "items": _N},
+                                     "yaw_deg": _N, "pitch_deg": _N, "roll_deg": _N}},
         "landmarks": {"type": "object", "required": ["uv", "visible", "in_frame", "xyz_camera"],
                       "properties": {"uv": _points(70, 2), "visible": _flags(70), "in_frame": _flags(70),
                                      "xyz_camera": _points(70, 3)}},
-        "face_bbox": {"type": "array", "minItems": 4, "maxItems": 4, "items": _N},
+        "face_bbox": _BBOX,
+        "landmarks_bbox": {"oneOf": [_BBOX, {"type": "null"}]},
         "depth_scale_m": {"type": "number", "exclusiveMinimum": 0},
         "attributes": {"type": "object", "required": ["sample_id", "age_years", "head_pose", "camera"]},
         "render": {"type": "object", "required": ["backend", "generator", "version", "seconds"],
@@ -99,7 +103,9 @@ def validate_lines(lines: list[dict]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     for line in lines:
         jsonschema.validate(line, MANIFEST_LINE)
-    assert len({x["identity_id"] for x in lines}) >= 1
+        x0, y0, x1, y1 = line["face_bbox"]
+        assert 0 <= x0 < x1 <= line["width"] and 0 <= y0 < y1 <= line["height"]
+        assert line["attributes"]["sample_id"] == line["sample_id"]
 
 
 def test_render_locally_and_on_ray_gives_the_same_complete_dataset(spec, tmp_path):

@@ -51,9 +51,15 @@ def test_visible_landmarks_lie_on_the_rendered_surface(rendered):
     for s, scene, result, lab in rendered:
         vis = lab["visible"][:68]
         assert vis.mean() > 0.7, f"{s.sample_id}: only {vis.sum()} of 68 landmarks visible"
+        h, w = result.depth.shape
         for k in np.flatnonzero(vis):
-            j, i = _pixel(lab["uv"][k])
-            errors.append(abs(lab["xyz_camera"][k, 2] - result.depth[j, i]))
+            # the 2 x 2 pixel centres around the point; a point on a silhouette may have background there
+            u, v = lab["uv"][k]
+            i0, j0 = int(np.floor(u - 0.5)), int(np.floor(v - 0.5))
+            d = result.depth[max(j0, 0):min(j0 + 2, h), max(i0, 0):min(i0 + 2, w)].ravel()
+            d = d[d > 0]
+            if len(d):
+                errors.append(np.min(np.abs(lab["xyz_camera"][k, 2] - d)))
     errors = np.asarray(errors)
     # a pixel footprint at ~0.5 m and 256 px is ~1.5 mm; grazing jaw points add slope
     assert np.median(errors) < 0.002, np.median(errors)

@@ -1,0 +1,142 @@
+"""Clothing and headwear fitted to babies, adults, the elderly, extreme weights and open jaws.
+
+Checked with the independent tools of tests/test_glasses.py (exact distances through
+trimesh, segment-triangle crossings, winding numbers) plus ray tests for coverage: the
+skin's crop edge and neck must be hidden under the clothes, the scalp under hats, and the
+eyes and mouth must stay visible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facefarm.catalog import vocabulary
+from facefarm.pipeline import garments as GM
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.head_model import IdentityParams
+from test_glasses import assert_worn_clear, person, segments_hit
+
+JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
+
+CLOTHING_CASES = [
+    ("tshirt", "baby", False), ("tshirt", "heavy_man", False),
+    ("shirt", "woman", True), ("shirt", "baby", False),
+    ("sweater", "elder", True), ("sweater", "child", False),
+    ("hoodie", "thin_man", False), ("hoodie", "baby", True),
+    ("jacket", "heavy_man", True), ("jacket", "child", False),
+    ("scarf", "woman", False), ("scarf", "elder", False),
+]
+HEADWEAR_CASES = [
+    ("cap", "baby", False), ("cap", "heavy_man", True),
+    ("beanie", "child", False), ("beanie", "elder", True),
+    ("wide_brim_hat", "woman", False), ("wide_brim_hat", "thin_man", False),
+    ("headscarf", "woman", True), ("headscarf", "baby", False),
+]
+
+
+def _person(head, who, jaw):
+    v = person(head, who)
+    return v + head.expression_offsets(v, JAW) if jaw else v
+
+
+def _merged(meshes):
+    vs, fs, off = [], [], 0
+    for m in meshes:
+        vs.append(m.vertices.astype(np.float64))
+        fs.append(m.faces.astype(np.int64) + off)
+        off += len(m.vertices)
+    return np.concatenate(vs), np.concatenate(fs)
+
+
+def _skin_ids(head):
+    return np.unique(head.faces[head.face_part == list(head.part_names).index("skin")])
+
+
+def _crop_edge(head):
+    f = head.faces[head.face_part == list(head.part_names).index("skin")]
+    e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    u, c = np.unique(e, axis=0, return_counts=True)
+    return np.unique(u[c == 1])
+
+
+@pytest.mark.parametrize("garment,who,jaw", CLOTHING_CASES)
+def test_clothing_clears_and_covers_the_body(head, garment, who, jaw):
+    v = _person(head, who, jaw)
+    meshes = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), head, v)
+    assert meshes and all(np.all(m.face_class == CLASS_IDS["CLOTHING"]) for m in meshes)
+    assert all(m.material.kind == "cloth" for m in meshes)
+    assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{garment} on {who}")
+
+    gv, gf = _merged(meshes)
+    body = GM.Body.measure(head, v)
+    # the ragged crop edge of the head asset is hidden: a ray from the neck axis out through
+    # every crop-edge vertex meets the garment beyond it
+    crop = v[_crop_edge(head)]
+    out = crop - [0.0, crop[:, 1].mean(), body.neck_z]
+    out[:, 1] = 0.0
+    out /= np.linalg.norm(out, axis=1, keepdims=True)
+    hits = segments_hit(crop + out * 1e-4, crop + out * 0.3, gv, gf)
+    assert np.all(hits > 0), f"{garment} on {who}: {np.sum(hits == 0)} of {len(crop)} crop-edge points show"
+    # the neck below the neckline is covered too; the chin and face are not
+    skin = v[_skin_ids(head)]
+    low_neck = skin[(skin[:, 1] < body.nape_y - 2.6 * body.neck_r) & (skin[:, 1] > crop[:, 1].max())]
+    if len(low_neck):
+        d = low_neck - [0.0, 0.0, body.neck_z]
+        d[:, 1] = 0.0
+        d /= np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-9)
+        covered = segments_hit(low_neck + d * 1e-4, low_neck + d * 0.3, gv, gf) > 0
+        assert covered.mean() > 0.97, f"{garment} on {who}: only {covered.mean():.0%} of the lower neck covered"
+    face = v[head.vertex_class == CLASS_IDS["TOP_LIP"]]
+    assert not np.any(segments_hit(face, face + [0.0, 0.0, 0.5], gv, gf)), "the garment hides the mouth"
+
+
+@pytest.mark.parametrize("headwear,who,jaw", HEADWEAR_CASES)
+def test_headwear_clears_the_head_and_leaves_the_face(head, headwear, who, jaw):
+    v = _person(head, who, jaw)
+    meshes = GM.headwear_meshes(headwear, (0.6, 0.2, 0.2), head, v)
+    assert meshes and all(np.all(m.face_class == CLASS_IDS["HEADWEAR"]) for m in meshes)
+    assert all(m.material.kind == "headwear" for m in meshes)
+    assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{headwear} on {who}")
+
+    gv, gf = _merged(meshes)
+    skin = v[_skin_ids(head)]
+    top = skin[np.argmax(skin[:, 1])]
+    assert segments_hit(top[None], (top + [0.0, 0.3, 0.0])[None], gv, gf)[0] > 0, "the crown is bare"
+    # eyes and mouth stay visible from the front
+    for cls in ("RIGHT_EYE", "LEFT_EYE", "TOP_LIP", "NOSE"):
+        pts = v[head.vertex_class == CLASS_IDS[cls]]
+        front = pts[pts[:, 2] > np.percentile(pts[:, 2], 80)]
+        hidden = segments_hit(front, front + [0.0, 0.0, 0.5], gv, gf) > 0
+        assert not hidden.any(), f"{headwear} on {who} hides {hidden.sum()} {cls} points"
+
+
+def test_headwear_coverage_marks_the_scalp_not_the_face(head):
+    v = person(head, "woman")
+    covered = GM.headwear_coverage("beanie", head, v)
+    skin = _skin_ids(head)
+    assert covered[skin[np.argmax(v[skin, 1])]], "the top of the head is under the beanie"
+    assert not covered[head.vertex_class == CLASS_IDS["NOSE"]].any()
+    assert not covered[head.vertex_class == CLASS_IDS["TOP_LIP"]].any()
+    assert not GM.headwear_coverage("not-a-hat", head, v).any()
+
+
+def test_catalog_vocabulary_is_supported():
+    """Every clothing/headwear id the catalog can draw has a garment here (scarf is extra)."""
+    assert set(vocabulary.CLOTHING_IDS) <= set(GM.CLOTHING_IDS)
+    assert set(vocabulary.HEADWEAR_IDS) <= set(GM.HEADWEAR_IDS)
+
+
+def test_garment_meshes_follow_the_sample(head):
+    from facefarm.catalog import Catalog, resolve
+
+    cat = Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 1.0,
+                                  "ids": {"kind": "categorical", "weights": {"cap": 1}}},
+                                  "clothing": {"ids": {"kind": "categorical", "weights": {"hoodie": 1}}}})
+    s = resolve(cat, seed=1, index=0)
+    v = head.shape(IdentityParams(age_years=s.age_years, gender=s.gender, ancestry=s.ancestry_weights))
+    meshes = GM.garment_meshes(s, head, v)
+    names = {m.name for m in meshes}
+    assert "hoodie" in names and "cap" in names
+    bare = resolve(Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 0.0}}), 1, 0)
+    assert not any(m.face_class[0] == CLASS_IDS["HEADWEAR"] for m in GM.garment_meshes(bare, head, v))
