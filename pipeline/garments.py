@@ -264,7 +264,10 @@ def drape(shell: Shell, body: Body, thickness: float | np.ndarray, smooth: int =
     start = p.copy()
     lap = _neighbours(len(p), shell.f)
     for i in range(smooth):
-        p = 0.5 * p + 0.5 * (lap @ p)
+        # smooth along the normals only: each shell vertex stays over its own skin point, so
+        # a shell triangle cannot slide sideways and dip under a bump of the coarse skin
+        step = (lap @ p) - p
+        p = p + 0.5 * (step * shell.n).sum(axis=1, keepdims=True) * shell.n
         # the crop edge stays where it is, so the bust extension starts on the skin's edge
         p[shell.on_crop] = start[shell.on_crop]
         if i % 4 == 3 or i == smooth - 1:
@@ -305,16 +308,21 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
     r_end = np.maximum(ell, r)
     y_end = body.bottom_y - 0.08 * s
     end = np.column_stack([np.sin(phi) * r_end, np.full(len(ids), y_end), body.neck_z + np.cos(phi) * r_end])
-    start = p[ids]
+    # the crop edge is ragged: step straight out along the skin normal first, clear of the
+    # neighbouring skin triangles that reach lower, then settle onto the bust
+    first = p[ids] + shell.n[ids] * (0.012 * s)
+    end = np.where((np.linalg.norm(end - first, axis=1) > 0)[:, None], end, first)
     verts = [p]
     index = {int(i): k for k, i in enumerate(ids)}
     ring_ids = []
+    n_total = len(p)
     for k in range(1, rings + 1):
-        t = k / rings
-        # leave the crop edge along the surface first, then settle onto the bust
+        t = (k - 1) / (rings - 1)
         ease = 1 - (1 - t) ** 2
-        pos = start + (end - start) * np.array([ease, t, ease])
-        ring_ids.append(len(np.concatenate(verts)) + np.arange(len(ids)))
+        pos = first + (end - first) * np.array([ease, t, ease])
+        pos = _push_out(pos, body, np.full(len(pos), 0.012 * s))
+        ring_ids.append(n_total + np.arange(len(ids)))
+        n_total += len(ids)
         verts.append(pos)
     allv = np.concatenate(verts)
     faces = [shell.f]
@@ -589,9 +597,11 @@ def _hoodie(body: Body, rgb) -> list[Mesh]:
     s = body.s
     path = path + np.column_stack([np.zeros(len(path)), (0.01 + 0.025 * back_w) * s, np.zeros(len(path))])
     radius = (0.012 + 0.02 * back_w) * s
-    path = _push_out(path, body, radius + 0.004 * s)
-    path = _smooth_polyline(path, False, 6)
-    path = _push_out(path, body, radius + 0.004 * s)
+    clear = 1.1 * radius + 0.004 * s          # the roll's profile is 1.1 x radius wide
+    for _ in range(3):
+        path = _push_out(path, body, clear)
+        path = _smooth_polyline(path, False, 3)
+    path = _push_out(_push_out(path, body, clear), body, clear)
     hv, hf = sweep(path, _ring(12), closed=False, scale=np.column_stack([radius * 1.1, radius * 0.8]))
     out.append(_mesh("hoodie_hood", hv, hf, "CLOTHING", mat))
     # drawstrings hang from the front ends of the hood, over the hoodie
@@ -827,19 +837,106 @@ def _wide_brim_hat(body: Body, rgb) -> list[Mesh]:
 
 
 def _headscarf(body: Body, rgb) -> list[Mesh]:
+    """Fabric over the head, ears and neck, leaving the face oval open."""
     s = body.s
-    g = _headscarf_field(body)
-    shell = clip_surface(body.v, body.skin_faces, g(body.v), body.normals, np.zeros(len(body.v), bool))
-    # fabric drapes over the ears and the hollows of the neck
-    p = drape(shell, body, 0.006 * s ** 0.5, smooth=60, gap=0.004 * s ** 0.5)
+    th = 0.006 * s ** 0.5
+    ears = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
+    # the ear flaps cannot be offset (front and back would cross): cut them out, close the
+    # holes with caps, and lift the whole shell over a radial envelope of the head and ears
+    g = np.where(ears, 1.0, _headscarf_field(body)(body.v))
+    shell = _cap_holes(clip_surface(body.v, body.skin_faces, g, body.normals, np.zeros(len(body.v), bool)),
+                       body, ears)
+    p = drape(shell, body, th, smooth=40, gap=0.7 * th)
+    p = _over_envelope(p, shell, body, th)
     mat = _headwear("headscarf", rgb, roughness=0.85)
     out = [_mesh("headscarf", p, shell.f, "HEADWEAR", mat)]
-    loops = boundary_loop(shell.f)
-    for loop in loops[:2]:
+    for loop in boundary_loop(shell.f)[:2]:       # the face opening and the lower edge
         edge = _resample(_smooth_polyline(p[loop], True, 2), 128, True)
         hv, hf = _hem(edge, 0.003 * s ** 0.5, body)
         out.append(_mesh("headscarf_hem", hv, hf, "HEADWEAR", mat))
     return out
+
+
+def _cap_holes(shell: Shell, body: Body, ears: np.ndarray, rings: int = 4) -> Shell:
+    """Close the boundary loops of ``shell`` that sit around an ear with concentric rings."""
+    ear_pts = body.v[ears]
+    centres = [ear_pts[ear_pts[:, 0] < 0].mean(axis=0), ear_pts[ear_pts[:, 0] > 0].mean(axis=0)]
+    v, f, n = [shell.v], [shell.f], [shell.n]
+    count = len(shell.v)
+    for loop in boundary_loop(shell.f):
+        lp = shell.v[loop]
+        c = lp.mean(axis=0)
+        if min(np.linalg.norm(c - e) for e in centres) > 0.03 * body.s:
+            continue
+        m = len(loop)
+        ids = [loop]
+        outward = np.array([c[0], 0.0, c[2] - body.head_z])
+        outward /= np.linalg.norm(outward)
+        for k in range(1, rings):
+            t = k / rings
+            v.append(c + (lp - c) * (1 - t))
+            n.append(np.tile(outward, (m, 1)))
+            ids.append(count + np.arange(m))
+            count += m
+        v.append(c[None])
+        n.append(outward[None])
+        apex = count
+        count += 1
+        for a, b in zip(ids[:-1], ids[1:]):
+            f.append(np.stack([a, b, np.roll(b, -1)], axis=1))
+            f.append(np.stack([a, np.roll(b, -1), np.roll(a, -1)], axis=1))
+        last = ids[-1]
+        f.append(np.stack([last, np.full(m, apex), np.roll(last, -1)], axis=1))
+        # the loop runs in the shell's winding; the cap must run against it
+        nf = len(np.concatenate(f[-(2 * (rings - 1) + 1):]))
+        cap = np.concatenate(f[-(2 * (rings - 1) + 1):])
+        del f[-(2 * (rings - 1) + 1):]
+        allv = np.concatenate(v)
+        tri = allv[cap]
+        fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]).sum(axis=0)
+        f.append(cap if fn @ outward > 0 else cap[:, ::-1])
+        assert len(f[-1]) == nf
+    return Shell(v=np.concatenate(v), f=np.concatenate(f), n=np.concatenate(n),
+                 on_crop=np.zeros(count, bool))
+
+
+def _over_envelope(p: np.ndarray, shell: Shell, body: Body, th: float) -> np.ndarray:
+    """Lift shell points beside the ears radially (from the head's vertical axis) to at least
+    ``th`` beyond every skin point within a small window of azimuth and height there: the
+    fabric then drapes over the ears instead of following them."""
+    ear_ids = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
+    ear = body.v[ear_ids]
+    sk = body.v[body.skin_ids]
+    rs = np.hypot(sk[:, 0], sk[:, 2] - body.head_z)
+    ps = np.arctan2(sk[:, 0], sk[:, 2] - body.head_z)
+    d = p.copy()
+    d[:, 1] = 0.0
+    d[:, 2] -= body.head_z
+    r = np.linalg.norm(d, axis=1)
+    phi = np.arctan2(p[:, 0], p[:, 2] - body.head_z)
+    ear_phi = np.arctan2(ear[:, 0], ear[:, 2] - body.head_z)
+    margin = 0.012 * body.s
+    zone = np.zeros(len(p), bool)
+    for side in (ear_phi < 0, ear_phi >= 0):
+        lo, hi = ear_phi[side].min() - 0.35, ear_phi[side].max() + 0.35
+        y_lo, y_hi = ear[side, 1].min() - margin, ear[side, 1].max() + margin
+        zone |= (phi > lo) & (phi < hi) & (p[:, 1] > y_lo) & (p[:, 1] < y_hi)
+    win = 0.015 * body.s
+    need = np.zeros(len(p))
+    idx = np.flatnonzero(zone)
+    for i in range(0, len(idx), 256):
+        j = idx[i:i + 256]
+        dy = np.abs(p[j, 1, None] - sk[None, :, 1])
+        dphi = np.abs(np.angle(np.exp(1j * (phi[j, None] - ps[None]))))
+        inside = (dy < win) & (dphi * np.maximum(rs[None], 0.02) < win)
+        need[j] = np.where(inside, rs[None], 0.0).max(axis=1) + th
+    lift = np.clip(need - r, 0.0, None)
+    lap = _neighbours(len(p), shell.f)
+    for _ in range(6):  # spread the lift so the bulge over an ear is smooth, never lower
+        lift = np.maximum(lift, lap @ lift)
+    lift = np.maximum(np.clip(need - r, 0.0, None), 0.5 * lift + 0.5 * (lap @ lift))
+    out = p + d / np.maximum(r, 1e-9)[:, None] * lift[:, None]
+    return _push_out(out, body, np.full(len(out), 0.7 * th))
 
 
 _HEADWEAR: dict[str, Callable[[Body, tuple], list[Mesh]]] = {

@@ -105,9 +105,9 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
     curl_amount = max(st.curl, 0.8 * req.curl) if st.id != "stubble" else 0.0
     curl = hg.Curl.from_amount(curl_amount)
     shrink = curl.shrink if curl else 1.0
-    offset = rng.uniform(0.0, 1.0, n) * (0.2 * length if st.id != "stubble" else 0.0)
-    spec = hg.GrowSpec(length=length * shrink, lift=st.lift, stiffness=0.55, gravity=frame.gravity,
-                       gravity_weight=0.25, offset=offset, steps=max(k - 1, 2 if st.id == "stubble" else 4))
+    offset = rng.uniform(0.0, 1.0, n) * (0.12 * length if st.id != "stubble" else 0.0)
+    spec = hg.GrowSpec(length=length * shrink, lift=st.lift, stiffness=0.4, gravity=frame.gravity,
+                       gravity_weight=0.6, offset=offset, steps=max(k - 1, 2 if st.id == "stubble" else 4))
     if n > 600 and k > 4:
         gi = np.arange(min(n, 400))
         guides = hg.grow(frame.surface, pos[gi], nr.normal[gi], lambda p, near, s: comb_dir[gi],

@@ -24,6 +24,8 @@ from facefarm.pipeline.hair_surface import HeadSurface, Nearest
 MIN_OFFSET_M = 0.001
 #: Distance over which a strand's shell offset grows from the root to its full volume.
 SHELL_RISE_M = 0.015
+#: Beyond its shell by this much a strand no longer follows the skin (it falls freely).
+CONTACT_M = 0.012
 
 CombFn = Callable[[np.ndarray, Nearest, np.ndarray], np.ndarray]
 
@@ -80,11 +82,12 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
     out[:, 0] = p
     d = unit(normals * max(spec.lift, 0.05) + comb(p, surface.query(p), np.zeros(g)) * (1 - spec.lift))
     lift_len = 0.004 + 0.02 * spec.lift
+    reach = float(offset.max()) + MIN_OFFSET_M + CONTACT_M  # farther than this, the skin does not matter
     for i in range(1, n_pts):
         s = h * (i - 1)
-        nr = surface.query(p)
+        nr = surface.query(p, reach)
         shell = MIN_OFFSET_M + offset * _rise(s)
-        contact = np.clip(1.0 - (nr.distance - shell) / 0.012, 0.0, 1.0)[:, None]
+        contact = np.clip(1.0 - (nr.distance - shell) / CONTACT_M, 0.0, 1.0)[:, None]
         c = unit(comb(p, nr, s))
         on_skin = unit(tangential(c + spec.gravity_weight * grav, nr.normal))
         lift_w = (spec.lift * np.exp(-s / lift_len))[:, None]

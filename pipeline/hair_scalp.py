@@ -134,10 +134,12 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     whorl, _ = frame.point(nh.surface_vertex(*WHORL_AZ_EL))
     parting_x = {"none": None, "centre": 0.0, "side": float(rng.choice([-1, 1])) * 0.022 * frame.scale}[st.parting]
     fringe = rng.random() < st.fringe_probability
-    side = np.zeros(n, int) if parting_x is None else (pos[:, 0] > parting_x).astype(int)
+    # a parting runs from the front hairline to the crown; behind the crown hair falls from the whorl
+    before_crown = pos[:, 2] > whorl[2] + 0.01 * frame.scale
+    side = np.zeros(n, int) if parting_x is None else np.where(before_crown, 1 + (pos[:, 0] > parting_x), 0)
     hairline_el = np.interp(np.abs(az), hairline[:, 0], hairline[:, 1])
     in_fringe = fringe & (np.abs(az) < 42.0) & (el < hairline_el + 16.0)
-    group = side + 2 * in_fringe
+    group = side + 3 * in_fringe
 
     layer = rng.random(n)
     offset = st.volume_m * (0.25 + 0.75 * layer) * frame.scale
@@ -163,7 +165,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         curves = hg.children(pos[gi], guides, group[gi], pos, group)
         cut = np.minimum(lengths * shrink, hg.arc_length(curves)[:, -1])
         if st.ends_at:
-            level = frame.chin_y + lerp(st.ends_at, req.length) * frame.scale + rng.normal(0, 0.006, n)
+            level = frame.chin_y + lerp(st.ends_at, req.length) * frame.scale + rng.normal(0, 0.01, n)
             cut = np.minimum(cut, hg.cut_length_at_level(curves, level))
         if fringe:
             fr_level = frame.brow_top_y + 0.008 * frame.scale + rng.uniform(0, 0.006, n)
@@ -303,10 +305,10 @@ def _tail_axis(surf, tie, tie_n, gravity, length, steps) -> np.ndarray:
     """(steps + 1, 3) centre line of a ponytail: out of the tie, then falling with gravity."""
     h = length / steps
     p = tie.copy()
-    d = hg.unit(tie_n + 0.4 * gravity)
+    d = hg.unit(tie_n + 0.8 * gravity)
     out = [p]
     for _ in range(steps):
-        d = hg.unit(d + (gravity - d) * min(1.0, h / 0.06))
+        d = hg.unit(d + (gravity - d) * min(1.0, h / 0.03))
         p = surf.push_out((p + h * d)[None], 0.02)[0]
         out.append(p)
     return np.stack(out)

@@ -14,16 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-#: Candidate triangles come from the nearest of these many sample points spread over the
-#: triangles every ``_SPACING`` metres, so large thin triangles (the neck cap) are found too.
+#: Exact queries: candidate triangles come from the nearest of these many sample points
+#: spread over the triangles every ``_SPACING`` metres, so large triangles are found too.
 _CANDIDATES = 16
 _SPACING = 0.004
+_CHUNK = 2048
 #: Sample spacing of the fast query: its distance error is about spacing^2 / (6 x curvature
 #: radius), ~0.1 mm on the head and ~0.3 mm on an ear rim.
 _DENSE_SPACING = 0.002
-#: Beyond this distance (m) from the skin the fast query only says "far outside".
+#: Spacing of the coarse cloud that rules far points out before the dense search.
+_COARSE_SPACING = 0.006
+#: By default the fast query measures points up to this far (m) from the skin.
 FAR_M = 0.03
-_CHUNK = 2048
 
 
 def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
@@ -124,10 +126,11 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-20)
 
 
-def _spread(tri: np.ndarray, spacing: float, centroid_below: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _spread(tri: np.ndarray, spacing: float, centroid_below: float, with_radius: bool = False):
     """Points standing for the (m, 3, 3) triangles: every centroid, plus a barycentric grid
     about ``spacing`` apart (corners included) on triangles whose longest edge exceeds
-    ``centroid_below``. Returns (points (q, 3), owner triangle (q,), barycentric (q, 3))."""
+    ``centroid_below``. Returns (points (q, 3), owner triangle (q,), barycentric (q, 3)) and,
+    ``with_radius``, a bound on how far any surface point lies from its nearest point."""
     edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
     area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     # a slim triangle needs its long edge covered; a fat one about area / spacing^2 points
@@ -143,7 +146,14 @@ def _spread(tri: np.ndarray, spacing: float, centroid_below: float) -> tuple[np.
         pts.append(np.einsum("qk,mkd->mqd", w, tri[ids]).reshape(-1, 3))
         owner.append(np.repeat(ids, len(w)))
         bary.append(np.tile(w, (len(ids), 1)))
-    return np.concatenate(pts), np.concatenate(owner), np.concatenate(bary)
+    out = np.concatenate(pts), np.concatenate(owner), np.concatenate(bary)
+    if not with_radius:
+        return out
+    # centroid only: the farthest point of a triangle from its centroid is a corner; a grid of
+    # r steps: every point is within one sub-triangle's longest edge of a grid point
+    to_corner = np.linalg.norm(tri - tri.mean(axis=1, keepdims=True), axis=-1).max(axis=1)
+    rho = np.where(res > 0, edge / np.maximum(res, 1), to_corner)
+    return (*out, float(rho.max()))
 
 
 @dataclass(frozen=True)
@@ -176,13 +186,16 @@ class HeadSurface:
         self._a, self._b, self._c = tri[:, 0], tri[:, 1], tri[:, 2]
         fn = np.cross(self._b - self._a, self._c - self._a)
         self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
-        pts, self._owner, _ = _spread(tri, _SPACING, 2 * _SPACING)
-        self._tree = cKDTree(pts)
-        # the fast query: a dense cloud of surface samples carrying their smooth normals
+        self._exact_tree: cKDTree | None = None  # built on the first exact query
+        # the fast query: a dense cloud of surface samples carrying their smooth normals ...
         self._dense, self._dense_face, self._dense_bary = _spread(tri, _DENSE_SPACING, 0.0)
         dn = np.einsum("qk,qkd->qd", self._dense_bary, self.normals[self.faces[self._dense_face]])
         self._dense_normal = dn / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-20)
         self._dense_tree = cKDTree(self._dense)
+        # ... behind a coarse cloud that cheaply proves most far points far: no surface point
+        # is more than ``_coarse_rho`` from a coarse sample, so d(p) >= d_coarse(p) - rho
+        coarse, _, _, self._coarse_rho = _spread(tri, _COARSE_SPACING, 2 * _COARSE_SPACING, with_radius=True)
+        self._coarse_tree = cKDTree(coarse)
         self._centroid = self.vertices.mean(axis=0)
 
     @classmethod
@@ -200,7 +213,10 @@ class HeadSurface:
             return Nearest(*(np.concatenate([getattr(r, f) for r in parts])
                              for f in ("point", "face", "bary", "normal", "distance")))
         k = min(_CANDIDATES, len(self.faces))
-        _, near = self._tree.query(p, k=k)
+        if self._exact_tree is None:
+            pts, self._owner, _ = _spread(self.vertices[self.faces], _SPACING, 2 * _SPACING)
+            self._exact_tree = cKDTree(pts)
+        _, near = self._exact_tree.query(p, k=k)
         cand = self._owner[near.reshape(len(p), k)]
         q, bary = closest_on_triangles(p[:, None, :], self._a[cand], self._b[cand], self._c[cand])
         off = p[:, None, :] - q
@@ -220,27 +236,32 @@ class HeadSurface:
         sign = np.where((off * self._fn[face]).sum(axis=1) < 0, -1.0, 1.0)
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=sign * dist)
 
-    def query(self, points: np.ndarray) -> Nearest:
+    def query(self, points: np.ndarray, within: float = FAR_M) -> Nearest:
         """Fast approximate :meth:`nearest`: the nearest of ~2 mm surface samples, with the
         distance measured along that sample's smooth normal (the tangent-plane distance).
 
-        Points farther than :data:`FAR_M` from every sample are reported as outside at +inf
-        with the normal pointing away from the surface's centroid (a nearest-neighbour search
-        from far away is slow and nothing here needs an exact answer there).
+        Only points within ``within`` metres of the skin are measured; the others are reported
+        outside at +inf, with the normal pointing away from the surface's centroid (nothing
+        here needs more there, and a nearest-neighbour search from far away is slow).
         """
         p = np.asarray(points, np.float64).reshape(-1, 3)
-        dist, i = self._dense_tree.query(p, distance_upper_bound=FAR_M)
-        far = ~np.isfinite(dist)
-        i = np.where(far, 0, i)
-        n = self._dense_normal[i]
-        d = ((p - self._dense[i]) * n).sum(axis=1)
+        n = np.empty_like(p)
+        d = np.full(len(p), np.inf)
+        face = np.full(len(p), -1)
+        bary = np.full((len(p), 3), 1.0 / 3.0)
+        dc, _ = self._coarse_tree.query(p, distance_upper_bound=within + self._coarse_rho)
+        near = np.flatnonzero(np.isfinite(dc))
+        if len(near):
+            _, i = self._dense_tree.query(p[near])
+            n[near] = self._dense_normal[i]
+            d[near] = ((p[near] - self._dense[i]) * n[near]).sum(axis=1)
+            face[near], bary[near] = self._dense_face[i], self._dense_bary[i]
+        far = ~np.isfinite(d)
         if far.any():
-            n[far] = (p[far] - self._centroid) / np.maximum(
-                np.linalg.norm(p[far] - self._centroid, axis=1, keepdims=True), 1e-12)
-            d[far] = np.inf
-        q = np.where(far[:, None], p, p - np.where(far, 0.0, d)[:, None] * n)
-        return Nearest(point=q, face=np.where(far, -1, self._dense_face[i]), bary=self._dense_bary[i],
-                       normal=n, distance=d)
+            out = p[far] - self._centroid
+            n[far] = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        q = p - np.where(far, 0.0, d)[:, None] * n
+        return Nearest(point=q, face=face, bary=bary, normal=n, distance=d)
 
     def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 3) -> np.ndarray:
         """Points moved out to at least ``offset`` metres outside the surface ((n,) or scalar).
@@ -252,8 +273,9 @@ class HeadSurface:
         p = np.asarray(points, np.float64).reshape(-1, 3).copy()
         off = np.broadcast_to(np.asarray(offset, np.float64), (len(p),))
         todo = np.arange(len(p))
+        within = float(off.max()) + 1e-4
         for _ in range(iterations):
-            nr = self.query(p[todo])
+            nr = self.query(p[todo], within)
             bad = nr.distance < off[todo]
             if not bad.any():
                 break

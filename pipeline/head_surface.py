@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.spatial import cKDTree
 
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.head_subdivision import (Level, catmull_clark, corner_uv, locate,
@@ -166,12 +167,12 @@ def _fan(ids: list[int], w: list[np.ndarray]) -> list[tuple[int, int, int]]:
 
 
 def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarray,
-        crop: np.ndarray | None, n_fine: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+        crop: np.ndarray | None, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
     """Split triangles where the winning label changes or the crop field crosses zero.
 
     tris : (T, 3) fine vertex ids · shares : (V_fine, L) label fields · labels : (L,) label ids ·
     bias : (L,) tiny tie-breakers (symmetric under left/right) · crop : (V_fine,) keep where >= 0,
-    or None. Returns ((F, 3) faces over fine ids then new ids, (F,) labels, (F,) source triangle,
+    or None · positions : (V_fine, 3) the fine base mesh, for welding. Returns ((F, 3) faces over fine ids then new ids, (F,) labels, (F,) source triangle,
     W (n_fine + new, n_fine) rows of the new vertices' barycentric weights).
     """
     score = shares + bias[None, :]
@@ -187,6 +188,7 @@ def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarr
     faces = [tris[simple]]
     flabel = [labels[tw[simple, 0]]]
     src = [np.flatnonzero(simple)]
+    n_fine = len(positions)
     cutter = _Cutter(n_fine)
     new_f, new_l, new_s = [], [], []
     corner_edges = (frozenset({0, 2}), frozenset({0, 1}), frozenset({1, 2}))
@@ -237,7 +239,30 @@ def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarr
     v = np.concatenate([np.ones(n_fine)] + [np.asarray(w, np.float64) for _, w in cutter.rows])
     W = sp.csr_matrix((v, (r, c)), shape=(n_fine + n_new, n_fine))
     W.eliminate_zeros()
-    return np.concatenate(faces), np.concatenate(flabel).astype(np.int32), np.concatenate(src), W
+    faces, keep = _weld(np.concatenate(faces), W @ positions, n_fine)
+    return faces, np.concatenate(flabel).astype(np.int32)[keep], np.concatenate(src)[keep], W
+
+
+def _weld(faces: np.ndarray, positions: np.ndarray, n_fine: int, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+    """Merge new vertices that coincide with another vertex (a triple junction exactly on an edge,
+    a cut through a corner), so the surface has no seams; drops triangles that collapse.
+
+    Two points of one fine triangle that coincide on the base mesh coincide on every
+    deformation of it (the cut is affine per triangle), so merging them is exact.
+    Returns (faces, (F,) bool which input faces remain).
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = cKDTree(positions).query_pairs(tol, output_type="ndarray")
+    pairs = pairs[(pairs >= n_fine).any(axis=1)]  # original fine vertices are distinct already
+    n = len(positions)
+    g = sp.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    first = np.full(comp.max() + 1, n, np.int64)
+    np.minimum.at(first, comp, np.arange(n))
+    f = first[comp][faces]
+    keep = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 2] != f[:, 0])
+    return f[keep], keep
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -290,7 +315,7 @@ def build_surface(*, vertices: np.ndarray, quads: np.ndarray, quad_part: np.ndar
     # ---- the cut (skin only)
     is_skin = tri_part == skin_part
     bias = 1e-9 * _symmetric_rank(labels)
-    sf, sl, ss, W = cut(tris[is_skin], fine_shares, labels, bias, crop_val if crop is not None else None, n_fine)
+    sf, sl, ss, W = cut(tris[is_skin], fine_shares, labels, bias, crop_val if crop is not None else None, fine_pos)
     skin_idx = np.flatnonzero(is_skin)
     other = np.flatnonzero(~is_skin)
     faces = np.concatenate([tris[other], sf])

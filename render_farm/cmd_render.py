@@ -38,6 +38,8 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-exports", action="store_true", help="skip the catalog's outputs.formats exports")
+    p.add_argument("--no-datasheet", action="store_true", help="skip writing OUT/datasheet/")
     p.set_defaults(func=run)
 
 
@@ -154,8 +156,28 @@ def run(args) -> int:
     if summary.interrupted:
         print(f"interrupted: {line}; re-run the same command to finish")
         return EXIT_INTERRUPTED
+    if not summary.failed and header["n_samples"] == n:
+        _finish(args, store, catalog)
     print(line)
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _finish(args, store, catalog) -> None:
+    """On a complete dataset: the catalog's exports and the datasheet (local outputs only)."""
+    if not store.is_local:
+        print("exports and datasheet skipped for a remote output: run `facefarm export` / `facefarm audit` "
+              "on a local copy", file=sys.stderr)
+        return
+    root = store.local_path()
+    if not args.no_exports and catalog.outputs.formats:
+        from facefarm.pipeline.export_formats import export_all
+
+        done = export_all(root, list(catalog.outputs.formats))
+        print(f"exports: {', '.join(sorted(done))} -> {root / 'exports'}")
+    if not args.no_datasheet:
+        from facefarm.pipeline.audit import write_datasheet
+
+        print(f"datasheet: {write_datasheet(root)}")
 
 
 def _render(args, job, root: str, todo: list[int], n_done: int):
