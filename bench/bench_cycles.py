@@ -101,7 +101,8 @@ def rss_over_renders(n_renders: int, size: int, recycle_every: int | None,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="16 and 64 spp, one image each")
+    ap.add_argument("--quick", action="store_true",
+                    help="16 and 64 spp, one image each; RSS at 64 px, 100 renders with recycling")
     ap.add_argument("--samples", default="16,64,128")
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--rss-renders", type=int, default=200)
@@ -109,11 +110,13 @@ def main() -> None:
     a = ap.parse_args()
     counts = (16, 64) if a.quick else tuple(int(s) for s in a.samples.split(","))
     n_images = 1 if a.quick else a.images
+    rss_size = 64 if a.quick else a.rss_size
+    n_recycled = min(100, a.rss_renders) if a.quick else a.rss_renders
     load = os.getloadavg()[0]
 
     rows = time_per_image(counts, n_images)
-    rss_plain = rss_over_renders(a.rss_renders, a.rss_size, None)
-    rss_recycled = rss_over_renders(a.rss_renders, a.rss_size, 50)
+    rss_plain = rss_over_renders(a.rss_renders, rss_size, None)
+    rss_recycled = rss_over_renders(n_recycled, rss_size, 50)
 
     out = ["## Cycles back-end (CPU)", "",
            f"Real heads from `assets/catalogs/default.json`, 512 x 512, {n_images} image(s) per row, "
@@ -124,10 +127,12 @@ def main() -> None:
     for r in rows:
         out.append(f"| {r['spp']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['build_s']:.2f} | "
                    f"{r['render_s']:.1f} | {r['readback_s']:.3f} |")
-    out += ["", f"RSS of one process over {a.rss_renders} renders ({a.rss_size} px, 4 spp, six heads in turn):",
+    out += ["", f"RSS of one process over {a.rss_renders} renders ({rss_size} px, 4 spp, six heads in "
+            f"turn); the recycled run follows in the same process, so its RSS starts where the first ended:",
             "", "| renders | RSS MB | RSS MB, recycle_every=50 |", "| ---: | ---: | ---: |"]
     for i in rss_plain:
-        out.append(f"| {i} | {rss_plain[i]:.0f} | {rss_recycled.get(i, float('nan')):.0f} |")
+        recycled = f"{rss_recycled[i]:.0f}" if i in rss_recycled else "-"
+        out.append(f"| {i} | {rss_plain[i]:.0f} | {recycled} |")
     print("\n".join(out))
 
 

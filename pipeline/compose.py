@@ -17,6 +17,7 @@ import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.pipeline import eyes, skin
+from facefarm.pipeline.attachments import attachments
 from facefarm.pipeline.camera import Camera, intrinsics, look_at
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.environment import hdri_path
@@ -86,6 +87,8 @@ def compose(sample, head: HeadModel | None = None) -> Scene:
     # as fine a surface as the image resolves; landmarks are placed on the one rendered
     surface = head.surface_for(camera.K[0, 0] / sample.camera.distance_m)
     meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo))
+    extra_meshes, curves = attachments(sample, head, verts, to_world, R)
+    meshes += extra_meshes
 
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
@@ -97,7 +100,8 @@ def compose(sample, head: HeadModel | None = None) -> Scene:
     environment, lights = _lighting(sample, to_world(geo.face_centre))
     meta = {"sample_id": sample.sample_id, "head_scale": geo.scale}
     return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
-                 landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), meta=meta)
+                 landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), curves=tuple(curves),
+                 meta=meta)
 
 
 def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
@@ -124,11 +128,9 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
     fine = surface.vertices(np.hstack([verts, colours, eye_colours]))  # one sparse product for all three
     fine_verts, fine_colours, fine_eye = fine[:, :3], fine[:, 3:6], fine[:, 6:9]
     for pi, part in enumerate(head.part_names):
-        sel = surface.face_part == pi
-        faces = surface.faces[sel]
+        vidx, faces, sel = surface.part(pi)
         if len(faces) == 0:
             continue
-        vidx = np.unique(faces)
         material = skin.material_for(part, sample)
         vc = None
         if material.kind == "skin":
@@ -141,7 +143,7 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
         yield Mesh(
             name=part,
             vertices=to_world(fine_verts[vidx]).astype(np.float32),
-            faces=np.searchsorted(vidx, faces).astype(np.int32),
+            faces=faces,
             face_class=face_class.astype(np.uint8),
             material=material,
             vertex_colors=None if vc is None else vc.astype(np.float32),

@@ -95,6 +95,7 @@ class Body:
 
     v: np.ndarray              # (V, 3) float64 all head vertices
     skin_faces: np.ndarray     # (F, 3) skin-part faces
+    outer_faces: np.ndarray    # (G, 3) skin faces on the outside (no mouth interior): what garments cover
     skin_ids: np.ndarray       # (S,) vertex ids used by skin faces
     normals: np.ndarray        # (V, 3) skin vertex normals
     surface: SurfaceDistance   # signed distance to the skin
@@ -109,6 +110,7 @@ class Body:
     ear_bottom_y: float
     head_z: float
     head_top_y: float
+    skull_half_width: float    # widest skin point (not ears) at the height of the ear tops
     s: float
 
     @staticmethod
@@ -130,12 +132,15 @@ class Body:
         brows = v[np.isin(cls, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])]
         sk = v[ids]
         top = sk[sk[:, 1] > sk[:, 1].max() - 0.03 * s]
-        return Body(v=v, skin_faces=faces, skin_ids=ids, normals=vertex_normals(v, faces),
+        ear_top = float(ears[:, 1].max())
+        skull = v[(cls == CLASS_IDS["SKIN"]) & (np.abs(v[:, 1] - ear_top) < 0.01 * s)]
+        inner = head.face_class[head.face_part == skin_part] == CLASS_IDS["MOUTH_INTERIOR"]
+        return Body(v=v, skin_faces=faces, outer_faces=faces[~inner], skin_ids=ids, normals=vertex_normals(v, faces),
                     surface=SurfaceDistance(v, faces), vertex_class=cls, boundary=_boundary_vertices(faces),
                     neck_z=neck_z, neck_r=neck_r, nape_y=nape, bottom_y=float(sk[:, 1].min()),
                     brow_y=float(brows[:, 1].max()), ear_top_y=float(ears[:, 1].max()),
                     ear_bottom_y=float(ears[:, 1].min()), head_z=float(top[:, 2].mean()),
-                    head_top_y=float(sk[:, 1].max()), s=s)
+                    head_top_y=float(sk[:, 1].max()), skull_half_width=float(np.abs(skull[:, 0]).max()), s=s)
 
     def neck_polar(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(azimuth about the neck axis, 0 = front, + towards the subject's left; radius)."""
@@ -275,6 +280,40 @@ def drape(shell: Shell, body: Body, thickness: float | np.ndarray, smooth: int =
     return _push_out(_push_out(p, body, gap_v), body, gap_v)
 
 
+def _cover(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, gap: float,
+           rounds: int = 4) -> np.ndarray:
+    """Lift the shell (p, f) wherever the covered skin pokes through it or comes within
+    ``gap`` of it from inside. ``covered``: (F,) bool skin faces the shell should hide; their
+    corners, centroids and points along the edges are tested (the skin is coarse, so its
+    edges can pierce a shell whose vertices all clear the skin)."""
+    from scipy.spatial import cKDTree
+
+    sf = body.outer_faces[covered]
+    if len(sf) == 0:
+        return p
+    tri = body.v[sf]
+    rolled = np.roll(tri, 1, axis=1)
+    probes = np.concatenate([tri.reshape(-1, 3), tri.mean(axis=1)]
+                            + [(t * tri + (1 - t) * rolled).reshape(-1, 3) for t in (0.25, 0.5, 0.75)])
+    reach = 0.012 * body.s
+    for _ in range(rounds):
+        d, q, n = SurfaceDistance(p, f).query(probes)
+        bad = d > -gap                       # the skin point is outside or too close under
+        if not bad.any():
+            break
+        lift = np.zeros(len(p))
+        push = np.zeros((len(p), 3))
+        tree = cKDTree(p)
+        for qi, ni, di in zip(q[bad], n[bad], d[bad]):
+            for j in tree.query_ball_point(qi, reach):
+                w = 1.0 - np.linalg.norm(p[j] - qi) / reach
+                amount = (di + gap) * 1.2 * w
+                if amount > lift[j]:
+                    lift[j], push[j] = amount, ni
+        p = p + push * lift[:, None]
+    return p
+
+
 def _push_out(p: np.ndarray, body: Body | SurfaceDistance, gap: np.ndarray) -> np.ndarray:
     """Move points that are closer than ``gap`` (m, per point) to the skin (or to another
     surface) out along its normal."""
@@ -295,7 +334,8 @@ def _hang(top: np.ndarray, length: float, over: SurfaceDistance, gap: float, n: 
 
 def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Continue a torso shell past the skin's ragged crop into a simple bust: each crop-edge
-    vertex travels to an elliptic cylinder at the same azimuth, ~0.12 m x s lower."""
+    vertex steps out, then travels down to a smooth cylinder round the body just outside the
+    crop edge (its radius per azimuth is the widest crop point nearby), ~0.07 m x s lower."""
     edges = _boundary_edges(shell.f)
     crop_edges = edges[shell.on_crop[edges].all(axis=1)]
     if len(crop_edges) == 0:
@@ -303,17 +343,37 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
     ids = np.unique(crop_edges)
     phi, r = body.neck_polar(p[ids])
     s = body.s
-    half_w, half_d = 0.20 * s + 0.02, 0.10 * s + 0.012
+    dphi = np.abs(np.angle(np.exp(1j * (phi[:, None] - phi[None, :]))))
+    r_env = np.where(dphi < 0.3, r[None, :], 0.0).max(axis=1)    # widest crop point within ~17 deg
+    # shoulders: about 2.6 skull half-widths for adults, narrower for small children
+    grown = float(np.clip((s - 0.65) / 0.35, 0.0, 1.0))
+    half_w = body.skull_half_width * (1.9 + 0.7 * grown)
+    half_d = 0.55 * half_w
     ell = 1.0 / np.sqrt((np.sin(phi) / half_w) ** 2 + (np.cos(phi) / half_d) ** 2)
-    r_end = np.maximum(ell, r)
-    y_end = body.bottom_y - 0.08 * s
+    r_end = np.maximum(ell, r_env + 0.006 * s)
+    y_end = body.bottom_y - 0.07 * s
     end = np.column_stack([np.sin(phi) * r_end, np.full(len(ids), y_end), body.neck_z + np.cos(phi) * r_end])
-    # the crop edge is ragged: step straight out along the skin normal first, clear of the
-    # neighbouring skin triangles that reach lower, then settle onto the bust
-    first = p[ids] + shell.n[ids] * (0.012 * s)
-    end = np.where((np.linalg.norm(end - first, axis=1) > 0)[:, None], end, first)
-    verts = [p]
+    # the crop edge is ragged: step out along the (boundary-smoothed) skin normal first, clear
+    # of the neighbouring skin triangles that reach lower, then settle onto the bust
     index = {int(i): k for k, i in enumerate(ids)}
+    a_i = np.array([index[int(x)] for x in crop_edges[:, 0]])
+    b_i = np.array([index[int(x)] for x in crop_edges[:, 1]])
+    nrm = shell.n[ids].copy()
+    for _ in range(4):
+        acc = nrm.copy()
+        np.add.at(acc, a_i, nrm[b_i])
+        np.add.at(acc, b_i, nrm[a_i])
+        nrm = acc / np.linalg.norm(acc, axis=1, keepdims=True)
+    first = p[ids] + nrm * (0.012 * s)
+    for _ in range(3):  # take the zigzag out of the ragged edge
+        acc, cnt = first.copy(), np.ones(len(ids))
+        np.add.at(acc, a_i, first[b_i])
+        np.add.at(acc, b_i, first[a_i])
+        np.add.at(cnt, a_i, 1.0)
+        np.add.at(cnt, b_i, 1.0)
+        first = acc / cnt[:, None]
+    first = _push_out(first, body, np.full(len(first), 0.012 * s))
+    verts = [p]
     ring_ids = []
     n_total = len(p)
     for k in range(1, rings + 1):
@@ -454,8 +514,11 @@ def _torso(body: Body, neckline: Neckline, thickness: float, smooth: int = 16) -
     g = neckline.field(body)(body.v)
     crop = np.zeros(len(body.v), bool)
     crop[body.boundary] = True
-    shell = clip_surface(body.v, body.skin_faces, g, body.normals, crop)
-    p = drape(shell, body, thickness * body.s ** 0.5, smooth=smooth)
+    shell = clip_surface(body.v, body.outer_faces, g, body.normals, crop)
+    th = thickness * body.s ** 0.5
+    p = drape(shell, body, th, smooth=smooth)
+    under = g[body.outer_faces].max(axis=1) < -0.004 * body.s
+    p = _cover(p, shell.f, body, under, 0.4 * th)
     v, f = _extend_crop(shell, p, body)
     not_crop = np.concatenate([~shell.on_crop, np.zeros(len(v) - len(p), bool)])
     loops = boundary_loop(f, not_crop)
@@ -640,11 +703,15 @@ def _jacket(body: Body, rgb) -> list[Mesh]:
     out.append(_mesh("jacket_collar_edge", hv, hf, "CLOTHING", mat))
     # the zip: down the front midline, on the jacket's surface
     over = SurfaceDistance(v, f)
-    top_y = float(ring[:, 1][np.argmin(np.abs(body.neck_polar(ring)[0]))]) + 0.03 * s
-    ys = np.linspace(top_y, body.bottom_y - 0.04 * s, 30)
-    mid = v[np.abs(v[:, 0]) < 0.012 * s]
-    front_z = [mid[np.abs(mid[:, 1] - y) < 0.012 * s, 2].max(initial=body.neck_z) for y in ys]
-    probe = np.column_stack([np.zeros(len(ys)), ys, np.asarray(front_z) + 0.002])
+    mid = v[(np.abs(v[:, 0]) < 0.012 * s) & (v[:, 2] > body.neck_z)]     # the front midline
+    if len(mid) < 2:
+        return out
+    ys = np.linspace(mid[:, 1].max(), mid[:, 1].min(), 30)
+    front_z = np.array([mid[np.abs(mid[:, 1] - y) < 0.012 * s, 2].max(initial=np.nan) for y in ys])
+    ok = np.isfinite(front_z)
+    if ok.sum() < 3:
+        return out
+    probe = np.column_stack([np.zeros(ok.sum()), ys[ok], front_z[ok] + 0.002])
     _, q, n = over.query(probe)
     zip_path = _smooth_polyline(q + n * 0.0015, False, 2)
     zv, zf = sweep(zip_path, _ring(6), up=np.tile([0.0, 0.0, 1.0], (len(zip_path), 1)),
@@ -687,41 +754,52 @@ _CLOTHING: dict[str, Callable[[Body, tuple], list[Mesh]]] = {
 
 
 # ---------------------------------------------------------------------------------- headwear
-def _hat_line(front: float, side: float, back: float) -> Callable[[Body], Callable[[np.ndarray], np.ndarray]]:
+def _hat_line(front: float, side: float, back: float, front_power: float = 1.5
+              ) -> Callable[[Body], Callable[[np.ndarray], np.ndarray]]:
     """Field factory: g(p) <= 0 above a line round the head at ``front`` (above the brows),
-    ``side`` (above the ear tops) and ``back`` (relative to the ear tops), in units of s x m."""
+    ``side`` (above the ear tops) and ``back`` (relative to the ear tops), in units of s x m.
+    A smaller ``front_power`` keeps the front height further round the sides."""
     def make(body: Body) -> Callable[[np.ndarray], np.ndarray]:
         s = body.s
         y_front, y_side, y_back = body.brow_y + front * s, body.ear_top_y + side * s, body.ear_top_y + back * s
 
         def g(p: np.ndarray) -> np.ndarray:
             c = np.cos(body.head_azimuth(p))
-            fw, bw = np.clip(c, 0, 1) ** 1.5, np.clip(-c, 0, 1) ** 1.5
+            fw, bw = np.clip(c, 0, 1) ** front_power, np.clip(-c, 0, 1) ** 1.5
             return (y_side + (y_front - y_side) * fw + (y_back - y_side) * bw) - p[:, 1]
         return g
     return make
 
 
 def _headscarf_field(body: Body) -> Callable[[np.ndarray], np.ndarray]:
-    """g(p) <= 0 on the head and neck, except an oval opening for the face (the head frame's
-    origin is between the eyes) and below a line round the neck."""
+    """g(p) <= 0 under a headscarf tied at the nape: the hairline at the front (held round to
+    the temples), just above the ears at the sides, dropping behind the ears to the nape.
+    Ear vertices are always outside, so the line never crosses an ear."""
     s = body.s
-    cy, ax, ay = -0.035 * s, 0.062 * s, 0.082 * s
-    z_face = -0.035 * s
+    y_front, y_side = body.brow_y + 0.018 * s, body.ear_top_y + 0.004 * s
+    y_back = body.ear_bottom_y - 0.012 * s
+    ears = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
+    ear_pts = body.v[ears]
 
     def g(p: np.ndarray) -> np.ndarray:
-        oval = 1.0 - (p[:, 0] / ax) ** 2 - ((p[:, 1] - cy) / ay) ** 2        # > 0 inside the oval
-        facing = (p[:, 2] - z_face) / (0.02 * s)                              # > 0 in front
-        in_face = np.minimum(oval, facing)
-        low = _neckline_y(body, Neckline(front=1.5, side=1.35, back=1.2), p) - p[:, 1]
-        return np.maximum(in_face, low)
+        c = np.cos(body.head_azimuth(p))
+        fw = np.clip(c, 0.0, 1.0) ** 0.35
+        bw = np.clip((-c - 0.45) / 0.55, 0.0, 1.0) ** 0.8
+        out = (y_side + (y_front - y_side) * fw + (y_back - y_side) * bw) - p[:, 1]
+        # keep a margin round the ears: anything within 4 mm x s of an ear point is outside
+        from scipy.spatial import cKDTree
+
+        d, _ = cKDTree(ear_pts).query(p)
+        return np.maximum(out, 0.004 * s - d)
     return g
 
 
 def _crown(body: Body, field, thickness: float, smooth: int = 24) -> tuple[Shell, np.ndarray]:
     g = field(body.v)
-    shell = clip_surface(body.v, body.skin_faces, g, body.normals, np.zeros(len(body.v), bool))
-    return shell, drape(shell, body, thickness, smooth=smooth)
+    shell = clip_surface(body.v, body.outer_faces, g, body.normals, np.zeros(len(body.v), bool))
+    p = drape(shell, body, thickness, smooth=smooth)
+    under = g[body.outer_faces].max(axis=1) < -0.004 * body.s
+    return shell, _cover(p, shell.f, body, under, 0.4 * thickness)
 
 
 def _edge_loop(shell: Shell, p: np.ndarray, n: int = 128) -> np.ndarray:
@@ -787,12 +865,14 @@ def _slab(inner: np.ndarray, outer: np.ndarray, thick: float, rows: int = 4) -> 
 def _beanie(body: Body, rgb) -> list[Mesh]:
     s = body.s
     line = _hat_line(0.012, 0.004, -0.012)(body)
-    shell = clip_surface(body.v, body.skin_faces, line(body.v), body.normals, np.zeros(len(body.v), bool))
+    shell = clip_surface(body.v, body.outer_faces, line(body.v), body.normals, np.zeros(len(body.v), bool))
     # knitted: thick, a little slouch at the top, and a folded cuff along the edge
     above = -line(shell.v)                     # metres above the hat line
     height = (shell.v[:, 1] - shell.v[:, 1].min()) / max(np.ptp(shell.v[:, 1]), 1e-6)
     thick = (0.006 + 0.01 * height ** 3) * s ** 0.5
     p = drape(shell, body, thick, smooth=28)
+    under = line(body.v)[body.outer_faces].max(axis=1) < -0.004 * s
+    p = _cover(p, shell.f, body, under, 0.0024 * s ** 0.5)
     mat = _headwear("beanie", rgb, roughness=0.95)
     out = [_mesh("beanie", p, shell.f, "HEADWEAR", mat)]
     band = above < 0.03 * s
@@ -837,106 +917,40 @@ def _wide_brim_hat(body: Body, rgb) -> list[Mesh]:
 
 
 def _headscarf(body: Body, rgb) -> list[Mesh]:
-    """Fabric over the head, ears and neck, leaving the face oval open."""
+    """A headscarf tied at the nape: over the crown, above and behind the ears, with a knot
+    and two short tails at the back of the neck."""
     s = body.s
-    th = 0.006 * s ** 0.5
-    ears = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
-    # the ear flaps cannot be offset (front and back would cross): cut them out, close the
-    # holes with caps, and lift the whole shell over a radial envelope of the head and ears
-    g = np.where(ears, 1.0, _headscarf_field(body)(body.v))
-    shell = _cap_holes(clip_surface(body.v, body.skin_faces, g, body.normals, np.zeros(len(body.v), bool)),
-                       body, ears)
-    p = drape(shell, body, th, smooth=40, gap=0.7 * th)
-    p = _over_envelope(p, shell, body, th)
+    th = 0.005 * s ** 0.5
+    field = _headscarf_field(body)
+    shell = clip_surface(body.v, body.outer_faces, field(body.v), body.normals, np.zeros(len(body.v), bool))
+    p = drape(shell, body, th, smooth=28, gap=0.7 * th)
+    inside = field(body.v)[body.outer_faces].max(axis=1) < -0.004 * s
+    p = _cover(p, shell.f, body, inside, 0.5 * th)
     mat = _headwear("headscarf", rgb, roughness=0.85)
     out = [_mesh("headscarf", p, shell.f, "HEADWEAR", mat)]
-    for loop in boundary_loop(shell.f)[:2]:       # the face opening and the lower edge
-        edge = _resample(_smooth_polyline(p[loop], True, 2), 128, True)
-        hv, hf = _hem(edge, 0.003 * s ** 0.5, body)
-        out.append(_mesh("headscarf_hem", hv, hf, "HEADWEAR", mat))
+    edge = _edge_loop(shell, p)
+    hv, hf = _hem(edge, 0.0025 * s ** 0.5, body)
+    out.append(_mesh("headscarf_hem", hv, hf, "HEADWEAR", mat))
+    # the knot sits on the lowest point of the edge at the back
+    back = edge[np.argmin(np.cos(body.head_azimuth(edge)) + 0.0 * edge[:, 1])]
+    nrm = back - np.array([0.0, back[1], body.head_z])
+    nrm /= np.linalg.norm(nrm)
+    knot_r = 0.011 * s
+    knot = back + nrm * (knot_r + 0.004 * s)
+    knot = _push_out(knot[None], body, np.array([knot_r + 0.003 * s]))[0]
+    kv, kf = sweep(np.array([knot - [0.01 * s, 0, 0], knot + [0.01 * s, 0, 0]]), _ring(12),
+                   up=np.tile(nrm, (2, 1)), scale=np.full((2, 2), knot_r))
+    out.append(_mesh("headscarf_knot", kv, kf, "HEADWEAR", mat))
+    for side in (-1.0, 1.0):
+        top = knot + np.array([side * 0.008 * s, -0.6 * knot_r, 0.0]) + nrm * 0.002 * s
+        tail = _hang(top, 0.07 * s, body.surface, 0.006 * s, n=10)
+        tail[:, 0] += side * np.linspace(0.0, 0.012 * s, len(tail))
+        tail = _push_out(tail, body, np.full(len(tail), 0.006 * s))
+        width = np.linspace(0.009, 0.013, len(tail)) * s
+        tv, tf = sweep(tail, _ring(8), up=np.tile(nrm, (len(tail), 1)),
+                       scale=np.column_stack([width, np.full(len(tail), 0.002 * s)]))
+        out.append(_mesh("headscarf_tail", tv, tf, "HEADWEAR", mat))
     return out
-
-
-def _cap_holes(shell: Shell, body: Body, ears: np.ndarray, rings: int = 4) -> Shell:
-    """Close the boundary loops of ``shell`` that sit around an ear with concentric rings."""
-    ear_pts = body.v[ears]
-    centres = [ear_pts[ear_pts[:, 0] < 0].mean(axis=0), ear_pts[ear_pts[:, 0] > 0].mean(axis=0)]
-    v, f, n = [shell.v], [shell.f], [shell.n]
-    count = len(shell.v)
-    for loop in boundary_loop(shell.f):
-        lp = shell.v[loop]
-        c = lp.mean(axis=0)
-        if min(np.linalg.norm(c - e) for e in centres) > 0.03 * body.s:
-            continue
-        m = len(loop)
-        ids = [loop]
-        outward = np.array([c[0], 0.0, c[2] - body.head_z])
-        outward /= np.linalg.norm(outward)
-        for k in range(1, rings):
-            t = k / rings
-            v.append(c + (lp - c) * (1 - t))
-            n.append(np.tile(outward, (m, 1)))
-            ids.append(count + np.arange(m))
-            count += m
-        v.append(c[None])
-        n.append(outward[None])
-        apex = count
-        count += 1
-        for a, b in zip(ids[:-1], ids[1:]):
-            f.append(np.stack([a, b, np.roll(b, -1)], axis=1))
-            f.append(np.stack([a, np.roll(b, -1), np.roll(a, -1)], axis=1))
-        last = ids[-1]
-        f.append(np.stack([last, np.full(m, apex), np.roll(last, -1)], axis=1))
-        # the loop runs in the shell's winding; the cap must run against it
-        nf = len(np.concatenate(f[-(2 * (rings - 1) + 1):]))
-        cap = np.concatenate(f[-(2 * (rings - 1) + 1):])
-        del f[-(2 * (rings - 1) + 1):]
-        allv = np.concatenate(v)
-        tri = allv[cap]
-        fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]).sum(axis=0)
-        f.append(cap if fn @ outward > 0 else cap[:, ::-1])
-        assert len(f[-1]) == nf
-    return Shell(v=np.concatenate(v), f=np.concatenate(f), n=np.concatenate(n),
-                 on_crop=np.zeros(count, bool))
-
-
-def _over_envelope(p: np.ndarray, shell: Shell, body: Body, th: float) -> np.ndarray:
-    """Lift shell points beside the ears radially (from the head's vertical axis) to at least
-    ``th`` beyond every skin point within a small window of azimuth and height there: the
-    fabric then drapes over the ears instead of following them."""
-    ear_ids = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
-    ear = body.v[ear_ids]
-    sk = body.v[body.skin_ids]
-    rs = np.hypot(sk[:, 0], sk[:, 2] - body.head_z)
-    ps = np.arctan2(sk[:, 0], sk[:, 2] - body.head_z)
-    d = p.copy()
-    d[:, 1] = 0.0
-    d[:, 2] -= body.head_z
-    r = np.linalg.norm(d, axis=1)
-    phi = np.arctan2(p[:, 0], p[:, 2] - body.head_z)
-    ear_phi = np.arctan2(ear[:, 0], ear[:, 2] - body.head_z)
-    margin = 0.012 * body.s
-    zone = np.zeros(len(p), bool)
-    for side in (ear_phi < 0, ear_phi >= 0):
-        lo, hi = ear_phi[side].min() - 0.35, ear_phi[side].max() + 0.35
-        y_lo, y_hi = ear[side, 1].min() - margin, ear[side, 1].max() + margin
-        zone |= (phi > lo) & (phi < hi) & (p[:, 1] > y_lo) & (p[:, 1] < y_hi)
-    win = 0.015 * body.s
-    need = np.zeros(len(p))
-    idx = np.flatnonzero(zone)
-    for i in range(0, len(idx), 256):
-        j = idx[i:i + 256]
-        dy = np.abs(p[j, 1, None] - sk[None, :, 1])
-        dphi = np.abs(np.angle(np.exp(1j * (phi[j, None] - ps[None]))))
-        inside = (dy < win) & (dphi * np.maximum(rs[None], 0.02) < win)
-        need[j] = np.where(inside, rs[None], 0.0).max(axis=1) + th
-    lift = np.clip(need - r, 0.0, None)
-    lap = _neighbours(len(p), shell.f)
-    for _ in range(6):  # spread the lift so the bulge over an ear is smooth, never lower
-        lift = np.maximum(lift, lap @ lift)
-    lift = np.maximum(np.clip(need - r, 0.0, None), 0.5 * lift + 0.5 * (lap @ lift))
-    out = p + d / np.maximum(r, 1e-9)[:, None] * lift[:, None]
-    return _push_out(out, body, np.full(len(out), 0.7 * th))
 
 
 _HEADWEAR: dict[str, Callable[[Body, tuple], list[Mesh]]] = {

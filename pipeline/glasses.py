@@ -686,6 +686,8 @@ class SurfaceDistance:
     def query(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For (n, 3) points: ((n,) signed distance m, (n, 3) closest points, (n, 3) outward normals)."""
         p = np.asarray(points, np.float64).reshape(-1, 3)
+        if len(p) == 0:
+            return np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))
         _, idx = self.tree.query(p, k=self.k)
         idx = idx.reshape(len(p), -1)
         tri = self.tri[idx]                                      # (n, k, 3, 3)

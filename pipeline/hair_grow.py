@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from facefarm.pipeline.hair_surface import HeadSurface, Nearest
 
 #: No strand point comes closer to the skin than this (metres); tests demand >= 0.5 mm.
-MIN_OFFSET_M = 0.001
+MIN_OFFSET_M = 0.0012
 #: Distance over which a strand's shell offset grows from the root to its full volume.
 SHELL_RISE_M = 0.015
 #: Beyond its shell by this much a strand no longer follows the skin (it falls freely).
@@ -86,7 +86,7 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
     for i in range(1, n_pts):
         s = h * (i - 1)
         nr = surface.query(p, reach)
-        shell = MIN_OFFSET_M + offset * _rise(s)
+        shell = MIN_OFFSET_M + offset * rise(s)
         contact = np.clip(1.0 - (nr.distance - shell) / CONTACT_M, 0.0, 1.0)[:, None]
         c = unit(comb(p, nr, s))
         on_skin = unit(tangential(c + spec.gravity_weight * grav, nr.normal))
@@ -100,12 +100,12 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
             # arrived strands wait at the tie; the last step lands on its rim, not past it
             to_tie = np.linalg.norm(p - spec.stop_at, axis=1)
             step *= np.clip((to_tie - spec.stop_radius) / np.maximum(h, 1e-9), 0.0, 1.0)[:, None]
-        p = surface.push_out(p + step, MIN_OFFSET_M + offset * _rise(s + h))
+        p = surface.push_out(p + step, MIN_OFFSET_M + offset * rise(s + h))
         out[:, i] = p
     return out
 
 
-def _rise(s: np.ndarray | float) -> np.ndarray:
+def rise(s: np.ndarray | float) -> np.ndarray:
     x = np.clip(np.asarray(s, float) / SHELL_RISE_M, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 

