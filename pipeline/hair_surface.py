@@ -118,9 +118,14 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, 
         outer = np.asarray(loop)
         rim = v[outer]
         layers = int(np.ceil(extrude / step)) if extrude > 0 else 0
+        # going down, the cut's outline relaxes into a smooth one (a crop's notches would make
+        # creases where inside and outside are hard to tell)
+        smooth = _smooth_loop(rim, iterations=40) if layers else rim
         for k in range(1, layers + 1):
-            outer = band(outer, rim - np.array([0.0, min(k * step, extrude), 0.0]))
-        bottom = rim - np.array([0.0, extrude, 0.0])
+            t = min(1.0, k / 3.0)
+            ring = (1 - t) * rim + t * smooth
+            outer = band(outer, ring - np.array([0.0, min(k * step, extrude), 0.0]))
+        bottom = (smooth if layers else rim) - np.array([0.0, extrude, 0.0])
         centre = bottom.mean(axis=0)
         for r in range(1, rings):
             outer = band(outer, centre + (bottom - centre) * (1.0 - r / rings))
@@ -129,6 +134,19 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, 
         count += 1
         new_f.append(np.stack([np.roll(outer, -1), outer, c], 1))
     return np.vstack(new_v), np.vstack(new_f)
+
+
+def _smooth_loop(rim: np.ndarray, iterations: int) -> np.ndarray:
+    """A closed (k, 3) loop with its horizontal (x, z) outline Laplacian-smoothed, keeping its
+    extent (the smoothed outline is rescaled to the original's size about the centroid)."""
+    out = rim.copy()
+    c = rim[:, [0, 2]].mean(axis=0)
+    for _ in range(iterations):
+        out[:, [0, 2]] = 0.5 * out[:, [0, 2]] + 0.25 * (np.roll(out, 1, 0)[:, [0, 2]] + np.roll(out, -1, 0)[:, [0, 2]])
+    size = np.ptp(rim[:, [0, 2]], axis=0) / np.maximum(np.ptp(out[:, [0, 2]], axis=0), 1e-9)
+    out[:, [0, 2]] = c + (out[:, [0, 2]] - out[:, [0, 2]].mean(axis=0)) * size
+    out[:, 1] = rim[:, 1].min()
+    return out
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -326,7 +344,8 @@ class HeadSurface:
             known = np.isfinite(dcs[rest])
             j = np.where(known, ics[rest], 0)
             side = ((p[rest, None, :] - self._coarse[j]) * self._coarse_face_normal[j]).sum(-1)
-            inside = known[:, 0] & ((np.where(known, np.sign(side), 0.0)).sum(axis=1) < 0)
+            w = np.where(known, 1.0 / np.maximum(dcs[rest], 1e-6), 0.0)
+            inside = known[:, 0] & ((w * np.sign(side)).sum(axis=1) < 0)
             j0 = j[:, 0]
             n[rest] = np.where(inside[:, None], self._coarse_normal[j0], _unit(p[rest] - self._centroid))
             d[rest] = np.where(inside, -np.maximum(dc[rest] - self._coarse_rho, 0.0), np.inf)
