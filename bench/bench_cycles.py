@@ -121,7 +121,8 @@ def main() -> None:
     out = ["## Cycles back-end (CPU)", "",
            f"Real heads from `assets/catalogs/default.json`, 512 x 512, {n_images} image(s) per row, "
            f"adaptive sampling + OpenImageDenoise, one renderer reused. Wall seconds depend on what else "
-           f"runs (load average {load:.1f} at the start); CPU seconds are the process total over all threads.",
+           f"runs (load average {load:.1f} at the start); CPU seconds are the process total over "
+           f"all threads.",
            "", "| samples/px | wall s/image | CPU s/image | build s | render s | readback s |",
            "| ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:

@@ -28,7 +28,6 @@ from facefarm.pipeline.scene import Material
 ALBEDO_ATTRIBUTE = "albedo"
 
 
-
 @dataclass(frozen=True)
 class Surface:
     """What a shader may rely on from the geometry it is applied to."""

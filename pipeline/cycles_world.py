@@ -41,7 +41,7 @@ def load_hdri(path: str, cache: dict[str, bpy.types.Image]) -> bpy.types.Image:
     :data:`HDRI_CACHE_SIZE` most recently used (``cache``: resolved path -> image, in use order)."""
     key = str(Path(path).resolve())
     img = cache.pop(key, None)
-    if img is None or img.name not in bpy.data.images:
+    if img is None or not _alive(img):
         if not Path(key).is_file():
             raise FileNotFoundError(f"HDRI not found: {path}")
         img = bpy.data.images.load(key, check_existing=True)
@@ -49,9 +49,17 @@ def load_hdri(path: str, cache: dict[str, bpy.types.Image]) -> bpy.types.Image:
     cache[key] = img
     while len(cache) > HDRI_CACHE_SIZE:  # a 4k float HDRI holds 128 MB
         old = cache.pop(next(iter(cache)))
-        if old.name in bpy.data.images:
+        if _alive(old):
             bpy.data.images.remove(old)
     return img
+
+
+def _alive(img: bpy.types.Image) -> bool:
+    """False for an image whose data block was removed (e.g. by a factory reset)."""
+    try:
+        return img.name in bpy.data.images
+    except ReferenceError:
+        return False
 
 
 def build_world(bpy_scene, env: Environment, hdri_cache: dict[str, bpy.types.Image]) -> bpy.types.World:

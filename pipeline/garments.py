@@ -1,11 +1,13 @@
 """Clothing on the shoulders and headwear on the head, fitted as draped shells of the skin.
 
-Every garment starts from the skin it covers: the skin is clipped along a neckline (or a
-hat line, or around the face for a headscarf), offset outwards, smoothed so it bridges
-hollows the way cloth does, and pushed back out wherever smoothing took it closer than its
-thickness to the skin. Parametric pieces go on top: hems, collars, a hood, buttons, a cap
-visor, hat brims. The head asset ends at a ragged crop below the shoulders, so the torso
+Every garment starts from the skin it covers: the skin is clipped exactly along a neckline
+(or a hat line), offset outwards, smoothed along its normals so it bridges hollows the way
+cloth does, pushed back out wherever it came closer than its thickness to the skin, and
+lifted wherever a point of the (coarse) skin would still poke through. Parametric pieces go
+on top: hems, collars, a hood and drawstrings, buttons, a zip, a cap visor, hat brims, a
+headscarf knot. The head asset ends at a ragged crop below the shoulders, so the torso
 garments continue past it into a simple bust (an elliptic cylinder below the shoulders).
+Ears are thin flaps that an offset shell cannot wrap, so every hat line stays above them.
 
 Ids follow the catalog vocabulary (``facefarm.catalog.vocabulary``): clothing ``tshirt``
 (crew neck), ``shirt`` (collar), ``sweater``, ``hoodie``, ``jacket`` plus ``scarf`` (a
@@ -98,7 +100,7 @@ class Body:
     outer_faces: np.ndarray    # (G, 3) skin faces on the outside (no mouth interior): what garments cover
     skin_ids: np.ndarray       # (S,) vertex ids used by skin faces
     normals: np.ndarray        # (V, 3) skin vertex normals
-    surface: SurfaceDistance   # signed distance to the skin
+    surface: SurfaceDistance   # signed distance to the outer skin
     vertex_class: np.ndarray   # (V,)
     boundary: np.ndarray       # (B,) skin vertex ids on the open crop boundary
     neck_z: float
@@ -136,7 +138,7 @@ class Body:
         skull = v[(cls == CLASS_IDS["SKIN"]) & (np.abs(v[:, 1] - ear_top) < 0.01 * s)]
         inner = head.face_class[head.face_part == skin_part] == CLASS_IDS["MOUTH_INTERIOR"]
         return Body(v=v, skin_faces=faces, outer_faces=faces[~inner], skin_ids=ids, normals=vertex_normals(v, faces),
-                    surface=SurfaceDistance(v, faces), vertex_class=cls, boundary=_boundary_vertices(faces),
+                    surface=SurfaceDistance(v, faces[~inner]), vertex_class=cls, boundary=_boundary_vertices(faces),
                     neck_z=neck_z, neck_r=neck_r, nape_y=nape, bottom_y=float(sk[:, 1].min()),
                     brow_y=float(brows[:, 1].max()), ear_top_y=float(ears[:, 1].max()),
                     ear_bottom_y=float(ears[:, 1].min()), head_z=float(top[:, 2].mean()),
@@ -297,16 +299,18 @@ def _cover(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, gap: f
                             + [(t * tri + (1 - t) * rolled).reshape(-1, 3) for t in (0.25, 0.5, 0.75)])
     reach = 0.012 * body.s
     for _ in range(rounds):
-        d, q, n = SurfaceDistance(p, f).query(probes)
+        d, q, n, face = SurfaceDistance(p, f).query(probes, return_faces=True)
         bad = d > -gap                       # the skin point is outside or too close under
         if not bad.any():
             break
         lift = np.zeros(len(p))
         push = np.zeros((len(p), 3))
         tree = cKDTree(p)
-        for qi, ni, di in zip(q[bad], n[bad], d[bad]):
-            for j in tree.query_ball_point(qi, reach):
-                w = 1.0 - np.linalg.norm(p[j] - qi) / reach
+        for qi, ni, di, fi in zip(q[bad], n[bad], d[bad], face[bad]):
+            # the corners of the shell triangle over the skin point, and a soft neighbourhood
+            near = set(tree.query_ball_point(qi, reach)) | set(int(x) for x in f[fi])
+            for j in near:
+                w = max(1.0 - np.linalg.norm(p[j] - qi) / reach, 0.5 if j in f[fi] else 0.0)
                 amount = (di + gap) * 1.2 * w
                 if amount > lift[j]:
                     lift[j], push[j] = amount, ni
@@ -334,8 +338,8 @@ def _hang(top: np.ndarray, length: float, over: SurfaceDistance, gap: float, n: 
 
 def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Continue a torso shell past the skin's ragged crop into a simple bust: each crop-edge
-    vertex steps out, then travels down to a smooth cylinder round the body just outside the
-    crop edge (its radius per azimuth is the widest crop point nearby), ~0.07 m x s lower."""
+    vertex steps out, then travels down to an elliptic cylinder at the same azimuth (about
+    2.6 skull half-widths wide, less for small children), ~0.08 m x s lower."""
     edges = _boundary_edges(shell.f)
     crop_edges = edges[shell.on_crop[edges].all(axis=1)]
     if len(crop_edges) == 0:
@@ -343,15 +347,13 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
     ids = np.unique(crop_edges)
     phi, r = body.neck_polar(p[ids])
     s = body.s
-    dphi = np.abs(np.angle(np.exp(1j * (phi[:, None] - phi[None, :]))))
-    r_env = np.where(dphi < 0.3, r[None, :], 0.0).max(axis=1)    # widest crop point within ~17 deg
     # shoulders: about 2.6 skull half-widths for adults, narrower for small children
     grown = float(np.clip((s - 0.65) / 0.35, 0.0, 1.0))
     half_w = body.skull_half_width * (1.9 + 0.7 * grown)
-    half_d = 0.55 * half_w
+    half_d = 0.5 * half_w
     ell = 1.0 / np.sqrt((np.sin(phi) / half_w) ** 2 + (np.cos(phi) / half_d) ** 2)
-    r_end = np.maximum(ell, r_env + 0.006 * s)
-    y_end = body.bottom_y - 0.07 * s
+    r_end = np.maximum(ell, r)
+    y_end = body.bottom_y - 0.08 * s
     end = np.column_stack([np.sin(phi) * r_end, np.full(len(ids), y_end), body.neck_z + np.cos(phi) * r_end])
     # the crop edge is ragged: step out along the (boundary-smoothed) skin normal first, clear
     # of the neighbouring skin triangles that reach lower, then settle onto the bust
@@ -365,14 +367,6 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
         np.add.at(acc, b_i, nrm[a_i])
         nrm = acc / np.linalg.norm(acc, axis=1, keepdims=True)
     first = p[ids] + nrm * (0.012 * s)
-    for _ in range(3):  # take the zigzag out of the ragged edge
-        acc, cnt = first.copy(), np.ones(len(ids))
-        np.add.at(acc, a_i, first[b_i])
-        np.add.at(acc, b_i, first[a_i])
-        np.add.at(cnt, a_i, 1.0)
-        np.add.at(cnt, b_i, 1.0)
-        first = acc / cnt[:, None]
-    first = _push_out(first, body, np.full(len(first), 0.012 * s))
     verts = [p]
     ring_ids = []
     n_total = len(p)
@@ -380,6 +374,13 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
         t = (k - 1) / (rings - 1)
         ease = 1 - (1 - t) ** 2
         pos = first + (end - first) * np.array([ease, t, ease])
+        for _ in range(2 * k):  # lower rings are smoother: the ragged edge fades into the bust
+            acc, cnt = pos.copy(), np.ones(len(ids))
+            np.add.at(acc, a_i, pos[b_i])
+            np.add.at(acc, b_i, pos[a_i])
+            np.add.at(cnt, a_i, 1.0)
+            np.add.at(cnt, b_i, 1.0)
+            pos = acc / cnt[:, None]
         pos = _push_out(pos, body, np.full(len(pos), 0.012 * s))
         ring_ids.append(n_total + np.arange(len(ids)))
         n_total += len(ids)
@@ -520,6 +521,7 @@ def _torso(body: Body, neckline: Neckline, thickness: float, smooth: int = 16) -
     under = g[body.outer_faces].max(axis=1) < -0.004 * body.s
     p = _cover(p, shell.f, body, under, 0.4 * th)
     v, f = _extend_crop(shell, p, body)
+    v = _push_out(_cover(v, f, body, under, 0.4 * th), body, np.full(len(v), 0.4 * th))
     not_crop = np.concatenate([~shell.on_crop, np.zeros(len(v) - len(p), bool)])
     loops = boundary_loop(f, not_crop)
     return v, f, (loops[0] if loops else np.zeros(0, int))
@@ -530,8 +532,10 @@ def _collar_ring(v: np.ndarray, loop: np.ndarray, n: int = 96) -> np.ndarray:
 
 
 def _rise(body: Body, ring: np.ndarray, height: float, out: float) -> np.ndarray:
-    """``ring`` moved up the neck by ``height`` and kept ``out`` off the skin."""
-    p = ring + np.array([0.0, height, 0.0])
+    """``ring`` moved up the neck by ``height`` (less where the jaw is closer) and kept ``out``
+    off the skin."""
+    rise = np.clip(np.minimum(height, _room_below_jaw(body, ring) - 0.006 * body.s), 0.003 * body.s, None)
+    p = ring + np.column_stack([np.zeros(len(ring)), rise, np.zeros(len(ring))])
     for _ in range(3):
         p = _push_out(p, body, np.full(len(p), out))
         p = _smooth_polyline(p, True, 2)
@@ -571,6 +575,7 @@ def _sweater(body: Body, rgb) -> list[Mesh]:
         ring = _collar_ring(v, loop)
         top = _rise(body, ring, 0.022 * body.s, 0.007 * body.s ** 0.5)
         bv, bf = _band(ring, top)
+        bv = _push_out(bv, body, np.full(len(bv), 0.003 * body.s ** 0.5))
         out.append(_mesh("sweater_collar", bv, bf, "CLOTHING", mat))
         hv, hf = _hem(top, 0.004 * body.s ** 0.5, body)
         out.append(_mesh("sweater_rib", hv, hf, "CLOTHING", mat))
@@ -586,10 +591,12 @@ def _shirt(body: Body, rgb) -> list[Mesh]:
         phi, _ = body.neck_polar(ring)
         # collar stand rises at the back and sides, not in the open V at the front
         rise = 0.028 * body.s * np.clip((np.abs(phi) - 0.35) / 0.9, 0.0, 1.0) ** 0.7
+        rise = np.clip(np.minimum(rise, _room_below_jaw(body, ring) - 0.006 * body.s), 0.0, None)
         stand = ring.copy()
         stand[:, 1] += rise
         stand = _push_out(stand, body, np.full(len(stand), 0.006 * body.s ** 0.5))
         sv, sf = _band(ring, stand)
+        sv = _push_out(sv, body, np.full(len(sv), 0.003 * body.s ** 0.5))
         out.append(_mesh("shirt_collar_stand", sv, sf, "CLOTHING", mat))
         # the fall folds over the stand, outwards and down to collar points at the front
         out_dir = stand - np.column_stack([np.zeros(len(stand)), stand[:, 1], np.full(len(stand), body.neck_z)])
@@ -600,11 +607,23 @@ def _shirt(body: Body, rgb) -> list[Mesh]:
         fall = _push_out(fall, body, np.full(len(fall), 0.009 * body.s ** 0.5))
         top = stand + out_dir * 0.002
         fv, ff = _band(top, fall, rows=3)
+        fv = _push_out(fv, body, np.full(len(fv), 0.003 * body.s ** 0.5))
         out.append(_mesh("shirt_collar", fv, ff, "CLOTHING", mat))
         hv, hf = _hem(top, 0.0018 * body.s ** 0.5, body)
         out.append(_mesh("shirt_collar_fold", hv, hf, "CLOTHING", mat))
         out += _buttons(body, v, f, "shirt_buttons", (0.85, 0.85, 0.82))
     return out
+
+
+def _room_below_jaw(body: Body, ring: np.ndarray) -> np.ndarray:
+    """(n,) how far each point of a collar ring can rise before it meets the jaw or chin
+    (the lowest non-neck skin above it within 2 cm x s sideways); inf where nothing is above."""
+    face = body.v[body.skin_ids]
+    face = face[body.vertex_class[body.skin_ids] != CLASS_IDS["NECK"]]
+    d = np.linalg.norm(ring[:, None, [0, 2]] - face[None, :, [0, 2]], axis=2)
+    above = (d < 0.02 * body.s) & (face[None, :, 1] > ring[:, None, 1])
+    low = np.where(above, face[None, :, 1], np.inf).min(axis=1)
+    return low - ring[:, 1]
 
 
 def _buttons(body: Body, v: np.ndarray, f: np.ndarray, name: str, rgb) -> list[Mesh]:
@@ -692,12 +711,17 @@ def _jacket(body: Body, rgb) -> list[Mesh]:
     phi, _ = body.neck_polar(ring)
     if phi[1] < phi[0]:
         ring, phi = ring[::-1], phi[::-1]
-    ring = ring[np.abs(phi) > 0.12]                                # the opening at the zip
-    stand = ring + np.array([0.0, 0.032 * s, 0.0])
+    keep = np.abs(phi) > 0.12                                      # the opening at the zip
+    ring, phi = ring[keep], phi[keep]
+    # the collar stands 3 cm at the back, less in front, and always stops below the jaw
+    height = 0.032 * s * (0.55 + 0.45 * np.clip(-np.cos(phi), 0.0, 1.0))
+    height = np.minimum(height, _room_below_jaw(body, ring) - 0.006 * s)
+    stand = ring + np.column_stack([np.zeros(len(ring)), np.clip(height, 0.004 * s, None), np.zeros(len(ring))])
     for _ in range(3):
         stand = _push_out(stand, body, np.full(len(stand), 0.016 * s ** 0.5))
         stand = _smooth_polyline(stand, False, 2)
     sv, sf = _band(ring, stand, closed=False)
+    sv = _push_out(sv, body, np.full(len(sv), 0.003 * s ** 0.5))
     out.append(_mesh("jacket_collar", sv, sf, "CLOTHING", mat))
     hv, hf = _hem(stand, 0.003 * s ** 0.5, body, closed=False)
     out.append(_mesh("jacket_collar_edge", hv, hf, "CLOTHING", mat))
@@ -776,7 +800,7 @@ def _headscarf_field(body: Body) -> Callable[[np.ndarray], np.ndarray]:
     the temples), just above the ears at the sides, dropping behind the ears to the nape.
     Ear vertices are always outside, so the line never crosses an ear."""
     s = body.s
-    y_front, y_side = body.brow_y + 0.018 * s, body.ear_top_y + 0.004 * s
+    y_front, y_side = body.brow_y + 0.018 * s, body.ear_top_y + 0.01 * s
     y_back = body.ear_bottom_y - 0.012 * s
     ears = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
     ear_pts = body.v[ears]
@@ -786,11 +810,11 @@ def _headscarf_field(body: Body) -> Callable[[np.ndarray], np.ndarray]:
         fw = np.clip(c, 0.0, 1.0) ** 0.35
         bw = np.clip((-c - 0.45) / 0.55, 0.0, 1.0) ** 0.8
         out = (y_side + (y_front - y_side) * fw + (y_back - y_side) * bw) - p[:, 1]
-        # keep a margin round the ears: anything within 4 mm x s of an ear point is outside
+        # keep a margin round the ears: anything within 6 mm x s of an ear point is outside
         from scipy.spatial import cKDTree
 
         d, _ = cKDTree(ear_pts).query(p)
-        return np.maximum(out, 0.004 * s - d)
+        return np.maximum(out, 0.006 * s - d)
     return g
 
 
@@ -864,7 +888,7 @@ def _slab(inner: np.ndarray, outer: np.ndarray, thick: float, rows: int = 4) -> 
 
 def _beanie(body: Body, rgb) -> list[Mesh]:
     s = body.s
-    line = _hat_line(0.012, 0.004, -0.012)(body)
+    line = _hat_line(0.012, 0.012, -0.012)(body)
     shell = clip_surface(body.v, body.outer_faces, line(body.v), body.normals, np.zeros(len(body.v), bool))
     # knitted: thick, a little slouch at the top, and a folded cuff along the edge
     above = -line(shell.v)                     # metres above the hat line
@@ -957,6 +981,6 @@ _HEADWEAR: dict[str, Callable[[Body, tuple], list[Mesh]]] = {
     "cap": _cap, "beanie": _beanie, "wide_brim_hat": _wide_brim_hat, "headscarf": _headscarf,
 }
 _HEADWEAR_FIELDS = {
-    "cap": _hat_line(0.022, 0.012, -0.002), "beanie": _hat_line(0.012, 0.004, -0.012),
+    "cap": _hat_line(0.022, 0.012, -0.002), "beanie": _hat_line(0.012, 0.012, -0.012),
     "wide_brim_hat": _hat_line(0.026, 0.014, 0.0), "headscarf": _headscarf_field,
 }

@@ -210,7 +210,7 @@ def _measure(head, v: np.ndarray) -> _Face:
     centres = head.eye_centres(v)
     eye_v = np.concatenate([v[head.eyes_slice(0)], v[head.eyes_slice(1)]])
     ears = []
-    for side, cls in ((0, "RIGHT_EAR"), (1, "LEFT_EAR")):
+    for cls in ("RIGHT_EAR", "LEFT_EAR"):
         e = v[head.vertex_class == CLASS_IDS[cls]].astype(np.float64)
         y_top, y_bot = e[:, 1].max(), e[:, 1].min()
         h = y_top - y_bot
@@ -235,7 +235,7 @@ class HeadClearance:
 
     def query(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """((n,) clearance in metres, (n, 3) unit direction that increases it) for (n, 3) points."""
-        d, q, nrm = self.solid.query(points)
+        d, _q, nrm = self.solid.query(points)
         if self.sheet is not None:
             d2, q2, _ = self.sheet.query(points)
             d2 = np.abs(d2)
@@ -394,7 +394,7 @@ class _Front:
             return to3d(np.array([[p2[0], p2[1], sag[i]]]))[0], i
 
         # bridge: from the left nasal rim to its mirror image
-        n_l, i_n = rim_point(0.1, 0.55, True, 0.0)
+        n_l, _ = rim_point(0.1, 0.55, True, 0.0)
         n_r = _mirror(n_l)
         arch = (0.0015 + 0.12 * dbl) if fam.bridge != "saddle" else 0.0008
         mid = 0.5 * (n_l + n_r) + np.array([0.0, arch, 0.001])
@@ -592,8 +592,10 @@ def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
                             face_class=np.full(len(f), cls, np.uint8), material=mat, smooth=True))
     tint = tuple(srgb_to_linear(float(c)) for c in params.lens_tint_rgb)
     trans = float(np.clip(params.lens_transmission, 0.0, 1.0))
-    lens_mat = Material(name="glasses_lens", kind="glasses_lens", base_color=tint, roughness=0.02,
-                        specular=0.5, ior=1.5, alpha=float(np.clip(1.0 - trans, 0.04, 0.97)),
+    # base_color is what passes through (Cycles' transparent colour): tint x transmission;
+    # alpha is the rasteriser's opacity
+    lens_mat = Material(name="glasses_lens", kind="glasses_lens", base_color=tuple(c * trans for c in tint),
+                        roughness=0.02, specular=0.5, ior=1.5, alpha=float(np.clip(1.0 - trans, 0.04, 0.97)),
                         extra={"transmission": trans, "tint_rgb": tint})
     for pts, faces, role in lenses:
         out.append(Mesh(name=f"glasses_{role}", vertices=pts.astype(np.float32), faces=faces.astype(np.int32),
@@ -683,11 +685,13 @@ class SurfaceDistance:
         self.tree = cKDTree(self.tri.mean(axis=1))
         self.k = min(k, len(self.faces))
 
-    def query(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """For (n, 3) points: ((n,) signed distance m, (n, 3) closest points, (n, 3) outward normals)."""
+    def query(self, points: np.ndarray, return_faces: bool = False):
+        """For (n, 3) points: ((n,) signed distance m, (n, 3) closest points, (n, 3) outward
+        normals), plus ((n,) index into ``faces`` of the closest triangle) if ``return_faces``."""
         p = np.asarray(points, np.float64).reshape(-1, 3)
         if len(p) == 0:
-            return np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))
+            empty = (np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
+            return empty + (np.zeros(0, np.int64),) if return_faces else empty
         _, idx = self.tree.query(p, k=self.k)
         idx = idx.reshape(len(p), -1)
         tri = self.tri[idx]                                      # (n, k, 3, 3)
@@ -695,11 +699,14 @@ class SurfaceDistance:
         dist = np.linalg.norm(p[:, None, :] - q, axis=-1)
         best = np.argmin(dist, axis=1)
         rows = np.arange(len(p))
-        q, w, f = q[rows, best], w[rows, best], self.faces[idx[rows, best]]
+        face = idx[rows, best]
+        q, w, f = q[rows, best], w[rows, best], self.faces[face]
         nrm = (w[:, :, None] * self.normals[f]).sum(axis=1)
         nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
         d = dist[rows, best]
         sign = np.where(((p - q) * nrm).sum(axis=1) >= 0, 1.0, -1.0)
+        if return_faces:
+            return d * sign, q, nrm, face
         return d * sign, q, nrm
 
 

@@ -49,7 +49,7 @@ def brow_strands(shape: BrowShape, thickness: float, density: float, detail: flo
         nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
     faces = nh.candidate_faces(weight, allowed)
     n = strand_count(shape.strands, 0.5 + 0.6 * density, detail) * 2
-    roots = nh.sample(frame.vertices, faces, weight, n, rng)
+    roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:
         return {"r": StrandSet.empty(k), "l": StrandSet.empty(k)}
     pos = roots.on(frame.vertices, nh.faces)
@@ -92,7 +92,7 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
     allowed = nh.face_is_skin & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["NECK"]])
     faces = nh.candidate_faces(weight, allowed)
     n = strand_count(st.strands, 0.4 + 0.7 * req.density, req.detail)
-    roots = nh.sample(frame.vertices, faces, weight, n, rng)
+    roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:
         return StrandSet.empty(k)
     n = len(roots)
@@ -121,7 +121,7 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
     if curl is not None:
         curves = curves + hg.smooth_noise(curves, np.full(n, curl.radius), max(curl.period * 3, 0.01), rng)
     pts = hg.resample(curves, k)
-    pts = frame.surface.push_out(pts.reshape(-1, 3), hg.MIN_OFFSET_M).reshape(n, k, 3)
+    pts = hg.settle(frame.surface, pts, hg.MIN_OFFSET_M)
     tri = frame.vertices[nh.faces[faces]]
     area = float((0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
                   * weight(nh.vertices[nh.faces[faces]].mean(axis=1))).sum())

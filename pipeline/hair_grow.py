@@ -47,7 +47,9 @@ class GrowSpec:
     stiffness : 0..1 how much a strand keeps its direction per centimetre · gravity : (3,)
     the pull in the head frame (zero vector for none) · gravity_weight : its strength against
     the comb · offset : shell offset over the skin once past the root, metres · steps : points - 1 ·
-    stop_at : (3,) a point where strands stop once within ``stop_radius`` (ponytail and bun ties).
+    stop_at : (3,) a point where strands stop once within ``stop_radius`` (ponytail and bun ties) ·
+    gravity_scale : f(points (g, 3)) -> (g,) 0..1 where gravity acts (hair combed off the face
+    does not fall onto it).
     """
 
     length: np.ndarray
@@ -59,6 +61,7 @@ class GrowSpec:
     steps: int
     stop_at: np.ndarray | None = None
     stop_radius: float = 0.0
+    gravity_scale: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: CombFn, spec: GrowSpec
@@ -87,12 +90,21 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
         s = h * (i - 1)
         nr = surface.query(p, reach)
         shell = MIN_OFFSET_M + offset * rise(s)
+        if i > 1:
+            # the point placed last step is settled here, with the query the step needs anyway
+            # (one push; a guide a little off its shell is harmless, its children are settled)
+            low = nr.distance < shell
+            p[low] += nr.normal[low] * (shell - nr.distance)[low, None]
+            out[:, i - 1] = p
+            nr = Nearest(point=nr.point, face=nr.face, bary=nr.bary, normal=nr.normal,
+                         distance=np.maximum(nr.distance, shell))
         contact = np.clip(1.0 - (nr.distance - shell) / CONTACT_M, 0.0, 1.0)[:, None]
         c = unit(comb(p, nr, s))
-        on_skin = unit(tangential(c + spec.gravity_weight * grav, nr.normal))
+        gw = spec.gravity_weight * (1.0 if spec.gravity_scale is None else spec.gravity_scale(p)[:, None])
+        on_skin = unit(tangential(c + gw * grav, nr.normal))
         lift_w = (spec.lift * np.exp(-s / lift_len))[:, None]
         target = unit(lift_w * nr.normal + (1 - lift_w) * (contact * on_skin
-                                                           + (1 - contact) * unit(c * 0.35 + grav * spec.gravity_weight)))
+                                                           + (1 - contact) * unit(c * 0.35 + grav * gw)))
         keep = (spec.stiffness ** (h / 0.01))[:, None]
         d = unit(keep * d + (1 - keep) * target)
         step = h[:, None] * d
@@ -100,8 +112,9 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
             # arrived strands wait at the tie; the last step lands on its rim, not past it
             to_tie = np.linalg.norm(p - spec.stop_at, axis=1)
             step *= np.clip((to_tie - spec.stop_radius) / np.maximum(h, 1e-9), 0.0, 1.0)[:, None]
-        p = surface.push_out(p + step, MIN_OFFSET_M + offset * rise(s + h))
+        p = p + step
         out[:, i] = p
+    out[:, -1] = surface.push_out(out[:, -1], MIN_OFFSET_M + offset * rise(length))
     return out
 
 
@@ -252,3 +265,45 @@ def smooth_noise(curves: np.ndarray, amplitude: np.ndarray, wavelength: float,
         f = rng.uniform(0.7, 1.4, (len(curves), 1, 3))
         out += np.sin(2 * np.pi * s[..., None] / wavelength * f + ph)
     return out * 0.5 * amplitude[:, None, None] * np.clip(s / total, 0, 1)[..., None]
+
+
+def settle(surface: HeadSurface, curves: np.ndarray, shell: np.ndarray | float) -> np.ndarray:
+    """(s, k, 3) strands moved out of the skin root to tip, follow-the-leader style.
+
+    Point by point (all strands at once), a point closer than its ``shell`` ((s, k) or scalar,
+    metres) is moved out; a point found inside is first brought back along the segment from
+    the previous (outside) point to where that segment enters the skin, so it lands on the
+    near side of the head, not in a cavity behind it, and slides the rest of its step along
+    the skin. Each correction carries the rest of the strand along, keeping its shape.
+    """
+    p = np.array(curves, np.float64, copy=True)
+    s, k = p.shape[:2]
+    if s == 0:
+        return p
+    sh = np.broadcast_to(np.asarray(shell, float), (s, k))
+    reach = float(sh.max()) + 0.0021
+    for i in range(k):
+        nr = surface.query(p[:, i], reach)
+        # the fast distance errs by up to 2 mm only near creases
+        doubt = (nr.distance < sh[:, i] + 0.002) & (nr.face >= 0)
+        doubt[doubt] = surface.face_near_crease[nr.face[doubt]]
+        bad = np.flatnonzero((nr.distance < sh[:, i]) | doubt)
+        if len(bad) == 0:
+            continue
+        new = p[bad, i].copy()
+        deep = nr.distance[bad] < -0.002
+        if i > 0 and deep.any():
+            # bisect the segment from the previous point for where it enters the skin
+            b = bad[deep]
+            lo, hi = p[b, i - 1].copy(), p[b, i].copy()
+            for _ in range(6):
+                mid = 0.5 * (lo + hi)
+                inside = surface.query(mid, reach).distance < 0
+                hi = np.where(inside[:, None], mid, hi)
+                lo = np.where(inside[:, None], lo, mid)
+            # ... and let the rest of the step slide along the skin there (hair drapes)
+            step = p[b, i] - lo
+            new[deep] = lo + tangential(step, surface.query(lo, reach).normal)
+        new = surface.push_out(new, sh[bad, i], exact=True)
+        p[bad, i:] += (new - p[bad, i])[:, None, :]
+    return p

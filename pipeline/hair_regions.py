@@ -7,9 +7,9 @@ Regions are defined once, on the neutral HM08 head (``head.neutral``), in two ch
 * the **face chart**: the same azimuth, unrolled to arc length on a 9 cm cylinder, and the
   height above the eye centres, both metres (beards), or the frontal plane (brows).
 
-Roots are sampled area-uniformly on the identity's surface, accepted with the region
-weight at the same barycentric point of the neutral head, and stored as (face, barycentric)
-pairs, so hair follows every identity, age and expression of the mesh.
+Roots are sampled area-uniformly on the neutral head, accepted with the region weight
+there, and stored as (face, barycentric) pairs, so the same roots follow every identity,
+age and expression of the mesh.
 """
 
 from __future__ import annotations
@@ -108,17 +108,17 @@ class NeutralHead:
         w_centre = w[3 * len(ids):]
         return ids[np.maximum(w_corner, w_centre) > 0]
 
-    def sample(self, vertices: np.ndarray, faces: np.ndarray, weight: WeightFn, n: int,
-               rng: np.random.Generator) -> Roots:
-        """``n`` roots area-uniform on ``vertices`` over ``faces`` (ids), accepted with ``weight``.
+    def sample(self, faces: np.ndarray, weight: WeightFn, n: int, rng: np.random.Generator) -> Roots:
+        """``n`` roots area-uniform over ``faces`` (ids) of the neutral head, accepted with ``weight``.
 
-        Returns fewer than ``n`` roots only when the region is (nearly) empty.
+        Sampling on the neutral head (not the posed identity) keeps the same roots, in the same
+        order, for every expression and pose of an identity. Returns fewer than ``n`` roots
+        only when the region is (nearly) empty.
         """
         empty = Roots(np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 3)))
         if n <= 0 or len(faces) == 0:
             return empty
-        v = np.asarray(vertices, np.float64)
-        tri = v[self.faces[faces]]
+        tri = self.vertices[self.faces[faces]]
         area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
         if area.sum() <= 0:
             return empty

@@ -86,7 +86,7 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
                           top_thinning=st.top_thinning, phase=rng.uniform(0, 2 * np.pi))
     allowed = nh.face_is_skin & (nh.face_class == _skin_class())
     faces = nh.candidate_faces(weight, allowed)
-    roots = nh.sample(frame.vertices, faces, weight, n, rng)
+    roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:
         return StrandSet.empty(k)
     area = _region_area(nh, frame.vertices, faces, weight)
@@ -159,7 +159,8 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         curl = None
     else:
         spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=st.lift, stiffness=st.stiffness, gravity=frame.gravity,
-                           gravity_weight=gravity_w, offset=offset[gi], steps=steps)
+                           gravity_weight=gravity_w, offset=offset[gi], steps=steps,
+                           gravity_scale=_off_the_face(frame, in_fringe[gi]))
         guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
         # children copy their guides' shapes and are cut to their own lengths
         curves = hg.children(pos[gi], guides, group[gi], pos, group)
@@ -191,7 +192,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     pts = hg.resample(dense, k)
     # final collision: the shell rises from the root (on the skin) to part of the strand's volume
     shell = hg.MIN_OFFSET_M + 0.3 * offset[:, None] * hg.rise(hg.arc_length(pts))
-    pts = surf.push_out(pts.reshape(-1, 3), shell.ravel()).reshape(n, k, 3)
+    pts = hg.settle(surf, pts, shell)
 
     # ---- ribbon radius: enough strands x width to cover the scalp a few times ---------------
     mean_len = max(float(np.mean(out_len)), 0.003)
@@ -210,6 +211,19 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     return StrandSet(pts, radius)
 
 
+def _off_the_face(frame: HeadFrame, fringe: np.ndarray):
+    """Gravity scale for strands (a bool (g,) fringe flag each): none over the face, so hair
+    combed back or aside stays there; fringe strands fall as they like."""
+    def scale(p: np.ndarray) -> np.ndarray:
+        s = frame.scale
+        ahead = smoothstep((p[:, 2] - (frame.centre[2] + 0.05 * s)) / (0.02 * s))
+        within = smoothstep((0.06 * s - np.abs(p[:, 0])) / (0.015 * s))
+        above_chin = p[:, 1] > frame.chin_y
+        return np.where(fringe, 1.0, 1.0 - ahead * within * above_chin)
+
+    return scale
+
+
 def _bind(comb, idx):
     """A comb field for the subset ``idx`` of strands (comb fields carry per-strand flags)."""
     return lambda p, nr, s: comb(p, nr, s, idx)
@@ -225,7 +239,7 @@ def _comb(st: ScalpStyle, frame: HeadFrame, whorl: np.ndarray, parting_x: float 
             side = np.tanh(p[:, 0] / 0.03)
         else:
             side = np.tanh((p[:, 0] - parting_x) / 0.004)
-        v_front = side[:, None] * EX * side_w - EZ * back_w - EY * 0.3
+        v_front = side[:, None] * EX * side_w - EZ * back_w
         v_back = hg.unit(p - whorl) - EY * 0.6
         v = front * v_front + (1 - front) * v_back
         fr = fringe[idx][:, None]
@@ -269,7 +283,6 @@ def _tied(st, req, frame, nh, pos, normal, lengths, offset, gi, group, comb_unus
     pull = np.clip(1.0 - d_now / np.maximum(d_root, 1e-6), 0.0, 1.0)[..., None]
     at_tie = tie + hg.unit(scalp - tie) * np.minimum(d_now, r_tie)[..., None]
     scalp = scalp * (1 - pull ** 3) + at_tie * pull ** 3
-    scalp = surf.push_out(scalp.reshape(-1, 3), hg.MIN_OFFSET_M + 0.001).reshape(scalp.shape)
 
     # where each strand enters the tie, as an angle around the tie's normal
     e1 = hg.unit(np.cross(tie_n, EY if abs(tie_n[1]) < 0.9 else EX))
@@ -288,7 +301,6 @@ def _tied(st, req, frame, nh, pos, normal, lengths, offset, gi, group, comb_unus
         r = r_tie + (0.02 * frame.scale - r_tie) * smoothstep(s / 0.05) * (1 - 0.35 * s / tail_len.max())
         r = r * np.sqrt(np.clip(req.density, 0.3, 1.2))
         tail = A + (r * rho[:, None])[..., None] * (np.cos(phi)[:, None, None] * u + np.sin(phi)[:, None, None] * v)
-        tail = surf.push_out(tail.reshape(-1, 3), 0.006).reshape(tail.shape)
     else:
         R = lerp(st.bun_radius_m, req.length) * frame.scale
         B = tie + tie_n * R * 0.8
@@ -300,7 +312,6 @@ def _tied(st, req, frame, nh, pos, normal, lengths, offset, gi, group, comb_unus
                 + R_i[:, None, None] * (np.cos(theta)[..., None] * e1 + np.sin(theta)[..., None] * e2))
         blend = smoothstep(np.linspace(0, 1, n_t) / 0.25)[None, :, None]
         tail = tie * (1 - blend) + coil * blend
-        tail = surf.push_out(tail.reshape(-1, 3), 0.004).reshape(tail.shape)
     curves = np.concatenate([scalp, tail], axis=1)
     return curves, hg.arc_length(curves)[:, -1]
 
@@ -351,5 +362,4 @@ def _bundled(st, req, frame, pos, normal, lengths, offset, gi, comb, gravity_w, 
         level = frame.chin_y + lerp(st.ends_at, req.length) * frame.scale + rng.normal(0, 0.01, len(gi))
         rope_cut = np.minimum(rope_cut, hg.cut_length_at_level(guides, level))
     cut = rope_cut[rope] * rng.uniform(0.97, 1.0, n)
-    curves = surf.push_out(curves.reshape(-1, 3), hg.MIN_OFFSET_M + 0.0005).reshape(curves.shape)
     return curves, cut

@@ -27,6 +27,8 @@ _COARSE_SPACING = 0.008
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
 TORSO_M = 0.3
+#: Near creases the fast query's distance can be off by up to this much (m).
+_FAST_ERROR_M = 0.002
 #: By default the fast query measures points up to this far (m) from the skin.
 FAR_M = 0.03
 #: No point inside the head is farther than this from the skin (the skull is ~15 cm wide).
@@ -196,8 +198,9 @@ def _spread(tri: np.ndarray, spacing, centroid_below, with_radius: bool = False,
 
 
 def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Angle-weighted vertex normals (n, 3) and edge normals (m, 3, 3): for face i, the edge
-    opposite corner k gets the sum of the normals of the two faces sharing it."""
+    """Angle-weighted vertex normals (n, 3), edge normals (m, 3, 3) and the face across each
+    edge (m, 3): for face i, the edge opposite corner k gets the sum of the normals of the two
+    faces sharing it."""
     tri = v[f]
     vn = np.zeros_like(v)
     for k in range(3):
@@ -214,7 +217,7 @@ def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray) -> tuple[np.nd
     j = np.searchsorted(key[order], b * nv + a)
     other = order[np.clip(j, 0, len(order) - 1)] % m  # the face across each edge
     en = _unit(np.tile(fn, (3, 1)) + fn[other])
-    return vn, en.reshape(3, m, 3).transpose(1, 0, 2)
+    return vn, en.reshape(3, m, 3).transpose(1, 0, 2), other.reshape(3, m).T
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -253,7 +256,13 @@ class HeadSurface:
         fn = np.cross(self._b - self._a, self._c - self._a)
         self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
         self._exact_tree: cKDTree | None = None  # built on the first exact query
-        self._vertex_pn, self._edge_pn = _pseudo_normals(self.vertices, self.faces, self._fn)
+        self._vertex_pn, self._edge_pn, other = _pseudo_normals(self.vertices, self.faces, self._fn)
+        # faces at a crease (an edge folding by more than 50 degrees): there the fast query's
+        # tangent-plane distance can be wrong, so exact pushes re-measure points near them
+        fold = (self._fn[:, None, :] * self._fn[other]).sum(-1) < np.cos(np.radians(50.0))
+        crease_vertex = np.zeros(len(self.vertices), bool)
+        crease_vertex[self.faces[fold.any(axis=1)].ravel()] = True
+        self.face_near_crease = crease_vertex[self.faces].any(axis=1)
         # the fast query: a dense cloud of surface samples carrying their smooth normals (the
         # added torso prism, where only long hair lies, more sparsely) ...
         added = np.arange(len(self.faces)) >= len(faces)
@@ -352,12 +361,15 @@ class HeadSurface:
         q = p - np.where(np.isfinite(d), d, 0.0)[:, None] * n
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=d)
 
-    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 8) -> np.ndarray:
+    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 8,
+                 exact: bool = False) -> np.ndarray:
         """Points moved out to at least ``offset`` metres outside the surface ((n,) or scalar).
 
         A point closer than ``offset`` (or inside) moves along the normal of its nearest
         surface sample (:meth:`query`) to ``offset``; later passes (on the few points still too
         close) settle those that landed near another part, as in a crease between two walls.
+        ``exact``: flagged points near a crease (ears, lids, where the shoulders are cut) are
+        measured and moved with :meth:`nearest` (slower, but right where the fast query errs).
         """
         p = np.asarray(points, np.float64).reshape(-1, 3).copy()
         off = np.broadcast_to(np.asarray(offset, np.float64), (len(p),))
@@ -365,6 +377,20 @@ class HeadSurface:
         within = float(off.max()) + 1e-4
         for _ in range(iterations):
             nr = self.query(p[todo], within)
+            if exact:
+                # the fast distance is within ~2 mm of the truth: confirm the doubtful ones
+                check = (nr.distance < off[todo] + _FAST_ERROR_M) & (nr.face >= 0)
+                check[check] = self.face_near_crease[nr.face[check]]
+                if check.any():
+                    ex = self.nearest(p[todo[check]])
+                    d = np.where(np.isfinite(nr.distance), nr.distance, 0.0)
+                    n = nr.normal.copy()
+                    d[check] = ex.distance
+                    away = (p[todo[check]] - ex.point) * np.sign(ex.distance)[:, None]
+                    ln = np.linalg.norm(away, axis=1, keepdims=True)
+                    n[check] = np.where(ln > 1e-9, away / np.maximum(ln, 1e-30), ex.normal)
+                    nr = Nearest(point=nr.point, face=nr.face, bary=nr.bary, normal=n,
+                                 distance=np.where(check, d, nr.distance))
             bad = nr.distance < off[todo]
             if not bad.any():
                 break

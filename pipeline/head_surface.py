@@ -17,8 +17,8 @@ shares are subdivided with ``S``, and each fine triangle is split into the conve
 one label's (linearly interpolated) share beats all others. Labels are the segmentation classes
 plus :data:`SCALP` (skin where a hair cap may be painted).
 
-Level 0 (no subdivision) is the coarse mesh with the same cuts: smooth boundaries at the cost
-of a tenth more triangles.
+Level 0 (no subdivision) is the coarse mesh with the same cuts: smooth boundaries for a few
+percent more triangles.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
+import weakref
 import zlib
 from contextlib import contextmanager
 
@@ -87,6 +88,8 @@ class CyclesRenderer:
         cycles_passes.to_display(np.zeros((1, 1, 3), np.float32), view_transform)  # fail early on a bad view
         shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
         self._tmp = tempfile.mkdtemp(prefix="facefarm-cycles-", dir=shm)
+        # removed at garbage collection / interpreter exit too, for callers that never close()
+        self._tmp_finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         self._hdri_cache: dict = {}
         self._since_reset = 0
         self.renders = 0
@@ -143,7 +146,7 @@ class CyclesRenderer:
         if _owner is self:
             self._clear()
             _owner = None
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp_finalizer()
         self._tmp = None
 
     def __enter__(self) -> "CyclesRenderer":

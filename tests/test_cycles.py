@@ -357,6 +357,23 @@ def test_unavailable_gpu_request_raises():
         CyclesRenderer(device="optix")
 
 
+@pytest.mark.blender
+def test_threads_option_reaches_cycles():
+    pytest.importorskip("bpy")
+    import bpy
+
+    from facefarm.pipeline.render_cycles import CyclesRenderer
+
+    cam = Camera(intrinsics(50.0, 36.0, 16, 16), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), 16, 16)
+    ball = _mesh("ball", trimesh.creation.icosphere(2, radius=0.1), 1, MARKER)
+    with CyclesRenderer(device="cpu", samples=1, threads=1) as r:
+        out = r.render(_scene([ball], cam))
+        assert (bpy.context.scene.render.threads_mode, bpy.context.scene.render.threads) == ("FIXED", 1)
+    assert out.segmentation[8, 8] == 1
+    with CyclesRenderer(device="cpu", samples=1) as r:
+        assert bpy.context.scene.render.threads_mode == "AUTO"
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20

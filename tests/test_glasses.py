@@ -160,7 +160,7 @@ def component_seeds(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     """One vertex id per connected component of (v, f)."""
     e = np.concatenate([f[:, [0, 1]], f[:, [1, 2]]])
     g = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(len(v), len(v)))
-    n, lab = connected_components(g, directed=False)
+    _, lab = connected_components(g, directed=False)
     used = np.unique(f)
     return np.array([used[lab[used] == k][0] for k in np.unique(lab[used])])
 

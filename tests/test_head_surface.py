@@ -122,7 +122,8 @@ def test_parts_other_than_skin_keep_their_classes(head):
     for s in head.surfaces:
         for part in ("eye_r", "eye_l", "lash_r", "lash_l", "teeth_upper", "teeth_lower", "tongue"):
             pi = head.part_names.index(part)
-            assert set(np.unique(s.face_class[s.face_part == pi])) == set(np.unique(head.face_class[head.face_part == pi]))
+            got, want = s.face_class[s.face_part == pi], head.face_class[head.face_part == pi]
+            assert set(np.unique(got)) == set(np.unique(want)), part
         v = head.neutral.astype(np.float64)
         r = s.vertices(v)
         for e in (0, 1):  # eyeballs pass through untouched
@@ -233,3 +234,40 @@ def test_render_surface_apply_is_cheap(head):
         s.vertices(x)
     assert (time.perf_counter() - t0) / 20 < 0.02  # ~1-2 ms idle; generous for a loaded CI box
     assert sp.isspmatrix_csr(s.operator)
+
+
+@pytest.mark.slow
+def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
+    """At 512 px compose renders the subdivided surface, and the visible landmarks sit on it."""
+    import os
+
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    from facefarm.catalog import load_catalog, resolve
+    from facefarm.pipeline.compose import compose
+    from facefarm.pipeline.labels import landmark_labels
+    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+
+    cat = load_catalog("assets/catalogs/default.json")
+    s = resolve(cat, 0, 1)
+    s = s.model_copy(update={
+        "head_pose": s.head_pose.model_copy(update={"yaw_deg": 10.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
+        "hair": s.hair.model_copy(update={"style": "bald"}),
+        "glasses": s.glasses.model_copy(update={"present": False}),
+        "camera": s.camera.model_copy(update={"width": 512, "height": 512})})
+    scene = compose(s, head)
+    skin = next(m for m in scene.meshes if m.name == "skin")
+    assert len(skin.faces) == int((head.surfaces[-1].face_part == 0).sum())  # the fine surface was chosen
+    with PyrenderRenderer() as r:
+        result = r.render(scene)
+    lab = landmark_labels(scene, result)
+    err = []
+    for k in np.flatnonzero(lab["visible"]):
+        u, v = lab["uv"][k]
+        i0, j0 = int(np.floor(u - 0.5)), int(np.floor(v - 0.5))
+        d = result.depth[max(j0, 0):j0 + 2, max(i0, 0):i0 + 2].ravel()
+        d = d[d > 0]
+        if len(d):
+            err.append(np.min(np.abs(lab["xyz_camera"][k, 2] - d)))
+    err = np.asarray(err)
+    assert len(err) > 400
+    assert np.median(err) < 0.0005 and np.quantile(err, 0.9) < 0.002, (np.median(err), np.quantile(err, 0.9))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +154,7 @@ def test_example_headband_fits(head, who):
     assert surface_gaps(m.vertices.astype(np.float64), hv, hf).min() < 0.004
 
 
-def test_samples_reach_user_assets(head, tmp_path, monkeypatch):
+def test_samples_reach_user_assets(head, monkeypatch):
     """A catalog that names a user id gets the user's mesh through garment_meshes / glasses_meshes."""
     monkeypatch.setenv(U.USER_ASSETS_ENV, str(SHIPPED))
     cat = Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 1.0, "ids": {

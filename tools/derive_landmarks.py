@@ -18,6 +18,10 @@ Method (documented with its numbers in ``assets/README.md``):
 Jaw points 0-16 are silhouette points: their surface definition is the consensus for a
 frontal view and drifts off the outline as the head turns.
 
+The definitions live on the coarse HM08 mesh; the asset build re-expresses them on every
+render surface (``pipeline/head_surface.py``), so they need no rerun when only the
+subdivision or the class cuts change.
+
 Also writes ``assets/landmarks/dense.json``: farthest-point samples over the face, ears and
 neck, drawn on the subject's left and mirrored.
 
