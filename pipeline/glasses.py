@@ -258,33 +258,40 @@ def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
     t = params.thickness_mm * 1e-3 * (0.6 + 0.4 * s)   # thinner frames on small faces
 
     width = fam.width_per_ipd * face.ipd
-    dbl = fam.dbl_per_ipd * face.ipd
     outline = lens_outline(fam.outline, width)
-    front = _Front.build(fam, outline, width, dbl, t)
-
-    # place: bridge centre at the eyes' midline, lens centres a little below the pupils,
-    # lens backs one vertex distance in front of the corneas, then push forward until clear
+    height = outline[:, 1].max() - outline[:, 1].min()
     mid = face.eye_centres.mean(axis=0)
     vd = VERTEX_DISTANCE_M * min(1.0, 0.5 + 0.6 * s)
-    height = outline[:, 1].max() - outline[:, 1].min()
-    origin = np.array([mid[0], mid[1] - 0.08 * height, face.cornea_z + vd + LENS_THICKNESS_M / 2])
     tilt = _rot_x(np.radians(PANTOSCOPIC_TILT_DEG))  # +: lens bottoms towards the face
-    pts = front.points() @ tilt.T + origin
-    d, nrm = clear.query(pts)
-    push = 0.0
-    for _ in range(12):
-        worst = int(np.argmin(d))
-        short = CLEARANCE_M - d[worst]
-        if short <= 0:
-            break
-        # moving along +z gains clearance at the rate of the surface normal's z component
-        step = short / max(nrm[worst, 2], 0.25) + 1e-4
-        push += step
-        # distance is 1-Lipschitz: a point can lose at most `step`, so only points that
-        # might now be too close need a new query; the rest keep a lower bound
-        d = d - step
-        near = d < CLEARANCE_M
-        d[near], nrm[near] = clear.query(pts[near] + [0.0, 0.0, push])
+
+    def layout(dbl_scale: float, lift: float):
+        """Front and origin: bridge centre on the eyes' midline, lens centres a little below
+        the pupils, lens backs one vertex distance in front of the corneas."""
+        front = _Front.build(fam, outline, width, fam.dbl_per_ipd * face.ipd * dbl_scale, t)
+        origin = np.array([mid[0], mid[1] + (lift - 0.08) * height,
+                           face.cornea_z + vd + LENS_THICKNESS_M / 2])
+        return front, origin
+
+    # a wide or prominent nose would push the frame far forward: then also try a wider
+    # bridge and a frame sitting a little higher, and keep the closest fit (small preference
+    # for the family's own proportions)
+    def cost(push: float, dbl_scale: float, lift: float) -> float:
+        return push + 0.0015 * (dbl_scale - 1.0) / 0.2 + (0.001 if lift else 0.0)
+
+    choice = (1.0, 0.0)
+    front, origin = layout(*choice)
+    push, d = _forward_push(front.points() @ tilt.T + origin, clear)
+    if push > 0.002:
+        best = cost(push, *choice)
+        for cand in ((1.2, 0.0), (1.4, 0.0), (1.0, 0.08), (1.2, 0.08), (1.4, 0.08)):
+            f_c, o_c = layout(*cand)
+            c = cost(_forward_push(f_c.points()[::4] @ tilt.T + o_c, clear)[0], *cand)
+            if c < best:
+                best, choice = c, cand
+        if choice != (1.0, 0.0):
+            front, origin = layout(*choice)
+            push, d = _forward_push(front.points() @ tilt.T + origin, clear)
+    dbl = fam.dbl_per_ipd * face.ipd * choice[0]
     lowest = [float(d.min())]
     place = lambda p: np.asarray(p) @ tilt.T + origin + [0.0, 0.0, push]  # noqa: E731
 
@@ -302,6 +309,27 @@ def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
     return FittedGlasses(meshes=tuple(meshes), lens_width=float(width), bridge_width=float(dbl),
                          vertex_distance=float(lens_back[2] - face.cornea_z), forward_push=float(push),
                          clearance=min(lowest))
+
+
+def _forward_push(pts: np.ndarray, clear: HeadClearance) -> tuple[float, np.ndarray]:
+    """How far (m) points must move along +z to clear the head by CLEARANCE_M; returns the
+    push and (n,) lower bounds of the clearances after it."""
+    d, nrm = clear.query(pts)
+    push = 0.0
+    for _ in range(12):
+        worst = int(np.argmin(d))
+        short = CLEARANCE_M - d[worst]
+        if short <= 0:
+            break
+        # moving along +z gains clearance at the rate of the surface normal's z component
+        step = short / max(nrm[worst, 2], 0.25) + 1e-4
+        push += step
+        # distance is 1-Lipschitz: a point can lose at most `step`, so only points that
+        # might now be too close need a new query; the rest keep a lower bound
+        d = d - step
+        near = d < CLEARANCE_M
+        d[near], nrm[near] = clear.query(pts[near] + [0.0, 0.0, push])
+    return push, d
 
 
 def _rot_x(a: float) -> np.ndarray:
@@ -394,7 +422,7 @@ class _Front:
             return to3d(np.array([[p2[0], p2[1], sag[i]]]))[0], i
 
         # bridge: from the left nasal rim to its mirror image
-        n_l, _ = rim_point(0.1, 0.55, True, 0.0)
+        n_l, _ = rim_point(0.3, 0.75, True, 0.0)   # bridges sit high, over the nasion
         n_r = _mirror(n_l)
         arch = (0.0015 + 0.12 * dbl) if fam.bridge != "saddle" else 0.0008
         mid = 0.5 * (n_l + n_r) + np.array([0.0, arch, 0.001])

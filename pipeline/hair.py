@@ -23,7 +23,7 @@ import numpy as np
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.hair_face import FacialRequest, brow_strands, facial_strands
 from facefarm.pipeline.hair_regions import NeutralHead
-from facefarm.pipeline.hair_scalp import ScalpRequest, StrandSet, scalp_strands
+from facefarm.pipeline.hair_scalp import ScalpRequest, StrandSet, hairline_weight, scalp_strands
 from facefarm.pipeline.hair_styles import facial_style, library, scalp_style
 from facefarm.pipeline.hair_surface import HeadFrame, HeadSurface
 from facefarm.pipeline.scene import Curves, Material
@@ -98,6 +98,41 @@ def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: fl
     return out
 
 
+def under_headwear(sample, head, vertices: np.ndarray) -> np.ndarray | None:
+    """(V,) bool head vertices the sample's headwear covers, or None without headwear."""
+    hw = getattr(getattr(sample, "headwear", None), "id", "none")
+    if hw in (None, "none"):
+        return None
+    from facefarm.pipeline.garments import headwear_coverage  # deferred: garments is heavy
+
+    return np.asarray(headwear_coverage(hw, head, vertices), bool)
+
+
+def _scalp_request(sample, detail: float, covered: np.ndarray | None) -> ScalpRequest:
+    hair = sample.hair
+    return ScalpRequest(style=scalp_style(hair.style), length=float(hair.length), curl=float(hair.curl),
+                        density=float(hair.density), age_years=float(sample.age_years),
+                        gender=float(sample.gender), detail=detail, under_headwear=covered)
+
+
+def hair_cover(sample, head) -> np.ndarray:
+    """(V,) float32 0..1: how densely scalp hair grows at each head vertex for this identity.
+
+    Zero off the scalp, on bald styles, above a receding hairline or on a bald crown; the
+    same hairline the strands grow from. For painting the skin under the hair (so the scalp
+    does not shine through) and for labelling it, instead of the whole ``head.scalp``.
+    """
+    nh = neutral_head(head)
+    req = _scalp_request(sample, 1.0, None)
+    out = np.zeros(len(nh.vertices), np.float32)
+    if req.style.bald:
+        return out
+    weight = hairline_weight(req, library(), nh, identity_rng(sample, 1))
+    skin = np.unique(nh.faces[nh.face_is_skin & (nh.face_class == CLASS_IDS["SKIN"])])
+    out[skin] = weight(nh.vertices[skin]) * float(np.clip(sample.hair.density, 0.0, 1.0))
+    return out
+
+
 def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
                  gravity: np.ndarray | None = None) -> list[Curves]:
     """Scalp hair, eyebrows and facial hair of ``sample`` on its posed ``vertices`` (V, 3), head frame.
@@ -114,9 +149,7 @@ def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
     hair, brows, beard = sample.hair, sample.eyebrows, sample.facial_hair
     out: list[Curves] = []
 
-    req = ScalpRequest(style=scalp_style(hair.style), length=float(hair.length), curl=float(hair.curl),
-                       density=float(hair.density), age_years=float(sample.age_years),
-                       gender=float(sample.gender), detail=detail)
+    req = _scalp_request(sample, detail, under_headwear(sample, head, vertices))
     scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
     out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
                    identity_rng(sample, 2))

@@ -43,7 +43,7 @@ def tangential(v: np.ndarray, n: np.ndarray) -> np.ndarray:
 class GrowSpec:
     """How guides grow (per-guide arrays are (g,); scalars apply to all).
 
-    length : max path length, metres · lift : 0..1 how steeply roots leave the skin ·
+    length : max path length, metres · lift : 0..1 how steeply roots leave the skin (scalar or (g,)) ·
     stiffness : 0..1 how much a strand keeps its direction per centimetre · gravity : (3,)
     the pull in the head frame (zero vector for none) · gravity_weight : its strength against
     the comb · offset : shell offset over the skin once past the root, metres · steps : points - 1 ·
@@ -53,7 +53,7 @@ class GrowSpec:
     """
 
     length: np.ndarray
-    lift: float
+    lift: float | np.ndarray
     stiffness: float
     gravity: np.ndarray
     gravity_weight: float
@@ -79,12 +79,13 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
         return out
     length = np.broadcast_to(np.asarray(spec.length, float), (g,))
     offset = np.broadcast_to(np.asarray(spec.offset, float), (g,))
+    lift = np.broadcast_to(np.asarray(spec.lift, float), (g,))[:, None]
     h = length / spec.steps
     grav = np.asarray(spec.gravity, float)
     p = roots + normals * MIN_OFFSET_M * 1.25
     out[:, 0] = p
-    d = unit(normals * max(spec.lift, 0.05) + comb(p, surface.query(p), np.zeros(g)) * (1 - spec.lift))
-    lift_len = 0.004 + 0.02 * spec.lift
+    d = unit(normals * np.maximum(lift, 0.05) + comb(p, surface.query(p), np.zeros(g)) * (1 - lift))
+    lift_len = 0.004 + 0.02 * lift[:, 0]
     reach = float(offset.max()) + MIN_OFFSET_M + CONTACT_M  # farther than this, the skin does not matter
     for i in range(1, n_pts):
         s = h * (i - 1)
@@ -102,7 +103,7 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
         c = unit(comb(p, nr, s))
         gw = spec.gravity_weight * (1.0 if spec.gravity_scale is None else spec.gravity_scale(p)[:, None])
         on_skin = unit(tangential(c + gw * grav, nr.normal))
-        lift_w = (spec.lift * np.exp(-s / lift_len))[:, None]
+        lift_w = lift * np.exp(-s / lift_len)[:, None]
         target = unit(lift_w * nr.normal + (1 - lift_w) * (contact * on_skin
                                                            + (1 - contact) * unit(c * 0.35 + grav * gw)))
         keep = (spec.stiffness ** (h / 0.01))[:, None]

@@ -8,7 +8,7 @@ generator (identity-seeded, so every image of a person has the same hair).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,7 +24,8 @@ WHORL_AZ_EL = (180.0, 64.0)
 
 @dataclass(frozen=True)
 class ScalpRequest:
-    """What one sample asks of the scalp (all 0..1 unless stated)."""
+    """What one sample asks of the scalp (all 0..1 unless stated). Hair under headwear is
+    combed flat to the scalp (and tucked in when the style would not fit under it)."""
 
     style: ScalpStyle
     length: float
@@ -33,6 +34,7 @@ class ScalpRequest:
     age_years: float
     gender: float
     detail: float = 1.0
+    under_headwear: np.ndarray | None = None  # (V,) bool head vertices a hat covers
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,17 @@ def points_per_strand(base: int, detail: float) -> int:
     return int(np.clip(round(base * np.sqrt(max(detail, 0.05))), 2, 64))
 
 
+def hairline_weight(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, rng: np.random.Generator):
+    """The identity's scalp region weight (neutral points -> 0..1); draws the identity's hairline
+    details (bald crown size, hairline wobble) as the first draws from ``rng``."""
+    st = req.style
+    male_age = float(np.clip(req.gender, 0, 1) * np.clip((req.age_years - 17.0) / 35.0, 0, 1))
+    crown = lerp(st.crown_bald_deg, rng.random()) if st.crown_bald_deg else 0.0
+    return scalp_weight(nh, lib.hairlines[st.hairline], temple_recession_deg=7.0 * male_age,
+                        raise_deg=2.0 if req.age_years < 3 else 0.0, crown_bald_deg=crown,
+                        top_thinning=st.top_thinning, phase=rng.uniform(0, 2 * np.pi))
+
+
 def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: HeadFrame,
                   rng: np.random.Generator) -> StrandSet:
     """The scalp hair of one identity (an empty set for bald styles)."""
@@ -79,11 +92,12 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
     n = strand_count(st.strands, req.density * age_density(req.age_years), req.detail)
 
     # ---- where roots go -------------------------------------------------------------------
-    male_age = float(np.clip(req.gender, 0, 1) * np.clip((req.age_years - 17.0) / 35.0, 0, 1))
-    crown = lerp(st.crown_bald_deg, rng.random()) if st.crown_bald_deg else 0.0
-    weight = scalp_weight(nh, lib.hairlines[st.hairline], temple_recession_deg=7.0 * male_age,
-                          raise_deg=2.0 if req.age_years < 3 else 0.0, crown_bald_deg=crown,
-                          top_thinning=st.top_thinning, phase=rng.uniform(0, 2 * np.pi))
+    weight = hairline_weight(req, lib, nh, rng)
+    if req.under_headwear is not None and req.under_headwear.any() and st.flow in ("bun", "radial"):
+        # a bun or an afro does not fit under a hat: tucked in, it lies flat like a short cut
+        st = replace(st, flow="back", length_m=(0.02, 0.04), volume_m=0.0, lift=0.05, side_factor=1.0,
+                     back_factor=1.0, curl=(0.0, 0.3))
+        req = replace(req, style=st)
     allowed = nh.face_is_skin & (nh.face_class == _skin_class())
     faces = nh.candidate_faces(weight, allowed)
     roots = nh.sample(faces, weight, n, rng)
@@ -130,6 +144,12 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     curl_amount = lerp(st.curl, req.curl)
     curl = hg.Curl.from_amount(curl_amount) if st.flow not in ("braids", "locs") else None
     shrink = curl.shrink if curl else 1.0
+    # curly hair lies in a mat rather than standing out in spikes
+    lift = st.lift * (1.0 - 0.6 * curl_amount) if st.flow != "radial" else st.lift
+    stiffness = st.stiffness * (1.0 - 0.4 * curl_amount) if st.flow != "radial" else st.stiffness
+    hat = np.zeros(n, bool)
+    if req.under_headwear is not None:
+        hat = (req.under_headwear[nh.faces[roots.face]] * roots.bary).sum(axis=1) >= 0.5
 
     whorl, _ = frame.point(nh.surface_vertex(*WHORL_AZ_EL))
     parting_x = {"none": None, "centre": 0.0, "side": float(rng.choice([-1, 1])) * 0.022 * frame.scale}[st.parting]
@@ -139,12 +159,15 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     side = np.zeros(n, int) if parting_x is None else np.where(before_crown, 1 + (pos[:, 0] > parting_x), 0)
     hairline_el = np.interp(np.abs(az), hairline[:, 0], hairline[:, 1])
     in_fringe = fringe & (np.abs(az) < 42.0) & (el < hairline_el + 16.0)
-    group = side + 3 * in_fringe
+    in_fringe &= ~hat
+    group = side + 3 * in_fringe + 6 * hat
 
     layer = rng.random(n)
     offset = st.volume_m * (0.25 + 0.75 * layer) * frame.scale
     if curl:
         offset = offset + curl.radius * 0.6
+    offset[hat] = 0.0
+    lift = np.where(hat, 0.02, lift)
     g_n = min(n, max(8, int(round(st.guides * np.sqrt(max(req.detail, 0.25))))))
     gi = np.arange(g_n)  # roots come in random order, so the first ones are a random subset
 
@@ -158,7 +181,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         curves, cut = _bundled(st, req, frame, pos, normal, lengths, offset, gi, comb, gravity_w, steps, rng)
         curl = None
     else:
-        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=st.lift, stiffness=st.stiffness, gravity=frame.gravity,
+        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=lift[gi], stiffness=stiffness, gravity=frame.gravity,
                            gravity_weight=gravity_w, offset=offset[gi], steps=steps,
                            gravity_scale=_off_the_face(frame, in_fringe[gi]))
         guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
@@ -186,9 +209,10 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         else:
             # too few points for the turns: keep the low-frequency wander a curl gives and let
             # a wider ribbon stand for the coil's envelope
-            dense = dense + hg.smooth_noise(dense, np.full(n, curl.radius * 1.5), max(curl.period * 4, 0.02), rng)
-    frizz = 0.0015 + 0.002 * curl_amount
-    dense = dense + hg.smooth_noise(dense, np.full(n, frizz) * np.clip(out_len / 0.05, 0, 1), 0.04, rng)
+            dense = dense + hg.smooth_noise(dense, np.where(hat, 0.0, curl.radius * 1.5),
+                                            max(curl.period * 4, 0.02), rng)
+    frizz = (0.0015 + 0.002 * curl_amount) * np.clip(out_len / 0.05, 0, 1) * ~hat
+    dense = dense + hg.smooth_noise(dense, frizz, 0.04, rng)
     pts = hg.resample(dense, k)
     # final collision: the shell rises from the root (on the skin) to part of the strand's volume
     shell = hg.MIN_OFFSET_M + 0.3 * offset[:, None] * hg.rise(hg.arc_length(pts))
@@ -208,6 +232,8 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     radius = r0 * rng.uniform(0.8, 1.2, (n, 1)) * taper[None, :]
     if st.flow == "braids":
         radius = radius * 1.3
+    # under a hat a camera-facing ribbon must not stand out through it
+    radius[hat] = np.minimum(radius[hat], 6e-4)
     return StrandSet(pts, radius)
 
 
@@ -216,7 +242,8 @@ def _off_the_face(frame: HeadFrame, fringe: np.ndarray):
     combed back or aside stays there; fringe strands fall as they like."""
     def scale(p: np.ndarray) -> np.ndarray:
         s = frame.scale
-        ahead = smoothstep((p[:, 2] - (frame.centre[2] + 0.05 * s)) / (0.02 * s))
+        # in front of the ears, over the face: gravity's forward pull would drape hair onto it
+        ahead = smoothstep((p[:, 2] - (frame.centre[2] + 0.015 * s)) / (0.02 * s))
         within = smoothstep((0.06 * s - np.abs(p[:, 0])) / (0.015 * s))
         above_chin = p[:, 1] > frame.chin_y
         return np.where(fringe, 1.0, 1.0 - ahead * within * above_chin)
@@ -236,7 +263,7 @@ def _comb(st: ScalpStyle, frame: HeadFrame, whorl: np.ndarray, parting_x: float 
     def natural(p, nr, s, idx, side_w=1.0, back_w=0.45):
         front = smoothstep((p[:, 2] - whorl[2] - 0.015) / 0.05)[:, None]
         if parting_x is None:
-            side = np.tanh(p[:, 0] / 0.03)
+            side = 0.6 * np.tanh(p[:, 0] / 0.03)  # no parting: combed back, spreading a little
         else:
             side = np.tanh((p[:, 0] - parting_x) / 0.004)
         v_front = side[:, None] * EX * side_w - EZ * back_w

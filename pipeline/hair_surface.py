@@ -31,8 +31,9 @@ TORSO_M = 0.3
 _FAST_ERROR_M = 0.002
 #: By default the fast query measures points up to this far (m) from the skin.
 FAR_M = 0.03
-#: No point inside the head is farther than this from the skin (the skull is ~15 cm wide).
-_COARSE_REACH = 0.12
+#: Points farther than this from every skin sample count as outside: strands approach the
+#: head in steps of a few cm, so none gets this deep (only the skull's very centre is).
+_COARSE_REACH = 0.04
 
 
 def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
@@ -337,9 +338,8 @@ class HeadSurface:
         d = np.empty(len(p))
         face = np.full(len(p), -1)
         bary = np.full((len(p), 3), 1.0 / 3.0)
-        dcs, ics = self._coarse_tree.query(p, k=4, distance_upper_bound=_COARSE_REACH)
-        dc, ic = dcs[:, 0], ics[:, 0]
-        close = dc <= within + self._coarse_rho
+        dc, _ = self._coarse_tree.query(p, distance_upper_bound=within + self._coarse_rho)
+        close = np.isfinite(dc)
         near = np.flatnonzero(close)
         if len(near):
             _, i = self._dense_tree.query(p[near])
@@ -350,14 +350,15 @@ class HeadSurface:
         if len(rest):
             # inside or outside: the majority of the four nearest coarse samples' planes decides
             # (one sample's normal can mislead in a crease)
-            known = np.isfinite(dcs[rest])
-            j = np.where(known, ics[rest], 0)
+            dcs, ics = self._coarse_tree.query(p[rest], k=4, distance_upper_bound=_COARSE_REACH)
+            known = np.isfinite(dcs)
+            j = np.where(known, ics, 0)
             side = ((p[rest, None, :] - self._coarse[j]) * self._coarse_face_normal[j]).sum(-1)
-            w = np.where(known, 1.0 / np.maximum(dcs[rest], 1e-6), 0.0)
+            w = np.where(known, 1.0 / np.maximum(dcs, 1e-6), 0.0)
             inside = known[:, 0] & ((w * np.sign(side)).sum(axis=1) < 0)
             j0 = j[:, 0]
             n[rest] = np.where(inside[:, None], self._coarse_normal[j0], _unit(p[rest] - self._centroid))
-            d[rest] = np.where(inside, -np.maximum(dc[rest] - self._coarse_rho, 0.0), np.inf)
+            d[rest] = np.where(inside, -np.maximum(dcs[:, 0] - self._coarse_rho, 0.0), np.inf)
         q = p - np.where(np.isfinite(d), d, 0.0)[:, None] * n
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=d)
 
