@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-from facefarm.pipeline.garments import garment_meshes
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.garments import garment_meshes, headwear_coverage
 from facefarm.pipeline.glasses import glasses_meshes
 from facefarm.pipeline.hair import hair_strands
 from facefarm.pipeline.scene import Curves, Mesh
@@ -40,5 +41,29 @@ def attachments(sample, head, vertices: np.ndarray, to_world: ToWorld,
     """
     meshes = [_mesh_to_world(m, to_world, rotation)
               for m in (*glasses_meshes(sample, head, vertices), *garment_meshes(sample, head, vertices))]
-    curves = [_curves_to_world(c, to_world) for c in hair_strands(sample, head, vertices)]
+    strands = _under_headwear_removed(sample, head, vertices, hair_strands(sample, head, vertices))
+    curves = [_curves_to_world(c, to_world) for c in strands]
     return meshes, curves
+
+
+def _under_headwear_removed(sample, head, vertices: np.ndarray, strands: list[Curves]) -> list[Curves]:
+    """Drop scalp strands rooted under the headwear: a cap hides them (and they would poke through)."""
+    hw = getattr(sample, "headwear", None)
+    if hw is None or hw.id in (None, "", "none"):
+        return strands
+    covered = headwear_coverage(hw.id, head, vertices)
+    if not covered.any():
+        return strands
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(np.asarray(vertices)[covered])
+    out = []
+    for c in strands:
+        if c.class_id != CLASS_IDS["HAIR"] or len(c.points) == 0:
+            out.append(c)
+            continue
+        d, _ = tree.query(np.asarray(c.points)[:, 0], k=1)
+        keep = d > 0.006
+        if keep.any():
+            out.append(replace(c, points=c.points[keep], radius=c.radius[keep]))
+    return out

@@ -45,9 +45,11 @@ def brow_strands(shape: BrowShape, thickness: float, density: float, detail: flo
     """{"r": right brow, "l": left brow} strands of one identity."""
     k = points_per_strand(shape.points, detail)
     weight = brow_weight(nh, shape, thickness)
-    allowed = nh.face_is_skin & (nh.face_normal[:, 2] > 0.2) & np.isin(
-        nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
-    faces = nh.candidate_faces(weight, allowed)
+    if "brows" not in nh.cache:  # faces under the thickest brow: a superset for every identity
+        allowed = nh.face_is_skin & (nh.face_normal[:, 2] > 0.2) & np.isin(
+            nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
+        nh.cache["brows"] = nh.candidate_faces(brow_weight(nh, shape, 1.0), allowed)
+    faces = nh.cache["brows"]
     n = strand_count(shape.strands, 0.5 + 0.6 * density, detail) * 2
     roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:
@@ -89,8 +91,11 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
         return StrandSet.empty(k)
     soft = 0.002 if st.id == "stubble" else 0.003
     weight = polygon_weight(nh, [lib.facial_regions[r] for r in st.regions], soft)
-    allowed = nh.face_is_skin & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["NECK"]])
-    faces = nh.candidate_faces(weight, allowed)
+    key = ("facial", st.regions, soft)
+    if key not in nh.cache:  # the same for every identity: the regions live on the neutral head
+        allowed = nh.face_is_skin & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["NECK"]])
+        nh.cache[key] = nh.candidate_faces(weight, allowed)
+    faces = nh.cache[key]
     n = strand_count(st.strands, 0.4 + 0.7 * req.density, req.detail)
     roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:

@@ -283,6 +283,25 @@ def settle(surface: HeadSurface, curves: np.ndarray, shell: np.ndarray | float) 
         return p
     sh = np.broadcast_to(np.asarray(shell, float), (s, k))
     reach = float(sh.max()) + 0.0021
+    # strands that dive into the skin are walked root to tip; the others only graze their
+    # shell here and there, and those points are pushed out where they are
+    nr = surface.query(p.reshape(-1, 3), reach)
+    d = nr.distance.reshape(s, k)
+    dive = (d < -0.002).any(axis=1)
+    walk = np.flatnonzero(dive)
+    if len(walk):
+        p[walk] = _walk_out(surface, p[walk], sh[walk], reach)
+    # grazing points: too close, or close to a crease where the fast distance may err
+    crease = ((nr.face >= 0) & surface.face_near_crease[np.maximum(nr.face, 0)]).reshape(s, k)
+    graze = ((d < sh) | (crease & (d < sh + 0.002))) & ~dive[:, None]
+    if graze.any():
+        p[graze] = surface.push_out(p[graze], sh[graze], exact=True)
+    return p
+
+
+def _walk_out(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, reach: float) -> np.ndarray:
+    """:func:`settle`'s root-to-tip walk over (s, k, 3) strands ``p`` (modified in place)."""
+    k = p.shape[1]
     for i in range(k):
         nr = surface.query(p[:, i], reach)
         # the fast distance errs by up to 2 mm only near creases

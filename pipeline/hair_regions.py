@@ -73,6 +73,8 @@ class NeutralHead:
         self.skin_vertices = np.unique(self.faces[self.face_is_skin])
         # the face lies in front of the eyeball centres (z > 0), the neck behind them
         mid = self.skin_vertices[(np.abs(v[self.skin_vertices, 0]) < 2e-3) & (v[self.skin_vertices, 2] > 0.0)]
+        #: identity-independent results (candidate faces of fixed regions), filled by callers
+        self.cache: dict = {}
         #: vertex id of the chin's lowest midline point
         self.chin_vertex = int(mid[np.argmin(v[mid, 1])])
 
