@@ -274,6 +274,21 @@ def support(dist: Any) -> tuple[float, float]:
     return _bounds(dist)
 
 
+def _tail_masses(dist: Any, lo: float, hi: float) -> tuple[bool, float, float]:
+    """(upper, m_lo, m_hi): normal masses at the range ends, taken in the tail the range lies in.
+
+    For a range above the mean the survival function is used (1 - cdf loses everything past
+    ~8 sd), so far-tail truncations stay exact down to ~37 sd.
+    """
+    from scipy.special import ndtr
+
+    za, zb = (lo - dist.mean) / dist.sd, (hi - dist.mean) / dist.sd
+    upper = za > 0
+    if upper:
+        return True, float(ndtr(-za)), float(ndtr(-zb))
+    return False, float(ndtr(za)), float(ndtr(zb))
+
+
 def cdf(dist: Any, x: float) -> float:
     """P(X <= x)."""
     if dist.kind == "fixed":
@@ -288,11 +303,13 @@ def cdf(dist: Any, x: float) -> float:
         return 1.0
     if dist.kind == "uniform":
         return (x - lo) / (hi - lo) if hi > lo else 1.0
-    n = NormalDist(dist.mean, dist.sd)
-    a, b = n.cdf(lo), n.cdf(hi)
-    if b - a <= 0.0:  # the whole mass is far outside the range: treat as uniform in it
+    from scipy.special import ndtr
+
+    upper, m_lo, m_hi = _tail_masses(dist, lo, hi)
+    if abs(m_lo - m_hi) <= 1e-300:  # no representable mass in the range: uniform in it
         return (x - lo) / (hi - lo)
-    return (n.cdf(x) - a) / (b - a)
+    z = (x - dist.mean) / dist.sd
+    return float((m_lo - ndtr(-z)) / (m_lo - m_hi)) if upper else float((ndtr(z) - m_lo) / (m_hi - m_lo))
 
 
 def quantile(dist: Any, u: float) -> float:
@@ -307,12 +324,16 @@ def quantile(dist: Any, u: float) -> float:
     lo, hi = _bounds(dist)
     if dist.kind == "uniform":
         return lo + u * (hi - lo)
-    n = NormalDist(dist.mean, dist.sd)
-    a, b = n.cdf(lo), n.cdf(hi)
-    if b - a <= 1e-300:
+    from scipy.special import ndtri
+
+    upper, m_lo, m_hi = _tail_masses(dist, lo, hi)
+    if abs(m_lo - m_hi) <= 1e-300:
         return lo + u * (hi - lo)
-    p = min(max(a + u * (b - a), 1e-15), 1.0 - 1e-15)
-    return min(max(n.inv_cdf(p), lo), hi)
+    if upper:
+        z = -ndtri(min(max(m_lo - u * (m_lo - m_hi), 1e-300), 1.0))
+    else:
+        z = ndtri(min(max(m_lo + u * (m_hi - m_lo), 1e-300), 1.0 - 1e-16))
+    return float(min(max(dist.mean + dist.sd * z, lo), hi))
 
 
 def draw(dist: Any, rng: np.random.Generator) -> float:

@@ -12,11 +12,13 @@ Colour: grey hair is a fraction of strands with little melanin (the way hair gre
 each hair kind may come as two Curves (pigmented + grey). ``Material.melanin``/``redness``
 drive Cycles' Principled Hair BSDF; ``base_color`` (from :func:`skin.hair_albedo_linear`)
 is the same colour for the fast back-end.
+
+Also here: :func:`hair_cover`, the per-vertex density of the identity's scalp hair (for
+painting and labelling the skin under it), and headwear handling (hair under a hat is
+combed flat; see :func:`under_headwear`). Style ids: :mod:`facefarm.pipeline.hair_styles`.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -32,12 +34,12 @@ from facefarm.pipeline.skin import hair_albedo_linear
 #: Melanin of a grey/white strand (Principled Hair: ~0 is white, translucent).
 GREY_MELANIN = 0.08
 
-_NEUTRAL: dict[Path, NeutralHead] = {}
+_NEUTRAL: dict[object, NeutralHead] = {}
 
 
 def neutral_head(head) -> NeutralHead:
     """The neutral-head charts of ``head`` (cached per compiled asset)."""
-    key = Path(getattr(head, "path", id(head)))
+    key = getattr(head, "path", None) or id(head)
     if key not in _NEUTRAL:
         _NEUTRAL[key] = NeutralHead(head)
     return _NEUTRAL[key]
@@ -46,7 +48,8 @@ def neutral_head(head) -> NeutralHead:
 def identity_rng(sample, stream: int) -> np.random.Generator:
     """Generator for identity-level hair detail: the same for every image of an identity."""
     h = int(sample.catalog_hash[:15], 16)
-    return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), 9100 + stream]))
+    seq = np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), 9100 + stream])
+    return np.random.default_rng(seq)
 
 
 def gravity_in_head_frame(sample) -> np.ndarray:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from facefarm.pipeline import hair_grow as hg
+from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.hair_regions import NeutralHead, Roots, scalp_weight, smoothstep
 from facefarm.pipeline.hair_styles import HairLibrary, ScalpStyle
 from facefarm.pipeline.hair_surface import HeadFrame
@@ -98,19 +100,13 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
         st = replace(st, flow="back", length_m=(0.02, 0.04), volume_m=0.0, lift=0.05, side_factor=1.0,
                      back_factor=1.0, curl=(0.0, 0.3))
         req = replace(req, style=st)
-    allowed = nh.face_is_skin & (nh.face_class == _skin_class())
+    allowed = nh.face_is_skin & (nh.face_class == CLASS_IDS["SKIN"])
     faces = nh.candidate_faces(weight, allowed)
     roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:
         return StrandSet.empty(k)
     area = _region_area(nh, frame.vertices, faces, weight)
     return _grow_style(req, st, roots, area, k, lib.hairlines[st.hairline], nh, frame, rng)
-
-
-def _skin_class() -> int:
-    from facefarm.pipeline.classes import CLASS_IDS
-
-    return CLASS_IDS["SKIN"]
 
 
 def _region_area(nh: NeutralHead, vertices: np.ndarray, faces: np.ndarray, weight) -> float:
@@ -176,13 +172,13 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     steps = int(np.clip(np.ceil(lengths.max() * shrink / 0.01), 6, 40))
 
     if st.flow in ("ponytail", "bun"):
-        curves, cut = _tied(st, req, frame, nh, pos, normal, lengths, offset, gi, group, comb, rng)
+        curves, cut = _tied(st, req, frame, nh, pos, normal, lengths, gi, rng)
     elif st.flow in ("braids", "locs"):
-        curves, cut = _bundled(st, req, frame, pos, normal, lengths, offset, gi, comb, gravity_w, steps, rng)
+        curves, cut = _bundled(st, req, frame, pos, normal, lengths, gi, comb, steps, rng)
         curl = None
     else:
-        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=lift[gi], stiffness=stiffness, gravity=frame.gravity,
-                           gravity_weight=gravity_w, offset=offset[gi], steps=steps,
+        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=lift[gi], stiffness=stiffness,
+                           gravity=frame.gravity, gravity_weight=gravity_w, offset=offset[gi], steps=steps,
                            gravity_scale=_off_the_face(frame, in_fringe[gi]))
         guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
         # children copy their guides' shapes and are cut to their own lengths
@@ -286,8 +282,12 @@ def _comb(st: ScalpStyle, frame: HeadFrame, whorl: np.ndarray, parting_x: float 
 
 # ---- tied styles: ponytail and bun ---------------------------------------------------------
 
-def _tied(st, req, frame, nh, pos, normal, lengths, offset, gi, group, comb_unused, rng):
-    """Hair combed tight to a tie, then a tail (ponytail) or a coil (bun)."""
+def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, pos: np.ndarray,
+          normal: np.ndarray, lengths: np.ndarray, gi: np.ndarray, rng: np.random.Generator):
+    """Hair combed tight to a tie, then a tail (ponytail) or a coil (bun).
+
+    pos, normal (n, 3) roots · lengths (n,) tail lengths · gi guide ids. Returns the
+    (n, m, 3) polylines (scalp part, then tail) and (n,) their lengths."""
     surf = frame.surface
     n = len(pos)
     gz = st.gather
@@ -358,16 +358,18 @@ def _tail_axis(surf, tie, tie_n, gravity, length, steps) -> np.ndarray:
 
 # ---- bundled styles: braids and locs --------------------------------------------------------
 
-def _bundled(st, req, frame, pos, normal, lengths, offset, gi, comb, gravity_w, steps, rng):
-    """Box braids / locs: guides are the ropes; every strand joins its nearest rope's root."""
+def _bundled(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, pos: np.ndarray, normal: np.ndarray,
+             lengths: np.ndarray, gi: np.ndarray, comb, steps: int, rng: np.random.Generator):
+    """Box braids / locs: guides are the ropes; every strand joins its nearest rope's root.
+
+    Returns the (n, m, 3) polylines and (n,) the lengths to cut them at (a rope's strands end
+    together)."""
     surf = frame.surface
     n = len(pos)
     rb = st.bundle_radius_m * np.sqrt(np.clip(req.density, 0.4, 1.2))
     spec = hg.GrowSpec(length=lengths[gi], lift=st.lift, stiffness=st.stiffness, gravity=frame.gravity,
                        gravity_weight=1.0, offset=np.full(len(gi), rb + 0.0015), steps=steps)
     guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
-    from scipy.spatial import cKDTree
-
     _, rope = cKDTree(pos[gi]).query(pos)
     axis = guides[rope]                                                    # (n, m, 3)
     s = hg.arc_length(axis)

@@ -20,10 +20,11 @@ from facefarm.pipeline import hair_styles
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.compose import identity_params
 from facefarm.pipeline.hair import hair_strands, head_frame
-from facefarm.pipeline.hair_grow import MIN_OFFSET_M
 from facefarm.pipeline.head_model import HeadModel
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")
+#: Bound on the fast distance's error away from creases (checked below against the exact one).
+FAST_ERROR_M = 1.0e-3
 
 
 @lru_cache(maxsize=None)
@@ -127,11 +128,12 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
         assert c.radius.shape == c.points.shape[:2] and (c.radius > 0).all()
         pts = c.points.reshape(-1, 3).astype(np.float64)
         # every point: the fast signed distance (along the skin normal at the nearest surface
-        # sample, within 2 mm of the truth), and the exact one wherever that is not conclusive
+        # sample: within 1 mm of the truth, 2 mm near creases), and the exact one wherever that
+        # is not conclusive
         fast = surface.query(pts, within=0.005)
         d = fast.distance.copy()
         crease = (fast.face >= 0) & surface.face_near_crease[np.maximum(fast.face, 0)]
-        doubt = (d < 0.5e-3 + 0.6e-3) | (crease & (d < 0.5e-3 + 2e-3))
+        doubt = (d < 0.5e-3 + FAST_ERROR_M) | (crease & (d < 0.5e-3 + 2e-3))
         d[doubt] = surface.nearest(pts[doubt]).distance
         assert d.min() >= 0.5e-3, f"{style}/{c.name}: a point is {d.min() * 1e3:.2f} mm from the skin"
         # a random subset, independently: exact nearest triangle (which also bounds the fast
@@ -140,7 +142,7 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
         exact = surface.nearest(pts[idx]).distance
         assert exact.min() >= 0.5e-3, f"{style}/{c.name}: exact distance {exact.min() * 1e3:.2f} mm"
         near = (exact < 0.01) & ~crease[idx]
-        assert np.abs(fast.distance[idx][near] - exact[near]).max() < 0.6e-3
+        assert np.abs(fast.distance[idx][near] - exact[near]).max() < FAST_ERROR_M
         if c.class_id in (CLASS_IDS["HAIR"], CLASS_IDS["BEARD"]):
             w = _winding(pts[idx[:150]], surface.vertices, surface.faces)
             assert (w < 0.5).all(), f"{style}/{c.name}: {(w >= 0.5).sum()} points inside by winding number"
