@@ -92,12 +92,19 @@ def submit(args) -> int:
         # the canonical JSON (defaults filled, references inlined) has the same hash on any machine
         Path(tmp, "catalog.json").write_text(canonical_json(catalog) + "\n")
         cmd = entrypoint(args, n)
-        try:
-            job_id = _client(args.address).submit_job(
-                entrypoint=cmd, submission_id=args.job_id, runtime_env={"working_dir": tmp},
-                metadata={"facefarm_output": args.output, "facefarm_n": str(n), "facefarm_spec": str(args.spec)})
-        except Exception as e:  # noqa: BLE001 - connection refused, bad address, duplicate id...
-            return _err("submit", f"cannot submit to {args.address}: {_short(e)}")
+        deadline = time.monotonic() + 90.0
+        while True:
+            try:
+                job_id = _client(args.address).submit_job(
+                    entrypoint=cmd, submission_id=args.job_id, runtime_env={"working_dir": tmp},
+                    metadata={"facefarm_output": args.output, "facefarm_n": str(n), "facefarm_spec": str(args.spec)})
+                break
+            except Exception as e:  # noqa: BLE001 - connection refused, bad address, duplicate id...
+                # a head node that has just started answers 500 until its job agent is up: wait for it
+                if "No available agent" in str(e) and time.monotonic() < deadline:
+                    time.sleep(2.0)
+                    continue
+                return _err("submit", f"cannot submit to {args.address}: {_short(e)}")
     print(job_id)
     if args.wait:
         return _follow(args.address, job_id, args.output, n, timeout=None)
