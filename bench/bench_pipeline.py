@@ -26,15 +26,9 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from bench.bench_cycles import _rss_mb  # noqa: E402
+
 STAGES = ("resolve", "compose", "render", "labels", "encode", "write")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
 
 
 def _catalog_at(resolution: int):

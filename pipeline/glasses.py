@@ -28,6 +28,7 @@ from scipy.spatial import cKDTree
 
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.paths import ASSETS
+from facefarm.pipeline.hair_surface import closest_on_triangles
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material, Mesh
 
@@ -645,49 +646,6 @@ def _concat(items) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------- geometry
-def closest_points_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
-                                ) -> tuple[np.ndarray, np.ndarray]:
-    """Closest points of triangles (a, b, c) to points p, all (..., 3) float64 broadcastable.
-
-    Returns (q (..., 3), barycentric weights (..., 3)). Ericson, Real-Time Collision
-    Detection 5.1.5, with every Voronoi-region branch evaluated and the first that holds kept.
-    """
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
-    bp = p - b
-    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
-    cp = p - c
-    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
-    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
-
-    def div(x, y):
-        return x / np.where(np.abs(y) > 1e-30, y, 1e-30)
-
-    shape = np.broadcast(d1, d2).shape
-    w = np.empty(shape + (3,))
-    denom = div(1.0, va + vb + vc)
-    v_in, w_in = vb * denom, vc * denom
-    w[...] = np.stack([1 - v_in - w_in, v_in, w_in], axis=-1)
-    # regions in reverse priority so the first matching condition of Ericson's order wins
-    t = div(d4 - d3, (d4 - d3) + (d5 - d6))
-    m = (va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0)
-    w[m] = np.stack([np.zeros_like(t), 1 - t, t], axis=-1)[m]
-    t = div(d2, d2 - d6)
-    m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
-    w[m] = np.stack([1 - t, np.zeros_like(t), t], axis=-1)[m]
-    m = (d6 >= 0) & (d5 <= d6)
-    w[m] = [0.0, 0.0, 1.0]
-    t = div(d1, d1 - d3)
-    m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
-    w[m] = np.stack([1 - t, t, np.zeros_like(t)], axis=-1)[m]
-    m = (d3 >= 0) & (d4 <= d3)
-    w[m] = [0.0, 1.0, 0.0]
-    m = (d1 <= 0) & (d2 <= 0)
-    w[m] = [1.0, 0.0, 0.0]
-    q = w[..., 0:1] * a + w[..., 1:2] * b + w[..., 2:3] * c
-    return q, w
-
-
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(V, 3) area-weighted unit vertex normals (zero for unused vertices)."""
     tri = vertices[faces]
@@ -723,7 +681,7 @@ class SurfaceDistance:
         _, idx = self.tree.query(p, k=self.k)
         idx = idx.reshape(len(p), -1)
         tri = self.tri[idx]                                      # (n, k, 3, 3)
-        q, w = closest_points_on_triangles(p[:, None, :], tri[:, :, 0], tri[:, :, 1], tri[:, :, 2])
+        q, w = closest_on_triangles(p[:, None, :], tri[:, :, 0], tri[:, :, 1], tri[:, :, 2])
         dist = np.linalg.norm(p[:, None, :] - q, axis=-1)
         best = np.argmin(dist, axis=1)
         rows = np.arange(len(p))

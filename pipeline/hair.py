@@ -29,6 +29,7 @@ from facefarm.pipeline.hair_scalp import ScalpRequest, StrandSet, hairline_weigh
 from facefarm.pipeline.hair_styles import facial_style, library, scalp_style
 from facefarm.pipeline.hair_surface import HeadFrame, HeadSurface
 from facefarm.pipeline.scene import Curves, Material
+from facefarm.pipeline import skin
 from facefarm.pipeline.skin import hair_albedo_linear
 
 #: Melanin of a grey/white strand (Principled Hair: ~0 is white, translucent).
@@ -45,11 +46,12 @@ def neutral_head(head) -> NeutralHead:
     return _NEUTRAL[key]
 
 
+HAIR_STREAMS = 9100
+
+
 def identity_rng(sample, stream: int) -> np.random.Generator:
     """Generator for identity-level hair detail: the same for every image of an identity."""
-    h = int(sample.catalog_hash[:15], 16)
-    seq = np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), 9100 + stream])
-    return np.random.default_rng(seq)
+    return skin.identity_rng(sample, HAIR_STREAMS + stream)
 
 
 def gravity_in_head_frame(sample) -> np.ndarray:

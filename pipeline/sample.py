@@ -124,8 +124,8 @@ class SampleRenderer:
         """Render one sample and write it (atomically, labels last). Returns the record."""
         record, files = self.render(seed, index, n_total)
         t0 = time.perf_counter()
-        record["render"]["seconds"]["write"] = 0.0
         record = writer.write_sample(store, record["sample_id"], files, record)
+        # measured after the label file is written, so only the returned record has it
         record["render"]["seconds"]["write"] = round(time.perf_counter() - t0, 5)
         return record
 

@@ -45,10 +45,14 @@ class FaceGeometry:
         return FaceGeometry(pivot=pivot, face_centre=centre, eye_mid=eye_mid, mouth=mouth, scale=scale)
 
 
+SKIN_STREAMS = 7000  # identity stream ids: skin detail 7000+, hair 9100+ (pipeline/hair.py)
+
+
 def identity_rng(sample, stream: int) -> np.random.Generator:
-    """A generator for identity-level appearance detail (same for every image of an identity)."""
+    """A generator for identity-level detail (same for every image of an identity); ``stream``
+    is a stream id unique to its use, so uses never share random numbers."""
     h = int(sample.catalog_hash[:15], 16)
-    return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), 7000 + stream]))
+    return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), stream]))
 
 
 def hair_albedo_linear(melanin: float, redness: float, grey: float) -> np.ndarray:
@@ -121,7 +125,7 @@ def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, f
     """(V, 3) float32 linear albedo for every head vertex (non-skin parts get their own materials)."""
     sk = sample.skin
     base = np.asarray(skin_albedo_linear(sk.melanin, sk.haemoglobin))
-    rng = identity_rng(sample, 1)
+    rng = identity_rng(sample, SKIN_STREAMS + 1)
     n = len(vertices)
     col = np.tile(base, (n, 1))
     mottle = _smooth_field(vertices, rng)
