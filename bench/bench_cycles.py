@@ -1,12 +1,13 @@
 """What a photoreal (Cycles, CPU here) sample costs, and whether a long-lived renderer leaks.
 
-    .venv/bin/python -m bench.bench_cycles [--quick] [--samples 16,64,128] [--images 2] \
-        [--rss-renders 200] [--rss-size 128]
+    .venv/bin/python -m bench.bench_cycles [--quick] [--runs 256:16,512:16,512:64] [--images 2] \
+        [--rss-renders 120] [--rss-size 128]
 
-1. Seconds per 512 x 512 image for each path-tracing sample count: real heads from
-   the default catalog (resolve + compose are not timed), split into scene build,
-   Cycles render (beauty + label layers, denoiser included) and pass readback, with
-   the process CPU seconds beside the wall time (the machine may be shared).
+1. Seconds per whole sample (resolve, compose, render, labels, encode, write) for each
+   image size and path-tracing sample count: real heads from the default catalog, the
+   render split into scene build, Cycles' path tracing (beauty + label layers, denoiser
+   included) and pass readback, with the process CPU seconds beside the wall time (the
+   machine may be shared); overhead = everything but the path tracing.
 2. RSS over ``--rss-renders`` renders by one renderer (small images, scenes cycling
    through a few real heads), sampled along the way, with and without ``recycle_every``.
 
@@ -48,39 +49,64 @@ def _at_size(scene, size: int):
         cam, K=K, width=size, height=int(round(cam.height * f))))
 
 
-def _scenes(n: int, size: int) -> list:
-    from facefarm.catalog import load_catalog, resolve
+def _catalog(size: int, spp: int):
+    import json
+
+    from facefarm.catalog import load_catalog
     from facefarm.paths import ASSETS
+
+    spec = json.loads((ASSETS / "catalogs" / "default.json").read_text())
+    spec["render"] = {**spec.get("render", {}), "backend": "cycles", "samples": spp, "resolution": [size, size],
+                      "device": "cpu"}
+    return load_catalog(spec)
+
+
+def _scenes(n: int, size: int) -> list:
+    from facefarm.catalog import resolve
     from facefarm.pipeline.compose import compose
     from facefarm.pipeline.head_model import HeadModel
 
-    catalog = load_catalog(ASSETS / "catalogs" / "default.json")
+    catalog = _catalog(size, 4)
     head = HeadModel.load()
-    return [_at_size(compose(resolve(catalog, 0, i), head), size) for i in range(n)]
+    return [compose(resolve(catalog, 0, i), head) for i in range(n)]
 
 
 def _log(*a) -> None:
     print(*a, file=sys.stderr, flush=True)
 
 
-def time_per_image(sample_counts, n_images: int, size: int = 512) -> list[dict]:
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+STAGES = ("resolve", "compose", "render", "labels", "encode", "write")
 
-    scenes = _scenes(n_images, size)
+
+def time_per_image(runs, n_images: int) -> list[dict]:
+    """Whole samples (resolve ... write) through :class:`SampleRenderer` with the Cycles back-end:
+    per stage, and the back-end's own split of its render stage (build, path tracing, readback)."""
+    import tempfile
+
+    from facefarm.pipeline.sample import SampleRenderer
+    from facefarm.pipeline.store import open_store
+
     rows = []
-    for spp in sample_counts:
-        with CyclesRenderer(samples=spp) as r:
-            r.render(_at_size(scenes[0], 32))  # first-render costs (kernels, OIDN) out of the timing
-            walls, cpus, parts = [], [], []
-            for sc in scenes:
+    for size, spp in runs:
+        sr = SampleRenderer(_catalog(size, spp))
+        sr.backend.render(_at_size(_scenes(1, size)[0], 32))  # first-render costs (kernels, OIDN) out of the timing
+        walls, cpus, stages, parts = [], [], [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(tmp)
+            for i in range(n_images):
                 c0, t0 = _cpu_s(), time.perf_counter()
-                out = r.render(sc)
+                rec = sr.render_to(store, 0, i)
                 walls.append(time.perf_counter() - t0)
                 cpus.append(_cpu_s() - c0)
-                parts.append(out.timings)
-                _log(f"{spp} spp: {walls[-1]:.1f} s wall, {cpus[-1]:.1f} s CPU {out.timings}")
-        rows.append({"spp": spp, "wall": float(np.mean(walls)), "cpu": float(np.mean(cpus)),
-                     **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]}})
+                stages.append(rec["render"]["seconds"])
+                parts.append(sr.last_backend_timings)
+                _log(f"{spp} spp: {walls[-1]:.1f} s wall, {cpus[-1]:.1f} s CPU {stages[-1]} {parts[-1]}")
+        sr.close()
+        row = {"size": size, "spp": spp, "wall": float(np.mean(walls)), "cpu": float(np.mean(cpus)),
+               **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]},
+               **{k: float(np.mean([s.get(k, 0.0) for s in stages])) for k in STAGES}}
+        row["overhead"] = row["wall"] - row["render_s"]  # everything but Cycles' own path tracing
+        rows.append(row)
     return rows
 
 
@@ -102,13 +128,13 @@ def rss_over_renders(n_renders: int, size: int, recycle_every: int | None,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="16 and 64 spp, one image each; RSS at 64 px, 100 renders with recycling")
-    ap.add_argument("--samples", default="16,64,128")
+                    help="one image per row; RSS at 64 px, 100 renders with recycling")
+    ap.add_argument("--runs", default="256:16,512:16,512:64", help="size:samples-per-pixel, comma separated")
     ap.add_argument("--images", type=int, default=2)
-    ap.add_argument("--rss-renders", type=int, default=200)
+    ap.add_argument("--rss-renders", type=int, default=120)
     ap.add_argument("--rss-size", type=int, default=128)
     a = ap.parse_args()
-    counts = (16, 64) if a.quick else tuple(int(s) for s in a.samples.split(","))
+    counts = [tuple(int(x) for x in r.split(":")) for r in a.runs.split(",")]
     n_images = 1 if a.quick else a.images
     rss_size = 64 if a.quick else a.rss_size
     n_recycled = min(100, a.rss_renders) if a.quick else a.rss_renders
@@ -119,15 +145,20 @@ def main() -> None:
     rss_recycled = rss_over_renders(n_recycled, rss_size, 50)
 
     out = ["## Cycles back-end (CPU)", "",
-           f"Real heads from `assets/catalogs/default.json`, 512 x 512, {n_images} image(s) per row, "
+           f"Real heads from `assets/catalogs/default.json`, {n_images} image(s) per row, "
            f"adaptive sampling + OpenImageDenoise, one renderer reused. Wall seconds depend on what else "
            f"runs (load average {load:.1f} at the start); CPU seconds are the process total over "
            f"all threads.",
-           "", "| samples/px | wall s/image | CPU s/image | build s | render s | readback s |",
-           "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "", "Whole samples through the pipeline (resolve, compose, render, labels, encode, write); "
+           "*overhead* is everything outside Cycles' own path tracing (resolve, compose with hair, scene "
+           "build, pass readback, labels, PNG/EXR encode, write).", "",
+           "| px | samples/px | wall s/sample | CPU s/sample | compose s | build s | path tracing s | readback s "
+           "| labels+encode+write s | overhead s | overhead % |",
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        out.append(f"| {r['spp']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['build_s']:.2f} | "
-                   f"{r['render_s']:.1f} | {r['readback_s']:.3f} |")
+        out.append(f"| {r['size']} | {r['spp']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['compose']:.2f} | {r['build_s']:.2f} | "
+                   f"{r['render_s']:.1f} | {r['readback_s']:.3f} | {r['labels'] + r['encode'] + r['write']:.2f} | "
+                   f"{r['overhead']:.2f} | {100 * r['overhead'] / r['wall']:.1f} % |")
     out += ["", f"RSS of one process over {a.rss_renders} renders ({rss_size} px, 4 spp, six heads in "
             f"turn); the recycled run follows in the same process, so its RSS starts where the first ended:",
             "", "| renders | RSS MB | RSS MB, recycle_every=50 |", "| ---: | ---: | ---: |"]

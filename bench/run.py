@@ -18,10 +18,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: name -> (module, arguments of a full run, arguments of a --quick run)
 BENCHES = {
-    "pipeline": (["-m", "bench.bench_pipeline"], ["--n", "20", "--long", "100"]),
-    "farm": (["-m", "bench.bench_farm"], []),
-    "cycles": (["-m", "bench.bench_cycles"], ["--quick"]),
+    "pipeline": (["-m", "bench.bench_pipeline"], ["--n", "40", "--long", "500"], ["--n", "10", "--long", "100"]),
+    "farm": (["-m", "bench.bench_farm"], ["-n", "32", "--resolution", "0"], ["-n", "12", "--resolution", "0"]),
+    "cycles": (["-m", "bench.bench_cycles"], [], ["--quick"]),
 }
 
 
@@ -48,8 +49,8 @@ def main() -> None:
     env = dict(os.environ, PYOPENGL_PLATFORM="egl")
     sections = []
     for name in a.only.split(","):
-        mod, quick = BENCHES[name]
-        cmd = [sys.executable, *mod, *(quick if a.quick else [])]
+        mod, full, quick = BENCHES[name]
+        cmd = [sys.executable, *mod, *(quick if a.quick else full)]
         print("running", " ".join(cmd), flush=True)
         p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         if p.returncode != 0:

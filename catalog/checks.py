@@ -238,8 +238,8 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
 def asset_problems(cat: "Catalog", known: dict[str, set[str]]) -> list[Problem]:
     """Asset ids the catalog uses that are not in ``known`` (kind -> ids).
 
-    Kinds: ``hdri``, ``hair_style``, ``glasses``, ``clothing``, ``headwear``; a kind missing
-    from ``known`` is not checked.
+    Kinds: ``hdri``, ``hair_style`` (the style tables and the keys of ``hair.age_ramps_years``),
+    ``glasses``, ``clothing``, ``headwear``; a kind missing from ``known`` is not checked.
     """
     used: list[tuple[str, Any, str]] = [
         ("hdri", cat.lighting.hdri, "$.lighting.hdri"),
@@ -258,4 +258,9 @@ def asset_problems(cat: "Catalog", known: dict[str, set[str]]) -> list[Problem]:
         for label, path in _choice_paths(dist, base):
             if label not in ids:
                 out.append(Problem(path, f"unknown {kind} id {label!r}; known ids: {', '.join(sorted(ids))}"))
+    styles = set(known.get("hair_style", ()))
+    for style in cat.hair.age_ramps_years if "hair_style" in known else ():
+        if style not in styles:
+            out.append(Problem(_key("$.hair.age_ramps_years", style),
+                               f"unknown hair_style id {style!r}; known ids: {', '.join(sorted(styles))}"))
     return out

@@ -83,17 +83,18 @@ def _clean_loc(loc: tuple, data: Any) -> tuple[tuple, tuple]:
     return tuple(out), ()
 
 
-def _field_vocabulary(model: type[BaseModel], seen: set | None = None) -> set[str]:
-    """Every field name reachable from ``model`` (for "did you mean" suggestions)."""
-    seen = set() if seen is None else seen
+def _field_vocabulary(model: type[BaseModel], prefix: str = "$", seen: frozenset = frozenset()) -> dict[str, list[str]]:
+    """Every field name reachable from ``model`` -> the JSON paths where it is allowed
+    (for "did you mean" suggestions)."""
     if model in seen:
-        return set()
-    seen.add(model)
-    names: set[str] = set()
+        return {}
+    names: dict[str, list[str]] = {}
     for name, f in model.model_fields.items():
-        names.add(name)
+        path = f"{prefix}.{name}"
+        names.setdefault(name, []).append(path)
         for t in _models_in(f.annotation):
-            names |= _field_vocabulary(t, seen)
+            for sub, paths in _field_vocabulary(t, path, seen | {model}).items():
+                names.setdefault(sub, []).extend(paths)
     return names
 
 
@@ -112,13 +113,16 @@ _TYPE_WORDS = {
 }
 
 
-def _message(err: dict, vocabulary: set[str]) -> str:
+def _message(err: dict, vocabulary: dict[str, list[str]]) -> str:
     t = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
     loc = err.get("loc") or ()
     name = str(loc[-1]) if loc else ""
     if t == "extra_forbidden":
+        if name in vocabulary:  # a real field, in another section
+            where = sorted(set(vocabulary[name]), key=len)[:2]
+            return f"{name!r} does not belong here: move it to {' or '.join(where)}"
         close = difflib.get_close_matches(name, sorted(vocabulary), n=1, cutoff=0.75)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"unknown field {name!r}: remove it or fix its name{hint}"

@@ -125,6 +125,12 @@ def _restricted(weights: dict[str, float], level: Level | None, rng: np.random.G
     return draw_from_weights(weights, rng)
 
 
+def _aged(hair: Any, weights: dict[str, float], age: float) -> dict[str, float]:
+    """Style weights times their age ramps (``hair.age_ramps_years``); unchanged if all would vanish."""
+    out = {k: w * hair.age_factor(k, age) for k, w in weights.items()}
+    return out if sum(out.values()) > 0 else weights
+
+
 def _rgb(hex_color: str) -> tuple[float, float, float]:
     return hex_to_srgb(hex_color)
 
@@ -214,10 +220,10 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     # Hair.
     hair = cat.hair
     table = hair.styles_male if (gender >= 0.5 and hair.styles_male is not None) else hair.styles
-    weights = choice_weights(table)
+    weights = _aged(hair, choice_weights(table), age)
     if isinstance(forced.get("hair_style"), ChoiceLevel) and not any(weights.get(s, 0) for s in forced["hair_style"].labels):
         other = hair.styles if table is not hair.styles else hair.styles_male
-        weights = choice_weights(other) if other is not None else weights
+        weights = _aged(hair, choice_weights(other), age) if other is not None else weights
     style = _restricted(weights, forced.get("hair_style"), rng("hair.style"))
 
     def prior(override: Any, name: str, fld: str) -> float:
@@ -502,7 +508,8 @@ def resolve(catalog: "Catalog", seed: int, index: int, n_total: int | None = Non
         glasses=img["glasses"], clothing=img["clothing"], headwear=img["headwear"],
         expression=img["expression"], head_pose=img["head_pose"], camera=img["camera"],
         lighting=img["lighting"], background=img["background"],
-        render=RenderSample(backend=r.backend, samples=r.samples, device=r.device, denoise=r.denoise),
+        render=RenderSample(backend=r.backend, samples=r.samples, device=r.device, denoise=r.denoise,
+                            hair_detail=r.hair_detail),
         stratum=a.stratum_json(), quota=a.quota)
 
 

@@ -134,6 +134,7 @@ class RenderSample(_Out):
     samples: int
     device: str
     denoise: bool
+    hair_detail: float | None = None
 
 
 class ResolvedSample(_Out):

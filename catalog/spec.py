@@ -152,13 +152,24 @@ class EyesSpec(Frozen):
 
 
 class HairSpec(Frozen):
-    """Scalp hair. Null colour/curl fields come from the ancestry priors; grey grows with age."""
+    """Scalp hair. Null colour/curl fields come from the ancestry priors; grey grows with age.
 
-    styles: StrChoice = _d(_cat({"long": 3, "medium": 3, "bob": 2, "ponytail": 2, "bun": 1,
-                                 "short": 1, "afro": 1, "braids": 1}))
+    The style is drawn from ``styles`` (or ``styles_male`` for gender >= 0.5), each weight
+    multiplied by the style's age ramp (``age_ramps_years``), so receding hairlines and bald
+    crowns go to older identities without changing the age distribution."""
+
+    styles: StrChoice = _d(_cat({"long": 3, "medium": 3, "wavy": 2, "bob": 2, "ponytail": 2, "curly": 1.5,
+                                 "bun": 1, "short": 1, "afro": 1, "braids": 1, "locs": 0.5}))
     styles_male: StrChoice | None = Field(
-        default=_cat({"short": 5, "buzz": 2, "medium": 2, "bald": 1.5, "afro": 0.5, "long": 0.5}),
+        default=_cat({"short": 5, "fade": 2, "buzz": 2, "medium": 2, "receding": 1.5, "bald": 1.5,
+                      "balding": 1.2, "curly": 0.7, "locs": 0.5, "afro": 0.5, "long": 0.5, "wavy": 0.3}),
         validate_default=True, description="Styles for gender >= 0.5 (null = use styles for everyone).")
+    age_ramps_years: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"bald": (14.0, 30.0), "receding": (20.0, 45.0), "balding": (28.0, 55.0)},
+        description="Style id -> [a, b] years: the style's weight (in styles and styles_male) is 0 below "
+                    "age a and grows linearly to its full weight at age b. Styles not listed keep their "
+                    "weight at every age. If every style of a table is ramped to 0 at an age, the table's "
+                    "own weights are used. {} = no age dependence.")
     length: Unit = Field(default=_u(0.0, 1.0), validate_default=True,
                          description="Length within the style's range (0 shortest .. 1 longest).")
     density: Unit = _d(_u(0.6, 1.0))
@@ -168,6 +179,21 @@ class HairSpec(Frozen):
     grey: Unit | None = Field(None, description="Override; null = grows with age (see grey_*).")
     grey_onset_years: Years = _d(_tn(45.0, 8.0, 25.0, 80.0))
     grey_per_year: PerYear = _d(_u(0.02, 0.05))
+
+    @field_validator("age_ramps_years")
+    @classmethod
+    def _ramps(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for style, (a, b) in v.items():
+            if not 1.0 <= a < b <= 90.0:
+                raise ValueError(f"{style!r}: [{a:g}, {b:g}] must satisfy 1 <= a < b <= 90 (years)")
+        return v
+
+    def age_factor(self, style: str, age_years: float) -> float:
+        """The ramp multiplier (0..1) of ``style``'s weight at ``age_years`` (1 when not ramped)."""
+        if style not in self.age_ramps_years:
+            return 1.0
+        a, b = self.age_ramps_years[style]
+        return min(max((age_years - a) / (b - a), 0.0), 1.0)
 
 
 class FacialHairSpec(Frozen):
@@ -287,6 +313,11 @@ class RenderSpec(Frozen):
     resolution: tuple[int, int] = Field((256, 256), description="Image width, height in pixels.")
     device: Literal["auto", "cpu", "cuda", "optix", "hip", "metal"] = "auto"
     denoise: bool = True
+    hair_detail: float | None = Field(
+        None, ge=0.05, le=16.0,
+        description="Strand-count multiplier for hair, brows and beards (ribbon width grows as counts fall, "
+                    "so coverage stays). null = chosen from the image's pixel density and the back-end: "
+                    "~0.4 for the fast back-end at 256 px, ~1.6 for Cycles at 512 px. Higher is finer and slower.")
 
     @field_validator("resolution")
     @classmethod

@@ -11,15 +11,21 @@ from types import MappingProxyType
 #: The 8 CC0 HDRIs shipped inside the bpy wheel (bpy/5.0/datafiles/studiolights/world/).
 HDRI_IDS: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 
+#: Scalp hair styles, in the order of ``assets/hair/styles.json`` (the pipeline's style library;
+#: tests/test_catalog_vocabulary.py keeps the two equal). ``receding`` and ``balding`` are short
+#: cuts on a receding hairline / thinning crown; ``bald`` has no scalp hair.
 HAIR_STYLES: tuple[str, ...] = (
-    "bald", "buzz", "short", "bob", "medium", "long", "ponytail", "bun", "afro", "braids")
+    "bald", "buzz", "short", "fade", "bob", "medium", "long", "wavy", "curly", "afro", "braids", "locs",
+    "ponytail", "bun", "receding", "balding")
 
 GLASSES_FAMILIES: tuple[str, ...] = (
     "round", "rectangular", "square", "oval", "aviator", "cat-eye", "browline", "rimless")
 
-CLOTHING_IDS: tuple[str, ...] = ("tshirt", "shirt", "sweater", "hoodie", "jacket")
+#: Clothing the pipeline builds (pipeline/garments.py): ``tshirt`` (crew neck), ``shirt``
+#: (collar), ``sweater``, ``hoodie``, ``jacket``, ``scarf`` (a scarf over a t-shirt).
+CLOTHING_IDS: tuple[str, ...] = ("tshirt", "shirt", "sweater", "hoodie", "jacket", "scarf")
 
-HEADWEAR_IDS: tuple[str, ...] = ("cap", "beanie", "wide_brim_hat", "headscarf")
+HEADWEAR_IDS: tuple[str, ...] = ("cap", "beanie", "wide_brim_hat", "headscarf", "kerchief")
 
 #: Facial hair families the pipeline grows procedurally (plus "none" in resolved samples).
 FACIAL_HAIR_STYLES: tuple[str, ...] = ("stubble", "moustache", "goatee", "full_beard")

@@ -33,15 +33,17 @@ def _curves_to_world(curves: Curves, to_world: ToWorld) -> Curves:
 
 
 def attachments(sample, head, vertices: np.ndarray, to_world: ToWorld,
-                rotation: np.ndarray) -> tuple[list[Mesh], list[Curves]]:
+                rotation: np.ndarray, hair_detail: float = 1.0) -> tuple[list[Mesh], list[Curves]]:
     """Meshes (glasses, garments) and curves (hair, brows, beard) of ``sample`` in the world frame.
 
     ``vertices``: (V, 3) head-frame metres with expression applied; ``to_world`` maps (n, 3)
-    head-frame points to the world; ``rotation``: its (3, 3) rotation (for normals).
+    head-frame points to the world; ``rotation``: its (3, 3) rotation (for normals);
+    ``hair_detail``: strand-count multiplier (see :func:`facefarm.pipeline.hair.strand_detail`).
     """
     meshes = [_mesh_to_world(m, to_world, rotation)
               for m in (*glasses_meshes(sample, head, vertices), *garment_meshes(sample, head, vertices))]
-    strands = _under_headwear_removed(sample, head, vertices, hair_strands(sample, head, vertices))
+    strands = _under_headwear_removed(sample, head, vertices, hair_strands(sample, head, vertices,
+                                                                                detail=hair_detail))
     curves = [_curves_to_world(c, to_world) for c in strands]
     return meshes, curves
 
@@ -56,7 +58,10 @@ def _under_headwear_removed(sample, head, vertices: np.ndarray, strands: list[Cu
         return strands
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(np.asarray(vertices)[covered])
+    # the scalp's triangles are up to ~15 mm wide: test against points inside the covered ones too
+    v = np.asarray(vertices)
+    tri = v[head.faces[covered[head.faces].all(axis=1)]]
+    tree = cKDTree(np.concatenate([v[covered], tri.mean(axis=1), 0.5 * (tri + np.roll(tri, 1, axis=1)).reshape(-1, 3)]))
     out = []
     for c in strands:
         if c.class_id != CLASS_IDS["HAIR"] or len(c.points) == 0:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
-from facefarm.pipeline import eyes, skin
+from facefarm.pipeline import eyes, skin, skin_detail
 from facefarm.pipeline.attachments import attachments
 from facefarm.pipeline.camera import Camera, intrinsics, look_at
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.environment import hdri_path
+from facefarm.pipeline.hair import hair_cover
+from facefarm.pipeline.hair_styles import scalp_style_ids
+from facefarm.pipeline.hair import strand_detail
 from facefarm.pipeline.head_model import HeadModel, IdentityParams
 from facefarm.pipeline.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.pipeline.scene import Environment, Landmarks, Light, Material, Mesh, Scene
@@ -64,8 +67,13 @@ def identity_params(sample) -> IdentityParams:
         details=dict(sample.shape_details))
 
 
-def compose(sample, head: HeadModel | None = None) -> Scene:
-    """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample)."""
+def compose(sample, head: HeadModel | None = None, backend: str | None = None) -> Scene:
+    """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample).
+
+    ``backend`` ("pyrender" or "cycles", default the sample's own) only sets how finely hair is
+    made: strands per scalp follow the image's pixel density and what the back-end draws
+    (:func:`~facefarm.pipeline.hair.strand_detail`); the scene is otherwise the same for both.
+    """
     head = head or HeadModel.load()
     ex = sample.expression
     rest = head.shape(identity_params(sample)).astype(np.float64)
@@ -85,9 +93,11 @@ def compose(sample, head: HeadModel | None = None) -> Scene:
 
     camera = _camera(sample.camera, geo.face_centre - geo.pivot, to_world(geo.face_centre))
     # as fine a surface as the image resolves; landmarks are placed on the one rendered
-    surface = head.surface_for(camera.K[0, 0] / sample.camera.distance_m)
+    px_per_m = camera.K[0, 0] / sample.camera.distance_m
+    surface = head.surface_for(px_per_m)
     meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo))
-    extra_meshes, curves = attachments(sample, head, verts, to_world, R)
+    detail = sample.render.hair_detail or strand_detail(px_per_m, backend or sample.render.backend)
+    extra_meshes, curves = attachments(sample, head, verts, to_world, R, hair_detail=detail)
     meshes += extra_meshes
 
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
@@ -98,7 +108,7 @@ def compose(sample, head: HeadModel | None = None) -> Scene:
     landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70)
 
     environment, lights = _lighting(sample, to_world(geo.face_centre))
-    meta = {"sample_id": sample.sample_id, "head_scale": geo.scale}
+    meta = {"sample_id": sample.sample_id, "head_scale": geo.scale, "hair_detail": detail}
     return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
                  landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), curves=tuple(curves),
                  meta=meta)
@@ -125,8 +135,14 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
     cap = _hair_cap(sample, head)
     colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
     eye_colours = _eye_vertex_colors(sample, head, rest)
-    fine = surface.vertices(np.hstack([verts, colours, eye_colours]))  # one sparse product for all three
-    fine_verts, fine_colours, fine_eye = fine[:, :3], fine[:, 3:6], fine[:, 6:9]
+    in_cap = np.zeros((len(rest), 1))
+    if cap is not None:
+        in_cap[cap] = 1.0
+    # one sparse product for all four: positions, skin and eye colours, and the painted cap
+    fine = surface.vertices(np.hstack([verts, colours, eye_colours, in_cap]))
+    fine_verts, fine_colours, fine_eye, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
+    detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
+    fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
     for pi, part in enumerate(head.part_names):
         vidx, faces, sel = surface.part(pi)
         if len(faces) == 0:
@@ -139,7 +155,7 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
             vc = fine_eye[vidx]
         face_class = surface.face_class[sel].copy()
         if part == "skin" and cap is not None:
-            face_class[surface.face_scalp[sel]] = CLASS_IDS["HAIR"]
+            face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
         yield Mesh(
             name=part,
             vertices=to_world(fine_verts[vidx]).astype(np.float32),
@@ -150,15 +166,35 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
             subdivide=0,  # the surface the labels sit on is the surface rendered: never smooth it further
             # lashes are thin cards over the lid margin: the eyelid landmarks count as visible
             occludes_landmarks=material.kind != "lash",
+            attributes=detail.for_part(material.kind, vidx),
         )
 
 
-def _hair_cap(sample, head):
-    """Scalp vertices painted as close-cropped hair until strand hair covers them (None if bald)."""
+def _hair_cap(sample, head) -> np.ndarray | None:
+    """(S,) coarse head vertex ids painted as close-cropped hair and labelled HAIR (None: none).
+
+    Follows the identity's own hairline (:func:`facefarm.pipeline.hair.hair_cover`): the
+    vertices where the hairline weight, ``hair_cover / density``, is above 0.5, so a bald
+    style, the forehead under a receding hairline and a balding crown stay skin. Dividing by
+    the density keeps the edge on the hairline of sparse hair as well; hair thinner than
+    5 % gets no cap at all. Style ids outside the hair library (user hair assets) keep the
+    fixed ``head.scalp`` region.
+    """
+    density = float(np.clip(getattr(sample.hair, "density", 1.0), 0.0, 1.0))
     style = str(getattr(sample.hair, "style", "bald"))
-    if style in ("bald", "none") or float(getattr(sample.hair, "density", 1.0)) <= 0.05:
+    if style in ("bald", "none") or density <= 0.05:
         return None
-    return head.scalp
+    if style not in scalp_style_ids():  # a user hair asset: no hairline of ours, the fixed scalp
+        return head.scalp
+    cap = np.flatnonzero(hair_cover(sample, head) > 0.5 * density)
+    return cap if len(cap) else None
+
+
+def _cap_faces(faces: np.ndarray, face_class: np.ndarray, fine_cap: np.ndarray) -> np.ndarray:
+    """(m,) bool: SKIN faces of a part (``faces`` (m, 3) render vertex ids, ``face_class`` (m,))
+    that are mostly hair cap, i.e. the painted cap fraction ``fine_cap`` (V_r,) averages over 0.5
+    at their corners: the label edge sits where the paint turns from skin to hair colour."""
+    return (face_class == CLASS_IDS["SKIN"]) & (fine_cap[faces].mean(axis=1) > 0.5)
 
 
 def _eye_vertex_colors(sample, head, rest):

@@ -57,10 +57,13 @@ def add_mesh(collection, mesh: Mesh) -> bpy.types.Object:
         rgba[:, :3] = mesh.vertex_colors
         attr = me.color_attributes.new(ALBEDO_ATTRIBUTE, "FLOAT_COLOR", "POINT")
         attr.data.foreach_set("color", rgba.ravel())
+    for name, values in (mesh.attributes or {}).items():
+        attr = me.attributes.new(name, "FLOAT", "POINT")
+        attr.data.foreach_set("value", np.ascontiguousarray(values, np.float32).ravel())
     if mesh.normals is not None and mesh.smooth:
         me.normals_split_custom_set_from_vertices(np.asarray(mesh.normals, np.float32))
 
-    base = build_material(mesh.material, Surface("mesh", has_colors))
+    base = build_material(mesh.material, Surface("mesh", has_colors, frozenset(mesh.attributes or ())))
     made: dict[int, bpy.types.Material] = {}
     for c in classes:
         me.materials.append(material_for_class(base, int(c), made))

@@ -8,7 +8,10 @@ material's node tree, the :class:`~facefarm.pipeline.scene.Material` and the
 Colours in a Material are linear RGB, which is what Cycles expects. Meshes carry
 their per-vertex albedo in the colour attribute :data:`ALBEDO_ATTRIBUTE` (see
 :mod:`facefarm.pipeline.cycles_geometry`); when present it multiplies
-``base_color``. Procedural detail (pores, fabric) is driven by object
+``base_color``. Float attributes from ``Mesh.attributes`` (listed in
+``Surface.attributes``) drive detail: the skin's fold depth
+(:data:`~facefarm.pipeline.skin_detail.WRINKLE_ATTRIBUTE`) becomes a bump, the lash cards'
+strand coordinates cut them into fine, partly transparent strands. Procedural detail (pores, fabric) is driven by object
 coordinates, which are world metres because objects are built in place.
 
 Segmentation is carried by ``bpy.types.Material.pass_index`` (the IndexMA pass):
@@ -23,6 +26,7 @@ from typing import Callable, Literal
 import bpy
 
 from facefarm.pipeline.scene import Material
+from facefarm.pipeline.skin_detail import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE
 
 #: Name of the per-vertex linear-RGB albedo colour attribute on meshes.
 ALBEDO_ATTRIBUTE = "albedo"
@@ -34,6 +38,7 @@ class Surface:
 
     geometry: Literal["mesh", "curves"] = "mesh"
     has_vertex_colors: bool = False
+    attributes: frozenset[str] = frozenset()  # per-vertex float attributes on the mesh
 
 
 class NodeGraph:
@@ -130,6 +135,10 @@ def _albedo(g: NodeGraph, m: Material, s: Surface) -> bpy.types.NodeSocket | tup
     return _socket(mix.outputs, "Result_Color")
 
 
+def _float_attribute(g: NodeGraph, name: str) -> bpy.types.NodeSocket:
+    return g.node("ShaderNodeAttribute", attribute_type="GEOMETRY", attribute_name=name).outputs["Fac"]
+
+
 def _object_coords(g: NodeGraph) -> bpy.types.NodeSocket:
     return g.node("ShaderNodeTexCoord").outputs["Object"]
 
@@ -181,6 +190,12 @@ def _skin(g: NodeGraph, m: Material, s: Surface):
     bump = g.node("ShaderNodeBump", {"Height": height.outputs[0],
                                      "Strength": x.get("pore_strength", 0.12),
                                      "Distance": 0.0001})
+    if WRINKLE_ATTRIBUTE in s.attributes:
+        # folds: a groove of up to ~0.5 mm (inverted: the attribute is depth, not height)
+        bump = g.node("ShaderNodeBump", {"Height": _float_attribute(g, WRINKLE_ATTRIBUTE),
+                                         "Strength": x.get("wrinkle_strength", 0.6),
+                                         "Distance": 0.0005, "Normal": bump.outputs["Normal"]},
+                      invert=True)
     rough = _ranged_noise(g, 45.0, 0.8 * m.roughness, 1.2 * m.roughness, detail=3.0)
     p = _principled(g, m, **{
         "Base Color": _albedo(g, m, s),
@@ -269,9 +284,32 @@ def _hair(g: NodeGraph, m: Material, s: Surface):
             "Random Roughness": m.extra.get("random_roughness", 0.1),
         }, parametrization="MELANIN", model="CHIANG")
         return h.outputs["BSDF"]
+    alpha = m.alpha
+    if LASH_STRAND_ATTRIBUTE in s.attributes and LASH_COVER_ATTRIBUTE in s.attributes:
+        alpha = _lash_alpha(g, m.alpha)
     p = _principled(g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": 0.3,
-                             "Sheen Roughness": 0.3})
+                             "Sheen Roughness": 0.3, "Alpha": alpha})
     return p.outputs["BSDF"]
+
+
+def _lash_alpha(g: NodeGraph, alpha: float) -> bpy.types.NodeSocket:
+    """Coverage of a lash card cut into strands: a wave across the strand coordinate (jittered
+    by noise so strands are uneven and cross) thresholded by the card's coverage, so strands
+    stay solid at the root and thin out to nothing at the tips."""
+    strand = _float_attribute(g, LASH_STRAND_ATTRIBUTE)
+    jitter = g.node("ShaderNodeTexNoise", {"Vector": _object_coords(g), "Scale": 1500.0, "Detail": 1.0},
+                    noise_dimensions="3D")
+    phase = g.node("ShaderNodeMath", {0: jitter.outputs["Factor"], 1: 0.8, 2: strand},
+                   operation="MULTIPLY_ADD")
+    wave = g.node("ShaderNodeMath", {0: phase.outputs[0], 1: 2.0 * 3.14159265}, operation="MULTIPLY")
+    wave = g.node("ShaderNodeMath", {0: wave.outputs[0]}, operation="COSINE")
+    # a strand where cos > 1 - 2.6 * cover: solid where cover > ~0.8, thin where it is low
+    cover = _float_attribute(g, LASH_COVER_ATTRIBUTE)
+    edge = g.node("ShaderNodeMath", {0: cover, 1: -2.6, 2: 1.0}, operation="MULTIPLY_ADD")
+    diff = g.node("ShaderNodeMath", {0: wave.outputs[0], 1: edge.outputs[0]}, operation="SUBTRACT")
+    solid = g.node("ShaderNodeMapRange", {"Value": diff.outputs[0], "From Min": 0.0, "From Max": 0.15,
+                                          "To Min": 0.0, "To Max": alpha})
+    return solid.outputs["Result"]
 
 
 @shader("glasses_frame")

@@ -10,9 +10,12 @@ garments continue past it into a simple bust (an elliptic cylinder below the sho
 Ears are thin flaps that an offset shell cannot wrap, so every hat line stays above them.
 
 Ids follow the catalog vocabulary (``facefarm.catalog.vocabulary``): clothing ``tshirt``
-(crew neck), ``shirt`` (collar), ``sweater``, ``hoodie``, ``jacket`` plus ``scarf`` (a
-t-shirt and a scarf; not in the catalog vocabulary yet); headwear ``cap``, ``beanie``,
-``wide_brim_hat``, ``headscarf``. Unknown ids are looked up among the user assets.
+(crew neck), ``shirt`` (collar), ``sweater``, ``hoodie``, ``jacket``, ``scarf`` (a t-shirt
+and a scarf); headwear ``cap``, ``beanie``, ``wide_brim_hat``, ``headscarf`` (a hijab),
+``kerchief`` (covers the hair, knotted at the nape); the scarves are in
+:mod:`facefarm.pipeline.garments_headscarf`. Unknown ids are looked
+up among the user assets. What depends only on the head asset's topology (skin faces, crop
+boundary, class masks) is measured once per asset (:func:`head_topology`).
 
 Frames and units: head frame of ``HeadModel.shape`` (metres, +y up, +z out of the face,
 +x the subject's left); colours in samples are sRGB 0..1, materials get linear RGB.
@@ -21,7 +24,7 @@ Frames and units: head frame of ``HeadModel.shape`` (metres, +y up, +z out of th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,7 +34,7 @@ from facefarm.pipeline.glasses import SurfaceDistance, sweep, vertex_normals
 from facefarm.pipeline.scene import Material, Mesh
 
 CLOTHING_IDS: tuple[str, ...] = ("tshirt", "shirt", "sweater", "hoodie", "jacket", "scarf")
-HEADWEAR_IDS: tuple[str, ...] = ("cap", "beanie", "wide_brim_hat", "headscarf")
+HEADWEAR_IDS: tuple[str, ...] = ("cap", "beanie", "wide_brim_hat", "headscarf", "kerchief")
 #: Adult eyeball-centre distance of the head model; garment sizes scale with it.
 _MODEL_ADULT_IPD_M = 0.058
 _NO_COLOR = (0.5, 0.5, 0.5)
@@ -41,12 +44,16 @@ def garment_meshes(sample, head, vertices: np.ndarray) -> list[Mesh]:
     """Clothing (class CLOTHING, kind ``cloth``) and headwear (class HEADWEAR, kind
     ``headwear``) of ``sample`` fitted to ``vertices`` ((V, 3) head-frame metres of ``head``).
     Items with id ``"none"`` give nothing."""
-    out: list[Mesh] = []
-    for field, fit in (("clothing", clothing_meshes), ("headwear", headwear_meshes)):
+    def worn(field: str):
         item = getattr(sample, field, None)
-        if item is None or item.id in (None, "", "none"):
-            continue
-        out += fit(item.id, item.color_rgb or _NO_COLOR, head, vertices)
+        return None if item is None or item.id in (None, "", "none") else item
+
+    out: list[Mesh] = []
+    if (item := worn("clothing")) is not None:
+        out += clothing_meshes(item.id, item.color_rgb or _NO_COLOR, head, vertices)
+    if (item := worn("headwear")) is not None:
+        # scarves drape over the clothes
+        out += headwear_meshes(item.id, item.color_rgb or _NO_COLOR, head, vertices, under=out)
     return out
 
 
@@ -60,13 +67,17 @@ def clothing_meshes(garment_id: str, color_rgb, head, vertices: np.ndarray) -> l
     return _CLOTHING[garment_id](body, _linear(color_rgb))
 
 
-def headwear_meshes(headwear_id: str, color_rgb, head, vertices: np.ndarray) -> list[Mesh]:
-    """Meshes of one headwear item (an id of :data:`HEADWEAR_IDS` or a user asset)."""
+def headwear_meshes(headwear_id: str, color_rgb, head, vertices: np.ndarray,
+                    under: Sequence[Mesh] = ()) -> list[Mesh]:
+    """Meshes of one headwear item (an id of :data:`HEADWEAR_IDS` or a user asset). ``under``:
+    clothing meshes (head frame) that a scarf has to drape over."""
     if headwear_id not in HEADWEAR_IDS:
         from facefarm.pipeline import user_assets
 
         return user_assets.fitted_meshes("headwear", headwear_id, head, vertices, color_rgb=color_rgb)
     body = Body.measure(head, vertices)
+    if headwear_id in _OVER_CLOTHES:
+        return _HEADWEAR[headwear_id](body, _linear(color_rgb), list(under))
     return _HEADWEAR[headwear_id](body, _linear(color_rgb))
 
 
@@ -78,6 +89,9 @@ def headwear_coverage(headwear_id: str, head, vertices: np.ndarray) -> np.ndarra
     field = _HEADWEAR_FIELDS[headwear_id](body)
     covered = np.zeros(len(vertices), bool)
     covered[body.skin_ids] = field(body.v[body.skin_ids]) <= 0
+    if headwear_id in _TUCKS_ALL_HAIR:
+        # the sideburns in front of the ears are open with the face, but their hair is tucked in too
+        covered[np.asarray(head.scalp)] = True
     return covered
 
 
@@ -86,6 +100,40 @@ def _linear(rgb) -> tuple[float, float, float]:
 
 
 # ---------------------------------------------------------------------------------- the body
+@dataclass(frozen=True)
+class HeadTopology:
+    """What the garments need from a head asset that no identity or expression changes."""
+
+    skin_faces: np.ndarray     # (F, 3) int64 skin-part faces
+    outer: np.ndarray          # (F,) bool: skin faces on the outside (not the mouth interior)
+    skin_ids: np.ndarray       # (S,) vertex ids used by skin faces
+    boundary: np.ndarray       # (B,) skin vertex ids on the open crop boundary
+    boundary_edges: np.ndarray  # (E, 2) the crop boundary's edges
+    neck: np.ndarray           # (V,) bool vertex masks by class
+    ears: np.ndarray
+    brows: np.ndarray
+    skin: np.ndarray
+
+
+_TOPOLOGY: dict[object, HeadTopology] = {}
+
+
+def head_topology(head) -> HeadTopology:
+    """The :class:`HeadTopology` of ``head``, measured once per head asset."""
+    key = getattr(head, "path", None) or id(head)
+    if key not in _TOPOLOGY:
+        skin_part = list(head.part_names).index("skin")
+        faces = np.asarray(head.faces[head.face_part == skin_part], np.int64)
+        cls = np.asarray(head.vertex_class)
+        inner = head.face_class[head.face_part == skin_part] == CLASS_IDS["MOUTH_INTERIOR"]
+        _TOPOLOGY[key] = HeadTopology(
+            skin_faces=faces, outer=~inner, skin_ids=np.unique(faces), boundary=_boundary_vertices(faces),
+            boundary_edges=_boundary_edges(faces),
+            neck=cls == CLASS_IDS["NECK"], ears=np.isin(cls, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]]),
+            brows=np.isin(cls, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]]), skin=cls == CLASS_IDS["SKIN"])
+    return _TOPOLOGY[key]
+
+
 @dataclass(frozen=True)
 class Body:
     """What the garments are fitted to, measured on one head's vertices (head frame, metres).
@@ -103,6 +151,7 @@ class Body:
     surface: SurfaceDistance   # signed distance to the outer skin
     vertex_class: np.ndarray   # (V,)
     boundary: np.ndarray       # (B,) skin vertex ids on the open crop boundary
+    crop_edges: np.ndarray     # (E, 2) skin vertex ids of the crop boundary's edges
     neck_z: float
     neck_r: float
     nape_y: float
@@ -114,35 +163,36 @@ class Body:
     head_top_y: float
     skull_half_width: float    # widest skin point (not ears) at the height of the ear tops
     s: float
+    landmarks: np.ndarray      # (70, 3) the head's landmark points on these vertices
 
     @staticmethod
     def measure(head, vertices: np.ndarray) -> "Body":
         v = np.asarray(vertices, np.float64)
-        skin_part = list(head.part_names).index("skin")
-        faces = np.asarray(head.faces[head.face_part == skin_part], np.int64)
-        ids = np.unique(faces)
-        cls = np.asarray(head.vertex_class)
+        topo = head_topology(head)
+        faces, ids, cls = topo.skin_faces, topo.skin_ids, np.asarray(head.vertex_class)
         centres = head.eye_centres(v)
         s = float(np.linalg.norm(centres[1] - centres[0]) / _MODEL_ADULT_IPD_M)
-        neck = v[cls == CLASS_IDS["NECK"]]
+        neck = v[topo.neck]
         back = neck[neck[:, 2] < np.median(neck[:, 2])]
         nape = float(back[:, 1].max())
         slab = neck[np.abs(neck[:, 1] - (nape - 0.02 * s)) < 0.006 * s]
         neck_r = float(np.abs(slab[:, 0]).max())
         neck_z = float(0.5 * (slab[:, 2].min() + slab[:, 2].max()))
-        ears = v[np.isin(cls, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])]
-        brows = v[np.isin(cls, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])]
+        ears = v[topo.ears]
+        brows = v[topo.brows]
         sk = v[ids]
         top = sk[sk[:, 1] > sk[:, 1].max() - 0.03 * s]
         ear_top = float(ears[:, 1].max())
-        skull = v[(cls == CLASS_IDS["SKIN"]) & (np.abs(v[:, 1] - ear_top) < 0.01 * s)]
-        inner = head.face_class[head.face_part == skin_part] == CLASS_IDS["MOUTH_INTERIOR"]
-        return Body(v=v, skin_faces=faces, outer_faces=faces[~inner], skin_ids=ids, normals=vertex_normals(v, faces),
-                    surface=SurfaceDistance(v, faces[~inner]), vertex_class=cls, boundary=_boundary_vertices(faces),
+        skull = v[topo.skin & (np.abs(v[:, 1] - ear_top) < 0.01 * s)]
+        outer = faces[topo.outer]
+        return Body(v=v, skin_faces=faces, outer_faces=outer, skin_ids=ids, normals=vertex_normals(v, faces),
+                    surface=SurfaceDistance(v, outer), vertex_class=cls, boundary=topo.boundary,
+                    crop_edges=topo.boundary_edges,
                     neck_z=neck_z, neck_r=neck_r, nape_y=nape, bottom_y=float(sk[:, 1].min()),
                     brow_y=float(brows[:, 1].max()), ear_top_y=float(ears[:, 1].max()),
                     ear_bottom_y=float(ears[:, 1].min()), head_z=float(top[:, 2].mean()),
-                    head_top_y=float(sk[:, 1].max()), skull_half_width=float(np.abs(skull[:, 0]).max()), s=s)
+                    head_top_y=float(sk[:, 1].max()), skull_half_width=float(np.abs(skull[:, 0]).max()), s=s,
+                    landmarks=np.asarray(head.landmark_points(v), np.float64))
 
     def neck_polar(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(azimuth about the neck axis, 0 = front, + towards the subject's left; radius)."""
@@ -303,27 +353,36 @@ def _cover(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, gap: f
         bad = d > -gap                       # the skin point is outside or too close under
         if not bad.any():
             break
-        lift = np.zeros(len(p))
-        push = np.zeros((len(p), 3))
-        tree = cKDTree(p)
-        for qi, ni, di, fi in zip(q[bad], n[bad], d[bad], face[bad]):
-            # the corners of the shell triangle over the skin point, and a soft neighbourhood
-            near = set(tree.query_ball_point(qi, reach)) | set(int(x) for x in f[fi])
-            for j in near:
-                w = max(1.0 - np.linalg.norm(p[j] - qi) / reach, 0.5 if j in f[fi] else 0.0)
-                amount = (di + gap) * 1.2 * w
-                if amount > lift[j]:
-                    lift[j], push[j] = amount, ni
-        p = p + push * lift[:, None]
+        qb, nb, db, fb = q[bad], n[bad], d[bad], face[bad]
+        # each bad skin point lifts the corners of the shell triangle over it (at least half
+        # way) and a soft neighbourhood; every shell vertex takes its largest lift
+        balls = cKDTree(p).query_ball_point(qb, reach)
+        sizes = np.fromiter((len(b) for b in balls), int, len(balls))
+        pi = np.concatenate([np.repeat(np.arange(len(qb)), sizes), np.repeat(np.arange(len(qb)), 3)])
+        pj = np.concatenate([np.concatenate(balls).astype(int) if sizes.sum() else np.zeros(0, int),
+                             f[fb].ravel()])
+        corner = np.concatenate([np.zeros(sizes.sum(), bool), np.ones(3 * len(qb), bool)])
+        w = 1.0 - np.linalg.norm(p[pj] - qb[pi], axis=1) / reach
+        w = np.where(corner, np.maximum(w, 0.5), w)
+        amount = (db[pi] + gap) * 1.2 * w
+        ok = amount > 0
+        pi, pj, amount = pi[ok], pj[ok], amount[ok]
+        order = np.lexsort((pi, -amount, pj))           # per vertex: largest lift, first skin point
+        first = order[np.r_[True, pj[order][1:] != pj[order][:-1]]]
+        p = p.copy()
+        p[pj[first]] += nb[pi[first]] * amount[first][:, None]
     return p
 
 
-def _push_out(p: np.ndarray, body: Body | SurfaceDistance, gap: np.ndarray) -> np.ndarray:
+def _push_out(p: np.ndarray, body: Body | SurfaceDistance, gap: np.ndarray, reach: float | None = None
+              ) -> np.ndarray:
     """Move points that are closer than ``gap`` (m, per point) to the skin (or to another
-    surface) out along its normal."""
+    surface) out along its normal; with ``reach``, only points at most that deep inside."""
     surface = body.surface if isinstance(body, Body) else body
     d, _q, nrm = surface.query(p)
     short = np.clip(gap - d, 0.0, None)
+    if reach is not None:
+        short[d < -reach] = 0.0
     return p + nrm * short[:, None] * 1.05
 
 
@@ -339,7 +398,11 @@ def _hang(top: np.ndarray, length: float, over: SurfaceDistance, gap: float, n: 
 def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tuple[np.ndarray, np.ndarray]:
     """Continue a torso shell past the skin's ragged crop into a simple bust: each crop-edge
     vertex steps out, then travels down to an elliptic cylinder at the same azimuth (about
-    2.6 skull half-widths wide, less for small children), ~0.08 m x s lower."""
+    2.6 skull half-widths wide, less for small children), ~0.08 m x s lower.
+
+    Small children's heads (s < 0.85) end round the base of the neck, so their shoulders come
+    from the bust alone: there it slopes down over the shoulders first, then falls straight
+    (a step straight out would read as a bib), in ``rings + 2`` rings."""
     edges = _boundary_edges(shell.f)
     crop_edges = edges[shell.on_crop[edges].all(axis=1)]
     if len(crop_edges) == 0:
@@ -353,8 +416,17 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
     half_d = 0.5 * half_w
     ell = 1.0 / np.sqrt((np.sin(phi) / half_w) ** 2 + (np.cos(phi) / half_d) ** 2)
     r_end = np.maximum(ell, r)
-    y_end = body.bottom_y - 0.08 * s
-    end = np.column_stack([np.sin(phi) * r_end, np.full(len(ids), y_end), body.neck_z + np.cos(phi) * r_end])
+    small = s < 0.85
+    if small:
+        rings += 2
+        # the shoulder line falls ~25 degrees at the sides; chest and back fall straight
+        slope = 0.12 + 0.35 * np.abs(np.sin(phi))
+        y_sh = p[ids, 1] - slope * (r_end - r)
+        y_end = np.minimum(body.bottom_y - 0.08 * s, y_sh.min() - 0.03 * s)
+        shoulder = np.column_stack([np.sin(phi) * r_end, y_sh, body.neck_z + np.cos(phi) * r_end])
+    else:
+        y_end = body.bottom_y - 0.08 * s
+        end = np.column_stack([np.sin(phi) * r_end, np.full(len(ids), y_end), body.neck_z + np.cos(phi) * r_end])
     # the crop edge is ragged: step out along the (boundary-smoothed) skin normal first, clear
     # of the neighbouring skin triangles that reach lower, then settle onto the bust
     index = {int(i): k for k, i in enumerate(ids)}
@@ -366,14 +438,29 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
         np.add.at(acc, a_i, nrm[b_i])
         np.add.at(acc, b_i, nrm[a_i])
         nrm = acc / np.linalg.norm(acc, axis=1, keepdims=True)
+    if small:
+        # a small child's crop runs round the base of the neck, where the skin faces up: a
+        # step up there starts the bust above its own neckline (adults' crops need it to
+        # clear the shoulders)
+        nrm[:, 1] = np.minimum(nrm[:, 1], 0.0)
+        nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
     first = p[ids] + nrm * (0.012 * s)
     verts = [p]
     ring_ids = []
     n_total = len(p)
+    half = rings // 2
     for k in range(1, rings + 1):
-        t = (k - 1) / (rings - 1)
-        ease = 1 - (1 - t) ** 2
-        pos = first + (end - first) * np.array([ease, t, ease])
+        if not small:
+            t = (k - 1) / (rings - 1)
+            ease = 1 - (1 - t) ** 2
+            pos = first + (end - first) * np.array([ease, t, ease])
+        elif k <= half:                    # out over the shoulder
+            t = (k - 1) / max(half - 1, 1)
+            ease = 1 - (1 - t) ** 2
+            pos = first + (shoulder - first) * np.array([ease, t, ease])
+        else:                              # and down the chest, back and arms
+            t = (k - half) / (rings - half)
+            pos = shoulder + np.column_stack([np.zeros(len(ids)), (y_end - y_sh) * t, np.zeros(len(ids))])
         for _ in range(2 * k):  # lower rings are smoother: the ragged edge fades into the bust
             acc, cnt = pos.copy(), np.ones(len(ids))
             np.add.at(acc, a_i, pos[b_i])
@@ -381,7 +468,8 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
             np.add.at(cnt, a_i, 1.0)
             np.add.at(cnt, b_i, 1.0)
             pos = acc / cnt[:, None]
-        pos = _push_out(pos, body, np.full(len(pos), 0.012 * s))
+        # below the crop the skin is open: a far point's sign there is unreliable, push near ones only
+        pos = _push_out(pos, body, np.full(len(pos), 0.012 * s), reach=0.024 * s if small else None)
         ring_ids.append(n_total + np.arange(len(ids)))
         n_total += len(ids)
         verts.append(pos)
@@ -398,6 +486,24 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
         faces += [np.stack([pb, pa, ca], axis=1), np.stack([pb, ca, cb], axis=1)]
         prev = cur
     return allv, np.concatenate(faces)
+
+
+def _push_bust(p: np.ndarray, body: Body, gap: float) -> np.ndarray:
+    """:func:`_push_out` for points of a torso garment: below the skin's open crop a point's
+    inside/outside sign is unreliable (the nearest skin is the crop's edge), so there only
+    points near the skin move."""
+    d, q, nrm = body.surface.query(p)
+    e = body.v[body.crop_edges]                                    # (E, 2, 3)
+    ab = e[:, 1] - e[:, 0]
+    t = np.clip(((q[:, None] - e[None, :, 0]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-18), 0, 1)
+    on_edge = np.linalg.norm(q[:, None] - (e[None, :, 0] + t[..., None] * ab[None]), axis=-1).min(axis=1) < 1e-5
+    short = np.clip(gap - d, 0.0, None)
+    # nearest to the crop's edge and below it: on a small child's neck-high crop the edge's
+    # normal leans any way, and "inside" there is wrong (it threw the shoulders up into
+    # wings); an adult's crop runs through the shoulders, where the push is needed
+    if body.s < 0.85:
+        short = np.where(on_edge & (p[:, 1] < q[:, 1]), np.minimum(short, 0.01 * body.s), short)
+    return p + nrm * short[:, None] * 1.05
 
 
 def _boundary_edges(f: np.ndarray) -> np.ndarray:
@@ -430,6 +536,16 @@ def boundary_loop(f: np.ndarray, select: np.ndarray | None = None) -> list[np.nd
 
 
 # ---------------------------------------------------------------------------------- pieces
+def _merged(meshes: Sequence[Mesh]) -> tuple[np.ndarray, np.ndarray]:
+    """One (v (n, 3) float64, f (m, 3) int64) surface of several meshes."""
+    vs, fs, off = [], [], 0
+    for m in meshes:
+        vs.append(np.asarray(m.vertices, np.float64))
+        fs.append(np.asarray(m.faces, np.int64) + off)
+        off += len(m.vertices)
+    return np.concatenate(vs), np.concatenate(fs)
+
+
 def _mesh(name: str, v: np.ndarray, f: np.ndarray, cls: str, material: Material) -> Mesh:
     return Mesh(name=name, vertices=np.asarray(v, np.float32), faces=np.asarray(f, np.int32),
                 face_class=np.full(len(f), CLASS_IDS[cls], np.uint8), material=material)
@@ -521,7 +637,7 @@ def _torso(body: Body, neckline: Neckline, thickness: float, smooth: int = 16) -
     under = g[body.outer_faces].max(axis=1) < -0.004 * body.s
     p = _cover(p, shell.f, body, under, 0.4 * th)
     v, f = _extend_crop(shell, p, body)
-    v = _push_out(_cover(v, f, body, under, 0.4 * th), body, np.full(len(v), 0.4 * th))
+    v = _push_bust(_cover(v, f, body, under, 0.4 * th), body, 0.4 * th)
     not_crop = np.concatenate([~shell.on_crop, np.zeros(len(v) - len(p), bool)])
     loops = boundary_loop(f, not_crop)
     return v, f, (loops[0] if loops else np.zeros(0, int))
@@ -618,11 +734,18 @@ def _shirt(body: Body, rgb) -> list[Mesh]:
 def _room_below_jaw(body: Body, ring: np.ndarray) -> np.ndarray:
     """(n,) how far each point of a collar ring can rise before it meets the jaw or chin
     (the lowest non-neck skin above it within 2 cm x s sideways); inf where nothing is above."""
+    from scipy.spatial import cKDTree
+
     face = body.v[body.skin_ids]
     face = face[body.vertex_class[body.skin_ids] != CLASS_IDS["NECK"]]
-    d = np.linalg.norm(ring[:, None, [0, 2]] - face[None, :, [0, 2]], axis=2)
-    above = (d < 0.02 * body.s) & (face[None, :, 1] > ring[:, None, 1])
-    low = np.where(above, face[None, :, 1], np.inf).min(axis=1)
+    near = cKDTree(face[:, [0, 2]]).query_ball_point(ring[:, [0, 2]], 0.02 * body.s * (1 - 1e-12))
+    sizes = np.fromiter((len(n) for n in near), int, len(near))
+    low = np.full(len(ring), np.inf)
+    if sizes.sum():
+        i = np.repeat(np.arange(len(ring)), sizes)
+        y = face[np.concatenate(near).astype(int), 1]
+        above = y > ring[i, 1]
+        np.minimum.at(low, i[above], y[above])
     return low - ring[:, 1]
 
 
@@ -795,29 +918,6 @@ def _hat_line(front: float, side: float, back: float, front_power: float = 1.5
     return make
 
 
-def _headscarf_field(body: Body) -> Callable[[np.ndarray], np.ndarray]:
-    """g(p) <= 0 under a headscarf tied at the nape: the hairline at the front (held round to
-    the temples), just above the ears at the sides, dropping behind the ears to the nape.
-    Ear vertices are always outside, so the line never crosses an ear."""
-    s = body.s
-    y_front, y_side = body.brow_y + 0.018 * s, body.ear_top_y + 0.01 * s
-    y_back = body.ear_bottom_y - 0.012 * s
-    ears = np.isin(body.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
-    ear_pts = body.v[ears]
-
-    def g(p: np.ndarray) -> np.ndarray:
-        c = np.cos(body.head_azimuth(p))
-        fw = np.clip(c, 0.0, 1.0) ** 0.35
-        bw = np.clip((-c - 0.45) / 0.55, 0.0, 1.0) ** 0.8
-        out = (y_side + (y_front - y_side) * fw + (y_back - y_side) * bw) - p[:, 1]
-        # keep a margin round the ears: anything within 6 mm x s of an ear point is outside
-        from scipy.spatial import cKDTree
-
-        d, _ = cKDTree(ear_pts).query(p)
-        return np.maximum(out, 0.006 * s - d)
-    return g
-
-
 def _crown(body: Body, field, thickness: float, smooth: int = 24) -> tuple[Shell, np.ndarray]:
     g = field(body.v)
     shell = clip_surface(body.v, body.outer_faces, g, body.normals, np.zeros(len(body.v), bool))
@@ -940,47 +1040,39 @@ def _wide_brim_hat(body: Body, rgb) -> list[Mesh]:
     return out
 
 
-def _headscarf(body: Body, rgb) -> list[Mesh]:
-    """A headscarf tied at the nape: over the crown, above and behind the ears, with a knot
-    and two short tails at the back of the neck."""
-    s = body.s
-    th = 0.005 * s ** 0.5
-    field = _headscarf_field(body)
-    shell = clip_surface(body.v, body.outer_faces, field(body.v), body.normals, np.zeros(len(body.v), bool))
-    p = drape(shell, body, th, smooth=28, gap=0.7 * th)
-    inside = field(body.v)[body.outer_faces].max(axis=1) < -0.004 * s
-    p = _cover(p, shell.f, body, inside, 0.5 * th)
-    mat = _headwear("headscarf", rgb, roughness=0.85)
-    out = [_mesh("headscarf", p, shell.f, "HEADWEAR", mat)]
-    edge = _edge_loop(shell, p)
-    hv, hf = _hem(edge, 0.0025 * s ** 0.5, body)
-    out.append(_mesh("headscarf_hem", hv, hf, "HEADWEAR", mat))
-    # the knot sits on the lowest point of the edge at the back
-    back = edge[np.argmin(np.cos(body.head_azimuth(edge)) + 0.0 * edge[:, 1])]
-    nrm = back - np.array([0.0, back[1], body.head_z])
-    nrm /= np.linalg.norm(nrm)
-    knot_r = 0.011 * s
-    knot = back + nrm * (knot_r + 0.004 * s)
-    knot = _push_out(knot[None], body, np.array([knot_r + 0.003 * s]))[0]
-    kv, kf = sweep(np.array([knot - [0.01 * s, 0, 0], knot + [0.01 * s, 0, 0]]), _ring(12),
-                   up=np.tile(nrm, (2, 1)), scale=np.full((2, 2), knot_r))
-    out.append(_mesh("headscarf_knot", kv, kf, "HEADWEAR", mat))
-    for side in (-1.0, 1.0):
-        top = knot + np.array([side * 0.008 * s, -0.6 * knot_r, 0.0]) + nrm * 0.002 * s
-        tail = _hang(top, 0.07 * s, body.surface, 0.006 * s, n=10)
-        tail[:, 0] += side * np.linspace(0.0, 0.012 * s, len(tail))
-        tail = _push_out(tail, body, np.full(len(tail), 0.006 * s))
-        width = np.linspace(0.009, 0.013, len(tail)) * s
-        tv, tf = sweep(tail, _ring(8), up=np.tile(nrm, (len(tail), 1)),
-                       scale=np.column_stack([width, np.full(len(tail), 0.002 * s)]))
-        out.append(_mesh("headscarf_tail", tv, tf, "HEADWEAR", mat))
-    return out
+def _headscarf(body: Body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
+    from facefarm.pipeline.garments_headscarf import hijab  # the wrap needs this module's helpers
+
+    return hijab(body, rgb, under)
 
 
-_HEADWEAR: dict[str, Callable[[Body, tuple], list[Mesh]]] = {
+def _kerchief(body: Body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
+    from facefarm.pipeline.garments_headscarf import kerchief
+
+    return kerchief(body, rgb, under)
+
+
+def _headscarf_field(body: Body) -> Callable[[np.ndarray], np.ndarray]:
+    from facefarm.pipeline.garments_headscarf import hijab_field
+
+    return hijab_field(body)
+
+
+def _kerchief_field(body: Body) -> Callable[[np.ndarray], np.ndarray]:
+    from facefarm.pipeline.garments_headscarf import kerchief_field
+
+    return kerchief_field(body)
+
+
+#: Headwear that drapes over the clothes gets them as ``under``.
+_HEADWEAR: dict[str, Callable[..., list[Mesh]]] = {
     "cap": _cap, "beanie": _beanie, "wide_brim_hat": _wide_brim_hat, "headscarf": _headscarf,
+    "kerchief": _kerchief,
 }
+_OVER_CLOTHES = ("headscarf", "kerchief")
+#: Headwear under which no scalp hair shows at all, even where the head stays bare.
+_TUCKS_ALL_HAIR = ("headscarf",)
 _HEADWEAR_FIELDS = {
     "cap": _hat_line(0.022, 0.012, -0.002), "beanie": _hat_line(0.012, 0.012, -0.012),
-    "wide_brim_hat": _hat_line(0.026, 0.014, 0.0), "headscarf": _headscarf_field,
+    "wide_brim_hat": _hat_line(0.026, 0.014, 0.0), "headscarf": _headscarf_field, "kerchief": _kerchief_field,
 }

@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.paths import ASSETS
-from facefarm.pipeline.hair_surface import closest_on_triangles
+from facefarm.pipeline.triangles import closest_on_triangles
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material, Mesh
 

@@ -102,11 +102,15 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
         req = replace(req, style=st)
     allowed = nh.face_is_skin & (nh.face_class == CLASS_IDS["SKIN"])
     faces = nh.candidate_faces(weight, allowed)
+    # the identity's style decisions (parting side, fringe) come before any draw whose count
+    # depends on ``detail``, so an identity keeps them at every resolution and back-end
+    side_sign, fringe_draw = float(rng.choice([-1, 1])), float(rng.random())
     roots = nh.sample(faces, weight, n, rng)
     if len(roots) == 0:
         return StrandSet.empty(k)
     area = _region_area(nh, frame.vertices, faces, weight)
-    return _grow_style(req, st, roots, area, k, lib.hairlines[st.hairline], nh, frame, rng)
+    return _grow_style(req, st, roots, area, k, lib.hairlines[st.hairline], nh, frame, rng,
+                       side_sign, fringe_draw < st.fringe_probability)
 
 
 def _region_area(nh: NeutralHead, vertices: np.ndarray, faces: np.ndarray, weight) -> float:
@@ -127,7 +131,8 @@ def _length_factor(st: ScalpStyle, az: np.ndarray, el: np.ndarray) -> np.ndarray
 
 
 def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k: int, hairline: np.ndarray,
-                nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator) -> StrandSet:
+                nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator, side_sign: float,
+                fringe: bool) -> StrandSet:
     surf = frame.surface
     pos = roots.on(frame.vertices, nh.faces)
     normal = surf.query(pos).normal
@@ -148,8 +153,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         hat = (req.under_headwear[nh.faces[roots.face]] * roots.bary).sum(axis=1) >= 0.5
 
     whorl, _ = frame.point(nh.surface_vertex(*WHORL_AZ_EL))
-    parting_x = {"none": None, "centre": 0.0, "side": float(rng.choice([-1, 1])) * 0.022 * frame.scale}[st.parting]
-    fringe = rng.random() < st.fringe_probability
+    parting_x = {"none": None, "centre": 0.0, "side": side_sign * 0.022 * frame.scale}[st.parting]
     # a parting runs from the front hairline to the crown; behind the crown hair falls from the whorl
     before_crown = pos[:, 2] > whorl[2] + 0.01 * frame.scale
     side = np.zeros(n, int) if parting_x is None else np.where(before_crown, 1 + (pos[:, 0] > parting_x), 0)
@@ -171,6 +175,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     gravity_w = {"back": 0.15, "natural": 1.0, "radial": 0.05}.get(st.flow, 1.0) * (1.0 - 0.6 * st.stiffness)
     steps = int(np.clip(np.ceil(lengths.max() * shrink / 0.01), 6, 40))
 
+    fr_level = None
     if st.flow in ("ponytail", "bun"):
         curves, cut = _tied(st, req, frame, nh, pos, normal, lengths, gi, rng)
     elif st.flow in ("braids", "locs"):
@@ -209,6 +214,10 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
                                             max(curl.period * 4, 0.02), rng)
     frizz = (0.0015 + 0.002 * curl_amount) * np.clip(out_len / 0.05, 0, 1) * ~hat
     dense = dense + hg.smooth_noise(dense, frizz, 0.04, rng)
+    if fringe and fr_level is not None:
+        # curl and frizz wander a few mm: cut the fringe at its level again, on its final shape
+        again = hg.cut_length_at_level(dense, fr_level)
+        dense = np.where(in_fringe[:, None, None], hg.resample(dense, dense.shape[1], upto=again), dense)
     pts = hg.resample(dense, k)
     # final collision: the shell rises from the root (on the skin) to part of the strand's volume
     shell = hg.MIN_OFFSET_M + 0.3 * offset[:, None] * hg.rise(hg.arc_length(pts))

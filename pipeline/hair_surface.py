@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+from facefarm.pipeline.triangles import closest_on_triangles
+
 #: Exact queries: candidate triangles come from the nearest of these many sample points
 #: spread over the triangles every ``_SPACING`` metres, so large triangles are found too.
 _CANDIDATES = 16
@@ -22,7 +24,7 @@ _CHUNK = 2048
 #: Sample spacing of the fast query: its distance error is about spacing^2 / (6 x curvature
 #: radius), ~0.1 mm on the head and ~0.3 mm on an ear rim.
 _DENSE_SPACING = 0.00175
-#: Spacing of the coarse cloud that rules far points out before the dense search (on the head).
+#: Spacing of the coarse cloud that rules far points out before the dense search.
 _COARSE_SPACING = 0.008
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
@@ -34,47 +36,6 @@ FAR_M = 0.03
 #: Points farther than this from every skin sample count as outside: strands approach the
 #: head in steps of a few cm, so none gets this deep (only the skull's very centre is).
 _COARSE_REACH = 0.04
-
-
-def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Closest points on triangles (a, b, c) to points ``p``; all (..., 3) float64, broadcast.
-
-    Returns (closest (..., 3), barycentric (..., 3)). Ericson, *Real-Time Collision
-    Detection* 5.1.5, written branch-free over numpy arrays.
-    """
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
-    bp = p - b
-    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
-    cp = p - c
-    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
-    eps = 1e-30
-    # interior (default)
-    denom = va + vb + vc
-    v = vb / np.where(np.abs(denom) > eps, denom, eps)
-    w = vc / np.where(np.abs(denom) > eps, denom, eps)
-    bary = np.stack([1.0 - v - w, v, w], -1)
-    # regions are tested from the least to the most specific so later writes win
-    e_bc = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
-    t = (d4 - d3) / np.maximum((d4 - d3) + (d5 - d6), eps)
-    bary = np.where(e_bc[..., None], np.stack([np.zeros_like(t), 1 - t, t], -1), bary)
-    e_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
-    t = d2 / np.maximum(d2 - d6, eps)
-    bary = np.where(e_ac[..., None], np.stack([1 - t, np.zeros_like(t), t], -1), bary)
-    e_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
-    t = d1 / np.maximum(d1 - d3, eps)
-    bary = np.where(e_ab[..., None], np.stack([1 - t, t, np.zeros_like(t)], -1), bary)
-    one = np.ones_like(d1)
-    zero = np.zeros_like(d1)
-    bary = np.where(((d6 >= 0) & (d5 <= d6))[..., None], np.stack([zero, zero, one], -1), bary)
-    bary = np.where(((d3 >= 0) & (d4 <= d3))[..., None], np.stack([zero, one, zero], -1), bary)
-    bary = np.where(((d1 <= 0) & (d2 <= 0))[..., None], np.stack([one, zero, zero], -1), bary)
-    q = bary[..., 0:1] * a + bary[..., 1:2] * b + bary[..., 2:3] * c
-    return q, bary
 
 
 def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, step: float = 0.015,
@@ -168,40 +129,62 @@ def _spread(tri: np.ndarray, spacing, centroid_below, with_radius: bool = False,
     ``centroid_below`` (both scalars or (m,)). Returns (points (q, 3), owner triangle (q,),
     barycentric (q, 3)) and, ``with_radius``, a bound on how far any surface point lies from
     its nearest point. ``by_area`` sizes grids by area (fewer points, no tight bound)."""
-    edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
-    size = edge
-    if by_area:
-        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-        size = np.maximum(np.sqrt(area), 0.5 * edge)
-    res = np.where(edge > centroid_below, np.clip(np.ceil(size / spacing), 1, 96), 0).astype(np.int64)
-    pts, owner, bary = [tri.mean(axis=1)], [np.arange(len(tri))], [np.full((len(tri), 3), 1.0 / 3.0)]
-    for r in np.unique(res[res > 0]):
-        ids = np.flatnonzero(res == r)
-        i, j = np.meshgrid(np.arange(r + 1), np.arange(r + 1), indexing="ij")
-        keep = i + j <= r
-        b = np.stack([i[keep], j[keep]], 1) / r
-        w = np.c_[1.0 - b.sum(1), b]  # (q, 3) barycentric grid, corners included
-        pts.append(np.einsum("qk,mkd->mqd", w, tri[ids]).reshape(-1, 3))
-        owner.append(np.repeat(ids, len(w)))
-        bary.append(np.tile(w, (len(ids), 1)))
-    pts, owner, bary = np.concatenate(pts), np.concatenate(owner), np.concatenate(bary)
-    # corners and edge points are shared by neighbouring triangles: keep one of each (1 um grid)
-    q = np.clip(np.round((pts + 1.0) * 1e6), 0, 2 ** 21 - 1).astype(np.int64)
-    _, first = np.unique((q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2], return_index=True)
-    out = pts[first], owner[first], bary[first]
-    if not with_radius:
-        return out
-    # centroid only: the farthest point of a triangle from its centroid is a corner; a grid of
-    # r steps: every point is within one sub-triangle's longest edge of a grid point
-    to_corner = np.linalg.norm(tri - tri.mean(axis=1, keepdims=True), axis=-1).max(axis=1)
-    rho = np.where(res > 0, edge / np.maximum(res, 1), to_corner)
-    return (*out, float(rho.max()))
+    layout = _SpreadLayout.of(tri, spacing, centroid_below, by_area)
+    out = layout.points(tri), layout.owner, layout.bary
+    return (*out, layout.radius(tri)) if with_radius else out
 
 
-def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _SpreadLayout:
+    """Where :func:`_spread` puts its points, as (owner triangle, barycentric) pairs: fixed by
+    the mesh topology and a reference shape, so other shapes of the same mesh reuse it."""
+
+    owner: np.ndarray
+    bary: np.ndarray
+    res: np.ndarray  # (m,) grid steps per triangle (0: centroid only)
+
+    @classmethod
+    def of(cls, tri: np.ndarray, spacing, centroid_below, by_area: bool = False) -> "_SpreadLayout":
+        edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
+        size = edge
+        if by_area:
+            area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+            size = np.maximum(np.sqrt(area), 0.5 * edge)
+        res = np.where(edge > centroid_below, np.clip(np.ceil(size / spacing), 1, 96), 0).astype(np.int64)
+        owner, bary = [np.arange(len(tri))], [np.full((len(tri), 3), 1.0 / 3.0)]
+        for r in np.unique(res[res > 0]):
+            ids = np.flatnonzero(res == r)
+            i, j = np.meshgrid(np.arange(r + 1), np.arange(r + 1), indexing="ij")
+            keep = i + j <= r
+            b = np.stack([i[keep], j[keep]], 1) / r
+            w = np.c_[1.0 - b.sum(1), b]  # (q, 3) barycentric grid, corners included
+            owner.append(np.repeat(ids, len(w)))
+            bary.append(np.tile(w, (len(ids), 1)))
+        owner, bary = np.concatenate(owner), np.concatenate(bary)
+        pts = np.einsum("qk,qkd->qd", bary, tri[owner])
+        # corners and edge points are shared by neighbouring triangles: keep one of each (1 um grid)
+        q = np.clip(np.round((pts + 1.0) * 1e6), 0, 2 ** 21 - 1).astype(np.int64)
+        _, first = np.unique((q[:, 0] << 42) | (q[:, 1] << 21) | q[:, 2], return_index=True)
+        return cls(owner=owner[first], bary=bary[first], res=res)
+
+    def points(self, tri: np.ndarray) -> np.ndarray:
+        """(q, 3) the points on the (m, 3, 3) triangles ``tri``."""
+        return np.einsum("qk,qkd->qd", self.bary, tri[self.owner])
+
+    def radius(self, tri: np.ndarray) -> float:
+        """Bound on how far any point of ``tri`` lies from its nearest point: a grid of r steps
+        has every point within one sub-triangle's longest edge of a grid point; a centroid,
+        within its farthest corner."""
+        edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
+        to_corner = np.linalg.norm(tri - tri.mean(axis=1, keepdims=True), axis=-1).max(axis=1)
+        return float(np.where(self.res > 0, edge / np.maximum(self.res, 1), to_corner).max())
+
+
+def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Angle-weighted vertex normals (n, 3), edge normals (m, 3, 3) and the face across each
     edge (m, 3): for face i, the edge opposite corner k gets the sum of the normals of the two
-    faces sharing it."""
+    faces sharing it. ``other``: that adjacency if known (:func:`_across`)."""
     tri = v[f]
     vn = np.zeros_like(v)
     for k in range(3):
@@ -210,15 +193,20 @@ def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray) -> tuple[np.nd
         ang = np.arccos(np.clip((e1 * e2).sum(axis=1), -1.0, 1.0))
         np.add.at(vn, f[:, k], fn * ang[:, None])
     vn = _unit(vn)
-    m, nv = len(f), len(v) + 1
+    other = _across(f, len(v)) if other is None else other
+    en = _unit(fn[:, None, :] + fn[other])
+    return vn, en, other
+
+
+def _across(f: np.ndarray, n_vertices: int) -> np.ndarray:
+    """(m, 3) the face across the edge opposite each corner of each of the (m, 3) faces."""
+    m, nv = len(f), n_vertices + 1
     a = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])  # edge opposite corner 0, 1, 2
     b = np.concatenate([f[:, 2], f[:, 0], f[:, 1]])
     key = a * nv + b
     order = np.argsort(key)
     j = np.searchsorted(key[order], b * nv + a)
-    other = order[np.clip(j, 0, len(order) - 1)] % m  # the face across each edge
-    en = _unit(np.tile(fn, (3, 1)) + fn[other])
-    return vn, en.reshape(3, m, 3).transpose(1, 0, 2), other.reshape(3, m).T
+    return (order[np.clip(j, 0, len(order) - 1)] % m).reshape(3, m).T
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -241,23 +229,101 @@ class Nearest:
     distance: np.ndarray
 
 
+_LAYOUTS: dict[tuple, "_SurfaceLayout"] = {}
+
+
+@dataclass(frozen=True)
+class _SurfaceLayout:
+    """What a :class:`HeadSurface` derives from its mesh's topology and a reference shape: the
+    sample patterns of its point clouds and the face adjacency. Cached per (mesh, reference
+    shape), so every identity of one head asset is sampled the same way (and a head's surface
+    costs a few einsums and KD-tree builds, not a re-layout).
+
+    coarse : indices into the dense samples, about ``_COARSE_SPACING`` apart (one per voxel of
+    that size on the reference) · coarse_rho : on the reference, no surface point is farther
+    than this from a coarse sample · ref_gram_inv : (m, 2, 2) Gram matrices of the reference
+    faces' edge pairs, inverted (to bound how much a shape stretches the faces, hence ``coarse_rho``).
+    """
+
+    dense: _SpreadLayout
+    coarse: np.ndarray
+    coarse_rho: float
+    exact: _SpreadLayout
+    across: np.ndarray
+    ref_gram_inv: np.ndarray
+
+    @classmethod
+    def of(cls, faces: np.ndarray, reference: np.ndarray, extrude: float, cache: bool = True
+           ) -> "_SurfaceLayout":
+        """The layout of (m, 3) ``faces`` (open, as given to :class:`HeadSurface`) on the (n, 3)
+        ``reference`` shape; ``cache``: keep it for later surfaces of the same mesh."""
+        f = np.ascontiguousarray(faces, np.int64)
+        r = np.ascontiguousarray(reference, np.float64)
+        key = (hash(f.tobytes()), hash(r.tobytes()), len(r), float(extrude))
+        if key in _LAYOUTS:
+            return _LAYOUTS[key]
+        v, cf = cap_boundary(r, f, extrude=extrude)
+        tri = v[cf]
+        added = np.arange(len(cf)) >= len(f)
+        spacing = np.where(added, 2 * _DENSE_SPACING, _DENSE_SPACING)
+        dense = _SpreadLayout.of(tri, spacing, spacing, by_area=True)
+        pts = dense.points(tri)
+        cell = np.floor(pts / _COARSE_SPACING).astype(np.int64)
+        _, coarse = np.unique(cell, axis=0, return_index=True)
+        coarse = np.sort(coarse)
+        gap, _ = cKDTree(pts[coarse]).query(pts)
+        out = cls(dense=dense, coarse=coarse, coarse_rho=float(gap.max()) + dense.radius(tri),
+                  exact=_SpreadLayout.of(tri, _SPACING, 2 * _SPACING), across=_across(cf, len(v)),
+                  ref_gram_inv=_inv2(_gram(tri)))
+        if cache:
+            _LAYOUTS[key] = out
+        return out
+
+    def stretch(self, tri: np.ndarray) -> float:
+        """Largest factor by which any face of (m, 3, 3) ``tri`` is stretched from the reference
+        (the largest singular value of each face's affine map, maximised over faces)."""
+        a = np.einsum("mij,mjk->mik", self.ref_gram_inv, _gram(tri))  # G_ref^-1 G
+        tr, det = a[:, 0, 0] + a[:, 1, 1], a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
+        lam = 0.5 * tr + np.sqrt(np.maximum(0.25 * tr ** 2 - det, 0.0))
+        return float(np.sqrt(max(lam.max(), 1.0)))
+
+
+def _inv2(g: np.ndarray) -> np.ndarray:
+    """Inverses of (m, 2, 2) matrices (degenerate ones -> 0)."""
+    det = g[:, 0, 0] * g[:, 1, 1] - g[:, 0, 1] * g[:, 1, 0]
+    inv = np.stack([np.stack([g[:, 1, 1], -g[:, 0, 1]], -1), np.stack([-g[:, 1, 0], g[:, 0, 0]], -1)], 1)
+    return np.where(np.abs(det)[:, None, None] > 1e-24, inv / np.where(det == 0, 1.0, det)[:, None, None], 0.0)
+
+
+def _gram(tri: np.ndarray) -> np.ndarray:
+    e = np.stack([tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]], axis=2)  # (m, 3, 2)
+    return np.einsum("mki,mkj->mij", e, e)
+
+
 class HeadSurface:
     """A closed triangle surface with nearest-point queries.
 
     vertices : (n, 3) float64 metres, head frame · faces : (m, 3) int64, counter-clockwise
     seen from outside: the skin part of the head, its open cut extruded ``extrude`` metres
-    down and capped (see :func:`cap_boundary`).
+    down and capped (see :func:`cap_boundary`). reference : optional (n, 3) canonical shape of
+    the same mesh (the neutral head): its sample layout is cached and reused, so every
+    identity is sampled alike and building a surface is cheap.
     """
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, extrude: float = TORSO_M):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, extrude: float = TORSO_M,
+                 reference: np.ndarray | None = None):
+        layout = _SurfaceLayout.of(faces, vertices if reference is None else reference, extrude,
+                                   cache=reference is not None)
         self.vertices, self.faces = cap_boundary(vertices, faces, extrude=extrude)
         self.normals = vertex_normals(self.vertices, self.faces)
         tri = self.vertices[self.faces]
         self._a, self._b, self._c = tri[:, 0], tri[:, 1], tri[:, 2]
         fn = np.cross(self._b - self._a, self._c - self._a)
         self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
+        self._layout = layout
         self._exact_tree: cKDTree | None = None  # built on the first exact query
-        self._vertex_pn, self._edge_pn, other = _pseudo_normals(self.vertices, self.faces, self._fn)
+        self._vertex_pn, self._edge_pn, other = _pseudo_normals(self.vertices, self.faces, self._fn,
+                                                                layout.across)
         # faces at a crease (an edge folding by more than 50 degrees): there the fast query's
         # tangent-plane distance can be wrong, so exact pushes re-measure points near them
         fold = (self._fn[:, None, :] * self._fn[other]).sum(-1) < np.cos(np.radians(50.0))
@@ -266,27 +332,29 @@ class HeadSurface:
         self.face_near_crease = crease_vertex[self.faces].any(axis=1)
         # the fast query: a dense cloud of surface samples carrying their smooth normals (the
         # added torso prism, where only long hair lies, more sparsely) ...
-        added = np.arange(len(self.faces)) >= len(faces)
-        spacing = np.where(added, 2 * _DENSE_SPACING, _DENSE_SPACING)
-        self._dense, self._dense_face, self._dense_bary = _spread(tri, spacing, spacing, by_area=True)
+        dense = layout.dense
+        self._dense, self._dense_face, self._dense_bary = dense.points(tri), dense.owner, dense.bary
         dn = np.einsum("qk,qkd->qd", self._dense_bary, self.normals[self.faces[self._dense_face]])
         self._dense_normal = dn / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-20)
-        self._dense_tree = cKDTree(self._dense)
+        self._dense_tree = cKDTree(self._dense, balanced_tree=False)
+        self._dense_rho = dense.radius(tri)
         # ... behind a coarse cloud that cheaply proves most far points far: no surface point
         # is more than ``_coarse_rho`` from a coarse sample, so d(p) >= d_coarse(p) - rho
-        self._coarse, cf, cb, self._coarse_rho = _spread(tri, _COARSE_SPACING,
-                                                          _COARSE_SPACING, with_radius=True)
-        cn = np.einsum("qk,qkd->qd", cb, self.normals[self.faces[cf]])
-        self._coarse_normal = cn / np.maximum(np.linalg.norm(cn, axis=1, keepdims=True), 1e-20)
-        self._coarse_face_normal = self._fn[cf]
-        self._coarse_tree = cKDTree(self._coarse)
+        # (a subset of the dense samples; its bound grows with how much this shape stretches
+        # the reference's faces, with a margin for distances measured across folds)
+        c = layout.coarse
+        self._coarse, self._coarse_normal = self._dense[c], self._dense_normal[c]
+        self._coarse_rho = 1.1 * layout.coarse_rho * (1.0 if reference is None else layout.stretch(tri))
+        self._coarse_face_normal = self._fn[self._dense_face[c]]
+        self._coarse_tree = cKDTree(self._coarse, balanced_tree=False)
         self._centroid = self.vertices.mean(axis=0)
 
     @classmethod
     def from_head(cls, head, vertices: np.ndarray) -> "HeadSurface":
         """The skin of ``head`` (a :class:`~facefarm.pipeline.head_model.HeadModel`) at ``vertices`` (V, 3)."""
         skin = head.part_names.index("skin")
-        return cls(np.asarray(vertices, np.float64), np.asarray(head.faces[head.face_part == skin], np.int64))
+        return cls(np.asarray(vertices, np.float64), np.asarray(head.faces[head.face_part == skin], np.int64),
+                   reference=np.asarray(head.neutral, np.float64))
 
     def nearest(self, points: np.ndarray) -> Nearest:
         """Nearest surface point of each of the (n, 3) ``points``."""
@@ -298,8 +366,9 @@ class HeadSurface:
                              for f in ("point", "face", "bary", "normal", "distance")))
         k = min(_CANDIDATES, len(self.faces))
         if self._exact_tree is None:
-            pts, self._owner, _ = _spread(self.vertices[self.faces], _SPACING, 2 * _SPACING)
-            self._exact_tree = cKDTree(pts)
+            exact = self._layout.exact
+            self._owner = exact.owner
+            self._exact_tree = cKDTree(exact.points(self.vertices[self.faces]), balanced_tree=False)
         _, near = self._exact_tree.query(p, k=k)
         cand = self._owner[near.reshape(len(p), k)]
         q, bary = closest_on_triangles(p[:, None, :], self._a[cand], self._b[cand], self._c[cand])
@@ -342,7 +411,17 @@ class HeadSurface:
         close = np.isfinite(dc)
         near = np.flatnonzero(close)
         if len(near):
-            _, i = self._dense_tree.query(p[near])
+            # bounded: a point within ``within`` of the skin has a dense sample within
+            # ``within + rho``; the search sphere (and its cost) stays small
+            # ``within + rho``; the search sphere (and its cost) stays small. Most of the skin is
+            # sampled every ~2 mm: search that far first, then the rest with the sparse prism's rho
+            dd, i = self._dense_tree.query(p[near], distance_upper_bound=within + 2 * _DENSE_SPACING)
+            miss = np.flatnonzero(~np.isfinite(dd))
+            if len(miss):
+                dd[miss], i[miss] = self._dense_tree.query(p[near[miss]], distance_upper_bound=within + self._dense_rho)
+            close[near[~np.isfinite(dd)]] = False
+            near, i = near[np.isfinite(dd)], i[np.isfinite(dd)]
+        if len(near):
             n[near] = self._dense_normal[i]
             d[near] = ((p[near] - self._dense[i]) * n[near]).sum(axis=1)
             face[near], bary[near] = self._dense_face[i], self._dense_bary[i]
@@ -362,7 +441,7 @@ class HeadSurface:
         q = p - np.where(np.isfinite(d), d, 0.0)[:, None] * n
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=d)
 
-    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 8,
+    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 24,
                  exact: bool = False) -> np.ndarray:
         """Points moved out to at least ``offset`` metres outside the surface ((n,) or scalar).
 

@@ -25,7 +25,19 @@ Program variants, chosen through the vertex attributes pyrender turns into defin
   lookup per pixel ray;
 * a ``texcoord_1`` attribute (``TEXCOORD_1_LOC``): smooth materials (eyes, glasses:
   roughness below ``SHARP_ROUGHNESS``) whose light highlights are smaller than a
-  triangle get them per fragment; the attribute itself is unused.
+  triangle get them per fragment; the attribute itself is unused;
+* a ``tangent`` attribute (``TANGENT_LOC``): hair ribbons
+  (:func:`facefarm.pipeline.pyrender_geometry.ribbons`). Their light highlights are
+  Kajiya-Kay cones around the strand tangent (``tangent.xyz``, root -> tip) with two
+  lobes shifted along the strand as in Marschner's model: R (untinted, towards the root)
+  and a broader TRT tinted by the albedo (towards the tip), tilted further per strand by
+  ``tangent.w`` radians; the per-vertex ``color_0`` multiplies the albedo. Still per
+  vertex: the lobes vary along the strand, not across a ribbon a pixel wide.
+
+Every per-light sum (diffuse irradiance, GGX, strand lobes) is written by
+:func:`_sum_over_lights`, the one place the three light kinds are told apart.
+pyrender's loader rewrites ``#ifdef NAME`` to ``#if 1`` / ``#if 0`` and substitutes the
+names, so variants nest ``#ifdef`` blocks (``#if defined(...)`` would not compile).
 
 Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
 ``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
@@ -45,6 +57,35 @@ SHARP_ROUGHNESS = 0.25
 #: Fixed texture units of our samplers (bound in the shader, so two sampler types never
 #: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
 ENV_UNIT, BG_UNIT, LUT_UNIT = 13, 14, 15
+
+
+def _sum_over_lights(acc: str, term: str) -> str:
+    """GLSL that adds ``radiance * (term)`` of every scene light to ``acc``, at position ``p``.
+
+    ``term`` (float or vec3 GLSL) sees ``l``, the unit direction from ``p`` towards the light;
+    radiance is intensity x colour, over distance squared for point and spot lights, times the
+    spot cone falloff. The one place light kinds are told apart: every per-light sum uses it.
+    """
+    return f"""
+    for (int i = 0; i < n_directional_lights; i++) {{
+        vec3 l = -normalize(directional_lights[i].direction);
+        {acc} += directional_lights[i].intensity * directional_lights[i].color * ({term});
+    }}
+    for (int i = 0; i < n_point_lights; i++) {{
+        vec3 d = point_lights[i].position - p;
+        float dist2 = max(dot(d, d), 1e-6);
+        vec3 l = d * inversesqrt(dist2);
+        {acc} += point_lights[i].intensity * point_lights[i].color / dist2 * ({term});
+    }}
+    for (int i = 0; i < n_spot_lights; i++) {{
+        vec3 d = spot_lights[i].position - p;
+        float dist2 = max(dot(d, d), 1e-6);
+        vec3 l = d * inversesqrt(dist2);
+        float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
+        float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
+        {acc} += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ({term});
+    }}"""
+
 
 _COMMON = r"""
 const float PI = 3.141592653589793;
@@ -105,25 +146,7 @@ float ggx(vec3 n, vec3 v, vec3 l, float alpha) {
 
 // sum over the scene's lights of radiance x GGX, at position p
 vec3 light_specular(vec3 p, vec3 n, vec3 v, float alpha) {
-    vec3 spec = vec3(0.0);
-    for (int i = 0; i < n_directional_lights; i++) {
-        vec3 l = -normalize(directional_lights[i].direction);
-        spec += directional_lights[i].intensity * directional_lights[i].color * ggx(n, v, l, alpha);
-    }
-    for (int i = 0; i < n_point_lights; i++) {
-        vec3 d = point_lights[i].position - p;
-        float dist2 = max(dot(d, d), 1e-6);
-        spec += point_lights[i].intensity * point_lights[i].color / dist2
-                * ggx(n, v, d * inversesqrt(dist2), alpha);
-    }
-    for (int i = 0; i < n_spot_lights; i++) {
-        vec3 d = spot_lights[i].position - p;
-        float dist2 = max(dot(d, d), 1e-6);
-        vec3 l = d * inversesqrt(dist2);
-        float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
-        float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
-        spec += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ggx(n, v, l, alpha);
-    }
+    vec3 spec = vec3(0.0);""" + _sum_over_lights("spec", "ggx(n, v, l, alpha)") + r"""
     return spec;
 }
 
@@ -142,6 +165,9 @@ MESH_VERT = r"""#version 330 core
 layout(location = 0) in vec3 position;
 #ifdef NORMAL_LOC
 layout(location = NORMAL_LOC) in vec3 normal;
+#endif
+#ifdef TANGENT_LOC
+layout(location = TANGENT_LOC) in vec4 tangent;
 #endif
 #ifdef COLOR_0_LOC
 layout(location = COLOR_0_LOC) in vec4 color_0;
@@ -184,27 +210,49 @@ vec3 irradiance(vec3 p, vec3 n) {
     // subsurface stand-in: blur the irradiance more in the channels that scatter further
     vec3 s = sss_amount * sss_radius;
     vec3 w = 0.6 * s;
-    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s));
-    for (int i = 0; i < n_directional_lights; i++) {
-        vec3 l = -normalize(directional_lights[i].direction);
-        e += directional_lights[i].intensity * directional_lights[i].color * wrapped(dot(n, l), w);
-    }
-    for (int i = 0; i < n_point_lights; i++) {
-        vec3 d = point_lights[i].position - p;
-        float dist2 = max(dot(d, d), 1e-6);
-        e += point_lights[i].intensity * point_lights[i].color / dist2
-             * wrapped(dot(n, d * inversesqrt(dist2)), w);
-    }
-    for (int i = 0; i < n_spot_lights; i++) {
-        vec3 d = spot_lights[i].position - p;
-        float dist2 = max(dot(d, d), 1e-6);
-        vec3 l = d * inversesqrt(dist2);
-        float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
-        float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
-        e += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * wrapped(dot(n, l), w);
-    }
+    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s));""" + _sum_over_lights("e", "wrapped(dot(n, l), w)") + r"""
     return e;
 }
+
+#ifdef TANGENT_LOC
+// Hair strands: Kajiya-Kay cones around the strand with Marschner's lobe shifts. Two lobes
+// per light: R (reflection off the cuticle, untinted, tilted towards the root by the scales)
+// and TRT (through the fibre and back, tinted by the albedo, broader, towards the tip).
+// Widths follow the roughness (R: sigma = rough / 2 radians, TRT twice that).
+vec3 strand_t;       // unit tangent, root -> tip
+float strand_shift;  // this strand's extra tilt, radians
+
+// a normalised Gaussian-like lobe in the angle between h and the cone of a tangent tilted by shift
+float strand_lobe(vec3 t, vec3 n, vec3 h, float shift, float e) {
+    float th = dot(normalize(t + shift * n), h);
+    return pow(max(1.0 - th * th, 1e-6), 0.5 * e) * sqrt(e / (2.0 * PI));
+}
+
+vec3 strand_term(vec3 l, vec3 n, vec3 v, vec3 f0, vec3 albedo, float e) {
+    vec3 t = strand_t;
+    vec3 h = normalize(l + v);
+    float tl = dot(t, l);
+    // azimuth between light and view around the strand: R fades when lit from behind
+    vec3 lp = l - tl * t;
+    vec3 vp = v - dot(t, v) * t;
+    float cos_phi = dot(lp, vp) * inversesqrt(max(dot(lp, lp) * dot(vp, vp), 1e-8));
+    float cos_half_phi = sqrt(clamp(0.5 + 0.5 * cos_phi, 0.0, 1.0));
+    vec3 f = fresnel(f0, sqrt(clamp(0.5 + 0.5 * dot(l, v), 0.0, 1.0)), 0.0);
+    vec3 r = f * (0.25 * cos_half_phi) * strand_lobe(t, n, h, 0.07 + strand_shift, e);
+    vec3 trt = albedo * (1.0 - f) * (1.0 - f) * 0.25 * strand_lobe(t, n, h, -0.14 + strand_shift, 0.25 * e);
+    // irradiance on the fibre (cos of the angle to its normal plane), and a soft self-shadow
+    // from the side of the hair mass facing away from the light
+    float lit = sqrt(max(1.0 - tl * tl, 0.0)) * clamp(0.6 + dot(n, l), 0.0, 1.0);
+    return (r + trt) * lit;
+}
+
+vec3 strand_specular(vec3 p, vec3 n, vec3 v, vec3 f0, vec3 albedo) {
+    float sigma = 0.5 * roughness();
+    float e = 1.0 / (sigma * sigma);
+    vec3 spec = vec3(0.0);""" + _sum_over_lights("spec", "strand_term(l, n, v, f0, albedo, e)") + r"""
+    return spec;
+}
+#endif
 
 // Outgoing linear radiance towards the camera for one side of the surface.
 vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
@@ -231,10 +279,14 @@ vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
     vec2 ab = vec2(-1.04, 1.04) * a004 + rr.zw;
     vec3 env_spec = pre * (f0 * ab.x + ab.y);
 
-#ifdef TEXCOORD_1_LOC
-    vec3 spec = vec3(0.0);  // added per fragment
+#ifdef TANGENT_LOC
+    vec3 spec = strand_specular(p, n, v, f0, base.rgb);
 #else
+  #ifdef TEXCOORD_1_LOC
+    vec3 spec = vec3(0.0);  // added per fragment
+  #else
     vec3 spec = light_specular(p, n, v, alpha) * fres;
+  #endif
 #endif
     vec3 color = diffuse * (1.0 - 0.5 * fres) + spec + env_spec + material.emissive_factor;
     if (base.a < 1.0) {
@@ -252,6 +304,10 @@ void main()
 #ifdef NORMAL_LOC
     vec3 n = normalize(mat3(M * inst_m) * normal);
     frag_normal = n;
+  #ifdef TANGENT_LOC
+    strand_t = normalize(mat3(M * inst_m) * tangent.xyz);
+    strand_shift = tangent.w;
+  #endif
   #ifdef COLOR_0_LOC
     vec4 base = material.base_color_factor * color_0;
   #else

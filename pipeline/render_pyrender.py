@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,10 +80,17 @@ class _Context:
         inner = self.osr._renderer
         inner._program_cache = ShaderProgramCache(shader_dir=shaders)
         stock_bind_lighting = inner._bind_lighting
+        # a weak reference: a cycle (context -> renderer -> hook -> context) would leave a dropped
+        # renderer to the cyclic garbage collector, which may free its EGL context in the middle of
+        # another renderer's draw calls (GL "invalid operation" there); without it, a dropped
+        # renderer is freed at once, where its last reference goes
+        me = weakref.ref(self)
 
         def bind_lighting(scene, program, node, flags):
             stock_bind_lighting(scene, program, node, flags)
-            self._bind_extra(program, node)
+            ctx = me()
+            if ctx is not None:
+                ctx._bind_extra(program, node)
 
         # pyrender calls self._bind_lighting once per drawn primitive in the lit pass,
         # with the program bound: the one place our extra uniforms can go in.
@@ -409,12 +417,15 @@ def _build(scene: Scene, pyrender) -> _Built:
                     mesh.occludes_landmarks)
 
     for curves in scene.curves:
-        verts, faces, normals = geom.ribbons(curves, cam)
+        rb = geom.ribbons(curves, cam)
+        verts, faces = rb.vertices, rb.faces
         if len(faces) == 0:
             continue
-        prim = pyrender.Primitive(positions=verts, normals=normals, indices=faces,
+        # tangents select the strand shader variant (anisotropic highlights, per-vertex tint)
+        prim = pyrender.Primitive(positions=rb.shaded_vertices, normals=rb.normals, indices=faces,
+                                  tangents=rb.tangents, color_0=rb.colors,
                                   material=_pyrender_material(pyrender, curves.material),
-                                  mode=pyrender.constants.GLTF.TRIANGLES, **_variant(curves.material, len(verts)))
+                                  mode=pyrender.constants.GLTF.TRIANGLES)
         node = ps.add(pyrender.Mesh([prim], name=curves.name))
         frame.node_params[node] = _node_params(curves.material, True)
         # hair occludes landmarks (a fringe over the brows hides them)

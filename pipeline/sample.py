@@ -81,6 +81,7 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
         "depth_scale_m": writer.DEPTH_SCALE_M,
         "attributes": sample.model_dump(mode="json"),
         "render": {"backend": backend, "generator": GENERATOR, "version": __version__,
+                   "hair_detail": scene.meta.get("hair_detail"),
                    "seconds": {k: round(float(v), 5) for k, v in timings.items()}},
     }
 
@@ -93,6 +94,7 @@ class SampleRenderer:
         self.backend_name = backend or catalog.render.backend
         self.head = head or HeadModel.load()
         self.backend = make_backend(self.backend_name, catalog.render)
+        self.last_backend_timings: dict = {}
 
     def render(self, seed: int, index: int, n_total: int | None = None):
         """Render one sample in memory: returns (record, files) where files maps kind -> PNG bytes."""
@@ -101,11 +103,12 @@ class SampleRenderer:
         sample = resolve(self.catalog, seed, index, n_total)
         t["resolve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scene = compose(sample, self.head)
+        scene = compose(sample, self.head, self.backend_name)
         t["compose"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         result = self.backend.render(scene)
         t["render"] = time.perf_counter() - t0
+        self.last_backend_timings = dict(result.timings)  # the back-end's own split (benchmarks)
         t0 = time.perf_counter()
         labels = landmark_labels(scene, result)
         t["labels"] = time.perf_counter() - t0

@@ -59,6 +59,8 @@ class Mesh:
     uvs : (n, 2) float32 in 0..1, or None
     vertex_colors : (n, 3) float32 linear RGB albedo, or None (use material.base_color)
     smooth : shade smooth; ``subdivide`` : levels a photoreal back-end may apply
+    attributes : optional name -> (n,) float32 per-vertex scalars for shaders that use them
+        (e.g. ``"wrinkle"`` fold depth 0..1 on skin); back-ends ignore names they do not know
     """
 
     name: str
@@ -72,6 +74,7 @@ class Mesh:
     smooth: bool = True
     subdivide: int = 0
     occludes_landmarks: bool = True
+    attributes: dict[str, np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

@@ -80,5 +80,24 @@ class Store:
         return atomic.remove_stale_temporaries(self.local_path(folder))
 
 
+class StoreUnavailable(RuntimeError):
+    """The URL's file system needs a package that is not installed (e.g. s3fs for s3://)."""
+
+
 def open_store(root: str | os.PathLike) -> Store:
-    return Store(str(root))
+    """A :class:`Store` at ``root``; for a URL, checks now that its fsspec file system can load.
+
+    Raises :class:`StoreUnavailable` naming the package to install (``pip install s3fs`` for
+    ``s3://``, gcsfs for ``gs://``, ...), instead of failing on the first write.
+    """
+    store = Store(str(root))
+    if not store.is_local:
+        import fsspec
+
+        protocol = str(root).split("://", 1)[0]
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except (ImportError, ValueError) as e:
+            raise StoreUnavailable(f"cannot open {root}: {e} (e.g. `pip install s3fs` for s3://, "
+                                   f"`pip install gcsfs` for gs://)") from None
+    return store

@@ -98,7 +98,7 @@ def _err(msg: str) -> None:
 
 def run(args) -> int:
     from facefarm.catalog import catalog_hash
-    from facefarm.pipeline.store import open_store
+    from facefarm.pipeline.store import StoreUnavailable, open_store
     from facefarm.render_farm import job as jobs
     from facefarm.render_farm.plan import Job
 
@@ -120,7 +120,11 @@ def run(args) -> int:
               backend=args.backend or catalog.render.backend, device=catalog.render.device,
               n_matters=depends_on_n(catalog))
     root = output_root(args.output)
-    store = open_store(root)
+    try:
+        store = open_store(root)
+    except StoreUnavailable as e:
+        _err(str(e))
+        return EXIT_ERROR
     try:
         claim = jobs.claim_output(store, job, overwrite=args.overwrite)
     except jobs.JobMismatch as e:

@@ -144,7 +144,7 @@ def test_quota_rows_and_rules_hold(balanced_samples):
     cat, ss = balanced_samples
     rare = [s for s in ss if s.quota == 0]
     assert len(rare) == 8
-    assert all(8 <= s.age_years <= 12 and s.facial_hair.style == "full_beard" for s in rare)
+    assert all(8 <= s.age_years <= 12 and s.facial_hair.style == "full_beard" and s.gender >= 0.7 for s in rare)
     assert not any(s.age_years < 13 and s.headwear.id == "cap" for s in ss)
 
 

@@ -122,9 +122,9 @@ def test_headwear_coverage_marks_the_scalp_not_the_face(head):
 
 
 def test_catalog_vocabulary_is_supported():
-    """Every clothing/headwear id the catalog can draw has a garment here (scarf is extra)."""
-    assert set(vocabulary.CLOTHING_IDS) <= set(GM.CLOTHING_IDS)
-    assert set(vocabulary.HEADWEAR_IDS) <= set(GM.HEADWEAR_IDS)
+    """The catalog offers exactly the garments built here: none it can draw is missing, none built is hidden."""
+    assert set(vocabulary.CLOTHING_IDS) - {"none"} == set(GM.CLOTHING_IDS) - {"none"}
+    assert set(vocabulary.HEADWEAR_IDS) - {"none"} == set(GM.HEADWEAR_IDS) - {"none"}
 
 
 def test_garment_meshes_follow_the_sample(head):
@@ -140,3 +140,23 @@ def test_garment_meshes_follow_the_sample(head):
     assert "hoodie" in names and "cap" in names
     bare = resolve(Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 0.0}}), 1, 0)
     assert not any(m.face_class[0] == CLASS_IDS["HEADWEAR"] for m in GM.garment_meshes(bare, head, v))
+
+
+@pytest.mark.parametrize("garment,who", [("tshirt", "baby"), ("sweater", "baby"), ("hoodie", "child")])
+def test_small_child_garment_spans_sloping_shoulders(head, garment, who):
+    """A small child's head mesh ends round the base of the neck, so the garment makes the
+    shoulders: about 1.4-2.2 head widths across, falling from the neck to the shoulder tips
+    (not a flat plate, nor wings rising at the sides), and reaching down the arms."""
+    v = person(head, who)
+    main = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), head, v)[0]
+    g = main.vertices.astype(np.float64)
+    skin = v[_skin_ids(head)]
+    head_w = np.ptp(skin[skin[:, 1] > GM.Body.measure(head, v).nape_y, 0])      # ears included
+    half = np.abs(g[:, 0]).max()
+    assert 1.4 < 2 * half / head_w < 2.2, f"{garment} on {who}: {2 * half / head_w:.2f} head widths across"
+    centre = g[np.abs(g[:, 0]) < 0.25 * half]
+    tips = g[np.abs(g[:, 0]) > 0.8 * half]
+    s = GM.Body.measure(head, v).s
+    assert tips[:, 1].max() < centre[:, 1].max() - 0.005 * s, (
+        f"{garment} on {who}: shoulder tips at {tips[:, 1].max():.3f} m, neck at {centre[:, 1].max():.3f} m")
+    assert np.ptp(tips[:, 1]) > 0.04 * s, f"{garment} on {who}: the sides are a flat plate"

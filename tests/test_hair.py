@@ -145,10 +145,23 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
         assert np.abs(fast.distance[idx][near] - exact[near]).max() < FAST_ERROR_M
         if c.class_id in (CLASS_IDS["HAIR"], CLASS_IDS["BEARD"]):
             w = _winding(pts[idx[:150]], surface.vertices, surface.faces)
-            assert (w < 0.5).all(), f"{style}/{c.name}: {(w >= 0.5).sum()} points inside by winding number"
+            inside = pts[idx[:150]][(w >= 0.5) & (exact[:150] > 2e-3)]
+            assert (w[exact[:150] <= 2e-3] < 0.5).all(), f"{style}/{c.name}: a point near the skin is inside"
+            # allowed only where the skin itself folds into itself (some identity shapes overlap
+            # under a short chin): there the skin just outside its own surface is "inside" too
+            assert all(_skin_overlaps_near(surface, q) for q in inside), \
+                f"{style}/{c.name}: {len(inside)} points inside by winding number"
         # roots sit on the skin (bound to the mesh), not floating
         root_d = surface.nearest(c.points[:, 0].astype(np.float64)).distance
         assert np.median(root_d) < 2.5e-3, f"{style}/{c.name}: roots float {np.median(root_d) * 1e3:.1f} mm"
+
+
+def _skin_overlaps_near(surface, point: np.ndarray, radius: float = 0.01) -> bool:
+    """True when skin vertices within ``radius`` of ``point``, moved 0.3 mm out along their
+    normals, are inside the surface by winding number (the mesh overlaps itself there)."""
+    near = np.linalg.norm(surface.vertices - point, axis=1) < radius
+    probe = surface.vertices[near] + 3e-4 * surface.normals[near]
+    return bool(len(probe)) and bool((_winding(probe, surface.vertices, surface.faces) >= 0.5).any())
 
 
 def test_winding_check_catches_a_point_inside():
@@ -158,6 +171,11 @@ def test_winding_check_catches_a_point_inside():
     centre = v[np.isin(_head().vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])].mean(axis=0)
     w = _winding(np.stack([centre, centre + [0, 0, 0.5]]), surface.vertices, surface.faces)
     assert w[0] > 0.9 and abs(w[1]) < 0.1
+    # and the overlap exemption does not excuse a point just inside smooth skin (the crown)
+    top = int(np.argmax(surface.vertices[:, 1]))
+    below_crown = surface.vertices[top] - 1e-3 * surface.normals[top]
+    assert _winding(below_crown[None], surface.vertices, surface.faces)[0] > 0.5
+    assert not _skin_overlaps_near(surface, below_crown)
     assert surface.nearest(centre[None]).distance[0] < -0.01
 
 

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.hair_surface import closest_on_triangles
+from facefarm.pipeline.triangles import closest_on_triangles
 from facefarm.pipeline.head_model import IdentityParams
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
@@ -253,6 +253,7 @@ def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
         "head_pose": s.head_pose.model_copy(update={"yaw_deg": 10.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
         "hair": s.hair.model_copy(update={"style": "bald"}),
         "glasses": s.glasses.model_copy(update={"present": False}),
+        "headwear": s.headwear.model_copy(update={"id": "none", "color_rgb": None}),
         "camera": s.camera.model_copy(update={"width": 512, "height": 512})})
     scene = compose(s, head)
     skin = next(m for m in scene.meshes if m.name == "skin")

@@ -185,3 +185,15 @@ def test_bad_catalog_is_refused_before_anything_starts(tmp_path):
     assert not (tmp_path / "out").exists()
     p = facefarm("render", tmp_path / "missing.json", "-o", tmp_path / "out")
     assert p.returncode == 1 and "cannot read" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_cloud_url_without_its_filesystem_package_names_what_to_install(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed: the URL would really be opened")
+    spec = tmp_path / "tiny.json"
+    spec.write_text(json.dumps({"catalog_version": 1, "render": {"resolution": [32, 32]}}))
+    p = facefarm("render", spec, "-o", "gs://some-bucket/run", "-n", "1", "--no-ray")
+    assert p.returncode == 1, p.stderr
+    assert "gcsfs" in p.stderr and "Traceback" not in p.stderr

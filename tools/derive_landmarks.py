@@ -41,6 +41,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 
+from facefarm.pipeline.triangles import closest_on_triangles  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "assets" / "landmarks"
 SIZE = 512
@@ -194,44 +196,12 @@ def intersect(orig: np.ndarray, dirs: np.ndarray, v: np.ndarray, faces: np.ndarr
     return tri, bary
 
 
-def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """(t, 3) barycentric weights of the point of each triangle (a, b, c: (t, 3)) closest to ``p`` (Ericson)."""
-    ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(1), (ac * ap).sum(1)
-    bp = p - b
-    d3, d4 = (ab * bp).sum(1), (ac * bp).sum(1)
-    cp = p - c
-    d5, d6 = (ab * cp).sum(1), (ac * cp).sum(1)
-    va = d3 * d6 - d5 * d4
-    vb = d5 * d2 - d1 * d6
-    vc = d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denom = 1.0 / (va + vb + vc)
-        v_in, w_in = vb * denom, vc * denom
-        out = np.c_[1 - v_in - w_in, v_in, w_in]
-        # edge regions, then vertex regions (later assignments win)
-        t = d1 / (d1 - d3)
-        m = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
-        out[m] = np.c_[1 - t, t, 0 * t][m]
-        t = d2 / (d2 - d6)
-        m = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
-        out[m] = np.c_[1 - t, 0 * t, t][m]
-        t = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-        m = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
-        out[m] = np.c_[0 * t, 1 - t, t][m]
-    out[(d1 <= 0) & (d2 <= 0)] = [1, 0, 0]
-    out[(d3 >= 0) & (d4 <= d3)] = [0, 1, 0]
-    out[(d6 >= 0) & (d5 <= d6)] = [0, 0, 1]
-    return out
-
-
 def nearest_on_mesh(points: np.ndarray, v: np.ndarray, faces: np.ndarray):
     """Closest surface point to each of (k, 3) points: (tri (k,), bary (k, 3))."""
     a, b, c = v[faces[:, 0]], v[faces[:, 1]], v[faces[:, 2]]
     tris, barys = [], []
     for p in points:
-        w = closest_on_triangles(p, a, b, c)
-        q = w[:, :1] * a + w[:, 1:2] * b + w[:, 2:] * c
+        q, w = closest_on_triangles(p[None], a, b, c)
         k = int(np.argmin(np.linalg.norm(q - p, axis=1)))
         tris.append(k)
         barys.append(w[k])

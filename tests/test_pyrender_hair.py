@@ -1,0 +1,199 @@
+"""The fast back-end's hair look: per-strand tint, soft tips and strand highlights (colour pass only).
+
+Geometry checks measure :func:`pyrender_geometry.ribbons` on synthetic strands; render
+checks draw sheets of parallel strands (<= 96 px) and measure the images. Labels must not
+see any of the look: segmentation and depth come from the full-width ribbons.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before pyrender / PyOpenGL are imported
+
+import numpy as np
+import pytest
+
+from facefarm.pipeline import pyrender_geometry as geom
+from facefarm.pipeline.camera import Camera, intrinsics, look_at
+from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.pipeline.scene import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
+
+NO_LANDMARKS = Landmarks(points=np.zeros((0, 3)), names=(), n_sparse=0)
+BLACK = Environment(hdri=None, color=(0.0, 0.0, 0.0))
+GREY = Environment(hdri=None, color=(0.5, 0.5, 0.5))
+CAM = Camera(K=intrinsics(50, 36, 96, 96), world_to_camera=look_at((0, 0, 0.6), (0, 0, 0)), width=96, height=96)
+
+
+def sheet(vertical: bool, n: int = 48, k: int = 8, colour=(0.3, 0.2, 0.1), name="hair",
+          width: float = 0.1) -> Curves:
+    """``n`` parallel straight strands 10 cm long, ``width`` apart overall, in the z = 0 plane facing the camera."""
+    a = np.linspace(-width / 2, width / 2, n)
+    t = np.linspace(-0.05, 0.05, k)
+    pts = np.zeros((n, k, 3))
+    if vertical:  # roots at the top, hanging down
+        pts[..., 0], pts[..., 1] = a[:, None], -t[None, :]
+    else:
+        pts[..., 0], pts[..., 1] = t[None, :], a[:, None]
+    radius = np.broadcast_to(np.linspace(5e-4, 2e-4, k), (n, k))
+    return Curves(name=name, points=pts.astype(np.float32), radius=radius.astype(np.float32),
+                  class_id=CLASS_IDS["HAIR"],
+                  material=Material(name=name, kind="hair", base_color=colour, roughness=0.35))
+
+
+def scene(curves=(), meshes=(), env=BLACK, lights=()) -> Scene:
+    return Scene(meshes=tuple(meshes), camera=CAM, environment=env, landmarks=NO_LANDMARKS,
+                 head_pose=np.eye(4), lights=tuple(lights), curves=tuple(curves))
+
+
+def sun(direction) -> Light:
+    """A directional light shining along ``direction`` (world), 3 W/m^2."""
+    z = -np.asarray(direction, float) / np.linalg.norm(direction)
+    up = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.99 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(up, z)
+    x /= np.linalg.norm(x)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = x, np.cross(z, x), z
+    return Light(kind="directional", color=(1.0, 1.0, 1.0), intensity=3.0, pose=pose)
+
+
+# --------------------------------------------------------------------------------------------
+# geometry (numpy only)
+
+
+def test_ribbon_strand_tint_is_deterministic_varied_and_darker_at_the_root():
+    c = sheet(True, n=400)
+    a, b = geom.ribbons(c, CAM), geom.ribbons(c, CAM)
+    np.testing.assert_array_equal(a.colors, b.colors)
+    np.testing.assert_array_equal(a.tangents, b.tangents)
+    s, k = c.points.shape[:2]
+    col = a.colors.reshape(s, k, 2, 4)
+    assert np.all(col[..., 3] == 1.0)  # alpha 1: hair stays in the opaque pass
+    np.testing.assert_array_equal(col[:, :, 0], col[:, :, 1])  # both sides of a point share it
+    lum = np.log(col[:, :, 0, :3].mean(axis=-1))  # (s, k)
+    # strands differ from each other (log-lightness spread ~ STRAND_LIGHTNESS_JITTER) ...
+    spread = lum[:, k // 2].std()
+    assert 0.5 * geom.STRAND_LIGHTNESS_JITTER < spread < 2.0 * geom.STRAND_LIGHTNESS_JITTER
+    # ... the hue moves a little (red vs blue), and every tip is lighter than its root
+    hue = np.log(col[:, 0, 0, 0] / col[:, 0, 0, 2])
+    assert 0.02 < hue.std() < 0.3
+    rise = lum[:, -1] - lum[:, 0]
+    np.testing.assert_allclose(rise, np.diff(geom.ROOT_TIP_LIGHTNESS)[0], atol=1e-5)
+    # the mean tint stays near 1, so hair keeps the material's colour on average (as in Cycles)
+    assert abs(lum.mean()) < 0.05
+    # another strand set (e.g. the grey strands) gets other draws
+    other = geom.ribbons(sheet(True, n=400, name="hair_grey"), CAM).colors
+    assert not np.allclose(other, a.colors)
+
+
+def test_ribbon_albedo_is_capped_for_light_hair():
+    c = sheet(True, n=300, colour=(0.9, 0.85, 0.7))
+    col = geom.ribbons(c, CAM).colors[:, :3]
+    assert np.all(col * np.array(c.material.base_color) <= geom.MAX_ALBEDO + 1e-6)
+
+
+def test_ribbon_tangents_follow_strands_and_tips_narrow_in_colour_only():
+    c = sheet(True, n=10, k=6)
+    r = geom.ribbons(c, CAM)
+    s, k = 10, 6
+    t = r.tangents.reshape(s, k, 2, 4)
+    np.testing.assert_allclose(np.linalg.norm(t[..., :3], axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(t[..., 1], -1.0, atol=1e-5)  # root at the top: tangent points down
+    assert np.all(np.abs(t[..., 3]) < 5 * geom.STRAND_SHIFT_JITTER) and t[..., 3].std() > 0
+    full = np.linalg.norm(np.diff(r.vertices.reshape(s, k, 2, 3), axis=2)[:, :, 0], axis=-1)
+    shaded = np.linalg.norm(np.diff(r.shaded_vertices.reshape(s, k, 2, 3), axis=2)[:, :, 0], axis=-1)
+    # labels: full width everywhere, never under MIN_RIBBON_PX on screen (~1.5 mm here)
+    px_m = 0.6 / CAM.K[0, 0]
+    assert np.all(full >= geom.MIN_RIBBON_PX * px_m * 0.99)
+    # colour: identical but for the tip, which closes to a point on the strand
+    np.testing.assert_allclose(shaded[:, :-1], full[:, :-1], rtol=1e-5)
+    assert np.all(shaded[:, -1] < 1e-7)
+    np.testing.assert_allclose(r.shaded_vertices.reshape(s, k, 2, 3)[:, -1, 0], c.points[:, -1], atol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# rendering
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+
+    r = PyrenderRenderer(view_transform="Standard")
+    yield r
+    r.close()
+
+
+@pytest.mark.slow
+def test_hair_labels_come_from_the_full_ribbons(renderer):
+    """Segmentation and depth of strands = those of their plain ribbons drawn as a mesh."""
+    c = sheet(True, n=24, k=5)
+    r = geom.ribbons(c, CAM)
+    plain = Mesh(name="ribbons", vertices=r.vertices, faces=r.faces,
+                 face_class=np.full(len(r.faces), CLASS_IDS["HAIR"], np.uint8),
+                 material=Material(name="ribbons", kind="hair", base_color=(0.3, 0.2, 0.1)))
+    a = renderer.render(scene(curves=[c], env=GREY))
+    b = renderer.render(scene(meshes=[plain], env=GREY))
+    assert (a.segmentation == CLASS_IDS["HAIR"]).sum() > 300
+    np.testing.assert_array_equal(a.segmentation, b.segmentation)
+    np.testing.assert_array_equal(a.depth, b.depth)
+
+
+@pytest.mark.slow
+def test_strands_vary_in_colour_and_fade_at_the_tips(renderer):
+    """Under uniform light, neighbouring strands differ in lightness; tips blend into the background.
+
+    Strands 2 cm wide (4-5 px), so each has fully covered pixels: under a uniform grey sky the
+    irradiance does not depend on the normal, and without the per-strand tint every fully
+    covered hair pixel would be the same value.
+    """
+    c = sheet(True, n=12, k=8, colour=(0.3, 0.2, 0.1), width=0.32)
+    c = Curves(name=c.name, points=c.points, radius=np.full_like(c.radius, 1e-2), class_id=c.class_id,
+               material=c.material)
+    res = renderer.render(scene(curves=[c], env=GREY))
+    hair = res.segmentation == CLASS_IDS["HAIR"]
+    lum = res.rgb.astype(float).mean(axis=-1)
+    rows = np.flatnonzero(hair.any(axis=1))
+    mid = rows[len(rows) // 2]
+    # one value per strand crossing the middle row: the median of its interior (fully covered) pixels
+    cols = np.flatnonzero(hair[mid])
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
+    per_strand = np.array([np.median(lum[mid, r[1:-1]]) for r in runs])
+    assert len(per_strand) == 12
+    assert per_strand.std() / per_strand.mean() > 0.02, per_strand
+    # the last rows of the hair label (the tips) show more background than the middle
+    tip = rows[-1]
+    assert lum[tip][hair[tip]].mean() > lum[mid][hair[mid]].mean() + 10
+
+
+@pytest.mark.slow
+def test_strand_highlight_follows_the_tangent(renderer):
+    """Kajiya-Kay: dark hair under one light glints where the half vector is normal to the strands.
+
+    Light 50 degrees to the side of the view: the half vector tilts 25 degrees sideways, so it is
+    perpendicular to vertical strands (a highlight) but 25 degrees off the normal plane of
+    horizontal ones (about 2.5 lobe widths at roughness 0.35). With the light 50 degrees above
+    the view, the roles swap. The lobes are shifted along the strand (cuticle tilt), so the
+    same sheet with roots and tips swapped glints differently, though its ribbons are identical.
+    """
+    dark = (0.01, 0.01, 0.01)
+
+    def brightness(curves, light):
+        res = renderer.render(scene(curves=[curves], lights=[light]))
+        hair = res.segmentation == CLASS_IDS["HAIR"]
+        return res.rgb.astype(float).mean(axis=-1)[hair].mean()
+
+    side = sun((-np.sin(np.radians(50)), 0.0, -np.cos(np.radians(50))))
+    above = sun((0.0, -np.sin(np.radians(50)), -np.cos(np.radians(50))))
+    vertical, horizontal = sheet(True, colour=dark), sheet(False, colour=dark)
+    v_side, h_side = brightness(vertical, side), brightness(horizontal, side)
+    v_above, h_above = brightness(vertical, above), brightness(horizontal, above)
+    assert v_side > 40 and h_above > 40  # a visible glint where the half vector meets the cone
+    assert v_side > 2.0 * h_side and h_above > 2.0 * v_above, (v_side, h_side, h_above, v_above)
+
+    low = sun((0.0, -np.sin(np.radians(24)), -np.cos(np.radians(24))))
+    flipped = Curves(name=vertical.name, points=vertical.points[:, ::-1].copy(),
+                     radius=vertical.radius[:, ::-1].copy(), class_id=vertical.class_id,
+                     material=vertical.material)
+    down, up = brightness(vertical, low), brightness(flipped, low)
+    assert down > 1.15 * up, (down, up)
