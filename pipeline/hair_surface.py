@@ -240,17 +240,16 @@ class _SurfaceLayout:
     costs a few einsums and KD-tree builds, not a re-layout).
 
     coarse : indices into the dense samples, about ``_COARSE_SPACING`` apart (one per voxel of
-    that size on the reference) · coarse_rho : on the reference, no surface point is farther
-    than this from a coarse sample · ref_gram_inv : (m, 2, 2) Gram matrices of the reference
-    faces' edge pairs, inverted (to bound how much a shape stretches the faces, hence ``coarse_rho``).
+    that size on the reference) · rep : (q,) for each dense sample, the position in ``coarse``
+    of its voxel's representative (so on any shape, a dense sample's distance to it bounds its
+    distance to the nearest coarse sample).
     """
 
     dense: _SpreadLayout
     coarse: np.ndarray
-    coarse_rho: float
+    rep: np.ndarray
     exact: _SpreadLayout
     across: np.ndarray
-    ref_gram_inv: np.ndarray
 
     @classmethod
     def of(cls, faces: np.ndarray, reference: np.ndarray, extrude: float, cache: bool = True
@@ -267,37 +266,13 @@ class _SurfaceLayout:
         added = np.arange(len(cf)) >= len(f)
         spacing = np.where(added, 2 * _DENSE_SPACING, _DENSE_SPACING)
         dense = _SpreadLayout.of(tri, spacing, spacing, by_area=True)
-        pts = dense.points(tri)
-        cell = np.floor(pts / _COARSE_SPACING).astype(np.int64)
-        _, coarse = np.unique(cell, axis=0, return_index=True)
-        coarse = np.sort(coarse)
-        gap, _ = cKDTree(pts[coarse]).query(pts)
-        out = cls(dense=dense, coarse=coarse, coarse_rho=float(gap.max()) + dense.radius(tri),
-                  exact=_SpreadLayout.of(tri, _SPACING, 2 * _SPACING), across=_across(cf, len(v)),
-                  ref_gram_inv=_inv2(_gram(tri)))
+        cell = np.floor(dense.points(tri) / _COARSE_SPACING).astype(np.int64)
+        _, coarse, rep = np.unique(cell, axis=0, return_index=True, return_inverse=True)
+        out = cls(dense=dense, coarse=coarse, rep=rep.ravel(), exact=_SpreadLayout.of(tri, _SPACING, 2 * _SPACING),
+                  across=_across(cf, len(v)))
         if cache:
             _LAYOUTS[key] = out
         return out
-
-    def stretch(self, tri: np.ndarray) -> float:
-        """Largest factor by which any face of (m, 3, 3) ``tri`` is stretched from the reference
-        (the largest singular value of each face's affine map, maximised over faces)."""
-        a = np.einsum("mij,mjk->mik", self.ref_gram_inv, _gram(tri))  # G_ref^-1 G
-        tr, det = a[:, 0, 0] + a[:, 1, 1], a[:, 0, 0] * a[:, 1, 1] - a[:, 0, 1] * a[:, 1, 0]
-        lam = 0.5 * tr + np.sqrt(np.maximum(0.25 * tr ** 2 - det, 0.0))
-        return float(np.sqrt(max(lam.max(), 1.0)))
-
-
-def _inv2(g: np.ndarray) -> np.ndarray:
-    """Inverses of (m, 2, 2) matrices (degenerate ones -> 0)."""
-    det = g[:, 0, 0] * g[:, 1, 1] - g[:, 0, 1] * g[:, 1, 0]
-    inv = np.stack([np.stack([g[:, 1, 1], -g[:, 0, 1]], -1), np.stack([-g[:, 1, 0], g[:, 0, 0]], -1)], 1)
-    return np.where(np.abs(det)[:, None, None] > 1e-24, inv / np.where(det == 0, 1.0, det)[:, None, None], 0.0)
-
-
-def _gram(tri: np.ndarray) -> np.ndarray:
-    e = np.stack([tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]], axis=2)  # (m, 3, 2)
-    return np.einsum("mki,mkj->mij", e, e)
 
 
 class HeadSurface:
@@ -340,11 +315,12 @@ class HeadSurface:
         self._dense_rho = dense.radius(tri)
         # ... behind a coarse cloud that cheaply proves most far points far: no surface point
         # is more than ``_coarse_rho`` from a coarse sample, so d(p) >= d_coarse(p) - rho
-        # (a subset of the dense samples; its bound grows with how much this shape stretches
-        # the reference's faces, with a margin for distances measured across folds)
+        # (a subset of the dense samples: every surface point is within the dense rho of a dense
+        # sample, which is as far from its voxel's representative as measured here)
         c = layout.coarse
         self._coarse, self._coarse_normal = self._dense[c], self._dense_normal[c]
-        self._coarse_rho = 1.1 * layout.coarse_rho * (1.0 if reference is None else layout.stretch(tri))
+        gap = np.linalg.norm(self._dense - self._coarse[layout.rep], axis=1).max()
+        self._coarse_rho = float(gap) + self._dense_rho
         self._coarse_face_normal = self._fn[self._dense_face[c]]
         self._coarse_tree = cKDTree(self._coarse, balanced_tree=False)
         self._centroid = self.vertices.mean(axis=0)
@@ -407,20 +383,16 @@ class HeadSurface:
         d = np.empty(len(p))
         face = np.full(len(p), -1)
         bary = np.full((len(p), 3), 1.0 / 3.0)
-        dc, _ = self._coarse_tree.query(p, distance_upper_bound=within + self._coarse_rho)
-        close = np.isfinite(dc)
-        near = np.flatnonzero(close)
-        if len(near):
-            # bounded: a point within ``within`` of the skin has a dense sample within
-            # ``within + rho``; the search sphere (and its cost) stays small
-            # ``within + rho``; the search sphere (and its cost) stays small. Most of the skin is
-            # sampled every ~2 mm: search that far first, then the rest with the sparse prism's rho
-            dd, i = self._dense_tree.query(p[near], distance_upper_bound=within + 2 * _DENSE_SPACING)
-            miss = np.flatnonzero(~np.isfinite(dd))
-            if len(miss):
-                dd[miss], i[miss] = self._dense_tree.query(p[near[miss]], distance_upper_bound=within + self._dense_rho)
-            close[near[~np.isfinite(dd)]] = False
-            near, i = near[np.isfinite(dd)], i[np.isfinite(dd)]
+        # bounded searches: a point within ``within`` of the skin has a dense sample within
+        # ``within + rho``, and a small search sphere keeps the search cheap. Most of the skin is
+        # sampled every ~2 mm: search that far first, then the misses with the sparse prism's rho;
+        # what is still not found is farther than ``within`` from the skin
+        dd, i = self._dense_tree.query(p, distance_upper_bound=within + 2 * _DENSE_SPACING)
+        miss = np.flatnonzero(~np.isfinite(dd))
+        if len(miss):
+            dd[miss], i[miss] = self._dense_tree.query(p[miss], distance_upper_bound=within + self._dense_rho)
+        close = np.isfinite(dd)
+        near, i = np.flatnonzero(close), i[close]
         if len(near):
             n[near] = self._dense_normal[i]
             d[near] = ((p[near] - self._dense[i]) * n[near]).sum(axis=1)
@@ -437,7 +409,7 @@ class HeadSurface:
             inside = known[:, 0] & ((w * np.sign(side)).sum(axis=1) < 0)
             j0 = j[:, 0]
             n[rest] = np.where(inside[:, None], self._coarse_normal[j0], _unit(p[rest] - self._centroid))
-            d[rest] = np.where(inside, -np.maximum(dcs[:, 0] - self._coarse_rho, 0.0), np.inf)
+            d[rest] = np.where(inside, -np.maximum(dcs[:, 0] - self._coarse_rho, within), np.inf)
         q = p - np.where(np.isfinite(d), d, 0.0)[:, None] * n
         return Nearest(point=q, face=face, bary=bary, normal=n, distance=d)
 
