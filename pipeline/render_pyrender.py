@@ -69,6 +69,28 @@ class _Frame:
     node_params: dict = field(default_factory=dict)   # pyrender node -> per-node uniforms
 
 
+def _keep_display_on_delete(platform) -> None:
+    """Make deleting this renderer destroy only its own EGL context.
+
+    pyrender's EGL platform also calls ``eglTerminate`` on the display, which every EGL context
+    of the process shares: deleting one renderer would then break every other renderer alive
+    (``eglMakeCurrent`` fails, or GL calls hit a dead context). The display stays initialised
+    for the process's lifetime instead (as EGL keeps it anyway while another context uses it).
+    """
+    if not hasattr(platform, "_egl_display"):
+        return
+
+    def delete_context() -> None:
+        from OpenGL.EGL import eglDestroyContext
+
+        if platform._egl_display is not None and platform._egl_context is not None:
+            eglDestroyContext(platform._egl_display, platform._egl_context)
+        platform._egl_context = None
+        platform._egl_display = None
+
+    platform.delete_context = delete_context
+
+
 class _Context:
     """The OffscreenRenderer (one EGL context), our shader hook, and the GL textures it owns."""
 
@@ -77,6 +99,7 @@ class _Context:
         from pyrender.shader_program import ShaderProgramCache
 
         self.osr = pyrender.OffscreenRenderer(width, height)
+        _keep_display_on_delete(self.osr._platform)
         inner = self.osr._renderer
         inner._program_cache = ShaderProgramCache(shader_dir=shaders)
         stock_bind_lighting = inner._bind_lighting

@@ -413,3 +413,18 @@ def look_at_pose(position) -> np.ndarray:
     w2c = look_at(np.asarray(position, float), np.zeros(3))
     # look_at gives an OpenCV camera (+z forward); a light shines along its -z
     return np.linalg.inv(w2c) @ np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def test_dropping_one_renderer_leaves_the_others_working(renderer):
+    """Renderers share the process's EGL display: freeing one (here at once, by reference count)
+    must neither terminate it nor leave another renderer's context unusable."""
+    sc = scene([mesh("ball", trimesh.creation.icosphere(2, 0.1), CLASS_IDS["SKIN"])])
+    before = renderer.render(sc)
+    other = PyrenderRenderer()
+    other.render(sc)
+    del other
+    after = renderer.render(sc)
+    assert np.array_equal(before.segmentation, after.segmentation)
+    assert (before.segmentation == CLASS_IDS["SKIN"]).sum() > 100
+    with PyrenderRenderer() as third:  # and a new one still starts, renders and closes
+        assert np.array_equal(third.render(sc).segmentation, before.segmentation)
