@@ -108,6 +108,17 @@ class Outcome:
     interrupted: bool = False
 
 
+def _alive(pid: int) -> bool:
+    """True while process ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class _Attempts:
     """Per-sample attempt bookkeeping shared by the local and Ray drivers."""
 
@@ -322,15 +333,27 @@ class RayFarm:
         """Kill the actors and wait (up to ``wait`` s) until they are gone, so none commits a sample later."""
         import ray
 
+        # a probe queued before the kill waits behind the actor's render call and fails once the
+        # actor is dead (one queued after the kill may fail at once, while the process still runs)
         probes = []
         for s in self.slots:
             try:
-                ray.kill(s.actor, no_restart=True)
-                probes.append(s.actor.pid.remote())  # fails once the actor is dead
+                probes.append(s.actor.pid.remote())
             except Exception:  # noqa: BLE001 - already gone
                 pass
+        for s in self.slots:
+            try:
+                ray.kill(s.actor, no_restart=True)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        deadline = time.monotonic() + wait
         if probes and wait > 0:
             ray.wait(probes, num_returns=len(probes), timeout=wait)
+        # workers on this machine: until their processes are really gone (SIGKILL is asynchronous)
+        here = socket.gethostname()
+        for s in self.slots:
+            while s.pid and s.host == here and _alive(s.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
         self.slots = []
 
     # -- the loop
