@@ -317,7 +317,7 @@ class RenderSpec(Frozen):
         None, ge=0.05, le=16.0,
         description="Strand-count multiplier for hair, brows and beards (ribbon width grows as counts fall, "
                     "so coverage stays). null = chosen from the image's pixel density and the back-end: "
-                    "~0.4 for the fast back-end at 256 px, ~1.6 for Cycles at 512 px. Higher is finer and slower.")
+                    "~0.4 for the fast back-end at 256 px, ~1.2 for Cycles at 512 px. Higher is finer and slower.")
 
     @field_validator("resolution")
     @classmethod

@@ -127,3 +127,26 @@ def test_eyes_have_dark_pupils_and_coloured_irises(catalog, head):
     d = np.linalg.norm(eye.vertices - pupil, axis=1)
     assert eye.vertex_colors[np.argmin(d)].max() < 0.05      # the front pole is pupil-black
     assert eye.vertex_colors.max(axis=1).max() > 0.5          # and there is white sclera
+
+
+def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(catalog, head):
+    from facefarm.pipeline.hair import strand_detail
+
+    # linear in pixel density, clipped per back-end, on a 1/16 grid
+    assert strand_detail(800.0, "pyrender") < strand_detail(1600.0, "pyrender") <= 1.5
+    assert strand_detail(10.0, "pyrender") == 0.25 and strand_detail(1e6, "cycles") == 8.0
+    assert strand_detail(1650.0, "cycles") > strand_detail(1650.0, "pyrender")
+    assert (16 * strand_detail(1234.0, "pyrender")) % 1 == 0
+
+    s = _with(resolve(catalog, 0, 3), hair={"style": "long", "density": 1.0})
+    auto = compose(s, head)
+    hair = sum(len(c.points) for c in auto.curves if c.name.startswith("hair"))
+    # the sample's own framing picks the count; a catalog value wins
+    px_per_m = auto.camera.K[0, 0] / s.camera.distance_m
+    assert auto.meta["hair_detail"] == strand_detail(px_per_m, "pyrender")
+    fine = compose(_with(s, render={"hair_detail": 2 * auto.meta["hair_detail"]}), head)
+    assert fine.meta["hair_detail"] == 2 * auto.meta["hair_detail"]
+    fine_hair = sum(len(c.points) for c in fine.curves if c.name.startswith("hair"))
+    assert 1.6 * hair < fine_hair < 2.4 * hair
+    # and the identity keeps its hairstyle decisions: same number of strand sets, same colours
+    assert [c.material.base_color for c in auto.curves] == [c.material.base_color for c in fine.curves]
