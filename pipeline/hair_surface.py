@@ -24,7 +24,7 @@ _CHUNK = 2048
 #: Sample spacing of the fast query: its distance error is about spacing^2 / (6 x curvature
 #: radius), ~0.1 mm on the head and ~0.3 mm on an ear rim.
 _DENSE_SPACING = 0.00175
-#: Spacing of the coarse cloud that rules far points out before the dense search.
+#: Spacing of the coarse cloud that tells inside from outside for points far from the skin.
 _COARSE_SPACING = 0.008
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
@@ -123,20 +123,9 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-20)
 
 
-def _spread(tri: np.ndarray, spacing, centroid_below, with_radius: bool = False, by_area: bool = False):
-    """Points standing for the (m, 3, 3) triangles: every centroid, plus a barycentric grid
-    about ``spacing`` apart (corners included) on triangles whose longest edge exceeds
-    ``centroid_below`` (both scalars or (m,)). Returns (points (q, 3), owner triangle (q,),
-    barycentric (q, 3)) and, ``with_radius``, a bound on how far any surface point lies from
-    its nearest point. ``by_area`` sizes grids by area (fewer points, no tight bound)."""
-    layout = _SpreadLayout.of(tri, spacing, centroid_below, by_area)
-    out = layout.points(tri), layout.owner, layout.bary
-    return (*out, layout.radius(tri)) if with_radius else out
-
-
 @dataclass(frozen=True)
 class _SpreadLayout:
-    """Where :func:`_spread` puts its points, as (owner triangle, barycentric) pairs: fixed by
+    """Sample points on triangles, as (owner triangle, barycentric) pairs: fixed by
     the mesh topology and a reference shape, so other shapes of the same mesh reuse it."""
 
     owner: np.ndarray
@@ -145,6 +134,10 @@ class _SpreadLayout:
 
     @classmethod
     def of(cls, tri: np.ndarray, spacing, centroid_below, by_area: bool = False) -> "_SpreadLayout":
+        """Points standing for the (m, 3, 3) triangles: every centroid, plus a barycentric grid
+        about ``spacing`` apart (corners included, shared ones kept once) on triangles whose
+        longest edge exceeds ``centroid_below`` (both scalars or (m,)). ``by_area`` sizes the
+        grids by area (fewer points; :meth:`radius` still bounds the gaps)."""
         edge = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=-1).max(axis=1)
         size = edge
         if by_area:
@@ -258,7 +251,7 @@ class _SurfaceLayout:
         ``reference`` shape; ``cache``: keep it for later surfaces of the same mesh."""
         f = np.ascontiguousarray(faces, np.int64)
         r = np.ascontiguousarray(reference, np.float64)
-        key = (hash(f.tobytes()), hash(r.tobytes()), len(r), float(extrude))
+        key = (hash(f.tobytes()), hash(r.tobytes()), len(r), float(extrude)) if cache else None
         if key in _LAYOUTS:
             return _LAYOUTS[key]
         v, cf = cap_boundary(r, f, extrude=extrude)
@@ -313,10 +306,10 @@ class HeadSurface:
         self._dense_normal = dn / np.maximum(np.linalg.norm(dn, axis=1, keepdims=True), 1e-20)
         self._dense_tree = cKDTree(self._dense, balanced_tree=False)
         self._dense_rho = dense.radius(tri)
-        # ... behind a coarse cloud that cheaply proves most far points far: no surface point
-        # is more than ``_coarse_rho`` from a coarse sample, so d(p) >= d_coarse(p) - rho
-        # (a subset of the dense samples: every surface point is within the dense rho of a dense
-        # sample, which is as far from its voxel's representative as measured here)
+        # ... and a coarse one (a subset of the dense samples) whose planes tell inside from
+        # outside for points far from the skin. No surface point is more than ``_coarse_rho``
+        # from a coarse sample (within the dense rho of a dense sample, which is as far from its
+        # voxel's representative as measured here), so a far point is at least d_coarse - rho deep
         c = layout.coarse
         self._coarse, self._coarse_normal = self._dense[c], self._dense_normal[c]
         gap = np.linalg.norm(self._dense - self._coarse[layout.rep], axis=1).max()

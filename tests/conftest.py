@@ -1,4 +1,4 @@
-"""Shared fixtures: the compiled head asset (built once per session; a no-op when up to date)."""
+"""Shared fixtures: the compiled head asset (built once per session) and a small Cycles renderer."""
 
 from __future__ import annotations
 
@@ -19,3 +19,15 @@ def head(head_asset):
     from facefarm.pipeline.head_model import HeadModel
 
     return HeadModel.load(head_asset)
+
+
+@pytest.fixture(scope="module")
+def cycles_renderer():
+    """A Cycles renderer for small test images: CPU, 8 samples, no denoiser, the plain sRGB view
+    (so pixel values can be checked against radiometry); one per test module."""
+    pytest.importorskip("bpy")
+    from facefarm.pipeline.render_cycles import CyclesRenderer
+
+    r = CyclesRenderer(device="cpu", samples=8, denoise=False, view_transform="Standard")
+    yield r
+    r.close()

@@ -130,16 +130,6 @@ def _interior(labels: np.ndarray) -> np.ndarray:
 MARKER = Material("marker", "marker", base_color=(1.0, 1.0, 1.0), extra={"strength": 1.0})
 
 
-@pytest.fixture(scope="module")
-def renderer():
-    pytest.importorskip("bpy")
-    from facefarm.pipeline.render_cycles import CyclesRenderer
-
-    r = CyclesRenderer(device="cpu", samples=8, denoise=False, view_transform="Standard")
-    yield r
-    r.close()
-
-
 # --------------------------------------------------------------------------------------------
 # camera
 
@@ -150,7 +140,7 @@ def renderer():
     ((96, 64), (7.3, -5.1), 40.0),   # landscape, off-centre principal point
     ((48, 80), (-4.6, 6.2), 60.0),   # portrait
 ])
-def test_markers_land_where_the_camera_projects_them(renderer, size, offset, focal):
+def test_markers_land_where_the_camera_projects_them(cycles_renderer, size, offset, focal):
     w, h = size
     cam = Camera(intrinsics(focal, 36.0, w, h, offset),
                  look_at(np.array([0.12, 0.07, 1.0]), np.zeros(3)), w, h)
@@ -162,7 +152,7 @@ def test_markers_land_where_the_camera_projects_them(renderer, size, offset, foc
     radius = 1.6 * z / cam.K[0, 0]  # ~1.6 px: small, so the blob centre is the projected centre
     meshes = [_mesh(f"m{i}", trimesh.creation.icosphere(3, radius=radius[i]).apply_translation(p),
                     20 + i, MARKER) for i, p in enumerate(points)]
-    out = renderer.render(_scene(meshes, cam))
+    out = cycles_renderer.render(_scene(meshes, cam))
     assert out.rgb.shape == (h, w, 3) and out.segmentation.shape == (h, w) == out.depth.shape
     lum = out.rgb.astype(np.float64).sum(-1)
     yy, xx = np.mgrid[0:h, 0:w] + 0.5
@@ -182,7 +172,7 @@ def test_markers_land_where_the_camera_projects_them(renderer, size, offset, foc
 
 
 @pytest.fixture(scope="module")
-def primitive_render(renderer):
+def primitive_render(cycles_renderer):
     w, h = 80, 60
     cam = Camera(intrinsics(30.0, 36.0, w, h, (3.0, -2.0)),
                  look_at(np.array([0.25, 0.15, 0.9]), np.array([0.0, 0.0, 0.0])), w, h)
@@ -202,7 +192,7 @@ def primitive_render(renderer):
         _mesh("frame", frame, 16, Material("frame", "glasses_frame", metallic=1.0)),
         _mesh("lens", lens, 16, Material("lens", "glasses_lens", base_color=(0.3, 0.3, 0.3))),
     ]
-    out = renderer.render(_scene(meshes, cam))
+    out = cycles_renderer.render(_scene(meshes, cam))
     ref_cls, ref_z = _ray_cast([m for m in meshes if m.name != "lens"], cam)
     lens_cls, _ = _ray_cast([meshes[3]], cam)
     return out, ref_cls, ref_z, lens_cls > 0
@@ -243,14 +233,14 @@ def test_depth_is_planar_camera_z(primitive_render):
 
 
 @pytest.mark.blender
-def test_non_occluding_meshes_are_missing_only_from_the_occluder_depth(renderer):
+def test_non_occluding_meshes_are_missing_only_from_the_occluder_depth(cycles_renderer):
     w = h = 48
     cam = Camera(intrinsics(40.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
     back = trimesh.creation.box((0.6, 0.6, 0.02)).apply_translation([0, 0, -0.1])
     veil = trimesh.creation.box((0.2, 0.2, 0.01)).apply_translation([0, 0, 0.2])
     meshes = [_mesh("back", back, 1, Material("b", "skin")),
               _mesh("veil", veil, 18, Material("v", "cloth"), occludes_landmarks=False)]
-    out = renderer.render(_scene(meshes, cam))
+    out = cycles_renderer.render(_scene(meshes, cam))
     c = (h // 2, w // 2)
     assert out.segmentation[c] == 18
     assert out.depth[c] == pytest.approx(1.0 - 0.2 - 0.005, rel=1e-4)
@@ -262,7 +252,7 @@ def test_non_occluding_meshes_are_missing_only_from_the_occluder_depth(renderer)
 
 
 @pytest.mark.blender
-def test_every_material_kind_has_a_shader_and_labels_its_pixels(renderer):
+def test_every_material_kind_has_a_shader_and_labels_its_pixels(cycles_renderer):
     from facefarm.pipeline.cycles_materials import SHADERS
 
     kinds = typing.get_args(MaterialKind)
@@ -286,7 +276,7 @@ def test_every_material_kind_has_a_shader_and_labels_its_pixels(renderer):
                         for x in np.linspace(-0.3, 0.3, 40)]).astype(np.float32)
     hair = Curves("hair", strands, np.full(strands.shape[:2], 0.004, np.float32), 13,
                   Material("hair", "hair", melanin=0.8, redness=0.2, roughness=0.3))
-    out = renderer.render(_scene(meshes, cam, curves=[hair]))
+    out = cycles_renderer.render(_scene(meshes, cam, curves=[hair]))
     uv, _ = cam.project(np.array(list(centres.values())))
     for cls, (u, v) in zip(centres, uv):
         assert out.segmentation[int(v), int(u)] == cls
@@ -324,7 +314,7 @@ def test_hdri_background_matches_the_shared_environment_mapping():
 
 
 @pytest.mark.blender
-def test_solid_background_still_lit_by_the_hdri(renderer):
+def test_solid_background_still_lit_by_the_hdri(cycles_renderer):
     hdri = available_hdris().get("studio")
     if hdri is None:
         pytest.skip("built-in HDRIs not found")
@@ -333,7 +323,7 @@ def test_solid_background_still_lit_by_the_hdri(renderer):
     ball = _mesh("ball", trimesh.creation.icosphere(3, radius=0.08), 1,
                  Material("grey", "cloth", base_color=(0.5, 0.5, 0.5)))
     env = Environment(hdri, intensity=1.0, background=(0.2, 0.05, 0.6))
-    out = renderer.render(_scene([ball], cam, env=env))
+    out = cycles_renderer.render(_scene([ball], cam, env=env))
     from facefarm.pipeline.cycles_passes import to_display
     bg = to_display(np.array([[env.background]], np.float32), "Standard")[0, 0]
     assert np.abs(out.rgb[0, 0].astype(int) - bg).max() <= 1

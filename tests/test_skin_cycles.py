@@ -14,16 +14,6 @@ pytestmark = pytest.mark.blender
 W = H = 64
 
 
-@pytest.fixture(scope="module")
-def renderer():
-    pytest.importorskip("bpy")
-    from facefarm.pipeline.render_cycles import CyclesRenderer
-
-    r = CyclesRenderer(device="cpu", samples=8, denoise=False, view_transform="Standard")
-    yield r
-    r.close()
-
-
 def _grid(size: float, n: int, z: float = 0.0):
     """(n*n, 3) vertices and (2(n-1)^2, 3) faces of a square facing +z, centred on the axis."""
     t = np.linspace(-size / 2, size / 2, n)
@@ -42,7 +32,7 @@ def _scene(meshes, lights=(), background=(0.0, 0.0, 0.0)) -> Scene:
                  landmarks=Landmarks(np.zeros((0, 3)), ()), head_pose=np.eye(4))
 
 
-def test_wrinkle_attribute_shades_folds(renderer):
+def test_wrinkle_attribute_shades_folds(cycles_renderer):
     v, f = _grid(0.1, 81)
     skin = Material("skin", "skin", base_color=(0.6, 0.45, 0.4), subsurface=0.0)
     # grooves 16 mm apart running along x, lit from above at a grazing angle
@@ -52,14 +42,14 @@ def test_wrinkle_attribute_shades_folds(renderer):
     for depth in (np.zeros(len(v)), grooves):
         mesh = Mesh("skin", v, f, np.ones(len(f), np.uint8), skin,
                     attributes={WRINKLE_ATTRIBUTE: depth.astype(np.float32)})
-        imgs.append(renderer.render(_scene([mesh], [light])).rgb.astype(float).mean(-1))
+        imgs.append(cycles_renderer.render(_scene([mesh], [light])).rgb.astype(float).mean(-1))
     diff = imgs[1] - imgs[0]
     across, along = diff.mean(axis=1), diff.mean(axis=0)  # rows cross the grooves, columns follow them
     assert across.std() > 4.0, across.std()
     assert across.std() > 4 * along.std(), (across.std(), along.std())
 
 
-def test_lash_cards_are_partly_transparent_strands(renderer):
+def test_lash_cards_are_partly_transparent_strands(cycles_renderer):
     back_v, back_f = _grid(0.2, 2, z=-0.02)
     card_v, card_f = _grid(0.1, 41)
     white = Mesh("wall", back_v, back_f, np.ones(len(back_f), np.uint8),
@@ -70,7 +60,7 @@ def test_lash_cards_are_partly_transparent_strands(renderer):
         attrs = {LASH_STRAND_ATTRIBUTE: (card_v[:, 0] / 0.005).astype(np.float32),  # strands 5 mm apart
                  LASH_COVER_ATTRIBUTE: np.full(len(card_v), cover, np.float32)}
         card = Mesh("lash", card_v, card_f, np.full(len(card_f), 3, np.uint8), lash, attributes=attrs)
-        rgb = renderer.render(_scene([white, card])).rgb.astype(float).mean(-1)
+        rgb = cycles_renderer.render(_scene([white, card])).rgb.astype(float).mean(-1)
         means[cover] = rgb
     full, half = means[1.0].mean(), means[0.5]
     assert full < 40, full  # a fully covered card hides the wall
