@@ -21,9 +21,8 @@ from facefarm.pipeline.attachments import attachments
 from facefarm.pipeline.camera import Camera, intrinsics, look_at
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.environment import hdri_path
-from facefarm.pipeline.hair import hair_cover
+from facefarm.pipeline.hair import hair_cover, strand_detail
 from facefarm.pipeline.hair_styles import scalp_style_ids
-from facefarm.pipeline.hair import strand_detail
 from facefarm.pipeline.head_model import HeadModel, IdentityParams
 from facefarm.pipeline.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.pipeline.scene import Environment, Landmarks, Light, Material, Mesh, Scene

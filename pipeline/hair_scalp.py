@@ -214,7 +214,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
                                             max(curl.period * 4, 0.02), rng)
     frizz = (0.0015 + 0.002 * curl_amount) * np.clip(out_len / 0.05, 0, 1) * ~hat
     dense = dense + hg.smooth_noise(dense, frizz, 0.04, rng)
-    if fringe and fr_level is not None:
+    if fr_level is not None:
         # curl and frizz wander a few mm: cut the fringe at its level again, on its final shape
         again = hg.cut_length_at_level(dense, fr_level)
         dense = np.where(in_fringe[:, None, None], hg.resample(dense, dense.shape[1], upto=again), dense)
