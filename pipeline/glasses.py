@@ -24,11 +24,10 @@ from typing import Literal, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.spatial import cKDTree
 
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.paths import ASSETS
-from facefarm.pipeline.triangles import closest_on_triangles
+from facefarm.pipeline.mesh_closest import ClosestPoints
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material, Mesh
 
@@ -658,42 +657,28 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 class SurfaceDistance:
-    """Signed distance to a triangle mesh near its surface: exact closest point among the
-    triangles whose centroids are nearest, sign from the interpolated vertex normal there
-    (positive outside). Good for points within a few triangle sizes of the surface; open
-    meshes are fine as long as the query points face the outside."""
+    """Signed distance to a triangle mesh near its surface: the exact closest point
+    (:class:`~facefarm.pipeline.mesh_closest.ClosestPoints`), sign from the interpolated vertex
+    normal there (positive outside). Good for points within a few triangle sizes of the
+    surface; open meshes are fine as long as the query points face the outside."""
 
-    def __init__(self, vertices: np.ndarray, faces: np.ndarray, k: int = 8):
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
         self.vertices = np.asarray(vertices, np.float64)
         self.faces = np.asarray(faces, np.int64)
         self.normals = vertex_normals(self.vertices, self.faces)
-        self.tri = self.vertices[self.faces]
-        self.tree = cKDTree(self.tri.mean(axis=1))
-        self.k = min(k, len(self.faces))
+        self._closest = ClosestPoints(self.vertices, self.faces)
 
     def query(self, points: np.ndarray, return_faces: bool = False):
         """For (n, 3) points: ((n,) signed distance m, (n, 3) closest points, (n, 3) outward
         normals), plus ((n,) index into ``faces`` of the closest triangle) if ``return_faces``."""
         p = np.asarray(points, np.float64).reshape(-1, 3)
-        if len(p) == 0:
-            empty = (np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
-            return empty + (np.zeros(0, np.int64),) if return_faces else empty
-        _, idx = self.tree.query(p, k=self.k)
-        idx = idx.reshape(len(p), -1)
-        tri = self.tri[idx]                                      # (n, k, 3, 3)
-        q, w = closest_on_triangles(p[:, None, :], tri[:, :, 0], tri[:, :, 1], tri[:, :, 2])
-        dist = np.linalg.norm(p[:, None, :] - q, axis=-1)
-        best = np.argmin(dist, axis=1)
-        rows = np.arange(len(p))
-        face = idx[rows, best]
-        q, w, f = q[rows, best], w[rows, best], self.faces[face]
-        nrm = (w[:, :, None] * self.normals[f]).sum(axis=1)
+        c = self._closest.query(p)
+        nrm = np.einsum("nk,nkd->nd", c.bary, self.normals[self.faces[c.face]])
         nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
-        d = dist[rows, best]
-        sign = np.where(((p - q) * nrm).sum(axis=1) >= 0, 1.0, -1.0)
+        sign = np.where(((p - c.point) * nrm).sum(axis=1) >= 0, 1.0, -1.0)
         if return_faces:
-            return d * sign, q, nrm, face
-        return d * sign, q, nrm
+            return c.distance * sign, c.point, nrm, c.face
+        return c.distance * sign, c.point, nrm
 
 
 def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.ndarray | None = None,

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from scipy.spatial import cKDTree
 
-from facefarm.pipeline.hair_surface import HeadSurface, Nearest
+from facefarm.pipeline.hair_surface import HeadSurface, Nearest, away
 
 #: No strand point comes closer to the skin than this (metres); tests demand >= 0.5 mm.
 MIN_OFFSET_M = 0.0012
@@ -86,16 +86,15 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
     out[:, 0] = p
     d = unit(normals * np.maximum(lift, 0.05) + comb(p, surface.query(p), np.zeros(g)) * (1 - lift))
     lift_len = 0.004 + 0.02 * lift[:, 0]
-    reach = float(offset.max()) + MIN_OFFSET_M + CONTACT_M  # farther than this, the skin does not matter
     for i in range(1, n_pts):
         s = h * (i - 1)
-        nr = surface.query(p, reach)
+        nr = surface.query(p)
         shell = MIN_OFFSET_M + offset * rise(s)
         if i > 1:
             # the point placed last step is settled here, with the query the step needs anyway
             # (one push; a guide a little off its shell is harmless, its children are settled)
             low = nr.distance < shell
-            p[low] += nr.normal[low] * (shell - nr.distance)[low, None]
+            p[low] += away(nr, p[low], low) * (shell - nr.distance)[low, None]
             out[:, i - 1] = p
             nr = Nearest(point=nr.point, face=nr.face, bary=nr.bary, normal=nr.normal,
                          distance=np.maximum(nr.distance, shell))
@@ -282,32 +281,25 @@ def settle(surface: HeadSurface, curves: np.ndarray, shell: np.ndarray | float) 
     if s == 0:
         return p
     sh = np.broadcast_to(np.asarray(shell, float), (s, k))
-    reach = float(sh.max()) + 0.0021
     # strands that dive into the skin are walked root to tip; the others only graze their
     # shell here and there, and those points are pushed out where they are
-    nr = surface.query(p.reshape(-1, 3), reach)
-    d = nr.distance.reshape(s, k)
+    d = surface.query(p.reshape(-1, 3)).distance.reshape(s, k)
     dive = (d < -0.002).any(axis=1)
     walk = np.flatnonzero(dive)
     if len(walk):
-        p[walk] = _walk_out(surface, p[walk], sh[walk], reach)
-    # grazing points: too close, or close to a crease where the fast distance may err
-    crease = ((nr.face >= 0) & surface.face_near_crease[np.maximum(nr.face, 0)]).reshape(s, k)
-    graze = ((d < sh) | (crease & (d < sh + 0.002))) & ~dive[:, None]
+        p[walk] = _walk_out(surface, p[walk], sh[walk])
+    graze = (d < sh) & ~dive[:, None]
     if graze.any():
-        p[graze] = surface.push_out(p[graze], sh[graze], exact=True)
+        p[graze] = surface.push_out(p[graze], sh[graze])
     return p
 
 
-def _walk_out(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, reach: float) -> np.ndarray:
+def _walk_out(surface: HeadSurface, p: np.ndarray, sh: np.ndarray) -> np.ndarray:
     """:func:`settle`'s root-to-tip walk over (s, k, 3) strands ``p`` (modified in place)."""
     k = p.shape[1]
     for i in range(k):
-        nr = surface.query(p[:, i], reach)
-        # the fast distance errs by up to 2 mm only near creases
-        doubt = (nr.distance < sh[:, i] + 0.002) & (nr.face >= 0)
-        doubt[doubt] = surface.face_near_crease[nr.face[doubt]]
-        bad = np.flatnonzero((nr.distance < sh[:, i]) | doubt)
+        nr = surface.query(p[:, i])
+        bad = np.flatnonzero(nr.distance < sh[:, i])
         if len(bad) == 0:
             continue
         new = p[bad, i].copy()
@@ -318,12 +310,12 @@ def _walk_out(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, reach: float)
             lo, hi = p[b, i - 1].copy(), p[b, i].copy()
             for _ in range(6):
                 mid = 0.5 * (lo + hi)
-                inside = surface.query(mid, reach).distance < 0
+                inside = surface.query(mid).distance < 0
                 hi = np.where(inside[:, None], mid, hi)
                 lo = np.where(inside[:, None], lo, mid)
             # ... and let the rest of the step slide along the skin there (hair drapes)
             step = p[b, i] - lo
-            new[deep] = lo + tangential(step, surface.query(lo, reach).normal)
-        new = surface.push_out(new, sh[bad, i], exact=True)
+            new[deep] = lo + tangential(step, surface.query(lo).normal)
+        new = surface.push_out(new, sh[bad, i])
         p[bad, i:] += (new - p[bad, i])[:, None, :]
     return p

@@ -1,10 +1,10 @@
 """Glasses fitted to babies, adults, the elderly, extreme weights and big expressions.
 
-The fit measures clearance with its own k-d-tree query; these tests check the result with
+The fit measures clearance with its own closest-point query (libigl); these tests check the result with
 independent tools: trimesh's closest point on every nearby head triangle (with a proof that
 no nearer triangle was skipped), segment-triangle crossings both ways, and the generalised
 winding number for "outside" - so a fit that only fools its own distance query still fails.
-The helpers at the top are reused by tests/test_garments.py.
+The helpers at the top are reused by tests/test_garments.py and tests/test_hair.py.
 """
 
 from __future__ import annotations

@@ -21,10 +21,9 @@ from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.compose import identity_params
 from facefarm.pipeline.hair import hair_strands, head_frame
 from facefarm.pipeline.head_model import HeadModel
+from test_glasses import surface_gaps
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")
-#: Bound on the fast distance's error away from creases (checked below against the exact one).
-FAST_ERROR_M = 1.0e-3
 
 
 @lru_cache(maxsize=None)
@@ -127,22 +126,16 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
         assert c.points.dtype == np.float32 and c.points.ndim == 3 and c.points.shape[2] == 3
         assert c.radius.shape == c.points.shape[:2] and (c.radius > 0).all()
         pts = c.points.reshape(-1, 3).astype(np.float64)
-        # every point: the fast signed distance (along the skin normal at the nearest surface
-        # sample: within 1 mm of the truth, 2 mm near creases), and the exact one wherever that
-        # is not conclusive
-        fast = surface.query(pts, within=0.005)
-        d = fast.distance.copy()
-        crease = (fast.face >= 0) & surface.face_near_crease[np.maximum(fast.face, 0)]
-        doubt = (d < 0.5e-3 + FAST_ERROR_M) | (crease & (d < 0.5e-3 + 2e-3))
-        d[doubt] = surface.nearest(pts[doubt]).distance
+        # every point: the collision surface's own exact signed distance (libigl closest point,
+        # pseudo-normal sign)
+        d = surface.query(pts).distance
         assert d.min() >= 0.5e-3, f"{style}/{c.name}: a point is {d.min() * 1e3:.2f} mm from the skin"
-        # a random subset, independently: exact nearest triangle (which also bounds the fast
-        # distance's error away from creases) and the winding number
+        # a random subset, independently: trimesh's closest point on every triangle that could
+        # be nearest agrees on the distance, and the winding number on the side
         idx = rng.choice(len(pts), size=min(1000, len(pts)), replace=False)
-        exact = surface.nearest(pts[idx]).distance
-        assert exact.min() >= 0.5e-3, f"{style}/{c.name}: exact distance {exact.min() * 1e3:.2f} mm"
-        near = (exact < 0.01) & ~crease[idx]
-        assert np.abs(fast.distance[idx][near] - exact[near]).max() < FAST_ERROR_M
+        gap = surface_gaps(pts[idx], surface.vertices, surface.faces)
+        assert np.abs(np.abs(d[idx]) - gap).max() < 1e-6
+        exact = d[idx]
         if c.class_id in (CLASS_IDS["HAIR"], CLASS_IDS["BEARD"]):
             w = _winding(pts[idx[:150]], surface.vertices, surface.faces)
             inside = pts[idx[:150]][(w >= 0.5) & (exact[:150] > 2e-3)]
@@ -152,7 +145,7 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
             assert all(_skin_overlaps_near(surface, q) for q in inside), \
                 f"{style}/{c.name}: {len(inside)} points inside by winding number"
         # roots sit on the skin (bound to the mesh), not floating
-        root_d = surface.nearest(c.points[:, 0].astype(np.float64)).distance
+        root_d = surface.query(c.points[:, 0].astype(np.float64)).distance
         assert np.median(root_d) < 2.5e-3, f"{style}/{c.name}: roots float {np.median(root_d) * 1e3:.1f} mm"
 
 
@@ -176,7 +169,7 @@ def test_winding_check_catches_a_point_inside():
     below_crown = surface.vertices[top] - 1e-3 * surface.normals[top]
     assert _winding(below_crown[None], surface.vertices, surface.faces)[0] > 0.5
     assert not _skin_overlaps_near(surface, below_crown)
-    assert surface.nearest(centre[None]).distance[0] < -0.01
+    assert surface.query(centre[None]).distance[0] < -0.01
 
 
 # ---- the face stays clear -----------------------------------------------------------------------
