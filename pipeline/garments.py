@@ -30,7 +30,8 @@ import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.glasses import SurfaceDistance, sweep, vertex_normals
+from facefarm.pipeline.glasses import SurfaceDistance, sweep
+from facefarm.pipeline.triangles import vertex_normals
 from facefarm.pipeline.scene import Material, Mesh
 
 CLOTHING_IDS: tuple[str, ...] = ("tshirt", "shirt", "sweater", "hoodie", "jacket", "scarf")

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.paths import ASSETS
 from facefarm.pipeline.mesh_closest import ClosestPoints
+from facefarm.pipeline.triangles import vertex_normals
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material, Mesh
 
@@ -645,17 +646,6 @@ def _concat(items) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------- geometry
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) area-weighted unit vertex normals (zero for unused vertices)."""
-    tri = vertices[faces]
-    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    vn = np.zeros_like(vertices, dtype=np.float64)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    n = np.linalg.norm(vn, axis=1, keepdims=True)
-    return vn / np.where(n > 0, n, 1.0)
-
-
 class SurfaceDistance:
     """Signed distance to a triangle mesh near its surface: the exact closest point
     (:class:`~facefarm.pipeline.mesh_closest.ClosestPoints`), sign from the interpolated vertex

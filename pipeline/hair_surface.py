@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facefarm.pipeline.mesh_closest import ClosestPoints
+from facefarm.pipeline.triangles import vertex_normals
 
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
@@ -95,29 +96,18 @@ def _smooth_loop(rim: np.ndarray, iterations: int) -> np.ndarray:
     return out
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(n, 3) float64 unit area-weighted vertex normals."""
-    v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    out = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(out, f[:, k], fn)
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-20)
-
-
 def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Angle-weighted vertex normals (n, 3), edge normals (m, 3, 3) and the face across each
     edge (m, 3): for face i, the edge opposite corner k gets the sum of the normals of the two
     faces sharing it. ``other``: that adjacency if known (:func:`_across`)."""
     tri = v[f]
-    vn = np.zeros_like(v)
+    ang = np.empty((len(f), 3))
     for k in range(3):
         e1 = _unit(tri[:, (k + 1) % 3] - tri[:, k])
         e2 = _unit(tri[:, (k + 2) % 3] - tri[:, k])
-        ang = np.arccos(np.clip((e1 * e2).sum(axis=1), -1.0, 1.0))
-        np.add.at(vn, f[:, k], fn * ang[:, None])
-    vn = _unit(vn)
+        ang[:, k] = np.arccos(np.clip((e1 * e2).sum(axis=1), -1.0, 1.0))
+    vn = vertex_normals(v, f, weights=ang)
     other = _across(f, len(v)) if other is None else other
     en = _unit(fn[:, None, :] + fn[other])
     return vn, en, other

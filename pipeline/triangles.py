@@ -8,6 +8,28 @@ from __future__ import annotations
 import numpy as np
 
 
+def scatter_add(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n, d) sums of the (k, d) ``values`` rows into rows ``index`` (k,) (``np.add.at``, by bincount)."""
+    return np.stack([np.bincount(index, weights=values[:, j], minlength=n) for j in range(values.shape[1])],
+                    axis=1)
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """(n, 3) float64 unit vertex normals of a triangle mesh: the sum of its faces' normals,
+    each weighted by its area (or by ``weights`` (m, 3) per face corner, on unit face
+    normals); zero for vertices no face uses."""
+    v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    if weights is None:
+        corner = np.repeat(fn, 3, axis=0)
+    else:
+        unit = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
+        corner = np.repeat(unit, 3, axis=0) * np.asarray(weights, np.float64).reshape(-1, 1)
+    out = scatter_add(f.ravel(), corner, len(v))
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
+
+
 def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
                          ) -> tuple[np.ndarray, np.ndarray]:
     """Closest points on triangles (a, b, c) to points ``p``; all (..., 3) float64, broadcast.
