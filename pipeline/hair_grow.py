@@ -283,14 +283,15 @@ def settle(surface: HeadSurface, curves: np.ndarray, shell: np.ndarray | float) 
     sh = np.broadcast_to(np.asarray(shell, float), (s, k))
     # strands that dive into the skin are walked root to tip; the others only graze their
     # shell here and there, and those points are pushed out where they are
-    d = surface.query(p.reshape(-1, 3)).distance.reshape(s, k)
+    nr = surface.query(p.reshape(-1, 3))
+    d = nr.distance.reshape(s, k)
     dive = (d < -0.002).any(axis=1)
     walk = np.flatnonzero(dive)
     if len(walk):
         p[walk] = _walk_out(surface, p[walk], sh[walk])
     graze = (d < sh) & ~dive[:, None]
     if graze.any():
-        p[graze] = surface.push_out(p[graze], sh[graze])
+        p[graze] = surface.push_out(p[graze], sh[graze], measured=nr.take(graze.ravel()))
     return p
 
 
@@ -316,6 +317,6 @@ def _walk_out(surface: HeadSurface, p: np.ndarray, sh: np.ndarray) -> np.ndarray
             # ... and let the rest of the step slide along the skin there (hair drapes)
             step = p[b, i] - lo
             new[deep] = lo + tangential(step, surface.query(lo).normal)
-        new = surface.push_out(new, sh[bad, i])
+        new = surface.push_out(new, sh[bad, i], measured=None if (i > 0 and deep.any()) else nr.take(bad))
         p[bad, i:] += (new - p[bad, i])[:, None, :]
     return p

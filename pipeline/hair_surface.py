@@ -33,13 +33,9 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, 
     """
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
-    directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    key = directed[:, 0] * (len(v) + 1) + directed[:, 1]
-    rev = directed[:, 1] * (len(v) + 1) + directed[:, 0]
-    boundary = directed[~np.isin(key, rev)]
-    if len(boundary) == 0:
+    nxt = _boundary_next(f, len(v))
+    if not nxt:
         return v, f
-    nxt = {int(a): int(b) for a, b in boundary}
     seen: set[int] = set()
     new_v, new_f = [v], [f]
     count = len(v)
@@ -83,6 +79,23 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, 
     return np.vstack(new_v), np.vstack(new_f)
 
 
+_BOUNDARIES: dict[tuple, dict[int, int]] = {}
+
+
+def _boundary_next(f: np.ndarray, n_vertices: int) -> dict[int, int]:
+    """{a: b} for every boundary edge a -> b of the (m, 3) faces (cached per topology: every
+    identity of a head asset has the same)."""
+    key = (n_vertices, hash(f.tobytes()))
+    if key not in _BOUNDARIES:
+        directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        fwd = directed[:, 0] * (n_vertices + 1) + directed[:, 1]
+        rev = directed[:, 1] * (n_vertices + 1) + directed[:, 0]
+        if len(_BOUNDARIES) > 8:
+            _BOUNDARIES.clear()
+        _BOUNDARIES[key] = {int(a): int(b) for a, b in directed[~np.isin(fwd, rev)]}
+    return _BOUNDARIES[key]
+
+
 def _smooth_loop(rim: np.ndarray, iterations: int) -> np.ndarray:
     """A closed (k, 3) loop with its horizontal (x, z) outline Laplacian-smoothed, keeping its
     extent (the smoothed outline is rescaled to the original's size about the centroid)."""
@@ -101,12 +114,11 @@ def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndar
     """Angle-weighted vertex normals (n, 3), edge normals (m, 3, 3) and the face across each
     edge (m, 3): for face i, the edge opposite corner k gets the sum of the normals of the two
     faces sharing it. ``other``: that adjacency if known (:func:`_across`)."""
-    tri = v[f]
-    ang = np.empty((len(f), 3))
-    for k in range(3):
-        e1 = _unit(tri[:, (k + 1) % 3] - tri[:, k])
-        e2 = _unit(tri[:, (k + 2) % 3] - tri[:, k])
-        ang[:, k] = np.arccos(np.clip((e1 * e2).sum(axis=1), -1.0, 1.0))
+    e = v[np.roll(f, -1, axis=1)] - v[f]              # e[:, k]: corner k -> corner k + 1
+    length = np.linalg.norm(e, axis=-1)
+    # the angle at corner k lies between e[:, k] and -e[:, k - 1]
+    cos = -(e * np.roll(e, 1, axis=1)).sum(-1) / np.maximum(length * np.roll(length, 1, axis=1), 1e-30)
+    ang = np.arccos(np.clip(cos, -1.0, 1.0))
     vn = vertex_normals(v, f, weights=ang)
     other = _across(f, len(v)) if other is None else other
     en = _unit(fn[:, None, :] + fn[other])
@@ -142,6 +154,10 @@ class Nearest:
     bary: np.ndarray
     normal: np.ndarray
     distance: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "Nearest":
+        """The results for ``rows`` (indices or a boolean mask) of the queried points."""
+        return Nearest(self.point[rows], self.face[rows], self.bary[rows], self.normal[rows], self.distance[rows])
 
 
 _ACROSS: dict[tuple, np.ndarray] = {}
@@ -195,21 +211,23 @@ class HeadSurface:
         sign = np.where((off * pn).sum(axis=1) < 0, -1.0, 1.0)
         return Nearest(point=c.point, face=face, bary=bary, normal=n, distance=sign * c.distance)
 
-    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 24) -> np.ndarray:
+    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 24,
+                 measured: Nearest | None = None) -> np.ndarray:
         """Points moved out to at least ``offset`` metres outside the surface ((n,) or scalar).
 
         A point closer than ``offset`` (or inside) moves straight away from its closest surface
         point (along the smooth normal when it lies on the surface) to ``offset``; later passes
         (on the few points still too close) settle those that landed near another part, as in a
         crease between two walls. Passes stop when the total shortfall no longer shrinks by 5 %
-        (points held between two walls), or after ``iterations``.
+        (points held between two walls), or after ``iterations``. ``measured``: the query of
+        ``points`` when the caller has it already (saves the first pass's query).
         """
         p = np.asarray(points, np.float64).reshape(-1, 3).copy()
         off = np.broadcast_to(np.asarray(offset, np.float64), (len(p),))
         todo = np.arange(len(p))
         short_before = np.inf
-        for _ in range(iterations):
-            nr = self.query(p[todo])
+        for it in range(iterations):
+            nr = measured if (it == 0 and measured is not None) else self.query(p[todo])
             bad = nr.distance < off[todo]
             if not bad.any():
                 break
