@@ -98,6 +98,7 @@ def _err(msg: str) -> None:
 
 def run(args) -> int:
     from facefarm.catalog import catalog_hash
+    from facefarm.pipeline import head_asset
     from facefarm.pipeline.store import StoreUnavailable, open_store
     from facefarm.render_farm import job as jobs
     from facefarm.render_farm.plan import Job
@@ -118,7 +119,7 @@ def run(args) -> int:
         return EXIT_ERROR
     job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
               backend=args.backend or catalog.render.backend, device=catalog.render.device,
-              n_matters=depends_on_n(catalog))
+              n_matters=depends_on_n(catalog), head_asset=head_asset.input_hash())
     root = output_root(args.output)
     try:
         store = open_store(root)

@@ -56,7 +56,6 @@ def job_record(job: Job) -> dict:
         "n_matters": job.n_matters,
         "device": job.device,
         "generator": GENERATOR,
-        "generator_version": __version__,
         "git_commit": git_commit(),
         "created": now_iso(),
         "catalog": job.catalog,
@@ -69,13 +68,22 @@ def read_job(store: Store) -> dict | None:
     return json.loads(store.get(JOB_FILE))
 
 
+#: Identity fields a job.json written before they existed may lack (then they are not compared).
+_LATER_FIELDS = ("generator_version", "head_asset")
+_HINTS = {"n": " (this catalog stratifies or has quotas, so every sample depends on N)",
+          "head_asset": " (the samples there were made from another head asset build)",
+          "generator_version": " (another facefarm release makes other samples)"}
+
+
 def _differences(old: dict, job: Job) -> list[str]:
     new = job.identity()
     out = []
-    for key, label in (("catalog_hash", "catalog"), ("seed", "seed"), ("backend", "backend"), ("n", "-n")):
-        if key in new and old.get(key) != new[key]:
-            hint = " (this catalog stratifies or has quotas, so every sample depends on N)" if key == "n" else ""
-            out.append(f"{label}: {old.get(key)!r} there, {new[key]!r} now{hint}")
+    for key, label in (("catalog_hash", "catalog"), ("seed", "seed"), ("backend", "backend"), ("n", "-n"),
+                       ("head_asset", "head asset"), ("generator_version", "facefarm version")):
+        if key not in new or (key in _LATER_FIELDS and key not in old):
+            continue
+        if old.get(key) != new[key]:
+            out.append(f"{label}: {old.get(key)!r} there, {new[key]!r} now{_HINTS.get(key, '')}")
     return out
 
 
@@ -107,8 +115,8 @@ class Claim:
 def claim_output(store: Store, job: Job, overwrite: bool = False) -> Claim:
     """Make ``store`` the home of ``job``: check it, clean it, write ``job.json``.
 
-    Raises :class:`JobMismatch` when the folder holds another job (different catalog, seed, N or
-    backend) or samples without a ``job.json``, unless ``overwrite`` (then the old samples,
+    Raises :class:`JobMismatch` when the folder holds another job (different catalog, seed, N,
+    backend, head asset or facefarm version) or samples without a ``job.json``, unless ``overwrite`` (then the old samples,
     manifest and header are deleted first). Removes the ``.tmp-*`` leftovers of killed writers.
     """
     old = read_job(store)

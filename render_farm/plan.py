@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from facefarm import __version__
+
 BACKENDS = ("pyrender", "cycles")
 #: Cycles render devices that need a GPU on the worker (everything but "cpu" and "auto").
 GPU_DEVICES = ("cuda", "optix", "hip", "metal")
@@ -31,6 +33,8 @@ class Job:
     backend : "pyrender" or "cycles"; device : the catalog's render device ("auto", "cpu", "cuda", ...)
     n_matters : whether sample i depends on N (stratified sampling or quotas); when it does not,
     a dataset can be grown by re-running with a larger N into the same output
+    head_asset : hash of the compiled head asset the samples are made from (None: not checked)
+    generator_version : the facefarm release that makes them
     """
 
     catalog: dict
@@ -40,6 +44,8 @@ class Job:
     backend: str
     device: str = "auto"
     n_matters: bool = True
+    head_asset: str | None = None
+    generator_version: str = __version__
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
@@ -49,7 +55,10 @@ class Job:
 
     def identity(self) -> dict:
         """The fields that must match for two runs to write into the same output (N only if it matters)."""
-        out = {"catalog_hash": self.catalog_hash, "seed": self.seed, "backend": self.backend}
+        out = {"catalog_hash": self.catalog_hash, "seed": self.seed, "backend": self.backend,
+               "generator_version": self.generator_version}
+        if self.head_asset is not None:
+            out["head_asset"] = self.head_asset
         return {**out, "n": self.n} if self.n_matters else out
 
     @property

@@ -43,7 +43,8 @@ class SampleWorker:
     ``catalog``: the catalog JSON (dict) of the job; ``store_root``: local folder or fsspec URL.
     """
 
-    def __init__(self, catalog: dict, backend: str, store_root: str, seed: int, n: int):
+    def __init__(self, catalog: dict, backend: str, store_root: str, seed: int, n: int,
+                 head_asset: str | None = None):
         # PyOpenGL picks its platform at first import; headless workers need EGL (or OSMesa).
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
         from facefarm.catalog import load_catalog
@@ -54,6 +55,11 @@ class SampleWorker:
         self.seed, self.n = int(seed), int(n)
         self.store = open_store(store_root)
         self.renderer = SampleRenderer(self.catalog, backend)
+        # a node with another head asset build would make other samples under the same job
+        mine = head_asset_versions(self.renderer).get("head")
+        if head_asset is not None and mine != head_asset:
+            raise RuntimeError(f"this node's head asset is {mine}, the job's is {head_asset}: run "
+                               "`facefarm assets build` with the same facefarm version on every node")
 
     def info(self) -> dict:
         """Where this worker runs and what it loaded: {"pid", "host", "assets"}."""
@@ -152,7 +158,7 @@ class _Attempts:
 def start_local_worker(job: Job, store_root: str) -> SampleWorker:
     """A worker in this process (``--no-ray``); raises :class:`FarmError` when it cannot start."""
     try:
-        return SampleWorker(job.catalog, job.backend, store_root, job.seed, job.n)
+        return SampleWorker(job.catalog, job.backend, store_root, job.seed, job.n, job.head_asset)
     except Exception as e:  # noqa: BLE001 - e.g. the head asset is not built: say so, no traceback
         raise FarmError(f"the renderer failed to start: {traceback.format_exception_only(type(e), e)[-1].strip()}")
 
@@ -278,7 +284,7 @@ class RayFarm:
     # -- actors
     def _new_slot(self) -> _Slot:
         j = self.job
-        actor = self._actor_cls.remote(j.catalog, j.backend, self.store_root, j.seed, j.n)
+        actor = self._actor_cls.remote(j.catalog, j.backend, self.store_root, j.seed, j.n, j.head_asset)
         return _Slot(actor=actor, ready_ref=actor.info.remote())
 
     def start(self) -> None:

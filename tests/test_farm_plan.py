@@ -20,10 +20,10 @@ SPEC = {"catalog_version": 1, "render": {"resolution": [64, 64]}}
 STRATIFIED = {"catalog_version": 1, "sampling": {"mode": "stratified", "stratify_by": [{"attribute": "glasses"}]}}
 
 
-def make_job(spec=SPEC, seed=0, n=6, backend=None) -> Job:
+def make_job(spec=SPEC, seed=0, n=6, backend=None, **more) -> Job:
     cat = load_catalog(spec)
     return Job(cat.model_dump(mode="json"), catalog_hash(cat), seed, n, backend or cat.render.backend,
-               cat.render.device, n_matters=depends_on_n(cat))
+               cat.render.device, n_matters=depends_on_n(cat), **more)
 
 
 def test_shards_cover_todo_once_in_order():
@@ -113,6 +113,22 @@ def test_claim_writes_job_json_and_refuses_another_job(tmp_path):
         jobs.claim_output(store, make_job(backend="cycles"))
     # the refused job left the folder as it was
     assert json.loads((tmp_path / "out" / "job.json").read_text())["catalog_hash"] == job.catalog_hash
+
+
+def test_resume_needs_the_same_head_asset_and_release(tmp_path):
+    store = open_store(tmp_path / "out")
+    job = make_job(head_asset="aaaa000011112222")
+    jobs.claim_output(store, job)
+    assert json.loads((tmp_path / "out" / "job.json").read_text())["head_asset"] == "aaaa000011112222"
+    with pytest.raises(jobs.JobMismatch, match="head asset: 'aaaa000011112222' there, 'bbbb' now"):
+        jobs.claim_output(store, make_job(head_asset="bbbb"))
+    with pytest.raises(jobs.JobMismatch, match="facefarm version: '.*' there, '99.0' now"):
+        jobs.claim_output(store, make_job(head_asset="aaaa000011112222", generator_version="99.0"))
+    # a job.json from before these were recorded does not name them: nothing to compare
+    rec = json.loads((tmp_path / "out" / "job.json").read_text())
+    del rec["head_asset"], rec["generator_version"]
+    (tmp_path / "out" / "job.json").write_text(json.dumps(rec))
+    assert jobs.claim_output(store, make_job(head_asset="bbbb")).previous is not None
 
 
 def _fake_commit(store, job, index):

@@ -197,3 +197,17 @@ def test_a_cloud_url_without_its_filesystem_package_names_what_to_install(tmp_pa
     p = facefarm("render", spec, "-o", "gs://some-bucket/run", "-n", "1", "--no-ray")
     assert p.returncode == 1, p.stderr
     assert "gcsfs" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_worker_with_another_head_asset_refuses_to_start(tmp_path):
+    """A node whose head asset build differs from the job's would make other samples under the same
+    job: it fails at start, before writing anything, and says what to do."""
+    from facefarm.catalog import catalog_hash, load_catalog
+    from facefarm.render_farm.plan import Job
+    from facefarm.render_farm.ray_workers import FarmError, start_local_worker
+
+    cat = load_catalog({"catalog_version": 1, "render": {"resolution": [64, 64]}})
+    job = Job(cat.model_dump(mode="json"), catalog_hash(cat), 0, 2, "pyrender", head_asset="0000000000000000")
+    with pytest.raises(FarmError, match="head asset is [0-9a-f]{16}, the job's is 0000000000000000.*assets build"):
+        start_local_worker(job, str(tmp_path / "out"))
+    assert not (tmp_path / "out" / "samples").exists()
