@@ -19,6 +19,8 @@ from facefarm.pipeline.triangles import vertex_normals
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
 TORSO_M = 0.3
+#: Distances within this of a target are on it (metres; float rounding of a re-measured point).
+_ROUNDING_M = 1e-7
 
 
 def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, step: float = 0.015,
@@ -228,7 +230,9 @@ class HeadSurface:
         short_before = np.inf
         for it in range(iterations):
             nr = measured if (it == 0 and measured is not None) else self.query(p[todo])
-            bad = nr.distance < off[todo]
+            # measured again, a point just moved to its offset may come out a rounding error short:
+            # that is not short (without the tolerance such points would loop every pass)
+            bad = nr.distance < off[todo] - _ROUNDING_M
             if not bad.any():
                 break
             # the few points still too close after several passes are either creeping out of a
@@ -238,7 +242,7 @@ class HeadSurface:
                 break
             short_before = short
             todo = todo[bad]
-            p[todo] += away(nr, p[todo], bad) * (off[todo] - nr.distance[bad])[:, None]
+            p[todo] += away(nr, p[todo], bad) * (off[todo] - nr.distance[bad] + _ROUNDING_M)[:, None]
         return p
 
 
