@@ -27,6 +27,7 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.skin import SKIN_STREAMS, identity_rng
@@ -119,7 +120,7 @@ def _chart(head, surface) -> _Chart:
     cand, p = cand[front], p[front]
     clear = neutral[np.isin(vc, _CLEAR_CLASSES)]
     eye_lm = lm[36:48]
-    d_clear = np.sqrt(((p[:, None, :] - clear[None]) ** 2).sum(-1)).min(axis=1)
+    d_clear = cKDTree(clear).query(p)[0] if len(clear) else np.full(len(p), np.inf)
     d_eye = np.sqrt(((p[:, None, :] - eye_lm[None]) ** 2).sum(-1)).min(axis=1)
     nostrils = (vc[cand] == CLASS_IDS["NOSE"]) & (p[:, 1] < lm[30, 1])
     keep = (d_clear > 0.006) & (d_eye > 0.009) & ~nostrils
