@@ -663,8 +663,7 @@ class SurfaceDistance:
         normals), plus ((n,) index into ``faces`` of the closest triangle) if ``return_faces``."""
         p = np.asarray(points, np.float64).reshape(-1, 3)
         c = self._closest.query(p)
-        nrm = np.einsum("nk,nkd->nd", c.bary, self.normals[self.faces[c.face]])
-        nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+        nrm = self._closest.smooth_normal(c, self.normals)
         sign = np.where(((p - c.point) * nrm).sum(axis=1) >= 0, 1.0, -1.0)
         if return_faces:
             return c.distance * sign, c.point, nrm, c.face

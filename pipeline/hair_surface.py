@@ -81,21 +81,28 @@ def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, 
     return np.vstack(new_v), np.vstack(new_f)
 
 
-_BOUNDARIES: dict[tuple, dict[int, int]] = {}
+_TOPOLOGY: dict[tuple, object] = {}
+
+
+def _per_topology(kind: str, f: np.ndarray, n_vertices: int, build):
+    """``build()`` once per (``kind``, mesh topology): every identity of a head asset shares it."""
+    key = (kind, n_vertices, hash(f.tobytes()))
+    if key not in _TOPOLOGY:
+        if len(_TOPOLOGY) > 16:
+            _TOPOLOGY.clear()
+        _TOPOLOGY[key] = build()
+    return _TOPOLOGY[key]
 
 
 def _boundary_next(f: np.ndarray, n_vertices: int) -> dict[int, int]:
-    """{a: b} for every boundary edge a -> b of the (m, 3) faces (cached per topology: every
-    identity of a head asset has the same)."""
-    key = (n_vertices, hash(f.tobytes()))
-    if key not in _BOUNDARIES:
+    """{a: b} for every boundary edge a -> b of the (m, 3) faces."""
+    def build() -> dict[int, int]:
         directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
         fwd = directed[:, 0] * (n_vertices + 1) + directed[:, 1]
         rev = directed[:, 1] * (n_vertices + 1) + directed[:, 0]
-        if len(_BOUNDARIES) > 8:
-            _BOUNDARIES.clear()
-        _BOUNDARIES[key] = {int(a): int(b) for a, b in directed[~np.isin(fwd, rev)]}
-    return _BOUNDARIES[key]
+        return {int(a): int(b) for a, b in directed[~np.isin(fwd, rev)]}
+
+    return _per_topology("boundary", f, n_vertices, build)
 
 
 def _smooth_loop(rim: np.ndarray, iterations: int) -> np.ndarray:
@@ -111,20 +118,17 @@ def _smooth_loop(rim: np.ndarray, iterations: int) -> np.ndarray:
     return out
 
 
-def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndarray | None = None
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Angle-weighted vertex normals (n, 3), edge normals (m, 3, 3) and the face across each
-    edge (m, 3): for face i, the edge opposite corner k gets the sum of the normals of the two
-    faces sharing it. ``other``: that adjacency if known (:func:`_across`)."""
+def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Angle-weighted vertex normals (n, 3) and edge normals (m, 3, 3) of the mesh with unit face
+    normals ``fn`` (m, 3): for face i, the edge opposite corner k gets the sum of the normals of
+    the two faces sharing it, face i and ``other[i, k]`` (:func:`_across`)."""
     e = v[np.roll(f, -1, axis=1)] - v[f]              # e[:, k]: corner k -> corner k + 1
     length = np.linalg.norm(e, axis=-1)
     # the angle at corner k lies between e[:, k] and -e[:, k - 1]
     cos = -(e * np.roll(e, 1, axis=1)).sum(-1) / np.maximum(length * np.roll(length, 1, axis=1), 1e-30)
     ang = np.arccos(np.clip(cos, -1.0, 1.0))
-    vn = vertex_normals(v, f, weights=ang)
-    other = _across(f, len(v)) if other is None else other
-    en = _unit(fn[:, None, :] + fn[other])
-    return vn, en, other
+    return vertex_normals(v, f, weights=ang), _unit(fn[:, None, :] + fn[other])
 
 
 def _across(f: np.ndarray, n_vertices: int) -> np.ndarray:
@@ -162,9 +166,6 @@ class Nearest:
         return Nearest(self.point[rows], self.face[rows], self.bary[rows], self.normal[rows], self.distance[rows])
 
 
-_ACROSS: dict[tuple, np.ndarray] = {}
-
-
 class HeadSurface:
     """A closed triangle surface with exact closest-point and signed-distance queries.
 
@@ -182,11 +183,9 @@ class HeadSurface:
         tri = self.vertices[self.faces]
         fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
-        key = (len(self.vertices), hash(self.faces.tobytes()))
-        if key not in _ACROSS:
-            _ACROSS.clear()  # one head asset at a time in practice
-            _ACROSS[key] = _across(self.faces, len(self.vertices))
-        self._vertex_pn, self._edge_pn, _ = _pseudo_normals(self.vertices, self.faces, self._fn, _ACROSS[key])
+        across = _per_topology("across", self.faces, len(self.vertices),
+                               lambda: _across(self.faces, len(self.vertices)))
+        self._vertex_pn, self._edge_pn = _pseudo_normals(self.vertices, self.faces, self._fn, across)
         self._closest = ClosestPoints(self.vertices, self.faces)
 
     @classmethod
@@ -201,8 +200,7 @@ class HeadSurface:
         p = np.asarray(points, np.float64).reshape(-1, 3)
         c = self._closest.query(p)
         face, bary = c.face, c.bary
-        n = np.einsum("nk,nkd->nd", bary, self.normals[self.faces[face]])
-        n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
+        n = self._closest.smooth_normal(c, self.normals)
         off = p - c.point
         zero = bary == 0.0
         pn = self._fn[face].copy()

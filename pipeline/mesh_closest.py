@@ -44,6 +44,12 @@ class ClosestPoints:
         return Closest(point=q, face=face, bary=barycentric(q, tri[:, 0], tri[:, 1], tri[:, 2]),
                        distance=np.sqrt(np.maximum(sqd, 0.0)))
 
+    def smooth_normal(self, c: Closest, vertex_normals: np.ndarray) -> np.ndarray:
+        """(n, 3) unit normals at the closest points ``c``: the (V, 3) ``vertex_normals``
+        interpolated barycentrically over each closest triangle."""
+        n = np.einsum("nk,nkd->nd", c.bary, vertex_normals[self.faces[c.face]])
+        return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
+
 
 def barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, eps: float = 1e-7) -> np.ndarray:
     """(n, 3) barycentric coordinates of (n, 3) points ``p`` lying on triangles (a, b, c),

@@ -116,8 +116,9 @@ def claim_output(store: Store, job: Job, overwrite: bool = False) -> Claim:
     """Make ``store`` the home of ``job``: check it, clean it, write ``job.json``.
 
     Raises :class:`JobMismatch` when the folder holds another job (different catalog, seed, N,
-    backend, head asset or facefarm version) or samples without a ``job.json``, unless ``overwrite`` (then the old samples,
-    manifest and header are deleted first). Removes the ``.tmp-*`` leftovers of killed writers.
+    backend, head asset or facefarm version) or samples without a ``job.json``, unless
+    ``overwrite`` (then the old samples, manifest and header are deleted first). Removes the
+    ``.tmp-*`` leftovers of killed writers.
     """
     old = read_job(store)
     has_samples = bool(store.list(writer.SAMPLES, ".json"))
