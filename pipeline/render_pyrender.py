@@ -35,6 +35,8 @@ import numpy as np
 from facefarm.pipeline import pyrender_geometry as geom
 from facefarm.pipeline.camera import CV_TO_GL, Camera
 from facefarm.pipeline.environment import hdri_path, rotation_y
+from facefarm.pipeline.pyrender_buffers import primitive
+from facefarm.pipeline.pyrender_order import ordered_scene
 from facefarm.pipeline.pyrender_envlight import EnvLighting, colour_lighting, hdri_lighting
 from facefarm.pipeline.pyrender_shaders import BG_UNIT, ENV_UNIT, LUT_UNIT, SHARP_ROUGHNESS, shader_dir
 from facefarm.pipeline.pyrender_view import LOG2_MAX, LOG2_MIN, view_lut
@@ -400,7 +402,7 @@ def _background_quad(cam: Camera) -> np.ndarray:
 
 def _build(scene: Scene, pyrender) -> _Built:
     cam = scene.camera
-    ps = pyrender.Scene(bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.0, 0.0, 0.0))
+    ps = ordered_scene(pyrender, bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.0, 0.0, 0.0))
     K = cam.K
     pcam = pyrender.IntrinsicsCamera(fx=float(K[0, 0]), fy=float(K[1, 1]), cx=float(K[0, 2]),
                                      cy=float(K[1, 2]), znear=float(cam.near), zfar=float(cam.far))
@@ -430,9 +432,9 @@ def _build(scene: Scene, pyrender) -> _Built:
         else:
             positions, normals, colors, indices = geom.flat_shaded(mesh.vertices, mesh.faces, colors)
         color_0 = None if colors is None else np.column_stack([colors, np.ones(len(colors), np.float32)])
-        prim = pyrender.Primitive(positions=positions, normals=normals, indices=indices, color_0=color_0,
-                                  material=_pyrender_material(pyrender, mat),
-                                  mode=pyrender.constants.GLTF.TRIANGLES, **_variant(mat, len(positions)))
+        prim = primitive(pyrender, positions=positions, normals=normals, indices=indices, color_0=color_0,
+                         material=_pyrender_material(pyrender, mat),
+                         mode=pyrender.constants.GLTF.TRIANGLES, **_variant(mat, len(positions)))
         node = ps.add(pyrender.Mesh([prim], name=mesh.name))
         frame.node_params[node] = _node_params(mat, geom.double_sided(mat))
         if not geom.is_transparent_lens(mat):
@@ -445,10 +447,10 @@ def _build(scene: Scene, pyrender) -> _Built:
         if len(faces) == 0:
             continue
         # tangents select the strand shader variant (anisotropic highlights, per-vertex tint)
-        prim = pyrender.Primitive(positions=rb.shaded_vertices, normals=rb.normals, indices=faces,
-                                  tangents=rb.tangents, color_0=rb.colors,
-                                  material=_pyrender_material(pyrender, curves.material),
-                                  mode=pyrender.constants.GLTF.TRIANGLES)
+        prim = primitive(pyrender, positions=rb.shaded_vertices, normals=rb.normals, indices=faces,
+                         tangents=rb.tangents, color_0=rb.colors,
+                         material=_pyrender_material(pyrender, curves.material),
+                         mode=pyrender.constants.GLTF.TRIANGLES)
         node = ps.add(pyrender.Mesh([prim], name=curves.name))
         frame.node_params[node] = _node_params(curves.material, True)
         # hair occludes landmarks (a fringe over the brows hides them)
@@ -473,8 +475,10 @@ def _build(scene: Scene, pyrender) -> _Built:
             continue
         pos = np.concatenate([p for p, _ in parts])
         cls = np.concatenate([c for _, c in parts])
-        pm = pyrender.Mesh([pyrender.Primitive(positions=pos, color_0=np.repeat(cls[:, None], 3, axis=1),
-                                               mode=pyrender.constants.GLTF.TRIANGLES)])
+        # the class id travels as the vertex colour id / 255, as pyrender would convert a uint8 colour
+        rgba = np.ones((len(cls), 4), np.float32)
+        rgba[:, :3] = (cls / 255.0)[:, None]
+        pm = pyrender.Mesh([primitive(pyrender, positions=pos, color_0=rgba, mode=pyrender.constants.GLTF.TRIANGLES)])
         node = ps.add(pm)
         seg_meshes.append(pm)
         seg_map[node] = (0, 0, 0)  # only membership matters: our shader takes the class per vertex

@@ -408,6 +408,39 @@ def test_same_scene_twice_is_identical_and_the_context_is_reused(renderer):
     np.testing.assert_array_equal(again.rgb, a.rgb)  # back at 96 px after 64 x 48: same pixels
 
 
+def test_nodes_iterate_in_the_order_they_were_added():
+    """pyrender keeps nodes in sets (memory-address order); ours keep insertion order, so draw
+    order and light order do not depend on what the process allocated before."""
+    import pyrender
+
+    from facefarm.pipeline.pyrender_order import ordered_scene
+
+    s = ordered_scene(pyrender)
+    quad = trimesh.creation.box(extents=(0.1, 0.1, 0.001))
+    meshes = [s.add(pyrender.Mesh.from_trimesh(quad)) for _ in range(40)]
+    suns = [s.add(pyrender.DirectionalLight()) for _ in range(6)]
+    points = [s.add(pyrender.PointLight()) for _ in range(4)]
+    assert list(s.mesh_nodes) == meshes
+    assert list(s.directional_light_nodes) == suns and list(s.point_light_nodes) == points
+    assert list(s.light_nodes) == points + suns
+    s.remove_node(meshes[3])
+    assert list(s.mesh_nodes) == meshes[:3] + meshes[4:]
+
+
+def test_coplanar_surfaces_resolve_by_scene_order_in_every_render(renderer):
+    """Two surfaces at the same depth: the mesh listed first wins the pixel, every time; with
+    pyrender's sets the winner followed the meshes' memory addresses."""
+    quad = trimesh.creation.box(extents=(0.2, 0.2, 0.001))
+    grey = Environment(hdri=None, color=(0.5, 0.5, 0.5))
+    red = mesh("red", quad, CLASS_IDS["SKIN"], color=(0.8, 0.05, 0.05))
+    blue = mesh("blue", quad, CLASS_IDS["SKIN"], color=(0.05, 0.05, 0.8))
+    for _ in range(6):
+        first_red = renderer.render(scene([red, blue], env=grey)).rgb[48, 48].astype(int)
+        first_blue = renderer.render(scene([blue, red], env=grey)).rgb[48, 48].astype(int)
+        assert first_red[0] > first_red[2] + 50, first_red
+        assert first_blue[2] > first_blue[0] + 50, first_blue
+
+
 def look_at_pose(position) -> np.ndarray:
     """Light-to-world pose at ``position`` whose -z points at the origin."""
     w2c = look_at(np.asarray(position, float), np.zeros(3))

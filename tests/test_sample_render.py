@@ -107,19 +107,21 @@ def test_far_side_jaw_is_hidden_when_the_head_turns(renderer, head):
     assert lab["visible"][0:5].sum() >= 3
 
 
-def test_same_sample_twice_gives_identical_output(renderer, head):
+def test_same_sample_is_bit_identical_whatever_was_rendered_before(renderer, head):
+    """Determinism across a worker's history: sample 9 rendered first, and again after others.
+    (pyrender drew meshes in memory-address order: in one such pair 7 pixels differed.)"""
     from facefarm.pipeline.sample import SampleRenderer
 
     cat = load_catalog("assets/catalogs/default.json")
     sr = SampleRenderer(cat, backend="pyrender", head=head)
-    (rec_a, files_a), (rec_b, files_b) = sr.render(0, 3), sr.render(0, 3)
+    rec_a, files_a = sr.render(0, 9)
+    for i in (0, 1, 2, 3):
+        sr.render(0, i)
+    rec_b, files_b = sr.render(0, 9)
     for k in ("landmarks", "dense", "head_pose", "camera", "attributes", "face_bbox"):
         assert rec_a[k] == rec_b[k], k
-    a = cv2.imdecode(np.frombuffer(files_a["image"], np.uint8), cv2.IMREAD_UNCHANGED)
-    b = cv2.imdecode(np.frombuffer(files_b["image"], np.uint8), cv2.IMREAD_UNCHANGED)
-    # llvmpipe rasterises hair ribbons on several threads: a handful of sub-pixel hair edges may differ
-    differ = np.any(a != b, axis=-1)
-    assert differ.mean() < 1e-3, differ.mean()
-    sa = cv2.imdecode(np.frombuffer(files_a["segmentation"], np.uint8), cv2.IMREAD_UNCHANGED)
-    sb = cv2.imdecode(np.frombuffer(files_b["segmentation"], np.uint8), cv2.IMREAD_UNCHANGED)
-    assert (sa != sb).mean() < 1e-3
+    for f in ("image", "segmentation"):
+        a = cv2.imdecode(np.frombuffer(files_a[f], np.uint8), cv2.IMREAD_UNCHANGED)
+        b = cv2.imdecode(np.frombuffer(files_b[f], np.uint8), cv2.IMREAD_UNCHANGED)
+        assert a.shape == b.shape and a.size > 0
+        np.testing.assert_array_equal(a, b, err_msg=f)
