@@ -69,6 +69,10 @@ def strand_count(base: int, density: float, detail: float) -> int:
     return int(round(base * np.clip(density, 0.05, 1.5) * max(detail, 0.05)))
 
 
+#: Most points a strand gets so that its coils are drawn (see :func:`_grow_style`).
+MAX_COIL_POINTS = 40
+
+
 def points_per_strand(base: int, detail: float) -> int:
     return int(np.clip(round(base * np.sqrt(max(detail, 0.05))), 2, 64))
 
@@ -203,7 +207,19 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     resolved = False
     if curl is not None:
         turns = out_len / curl.period
-        resolved = k >= 5 * np.percentile(turns, 90)
+        # a turn needs ~5 points to read as one: coiled (helix) strands get them, up to
+        # MAX_COIL_POINTS; suggested coils (a wander plus a wide ribbon) read as spikes and
+        # straggles, while suggested waves still read as waves
+        need = int(np.ceil(5 * np.percentile(turns, 90)))
+        if curl.helix and k < need <= MAX_COIL_POINTS:
+            # as many strand points as before, in fewer, wider strands (curls clump into
+            # ringlets): roots come in random order, so a prefix is a random subset
+            n = max(1, int(round(n * np.sqrt(k / need))))
+            dense, out_len, turns, hat, offset = dense[:n], out_len[:n], turns[:n], hat[:n], offset[:n]
+            in_fringe = in_fringe[:n]
+            fr_level = None if fr_level is None else fr_level[:n]
+            k = need
+        resolved = k >= need
         if resolved:
             dense = hg.resample(dense, max(dense_k, int(np.ceil(8 * turns.max())) + 2))
             dense = hg.apply_curl(dense, curl, rng.uniform(0, 2 * np.pi, n), hg.unit(dense - frame.centre))

@@ -314,3 +314,25 @@ def test_strand_budget_and_detail():
     r_lo = np.median(np.concatenate([c.radius[:, 0] for c in low if c.name == "hair"]))
     r_hi = np.median(np.concatenate([c.radius[:, 0] for c in high if c.name == "hair"]))
     assert r_hi < r_lo
+
+
+def _path_over_reach(sample, detail: float) -> np.ndarray:
+    """(s,) per scalp strand: length of its polyline over the distance from root to tip."""
+    curves = [c for c in hair_strands(sample, _head(), _vertices(sample), detail=detail)
+              if c.class_id == CLASS_IDS["HAIR"]]
+    pts = np.concatenate([c.points for c in curves]).astype(np.float64)
+    path = np.linalg.norm(np.diff(pts, axis=1), axis=-1).sum(axis=1)
+    return path / np.maximum(np.linalg.norm(pts[:, -1] - pts[:, 0], axis=-1), 1e-9)
+
+
+@pytest.mark.parametrize("detail", [0.44, 1.2], ids=["fast-256px", "cycles-512px"])
+def test_coils_are_drawn_not_suggested(detail):
+    """Tightly coiled hair gets the points its coils need (about five a turn), at the fast
+    back-end's low detail as at Cycles': each strand winds, so its path is several times the
+    distance it covers (a helix of pitch p and radius r: sqrt(p^2 + (2 pi r)^2) / p). With too few
+    points a coil was only suggested by a wander and read as spikes (path ~ reach)."""
+    s = _sample(3, "afro", age_years=25.0)
+    coily = s.model_copy(update={"hair": s.hair.model_copy(update={"curl": 1.0})})
+    assert np.median(_path_over_reach(coily, detail)) > 2.0
+    straight = s.model_copy(update={"hair": s.hair.model_copy(update={"style": "short", "curl": 0.0})})
+    assert np.median(_path_over_reach(straight, detail)) < 1.3
