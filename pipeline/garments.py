@@ -871,23 +871,33 @@ def _jacket(body: Body, rgb) -> list[Mesh]:
 
 
 def _scarf(body: Body, rgb) -> list[Mesh]:
+    """A t-shirt and a scarf wound twice round the neck, one end hanging down the chest.
+
+    Each turn is a band of cloth, taller than it is thick, that bunches into soft folds along
+    the neck; the outer turn sits lower and tilts the other way, so the two cross like a wound
+    scarf, not a ring."""
     out = _tshirt(body, _shade(rgb, 0.4) if np.mean(rgb) > 0.4 else (0.75, 0.75, 0.72), name="scarf_shirt")
     s = body.s
     mat = _cloth("scarf", rgb, roughness=0.95, sheen=0.8)
     y0 = body.nape_y - 1.15 * body.neck_r
-    a = np.linspace(0.0, 2 * np.pi, 72, endpoint=False)
-    r = 1.0 * body.neck_r + 0.02 * s
-    ring = np.column_stack([np.sin(a) * r, y0 - 0.012 * s * np.cos(a), body.neck_z + np.cos(a) * r * 1.05])
-    ring = _push_out(ring, body, np.full(len(ring), 0.02 * s))
-    ring = _smooth_polyline(ring, True, 4)
-    tube = 0.016 * s
-    ring = _push_out(ring, body, np.full(len(ring), tube + 0.003 * s))
-    rv, rf = sweep(ring, _ring(12), closed=True, scale=np.tile([tube * 1.15, tube * 0.85], (len(ring), 1)))
-    out.append(_mesh("scarf", rv, rf, "CLOTHING", mat))
-    # one end hangs down the chest, slightly to the subject's left, over the shirt
+    a = np.linspace(0.0, 2 * np.pi, 96, endpoint=False)
+    height, thick = 0.019 * s, 0.0075 * s          # half-sizes of a turn's cross-section
+    for turn, (gap, dy, tilt, phase) in enumerate(((0.0, 0.004, 0.010, 0.0), (0.011, -0.012, -0.006, 1.7))):
+        r = body.neck_r + (0.008 + gap) * s
+        ring = np.column_stack([np.sin(a) * r, y0 + (dy - tilt * np.cos(a)) * s,
+                                body.neck_z + np.cos(a) * r * 1.05])
+        ring = _smooth_polyline(_push_out(ring, body, np.full(len(ring), thick + 0.003 * s)), True, 4)
+        ring = _push_out(ring, body, np.full(len(ring), thick + 0.003 * s))
+        folds = 1.0 + 0.18 * np.sin(7 * a + phase) * np.sin(3 * a + 2 * phase)
+        scale = np.column_stack([thick * (2.0 - folds), height * folds])
+        rv, rf = sweep(ring, _ring(12), closed=True, scale=scale)
+        rv = _push_out(rv, body, np.full(len(rv), 0.002))  # a band's edges may reach the shoulders
+        out.append(_mesh("scarf" if turn == 0 else f"scarf_{turn}", rv, rf, "CLOTHING", mat))
+    # one end hangs down the chest from the outer turn, slightly to the subject's left, over the shirt
     start = ring[np.argmin(np.abs(np.arctan2(ring[:, 0], ring[:, 2] - body.neck_z) - 0.35))]
     shirt = out[0]
     over = SurfaceDistance(shirt.vertices.astype(np.float64), shirt.faces)
+    tube = 0.016 * s
     path = _hang(start + np.array([0.0, -0.3 * tube, 0.0]), 0.15 * s, over, 0.45 * tube + 0.002)
     hv, hf = sweep(path, _ring(10), scale=np.tile([tube * 1.5, tube * 0.45], (len(path), 1)),
                    up=np.tile([0.0, 0.0, 1.0], (len(path), 1)))
