@@ -803,12 +803,17 @@ def _hoodie(body: Body, rgb) -> list[Mesh]:
     s = body.s
     path = path + np.column_stack([np.zeros(len(path)), (0.01 + 0.025 * back_w) * s, np.zeros(len(path))])
     radius = (0.012 + 0.02 * back_w) * s
-    clear = 1.1 * radius + 0.004 * s          # the roll's profile is 1.1 x radius wide
+    # cloth lying in a heap, not a tube: a profile thinner than it is tall, bunched into folds
+    t = np.linspace(0.0, 1.0, len(path))
+    folds = 1.0 + 0.16 * np.sin(2 * np.pi * 5.5 * t) * np.sin(2 * np.pi * 2.2 * t + 0.7)
+    across, up = radius * 0.7 * (2.0 - folds), radius * 1.05 * folds
+    clear = across + 0.004 * s
     for _ in range(3):
         path = _push_out(path, body, clear)
         path = _smooth_polyline(path, False, 3)
     path = _push_out(_push_out(path, body, clear), body, clear)
-    hv, hf = sweep(path, _ring(12), closed=False, scale=np.column_stack([radius * 1.1, radius * 0.8]))
+    hv, hf = sweep(path, _ring(12), closed=False, scale=np.column_stack([across, up]))
+    hv = _push_out(hv, body, np.full(len(hv), 0.002))  # the heap's lower edge may reach the shoulders
     out.append(_mesh("hoodie_hood", hv, hf, "CLOTHING", mat))
     # drawstrings hang from the front ends of the hood, over the hoodie
     over = SurfaceDistance(v, f)
