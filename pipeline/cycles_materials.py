@@ -276,13 +276,18 @@ def _hair(g: NodeGraph, m: Material, s: Surface):
     """Principled Hair BSDF (melanin, redness) on curves; on meshes (lash shells, scalp caps)
     ``base_color`` (x vertex colours) with a soft sheen, as the Material contract says."""
     if s.geometry == "curves":
-        h = g.node("ShaderNodeBsdfHairPrincipled", {
-            "Melanin": m.melanin, "Melanin Redness": m.redness,
-            "Roughness": m.roughness, "Radial Roughness": m.extra.get("radial_roughness", 0.3),
-            "Coat": m.extra.get("coat", 0.0), "IOR": 1.55,
-            "Random Color": m.extra.get("random_color", 0.1),
-            "Random Roughness": m.extra.get("random_roughness", 0.1),
-        }, parametrization="MELANIN", model="CHIANG")
+        common = {"Roughness": m.roughness, "Radial Roughness": m.extra.get("radial_roughness", 0.3),
+                  "Coat": m.extra.get("coat", 0.0), "IOR": 1.55,
+                  "Random Roughness": m.extra.get("random_roughness", 0.1)}
+        if m.extra.get("mixed_lock"):
+            # a lock of pigmented and grey hairs: no melanin gives its grey, its colour does
+            h = g.node("ShaderNodeBsdfHairPrincipled", {**common, "Color": (*m.base_color, 1.0)},
+                       parametrization="COLOR", model="CHIANG")
+        else:
+            h = g.node("ShaderNodeBsdfHairPrincipled", {
+                **common, "Melanin": m.melanin, "Melanin Redness": m.redness,
+                "Random Color": m.extra.get("random_color", 0.1),
+            }, parametrization="MELANIN", model="CHIANG")
         return h.outputs["BSDF"]
     alpha = m.alpha
     if LASH_STRAND_ATTRIBUTE in s.attributes and LASH_COVER_ATTRIBUTE in s.attributes:

@@ -8,10 +8,11 @@ follows the identity's shape, age and expression; strands never enter the skin (
 ``detail=1`` suit the fast back-end at 256-512 px; Cycles can ask for ``detail`` 4-16
 (more, thinner strands with more points, so curls are resolved instead of suggested).
 
-Colour: grey hair is a fraction of strands with little melanin (the way hair greys), so
-each hair kind may come as two Curves (pigmented + grey). ``Material.melanin``/``redness``
-drive Cycles' Principled Hair BSDF; ``base_color`` (from :func:`skin.hair_albedo_linear`)
-is the same colour for the fast back-end.
+Colour: greying hair is a fraction of hairs with little melanin. A strand stands for a lock
+of several hairs (more at low detail), so each hair kind comes as up to five Curves by the
+lock's grey share (none, a quarter ... all; see :func:`_curves`). ``Material.melanin``/
+``redness`` drive Cycles' Principled Hair BSDF; ``base_color`` (from
+:func:`skin.hair_albedo_linear`) is the same colour for the fast back-end.
 
 Also here: :func:`hair_cover`, the per-vertex density of the identity's scalp hair (for
 painting and labelling the skin under it), and headwear handling (hair under a hat is
@@ -100,23 +101,51 @@ def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) ->
                      gravity=g / max(np.linalg.norm(g), 1e-12))
 
 
-def _material(name: str, kind: str, melanin: float, redness: float, grey: bool) -> Material:
-    m = GREY_MELANIN if grey else float(melanin)
-    colour = hair_albedo_linear(float(melanin), float(redness), 1.0 if grey else 0.0)
+#: Real hairs one strand stands for at detail 1 (~100k scalp hairs in ~6000 strands; ~250 hairs
+#: in a brow's ~80 strands; a beard's hairs about as dense as its strands are, over a few).
+HAIRS_PER_STRAND = {"hair": 16.0, "brow": 3.0, "beard": 4.0}
+#: Grey shares a lock is drawn with (each strand stands for a lock of hairs, grey or not).
+GREY_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def _material(name: str, kind: str, melanin: float, redness: float, grey: float) -> Material:
+    """Material of a lock whose ``grey`` share (0..1) of hairs has lost its pigment.
+
+    ``base_color`` mixes the pigmented and the grey hairs' albedos. Cycles' Principled Hair
+    takes ``melanin`` for a lock of one kind; no melanin gives the grey of a mixed lock (less
+    melanin is brown, then blond), so a mixed lock is marked ``mixed_lock`` and coloured by its
+    ``base_color`` there."""
+    melanin, redness = float(melanin), float(redness)
+    colour = hair_albedo_linear(melanin, redness, grey)
+    mixed = 0.0 < grey < 1.0
     return Material(name=name, kind=kind, base_color=tuple(float(c) for c in colour), roughness=0.35,
-                    specular=0.5, melanin=m, redness=float(redness) * (0.3 if grey else 1.0),
-                    extra={"radial_roughness": 0.3, "random_color": 0.1, "random_roughness": 0.1})
+                    specular=0.5, melanin=GREY_MELANIN if grey >= 1.0 else melanin,
+                    redness=redness * (1.0 - 0.7 * grey),
+                    extra={"radial_roughness": 0.3, "random_color": 0.1, "random_roughness": 0.1,
+                           "mixed_lock": mixed})
 
 
 def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,
-            grey: float, rng: np.random.Generator) -> list[Curves]:
-    """One Curves for the pigmented strands and one for the grey ones (a ``grey`` fraction)."""
-    if len(strands.points) == 0:
+            grey: float, rng: np.random.Generator, detail: float) -> list[Curves]:
+    """``strands`` as Curves grouped by the grey share of the lock each strand stands for.
+
+    A strand stands for ``HAIRS_PER_STRAND[kind] / detail`` real hairs, each grey with probability
+    ``grey``: a lock's grey share is binomial around ``grey``, rounded to GREY_LEVELS. Fine
+    strands (Cycles, high detail) stand for few hairs and come out pigmented or grey; coarse
+    ones mix, so salt-and-pepper hair reads as grey, not as black and white stripes. Groups
+    are named ``name`` (no grey), ``name_grey`` (all grey) and ``name_grey25`` etc.
+    """
+    n = len(strands.points)
+    if n == 0:
         return []
-    is_grey = rng.random(len(strands.points)) < float(np.clip(grey, 0.0, 1.0))
+    per_lock = max(1, int(round(HAIRS_PER_STRAND[kind] / max(detail, 1e-3))))
+    share = rng.binomial(per_lock, float(np.clip(grey, 0.0, 1.0)), n) / per_lock
+    level = np.rint(share * (len(GREY_LEVELS) - 1)).astype(int)
     out = []
-    for sel, suffix, g in ((~is_grey, "", False), (is_grey, "_grey", True)):
+    for li, g in enumerate(GREY_LEVELS):
+        sel = level == li
         if sel.any():
+            suffix = "" if g == 0.0 else "_grey" if g == 1.0 else f"_grey{int(round(100 * g))}"
             out.append(Curves(name=name + suffix, points=strands.points[sel].astype(np.float32),
                               radius=strands.radius[sel].astype(np.float32), class_id=class_id,
                               material=_material(name + suffix, kind, melanin, redness, g)))
@@ -177,13 +206,13 @@ def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
     req = _scalp_request(sample, detail, under_headwear(sample, head, vertices))
     scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
     out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
-                   identity_rng(sample, 2))
+                   identity_rng(sample, 2), detail)
 
     b = brow_strands(lib.brows, float(brows.thickness), float(brows.density), detail, nh, frame,
                      identity_rng(sample, 3))
     for side, cls in (("r", "RIGHT_BROW"), ("l", "LEFT_BROW")):
         out += _curves(f"brow_{side}", "brow", CLASS_IDS[cls], b[side], brows.melanin, brows.redness,
-                       brows.grey, identity_rng(sample, 4))
+                       brows.grey, identity_rng(sample, 4), detail)
 
     if beard.style != "none":
         rng = identity_rng(sample, 5)
@@ -191,5 +220,5 @@ def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
                              curl=float(hair.curl), length=float(rng.random()), detail=detail)
         fs = facial_strands(freq, lib, nh, frame, rng)
         out += _curves("beard", "beard", CLASS_IDS["BEARD"], fs, beard.melanin, beard.redness, beard.grey,
-                       identity_rng(sample, 6))
+                       identity_rng(sample, 6), detail)
     return out

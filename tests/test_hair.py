@@ -8,6 +8,7 @@ strands frontally onto the eye, nose and mouth regions of each identity.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +22,7 @@ from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.compose import identity_params
 from facefarm.pipeline.hair import hair_strands, head_frame
 from facefarm.pipeline.head_model import HeadModel
+from facefarm.pipeline.skin import hair_albedo_linear
 from test_glasses import surface_gaps
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")
@@ -117,7 +119,7 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
     sample = _sample(index, style, beard, **ident)
     v = _vertices(sample, {"jawOpen": 0.3, "browInnerUp": 0.5})
     curves = hair_strands(sample, _head(), v)
-    names = {c.name.removesuffix("_grey") for c in curves}
+    names = {re.sub(r"_grey\d*$", "", c.name) for c in curves}
     assert {"hair", "brow_r", "brow_l"} <= names, names
     assert ("beard" in names) == (beard != "none")
     surface = head_frame(_head(), v).surface
@@ -274,17 +276,41 @@ def test_bald_has_no_scalp_hair_but_keeps_brows():
 # ---- colour, gravity, budget ---------------------------------------------------------------------
 
 def test_grey_fraction_and_melanin():
+    """A strand stands for a lock of hairs (more at low detail): grey hair comes as locks of
+    mixed grey share whose mean is the sample's grey fraction; coarse strands mix more than fine
+    ones; a lock's colour brightens with its grey share; locks of one kind keep their melanin
+    for Cycles, mixed locks are coloured by their albedo there."""
     s = _sample(13, "short")
     s = s.model_copy(update={"hair": s.hair.model_copy(update={"grey": 0.4, "melanin": 0.9, "redness": 0.2})})
-    curves = [c for c in hair_strands(s, _head(), _vertices(s)) if c.class_id == CLASS_IDS["HAIR"]]
-    pig = next(c for c in curves if c.name == "hair")
-    grey = next(c for c in curves if c.name == "hair_grey")
-    frac = len(grey.points) / (len(grey.points) + len(pig.points))
-    assert abs(frac - 0.4) < 0.04
+
+    def locks(detail):
+        curves = [c for c in hair_strands(s, _head(), _vertices(s), detail=detail) if c.class_id == CLASS_IDS["HAIR"]]
+        share = {"hair": 0.0, "hair_grey": 1.0, **{f"hair_grey{p}": p / 100 for p in (25, 50, 75)}}
+        return curves, np.concatenate([np.full(len(c.points), share[c.name]) for c in curves])
+
+    coarse, g_coarse = locks(0.44)
+    fine, g_fine = locks(8.0)
+    for g in (g_coarse, g_fine):
+        assert abs(g.mean() - 0.4) < 0.05
+    mixed = lambda g: np.mean((g > 0) & (g < 1))  # noqa: E731
+    assert mixed(g_coarse) > 0.8 and mixed(g_fine) < mixed(g_coarse) - 0.2
+    by_share = sorted(coarse + fine, key=lambda c: c.name)
+    lum = {c.name: float(np.dot(c.material.base_color, [0.2126, 0.7152, 0.0722])) for c in by_share}
+    names = [n for n in ("hair", "hair_grey25", "hair_grey50", "hair_grey75", "hair_grey") if n in lum]
+    assert len(names) >= 4 and all(lum[a] < lum[b] for a, b in zip(names, names[1:]))
+    pig = next(c for c in fine if c.name == "hair")
+    grey = next(c for c in fine if c.name == "hair_grey")
     assert pig.material.melanin == pytest.approx(0.9) and pig.material.redness == pytest.approx(0.2)
-    assert grey.material.melanin < 0.15
-    assert sum(pig.material.base_color) < 0.3 < sum(grey.material.base_color)
+    assert grey.material.melanin < 0.15 and not pig.material.extra["mixed_lock"]
+    assert all(c.material.extra["mixed_lock"] for c in coarse if "_grey" in c.name and c.name != "hair_grey")
     assert pig.material.kind == "hair"
+    # a third grey still reads dark: grey hairs brighten the lock by their share squared
+    third = _luminance(hair_albedo_linear(0.9, 0.2, 1 / 3))
+    assert third < 0.3 * _luminance(hair_albedo_linear(0.9, 0.2, 1.0))
+
+
+def _luminance(rgb) -> float:
+    return float(np.dot(rgb, [0.2126, 0.7152, 0.0722]))
 
 
 def test_long_hair_falls_with_world_gravity():
