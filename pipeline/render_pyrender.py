@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -441,20 +441,27 @@ def _build(scene: Scene, pyrender) -> _Built:
             add_seg(mesh.vertices, mesh.faces, mesh.face_class, geom.double_sided(mat),
                     mesh.occludes_landmarks)
 
-    for curves in scene.curves:
-        rb = geom.ribbons(curves, cam)
-        verts, faces = rb.vertices, rb.faces
-        if len(faces) == 0:
+    for material, group in _same_but_colour(scene.curves):
+        ribbons = [(c, geom.ribbons(c, cam)) for c in group]
+        ribbons = [(c, rb) for c, rb in ribbons if len(rb.faces)]
+        if not ribbons:
             continue
-        # tangents select the strand shader variant (anisotropic highlights, per-vertex tint)
-        prim = primitive(pyrender, positions=rb.shaded_vertices, normals=rb.normals, indices=faces,
+        rb = geom.Ribbons(**{f: np.concatenate([getattr(r, f) for _, r in ribbons])
+                             for f in ("vertices", "normals", "shaded_vertices", "tangents")},
+                          faces=_stack_faces([r.faces for _, r in ribbons], [len(r.vertices) for _, r in ribbons]),
+                          colors=np.concatenate([r.colors * np.array([*c.material.base_color, 1.0], np.float32)
+                                                 for c, r in ribbons]))
+        # tangents select the strand shader variant (anisotropic highlights, per-vertex tint);
+        # the group's colours ride on the vertices, so one draw serves every colour of a kind
+        prim = primitive(pyrender, positions=rb.shaded_vertices, normals=rb.normals, indices=rb.faces,
                          tangents=rb.tangents, color_0=rb.colors,
-                         material=_pyrender_material(pyrender, curves.material),
+                         material=_pyrender_material(pyrender, material),
                          mode=pyrender.constants.GLTF.TRIANGLES)
-        node = ps.add(pyrender.Mesh([prim], name=curves.name))
-        frame.node_params[node] = _node_params(curves.material, True)
+        node = ps.add(pyrender.Mesh([prim], name=group[0].name))
+        frame.node_params[node] = _node_params(material, True)
         # hair occludes landmarks (a fringe over the brows hides them)
-        add_seg(verts, faces, np.full(len(faces), curves.class_id, np.uint8), True, True)
+        add_seg(rb.vertices, rb.faces, np.concatenate([np.full(len(r.faces), c.class_id, np.uint8)
+                                                       for c, r in ribbons]), True, True)
 
     quad = pyrender.Primitive(positions=_background_quad(cam), indices=np.array([[0, 1, 2], [0, 2, 3]]),
                               material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
@@ -486,6 +493,24 @@ def _build(scene: Scene, pyrender) -> _Built:
             occ_map[node] = (0, 0, 0)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes, frame=frame)
+
+
+def _same_but_colour(curves) -> list[tuple[Material, list]]:
+    """``curves`` grouped by everything but their material's colour (hair comes as up to five
+    Curves by grey share, brows and beards likewise), in scene order; each group's material
+    has a white ``base_color``, the members' colours going onto their vertices."""
+    groups: dict = {}
+    for c in curves:
+        m = c.material
+        key = (c.class_id, m.kind, m.roughness, m.metallic, m.specular, m.subsurface,
+               tuple(m.subsurface_radius), m.alpha)
+        groups.setdefault(key, []).append(c)
+    return [(replace(g[0].material, base_color=(1.0, 1.0, 1.0)), g) for g in groups.values()]
+
+
+def _stack_faces(faces: list[np.ndarray], n_vertices: list[int]) -> np.ndarray:
+    offsets = np.concatenate([[0], np.cumsum(n_vertices)[:-1]])
+    return np.concatenate([f + o for f, o in zip(faces, offsets)]).astype(np.int32)
 
 
 def _pose_towards(direction: np.ndarray) -> np.ndarray:

@@ -140,6 +140,29 @@ def test_hair_labels_come_from_the_full_ribbons(renderer):
 
 
 @pytest.mark.slow
+def test_hair_of_several_colours_keeps_each_colour(renderer):
+    """Hair comes as several Curves of one kind that differ only in colour (grey shares); the
+    renderer draws them together with the colour on the vertices: each sheet must keep its own,
+    and the image must equal the sheets drawn one scene at a time where they do not overlap."""
+    red, blue = sheet(True, n=24, colour=(0.6, 0.05, 0.05)), sheet(True, n=24, colour=(0.05, 0.05, 0.6),
+                                                                   name="hair_grey50")
+    shift = np.array([0.06, 0.0, 0.0], np.float32)
+    red = Curves(name=red.name, points=red.points - shift, radius=red.radius, class_id=red.class_id,
+                 material=red.material)
+    blue = Curves(name=blue.name, points=blue.points + shift, radius=blue.radius, class_id=blue.class_id,
+                  material=blue.material)
+    both = renderer.render(scene(curves=[red, blue], env=GREY))
+    alone_red = renderer.render(scene(curves=[red], env=GREY))
+    alone_blue = renderer.render(scene(curves=[blue], env=GREY))
+    left, right = both.rgb[:, :40].astype(int), both.rgb[:, 56:].astype(int)
+    hair = both.segmentation == CLASS_IDS["HAIR"]
+    assert (left[..., 0] > left[..., 2] + 20)[hair[:, :40]].mean() > 0.9
+    assert (right[..., 2] > right[..., 0] + 20)[hair[:, 56:]].mean() > 0.9
+    np.testing.assert_array_equal(both.rgb[:, :40], alone_red.rgb[:, :40])
+    np.testing.assert_array_equal(both.rgb[:, 56:], alone_blue.rgb[:, 56:])
+
+
+@pytest.mark.slow
 def test_strands_vary_in_colour_and_fade_at_the_tips(renderer):
     """Under uniform light, neighbouring strands differ in lightness; tips blend into the background.
 
