@@ -68,21 +68,18 @@ def flat_shaded(vertices: np.ndarray, faces: np.ndarray, colors: np.ndarray | No
     return pos, normals, cols, np.arange(len(pos), dtype=np.int32).reshape(-1, 3)
 
 
-def class_soup(vertices: np.ndarray, faces: np.ndarray, face_class: np.ndarray,
-               both_sides: bool) -> tuple[np.ndarray, np.ndarray]:
-    """An unwelded triangle soup carrying each face's class on its three corners.
+def class_faces(faces: np.ndarray, face_class: np.ndarray, both_sides: bool) -> tuple[np.ndarray, np.ndarray]:
+    """((m', 3) int64 faces, (m',) uint8 class ids) of a mesh as the segmentation passes draw it.
 
-    Returns ((3m, 3) float32 positions, (3m,) uint8 class ids). With ``both_sides``
-    every triangle is emitted a second time with reversed winding, so a pass that
-    culls back faces still draws it from behind.
+    With ``both_sides`` every triangle comes a second time with reversed winding (after all
+    the originals), so a pass that culls back faces still draws it from behind; each face keeps
+    its own class, looked up in the shader by the face's index in the draw (``gl_PrimitiveID``).
     """
-    v = np.asarray(vertices, np.float32)
     f = np.asarray(faces, np.int64)
     cls = np.asarray(face_class).astype(np.uint8)
     if both_sides:
-        f = np.concatenate([f, f[:, ::-1]])
-        cls = np.concatenate([cls, cls])
-    return v[f].reshape(-1, 3), np.repeat(cls, 3)
+        return np.concatenate([f, f[:, ::-1]]), np.concatenate([cls, cls])
+    return f, cls
 
 
 @dataclass(frozen=True)

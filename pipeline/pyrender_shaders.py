@@ -56,7 +56,9 @@ from pathlib import Path
 SHARP_ROUGHNESS = 0.25
 #: Fixed texture units of our samplers (bound in the shader, so two sampler types never
 #: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
-ENV_UNIT, BG_UNIT, LUT_UNIT = 13, 14, 15
+ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT = 13, 14, 15, 12
+#: Texels a row of the segmentation pass's face-class texture.
+CLASS_WIDTH = 4096
 
 
 def _sum_over_lights(acc: str, term: str) -> str:
@@ -373,45 +375,44 @@ void main()
 }
 """
 
-# Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). The class id
-# rides on every corner of an unwelded triangle as a uint8 colour (id / 255), so one
-# node per mesh carries all its classes; pyrender's per-node colour is ignored.
+# Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). Every face's class id
+# sits in one integer texture (row-major, CLASS_WIDTH texels a row, all seg nodes' faces in
+# turn); a node's pyrender colour carries the index of its first face there as three bytes
+# (pyrender divides them by 255), and gl_PrimitiveID, the face's index within the draw, finds
+# the rest. Meshes are drawn indexed, as welded as the colour pass's: no triangle soups.
 SEG_VERT = r"""#version 330 core
 layout(location = 0) in vec3 position;
-#ifdef COLOR_0_LOC
-layout(location = COLOR_0_LOC) in vec4 color_0;
-#endif
 layout(location = INST_M_LOC) in mat4 inst_m;
 uniform mat4 P;
 uniform mat4 V;
 uniform mat4 M;
-flat out float class_id;
 void main()
 {
     gl_Position = P * V * M * inst_m * vec4(position, 1.0);
-#ifdef COLOR_0_LOC
-    class_id = color_0.r;
-#else
-    class_id = 0.0;
-#endif
 }
 """
 
 SEG_FRAG = r"""#version 330 core
-flat in float class_id;
+#extension GL_ARB_shading_language_420pack : require
+layout(binding = CLASS_UNIT) uniform usampler2D face_class;
+uniform vec3 color;
 out vec4 frag_color;
 void main()
 {
-    frag_color = vec4(class_id, class_id, class_id, 1.0);
+    ivec3 b = ivec3(round(color * 255.0));
+    int i = b.r * 65536 + b.g * 256 + b.b + gl_PrimitiveID;
+    float c = float(texelFetch(face_class, ivec2(i % CLASS_WIDTH, i / CLASS_WIDTH), 0).r) / 255.0;
+    frag_color = vec4(c, c, c, 1.0);
 }
 """
 
 def _units(src: str) -> str:
     return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
-            .replace("LUT_UNIT", str(LUT_UNIT)))
+            .replace("LUT_UNIT", str(LUT_UNIT)).replace("CLASS_UNIT", str(CLASS_UNIT))
+            .replace("CLASS_WIDTH", str(CLASS_WIDTH)))
 
 
-MESH_VERT, MESH_FRAG = _units(MESH_VERT), _units(MESH_FRAG)
+MESH_VERT, MESH_FRAG, SEG_FRAG = _units(MESH_VERT), _units(MESH_FRAG), _units(SEG_FRAG)
 
 _CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG,
            "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}

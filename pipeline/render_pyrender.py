@@ -38,13 +38,17 @@ from facefarm.pipeline.environment import hdri_path, rotation_y
 from facefarm.pipeline.pyrender_buffers import primitive
 from facefarm.pipeline.pyrender_order import ordered_scene
 from facefarm.pipeline.pyrender_envlight import EnvLighting, colour_lighting, hdri_lighting
-from facefarm.pipeline.pyrender_shaders import BG_UNIT, ENV_UNIT, LUT_UNIT, SHARP_ROUGHNESS, shader_dir
+from facefarm.pipeline.pyrender_shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
+                                                 SHARP_ROUGHNESS, shader_dir)
 from facefarm.pipeline.pyrender_view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.pipeline.scene import Environment, Light, Material, RenderResult, Scene
 
 #: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
 _SPOT_OUTER = np.radians(22.5)
 _SPOT_INNER = _SPOT_OUTER * 0.85
+#: Rows of the face-class texture (llvmpipe's texture size limit; with the 3-byte first-face
+#: index of a node, at most 2**24 faces).
+MAX_CLASS_ROWS = 4096
 #: Environments whose textures stay uploaded (each ~10 MB at 1024 x 512).
 _MAX_ENV_TEXTURES = 8
 
@@ -125,6 +129,7 @@ class _Context:
         self._uniform_locs: dict[int, dict[str, int]] = {}  # program id -> uniform name -> location
         self._view_lut = view_lut
         self._lut_tex: int | None = None
+        self._class_tex: int | None = None
 
     @staticmethod
     def _upload(img: np.ndarray, mipmaps: bool) -> int:
@@ -163,6 +168,27 @@ class _Context:
         GL.glTexParameteri(GL.GL_TEXTURE_3D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
         GL.glTexParameteri(GL.GL_TEXTURE_3D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
         return int(tex)
+
+    def bind_face_classes(self, face_class: np.ndarray) -> None:
+        """Upload the (m,) uint8 class of every face the SEG passes draw and bind it on
+        ``CLASS_UNIT`` (pyrender's SEG pass binds no textures, so it stays there)."""
+        from OpenGL import GL
+
+        rows = max(1, -(-len(face_class) // CLASS_WIDTH))
+        if rows > MAX_CLASS_ROWS:
+            raise ValueError(f"{len(face_class)} labelled faces: more than the segmentation pass's "
+                             f"{CLASS_WIDTH * MAX_CLASS_ROWS}")
+        texels = np.zeros(rows * CLASS_WIDTH, np.uint8)
+        texels[:len(face_class)] = face_class
+        if self._class_tex is None:
+            self._class_tex = int(GL.glGenTextures(1))
+        GL.glActiveTexture(GL.GL_TEXTURE0 + CLASS_UNIT)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, self._class_tex)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_R8UI, CLASS_WIDTH, rows, 0, GL.GL_RED_INTEGER,
+                        GL.GL_UNSIGNED_BYTE, texels)
+        for param in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, param, GL.GL_NEAREST)
 
     def _env_textures(self, lighting: EnvLighting) -> tuple[int, int, int]:
         """(reflection texture, background texture, width) for an environment, uploaded once."""
@@ -230,9 +256,10 @@ class _Context:
         if self.env_textures:
             GL.glDeleteTextures([t for hit in self.env_textures.values() for t in hit[:2]])
         self.env_textures = {}
-        if self._lut_tex is not None:
-            GL.glDeleteTextures([self._lut_tex])
-            self._lut_tex = None
+        for tex in (self._lut_tex, self._class_tex):
+            if tex is not None:
+                GL.glDeleteTextures([tex])
+        self._lut_tex = self._class_tex = None
         self.osr._renderer.delete()
         if getattr(platform, "_egl_context", None) is not None:
             # pyrender's own delete() calls eglTerminate, which kills every other EGL context of
@@ -288,6 +315,7 @@ class PyrenderRenderer:
         cam = scene.camera
         ctx = self._context(cam.width, cam.height)
         built = _build(scene, pyrender)
+        ctx.bind_face_classes(built.face_class)
         t1 = time.perf_counter()
 
         seg_rgb, depth = ctx.osr.render(built.scene, RenderFlags.SEG, seg_node_map=built.seg_map)
@@ -341,6 +369,7 @@ class _Built:
     seg_map: dict                       # seg nodes (the SEG passes draw only these)
     occluder_map: dict | None           # subset of seg_map, or None when identical
     seg_meshes: list                    # pyrender.Mesh objects that only the SEG passes draw
+    face_class: np.ndarray              # (m,) uint8 class of every face the SEG passes draw, in draw order
     frame: _Frame
 
 
@@ -412,12 +441,14 @@ def _build(scene: Scene, pyrender) -> _Built:
     env = scene.environment
     frame = _Frame(lighting=lighting, env_rot=rotation_y(-env.rotation_deg), intensity=float(env.intensity),
                    bg_is_hdri=bg_is_hdri, bg_color=bg_color)
-    # class soups of everything labelled, pooled into one node for the landmark occluders
-    # and one for the rest: two draws per SEG pass however many meshes there are
-    soups: dict[bool, list] = {True: [], False: []}
+    # everything labelled, pooled into one indexed mesh for the landmark occluders and one for
+    # the rest (their faces' classes in one texture): two draws per SEG pass however many
+    # meshes there are
+    pools: dict[bool, list] = {True: [], False: []}
 
     def add_seg(vertices, faces, face_class, both_sides, occludes):
-        soups[bool(occludes)].append(geom.class_soup(vertices, faces, face_class, both_sides))
+        pools[bool(occludes)].append((np.asarray(vertices, np.float32),
+                                      *geom.class_faces(faces, face_class, both_sides)))
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -476,23 +507,26 @@ def _build(scene: Scene, pyrender) -> _Built:
     for light, pose in lights:
         ps.add(light, pose=pose)
 
-    seg_map, occ_map, seg_meshes = {}, {}, []
-    for occludes, parts in soups.items():
+    seg_map, occ_map, seg_meshes, classes = {}, {}, [], []
+    first_face = 0
+    for occludes, parts in pools.items():
         if not parts:
             continue
-        pos = np.concatenate([p for p, _ in parts])
-        cls = np.concatenate([c for _, c in parts])
-        # the class id travels as the vertex colour id / 255, as pyrender would convert a uint8 colour
-        rgba = np.ones((len(cls), 4), np.float32)
-        rgba[:, :3] = (cls / 255.0)[:, None]
-        pm = pyrender.Mesh([primitive(pyrender, positions=pos, color_0=rgba, mode=pyrender.constants.GLTF.TRIANGLES)])
+        pos = np.concatenate([v for v, _, _ in parts])
+        faces = _stack_faces([f for _, f, _ in parts], [len(v) for v, _, _ in parts])
+        pm = pyrender.Mesh([primitive(pyrender, positions=pos, indices=faces, mode=pyrender.constants.GLTF.TRIANGLES)])
         node = ps.add(pm)
         seg_meshes.append(pm)
-        seg_map[node] = (0, 0, 0)  # only membership matters: our shader takes the class per vertex
+        # the pool's first face in the class texture, as three bytes (the segmentation shader)
+        seg_map[node] = ((first_face >> 16) & 255, (first_face >> 8) & 255, first_face & 255)
         if occludes:
-            occ_map[node] = (0, 0, 0)
+            occ_map[node] = seg_map[node]
+        classes += [c for _, _, c in parts]
+        first_face += len(faces)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
-    return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes, frame=frame)
+    face_class = np.concatenate(classes) if classes else np.zeros(0, np.uint8)
+    return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes,
+                  face_class=face_class, frame=frame)
 
 
 def _same_but_colour(curves) -> list[tuple[Material, list]]:

@@ -235,6 +235,44 @@ def test_occluder_depth_leaves_out_meshes_that_do_not_occlude(renderer):
     np.testing.assert_allclose(res.occluder_depth, expect, atol=1e-6)
 
 
+def test_every_face_shows_its_own_class_across_texture_rows(renderer):
+    """Classes are looked up per face (gl_PrimitiveID) in a texture of CLASS_WIDTH texels a row:
+    a grid whose neighbouring faces all differ, drawn after more faces than one row holds and
+    in the second pool (it does not occlude landmarks), shows at every pixel centre well inside
+    a face exactly that face's class; an offset or row error by even one face would not."""
+    from facefarm.pipeline.pyrender_shaders import CLASS_WIDTH
+
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.09)   # hidden behind the grid
+    assert len(sphere.faces) > CLASS_WIDTH
+    n, half, z = 12, 0.08, 0.3
+    xs = np.linspace(-half, half, n + 1)
+    gx, gy = np.meshgrid(xs, xs, indexing="ij")
+    verts = np.column_stack([gx.ravel(), gy.ravel(), np.full(gx.size, z)])
+    vid = lambda i, j: i * (n + 1) + j  # noqa: E731
+    faces = []
+    for i in range(n):
+        for j in range(n):
+            faces += [(vid(i, j), vid(i + 1, j), vid(i + 1, j + 1)), (vid(i, j), vid(i + 1, j + 1), vid(i, j + 1))]
+    ids = [CLASS_IDS[k] for k in ("SKIN", "NOSE", "LEFT_EYE", "TOP_LIP", "HAIR", "GLASSES", "NECK")]
+    face_class = np.array([ids[(f * 5) % len(ids)] for f in range(len(faces))], np.uint8)
+    grid = trimesh.Trimesh(verts, np.array(faces), process=False)
+    res = renderer.render(scene([mesh("sphere", sphere, CLASS_IDS["SKIN"]),
+                                 mesh("grid", grid, face_class, occludes_landmarks=False)]))
+    cam = scene().camera
+    u, v = pixel_centres(cam)
+    p = world_from_pixels(cam, np.column_stack([u.ravel(), v.ravel()]), np.full(u.size, 0.6 - z))
+    cell = (p[:, :2] + half) / (2 * half / n)
+    ij, st = np.floor(cell).astype(int), cell - np.floor(cell)
+    inside = np.all((ij >= 0) & (ij < n), axis=1) & np.all((st > 0.1) & (st < 0.9), axis=1) \
+        & (np.abs(st[:, 0] - st[:, 1]) > 0.15)
+    face = 2 * (ij[:, 0] * n + ij[:, 1]) + (st[:, 1] > st[:, 0])
+    assert inside.sum() > 1500
+    np.testing.assert_array_equal(res.segmentation.ravel()[inside], face_class[face[inside]])
+    # the grid does not occlude: behind it the occluder depth is the sphere's
+    assert abs(res.occluder_depth[48, 48] - (0.6 - 0.09)) < 2e-3
+    assert abs(res.depth[48, 48] - (0.6 - z)) < 1e-3
+
+
 def test_hair_curves_become_segmented_ribbons(renderer):
     rng = np.random.default_rng(0)
     roots = np.column_stack([rng.uniform(-0.05, 0.05, 40), np.full(40, 0.05), np.full(40, 0.1)])
