@@ -424,7 +424,8 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
         focal_mm=_r(focal), sensor_width_mm=_r(sensor), distance_m=_r(distance), head_fraction=fraction_out,
         width=int(width), height=int(height),
         principal_offset_px=(_r(draw(cam.principal_jitter_px, g)), _r(draw(cam.principal_jitter_px, g))),
-        position_jitter_m=tuple(_r(draw(cam.position_jitter_m, g)) for _ in range(3)))
+        position_jitter_m=tuple(_r(draw(cam.position_jitter_m, g)) for _ in range(3)),
+        white_balance=_r(draw(cam.white_balance, rng("camera.white_balance"))))
 
     li = cat.lighting
     g = rng("lighting")

@@ -103,6 +103,8 @@ class CameraSample(_Out):
     height: int
     principal_offset_px: tuple[float, float]
     position_jitter_m: tuple[float, float, float]
+    white_balance: float = Field(1.0, description="Share of the light's colour the camera's white balance "
+                                                  "takes out (0..1).")
 
 
 class LightSample(_Out):

@@ -281,6 +281,10 @@ class CameraSpec(Frozen):
     head_fraction: Unit = _d(_u(0.45, 0.6))
     principal_jitter_px: JitterPx = _d(_tn(0.0, 2.0, -6.0, 6.0))
     position_jitter_m: JitterM = _d(_tn(0.0, 0.01, -0.03, 0.03))
+    white_balance: Unit = Field(default=1.0, validate_default=True,
+                                description="How far the camera's auto white balance takes the colour of the "
+                                            "light on the face to neutral: 1 fully, 0 not at all (the "
+                                            "HDRI's and lights' own colour shows).")
 
 
 class ExtraLightsSpec(Frozen):

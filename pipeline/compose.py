@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
-from facefarm.pipeline import eyes, skin, skin_detail
+from facefarm.pipeline import eyes, skin, skin_detail, white_balance
 from facefarm.pipeline.attachments import attachments
 from facefarm.pipeline.camera import Camera, intrinsics, look_at
 from facefarm.pipeline.classes import CLASS_IDS
@@ -106,11 +106,14 @@ def compose(sample, head: HeadModel | None = None, backend: str | None = None) -
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70)
 
-    environment, lights = _lighting(sample, to_world(geo.face_centre))
+    face = to_world(geo.face_centre)
+    environment, lights = _lighting(sample, face)
+    wb = white_balance.gains(white_balance.illuminant(environment, lights, face, camera.camera_to_world[:3, 3] - face),
+                             sample.camera.white_balance)
     meta = {"sample_id": sample.sample_id, "head_scale": geo.scale, "hair_detail": detail}
     return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
                  landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), curves=tuple(curves),
-                 meta=meta)
+                 meta=meta, white_balance=wb)
 
 
 def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:

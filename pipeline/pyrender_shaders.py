@@ -42,7 +42,7 @@ names, so variants nest ``#ifdef`` blocks (``#if defined(...)`` would not compil
 Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
 ``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
 ``two_sided``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``, ``sss_radius``,
-``spec_level``, ``view_lut``, ``lut_size``, ``lut_range``.
+``spec_level``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``.
 """
 
 from __future__ import annotations
@@ -117,10 +117,12 @@ uniform float spec_level;
 layout(binding = LUT_UNIT) uniform sampler3D view_lut;
 uniform float lut_size;
 uniform vec2 lut_range;
+uniform vec3 white_balance;
 
-// the view transform (scene-linear -> display sRGB), a 3-D table over log2-encoded
-// channels (see facefarm.pipeline.pyrender_view)
+// the camera's white balance, then the view transform (scene-linear -> display sRGB), a 3-D
+// table over log2-encoded channels (see facefarm.pipeline.pyrender_view)
 vec3 display(vec3 c) {
+    c *= white_balance;
     vec3 t = clamp((log2(max(c, vec3(1e-30))) - lut_range.x) / (lut_range.y - lut_range.x), 0.0, 1.0);
     return textureLod(view_lut, (t * (lut_size - 1.0) + 0.5) / lut_size, 0.0).rgb;
 }

@@ -193,7 +193,8 @@ class CyclesRenderer:
             bpy.ops.render.render(write_still=True)
         t2 = time.perf_counter()
         passes = cycles_passes.read_passes(s.render.filepath)
-        rgb = cycles_passes.to_display(passes.rgb, self.view_transform)
+        rgb = cycles_passes.to_display(passes.rgb * np.asarray(scene.white_balance, np.float32),
+                                       self.view_transform)
         t3 = time.perf_counter()
         self._since_reset += 1
         self.renders += 1

@@ -72,6 +72,7 @@ class _Frame:
     intensity: float
     bg_is_hdri: bool
     bg_color: tuple[float, float, float]
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
     node_params: dict = field(default_factory=dict)   # pyrender node -> per-node uniforms
 
 
@@ -231,6 +232,7 @@ class _Context:
             GL.glBindTexture(target, tex)
         GL.glUniform1f(loc("lut_size"), float(self._view_lut.shape[0]))
         GL.glUniform2f(loc("lut_range"), LOG2_MIN, LOG2_MAX)
+        GL.glUniform3f(loc("white_balance"), *map(float, fr.white_balance))
         GL.glUniform1f(loc("env_width"), float(width))
         GL.glUniform1f(loc("env_max_lod"), float(np.log2(width)))
         GL.glUniform3fv(loc("sh"), 9, np.ascontiguousarray(fr.lighting.sh, np.float32))
@@ -440,7 +442,7 @@ def _build(scene: Scene, pyrender) -> _Built:
     lighting, bg_is_hdri, bg_color = _environment(scene.environment)
     env = scene.environment
     frame = _Frame(lighting=lighting, env_rot=rotation_y(-env.rotation_deg), intensity=float(env.intensity),
-                   bg_is_hdri=bg_is_hdri, bg_color=bg_color)
+                   bg_is_hdri=bg_is_hdri, bg_color=bg_color, white_balance=tuple(scene.white_balance))
     # everything labelled, pooled into one indexed mesh for the landmark occluders and one for
     # the rest (their faces' classes in one texture): two draws per SEG pass however many
     # meshes there are

@@ -140,6 +140,8 @@ class Scene:
     """Everything needed to render one labelled sample.
 
     ``head_pose``: (4, 4) head-to-world. ``meta``: JSON-able values the labels carry along.
+    ``white_balance``: the camera's per-channel gains on scene-linear light, applied before the
+    view transform (:mod:`facefarm.pipeline.white_balance`); (1, 1, 1) = none.
     """
 
     meshes: tuple[Mesh, ...]
@@ -150,6 +152,7 @@ class Scene:
     lights: tuple[Light, ...] = ()
     curves: tuple[Curves, ...] = ()
     meta: dict = field(default_factory=dict)
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
 
 
 @dataclass(frozen=True)

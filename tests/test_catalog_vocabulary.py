@@ -52,7 +52,9 @@ def test_age_ramps_keep_receding_and_balding_for_older_identities():
     assert sum(by_band["child"][k] for k in OLDER_ONLY) == 0
     old_share = sum(by_band["older"][k] for k in ("receding", "balding")) / sum(by_band["older"].values())
     young_share = sum(by_band["young"][k] for k in ("receding", "balding")) / sum(by_band["young"].values())
-    assert old_share > 0.12 and old_share > 3 * young_share, (old_share, young_share)
+    # expected ~0.14 (2.7 of 17.7 of the masculine weights, most of this catalog); ~300 older
+    # identities give a standard error of ~0.02, so the bound sits three of them below
+    assert old_share > 0.08 and old_share > 3 * young_share, (old_share, young_share)
 
 
 def test_a_quota_can_still_ask_for_a_balding_child():

@@ -150,3 +150,21 @@ def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(cata
     assert 1.6 * hair < fine_hair < 2.4 * hair
     # and the identity keeps its hairstyle decisions: same number of strand sets, same colours
     assert [c.material.base_color for c in auto.curves] == [c.material.base_color for c in fine.curves]
+
+
+def test_white_balance_neutralises_the_light_on_the_face_as_far_as_the_catalog_says(catalog, head):
+    from facefarm.pipeline import white_balance
+
+    s = resolve(catalog, 0, 5)
+    full = compose(_with(s, camera={"white_balance": 1.0}), head)
+    off = compose(_with(s, camera={"white_balance": 0.0}), head)
+    half = compose(_with(s, camera={"white_balance": 0.5}), head)
+    assert off.white_balance == (1.0, 1.0, 1.0)
+    # the light on the face: the camera aims at the face centre from about distance_m
+    eye = full.camera.camera_to_world[:3, 3]
+    face = eye + full.camera.camera_to_world[:3, 2] * s.camera.distance_m
+    e = white_balance.illuminant(full.environment, full.lights, face, eye - face)
+    grey = np.asarray(full.white_balance) * e
+    np.testing.assert_allclose(grey, grey[1], rtol=0.02)
+    np.testing.assert_allclose(half.white_balance, np.sqrt(full.white_balance), rtol=1e-6)
+    assert np.ptp(full.white_balance) > 0.05  # this sample's light is coloured

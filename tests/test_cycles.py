@@ -331,6 +331,26 @@ def test_solid_background_still_lit_by_the_hdri(cycles_renderer):
     assert centre.sum() > 60 and abs(centre[0] - centre[1]) < 40  # grey, lit by the studio HDRI
 
 
+def test_white_balance_gains_scale_the_light_before_the_view(cycles_renderer):
+    """The same Scene.white_balance the fast back-end applies: a white ball under a bluish
+    sky renders blue without it and grey with the gains for that sky."""
+    from dataclasses import replace
+
+    from facefarm.pipeline import white_balance
+
+    w = h = 32
+    cam = Camera(intrinsics(50.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
+    sky = Environment(None, color=(0.25, 0.4, 0.8), background=(0.0, 0.0, 0.0))
+    ball = _mesh("ball", trimesh.creation.icosphere(3, radius=0.1), 1,
+                 Material("white", "cloth", base_color=(0.7, 0.7, 0.7)))
+    plain = _scene([ball], cam, env=sky)
+    gains = white_balance.gains(white_balance.illuminant(sky, [], np.zeros(3), np.array([0.0, 0.0, 1.0])))
+    blue = cycles_renderer.render(plain).rgb[12:20, 12:20].reshape(-1, 3).mean(axis=0)
+    grey = cycles_renderer.render(replace(plain, white_balance=gains)).rgb[12:20, 12:20].reshape(-1, 3).mean(axis=0)
+    assert blue[2] > blue[0] + 40
+    assert np.ptp(grey) < 8, grey
+
+
 # --------------------------------------------------------------------------------------------
 # devices and process hygiene
 

@@ -252,6 +252,7 @@ def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
     s = s.model_copy(update={
         "head_pose": s.head_pose.model_copy(update={"yaw_deg": 10.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
         "hair": s.hair.model_copy(update={"style": "bald"}),
+        "facial_hair": s.facial_hair.model_copy(update={"style": "none"}),
         "glasses": s.glasses.model_copy(update={"present": False}),
         "headwear": s.headwear.model_copy(update={"id": "none", "color_rgb": None}),
         "camera": s.camera.model_copy(update={"width": 512, "height": 512})})

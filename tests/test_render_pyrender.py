@@ -9,6 +9,7 @@ rendering equation for a Lambertian sphere. Images are <= 128 px.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before pyrender / PyOpenGL are imported
 
@@ -422,6 +423,23 @@ def test_sphere_is_brightest_towards_the_rotated_sun(renderer):
 
 # --------------------------------------------------------------------------------------------
 # lifecycle
+
+
+def test_white_balance_gains_scale_the_light_before_the_view(renderer):
+    """A white ball under a bluish sky renders blue; with the camera's gains for that sky
+    (Scene.white_balance) it renders grey of about the same brightness."""
+    from facefarm.pipeline import white_balance
+
+    sky = Environment(hdri=None, color=(0.25, 0.4, 0.8), background=(0.0, 0.0, 0.0))
+    ball = mesh("ball", trimesh.creation.icosphere(subdivisions=3, radius=0.08), CLASS_IDS["SKIN"],
+                kind="cloth", color=(0.7, 0.7, 0.7))
+    plain = scene([ball], env=sky)
+    gains = white_balance.gains(white_balance.illuminant(sky, [], np.zeros(3), np.array([0.0, 0.0, 1.0])))
+    blue = renderer.render(plain).rgb[40:56, 40:56].reshape(-1, 3).mean(axis=0)
+    grey = renderer.render(replace(plain, white_balance=gains)).rgb[40:56, 40:56].reshape(-1, 3).mean(axis=0)
+    assert blue[2] > blue[0] + 40
+    assert np.ptp(grey) < 6, grey
+    assert abs(grey.mean() - blue @ [0.2126, 0.7152, 0.0722]) < 25
 
 
 def test_same_scene_twice_is_identical_and_the_context_is_reused(renderer):

@@ -97,8 +97,11 @@ def test_closed_eyes_hide_the_pupils(renderer, head):
 def test_far_side_jaw_is_hidden_when_the_head_turns(renderer, head):
     cat = load_catalog("assets/catalogs/default.json")
     s = resolve(cat, 0, 1)
-    s = s.model_copy(update={"head_pose": s.head_pose.model_copy(
-        update={"yaw_deg": 60.0, "pitch_deg": 0.0, "roll_deg": 0.0})})
+    # only the head itself may hide the jaw here: no beard, no scalp hair over the cheeks
+    s = s.model_copy(update={
+        "head_pose": s.head_pose.model_copy(update={"yaw_deg": 60.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
+        "facial_hair": s.facial_hair.model_copy(update={"style": "none"}),
+        "hair": s.hair.model_copy(update={"style": "bald"})})
     scene = compose(s, head)
     lab = landmark_labels(scene, renderer.render(scene))
     # yaw +60 turns the face to the subject's left: the camera sees their right cheek, and
