@@ -12,7 +12,7 @@ Colour: greying hair is a fraction of hairs with little melanin. A strand stands
 of several hairs (more at low detail), so each hair kind comes as up to five Curves by the
 lock's grey share (none, a quarter ... all; see :func:`_curves`). ``Material.melanin``/
 ``redness`` drive Cycles' Principled Hair BSDF; ``base_color`` (from
-:func:`skin.hair_albedo_linear`) is the same colour for the fast back-end.
+:func:`hair_colour.hair_albedo_linear`) is the same colour for the fast back-end.
 
 Also here: :func:`hair_cover`, the per-vertex density of the identity's scalp hair (for
 painting and labelling the skin under it), and headwear handling (hair under a hat is
@@ -31,10 +31,9 @@ from facefarm.pipeline.hair_styles import facial_style, library, scalp_style
 from facefarm.pipeline.hair_surface import HeadFrame, HeadSurface
 from facefarm.pipeline.scene import Curves, Material
 from facefarm.pipeline import skin
-from facefarm.pipeline.skin import hair_albedo_linear
+from facefarm.pipeline.hair_colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 
 #: Melanin of a grey/white strand (Principled Hair: ~0 is white, translucent).
-GREY_MELANIN = 0.08
 
 _NEUTRAL: dict[object, NeutralHead] = {}
 
@@ -111,18 +110,20 @@ GREY_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 def _material(name: str, kind: str, melanin: float, redness: float, grey: float) -> Material:
     """Material of a lock whose ``grey`` share (0..1) of hairs has lost its pigment.
 
-    ``base_color`` mixes the pigmented and the grey hairs' albedos. Cycles' Principled Hair
-    takes ``melanin`` for a lock of one kind; no melanin gives the grey of a mixed lock (less
-    melanin is brown, then blond), so a mixed lock is marked ``mixed_lock`` and coloured by its
-    ``base_color`` there."""
+    ``base_color`` mixes the pigmented and the grey hairs' albedos
+    (:mod:`facefarm.pipeline.hair_colour`). Cycles' Principled Hair takes ``melanin`` for a lock
+    of one kind; no melanin gives the grey of a mixed lock (less melanin is brown, then blond),
+    so a mixed lock is marked ``mixed_lock`` and coloured there by ``extra["cycles_color"]``,
+    the same mix in Cycles' colour parametrization."""
     melanin, redness = float(melanin), float(redness)
     colour = hair_albedo_linear(melanin, redness, grey)
     mixed = 0.0 < grey < 1.0
     return Material(name=name, kind=kind, base_color=tuple(float(c) for c in colour), roughness=0.35,
                     specular=0.5, melanin=GREY_MELANIN if grey >= 1.0 else melanin,
-                    redness=redness * (1.0 - 0.7 * grey),
+                    redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
                     extra={"radial_roughness": 0.3, "random_color": 0.1, "random_roughness": 0.1,
-                           "mixed_lock": mixed})
+                           "mixed_lock": mixed,
+                           "cycles_color": tuple(float(c) for c in cycles_lock_colour(melanin, redness, grey))})
 
 
 def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,

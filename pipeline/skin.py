@@ -15,6 +15,7 @@ import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
 from facefarm.catalog.skin_tone import skin_albedo_linear
+from facefarm.pipeline.hair_colour import hair_albedo_linear
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material
 
@@ -53,23 +54,6 @@ def identity_rng(sample, stream: int) -> np.random.Generator:
     is a stream id unique to its use, so uses never share random numbers."""
     h = int(sample.catalog_hash[:15], 16)
     return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), stream]))
-
-
-def hair_albedo_linear(melanin: float, redness: float, grey: float) -> np.ndarray:
-    """(3,) linear albedo of hair from melanin (0..1), redness (pheomelanin share) and grey fraction.
-
-    Beer-Lambert over the eumelanin/pheomelanin absorption spectra that Cycles'
-    Principled Hair BSDF uses, so both back-ends agree on the hue. Grey hairs brighten a
-    mixed head by ``grey ** 2``, not ``grey``: light a grey hair scatters leaves through its
-    neighbours, and a pigmented neighbour absorbs it (so a third grey still reads as dark
-    salt and pepper, as it does in photographs).
-    """
-    conc = -np.log(max(1e-4, 1.0 - 0.999 * melanin)) * 1.2
-    eu, pheo = conc * (1.0 - redness), conc * redness
-    sigma = eu * np.array([0.419, 0.697, 1.37]) + pheo * np.array([0.187, 0.4, 1.05])
-    base = 0.55 * np.exp(-2.0 * sigma) + 0.01
-    g = float(np.clip(grey, 0.0, 1.0))
-    return base + (np.array([0.62, 0.62, 0.62]) - base) * g * g
 
 
 def iris_linear_rgb(sample) -> tuple[float, float, float]:

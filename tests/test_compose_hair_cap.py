@@ -10,7 +10,7 @@ from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.skin_tone import skin_albedo_linear
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.compose import compose
-from facefarm.pipeline.skin import hair_albedo_linear
+from facefarm.pipeline.hair_colour import hair_albedo_linear
 
 HAIR, SKIN = CLASS_IDS["HAIR"], CLASS_IDS["SKIN"]
 

@@ -22,7 +22,7 @@ from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.compose import identity_params
 from facefarm.pipeline.hair import hair_strands, head_frame
 from facefarm.pipeline.head_model import HeadModel
-from facefarm.pipeline.skin import hair_albedo_linear
+from facefarm.pipeline.hair_colour import hair_albedo_linear
 from test_glasses import surface_gaps
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")
