@@ -89,7 +89,8 @@ def test_hair_colour_agrees_under_even_light(head, melanin, redness):
         "hair": base.hair.model_copy(update={"style": "long", "melanin": melanin, "redness": redness, "grey": 0.0}),
         "facial_hair": base.facial_hair.model_copy(update={"style": "none"}),
         "head_pose": base.head_pose.model_copy(update={"yaw_deg": 25.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
-        "camera": base.camera.model_copy(update={"width": 128, "height": 128, "white_balance": 0.0})})
+        "camera": base.camera.model_copy(update={"width": 128, "height": 128, "white_balance": 0.0}),
+        "render": base.render.model_copy(update={"hair_detail": 1.0})})  # the calibration's strands
     scene = replace(compose(s, head, "cycles"), lights=(),
                     environment=Environment(hdri=None, color=(0.6, 0.6, 0.6), background=(0.3, 0.3, 0.3)))
     with PyrenderRenderer(view_transform="Standard") as fast, \

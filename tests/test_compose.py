@@ -135,6 +135,7 @@ def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(cata
     # linear in pixel density, clipped per back-end, on a 1/16 grid
     assert strand_detail(800.0, "pyrender") < strand_detail(1600.0, "pyrender") <= 1.5
     assert strand_detail(10.0, "pyrender") == 0.25 and strand_detail(1e6, "cycles") == 8.0
+    assert strand_detail(10.0, "cycles") == 0.5
     assert strand_detail(1650.0, "cycles") > strand_detail(1650.0, "pyrender")
     assert (16 * strand_detail(1234.0, "pyrender")) % 1 == 0
 

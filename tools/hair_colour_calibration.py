@@ -3,10 +3,12 @@
     .venv/bin/python tools/hair_colour_calibration.py            # check the constants in use
     .venv/bin/python tools/hair_colour_calibration.py --fit      # also fit new ones
 
-Renders one long-haired head (default catalog, sample 3, yaw 25 degrees, 160 px, no white
-balance) under a uniform grey world with both back-ends (Standard view, Cycles at 16 samples
-with the denoiser) for melanin 0.1..0.95 x redness 0.05..0.9, and compares the median linear
-colour of the hair pixels. ``--fit`` models the fast back-end's response as linear in the albedo
+Renders one long-haired head (default catalog, sample 3, yaw 25 degrees, 160 px, strand
+detail 1, no white balance) under a uniform grey world with both back-ends (Standard view,
+Cycles at 16 samples with the denoiser) for melanin 0.1..0.95 x redness 0.05..0.9, and
+compares the median linear colour of the hair pixels. Both draw the same strands: at fewer,
+thicker strands Cycles' hair pixels come out ~20 % brighter (more of what is behind shows
+between strands), so the detail is pinned. ``--fit`` models the fast back-end's response as linear in the albedo
 (the measured residual is under 0.002), inverts it at Cycles' colours, and fits
 ``A exp(-B sigma**P) + C`` (per channel A, B; shared P, C) to the albedos that result, in log
 space. The constants go into ``facefarm.pipeline.hair_colour``.
@@ -56,7 +58,8 @@ def measure(grid=GRID) -> list[tuple[float, float, np.ndarray, np.ndarray, np.nd
                 "hair": base.hair.model_copy(update={"style": "long", "melanin": mel, "redness": red, "grey": 0.0}),
                 "facial_hair": base.facial_hair.model_copy(update={"style": "none"}),
                 "head_pose": base.head_pose.model_copy(update={"yaw_deg": 25.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
-                "camera": base.camera.model_copy(update={"width": SIZE, "height": SIZE, "white_balance": 0.0})})
+                "camera": base.camera.model_copy(update={"width": SIZE, "height": SIZE, "white_balance": 0.0}),
+                "render": base.render.model_copy(update={"hair_detail": 1.0})})
             scene = replace(compose(s, head, "cycles"), environment=world, lights=())
             medians = []
             for r in (fast, slow):
