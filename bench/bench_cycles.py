@@ -1,13 +1,15 @@
 """What a photoreal (Cycles, CPU here) sample costs, and whether a long-lived renderer leaks.
 
-    .venv/bin/python -m bench.bench_cycles [--quick] [--runs 256:16,512:16,512:64] [--images 2] \
+    .venv/bin/python -m bench.bench_cycles [--quick] [--runs 256:16:8,512:16,512:64] [--images 2] \
         [--rss-renders 120] [--rss-size 128]
 
 1. Seconds per whole sample (resolve, compose, render, labels, encode, write) for each
    image size and path-tracing sample count: real heads from the default catalog, the
    render split into scene build, Cycles' path tracing (beauty + label layers, denoiser
    included) and pass readback, with the process CPU seconds beside the wall time (the
-   machine may be shared); overhead = everything but the path tracing.
+   machine may be shared); overhead = everything but the path tracing. What a sample's hair
+   and clothes cost varies a lot between samples, so cheap rows time more of them (``size:spp:images``),
+   and each row gives the spread of the per-sample overhead too.
 2. RSS over ``--rss-renders`` renders by one renderer (small images, scenes cycling
    through a few real heads), sampled along the way, with and without ``recycle_every``.
 
@@ -78,7 +80,7 @@ def _log(*a) -> None:
 STAGES = ("resolve", "compose", "render", "labels", "encode", "write")
 
 
-def time_per_image(runs, n_images: int) -> list[dict]:
+def time_per_image(runs) -> list[dict]:
     """Whole samples (resolve ... write) through :class:`SampleRenderer` with the Cycles back-end:
     per stage, and the back-end's own split of its render stage (build, path tracing, readback)."""
     import tempfile
@@ -89,7 +91,7 @@ def time_per_image(runs, n_images: int) -> list[dict]:
     from facefarm.pipeline.store import open_store
 
     rows = []
-    for size, spp in runs:
+    for size, spp, n_images in runs:
         sr = SampleRenderer(_catalog(size, spp))
         # once-per-process costs out of the timing: Cycles' kernels and OIDN (a first render), each
         # HDRI's importance map and the per-surface-level skin charts the row's samples use (each
@@ -108,7 +110,10 @@ def time_per_image(runs, n_images: int) -> list[dict]:
                 parts.append(sr.last_backend_timings)
                 _log(f"{spp} spp: {walls[-1]:.1f} s wall, {cpus[-1]:.1f} s CPU {stages[-1]} {parts[-1]}")
         sr.close()
-        row = {"size": size, "spp": spp, "wall": float(np.mean(walls)), "cpu": float(np.mean(cpus)),
+        over = [w - p["render_s"] for w, p in zip(walls, parts)]
+        row = {"size": size, "spp": spp, "images": n_images, "wall": float(np.mean(walls)), "cpu": float(np.mean(cpus)),
+               "overhead_pct_range": (100 * min(o / w for o, w in zip(over, walls)),
+                                      100 * max(o / w for o, w in zip(over, walls))),
                **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]},
                **{k: float(np.mean([s.get(k, 0.0) for s in stages])) for k in STAGES}}
         row["overhead"] = row["wall"] - row["render_s"]  # everything but Cycles' own path tracing
@@ -135,23 +140,26 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="one image per row; RSS at 64 px, 100 renders with recycling")
-    ap.add_argument("--runs", default="256:16,512:16,512:64", help="size:samples-per-pixel, comma separated")
-    ap.add_argument("--images", type=int, default=2)
+    ap.add_argument("--runs", default="256:16:8,512:16,512:64",
+                    help="size:samples-per-pixel[:images], comma separated")
+    ap.add_argument("--images", type=int, default=2, help="images for a run that does not say")
     ap.add_argument("--rss-renders", type=int, default=120)
     ap.add_argument("--rss-size", type=int, default=128)
     a = ap.parse_args()
-    counts = [tuple(int(x) for x in r.split(":")) for r in a.runs.split(",")]
-    n_images = 1 if a.quick else a.images
+    counts = []
+    for r in a.runs.split(","):
+        f = [int(x) for x in r.split(":")]
+        counts.append((f[0], f[1], 1 if a.quick else (f[2] if len(f) > 2 else a.images)))
     rss_size = 64 if a.quick else a.rss_size
     n_recycled = min(100, a.rss_renders) if a.quick else a.rss_renders
     load = os.getloadavg()[0]
 
-    rows = time_per_image(counts, n_images)
+    rows = time_per_image(counts)
     rss_plain = rss_over_renders(a.rss_renders, rss_size, None)
     rss_recycled = rss_over_renders(n_recycled, rss_size, 50)
 
     out = ["## Cycles back-end (CPU)", "",
-           f"Real heads from `assets/catalogs/default.json`, {n_images} image(s) per row, "
+           "Real heads from `assets/catalogs/default.json` (the first *images* samples of a row), "
            f"adaptive sampling + OpenImageDenoise, one renderer reused; what a worker pays once (Cycles' "
            f"kernels, OIDN, each HDRI's importance map, the skin charts of each surface level) is paid "
            f"before the timing, by rendering each row's samples once at 32 px. Wall seconds depend on what else "
@@ -160,13 +168,15 @@ def main() -> None:
            "", "Whole samples through the pipeline (resolve, compose, render, labels, encode, write); "
            "*overhead* is everything outside Cycles' own path tracing (resolve, compose with hair, scene "
            "build, pass readback, labels, PNG/EXR encode, write).", "",
-           "| px | samples/px | wall s/sample | CPU s/sample | compose s | build s | path tracing s | readback s "
-           "| labels+encode+write s | overhead s | overhead % |",
-           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| px | samples/px | images | wall s/sample | CPU s/sample | compose s | build s | path tracing s "
+           "| readback s | labels+encode+write s | overhead s | overhead % | overhead % by sample |",
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        out.append(f"| {r['size']} | {r['spp']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['compose']:.2f} | {r['build_s']:.2f} | "
-                   f"{r['render_s']:.1f} | {r['readback_s']:.3f} | {r['labels'] + r['encode'] + r['write']:.2f} | "
-                   f"{r['overhead']:.2f} | {100 * r['overhead'] / r['wall']:.1f} % |")
+        lo, hi = r["overhead_pct_range"]
+        out.append(f"| {r['size']} | {r['spp']} | {r['images']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['compose']:.2f} | "
+                   f"{r['build_s']:.2f} | {r['render_s']:.1f} | {r['readback_s']:.3f} | "
+                   f"{r['labels'] + r['encode'] + r['write']:.2f} | {r['overhead']:.2f} | "
+                   f"{100 * r['overhead'] / r['wall']:.1f} % | {lo:.1f}-{hi:.1f} % |")
     out += ["", f"RSS of one process over {a.rss_renders} renders ({rss_size} px, 4 spp, six heads in "
             f"turn); the recycled run follows in the same process, so its RSS starts where the first ended:",
             "", "| renders | RSS MB | RSS MB, recycle_every=50 |", "| ---: | ---: | ---: |"]
