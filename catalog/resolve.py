@@ -510,7 +510,7 @@ def resolve(catalog: "Catalog", seed: int, index: int, n_total: int | None = Non
         expression=img["expression"], head_pose=img["head_pose"], camera=img["camera"],
         lighting=img["lighting"], background=img["background"],
         render=RenderSample(backend=r.backend, samples=r.samples, device=r.device, denoise=r.denoise,
-                            hair_detail=r.hair_detail),
+                            hair_detail=r.hair_detail, view_transform=r.view_transform),
         stratum=a.stratum_json(), quota=a.quota)
 
 

@@ -137,6 +137,7 @@ class RenderSample(_Out):
     device: str
     denoise: bool
     hair_detail: float | None = None
+    view_transform: str = "AgX"
 
 
 class ResolvedSample(_Out):

@@ -9,7 +9,11 @@ The fast back-end draws strands as ribbons with an albedo. :func:`albedo` is the
 which they look like Cycles' strands of the same ``sigma``. It was fitted to both back-ends
 rendering the same long-haired head under a uniform grey world, for melanin 0.1..0.95 and
 redness 0.05..0.9 (``tools/hair_colour_calibration.py`` renders the grid, fits the constants
-below and prints the agreement).
+below and prints the agreement). How far they agree depends on the head: the rasteriser has
+no shadows, so where Cycles' hair shadows itself more (thick hair lying on itself) it comes
+out darker there than here. Fitted on one head (Cycles / fast 0.90-1.06 per channel there); on
+two other heads 0.63-0.99 (median 0.75), on a third ~0.55. Fitting all three together made the
+first two 1.2-1.7x too dark, so the constants stay those of the one head.
 
 Grey hairs: a lock whose share ``g`` of hairs has lost its pigment mixes the pigmented colour
 with that of grey hair (melanin ``GREY_MELANIN``, a third of the redness) by ``g ** 2``, not

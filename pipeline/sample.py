@@ -25,17 +25,19 @@ GENERATOR = "facefarm"
 
 
 def make_backend(name: str, render_settings=None):
-    """Instantiate a rendering back-end by name ("pyrender" or "cycles")."""
+    """Instantiate a rendering back-end by name ("pyrender" or "cycles") with the catalog's
+    ``render`` settings (view transform; Cycles' device, samples and denoiser)."""
+    rs = render_settings
+    view = getattr(rs, "view_transform", "AgX")
     if name == "pyrender":
         from facefarm.pipeline.render_pyrender import PyrenderRenderer
 
-        return PyrenderRenderer()
+        return PyrenderRenderer(view_transform=view)
     if name == "cycles":
         from facefarm.pipeline.render_cycles import CyclesRenderer
 
-        rs = render_settings
         return CyclesRenderer(device=getattr(rs, "device", "auto"), samples=getattr(rs, "samples", 64),
-                              denoise=getattr(rs, "denoise", True))
+                              denoise=getattr(rs, "denoise", True), view_transform=view)
     raise ValueError(f"unknown backend {name!r}: use 'pyrender' or 'cycles'")
 
 

@@ -128,3 +128,27 @@ def test_same_sample_is_bit_identical_whatever_was_rendered_before(renderer, hea
         b = cv2.imdecode(np.frombuffer(files_b[f], np.uint8), cv2.IMREAD_UNCHANGED)
         assert a.shape == b.shape and a.size > 0
         np.testing.assert_array_equal(a, b, err_msg=f)
+
+
+def test_catalog_view_transform_reaches_the_renderer_and_the_record(head):
+    """render.view_transform picks how linear light becomes pixels in the back-end a catalog
+    makes: the same scene comes out with more chroma in its skin under Khronos PBR Neutral than
+    under AgX, with identical labels, and each resolved sample records the view."""
+    from facefarm.pipeline.sample import make_backend
+
+    spec = {"catalog_version": 1, "render": {"resolution": [96, 96]}}
+    scene = compose(resolve(load_catalog(spec), 0, 0), head)
+    out = {}
+    for view in ("AgX", "Khronos PBR Neutral"):
+        cat = load_catalog({**spec, "render": {**spec["render"], "view_transform": view}})
+        assert resolve(cat, 0, 0).render.view_transform == view
+        backend = make_backend("pyrender", cat.render)
+        assert backend.view_transform == view
+        out[view] = backend.render(scene)
+        backend.close()
+    np.testing.assert_array_equal(out["AgX"].segmentation, out["Khronos PBR Neutral"].segmentation)
+    skin = out["AgX"].segmentation == CLASS_IDS["SKIN"]
+    chroma = {v: np.ptp(np.median(r.rgb[skin].astype(float), axis=0)) for v, r in out.items()}
+    assert chroma["Khronos PBR Neutral"] > chroma["AgX"] + 3, chroma
+    with pytest.raises(Exception, match="view_transform"):
+        load_catalog({**spec, "render": {"view_transform": "Filmic Log"}})

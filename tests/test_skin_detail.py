@@ -52,9 +52,11 @@ def test_wrinkles_are_dark_lines_across_the_forehead(head, old, level):
     lum = d.albedo_scale[band] @ np.array([0.2126, 0.7152, 0.0722])
     assert lum.mean() < 0.985, lum.mean()
     if level == 1:
-        # lines, not a uniform stain: the band has vertices that are much darker than its mean
-        # and others nearly untouched
-        assert lum.min() < 1.0 - 3 * (1.0 - lum.mean()), (lum.min(), lum.mean())
+        # lines, not a uniform stain: the darkest tenth of the band is darkened more than twice
+        # as much as its median vertex (a stain: about as much; 2.4-3.4x over eight identities),
+        # and some vertices are nearly untouched
+        p10, p50 = np.percentile(lum, [10, 50])
+        assert 1.0 - p10 > 2.0 * (1.0 - p50), (p10, p50)
         assert lum.max() > 0.995
     # the fold depth the photoreal back-end bumps sits where the albedo darkens
     assert np.corrcoef(d.wrinkle[band], 1.0 - lum)[0, 1] > 0.8

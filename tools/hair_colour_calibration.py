@@ -3,15 +3,17 @@
     .venv/bin/python tools/hair_colour_calibration.py            # check the constants in use
     .venv/bin/python tools/hair_colour_calibration.py --fit      # also fit new ones
 
-Renders one long-haired head (default catalog, sample 3, yaw 25 degrees, 160 px, strand
-detail 1, no white balance) under a uniform grey world with both back-ends (Standard view,
-Cycles at 16 samples with the denoiser) for melanin 0.1..0.95 x redness 0.05..0.9, and
-compares the median linear colour of the hair pixels. Both draw the same strands: at fewer,
-thicker strands Cycles' hair pixels come out ~20 % brighter (more of what is behind shows
-between strands), so the detail is pinned. ``--fit`` models the fast back-end's response as linear in the albedo
-(the measured residual is under 0.002), inverts it at Cycles' colours, and fits
-``A exp(-B sigma**P) + C`` (per channel A, B; shared P, C) to the albedos that result, in log
-space. The constants go into ``facefarm.pipeline.hair_colour``.
+Renders long-haired heads (default catalog, ``--samples``, each made a 30-year-old in a t-shirt
+with no glasses, hat or beard; yaw 25 degrees, 160 px, strand detail 1, no white balance) under a
+uniform grey world with both back-ends (Standard view, Cycles at 16 samples with the denoiser)
+for melanin 0.1..0.95 x redness 0.05..0.9, and compares the median linear colour of the hair
+pixels. Both draw the same strands: at fewer, thicker strands Cycles' hair pixels come out
+~20 % brighter (more of what is behind shows between strands), so the detail is pinned. How far
+the back-ends agree depends on the head (see ``facefarm.pipeline.hair_colour``). ``--fit``
+models the fast back-end's response as linear in the albedo (the measured residual is under
+0.006), inverts it at Cycles' colours, and fits ``A exp(-B sigma**P) + C`` (per channel A, B;
+shared P, C) to the albedos that result, in log space. The constants go into
+``facefarm.pipeline.hair_colour``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _linear(rgb: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
-def measure(grid=GRID) -> list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]]:
+def measure(grid=GRID, samples=(3,)) -> list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]]:
     """(melanin, redness, fast-back-end albedo, fast median colour, Cycles median colour) per point."""
     from facefarm.catalog import load_catalog, resolve
     from facefarm.pipeline.classes import CLASS_IDS
@@ -48,15 +50,19 @@ def measure(grid=GRID) -> list[tuple[float, float, np.ndarray, np.ndarray, np.nd
     from facefarm.pipeline.scene import Environment
 
     head = HeadModel.load()
-    base = resolve(load_catalog("assets/catalogs/default.json"), 0, 3)
+    catalog = load_catalog("assets/catalogs/default.json")
     world = Environment(hdri=None, color=(0.6, 0.6, 0.6), background=(0.3, 0.3, 0.3))
     out = []
     with PyrenderRenderer(view_transform="Standard") as fast, \
             CyclesRenderer(samples=16, denoise=True, view_transform="Standard") as slow:
-        for mel, red in grid:
+        for index, (mel, red) in ((i, mr) for i in samples for mr in grid):
+            base = resolve(catalog, 0, index)
             s = base.model_copy(update={
                 "hair": base.hair.model_copy(update={"style": "long", "melanin": mel, "redness": red, "grey": 0.0}),
                 "facial_hair": base.facial_hair.model_copy(update={"style": "none"}),
+                "age_years": 30.0, "clothing": base.clothing.model_copy(update={"id": "tshirt"}),
+                "glasses": base.glasses.model_copy(update={"present": False}),
+                "headwear": base.headwear.model_copy(update={"id": "none", "color_rgb": None}),
                 "head_pose": base.head_pose.model_copy(update={"yaw_deg": 25.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
                 "camera": base.camera.model_copy(update={"width": SIZE, "height": SIZE, "white_balance": 0.0}),
                 "render": base.render.model_copy(update={"hair_detail": 1.0})})
@@ -66,7 +72,7 @@ def measure(grid=GRID) -> list[tuple[float, float, np.ndarray, np.ndarray, np.nd
                 res = r.render(scene)
                 medians.append(np.median(_linear(res.rgb[res.segmentation == CLASS_IDS["HAIR"]]), axis=0))
             out.append((mel, red, hair_albedo_linear(mel, red, 0.0), *medians))
-            print(f"melanin {mel:.2f} redness {red:.2f}  fast {np.round(medians[0], 4)}  cycles "
+            print(f"sample {index} melanin {mel:.2f} redness {red:.2f}  fast {np.round(medians[0], 4)}  cycles "
                   f"{np.round(medians[1], 4)}  cycles/fast {np.round(medians[1] / np.maximum(medians[0], 1e-4), 2)}",
                   flush=True)
     return out
@@ -105,8 +111,9 @@ def fit(rows) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fit", action="store_true", help="fit new constants from this run")
+    ap.add_argument("--samples", default="3", help="catalog indices of the heads, comma separated")
     args = ap.parse_args()
-    rows = measure()
+    rows = measure(samples=tuple(int(i) for i in args.samples.split(",")))
     ratio = np.array([r[4] / np.maximum(r[3], 1e-4) for r in rows])
     print("cycles/fast per channel: median", np.round(np.median(ratio, axis=0), 2),
           "range", np.round(ratio.min(axis=0), 2), "..", np.round(ratio.max(axis=0), 2))
