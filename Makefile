@@ -22,7 +22,7 @@ assets: setup
 	$(BIN)/facefarm assets build
 
 render: assets
-	$(BIN)/facefarm render assets/catalogs/default.json -o out/quickstart -n 16
+	$(BIN)/facefarm render assets/catalogs/default.json -o out/quickstart -n 16 --overwrite
 
 test: assets
 	$(BIN)/python -m pytest -q
