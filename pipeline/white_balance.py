@@ -10,8 +10,9 @@ The illuminant is the irradiance a white Lambertian patch at the face would rece
 over normals spread across the hemisphere that faces the camera. It counts the HDRI (its SH
 irradiance plus extracted suns, rotated and scaled as rendered) and every extra light, with
 the fast back-end's conversions of watts. The gains are ``strength``-th powers of luminance
-over illuminant, per channel: luminance is kept, so exposure does not change. They are
-bounded to ``[1 / MAX_GAIN, MAX_GAIN]``.
+over illuminant, per channel (half that power for warm light, as cameras keep warm scenes
+warm): luminance is kept, so exposure does not change. They are bounded to
+``[1 / MAX_GAIN, MAX_GAIN]``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from facefarm.pipeline.scene import Environment, Light
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
 #: No channel is scaled by more than this (or less than its inverse).
 MAX_GAIN = 4.0
+#: How far warm light is neutralised, relative to cool light (see :func:`gains`).
+WARM_SHARE = 0.5
 
 
 def hemisphere_normals(towards: np.ndarray) -> np.ndarray:
@@ -72,10 +75,13 @@ def _light_irradiance(light: Light, at: np.ndarray, normals: np.ndarray) -> np.n
 
 def gains(illum: np.ndarray, strength: float = 1.0) -> tuple[float, float, float]:
     """Per-channel gains that bring the linear RGB ``illum`` to grey of the same luminance
-    (``strength`` 1), part of the way (0..1), or not at all (0)."""
+    (``strength`` 1), part of the way (0..1), or not at all (0). Warm light (more red than blue)
+    is taken only ``WARM_SHARE`` of that way, as cameras' auto white balance leaves a sunset or
+    a tungsten room warm; taken all the way, light skin under it turned blue-grey."""
     e = np.maximum(np.asarray(illum, np.float64), 1e-12)
     y = float(e @ _LUMA)
     if y <= 1e-9:
         return (1.0, 1.0, 1.0)
-    g = np.clip((y / e) ** float(strength), 1.0 / MAX_GAIN, MAX_GAIN)
+    share = float(strength) * (WARM_SHARE if e[0] > e[2] else 1.0)
+    g = np.clip((y / e) ** share, 1.0 / MAX_GAIN, MAX_GAIN)
     return tuple(float(x) for x in g)

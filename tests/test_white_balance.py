@@ -26,6 +26,15 @@ def test_gains_turn_the_illuminant_grey_and_keep_its_luminance():
     assert max(wb.gains(np.array([1e-6, 1.0, 1.0]))) == wb.MAX_GAIN  # bounded
 
 
+def test_warm_light_is_taken_only_part_of_the_way():
+    warm = np.array([1.2, 0.7, 0.5])
+    half = np.array(wb.gains(warm))
+    np.testing.assert_allclose(half, (warm @ LUMA / warm) ** wb.WARM_SHARE)
+    out = half * warm
+    assert out[0] > out[1] > out[2]                                 # still warm, less so
+    assert out[0] / out[2] < warm[0] / warm[2]
+
+
 def test_illuminant_of_a_uniform_world_is_its_colour_times_intensity():
     e = wb.illuminant(BLUISH, [], np.zeros(3), np.array([0.0, 0.0, 1.0]))
     np.testing.assert_allclose(e / e[2], np.array(BLUISH.color) / BLUISH.color[2], rtol=0.01)
