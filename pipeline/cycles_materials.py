@@ -281,8 +281,7 @@ def _hair(g: NodeGraph, m: Material, s: Surface):
                   "Random Roughness": m.extra.get("random_roughness", 0.1)}
         if m.extra.get("mixed_lock"):
             # a lock of pigmented and grey hairs: no melanin gives its grey, its colour does
-            colour = m.extra.get("cycles_color", m.base_color)
-            h = g.node("ShaderNodeBsdfHairPrincipled", {**common, "Color": (*colour, 1.0)},
+            h = g.node("ShaderNodeBsdfHairPrincipled", {**common, "Color": (*m.extra["cycles_color"], 1.0)},
                        parametrization="COLOR", model="CHIANG")
         else:
             h = g.node("ShaderNodeBsdfHairPrincipled", {

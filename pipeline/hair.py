@@ -33,8 +33,6 @@ from facefarm.pipeline.scene import Curves, Material
 from facefarm.pipeline import skin
 from facefarm.pipeline.hair_colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 
-#: Melanin of a grey/white strand (Principled Hair: ~0 is white, translucent).
-
 _NEUTRAL: dict[object, NeutralHead] = {}
 
 
@@ -125,7 +123,8 @@ def _material(name: str, kind: str, melanin: float, redness: float, grey: float)
                     redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
                     extra={"radial_roughness": 0.3, "random_color": 0.1, "random_roughness": 0.1,
                            "mixed_lock": mixed,
-                           "cycles_color": tuple(float(c) for c in cycles_lock_colour(melanin, redness, grey))})
+                           **({"cycles_color": tuple(float(c) for c in cycles_lock_colour(melanin, redness, grey))}
+                              if mixed else {})})
 
 
 def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,

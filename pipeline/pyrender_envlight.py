@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from facefarm.pipeline.environment import equirect_directions, load_equirect
+from facefarm.pipeline.environment import equirect_directions, hdri_path, load_equirect
 
 #: Work resolution (width) for finding suns and projecting onto SH; energy is preserved by area averaging.
 _WORK_WIDTH = 256
@@ -134,6 +134,13 @@ def colour_lighting(colour: tuple[float, float, float]) -> EnvLighting:
     """A uniform world of linear radiance ``colour``."""
     img = np.broadcast_to(np.asarray(colour, np.float32), (4, 8, 3)).copy()
     return lighting_from_map(img, key=f"colour{tuple(float(c) for c in colour)}")
+
+
+def environment_lighting(env) -> EnvLighting:
+    """The :class:`EnvLighting` of a Scene's ``Environment``: its HDRI's, or its plain colour's."""
+    if env.hdri is not None:
+        return hdri_lighting(hdri_path(env.hdri))
+    return colour_lighting(tuple(float(c) for c in env.color))
 
 
 def irradiance(lighting: EnvLighting, normals: np.ndarray) -> np.ndarray:

@@ -34,10 +34,10 @@ import numpy as np
 
 from facefarm.pipeline import pyrender_geometry as geom
 from facefarm.pipeline.camera import CV_TO_GL, Camera
-from facefarm.pipeline.environment import hdri_path, rotation_y
+from facefarm.pipeline.environment import rotation_y
 from facefarm.pipeline.pyrender_buffers import primitive
 from facefarm.pipeline.pyrender_order import ordered_scene
-from facefarm.pipeline.pyrender_envlight import EnvLighting, colour_lighting, hdri_lighting
+from facefarm.pipeline.pyrender_envlight import EnvLighting, environment_lighting
 from facefarm.pipeline.pyrender_shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
                                                  SHARP_ROUGHNESS, shader_dir)
 from facefarm.pipeline.pyrender_view import LOG2_MAX, LOG2_MIN, view_lut
@@ -413,8 +413,7 @@ def _light_node(pyrender, light: Light):
 
 
 def _environment(env: Environment) -> tuple[EnvLighting, bool, tuple[float, float, float]]:
-    lighting = hdri_lighting(hdri_path(env.hdri)) if env.hdri is not None else colour_lighting(
-        tuple(float(c) for c in env.color))
+    lighting = environment_lighting(env)
     if isinstance(env.background, str):
         return lighting, env.hdri is not None, tuple(float(c) for c in env.color)
     return lighting, False, tuple(float(c) for c in env.background)

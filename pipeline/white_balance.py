@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facefarm.pipeline.environment import hdri_path, rotation_y
-from facefarm.pipeline.pyrender_envlight import colour_lighting, hdri_lighting, irradiance
+from facefarm.pipeline.environment import rotation_y
+from facefarm.pipeline.pyrender_envlight import environment_lighting, irradiance
 from facefarm.pipeline.scene import Environment, Light
 
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
@@ -48,10 +48,8 @@ def illuminant(environment: Environment, lights: tuple[Light, ...] | list[Light]
     of the world direction ``towards`` (the camera)."""
     normals = hemisphere_normals(towards)
     env = environment
-    lighting = hdri_lighting(hdri_path(env.hdri)) if env.hdri is not None else colour_lighting(
-        tuple(float(c) for c in env.color))
     # a world direction w is looked up in the map at R_y(-rotation) w
-    e = irradiance(lighting, normals @ rotation_y(-env.rotation_deg).T) * float(env.intensity)
+    e = irradiance(environment_lighting(env), normals @ rotation_y(-env.rotation_deg).T) * float(env.intensity)
     for light in lights:
         e = e + _light_irradiance(light, np.asarray(at, np.float64), normals)
     return np.clip(e, 0.0, None).mean(axis=0)
