@@ -8,6 +8,7 @@ and above the last line); 130 interrupted (re-run the same command to finish).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -96,6 +97,17 @@ def _err(msg: str) -> None:
     print(f"facefarm render: error: {msg}", file=sys.stderr)
 
 
+def deliver_interrupts() -> None:
+    """Let Ctrl-C reach this run (it stops cleanly: exit 130, and a re-run resumes).
+
+    A process inherits its parent's signal mask: started from a thread that blocks SIGINT (some
+    libraries block it while they spawn helpers), a run would never see Ctrl-C and would render
+    to the end. An *ignored* SIGINT (a shell's background job) is a choice, and stays ignored.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
 def run(args) -> int:
     from facefarm.catalog import catalog_hash
     from facefarm.pipeline import head_asset
@@ -103,6 +115,7 @@ def run(args) -> int:
     from facefarm.render_farm import job as jobs
     from facefarm.render_farm.plan import Job
 
+    deliver_interrupts()
     catalog, problems = load_checked(args.spec)
     if problems:
         _err(f"{args.spec}: {len(problems)} problem(s) in the catalog")
