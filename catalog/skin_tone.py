@@ -10,14 +10,21 @@ The mapping, written down:
                                              - (haemoglobin - 0.5) * HAEMOGLOBIN_ABS_c)
 
   ``FLOOR`` is the light reflected before any pigment (air/stratum-corneum interface),
-  ``melanin ** GAMMA`` the effective melanin concentration (albedo falls slowly for light
-  skin and quickly for dark skin, as measured reflectance does), and haemoglobin absorbs
-  mostly green and blue, so more of it reads redder.
-* ``BASE``, ``MELANIN_ABS``, ``FLOOR`` and ``GAMMA`` were least-squares fitted (in CIELAB)
-  so that at haemoglobin 0.5 the decile centres ``(k - 0.5) / 10`` reproduce the ten Monk
-  orbs (``MONK_SRGB``, from the Monk Skin Tone scale): CIE76 dE <= 5 for every orb
-  (2.9..4.7). Everywhere on 0..1 the orb nearest to ``skin_albedo_srgb(m, 0.5)`` is
-  ``monk_tone(m)`` or a neighbour of it (the two agree on ~88 % of the range).
+  ``melanin ** GAMMA`` the effective melanin concentration, and haemoglobin absorbs mostly
+  green and blue, so more of it reads redder.
+* ``BASE``, ``MELANIN_ABS``, ``FLOOR`` and ``GAMMA`` are least-squares fitted in CIELAB
+  (``tools/skin_albedo_fit.py``) to *measured* skin albedo: the six Fitzpatrick types of the
+  Physically Based database (``FITZPATRICK_ALBEDO``, linear sRGB, from measured spectral
+  reflectance; CC0), placed at ``FITZPATRICK_MELANIN`` on the melanin axis, i.e. on the Monk
+  tones commonly paired with them (I ~ Monk 1-2, II ~ 3, III ~ 4-5, IV ~ 5-6, V ~ 7-8,
+  VI ~ 9-10). CIE76 dE <= 6 at every anchor.
+
+The Monk orbs (``MONK_SRGB``) are display swatches, not albedos: orbs 1-3 are nearly grey
+(CIELAB chroma 6-14) where measured fair skin has chroma 15-20, and orbs 9-10 are darker
+than any measured skin. An albedo fitted to the orbs themselves (this module's model until
+0.3.0) rendered light skin as grey plaster. So the orb nearest an albedo here can be another
+tone's: orbs 4, 4, 5 for tones 1-3 (they are paler than any fair skin) and 8 for tones 9-10,
+within three tones and never out of order. The Monk label stays the melanin decile.
 
 Nothing here is a medical or anthropological claim; it is a reproducible way to put a
 Monk label on a rendered albedo.
@@ -35,14 +42,24 @@ MONK_SRGB: tuple[str, ...] = (
     "#a07e56", "#825c43", "#604134", "#3a312a", "#292420",
 )
 
+#: Measured diffuse albedo of skin, Fitzpatrick types I..VI, linear sRGB: the "Skin I".."Skin VI"
+#: entries of the Physically Based database (https://physicallybased.info, CC0 1.0), which cites
+#: the spectral measurements of Jakubiec's Spectral Materials Database.
+FITZPATRICK_ALBEDO: tuple[RGB, ...] = (
+    (0.847, 0.638, 0.552), (0.799, 0.485, 0.347), (0.623, 0.433, 0.343),
+    (0.436, 0.227, 0.131), (0.283, 0.148, 0.079), (0.090, 0.050, 0.020),
+)
+#: Where each Fitzpatrick type sits on the melanin axis (the centre of the Monk tones paired with it).
+FITZPATRICK_MELANIN: tuple[float, ...] = (0.10, 0.25, 0.40, 0.55, 0.70, 0.90)
+
 # Fitted constants (linear RGB channels); see the module docstring.
-BASE: RGB = (0.9383, 0.8567, 0.7357)
-MELANIN_ABS: RGB = (6.5635, 9.7620, 15.0773)
-FLOOR = 0.02491
-GAMMA = 3.2808
+BASE: RGB = (0.8878, 0.6065, 0.5098)
+MELANIN_ABS: RGB = (2.8730, 3.4797, 4.8256)
+FLOOR = 0.01089
+GAMMA = 2.2425
 #: Per-channel absorption of haemoglobin relative to the 0.5 reference (redder when higher).
 HAEMOGLOBIN_ABS: RGB = (0.04, 0.40, 0.26)
-#: The haemoglobin value the Monk fit was made at.
+#: The haemoglobin value the fit was made at.
 REFERENCE_HAEMOGLOBIN = 0.5
 
 
@@ -68,7 +85,7 @@ def skin_albedo_linear(melanin: float, haemoglobin: float = REFERENCE_HAEMOGLOBI
 
 
 def skin_albedo_srgb(melanin: float, haemoglobin: float = REFERENCE_HAEMOGLOBIN) -> RGB:
-    """The same albedo as sRGB in 0..1 (what the Monk orbs are compared against)."""
+    """The same albedo as sRGB in 0..1 (what the records carry as ``albedo_rgb``)."""
     return tuple(linear_to_srgb(c) for c in skin_albedo_linear(melanin, haemoglobin))  # type: ignore[return-value]
 
 

@@ -319,9 +319,9 @@ class RenderSpec(Frozen):
     denoise: bool = True
     view_transform: Literal["AgX", "Khronos PBR Neutral", "Standard"] = Field(
         "AgX", description="How linear light becomes 8-bit sRGB, the same in both back-ends: AgX (Blender's "
-                           "default: soft highlights, greys bright colours such as light skin), Khronos PBR Neutral "
-                           "(keeps base colours as they are up to the highlights, so skin under even light looks "
-                           "like its Monk orb), Standard (the plain sRGB curve, clips at 1).")
+                           "default: soft highlights, greys bright colours a little), Khronos PBR Neutral "
+                           "(keeps base colours as they are up to the highlights: skin under even light shows its "
+                           "albedo), Standard (the plain sRGB curve, clips at 1).")
     hair_detail: float | None = Field(
         None, ge=0.05, le=16.0,
         description="Strand-count multiplier for hair, brows and beards (ribbon width grows as counts fall, "

@@ -1,7 +1,7 @@
 """Surface appearance of the head: skin albedo per vertex, painted brows and hair caps, materials.
 
 Skin colour starts from the sample's melanin and haemoglobin through the albedo
-model in :mod:`facefarm.catalog.skin_tone` (fitted to the Monk orbs) and adds
+model in :mod:`facefarm.catalog.skin_tone` (fitted to measured skin albedo) and adds
 what makes a face read as a face: redder, darker lips; flushed cheeks; brows;
 a low-frequency mottle; freckles and moles. Identity-level detail (mottle,
 freckles, moles) is seeded by the identity, so every image of a person shares it.
