@@ -30,6 +30,8 @@ from facefarm.pipeline.skin_detail import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTR
 
 #: Name of the per-vertex linear-RGB albedo colour attribute on meshes.
 ALBEDO_ATTRIBUTE = "albedo"
+#: Sheen roughness of fabrics (the fast back-end's sheen is fitted to Cycles' at this value).
+SHEEN_ROUGHNESS = 0.5
 
 
 @dataclass(frozen=True)
@@ -351,8 +353,8 @@ def _cloth(g: NodeGraph, m: Material, s: Surface):
                    wave_type="BANDS", bands_direction="DIAGONAL")
     bump = g.node("ShaderNodeBump", {"Height": weave.outputs["Fac"], "Strength": 0.3,
                                      "Distance": 0.0003})
-    p = _principled(g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": 0.6,
-                             "Sheen Roughness": 0.5, "Normal": bump.outputs["Normal"]})
+    p = _principled(g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": m.sheen,
+                             "Sheen Roughness": SHEEN_ROUGHNESS, "Normal": bump.outputs["Normal"]})
     return p.outputs["BSDF"]
 
 

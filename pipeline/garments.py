@@ -32,7 +32,7 @@ from facefarm.catalog.colors import srgb_to_linear
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.glasses import SurfaceDistance, sweep
 from facefarm.pipeline.triangles import vertex_normals
-from facefarm.pipeline.scene import Material, Mesh
+from facefarm.pipeline.scene import FABRIC_SHEEN, Material, Mesh
 
 CLOTHING_IDS: tuple[str, ...] = ("tshirt", "shirt", "sweater", "hoodie", "jacket", "scarf")
 HEADWEAR_IDS: tuple[str, ...] = ("cap", "beanie", "wide_brim_hat", "headscarf", "kerchief")
@@ -557,8 +557,9 @@ def _cloth(name: str, rgb, roughness: float = 0.85, sheen: float = 0.6) -> Mater
                     extra={"sheen": sheen})
 
 
-def _headwear(name: str, rgb, roughness: float = 0.8) -> Material:
-    return Material(name=name, kind="headwear", base_color=tuple(rgb), roughness=roughness, specular=0.3)
+def _headwear(name: str, rgb, roughness: float = 0.8, sheen: float = FABRIC_SHEEN) -> Material:
+    return Material(name=name, kind="headwear", base_color=tuple(rgb), roughness=roughness, specular=0.3,
+                    extra={"sheen": sheen})
 
 
 def _shade(rgb, k: float) -> tuple[float, float, float]:
@@ -1013,7 +1014,7 @@ def _beanie(body: Body, rgb) -> list[Mesh]:
     p = drape(shell, body, thick, smooth=28)
     under = line(body.v)[body.outer_faces].max(axis=1) < -0.004 * s
     p = _cover(p, shell.f, body, under, 0.0024 * s ** 0.5)
-    mat = _headwear("beanie", rgb, roughness=0.95)
+    mat = _headwear("beanie", rgb, roughness=0.95, sheen=0.7)  # a knit, fuzzy like a sweater
     out = [_mesh("beanie", p, shell.f, "HEADWEAR", mat)]
     band = above < 0.03 * s
     cuff_thick = np.where(band, 0.011 * s ** 0.5, thick)
@@ -1034,7 +1035,7 @@ def _beanie(body: Body, rgb) -> list[Mesh]:
 def _wide_brim_hat(body: Body, rgb) -> list[Mesh]:
     s = body.s
     shell, p = _crown(body, _hat_line(0.026, 0.014, 0.0)(body), 0.012 * s ** 0.5, smooth=40)
-    mat = _headwear("hat", rgb, roughness=0.7)
+    mat = _headwear("hat", rgb, roughness=0.7, sheen=0.5)  # felt
     # a taller, flatter crown than the skull: lift the top
     top = p[:, 1].max()
     lift = np.clip((p[:, 1] - (top - 0.05 * s)) / (0.05 * s), 0.0, 1.0)

@@ -42,7 +42,7 @@ names, so variants nest ``#ifdef`` blocks (``#if defined(...)`` would not compil
 Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
 ``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
 ``two_sided``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``, ``sss_radius``,
-``spec_level``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``.
+``spec_level``, ``sheen``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``.
 """
 
 from __future__ import annotations
@@ -62,6 +62,12 @@ ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT = 13, 14, 15, 12
 #: median hair colour Cycles / fast 0.32 without it, 0.58-0.96 with it (skin, also unshadowed
 #: here, is 0.64-0.71); scaling the strand highlights as well made dark hair too dark.
 STRAND_LIGHT_SHARE = 0.35
+#: Fabric sheen (Principled "Sheen Weight" 1, untinted, roughness 0.5) as the share of the light a
+#: surface seen at n.v reflects by sheen: SHEEN_AT_NORMAL + SHEEN_AT_GRAZING * (1 - n.v)^2, and
+#: the layer under it gets the rest. Fitted to Cycles (black and grey spheres under a uniform
+#: world, 256 spp): 0.019 at n.v = 1 rising to 0.28 at n.v = 0.31; the grey sphere's sheen is
+#: 0.7 of the black one's, as layering predicts.
+SHEEN_AT_NORMAL, SHEEN_AT_GRAZING = 0.02, 0.55
 #: Texels a row of the segmentation pass's face-class texture.
 CLASS_WIDTH = 4096
 
@@ -119,6 +125,7 @@ uniform mat3 env_rot;
 uniform float env_intensity;
 layout(binding = ENV_UNIT) uniform sampler2D env_map;
 uniform float spec_level;
+uniform float sheen;
 layout(binding = LUT_UNIT) uniform sampler3D view_lut;
 uniform float lut_size;
 uniform vec2 lut_range;
@@ -277,7 +284,12 @@ vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
     float nv = max(dot(n, v), 1e-3);
     vec3 f0 = base_f0(base.rgb);
     vec3 fres = fresnel(f0, nv, rough);
-    vec3 diffuse = (1.0 - metallic) * base.rgb / PI * irradiance(p, n);
+    vec3 irr = irradiance(p, n);
+    vec3 diffuse = (1.0 - metallic) * base.rgb / PI * irr;
+    // fabric sheen: untinted light off the fibres, strongest at grazing view; the layer under it
+    // gets what it leaves
+    float sh = sheen * (SHEEN_AT_NORMAL + SHEEN_AT_GRAZING * (1.0 - nv) * (1.0 - nv));
+    diffuse = diffuse * (1.0 - sh) + sh * irr / PI;
 
     // environment reflection: prefiltered radiance along the mirror direction
     vec3 r = reflect(-v, n);
@@ -422,7 +434,8 @@ void main()
 def _units(src: str) -> str:
     return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
             .replace("LUT_UNIT", str(LUT_UNIT)).replace("CLASS_UNIT", str(CLASS_UNIT))
-            .replace("CLASS_WIDTH", str(CLASS_WIDTH)).replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE)))
+            .replace("CLASS_WIDTH", str(CLASS_WIDTH)).replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
+            .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL)).replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING)))
 
 
 MESH_VERT, MESH_FRAG, SEG_FRAG = _units(MESH_VERT), _units(MESH_FRAG), _units(SEG_FRAG)

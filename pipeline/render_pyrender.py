@@ -60,6 +60,7 @@ class _NodeParams:
     sss: float = 0.0                                # subsurface amount, 0..1
     sss_radius: tuple[float, float, float] = (1.0, 1.0, 1.0)   # per channel, max 1
     specular: float = 0.5                           # Principled "specular": f0 = 0.08 * specular
+    sheen: float = 0.0                              # fabric sheen weight (Material.sheen)
     two_sided: bool = False
 
 
@@ -244,6 +245,7 @@ class _Context:
         GL.glUniform1f(loc("sss_amount"), p.sss)
         GL.glUniform3f(loc("sss_radius"), *p.sss_radius)
         GL.glUniform1f(loc("spec_level"), p.specular)
+        GL.glUniform1f(loc("sheen"), p.sheen)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
 
     def resize(self, width: int, height: int) -> None:
@@ -387,7 +389,7 @@ def _node_params(material: Material, two_sided: bool) -> _NodeParams:
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
     return _NodeParams(sss=float(material.subsurface), sss_radius=tuple(float(r) for r in radius),
-                       specular=float(material.specular), two_sided=two_sided)
+                       specular=float(material.specular), sheen=material.sheen, two_sided=two_sided)
 
 
 def _variant(material: Material, n: int) -> dict:

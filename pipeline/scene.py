@@ -47,6 +47,18 @@ class Material:
     redness: float = 0.0
     extra: dict = field(default_factory=dict)
 
+    @property
+    def sheen(self) -> float:
+        """Fabric sheen, 0..1 (Principled "Sheen Weight", untinted): ``extra["sheen"]``, else
+        :data:`FABRIC_SHEEN` for cloth and headwear and 0 for everything else."""
+        if "sheen" in self.extra:
+            return float(self.extra["sheen"])
+        return FABRIC_SHEEN if self.kind in ("cloth", "headwear") else 0.0
+
+
+#: Sheen of a fabric that does not set its own (a cotton twill: a cap, a user's garment).
+FABRIC_SHEEN = 0.3
+
 
 @dataclass(frozen=True)
 class Mesh:

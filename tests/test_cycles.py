@@ -14,6 +14,7 @@ import pytest
 import trimesh
 
 from facefarm.pipeline.camera import Camera, intrinsics, look_at
+from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.cycles_device import KNOWN_TYPES, select_device
 from facefarm.pipeline.environment import available_hdris, background_image, pixel_rays
 from facefarm.pipeline.scene import (Curves, Environment, Landmarks, Material, MaterialKind, Mesh,
@@ -349,6 +350,43 @@ def test_white_balance_gains_scale_the_light_before_the_view(cycles_renderer):
     grey = cycles_renderer.render(replace(plain, white_balance=gains)).rgb[12:20, 12:20].reshape(-1, 3).mean(axis=0)
     assert blue[2] > blue[0] + 40
     assert np.ptp(grey) < 8, grey
+
+
+def _radial_profile(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """(centre, rim) median linear green of a disc: radius < 0.5 and 0.8..0.95 of the disc's."""
+    from facefarm.catalog.colors import srgb_to_linear
+
+    yy, xx = np.mgrid[:mask.shape[0], :mask.shape[1]]
+    r = np.hypot(yy - yy[mask].mean(), xx - xx[mask].mean()) / np.sqrt(mask.sum() / np.pi)
+    lin = np.vectorize(lambda c: srgb_to_linear(c / 255.0))(rgb[..., 1].astype(float))
+    return float(np.median(lin[mask & (r < 0.5)])), float(np.median(lin[mask & (r > 0.8) & (r < 0.95)]))
+
+
+@pytest.mark.blender
+def test_fabric_sheen_agrees_with_the_fast_back_end(cycles_renderer):
+    """A black fabric ball in a uniform white world: its sheen brightens the rim in Cycles, and the
+    fast back-end's fitted sheen gives the same centre and rim; no sheen, no bright rim."""
+    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+
+    w = h = 96
+    cam = Camera(intrinsics(200.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 3.0]), np.zeros(3)), w, h)
+    world = Environment(None, color=(1.0, 1.0, 1.0), background=(0.0, 0.0, 0.0))
+    got = {}
+    with PyrenderRenderer(view_transform="Standard") as fast:
+        for sheen in (0.0, 0.8):
+            ball = _mesh("ball", trimesh.creation.icosphere(5, radius=0.1), CLASS_IDS["CLOTHING"],
+                         Material("cloth", "cloth", base_color=(0.0, 0.0, 0.0), roughness=0.9, specular=0.3,
+                                  extra={"sheen": sheen}))
+            for name, r in (("cycles", cycles_renderer), ("fast", fast)):
+                out = r.render(_scene([ball], cam, env=world))
+                got[name, sheen] = _radial_profile(out.rgb, out.segmentation == CLASS_IDS["CLOTHING"])
+    for name in ("cycles", "fast"):
+        centre, rim = got[name, 0.8]
+        assert rim > 3.0 * centre and rim > 0.08, (name, got[name, 0.8])
+        assert got[name, 0.0][1] < 0.03, (name, got[name, 0.0])
+    for part in (0, 1):
+        c, f = got["cycles", 0.8][part], got["fast", 0.8][part]
+        assert abs(f - c) < 0.25 * c + 0.005, (part, c, f)
 
 
 # --------------------------------------------------------------------------------------------
