@@ -39,7 +39,7 @@ from facefarm.pipeline.pyrender_buffers import primitive
 from facefarm.pipeline.pyrender_order import ordered_scene
 from facefarm.pipeline.pyrender_envlight import EnvLighting, environment_lighting
 from facefarm.pipeline.pyrender_shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
-                                                 SHARP_ROUGHNESS, shader_dir)
+                                                 FACE_HAIR_SHARE, SHARP_ROUGHNESS, shader_dir)
 from facefarm.pipeline.pyrender_view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.pipeline.scene import Environment, Light, Material, RenderResult, Scene
 
@@ -61,6 +61,7 @@ class _NodeParams:
     sss_radius: tuple[float, float, float] = (1.0, 1.0, 1.0)   # per channel, max 1
     specular: float = 0.5                           # Principled "specular": f0 = 0.08 * specular
     sheen: float = 0.0                              # fabric sheen weight (Material.sheen)
+    strand_share: float = 1.0                       # light reaching strands (FACE_HAIR_SHARE for brows, beards)
     two_sided: bool = False
 
 
@@ -246,6 +247,7 @@ class _Context:
         GL.glUniform3f(loc("sss_radius"), *p.sss_radius)
         GL.glUniform1f(loc("spec_level"), p.specular)
         GL.glUniform1f(loc("sheen"), p.sheen)
+        GL.glUniform1f(loc("strand_share"), p.strand_share)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
 
     def resize(self, width: int, height: int) -> None:
@@ -389,7 +391,9 @@ def _node_params(material: Material, two_sided: bool) -> _NodeParams:
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
     return _NodeParams(sss=float(material.subsurface), sss_radius=tuple(float(r) for r in radius),
-                       specular=float(material.specular), sheen=material.sheen, two_sided=two_sided)
+                       specular=float(material.specular), sheen=material.sheen,
+                       strand_share=FACE_HAIR_SHARE if material.kind in ("brow", "beard") else 1.0,
+                       two_sided=two_sided)
 
 
 def _variant(material: Material, n: int) -> dict:

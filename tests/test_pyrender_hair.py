@@ -163,6 +163,27 @@ def test_hair_of_several_colours_keeps_each_colour(renderer):
 
 
 @pytest.mark.slow
+def test_brows_and_beards_get_their_share_of_the_light(renderer):
+    """The same strands drawn as a beard or brows reflect FACE_HAIR_SHARE of what scalp hair does
+    (they lie on the skin, which hides and shadows them); labels do not change."""
+    from dataclasses import replace
+
+    from facefarm.pipeline.pyrender_shaders import FACE_HAIR_SHARE
+
+    hair = sheet(True, n=48)
+    lit = {}
+    for kind in ("hair", "beard", "brow"):
+        c = replace(hair, material=replace(hair.material, kind=kind))
+        out = renderer.render(scene(curves=[c], env=GREY))
+        strands = out.segmentation == CLASS_IDS["HAIR"]
+        lit[kind] = (out.rgb[strands].astype(float) / 255.0) ** 2.2  # Standard view: undo the display curve
+        assert strands.sum() > 300
+    for kind in ("beard", "brow"):
+        ratio = np.median(lit[kind]) / np.median(lit["hair"])
+        assert abs(ratio - FACE_HAIR_SHARE) < 0.05, (kind, ratio)
+
+
+@pytest.mark.slow
 def test_strands_vary_in_colour_and_fade_at_the_tips(renderer):
     """Under uniform light, neighbouring strands differ in lightness; tips blend into the background.
 
