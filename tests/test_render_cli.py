@@ -142,7 +142,7 @@ def test_interrupted_run_resumes_with_only_the_missing_samples(spec, tmp_path, r
     cmd = [sys.executable, "-m", "facefarm", "render", str(spec), "-o", str(out), "-n", str(n),
            "--address", ray_cluster["gcs"], "--workers", "1"]
     # started with SIGINT blocked, as a child of a thread that blocks it inherits (the run must
-    # unblock it: without that, this very suite's order once made the run ignore Ctrl-C)
+    # unblock it: without that, the run ignores Ctrl-C and renders to the end)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
                             preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT]))
     deadline = time.monotonic() + 300
