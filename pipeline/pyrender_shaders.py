@@ -78,28 +78,35 @@ SHEEN_AT_NORMAL, SHEEN_AT_GRAZING = 0.02, 0.55
 CLASS_WIDTH = 4096
 
 
+_LIGHT_LOCALS = ("to_light", "dist2", "l", "cd", "att", "i")
+
+
 def _sum_over_lights(acc: str, term: str) -> str:
     """GLSL that adds ``radiance * (term)`` of every scene light to ``acc``, at position ``p``.
 
     ``term`` (float or vec3 GLSL) sees ``l``, the unit direction from ``p`` towards the light;
     radiance is intensity x colour, over distance squared for point and spot lights, times the
     spot cone falloff. The one place light kinds are told apart: every per-light sum uses it.
+    Its locals (``to_light``, ``dist2``, ``l``, ``cd``, ``att``) must not be ``acc``'s name: a
+    local of that name would shadow the sum (it once did: ``d``, the diffuse irradiance).
     """
+    if acc in _LIGHT_LOCALS:
+        raise ValueError(f"the sum {acc!r} would be shadowed by a local of the light loop")
     return f"""
     for (int i = 0; i < n_directional_lights; i++) {{
         vec3 l = -normalize(directional_lights[i].direction);
         {acc} += directional_lights[i].intensity * directional_lights[i].color * ({term});
     }}
     for (int i = 0; i < n_point_lights; i++) {{
-        vec3 d = point_lights[i].position - p;
-        float dist2 = max(dot(d, d), 1e-6);
-        vec3 l = d * inversesqrt(dist2);
+        vec3 to_light = point_lights[i].position - p;
+        float dist2 = max(dot(to_light, to_light), 1e-6);
+        vec3 l = to_light * inversesqrt(dist2);
         {acc} += point_lights[i].intensity * point_lights[i].color / dist2 * ({term});
     }}
     for (int i = 0; i < n_spot_lights; i++) {{
-        vec3 d = spot_lights[i].position - p;
-        float dist2 = max(dot(d, d), 1e-6);
-        vec3 l = d * inversesqrt(dist2);
+        vec3 to_light = spot_lights[i].position - p;
+        float dist2 = max(dot(to_light, to_light), 1e-6);
+        vec3 l = to_light * inversesqrt(dist2);
         float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
         float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
         {acc} += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ({term});
