@@ -61,8 +61,10 @@ LIMITS = (
     "Ethnicity/ancestry labels are the catalog author's taxonomy; each label is only a set of "
     "appearance priors (shape-base weights, skin melanin, hair and eye colour). They are not "
     "anthropological categories and say nothing about real populations.",
-    "Skin tone is a melanin parameter of an albedo model; the Monk Skin Tone shown is the decile of "
-    "that parameter, not a measurement of rendered pixels, which also depend on lighting.",
+    "Skin tone is a melanin parameter of an albedo model fitted to measured skin albedo (Fitzpatrick "
+    "I-VI); the Monk Skin Tone shown is the decile of that parameter, not a measurement of rendered "
+    "pixels, which also depend on lighting. The Monk orbs are paler and greyer than real fair skin, so "
+    "the orb nearest an albedo can be up to three tones from its label.",
     "Hair, clothing, headwear and glasses come from small procedural asset sets; expressions are "
     "blends of 52 ARKit-style units. Long hair, complex hairstyles, make-up, tattoos, accessories, "
     "occlusion by hands and motion blur are missing or simplified.",
@@ -71,6 +73,8 @@ LIMITS = (
     "head), the labels differ from hand annotation in a systematic way.",
     "There is a domain gap between renderings and photographs; it is larger for the fast rasteriser "
     "(pyrender) than for the path tracer (Cycles). Models trained on these data need real-data validation.",
+    "The fast rasteriser has no shadows: its hair is 0.4-2.7x as bright as the path tracer's on the same "
+    "sample (light hair brighter, dark hair under bright skies darker), while skin agrees within ~15 %.",
 )
 
 #: (lo, hi, name): lo <= age < hi, years.
