@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
-from facefarm.pipeline import eyes, skin, skin_detail, white_balance
+from facefarm.pipeline import cavity, eyes, skin, skin_detail, white_balance
 from facefarm.pipeline.attachments import attachments
 from facefarm.pipeline.camera import Camera, intrinsics, look_at
 from facefarm.pipeline.classes import CLASS_IDS
@@ -26,6 +26,7 @@ from facefarm.pipeline.hair_styles import scalp_style_ids
 from facefarm.pipeline.head_model import HeadModel, IdentityParams
 from facefarm.pipeline.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.pipeline.scene import Environment, Landmarks, Light, Material, Mesh, Scene
+from facefarm.pipeline.triangles import vertex_normals
 
 # Units that move the eyeballs: we drive gaze by rotating our own eyeballs instead,
 # and keep only the lid motion that follows gaze (see _gaze_units).
@@ -145,6 +146,9 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
     fine_verts, fine_colours, fine_eye, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
+    # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
+    mouth_landmarks = head.landmark_points(verts, surface)
+    mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
     for pi, part in enumerate(head.part_names):
         vidx, faces, sel = surface.part(pi)
         if len(faces) == 0:
@@ -158,6 +162,15 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
         face_class = surface.face_class[sel].copy()
         if part == "skin" and cap is not None:
             face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
+        attributes = detail.for_part(material.kind, vidx)
+        mouth_faces = faces if material.kind in ("teeth", "tongue") else faces[face_class == mouth_class]
+        if len(mouth_faces):
+            inside = np.unique(mouth_faces)
+            part_verts = fine_verts[vidx]
+            light = np.ones(len(vidx), np.float32)
+            light[inside] = cavity.mouth_light(part_verts[inside], vertex_normals(part_verts, mouth_faces)[inside],
+                                               mouth_landmarks, np.array([0.0, 0.0, 1.0]))
+            attributes = {**(attributes or {}), cavity.OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,
             vertices=to_world(fine_verts[vidx]).astype(np.float32),
@@ -168,7 +181,7 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
             subdivide=0,  # the surface the labels sit on is the surface rendered: never smooth it further
             # lashes are thin cards over the lid margin: the eyelid landmarks count as visible
             occludes_landmarks=material.kind != "lash",
-            attributes=detail.for_part(material.kind, vidx),
+            attributes=attributes,
         )
 
 

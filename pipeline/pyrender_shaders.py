@@ -26,6 +26,8 @@ Program variants, chosen through the vertex attributes pyrender turns into defin
 * a ``texcoord_1`` attribute (``TEXCOORD_1_LOC``): smooth materials (eyes, glasses:
   roughness below ``SHARP_ROUGHNESS``) whose light highlights are smaller than a
   triangle get them per fragment; the attribute itself is unused;
+* a ``texcoord_0`` attribute (``TEXCOORD_0_LOC``): its x is the share of light that reaches
+  the vertex (the inside of the mouth, :mod:`facefarm.pipeline.cavity`); the shading is scaled by it;
 * a ``tangent`` attribute (``TANGENT_LOC``): hair ribbons
   (:func:`facefarm.pipeline.pyrender_geometry.ribbons`). Their light highlights are
   Kajiya-Kay cones around the strand tangent (``tangent.xyz``, root -> tip) with two
@@ -202,6 +204,9 @@ layout(location = TANGENT_LOC) in vec4 tangent;
 #ifdef COLOR_0_LOC
 layout(location = COLOR_0_LOC) in vec4 color_0;
 #endif
+#ifdef TEXCOORD_0_LOC
+layout(location = TEXCOORD_0_LOC) in vec2 texcoord_0;
+#endif
 layout(location = INST_M_LOC) in mat4 inst_m;
 
 uniform mat4 M;
@@ -361,6 +366,11 @@ void main()
     vec3 v = normalize(cam_pos - world.xyz);
     color_front = shade(world.xyz, n, v, base);
     color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
+  #ifdef TEXCOORD_0_LOC
+    // the share of light that reaches into a cavity (the mouth), from the compositor
+    color_front *= texcoord_0.x;
+    color_back *= texcoord_0.x;
+  #endif
   #ifndef TEXCOORD_1_LOC
     // display-encode per vertex: interpolating display values over triangles a few
     // pixels wide is invisible, a table lookup per fragment is not free

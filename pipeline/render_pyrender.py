@@ -40,6 +40,7 @@ from facefarm.pipeline.pyrender_order import ordered_scene
 from facefarm.pipeline.pyrender_envlight import EnvLighting, environment_lighting
 from facefarm.pipeline.pyrender_shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
                                                  FACE_HAIR_SHARE, SHARP_ROUGHNESS, shader_dir)
+from facefarm.pipeline.cavity import OCCLUSION_ATTRIBUTE
 from facefarm.pipeline.pyrender_view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.pipeline.scene import Environment, Light, Material, RenderResult, Scene
 
@@ -470,9 +471,14 @@ def _build(scene: Scene, pyrender) -> _Built:
         else:
             positions, normals, colors, indices = geom.flat_shaded(mesh.vertices, mesh.faces, colors)
         color_0 = None if colors is None else np.column_stack([colors, np.ones(len(colors), np.float32)])
+        extra = _variant(mat, len(positions))
+        light = (mesh.attributes or {}).get(OCCLUSION_ATTRIBUTE)
+        if light is not None and mesh.smooth:
+            # how much light reaches these vertices (the inside of the mouth), in texcoord_0.x
+            extra["texcoord_0"] = np.column_stack([light, np.zeros(len(light))]).astype(np.float32)
         prim = primitive(pyrender, positions=positions, normals=normals, indices=indices, color_0=color_0,
                          material=_pyrender_material(pyrender, mat),
-                         mode=pyrender.constants.GLTF.TRIANGLES, **_variant(mat, len(positions)))
+                         mode=pyrender.constants.GLTF.TRIANGLES, **extra)
         node = ps.add(pyrender.Mesh([prim], name=mesh.name))
         frame.node_params[node] = _node_params(mat, geom.double_sided(mat))
         if not geom.is_transparent_lens(mat):
