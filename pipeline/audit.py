@@ -73,8 +73,9 @@ LIMITS = (
     "head), the labels differ from hand annotation in a systematic way.",
     "There is a domain gap between renderings and photographs; it is larger for the fast rasteriser "
     "(pyrender) than for the path tracer (Cycles). Models trained on these data need real-data validation.",
-    "The fast rasteriser has no shadows: its hair is 0.4-2.7x as bright as the path tracer's on the same "
-    "sample (light hair brighter, dark hair under bright skies darker), while skin agrees within ~15 %.",
+    "The fast rasteriser has no shadows. On the same sample the path tracer's hair is 0.4-2.7x as bright "
+    "as the rasteriser's (light hair darker, dark hair under bright skies brighter), its skin 0.7-1.1x and "
+    "its necks, shaded by the jaw, about 0.5x.",
 )
 
 #: (lo, hi, name): lo <= age < hi, years.
