@@ -95,12 +95,12 @@ def compose(sample, head: HeadModel | None = None, backend: str | None = None) -
     # as fine a surface as the image resolves; landmarks are placed on the one rendered
     px_per_m = camera.K[0, 0] / sample.camera.distance_m
     surface = head.surface_for(px_per_m)
-    meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo))
+    lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
+    meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo, lm))
     detail = sample.render.hair_detail or strand_detail(px_per_m, backend or sample.render.backend)
     extra_meshes, curves = attachments(sample, head, verts, to_world, R, hair_detail=detail)
     meshes += extra_meshes
 
-    lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
         lm[i] = verts[head.eyes_slice(eye).start]
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
@@ -129,8 +129,9 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
+def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
     """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
+    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame).
 
     Colours are computed on the coarse mesh and carried, with the positions, through the same
     operator that makes the render ``surface`` (:class:`~facefarm.pipeline.head_model.RenderSurface`).
@@ -146,8 +147,6 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
     fine_verts, fine_colours, fine_eye, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
-    # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
-    mouth_landmarks = head.landmark_points(verts, surface)
     mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
     for pi, part in enumerate(head.part_names):
         vidx, faces, sel = surface.part(pi)
@@ -168,8 +167,9 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo):
             inside = np.unique(mouth_faces)
             part_verts = fine_verts[vidx]
             light = np.ones(len(vidx), np.float32)
+            # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
             light[inside] = cavity.mouth_light(part_verts[inside], vertex_normals(part_verts, mouth_faces)[inside],
-                                               mouth_landmarks, np.array([0.0, 0.0, 1.0]))
+                                               landmarks, np.array([0.0, 0.0, 1.0]))
             attributes = {**(attributes or {}), cavity.OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from facefarm.catalog import load_catalog, resolve  # noqa: E402
+from facefarm.catalog.colors import srgb_to_linear  # noqa: E402
 from facefarm.pipeline.classes import CLASS_IDS  # noqa: E402
 from facefarm.pipeline.compose import compose  # noqa: E402
 from facefarm.pipeline.labels import landmark_labels  # noqa: E402
@@ -114,8 +115,7 @@ def test_inside_of_open_mouths_is_about_as_dark_in_both(head):
     from facefarm.pipeline.render_pyrender import PyrenderRenderer
 
     def lum(rgb):
-        c = rgb.astype(float) / 255.0
-        return np.median(np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722])
+        return np.median(np.vectorize(srgb_to_linear)(rgb.astype(float) / 255.0) @ [0.2126, 0.7152, 0.0722])
 
     cat = load_catalog("assets/catalogs/default.json")
     ratios = []
