@@ -13,9 +13,10 @@ from typing import Callable
 import numpy as np
 
 from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.garments import garment_meshes, headwear_coverage
+from facefarm.pipeline.garments import garment_meshes, headwear_coverage, headwear_field, tucks_all_hair
 from facefarm.pipeline.glasses import glasses_meshes
 from facefarm.pipeline.hair import hair_strands
+from facefarm.pipeline.hair_grow import arc_length, resample
 from facefarm.pipeline.scene import Curves, Mesh
 
 ToWorld = Callable[[np.ndarray], np.ndarray]
@@ -49,11 +50,17 @@ def attachments(sample, head, vertices: np.ndarray, to_world: ToWorld,
 
 
 def _under_headwear_removed(sample, head, vertices: np.ndarray, strands: list[Curves]) -> list[Curves]:
-    """Drop scalp strands rooted under the headwear: a cap hides them (and they would poke through)."""
+    """Scalp hair as the headwear leaves it: none under a headscarf; otherwise strands rooted
+    under the headwear are dropped (a cap hides them, and they would poke through) and the
+    rest end where they would enter the part of the head it covers (hair from below a hat's
+    line that grows up into it is tucked in there, not drawn through it)."""
     hw = getattr(sample, "headwear", None)
     if hw is None or hw.id in (None, "", "none"):
         return strands
-    covered = headwear_coverage(hw.id, head, vertices)
+    if tucks_all_hair(hw.id):
+        return [c for c in strands if c.class_id != CLASS_IDS["HAIR"]]
+    field = headwear_field(hw.id, head, vertices)
+    covered = headwear_coverage(hw.id, head, vertices, field)
     if not covered.any():
         return strands
     from scipy.spatial import cKDTree
@@ -68,7 +75,38 @@ def _under_headwear_removed(sample, head, vertices: np.ndarray, strands: list[Cu
             out.append(c)
             continue
         d, _ = tree.query(np.asarray(c.points)[:, 0], k=1)
-        keep = d > 0.006
-        if keep.any():
-            out.append(replace(c, points=c.points[keep], radius=c.radius[keep]))
+        kept = _cut_where_covered(replace(c, points=c.points[d > 0.006], radius=c.radius[d > 0.006]), field)
+        if len(kept.points):
+            out.append(kept)
     return out
+
+
+#: Strands the headwear would leave shorter than this are dropped.
+MIN_TUCKED_LENGTH_M = 0.003
+#: Strands end this far (m) below the headwear's line: its rim hangs a little below the line.
+TUCK_MARGIN_M = 0.004
+
+
+def _cut_where_covered(c: Curves, field) -> Curves:
+    """``c`` with each strand ending where it first comes within TUCK_MARGIN_M of the covered
+    part (``field`` <= 0), resampled to its point count; strands that start there or keep less than
+    MIN_TUCKED_LENGTH_M are dropped."""
+    pts = np.asarray(c.points, np.float64)
+    if len(pts) == 0:
+        return c
+    s, k, _ = pts.shape
+    g = field(pts.reshape(-1, 3)).reshape(s, k) - TUCK_MARGIN_M
+    inside = g <= 0
+    enters = inside.any(axis=1)
+    if not enters.any():
+        return c
+    first = np.argmax(inside, axis=1)
+    cum = arc_length(pts)
+    j = np.maximum(first, 1)
+    rows = np.arange(s)
+    # where the segment before the first covered point crosses g = 0
+    t = np.clip(g[rows, j - 1] / np.maximum(g[rows, j - 1] - g[rows, j], 1e-12), 0.0, 1.0)
+    cut = np.where(enters, cum[rows, j - 1] + t * (cum[rows, j] - cum[rows, j - 1]), cum[:, -1])
+    keep = ~(enters & (first == 0)) & (cut >= MIN_TUCKED_LENGTH_M)
+    moved = np.where(enters[:, None, None], resample(pts, k, upto=cut), pts)
+    return replace(c, points=moved[keep].astype(np.asarray(c.points).dtype), radius=c.radius[keep])

@@ -82,14 +82,28 @@ def headwear_meshes(headwear_id: str, color_rgb, head, vertices: np.ndarray,
     return _HEADWEAR[headwear_id](body, _linear(color_rgb))
 
 
-def headwear_coverage(headwear_id: str, head, vertices: np.ndarray) -> np.ndarray:
-    """(V,) bool: head vertices under the headwear ``headwear_id`` (where hair should not show)."""
+def headwear_field(headwear_id: str, head, vertices: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
+    """g(points (n, 3)) -> (n,): <= 0 in the part of the head the headwear ``headwear_id``
+    covers (above its line round the head), or None for no known headwear."""
     if headwear_id not in HEADWEAR_IDS:
+        return None
+    return _HEADWEAR_FIELDS[headwear_id](Body.measure(head, vertices))
+
+
+def tucks_all_hair(headwear_id: str) -> bool:
+    """Whether no scalp hair at all shows under the headwear (a headscarf)."""
+    return headwear_id in _TUCKS_ALL_HAIR
+
+
+def headwear_coverage(headwear_id: str, head, vertices: np.ndarray, field=None) -> np.ndarray:
+    """(V,) bool: head vertices under the headwear ``headwear_id`` (where hair should not show).
+    ``field``: its :func:`headwear_field` on these vertices, if already at hand."""
+    field = field or headwear_field(headwear_id, head, vertices)
+    if field is None:
         return np.zeros(len(vertices), bool)
-    body = Body.measure(head, vertices)
-    field = _HEADWEAR_FIELDS[headwear_id](body)
+    skin_ids = head_topology(head).skin_ids
     covered = np.zeros(len(vertices), bool)
-    covered[body.skin_ids] = field(body.v[body.skin_ids]) <= 0
+    covered[skin_ids] = field(np.asarray(vertices, np.float64)[skin_ids]) <= 0
     if headwear_id in _TUCKS_ALL_HAIR:
         # the sideburns in front of the ears are open with the face, but their hair is tucked in too
         covered[np.asarray(head.scalp)] = True
