@@ -10,7 +10,9 @@
    machine may be shared); overhead = everything but the path tracing. What a sample's hair
    and clothes cost varies a lot between samples, so cheap rows time more of them (``size:spp:images``),
    and each row gives the spread of the per-sample overhead too.
-2. RSS over ``--rss-renders`` renders by one renderer (small images, scenes cycling
+2. The first row's samples through a render worker's shard loop, composing the next sample
+   while Cycles renders (the workers' default for Cycles) or not.
+3. RSS over ``--rss-renders`` renders by one renderer (small images, scenes cycling
    through a few real heads), sampled along the way, with and without ``recycle_every``.
 
 Prints a Markdown section on stdout (``bench/run.py`` collects it); progress goes to stderr.
@@ -121,6 +123,37 @@ def time_per_image(runs) -> list[dict]:
     return rows
 
 
+def compose_ahead(size: int, spp: int, n_images: int) -> list[dict]:
+    """The same samples through a render worker's shard loop (what ``facefarm render`` runs),
+    composing one sample ahead or not: wall seconds per sample and the mean of Cycles' own
+    path tracing, so the overhead a worker really pays."""
+    import tempfile
+
+    from facefarm.catalog import resolve
+    from facefarm.pipeline.compose import compose
+    from facefarm.render_farm.ray_workers import SampleWorker
+
+    spec = _catalog(size, spp).model_dump(mode="json")
+    rows = []
+    for ahead in (False, True):
+        with tempfile.TemporaryDirectory() as tmp:
+            w = SampleWorker(spec, "cycles", tmp, seed=0, n=n_images, compose_ahead=ahead)
+            r = w.renderer
+            for i in range(n_images):  # once-per-process costs out of the timing, as above
+                r.backend.render(_at_size(compose(resolve(r.catalog, 0, i), r.head, "cycles"), 32))
+            parts = []
+            t0 = time.perf_counter()
+            results = w.render_shard(list(range(n_images)), on_each=lambda _: parts.append(r.last_backend_timings))
+            wall = (time.perf_counter() - t0) / n_images
+            w.close()
+        assert all(x["status"] == "rendered" for x in results), results
+        tracing = float(np.mean([p["render_s"] for p in parts]))
+        _log(f"compose ahead={ahead}: {wall:.2f} s/sample, path tracing {tracing:.2f} s")
+        rows.append({"ahead": ahead, "size": size, "spp": spp, "images": n_images, "wall": wall,
+                     "tracing": tracing})
+    return rows
+
+
 def rss_over_renders(n_renders: int, size: int, recycle_every: int | None,
                      checkpoints=(1, 10, 25, 50, 100, 150, 200)) -> dict[int, float]:
     from facefarm.pipeline.render_cycles import CyclesRenderer
@@ -155,6 +188,7 @@ def main() -> None:
     load = os.getloadavg()[0]
 
     rows = time_per_image(counts)
+    ahead = compose_ahead(*counts[0])
     rss_plain = rss_over_renders(a.rss_renders, rss_size, None)
     rss_recycled = rss_over_renders(n_recycled, rss_size, 50)
 
@@ -177,6 +211,15 @@ def main() -> None:
                    f"{r['build_s']:.2f} | {r['render_s']:.1f} | {r['readback_s']:.3f} | "
                    f"{r['labels'] + r['encode'] + r['write']:.2f} | {r['overhead']:.2f} | "
                    f"{100 * r['overhead'] / r['wall']:.1f} % | {lo:.1f}-{hi:.1f} % |")
+    out += ["", "The same samples of the first row through a render worker's shard loop (what `facefarm render` "
+            "runs), with and without composing the next sample on a second thread while Cycles renders "
+            "(the default for Cycles; on a GPU node the CPU is otherwise idle then):", "",
+            "| compose ahead | px | samples/px | images | wall s/sample | path tracing s | overhead s | overhead % |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in ahead:
+        over = r["wall"] - r["tracing"]
+        out.append(f"| {'yes' if r['ahead'] else 'no'} | {r['size']} | {r['spp']} | {r['images']} | {r['wall']:.2f} "
+                   f"| {r['tracing']:.2f} | {over:.2f} | {100 * over / r['wall']:.1f} % |")
     out += ["", f"RSS of one process over {a.rss_renders} renders ({rss_size} px, 4 spp, six heads in "
             f"turn); the recycled run follows in the same process, so its RSS starts where the first ended:",
             "", "| renders | RSS MB | RSS MB, recycle_every=50 |", "| ---: | ---: | ---: |"]

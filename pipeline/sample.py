@@ -8,6 +8,7 @@ the final report can say where time goes.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -106,6 +107,16 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
     }
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A resolved and composed sample, ready for the back-end; ``seconds``: resolve and compose."""
+
+    seed: int
+    sample: object
+    scene: object
+    seconds: dict
+
+
 class SampleRenderer:
     """Renders samples of one catalog with one back-end; reuse it for many samples."""
 
@@ -119,9 +130,12 @@ class SampleRenderer:
     def render(self, seed: int, index: int, n_total: int | None = None):
         """Render one sample in memory: returns (record, files) where files maps kind -> PNG bytes."""
         with one_blas_thread():
-            return self._render(seed, index, n_total)
+            return self.finish(self.prepare(seed, index, n_total))
 
-    def _render(self, seed: int, index: int, n_total: int | None):
+    def prepare(self, seed: int, index: int, n_total: int | None = None) -> Prepared:
+        """Resolve and compose sample ``index``: everything before the back-end. Pure CPU work
+        that touches no GL context or Blender, so it may run on another thread while the
+        back-end renders the previous sample (``SampleWorker.render_shard`` does)."""
         t = {}
         t0 = time.perf_counter()
         sample = resolve(self.catalog, seed, index, n_total)
@@ -129,6 +143,11 @@ class SampleRenderer:
         t0 = time.perf_counter()
         scene = compose(sample, self.head, self.backend_name)
         t["compose"] = time.perf_counter() - t0
+        return Prepared(seed, sample, scene, t)
+
+    def finish(self, prepared: Prepared):
+        """Render, label and encode a prepared sample: returns (record, files)."""
+        sample, scene, t = prepared.sample, prepared.scene, dict(prepared.seconds)
         t0 = time.perf_counter()
         result = self.backend.render(scene)
         t["render"] = time.perf_counter() - t0
@@ -139,7 +158,7 @@ class SampleRenderer:
         t0 = time.perf_counter()
         provenance = {
             "Software": f"{GENERATOR} {__version__}", "synthetic": "true", "generator": GENERATOR,
-            "generator_version": __version__, "sample_id": sample.sample_id, "seed": str(seed),
+            "generator_version": __version__, "sample_id": sample.sample_id, "seed": str(prepared.seed),
             "catalog_hash": sample.catalog_hash, "backend": self.backend_name,
         }
         files = writer.encode_files(result.rgb, result.segmentation, result.depth, provenance)
@@ -149,7 +168,12 @@ class SampleRenderer:
 
     def render_to(self, store: Store, seed: int, index: int, n_total: int | None = None) -> dict:
         """Render one sample and write it (atomically, labels last). Returns the record."""
-        record, files = self.render(seed, index, n_total)
+        with one_blas_thread():
+            return self.finish_to(store, self.prepare(seed, index, n_total))
+
+    def finish_to(self, store: Store, prepared: Prepared) -> dict:
+        """:meth:`finish` a prepared sample and write it (atomically, labels last). Returns the record."""
+        record, files = self.finish(prepared)
         t0 = time.perf_counter()
         record = writer.write_sample(store, record["sample_id"], files, record)
         # measured after the label file is written, so only the returned record has it

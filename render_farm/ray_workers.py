@@ -17,6 +17,7 @@ import socket
 import time
 import traceback
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -24,6 +25,15 @@ from facefarm.render_farm.plan import Job, ResourceError, fit_workers, sample_id
 
 #: calls queued per actor beyond the running one: hides the driver round trip, bounds the loss on a crash
 IN_FLIGHT_PER_WORKER = 2
+#: samples per shard when rendering in-process (``--no-ray``)
+LOCAL_SHARD = 8
+
+
+def default_compose_ahead(backend: str) -> bool:
+    """Whether a worker composes the next sample while the back-end renders: yes for Cycles,
+    whose path tracing leaves a CPU thread to spare (all of them on a GPU node), no for the
+    fast back-end, whose workers already keep every core busy."""
+    return backend == "cycles"
 
 
 class FarmError(RuntimeError):
@@ -44,7 +54,7 @@ class SampleWorker:
     """
 
     def __init__(self, catalog: dict, backend: str, store_root: str, seed: int, n: int,
-                 head_asset: str | None = None):
+                 head_asset: str | None = None, compose_ahead: bool | None = None):
         # PyOpenGL picks its platform at first import; headless workers need EGL (or OSMesa).
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
         from facefarm.catalog import load_catalog
@@ -55,6 +65,8 @@ class SampleWorker:
         self.seed, self.n = int(seed), int(n)
         self.store = open_store(store_root)
         self.renderer = SampleRenderer(self.catalog, backend)
+        self.compose_ahead = default_compose_ahead(self.renderer.backend_name) if compose_ahead is None \
+            else bool(compose_ahead)
         # a node with another head asset build would make other samples under the same job
         mine = head_asset_versions(self.renderer).get("head")
         if head_asset is not None and mine != head_asset:
@@ -68,14 +80,19 @@ class SampleWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def render_one(self, index: int) -> dict:
+    def render_one(self, index: int, prepared: Future | None = None,
+                   then: Callable[[], None] | None = None) -> dict:
         """Render and commit sample ``index`` unless it is already complete.
 
-        Returns {"index", "sample_id", "status": "rendered" | "complete" | "error", "line": manifest
-        line or None, "reason": error text or None, "seconds": wall time}. Errors are returned, not
-        raised, so one bad sample does not lose the rest of its shard.
+        ``prepared``: a future of its :meth:`SampleRenderer.prepare` (composed ahead), if any;
+        ``then``: called once the sample is composed, before the back-end renders it (to
+        compose the next sample meanwhile). Returns {"index", "sample_id", "status": "rendered"
+        | "complete" | "error", "line": manifest line or None, "reason": error text or None,
+        "seconds": wall time}. Errors are returned, not raised, so one bad sample does not lose
+        the rest of its shard.
         """
         from facefarm.pipeline import writer
+        from facefarm.pipeline.sample import one_blas_thread
 
         t0 = time.perf_counter()
         out = {"index": int(index), "sample_id": None, "status": "error", "line": None, "reason": None}
@@ -85,17 +102,61 @@ class SampleWorker:
                 out["line"] = writer.manifest_line(writer.read_record(self.store, sid))
                 out["status"] = "complete"
             else:
-                record = self.renderer.render_to(self.store, self.seed, index, self.n)
+                with one_blas_thread():
+                    ready = prepared.result() if prepared is not None else \
+                        self.renderer.prepare(self.seed, index, self.n)
+                    if then is not None:
+                        then, go = None, then
+                        go()
+                    record = self.renderer.finish_to(self.store, ready)
                 out["line"] = writer.manifest_line(record)
                 out["status"] = "rendered"
         except Exception as e:  # noqa: BLE001 - reported per sample, retried by the driver
             last = traceback.format_exception_only(type(e), e)[-1].strip()
             out["reason"] = last
+        finally:
+            if then is not None:
+                then()
         out["seconds"] = time.perf_counter() - t0
         return out
 
-    def render_shard(self, indices: list[int]) -> list[dict]:
-        return [self.render_one(i) for i in indices]
+    def render_shard(self, indices: list[int], on_each: Callable[[dict], None] | None = None) -> list[dict]:
+        """Render a shard in order; ``on_each`` (in-process use) gets each result as it comes.
+
+        With ``compose_ahead``, the next sample is resolved and composed on a second thread
+        while the back-end renders the current one (Blender and EGL release the GIL while they
+        draw); samples and their files are the same either way."""
+        out: list[dict] = []
+
+        def done(result: dict) -> None:
+            out.append(result)
+            if on_each is not None:
+                on_each(result)
+
+        if not self.compose_ahead or len(indices) < 2:
+            for i in indices:
+                done(self.render_one(i))
+            return out
+        from facefarm.pipeline import writer
+        from facefarm.pipeline.sample import one_blas_thread
+
+        # one BLAS limit for the whole shard: a limit entered and left on each thread would
+        # restore the other thread's BLAS threads in the middle of its work
+        with one_blas_thread(), ThreadPoolExecutor(1, thread_name_prefix="compose-ahead") as pool:
+            futures: dict[int, Future] = {}
+
+            def ahead(k: int) -> Callable[[], None]:
+                def go() -> None:  # compose the next sample of the shard still to render
+                    for j in indices[k + 1:]:
+                        if j in futures or not writer.is_complete(self.store, sample_id(j)):
+                            if j not in futures:
+                                futures[j] = pool.submit(self.renderer.prepare, self.seed, j, self.n)
+                            return
+                return go
+
+            for k, i in enumerate(indices):
+                done(self.render_one(i, futures.pop(i, None), then=ahead(k)))
+        return out
 
     def close(self) -> None:
         self.renderer.close()
@@ -165,16 +226,17 @@ def start_local_worker(job: Job, store_root: str) -> SampleWorker:
 
 def run_local(worker: SampleWorker, todo: list[int], max_retries: int = 2,
               on_result: Callable[[dict], None] | None = None) -> Outcome:
-    """Render ``todo`` in this process, one sample at a time; same retry semantics as the farm."""
+    """Render ``todo`` in this process in order, a few samples per shard (so the worker can
+    compose one ahead); same retry semantics as the farm."""
     outcome = Outcome(workers=1, assets=head_asset_versions(worker.renderer))
     attempts = _Attempts(outcome, max_retries, on_result)
     queue = deque(sorted(todo))
     try:
         while queue:
-            i = queue.popleft()
-            result = worker.render_one(i)
-            if not attempts.settle(result):
-                queue.appendleft(i)
+            shard = [queue.popleft() for _ in range(min(len(queue), LOCAL_SHARD))]
+            retry: list[int] = []
+            worker.render_shard(shard, on_each=lambda r: attempts.settle(r) or retry.append(r["index"]))
+            queue.extendleft(reversed(retry))
     except KeyboardInterrupt:
         outcome.interrupted = True
     return outcome
