@@ -106,17 +106,16 @@ class SampleWorker:
                     ready = prepared.result() if prepared is not None else \
                         self.renderer.prepare(self.seed, index, self.n)
                     if then is not None:
-                        then, go = None, then
-                        go()
+                        next_up, then = then, None  # called once: here, not again below
+                        next_up()
                     record = self.renderer.finish_to(self.store, ready)
                 out["line"] = writer.manifest_line(record)
                 out["status"] = "rendered"
         except Exception as e:  # noqa: BLE001 - reported per sample, retried by the driver
             last = traceback.format_exception_only(type(e), e)[-1].strip()
             out["reason"] = last
-        finally:
-            if then is not None:
-                then()
+        if then is not None:  # complete already, or failed before its render: the next one still goes ahead
+            then()
         out["seconds"] = time.perf_counter() - t0
         return out
 
