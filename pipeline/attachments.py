@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.garments import garment_meshes, headwear_coverage, headwear_field, tucks_all_hair
+from facefarm.pipeline.garments import garment_meshes, headwear_coverage, headwear_field
 from facefarm.pipeline.glasses import glasses_meshes
 from facefarm.pipeline.hair import hair_strands
 from facefarm.pipeline.hair_grow import arc_length, resample
@@ -50,15 +50,13 @@ def attachments(sample, head, vertices: np.ndarray, to_world: ToWorld,
 
 
 def _under_headwear_removed(sample, head, vertices: np.ndarray, strands: list[Curves]) -> list[Curves]:
-    """Scalp hair as the headwear leaves it: none under a headscarf; otherwise strands rooted
+    """Scalp hair as the headwear leaves it (under a headscarf none was grown): strands rooted
     under the headwear are dropped (a cap hides them, and they would poke through) and the
     rest end where they would enter the part of the head it covers (hair from below a hat's
     line that grows up into it is tucked in there, not drawn through it)."""
     hw = getattr(sample, "headwear", None)
     if hw is None or hw.id in (None, "", "none"):
         return strands
-    if tucks_all_hair(hw.id):
-        return [c for c in strands if c.class_id != CLASS_IDS["HAIR"]]
     field = headwear_field(hw.id, head, vertices)
     covered = headwear_coverage(hw.id, head, vertices, field)
     if not covered.any():

@@ -164,6 +164,13 @@ def under_headwear(sample, head, vertices: np.ndarray) -> np.ndarray | None:
     return np.asarray(headwear_coverage(hw, head, vertices), bool)
 
 
+def _tucks_all_hair(sample) -> bool:
+    """Whether the sample's headwear hides all scalp hair (a headscarf): none is grown then."""
+    from facefarm.pipeline.garments import tucks_all_hair  # deferred: garments is heavy
+
+    return tucks_all_hair(getattr(getattr(sample, "headwear", None), "id", "none"))
+
+
 def _scalp_request(sample, detail: float, covered: np.ndarray | None) -> ScalpRequest:
     hair = sample.hair
     return ScalpRequest(style=scalp_style(hair.style), length=float(hair.length), curl=float(hair.curl),
@@ -197,7 +204,7 @@ def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
     ``gender``, ``head_pose`` and the identity seed). ``head``: the HeadModel. ``detail``
     multiplies strand counts (points per strand grow with its square root). ``gravity``:
     (3,) "down" in the head frame; default from ``sample.head_pose``.
-    Returns Curves with class HAIR (scalp), RIGHT_BROW / LEFT_BROW and BEARD.
+    Returns Curves with class HAIR (scalp; none under a headscarf), RIGHT_BROW / LEFT_BROW and BEARD.
     """
     lib = library()
     nh = neutral_head(head)
@@ -205,10 +212,11 @@ def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
     hair, brows, beard = sample.hair, sample.eyebrows, sample.facial_hair
     out: list[Curves] = []
 
-    req = _scalp_request(sample, detail, under_headwear(sample, head, vertices))
-    scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
-    out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
-                   identity_rng(sample, 2), detail)
+    if not _tucks_all_hair(sample):  # each part draws from its own stream: skipping one moves no other
+        req = _scalp_request(sample, detail, under_headwear(sample, head, vertices))
+        scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
+        out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
+                       identity_rng(sample, 2), detail)
 
     b = brow_strands(lib.brows, float(brows.thickness), float(brows.density), detail, nh, frame,
                      identity_rng(sample, 3))
