@@ -82,24 +82,29 @@ def _log(*a) -> None:
 STAGES = ("resolve", "compose", "render", "labels", "encode", "write")
 
 
+def _warm_up(sr, n_images: int) -> None:
+    """Once-per-process costs out of the timing: Cycles' kernels and OIDN (a first render), each
+    HDRI's importance map and the per-surface-level skin charts the first ``n_images`` samples
+    use (each of their scenes composed and rendered once, at 32 px) by ``sr``, a SampleRenderer."""
+    from facefarm.catalog import resolve
+    from facefarm.pipeline.compose import compose
+
+    for i in range(n_images):
+        sr.backend.render(_at_size(compose(resolve(sr.catalog, 0, i), sr.head, "cycles"), 32))
+
+
 def time_per_image(runs) -> list[dict]:
     """Whole samples (resolve ... write) through :class:`SampleRenderer` with the Cycles back-end:
     per stage, and the back-end's own split of its render stage (build, path tracing, readback)."""
     import tempfile
 
-    from facefarm.catalog import resolve
-    from facefarm.pipeline.compose import compose
     from facefarm.pipeline.sample import SampleRenderer
     from facefarm.pipeline.store import open_store
 
     rows = []
     for size, spp, n_images in runs:
         sr = SampleRenderer(_catalog(size, spp))
-        # once-per-process costs out of the timing: Cycles' kernels and OIDN (a first render), each
-        # HDRI's importance map and the per-surface-level skin charts the row's samples use (each
-        # of their scenes composed and rendered once, at 32 px)
-        for i in range(n_images):
-            sr.backend.render(_at_size(compose(resolve(sr.catalog, 0, i), sr.head, "cycles"), 32))
+        _warm_up(sr, n_images)
         walls, cpus, stages, parts = [], [], [], []
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(tmp)
@@ -129,8 +134,6 @@ def compose_ahead(size: int, spp: int, n_images: int) -> list[dict]:
     path tracing, so the overhead a worker really pays."""
     import tempfile
 
-    from facefarm.catalog import resolve
-    from facefarm.pipeline.compose import compose
     from facefarm.render_farm.ray_workers import SampleWorker
 
     spec = _catalog(size, spp).model_dump(mode="json")
@@ -139,8 +142,7 @@ def compose_ahead(size: int, spp: int, n_images: int) -> list[dict]:
         with tempfile.TemporaryDirectory() as tmp:
             w = SampleWorker(spec, "cycles", tmp, seed=0, n=n_images, compose_ahead=ahead)
             r = w.renderer
-            for i in range(n_images):  # once-per-process costs out of the timing, as above
-                r.backend.render(_at_size(compose(resolve(r.catalog, 0, i), r.head, "cycles"), 32))
+            _warm_up(r, n_images)
             parts = []
             t0 = time.perf_counter()
             results = w.render_shard(list(range(n_images)), on_each=lambda _: parts.append(r.last_backend_timings))

@@ -147,9 +147,10 @@ class SampleWorker:
             def ahead(k: int) -> Callable[[], None]:
                 def go() -> None:  # compose the next sample of the shard still to render
                     for j in indices[k + 1:]:
-                        if j in futures or not writer.is_complete(self.store, sample_id(j)):
-                            if j not in futures:
-                                futures[j] = pool.submit(self.renderer.prepare, self.seed, j, self.n)
+                        if j in futures:
+                            return
+                        if not writer.is_complete(self.store, sample_id(j)):
+                            futures[j] = pool.submit(self.renderer.prepare, self.seed, j, self.n)
                             return
                 return go
 
