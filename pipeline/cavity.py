@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from facefarm.pipeline import vectors
+
 #: Name of the per-vertex 0..1 "light that reaches here" attribute on meshes.
 OCCLUSION_ATTRIBUTE = "occlusion"
 #: iBUG indices of the inner lip contour (60-67), its corners and its upper and lower middles.
@@ -63,7 +65,7 @@ def mouth_light(points: np.ndarray, normals: np.ndarray, landmarks: np.ndarray,
     # the opening's plane
     helper = np.where(np.abs(ni[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
     t = np.cross(helper, ni)
-    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    t /= vectors.length(t, True)
     b = np.cross(ni, t)
     d = (_DIRS[None, :, :1] * t[:, None] + _DIRS[None, :, 1:2] * b[:, None] + _DIRS[None, :, 2:] * ni[:, None])
     along = d @ z                                  # (m, k) towards the plane when > 0

@@ -33,6 +33,7 @@ from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.glasses import SurfaceDistance, sweep
 from facefarm.pipeline.triangles import vertex_normals
 from facefarm.pipeline.scene import FABRIC_SHEEN, Material, Mesh
+from facefarm.pipeline import vectors
 
 CLOTHING_IDS: tuple[str, ...] = ("tshirt", "shirt", "sweater", "hoodie", "jacket", "scarf")
 HEADWEAR_IDS: tuple[str, ...] = ("cap", "beanie", "wide_brim_hat", "headscarf", "kerchief")
@@ -294,7 +295,7 @@ def clip_surface(v: np.ndarray, f: np.ndarray, g: np.ndarray, normals: np.ndarra
     used = np.unique(faces)
     remap = np.full(len(nv), -1)
     remap[used] = np.arange(len(used))
-    nn = nn[used] / np.maximum(np.linalg.norm(nn[used], axis=1, keepdims=True), 1e-12)
+    nn = vectors.unit(nn[used], 1e-12)
     return Shell(v=nv[used].copy(), f=remap[faces], n=nn, on_crop=nc[used])
 
 
@@ -339,7 +340,7 @@ def drape(shell: Shell, body: Body, thickness: float | np.ndarray, smooth: int =
         # smooth along the normals only: each shell vertex stays over its own skin point, so
         # a shell triangle cannot slide sideways and dip under a bump of the coarse skin
         step = (lap @ p) - p
-        p = p + 0.5 * (step * shell.n).sum(axis=1, keepdims=True) * shell.n
+        p = p + 0.5 * vectors.dot(step, shell.n, True) * shell.n
         # the crop edge stays where it is, so the bust extension starts on the skin's edge
         p[shell.on_crop] = start[shell.on_crop]
         if i % 4 == 3 or i == smooth - 1:
@@ -377,7 +378,7 @@ def _cover(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, gap: f
         pj = np.concatenate([np.concatenate(balls).astype(int) if sizes.sum() else np.zeros(0, int),
                              f[fb].ravel()])
         corner = np.concatenate([np.zeros(sizes.sum(), bool), np.ones(3 * len(qb), bool)])
-        w = 1.0 - np.linalg.norm(p[pj] - qb[pi], axis=1) / reach
+        w = 1.0 - vectors.length(p[pj] - qb[pi]) / reach
         w = np.where(corner, np.maximum(w, 0.5), w)
         amount = (db[pi] + gap) * 1.2 * w
         ok = amount > 0
@@ -452,13 +453,13 @@ def _extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tup
         acc = nrm.copy()
         np.add.at(acc, a_i, nrm[b_i])
         np.add.at(acc, b_i, nrm[a_i])
-        nrm = acc / np.linalg.norm(acc, axis=1, keepdims=True)
+        nrm = acc / vectors.length(acc, True)
     if small:
         # a small child's crop runs round the base of the neck, where the skin faces up: a
         # step up there starts the bust above its own neckline (adults' crops need it to
         # clear the shoulders)
         nrm[:, 1] = np.minimum(nrm[:, 1], 0.0)
-        nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
+        nrm /= np.maximum(vectors.length(nrm, True), 1e-9)
     first = p[ids] + nrm * (0.012 * s)
     verts = [p]
     ring_ids = []
@@ -510,8 +511,8 @@ def _push_bust(p: np.ndarray, body: Body, gap: float) -> np.ndarray:
     d, q, nrm = body.surface.query(p)
     e = body.v[body.crop_edges]                                    # (E, 2, 3)
     ab = e[:, 1] - e[:, 0]
-    t = np.clip(((q[:, None] - e[None, :, 0]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-18), 0, 1)
-    on_edge = np.linalg.norm(q[:, None] - (e[None, :, 0] + t[..., None] * ab[None]), axis=-1).min(axis=1) < 1e-5
+    t = np.clip(vectors.dot(q[:, None] - e[None, :, 0], ab[None]) / np.maximum(vectors.dot(ab, ab), 1e-18), 0, 1)
+    on_edge = vectors.length(q[:, None] - (e[None, :, 0] + t[..., None] * ab[None])).min(axis=1) < 1e-5
     short = np.clip(gap - d, 0.0, None)
     # nearest to the crop's edge and below it: on a small child's neck-high crop the edge's
     # normal leans any way, and "inside" there is wrong (it threw the shoulders up into
@@ -733,7 +734,7 @@ def _shirt(body: Body, rgb) -> list[Mesh]:
         # the fall folds over the stand, outwards and down to collar points at the front
         out_dir = stand - np.column_stack([np.zeros(len(stand)), stand[:, 1], np.full(len(stand), body.neck_z)])
         out_dir[:, 1] = 0.0
-        out_dir /= np.maximum(np.linalg.norm(out_dir, axis=1, keepdims=True), 1e-9)
+        out_dir /= np.maximum(vectors.length(out_dir, True), 1e-9)
         drop = rise * 0.95 + 0.012 * body.s * np.clip(1.0 - np.abs(phi) / 1.2, 0.0, 1.0)
         fall = stand + out_dir * (0.01 * body.s) - np.column_stack([np.zeros(len(stand)), drop, np.zeros(len(stand))])
         fall = _push_out(fall, body, np.full(len(fall), 0.009 * body.s ** 0.5))
@@ -978,9 +979,9 @@ def _cap(body: Body, rgb) -> list[Mesh]:
     reach = 0.07 * s * np.sqrt(np.clip(1 - t ** 2, 0.0, 1.0)) + 0.004 * s
     outward = inner - np.array([0.0, inner[:, 1].mean(), body.head_z])
     outward[:, 1] = 0.0
-    outward /= np.linalg.norm(outward, axis=1, keepdims=True)
+    outward /= vectors.length(outward, True)
     fwd = 0.6 * outward + 0.4 * np.array([0.0, 0.0, 1.0])
-    fwd /= np.linalg.norm(fwd, axis=1, keepdims=True)
+    fwd /= vectors.length(fwd, True)
     tip = inner + fwd * reach[:, None] + np.array([0.0, -1.0, 0.0]) * (0.2 * reach)[:, None]
     vv, vf = _slab(inner + [0.0, 0.0015 * s, 0.0], tip, 0.0035 * s ** 0.5)
     out.append(_mesh("cap_visor", vv, vf, "HEADWEAR", _headwear("cap_visor", _shade(rgb, 0.9))))
@@ -1061,7 +1062,7 @@ def _wide_brim_hat(body: Body, rgb) -> list[Mesh]:
     centre = np.array([0.0, edge[:, 1].mean(), body.head_z])
     radial = edge - centre
     radial[:, 1] = 0.0
-    radial /= np.linalg.norm(radial, axis=1, keepdims=True)
+    radial /= vectors.length(radial, True)
     width = 0.075 * s
     outer = edge + radial * width + np.array([0.0, -0.012 * s, 0.0])
     ring_in = np.vstack([edge, edge[:1]])

@@ -26,6 +26,7 @@ import numpy as np
 
 from facefarm.pipeline.glasses import SurfaceDistance, sweep
 from facefarm.pipeline.scene import Mesh
+from facefarm.pipeline import vectors
 
 #: Grid spacing along the head (m x s) and columns round it.
 _ROW_M = 0.004
@@ -60,8 +61,8 @@ def _signed_distance(q: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """(n,) distance of 2-D points ``q`` to the closed polygon ``poly`` (k, 2), negative inside."""
     a, b = poly, np.roll(poly, -1, axis=0)
     ab = b - a
-    t = np.clip(((q[:, None] - a[None]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-18), 0.0, 1.0)
-    d = np.linalg.norm(q[:, None] - (a[None] + t[..., None] * ab[None]), axis=-1).min(axis=1)
+    t = np.clip(vectors.dot(q[:, None] - a[None], ab[None]) / np.maximum(vectors.dot(ab, ab), 1e-18), 0.0, 1.0)
+    d = vectors.length(q[:, None] - (a[None] + t[..., None] * ab[None])).min(axis=1)
     # even-odd crossings of a ray towards +u
     ya, yb = a[None, :, 1], b[None, :, 1]
     y = q[:, 1:2]
@@ -234,7 +235,7 @@ def wrap(body, field, thickness: float, y_bottom: float, under: Sequence[Mesh] =
     g = field(v)
     centre = np.array([0.0, grid.y0, body.head_z])
     n = v - centre
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    n /= np.maximum(vectors.length(n, True), 1e-12)
     shell = clip_surface(v, f, g, n, np.zeros(len(v), bool))
     q = shell.v
     # the grid is coarse against sharp skin features (the chin's underside, the ear rims)

@@ -31,6 +31,7 @@ from facefarm.pipeline.mesh_closest import ClosestPoints
 from facefarm.pipeline.triangles import vertex_normals
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material, Mesh
+from facefarm.pipeline import vectors
 
 FAMILIES_PATH = ASSETS / "glasses" / "families.json"
 
@@ -182,7 +183,7 @@ def lens_outline(outline: LensOutline, width: float, n: int = _OUTLINE_POINTS) -
 
 
 def _resample_closed(pts: np.ndarray, n: int) -> np.ndarray:
-    seg = np.linalg.norm(np.roll(pts, -1, axis=0) - pts, axis=1)
+    seg = vectors.length(np.roll(pts, -1, axis=0) - pts)
     s = np.concatenate([[0.0], np.cumsum(seg)])
     closed = np.vstack([pts, pts[:1]])
     q = np.linspace(0.0, s[-1], n, endpoint=False)
@@ -193,7 +194,7 @@ def _outline_normals(pts: np.ndarray) -> np.ndarray:
     """(n, 2) outward unit normals of a counter-clockwise closed outline."""
     tan = np.roll(pts, -1, axis=0) - np.roll(pts, 1, axis=0)
     nrm = np.stack([tan[:, 1], -tan[:, 0]], axis=1)
-    return nrm / np.linalg.norm(nrm, axis=1, keepdims=True)
+    return nrm / vectors.length(nrm, True)
 
 
 # ---------------------------------------------------------------------------------- fitting
@@ -241,7 +242,7 @@ class HeadClearance:
             d2, q2, _ = self.sheet.query(points)
             d2 = np.abs(d2)
             away = points - q2
-            away /= np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-12)
+            away /= np.maximum(vectors.length(away, True), 1e-12)
             closer = d2 < d
             d = np.where(closer, d2, d)
             nrm = np.where(closer[:, None], away, nrm)
@@ -664,7 +665,7 @@ class SurfaceDistance:
         p = np.asarray(points, np.float64).reshape(-1, 3)
         c = self._closest.query(p)
         nrm = self._closest.smooth_normal(c, self.normals)
-        sign = np.where(((p - c.point) * nrm).sum(axis=1) >= 0, 1.0, -1.0)
+        sign = np.where(vectors.dot(p - c.point, nrm) >= 0, 1.0, -1.0)
         if return_faces:
             return c.distance * sign, c.point, nrm, c.face
         return c.distance * sign, c.point, nrm
@@ -688,7 +689,7 @@ def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.nd
         tan = np.roll(path, -1, axis=0) - np.roll(path, 1, axis=0)
     else:
         tan = np.gradient(path, axis=0)
-    length = np.linalg.norm(tan, axis=1)
+    length = vectors.length(tan)
     if (length < 1e-12).any():  # repeated points: borrow the nearest real tangent
         good = np.flatnonzero(length >= 1e-12)
         near = good[np.abs(np.arange(n)[:, None] - good[None, :]).argmin(axis=1)]
@@ -696,9 +697,9 @@ def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.nd
     tan = tan / length[:, None]
     side = np.cross(tan, up)
     for axis in ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0]):  # up parallel to the path: any perpendicular
-        bad = np.linalg.norm(side, axis=1) < 1e-6
+        bad = vectors.length(side) < 1e-6
         side[bad] = np.cross(tan[bad], axis)
-    side /= np.linalg.norm(side, axis=1, keepdims=True)
+    side /= vectors.length(side, True)
     upv = np.cross(side, tan)
     prof = np.asarray(profile, np.float64)
     verts = (path[:, None, :] + side[:, None, :] * (prof[None, :, 0] * scale[:, 0:1])[..., None]

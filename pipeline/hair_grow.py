@@ -19,6 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from facefarm.pipeline.hair_surface import HeadSurface, Nearest, away
+from facefarm.pipeline import vectors
 
 #: No strand point comes closer to the skin than this (metres); tests demand >= 0.5 mm.
 MIN_OFFSET_M = 0.0012
@@ -31,12 +32,12 @@ CombFn = Callable[[np.ndarray, Nearest, np.ndarray], np.ndarray]
 
 
 def unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-20)
+    return vectors.unit(v)
 
 
 def tangential(v: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Component of (n, 3) ``v`` in the plane with unit normal ``n``."""
-    return v - (v * n).sum(-1, keepdims=True) * n
+    return v - vectors.dot(v, n, True) * n
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
         step = h[:, None] * d
         if spec.stop_at is not None:
             # arrived strands wait at the tie; the last step lands on its rim, not past it
-            to_tie = np.linalg.norm(p - spec.stop_at, axis=1)
+            to_tie = vectors.length(p - spec.stop_at)
             step *= np.clip((to_tie - spec.stop_radius) / np.maximum(h, 1e-9), 0.0, 1.0)[:, None]
         p = p + step
         out[:, i] = p
@@ -152,7 +153,7 @@ def children(guide_roots: np.ndarray, guides: np.ndarray, guide_group: np.ndarra
 
 def arc_length(curves: np.ndarray) -> np.ndarray:
     """(s, n) cumulative arc length along (s, n, 3) polylines (0 at the root)."""
-    seg = np.linalg.norm(np.diff(curves, axis=1), axis=-1)
+    seg = vectors.length(np.diff(curves, axis=1))
     return np.concatenate([np.zeros((len(curves), 1)), np.cumsum(seg, axis=1)], axis=1)
 
 
@@ -231,7 +232,7 @@ def frames(curves: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.nd
     t = unit(np.gradient(curves, axis=1))
     ref = np.broadcast_to(reference, curves.shape)
     u = tangential(ref, t)
-    bad = np.linalg.norm(u, axis=-1, keepdims=True) < 1e-6
+    bad = vectors.length(u, True) < 1e-6
     u = np.where(bad, tangential(np.broadcast_to([0.0, 0.0, 1.0], curves.shape), t), u)
     u = unit(u)
     return t, u, np.cross(t, u)
@@ -328,8 +329,8 @@ def _strand_distances(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, every
     if len(between):
         a, b = prev[between], nxt[between]
         pb = p[:, between]
-        d[:, between] = np.maximum(d[:, a] - np.linalg.norm(pb - p[:, a], axis=-1),
-                                   d[:, b] - np.linalg.norm(pb - p[:, b], axis=-1))
+        d[:, between] = np.maximum(d[:, a] - vectors.length(pb - p[:, a]),
+                                   d[:, b] - vectors.length(pb - p[:, b]))
         unproven = np.zeros((s, k), bool)
         unproven[:, between] = d[:, between] < sh[:, between]
         if unproven.any():

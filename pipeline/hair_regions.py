@@ -21,6 +21,7 @@ import numpy as np
 
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.head_regions import inside_polygon
+from facefarm.pipeline import vectors
 
 #: Radius (m) that turns face-chart azimuth into arc length, about the cheek's distance from the ear axis.
 CHART_RADIUS_M = 0.09
@@ -69,7 +70,7 @@ class NeutralHead:
         self.scalp_vertex = np.zeros(len(v), bool)
         self.scalp_vertex[np.asarray(head.scalp)] = True
         fn = np.cross(v[self.faces[:, 1]] - v[self.faces[:, 0]], v[self.faces[:, 2]] - v[self.faces[:, 0]])
-        self.face_normal = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-20)
+        self.face_normal = vectors.unit(fn)
         self.skin_vertices = np.unique(self.faces[self.face_is_skin])
         # the face lies in front of the eyeball centres (z > 0), the neck behind them
         mid = self.skin_vertices[(np.abs(v[self.skin_vertices, 0]) < 2e-3) & (v[self.skin_vertices, 2] > 0.0)]
@@ -96,7 +97,7 @@ class NeutralHead:
         a, e = np.radians(az_deg), np.radians(el_deg)
         d = np.array([np.sin(a) * np.cos(e), np.sin(e), np.cos(a) * np.cos(e)])
         rel = self.vertices[self.skin_vertices] - self.centre
-        cos = rel @ d / np.linalg.norm(rel, axis=1)
+        cos = rel @ d / vectors.length(rel)
         return int(self.skin_vertices[np.argmax(cos)])
 
     # ---- sampling -------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class NeutralHead:
         if n <= 0 or len(faces) == 0:
             return empty
         tri = self.vertices[self.faces[faces]]
-        area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+        area = 0.5 * vectors.length(vectors.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
         if area.sum() <= 0:
             return empty
         prob = area / area.sum()
@@ -174,7 +175,7 @@ def scalp_weight(nh: NeutralHead, hairline: np.ndarray, *, soft_deg: float = 4.0
         w = smoothstep((el - line) / soft_deg + 0.5)
         if crown_bald_deg > 0 or top_thinning > 0:
             d = np.asarray(p, np.float64) - nh.centre
-            ang = np.degrees(np.arccos(np.clip(d @ crown / np.linalg.norm(d, axis=1), -1, 1)))
+            ang = np.degrees(np.arccos(np.clip(d @ crown / vectors.length(d), -1, 1)))
             if crown_bald_deg > 0:
                 w = w * smoothstep((ang - crown_bald_deg) / 8.0 + 0.5)
             if top_thinning > 0:
@@ -196,8 +197,8 @@ def polygon_weight(nh: NeutralHead, polygons: list[np.ndarray], soft_m: float) -
             inside = inside_polygon(q, pg)
             a, b = pg, np.roll(pg, -1, axis=0)
             ab = b - a
-            t = np.clip(((q[:, None, :] - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-20), 0, 1)
-            dist = np.linalg.norm(q[:, None, :] - (a + t[..., None] * ab), axis=-1).min(axis=1)
+            t = np.clip(vectors.dot(q[:, None, :] - a, ab) / np.maximum(vectors.dot(ab, ab), 1e-20), 0, 1)
+            dist = vectors.length(q[:, None, :] - (a + t[..., None] * ab)).min(axis=1)
             best = np.maximum(best, np.where(inside, smoothstep(dist / soft_m), 0.0))
         return best
 

@@ -18,6 +18,7 @@ from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.hair_regions import NeutralHead, Roots, scalp_weight, smoothstep
 from facefarm.pipeline.hair_styles import HairLibrary, ScalpStyle
 from facefarm.pipeline.hair_surface import HeadFrame
+from facefarm.pipeline import vectors
 
 EX, EY, EZ = np.eye(3)
 #: Chart direction of the crown whorl hair radiates from.
@@ -120,7 +121,7 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
 def _region_area(nh: NeutralHead, vertices: np.ndarray, faces: np.ndarray, weight) -> float:
     """Approximate area (m^2) of the weighted region on ``vertices``."""
     tri = vertices[nh.faces[faces]]
-    a = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    a = 0.5 * vectors.length(vectors.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]))
     w = weight(nh.vertices[nh.faces[faces]].mean(axis=1))
     return float((a * w).sum())
 
@@ -323,15 +324,15 @@ def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, 
     def toward_tie(p, nr, s, idx=None):
         return tie - p
 
-    scalp_len = np.linalg.norm(pos - tie, axis=1) * 1.6 + 0.02
+    scalp_len = vectors.length(pos - tie) * 1.6 + 0.02
     steps = int(np.clip(np.ceil(scalp_len.max() / 0.01), 8, 36))
     spec = hg.GrowSpec(length=scalp_len[gi], lift=0.05, stiffness=0.2, gravity=np.zeros(3), gravity_weight=0.0,
                        offset=np.full(len(gi), 0.0015), steps=steps, stop_at=tie, stop_radius=r_tie * 0.5)
     guides = hg.grow(surf, pos[gi], normal[gi], toward_tie, spec)
     # children follow their guides and close in on the tie as the guide does
     scalp = hg.children(pos[gi], guides, np.zeros(len(gi), int), pos, np.zeros(n, int))
-    d_root = np.linalg.norm(scalp[:, :1] - tie, axis=-1)
-    d_now = np.linalg.norm(scalp - tie, axis=-1)
+    d_root = vectors.length(scalp[:, :1] - tie)
+    d_now = vectors.length(scalp - tie)
     pull = np.clip(1.0 - d_now / np.maximum(d_root, 1e-6), 0.0, 1.0)[..., None]
     at_tie = tie + hg.unit(scalp - tie) * np.minimum(d_now, r_tie)[..., None]
     scalp = scalp * (1 - pull ** 3) + at_tie * pull ** 3

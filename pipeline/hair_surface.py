@@ -15,6 +15,7 @@ import numpy as np
 
 from facefarm.pipeline.mesh_closest import ClosestPoints
 from facefarm.pipeline.triangles import vertex_normals
+from facefarm.pipeline import vectors
 
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
@@ -124,9 +125,9 @@ def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndar
     normals ``fn`` (m, 3): for face i, the edge opposite corner k gets the sum of the normals of
     the two faces sharing it, face i and ``other[i, k]`` (:func:`_across`)."""
     e = v[np.roll(f, -1, axis=1)] - v[f]              # e[:, k]: corner k -> corner k + 1
-    length = np.linalg.norm(e, axis=-1)
+    length = vectors.length(e)
     # the angle at corner k lies between e[:, k] and -e[:, k - 1]
-    cos = -(e * np.roll(e, 1, axis=1)).sum(-1) / np.maximum(length * np.roll(length, 1, axis=1), 1e-30)
+    cos = -vectors.dot(e, np.roll(e, 1, axis=1)) / np.maximum(length * np.roll(length, 1, axis=1), 1e-30)
     ang = np.arccos(np.clip(cos, -1.0, 1.0))
     return vertex_normals(v, f, weights=ang), _unit(fn[:, None, :] + fn[other])
 
@@ -143,7 +144,7 @@ def _across(f: np.ndarray, n_vertices: int) -> np.ndarray:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    return vectors.unit(v, 1e-12)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ class HeadSurface:
         self.normals = vertex_normals(self.vertices, self.faces)
         tri = self.vertices[self.faces]
         fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-        self._fn = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
+        self._fn = vectors.unit(fn, 1e-30)
         across = _per_topology("across", self.faces, len(self.vertices),
                                lambda: _across(self.faces, len(self.vertices)))
         self._vertex_pn, self._edge_pn = _pseudo_normals(self.vertices, self.faces, self._fn, across)
@@ -208,7 +209,7 @@ class HeadSurface:
         pn[on_edge] = self._edge_pn[face[on_edge], zero[on_edge].argmax(axis=1)]
         on_vertex = zero.sum(axis=1) >= 2
         pn[on_vertex] = self._vertex_pn[self.faces[face[on_vertex], (~zero[on_vertex]).argmax(axis=1)]]
-        sign = np.where((off * pn).sum(axis=1) < 0, -1.0, 1.0)
+        sign = np.where(vectors.dot(off, pn) < 0, -1.0, 1.0)
         return Nearest(point=c.point, face=face, bary=bary, normal=n, distance=sign * c.distance)
 
     def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 24,
@@ -250,7 +251,7 @@ def away(nr: Nearest, p: np.ndarray, sel: np.ndarray | None = None) -> np.ndarra
     it when inside (the distance's gradient), the smooth normal on the surface itself."""
     sel = slice(None) if sel is None else sel
     d = (p - nr.point[sel]) * np.sign(nr.distance[sel])[:, None]
-    ln = np.linalg.norm(d, axis=1, keepdims=True)
+    ln = vectors.length(d, True)
     return np.where(ln > 1e-7, d / np.maximum(ln, 1e-30), nr.normal[sel])
 
 

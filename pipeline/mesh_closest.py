@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import igl
 import numpy as np
 
+from facefarm.pipeline import vectors
+
 
 @dataclass(frozen=True)
 class Closest:
@@ -48,7 +50,7 @@ class ClosestPoints:
         """(n, 3) unit normals at the closest points ``c``: the (V, 3) ``vertex_normals``
         interpolated barycentrically over each closest triangle."""
         n = np.einsum("nk,nkd->nd", c.bary, vertex_normals[self.faces[c.face]])
-        return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
+        return vectors.unit(n)
 
 
 def barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, eps: float = 1e-7) -> np.ndarray:
@@ -56,11 +58,11 @@ def barycentric(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray, eps:
     clipped to the triangle; coordinates below ``eps`` are exactly 0 (the point is on an edge
     or a corner), so callers can tell which feature a closest point lies on."""
     v0, v1, v2 = b - a, c - a, p - a
-    d00, d01, d11 = (v0 * v0).sum(1), (v0 * v1).sum(1), (v1 * v1).sum(1)
-    d20, d21 = (v2 * v0).sum(1), (v2 * v1).sum(1)
+    d00, d01, d11 = vectors.dot(v0, v0), vectors.dot(v0, v1), vectors.dot(v1, v1)
+    d20, d21 = vectors.dot(v2, v0), vectors.dot(v2, v1)
     den = np.where(np.abs(d00 * d11 - d01 * d01) > 1e-30, d00 * d11 - d01 * d01, 1e-30)
     v = (d11 * d20 - d01 * d21) / den
     w = (d00 * d21 - d01 * d20) / den
     out = np.clip(np.stack([1.0 - v - w, v, w], axis=1), 0.0, None)
     out[out < eps] = 0.0
-    return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-30)
+    return out / np.maximum(out[:, :1] + out[:, 1:2] + out[:, 2:], 1e-30)

@@ -18,6 +18,7 @@ from facefarm.catalog.skin_tone import skin_albedo_linear
 from facefarm.pipeline.hair_colour import hair_albedo_linear
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.scene import Material
+from facefarm.pipeline import vectors
 
 ADULT_INTEROCULAR_M = 0.063
 
@@ -76,7 +77,8 @@ def _spots(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray
     """(n,) in 0..1: how strongly each point lies in one of the round spots."""
     if len(centres) == 0:
         return np.zeros(len(points))
-    d2 = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(-1).min(axis=1)
+    d = points[:, None, :] - centres[None, :, :]
+    d2 = vectors.dot(d, d).min(axis=1)
     return np.exp(-d2 / (2 * radius ** 2))
 
 
@@ -124,7 +126,7 @@ def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, f
     for side in (-1.0, 1.0):
         c = geo.eye_mid + np.array([side * 0.036, -0.03, 0.0]) * s
         c[2] = vertices[:, 2].max() - 0.02 * s
-        w = np.exp(-((vertices - c) ** 2).sum(-1) / (2 * (0.018 * s) ** 2))
+        w = np.exp(-vectors.dot(vertices - c, vertices - c) / (2 * (0.018 * s) ** 2))
         col *= 1.0 - (0.10 * (0.5 + sk.haemoglobin) * w)[:, None] * np.array([0.0, 1.0, 0.8])
 
     lips = np.isin(vertex_class, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])
@@ -136,7 +138,7 @@ def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, f
     n_freckles = int(round(getattr(sk, "freckles", 0.0) * 120))
     if n_freckles and len(face_pts):
         around = geo.eye_mid + np.array([0.0, -0.025, 0.0]) * s
-        cand = face_pts[np.linalg.norm(face_pts - around, axis=1) < 0.05 * s]
+        cand = face_pts[vectors.length(face_pts - around) < 0.05 * s]
         if len(cand):
             centres = cand[rng.integers(0, len(cand), n_freckles)] + rng.normal(0, 0.002, (n_freckles, 3))
             col *= 1.0 - (0.28 * _spots(vertices, centres, 0.0016 * s))[:, None] * np.array([0.6, 0.9, 1.0])

@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 
 from facefarm.pipeline.classes import CLASS_IDS
 from facefarm.pipeline.skin import SKIN_STREAMS, identity_rng
+from facefarm.pipeline import vectors
 
 #: Name of the per-vertex fold depth (0 flat .. 1 deepest) on the skin mesh.
 WRINKLE_ATTRIBUTE = "wrinkle"
@@ -100,7 +101,7 @@ def _chart(head, surface) -> _Chart:
     xyz = surface.vertices(neutral)
     f = surface.faces
     e = np.vstack([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
-    length = np.linalg.norm(xyz[e[:, 0]] - xyz[e[:, 1]], axis=1)
+    length = vectors.length(xyz[e[:, 0]] - xyz[e[:, 1]])
     total = np.bincount(e.ravel(), np.repeat(length, 2), len(xyz))
     count = np.bincount(e.ravel(), minlength=len(xyz))
     spacing = total / np.maximum(count, 1)
@@ -121,7 +122,7 @@ def _chart(head, surface) -> _Chart:
     clear = neutral[np.isin(vc, _CLEAR_CLASSES)]
     eye_lm = lm[36:48]
     d_clear = cKDTree(clear).query(p)[0] if len(clear) else np.full(len(p), np.inf)
-    d_eye = np.sqrt(((p[:, None, :] - eye_lm[None]) ** 2).sum(-1)).min(axis=1)
+    d_eye = vectors.length(p[:, None, :] - eye_lm[None]).min(axis=1)
     nostrils = (vc[cand] == CLASS_IDS["NOSE"]) & (p[:, 1] < lm[30, 1])
     keep = (d_clear > 0.006) & (d_eye > 0.009) & ~nostrils
     cand = cand[keep]
@@ -166,7 +167,7 @@ def _lash_coordinates(head, surface, xyz: np.ndarray) -> dict[str, np.ndarray]:
             ang = np.arctan2(q[:, 1] - centre[1], q[:, 0] - centre[0])
             ang = np.unwrap(ang[np.argsort(q[:, 0])])[np.argsort(np.argsort(q[:, 0]))]
             t = (ang - ang.min()) / max(np.ptp(ang), 1e-9)
-            r = np.linalg.norm(q - centre, axis=1)
+            r = vectors.length(q - centre)
             v = (r - r.min()) / max(np.ptp(r), 1e-9)
             strand[vidx[sel]] = t * _LASH_STRANDS[0 if upper else 1]
             density = 1.0 if upper else 0.55
@@ -200,12 +201,12 @@ def _polyline_distance(p: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.n
     parameter 0..1 of the nearest point (beyond the ends: < 0 or > 1)."""
     a, b = pts[:-1], pts[1:]
     ab = b - a
-    seg_len = np.linalg.norm(ab, axis=1)
+    seg_len = vectors.length(ab)
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])
-    t = ((p[:, None, :] - a[None]) * ab[None]).sum(-1) / np.maximum(seg_len ** 2, 1e-12)
+    t = vectors.dot(p[:, None, :] - a[None], ab[None]) / np.maximum(seg_len ** 2, 1e-12)
     tc = np.clip(t, 0.0, 1.0)
     near = a[None] + tc[..., None] * ab[None]
-    d = np.linalg.norm(p[:, None, :] - near, axis=-1)
+    d = vectors.length(p[:, None, :] - near)
     k = d.argmin(axis=1)
     rows = np.arange(len(p))
     # extend the end segments so the taper, not a round cap, ends the line

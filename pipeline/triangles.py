@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from facefarm.pipeline import vectors
+
 
 def scatter_add(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """(n, d) sums of the (k, d) ``values`` rows into rows ``index`` (k,) (``np.add.at``, by bincount)."""
@@ -19,14 +21,14 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray, weights: np.ndarray 
     each weighted by its area (or by ``weights`` (m, 3) per face corner, on unit face
     normals); zero for vertices no face uses."""
     v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    fn = vectors.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
     if weights is None:
         corner = np.repeat(fn, 3, axis=0)
     else:
-        unit = fn / np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-30)
+        unit = vectors.unit(fn, 1e-30)
         corner = np.repeat(unit, 3, axis=0) * np.asarray(weights, np.float64).reshape(-1, 1)
     out = scatter_add(f.ravel(), corner, len(v))
-    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    norm = vectors.length(out, True)
     return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 
 
@@ -38,11 +40,11 @@ def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndar
     Detection* 5.1.5, written branch-free over numpy arrays.
     """
     ab, ac, ap = b - a, c - a, p - a
-    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
+    d1, d2 = vectors.dot(ab, ap), vectors.dot(ac, ap)
     bp = p - b
-    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
+    d3, d4 = vectors.dot(ab, bp), vectors.dot(ac, bp)
     cp = p - c
-    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
+    d5, d6 = vectors.dot(ab, cp), vectors.dot(ac, cp)
     va = d3 * d6 - d5 * d4
     vb = d5 * d2 - d1 * d6
     vc = d1 * d4 - d3 * d2
