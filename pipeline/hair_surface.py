@@ -3,7 +3,8 @@
 Strands must stay outside the skin. The skin part of the head mesh is closed except
 for one boundary loop where the neck is cropped; :class:`HeadSurface` extrudes that loop
 down into a torso-like prism and caps it, so "outside" is well defined everywhere, then
-answers exact closest-point queries (libigl's AABB tree) with the sign from pseudo-normals.
+answers exact closest-point queries (:mod:`~facefarm.pipeline.mesh_closest`) with the sign
+from pseudo-normals.
 Everything is in the head frame, metres, float64.
 """
 
@@ -172,7 +173,7 @@ class HeadSurface:
 
     vertices : (n, 3) float64 metres, head frame · faces : (m, 3) int64, counter-clockwise
     seen from outside: the skin part of the head, its open cut extruded ``extrude`` metres
-    down and capped (see :func:`cap_boundary`). Queries go through libigl's AABB tree
+    down and capped (see :func:`cap_boundary`). Queries go through a closest-point tree
     (:class:`~facefarm.pipeline.mesh_closest.ClosestPoints`); the sign comes from the
     angle-weighted pseudo-normal of the closest feature (face, edge or vertex), which is always
     right for a closed mesh (Baerentzen & Aanaes 2005).

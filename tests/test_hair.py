@@ -128,7 +128,7 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
         assert c.points.dtype == np.float32 and c.points.ndim == 3 and c.points.shape[2] == 3
         assert c.radius.shape == c.points.shape[:2] and (c.radius > 0).all()
         pts = c.points.reshape(-1, 3).astype(np.float64)
-        # every point: the collision surface's own exact signed distance (libigl closest point,
+        # every point: the collision surface's own exact signed distance (exact closest point,
         # pseudo-normal sign)
         d = surface.query(pts).distance
         assert d.min() >= 0.5e-3, f"{style}/{c.name}: a point is {d.min() * 1e3:.2f} mm from the skin"
