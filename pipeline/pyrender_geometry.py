@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facefarm.pipeline import vectors
 from facefarm.pipeline.camera import Camera
 from facefarm.pipeline.scene import Curves, Material
 
@@ -128,7 +129,7 @@ def strand_tint(curves: Curves, s: int, k: int) -> tuple[np.ndarray, np.ndarray]
     """
     z = strand_rng(curves).standard_normal((s, 3))
     p = np.asarray(curves.points, np.float64)
-    seg = _norm(np.diff(p, axis=1))[..., 0]
+    seg = vectors.length(np.diff(p, axis=1))
     arc = np.concatenate([np.zeros((s, 1)), np.cumsum(seg, axis=1)], axis=1)
     t = arc / np.maximum(arc[:, -1:], 1e-12)  # (s, k) 0 at the root, 1 at the tip
     log_l = (STRAND_LIGHTNESS_JITTER * z[:, :1] + ROOT_TIP_LIGHTNESS[0]
@@ -137,20 +138,6 @@ def strand_tint(curves: Curves, s: int, k: int) -> tuple[np.ndarray, np.ndarray]
     tint = np.exp(log_l + hue)
     base = np.maximum(np.asarray(curves.material.base_color, np.float64), 1e-6)
     return np.minimum(tint, MAX_ALBEDO / base), STRAND_SHIFT_JITTER * z[:, 2]
-
-
-def _norm(v: np.ndarray) -> np.ndarray:
-    """(..., 1) Euclidean length of (..., 3) vectors (faster than np.linalg.norm on small last axes)."""
-    return np.sqrt(np.einsum("...i,...i->...", v, v))[..., None]
-
-
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(..., 3) cross product of (..., 3) arrays (np.cross is several times slower for them)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
-    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
-    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
-    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    return out
 
 
 def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ribbons:
@@ -166,24 +153,24 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
         return _empty_ribbons()
     r = np.broadcast_to(np.asarray(curves.radius, np.float64), (s, k))
     tangent = np.gradient(p, axis=1)
-    tangent /= np.maximum(_norm(tangent), 1e-12)
+    tangent /= np.maximum(vectors.length(tangent, True), 1e-12)
     centre = camera.camera_to_world[:3, 3]
     view = centre - p
-    view /= np.maximum(_norm(view), 1e-12)
-    side = _cross(tangent, view)
-    sn = _norm(side)
+    view /= np.maximum(vectors.length(view, True), 1e-12)
+    side = vectors.cross(tangent, view)
+    sn = vectors.length(side, True)
     side /= np.maximum(sn, 1e-12)
     along_view = sn[..., 0] <= 1e-6
     if along_view.any():
         # a strand pointing straight at the camera has no "across": any perpendicular will do
         t = tangent[along_view]
         fallback = np.cross(t, np.array([0.0, 1.0, 0.0]))
-        fallback = np.where(_norm(fallback) > 1e-6, fallback, np.cross(t, np.array([1.0, 0.0, 0.0])))
-        side[along_view] = fallback / np.maximum(_norm(fallback), 1e-12)
+        fallback = np.where(vectors.length(fallback, True) > 1e-6, fallback, np.cross(t, np.array([1.0, 0.0, 0.0])))
+        side[along_view] = fallback / np.maximum(vectors.length(fallback, True), 1e-12)
     z = (p @ camera.world_to_camera[2, :3] + camera.world_to_camera[2, 3])[..., None]
     px_m = np.maximum(z, 1e-6) / camera.K[0, 0]  # metres per pixel at that depth
     across = side * np.maximum(r[..., None], 0.5 * min_px * px_m)  # (s, k, 3) half-width vector
-    facing = _cross(side, tangent)  # unit, towards the camera, perpendicular to the strand
+    facing = vectors.cross(side, tangent)  # unit, towards the camera, perpendicular to the strand
     tint, shift = strand_tint(curves, s, k)
     # per-vertex arrays (s, k, 2, c), written in place: both vertices of a point share all but position
     f32 = np.float32
