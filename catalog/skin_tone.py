@@ -78,10 +78,18 @@ def melanin_range(tone: int) -> tuple[float, float]:
 
 def skin_albedo_linear(melanin: float, haemoglobin: float = REFERENCE_HAEMOGLOBIN) -> RGB:
     """Diffuse skin albedo, linear RGB in 0..1, for melanin and haemoglobin in 0..1."""
-    m = min(max(float(melanin), 0.0), 1.0) ** GAMMA
+    return albedo_model(melanin, haemoglobin, BASE, MELANIN_ABS, FLOOR, GAMMA)
+
+
+def albedo_model(melanin: float, haemoglobin: float, base: RGB, melanin_abs: RGB, floor: float,
+                 gamma: float) -> RGB:
+    """The albedo model with its constants as arguments (``tools/skin_albedo_fit.py`` fits them):
+    per channel ``floor + base * exp(-melanin ** gamma * melanin_abs - (haemoglobin - 0.5) *
+    HAEMOGLOBIN_ABS)``, capped at 1, melanin and haemoglobin clipped to 0..1."""
+    m = min(max(float(melanin), 0.0), 1.0) ** gamma
     h = min(max(float(haemoglobin), 0.0), 1.0) - REFERENCE_HAEMOGLOBIN
-    return tuple(min(1.0, FLOOR + b * math.exp(-m * a - h * ha))  # type: ignore[return-value]
-                 for b, a, ha in zip(BASE, MELANIN_ABS, HAEMOGLOBIN_ABS))
+    return tuple(min(1.0, floor + b * math.exp(-m * a - h * ha))  # type: ignore[return-value]
+                 for b, a, ha in zip(base, melanin_abs, HAEMOGLOBIN_ABS))
 
 
 def skin_albedo_srgb(melanin: float, haemoglobin: float = REFERENCE_HAEMOGLOBIN) -> RGB:

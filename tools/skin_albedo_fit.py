@@ -28,9 +28,11 @@ _UPPER = [1.0] * 3 + [40.0] * 3 + [0.05, 5.0]
 
 
 def albedo(params: np.ndarray, melanin: np.ndarray) -> np.ndarray:
-    """(n, 3) linear albedo of the model with ``params`` at haemoglobin 0.5."""
-    base, absorb, floor, gamma = params[:3], params[3:6], params[6], params[7]
-    return floor + base[None] * np.exp(-(np.asarray(melanin)[:, None] ** gamma) * absorb[None])
+    """(n, 3) linear albedo of the model (``skin_tone.albedo_model``) with ``params`` at the
+    reference haemoglobin."""
+    base, absorb, floor, gamma = tuple(params[:3]), tuple(params[3:6]), float(params[6]), float(params[7])
+    return np.array([st.albedo_model(m, st.REFERENCE_HAEMOGLOBIN, base, absorb, floor, gamma)
+                     for m in np.asarray(melanin, float)])
 
 
 def lab(linear: np.ndarray) -> np.ndarray:
