@@ -85,7 +85,8 @@ def test_ties_go_to_the_lowest_face_and_bary_marks_the_feature():
     n = 6
     xs, ys = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
     v = np.stack([xs.ravel(), ys.ravel(), np.zeros(n * n)], axis=1)
-    quads = [(i * n + j, i * n + j + 1, (i + 1) * n + j + 1, (i + 1) * n + j) for i in range(n - 1) for j in range(n - 1)]
+    quads = [(i * n + j, i * n + j + 1, (i + 1) * n + j + 1, (i + 1) * n + j)
+             for i in range(n - 1) for j in range(n - 1)]
     f = np.array([t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))], np.int64)
     rng = np.random.default_rng(6)
     f = f[rng.permutation(len(f))]  # face order unrelated to position
