@@ -130,7 +130,7 @@ def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndar
     # the angle at corner k lies between e[:, k] and -e[:, k - 1]
     cos = -vectors.dot(e, np.roll(e, 1, axis=1)) / np.maximum(length * np.roll(length, 1, axis=1), 1e-30)
     ang = np.arccos(np.clip(cos, -1.0, 1.0))
-    return vertex_normals(v, f, weights=ang), _unit(fn[:, None, :] + fn[other])
+    return vertex_normals(v, f, weights=ang), vectors.unit(fn[:, None, :] + fn[other], 1e-12)
 
 
 def _across(f: np.ndarray, n_vertices: int) -> np.ndarray:
@@ -142,10 +142,6 @@ def _across(f: np.ndarray, n_vertices: int) -> np.ndarray:
     order = np.argsort(key)
     j = np.searchsorted(key[order], b * nv + a)
     return (order[np.clip(j, 0, len(order) - 1)] % m).reshape(3, m).T
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return vectors.unit(v, 1e-12)
 
 
 @dataclass(frozen=True)
@@ -183,7 +179,7 @@ class HeadSurface:
         self.vertices, self.faces = cap_boundary(vertices, faces, extrude=extrude)
         self.normals = vertex_normals(self.vertices, self.faces)
         tri = self.vertices[self.faces]
-        fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        fn = vectors.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         self._fn = vectors.unit(fn, 1e-30)
         across = _per_topology("across", self.faces, len(self.vertices),
                                lambda: _across(self.faces, len(self.vertices)))

@@ -68,10 +68,10 @@ class ClosestPoints:
 
     def query(self, points: np.ndarray) -> Closest:
         p = np.ascontiguousarray(np.asarray(points, np.float64).reshape(-1, 3))
-        if len(p) == 0 or len(self.faces) == 0:
-            if len(p):
-                raise ValueError("closest points on a mesh without faces")
+        if len(p) == 0:
             return Closest(np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0))
+        if len(self.faces) == 0:
+            raise ValueError("closest points on a mesh without faces")
         sqd, face, q, bary = mesh_bvh.closest(p, self._corners, self._order, self._left, self._start,
                                               self._count, self._lo, self._hi, BARY_EPS)
         return Closest(point=q, face=face, bary=bary, distance=np.sqrt(sqd))

@@ -126,7 +126,8 @@ def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, f
     for side in (-1.0, 1.0):
         c = geo.eye_mid + np.array([side * 0.036, -0.03, 0.0]) * s
         c[2] = vertices[:, 2].max() - 0.02 * s
-        w = np.exp(-vectors.dot(vertices - c, vertices - c) / (2 * (0.018 * s) ** 2))
+        d = vertices - c
+        w = np.exp(-vectors.dot(d, d) / (2 * (0.018 * s) ** 2))
         col *= 1.0 - (0.10 * (0.5 + sk.haemoglobin) * w)[:, None] * np.array([0.0, 1.0, 0.8])
 
     lips = np.isin(vertex_class, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])
