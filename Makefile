@@ -4,6 +4,8 @@ VENV     := .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 export PYOPENGL_PLATFORM ?= egl
+# downloads and the compiled head asset stay in the checkout (an installed facefarm uses ~/.cache/facefarm)
+export FACEFARM_HOME ?= $(CURDIR)/build
 
 .PHONY: setup assets render test bench clean
 
@@ -22,7 +24,7 @@ assets: setup
 	$(BIN)/facefarm assets build
 
 render: assets
-	$(BIN)/facefarm render assets/catalogs/default.json -o out/quickstart -n 16 --overwrite
+	$(BIN)/facefarm render facefarm/assets/catalogs/default.json -o out/quickstart -n 16 --overwrite
 
 test: assets
 	$(BIN)/python -m pytest -q

@@ -67,8 +67,8 @@ def _catalog(size: int, spp: int):
 
 def _scenes(n: int, size: int) -> list:
     from facefarm.catalog import resolve
-    from facefarm.pipeline.compose import compose
-    from facefarm.pipeline.head_model import HeadModel
+    from facefarm.compose.compositor import compose
+    from facefarm.head.model import HeadModel
 
     catalog = _catalog(size, 4)
     head = HeadModel.load()
@@ -87,7 +87,7 @@ def _warm_up(sr, n_images: int) -> None:
     HDRI's importance map and the per-surface-level skin charts the first ``n_images`` samples
     use (each of their scenes composed and rendered once, at 32 px) by ``sr``, a SampleRenderer."""
     from facefarm.catalog import resolve
-    from facefarm.pipeline.compose import compose
+    from facefarm.compose.compositor import compose
 
     for i in range(n_images):
         sr.backend.render(_at_size(compose(resolve(sr.catalog, 0, i), sr.head, "cycles"), 32))
@@ -98,8 +98,8 @@ def time_per_image(runs) -> list[dict]:
     per stage, and the back-end's own split of its render stage (build, path tracing, readback)."""
     import tempfile
 
-    from facefarm.pipeline.sample import SampleRenderer
-    from facefarm.pipeline.store import open_store
+    from facefarm.sample.renderer import SampleRenderer
+    from facefarm.sample.store import open_store
 
     rows = []
     for size, spp, n_images in runs:
@@ -134,7 +134,7 @@ def compose_ahead(size: int, spp: int, n_images: int) -> list[dict]:
     path tracing, so the overhead a worker really pays."""
     import tempfile
 
-    from facefarm.render_farm.ray_workers import SampleWorker
+    from facefarm.farm.workers import SampleWorker
 
     spec = _catalog(size, spp).model_dump(mode="json")
     rows = []
@@ -158,7 +158,7 @@ def compose_ahead(size: int, spp: int, n_images: int) -> list[dict]:
 
 def rss_over_renders(n_renders: int, size: int, recycle_every: int | None,
                      checkpoints=(1, 10, 25, 50, 100, 150, 200)) -> dict[int, float]:
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+    from facefarm.render.cycles.renderer import CyclesRenderer
 
     scenes = _scenes(6, size)
     rss = {}
@@ -195,7 +195,7 @@ def main() -> None:
     rss_recycled = rss_over_renders(n_recycled, rss_size, 50)
 
     out = ["## Cycles back-end (CPU)", "",
-           "Real heads from `assets/catalogs/default.json` (the first *images* samples of a row), "
+           "Real heads from `facefarm/assets/catalogs/default.json` (the first *images* samples of a row), "
            f"adaptive sampling + OpenImageDenoise, one renderer reused; what a worker pays once (Cycles' "
            f"kernels, OIDN, each HDRI's importance map, the skin charts of each surface level) is paid "
            f"before the timing, by rendering each row's samples once at 32 px. Wall seconds depend on what else "

@@ -1,6 +1,6 @@
 """Render-farm throughput: samples/s with 1 and 2 local Ray workers (and in-process, no Ray).
 
-    python -m bench.bench_farm [--spec assets/catalogs/default.json] [-n 16] [--resolution 128]
+    python -m bench.bench_farm [--spec facefarm/assets/catalogs/default.json] [-n 16] [--resolution 128]
 
 Prints a Markdown table. Start-up (Ray, actors loading the head model and GL context, a few warm-up
 samples) is timed apart from rendering, since a real job amortises it over thousands of samples.
@@ -19,7 +19,7 @@ from facefarm import paths
 
 def _job(spec: str, n: int, resolution: int | None):
     from facefarm.catalog import catalog_hash, load_catalog
-    from facefarm.render_farm.plan import Job
+    from facefarm.farm.plan import Job
 
     data = json.loads(open(spec).read())
     if resolution:
@@ -32,7 +32,7 @@ WARM = 4  # samples after the timed ones, rendered first: lazy loads (HDRIs, sha
 
 
 def _in_process(job, root: str, n: int) -> tuple[float, float, int]:
-    from facefarm.render_farm.ray_workers import SampleWorker
+    from facefarm.farm.workers import SampleWorker
 
     t0 = time.perf_counter()
     w = SampleWorker(job.catalog, job.backend, root, job.seed, job.n)
@@ -49,7 +49,7 @@ def _in_process(job, root: str, n: int) -> tuple[float, float, int]:
 
 
 def _farm(job, root: str, workers: int, n: int) -> tuple[float, float, int]:
-    from facefarm.render_farm.ray_workers import RayFarm
+    from facefarm.farm.workers import RayFarm
 
     t0 = time.perf_counter()
     farm = RayFarm(job, root, workers=workers, local=True)

@@ -35,7 +35,7 @@ def _catalog_at(resolution: int):
     from facefarm.catalog import load_catalog
 
     import json
-    spec = json.loads(open("assets/catalogs/default.json").read())
+    spec = json.loads(open("facefarm/assets/catalogs/default.json").read())
     spec.setdefault("render", {}).update(resolution=[resolution, resolution], backend="pyrender")
     return load_catalog(spec)
 
@@ -52,8 +52,8 @@ class BareRenderer:
     def render(self, scene) -> tuple[float, float]:
         """(wall, CPU) seconds of the draw + readback."""
         pr = self.pyrender
-        from facefarm.pipeline.camera import CV_TO_GL
-        from facefarm.pipeline.pyrender_geometry import ribbons
+        from facefarm.geometry.camera import CV_TO_GL
+        from facefarm.render.pyrender.geometry import ribbons
 
         cam = scene.camera
         if self.osr is None or (self.osr.viewport_width, self.osr.viewport_height) != (cam.width, cam.height):
@@ -83,9 +83,9 @@ class BareRenderer:
 
 
 def stage_table(n: int, resolution: int) -> dict:
-    from facefarm.pipeline.compose import compose
-    from facefarm.pipeline.sample import SampleRenderer
-    from facefarm.pipeline.store import open_store
+    from facefarm.compose.compositor import compose
+    from facefarm.sample.renderer import SampleRenderer
+    from facefarm.sample.store import open_store
 
     cat = _catalog_at(resolution)
     sr = SampleRenderer(cat, backend="pyrender")
@@ -102,7 +102,7 @@ def stage_table(n: int, resolution: int) -> dict:
                 times[k].append(rec["render"]["seconds"].get(k, 0.0))
         wall, cpu = time.perf_counter() - t_all, time.process_time() - c_all
     from facefarm.catalog import resolve
-    from facefarm.pipeline.sample import one_blas_thread
+    from facefarm.sample.renderer import one_blas_thread
 
     for i in range(1, min(n, 20) + 1):
         with one_blas_thread():  # as the pipeline runs
@@ -123,8 +123,8 @@ def stage_table(n: int, resolution: int) -> dict:
 
 
 def long_run(n: int, resolution: int = 256) -> dict:
-    from facefarm.pipeline.sample import SampleRenderer
-    from facefarm.pipeline.store import open_store
+    from facefarm.sample.renderer import SampleRenderer
+    from facefarm.sample.store import open_store
 
     sr = SampleRenderer(_catalog_at(resolution), backend="pyrender")
     rss = []

@@ -1,3 +1,3 @@
-from facefarm.render_farm.cli import main
+from facefarm.cli.main import main
 
 raise SystemExit(main())

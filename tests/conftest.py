@@ -8,15 +8,15 @@ import pytest
 @pytest.fixture(scope="session")
 def head_asset():
     """Path of the compiled head .npz for the current inputs (downloads the pinned wheel once)."""
-    from facefarm.pipeline.head_build import build
+    from facefarm.head.build.compiler import build
 
     return build()
 
 
 @pytest.fixture(scope="session")
 def head(head_asset):
-    """The loaded :class:`~facefarm.pipeline.head_model.HeadModel`."""
-    from facefarm.pipeline.head_model import HeadModel
+    """The loaded :class:`~facefarm.head.model.HeadModel`."""
+    from facefarm.head.model import HeadModel
 
     return HeadModel.load(head_asset)
 
@@ -26,7 +26,7 @@ def cycles_renderer():
     """A Cycles renderer for small test images: CPU, 8 samples, no denoiser, the plain sRGB view
     (so pixel values can be checked against radiometry); one per test module."""
     pytest.importorskip("bpy")
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+    from facefarm.render.cycles.renderer import CyclesRenderer
 
     r = CyclesRenderer(device="cpu", samples=8, denoise=False, view_transform="Standard")
     yield r

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facefarm.pipeline import writer
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.audit import (AGE_BANDS, attribute_pixel_mismatches, audit, crosstab, ethnicity_group, intersections, largest_imbalance,
+from facefarm.sample import writer
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.dataset.datasheet import (AGE_BANDS, attribute_pixel_mismatches, audit, crosstab, ethnicity_group, intersections, largest_imbalance,
                                      summarise, ternary_xy, write_datasheet)
-from facefarm.pipeline.store import open_store
-from facefarm.render_farm.cli import main as cli_main
+from facefarm.sample.store import open_store
+from facefarm.cli.main import main as cli_main
 from test_export_formats import tiny_render
 
 

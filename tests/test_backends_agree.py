@@ -11,9 +11,9 @@ import pytest  # noqa: E402
 
 from facefarm.catalog import load_catalog, resolve  # noqa: E402
 from facefarm.catalog.colors import srgb_to_linear  # noqa: E402
-from facefarm.pipeline.classes import CLASS_IDS  # noqa: E402
-from facefarm.pipeline.compose import compose  # noqa: E402
-from facefarm.pipeline.labels import landmark_labels  # noqa: E402
+from facefarm.scene.classes import CLASS_IDS  # noqa: E402
+from facefarm.compose.compositor import compose  # noqa: E402
+from facefarm.sample.labels import landmark_labels  # noqa: E402
 
 pytestmark = pytest.mark.blender
 SIZE = 112
@@ -22,10 +22,10 @@ LARGE = ("BACKGROUND", "SKIN", "NECK", "HAIR", "CLOTHING")
 
 @pytest.fixture(scope="module")
 def pairs(head):
-    from facefarm.pipeline.render_cycles import CyclesRenderer
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.render.cycles.renderer import CyclesRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     out = []
     with PyrenderRenderer() as fast, CyclesRenderer(samples=4, denoise=False) as slow:
         for i, strands in ((0, False), (3, False), (3, True)):
@@ -109,15 +109,15 @@ OPEN_MOUTHS = ((11, 4), (11, 6), (11, 11), (11, 12), (5, 6), (5, 7), (5, 20))
 def test_inside_of_open_mouths_is_about_as_dark_in_both(head):
     """The fast back-end has no shadows: it lit the inside of an open mouth like the lips
     (Cycles / fast luminance 0.03-0.1). With the compositor's estimate of the light reaching in
-    (pipeline/cavity.py) the median ratio over these samples is near 1; single samples still
+    (facefarm/compose/cavity.py) the median ratio over these samples is near 1; single samples still
     differ up to ~3x either way (the estimate knows the opening, not the teeth in the way)."""
-    from facefarm.pipeline.render_cycles import CyclesRenderer
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.render.cycles.renderer import CyclesRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     def lum(rgb):
         return np.median(np.vectorize(srgb_to_linear)(rgb.astype(float) / 255.0) @ [0.2126, 0.7152, 0.0722])
 
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     ratios = []
     with PyrenderRenderer() as fast, CyclesRenderer(samples=16) as slow:  # dark pixels need the denoiser
         for seed, index in OPEN_MOUTHS:

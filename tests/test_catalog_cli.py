@@ -27,7 +27,7 @@ def _expected() -> dict[str, list[tuple[str, str]]]:
 # every bad spec; starting ~50 interpreters would cost a minute on a loaded 2-core machine.
 DRIVER = r"""
 import contextlib, io, json, sys
-from facefarm.render_farm.cli import main
+from facefarm.cli.main import main
 results = {}
 for path in sys.argv[1:]:
     buf = io.StringIO()
@@ -81,7 +81,7 @@ def test_installed_command_on_a_good_and_a_broken_file():
 
 
 def test_validate_with_n_and_known_assets(tmp_path, capsys):
-    from facefarm.render_farm.cli import main
+    from facefarm.cli.main import main
 
     spec = tmp_path / "s.json"
     spec.write_text(json.dumps({"catalog_version": 1, "lighting": {"hdri": "my_loft"},
@@ -97,7 +97,7 @@ def test_validate_with_n_and_known_assets(tmp_path, capsys):
 
 
 def test_schema_command_prints_the_committed_schema(capsys):
-    from facefarm.render_farm.cli import main
+    from facefarm.cli.main import main
 
     assert main(["catalog", "schema"]) == 0
     printed = json.loads(capsys.readouterr().out)
@@ -105,7 +105,7 @@ def test_schema_command_prints_the_committed_schema(capsys):
 
 
 def test_resolve_command_prints_the_resolved_sample(capsys):
-    from facefarm.render_farm.cli import main
+    from facefarm.cli.main import main
 
     path = ASSETS / "catalogs" / "default.json"
     assert main(["catalog", "resolve", str(path), "--seed", "4", "-i", "2", "17"]) == 0

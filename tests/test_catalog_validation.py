@@ -34,7 +34,7 @@ def test_shipped_catalog_is_valid(path):
 def test_committed_schema_is_up_to_date():
     committed = json.loads(SCHEMA_FILE.read_text())
     assert committed == json.loads(json.dumps(catalog_json_schema())), \
-        "run `facefarm catalog schema --write` and commit assets/schema/catalog.schema.json"
+        "run `facefarm catalog schema --write` and commit facefarm/assets/schema/catalog.schema.json"
     jsonschema.Draft202012Validator.check_schema(committed)
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from facefarm.pipeline.cavity import LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, mouth_light
+from facefarm.compose.cavity import LEFT_CORNER, LOWER_INNER, RIGHT_CORNER, UPPER_INNER, mouth_light
 
 FORWARD = np.array([0.0, 0.0, 1.0])
 

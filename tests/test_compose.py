@@ -7,15 +7,16 @@ import pytest
 
 from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.skin_tone import skin_albedo_linear
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.compose import compose, pose_matrix
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.compositor import compose
+from facefarm.geometry.pose import pose_matrix
 
 VALID_IDS = set(CLASS_IDS.values())
 
 
 @pytest.fixture(scope="module")
 def catalog():
-    return load_catalog("assets/catalogs/default.json")
+    return load_catalog("facefarm/assets/catalogs/default.json")
 
 
 def _with(sample, **updates):
@@ -130,7 +131,7 @@ def test_eyes_have_dark_pupils_and_coloured_irises(catalog, head):
 
 
 def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(catalog, head):
-    from facefarm.pipeline.hair import strand_detail
+    from facefarm.compose.hair.strands import strand_detail
 
     # linear in pixel density, clipped per back-end, on a 1/16 grid
     assert strand_detail(800.0, "pyrender") < strand_detail(1600.0, "pyrender") <= 1.5
@@ -154,7 +155,7 @@ def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(cata
 
 
 def test_white_balance_neutralises_the_light_on_the_face_as_far_as_the_catalog_says(catalog, head):
-    from facefarm.pipeline import white_balance
+    from facefarm.scene import white_balance
 
     s = resolve(catalog, 0, 5)
     full = compose(_with(s, camera={"white_balance": 1.0}), head)

@@ -8,16 +8,16 @@ import pytest
 
 from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.skin_tone import skin_albedo_linear
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.compose import compose
-from facefarm.pipeline.hair_colour import hair_albedo_linear
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.compositor import compose
+from facefarm.compose.hair.colour import hair_albedo_linear
 
 HAIR, SKIN = CLASS_IDS["HAIR"], CLASS_IDS["SKIN"]
 
 
 @pytest.fixture(scope="module")
 def base():
-    s = resolve(load_catalog("assets/catalogs/default.json"), 0, 7, 16)
+    s = resolve(load_catalog("facefarm/assets/catalogs/default.json"), 0, 7, 16)
     return s.model_copy(update={
         "age_years": 50.0, "gender": 0.9,
         "head_pose": s.head_pose.model_copy(update={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0}),

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import trimesh
 
-from facefarm.pipeline.camera import Camera, intrinsics, look_at
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.cycles_device import KNOWN_TYPES, select_device
-from facefarm.pipeline.environment import available_hdris, background_image, pixel_rays
-from facefarm.pipeline.scene import (Curves, Environment, Landmarks, Light, Material, MaterialKind, Mesh,
+from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.render.cycles.device import KNOWN_TYPES, select_device
+from facefarm.scene.environment import available_hdris, background_image, pixel_rays
+from facefarm.scene.model import (Curves, Environment, Landmarks, Light, Material, MaterialKind, Mesh,
                                      Scene)
 
 # --------------------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def test_explicit_device_requests():
 
 
 def test_camera_params_reject_what_blender_cannot_express():
-    from facefarm.pipeline.cycles_camera import blender_camera_params
+    from facefarm.render.cycles.camera import blender_camera_params
 
     K = intrinsics(50, 36, 64, 64)
     ok = Camera(K, np.eye(4), 64, 64)
@@ -254,7 +254,7 @@ def test_non_occluding_meshes_are_missing_only_from_the_occluder_depth(cycles_re
 
 @pytest.mark.blender
 def test_every_material_kind_has_a_shader_and_labels_its_pixels(cycles_renderer):
-    from facefarm.pipeline.cycles_materials import SHADERS
+    from facefarm.render.cycles.materials import SHADERS
 
     kinds = typing.get_args(MaterialKind)
     assert set(kinds) <= set(SHADERS)
@@ -292,8 +292,8 @@ def test_every_material_kind_has_a_shader_and_labels_its_pixels(cycles_renderer)
 @pytest.mark.blender
 def test_hdri_background_matches_the_shared_environment_mapping():
     pytest.importorskip("bpy")
-    from facefarm.pipeline.cycles_passes import to_display
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+    from facefarm.render.cycles.passes import to_display
+    from facefarm.render.cycles.renderer import CyclesRenderer
 
     hdri = available_hdris().get("city")
     if hdri is None:
@@ -325,7 +325,7 @@ def test_solid_background_still_lit_by_the_hdri(cycles_renderer):
                  Material("grey", "cloth", base_color=(0.5, 0.5, 0.5)))
     env = Environment(hdri, intensity=1.0, background=(0.2, 0.05, 0.6))
     out = cycles_renderer.render(_scene([ball], cam, env=env))
-    from facefarm.pipeline.cycles_passes import to_display
+    from facefarm.render.cycles.passes import to_display
     bg = to_display(np.array([[env.background]], np.float32), "Standard")[0, 0]
     assert np.abs(out.rgb[0, 0].astype(int) - bg).max() <= 1
     centre = out.rgb[h // 2, w // 2].astype(int)
@@ -337,7 +337,7 @@ def test_white_balance_gains_scale_the_light_before_the_view(cycles_renderer):
     sky renders blue without it and grey with the gains for that sky."""
     from dataclasses import replace
 
-    from facefarm.pipeline import white_balance
+    from facefarm.scene import white_balance
 
     w = h = 32
     cam = Camera(intrinsics(50.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
@@ -370,8 +370,8 @@ def test_extra_lights_light_alike_in_both_back_ends(cycles_renderer, kind, watts
     (the fast back-end once summed point, spot and area lights into a shadowed local and drew
     only their highlights, ~200x too dark)."""
     from facefarm.catalog.colors import srgb_to_linear
-    from facefarm.pipeline.lighting import direction_pose
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.scene.lighting import direction_pose
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     w = h = 64
     cam = Camera(intrinsics(200.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 3.0]), np.zeros(3)), w, h)
@@ -396,7 +396,7 @@ def test_extra_lights_light_alike_in_both_back_ends(cycles_renderer, kind, watts
 def test_fabric_sheen_agrees_with_the_fast_back_end(cycles_renderer):
     """A black fabric ball in a uniform white world: its sheen brightens the rim in Cycles, and the
     fast back-end's fitted sheen gives the same centre and rim; no sheen, no bright rim."""
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     w = h = 96
     cam = Camera(intrinsics(200.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 3.0]), np.zeros(3)), w, h)
@@ -426,8 +426,8 @@ def test_fabric_sheen_agrees_with_the_fast_back_end(cycles_renderer):
 @pytest.mark.blender
 def test_unavailable_gpu_request_raises():
     pytest.importorskip("bpy")
-    from facefarm.pipeline.cycles_device import available_devices
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+    from facefarm.render.cycles.device import available_devices
+    from facefarm.render.cycles.renderer import CyclesRenderer
 
     if available_devices().get("OPTIX"):
         pytest.skip("this machine has OptiX")
@@ -440,7 +440,7 @@ def test_threads_option_reaches_cycles():
     pytest.importorskip("bpy")
     import bpy
 
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+    from facefarm.render.cycles.renderer import CyclesRenderer
 
     cam = Camera(intrinsics(50.0, 36.0, 16, 16), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), 16, 16)
     ball = _mesh("ball", trimesh.creation.icosphere(2, radius=0.1), 1, MARKER)
@@ -463,7 +463,7 @@ def test_memory_and_data_blocks_stay_flat_over_many_renders(recycle_every):
     pytest.importorskip("bpy")
     import bpy
 
-    from facefarm.pipeline.render_cycles import CyclesRenderer
+    from facefarm.render.cycles.renderer import CyclesRenderer
 
     hdri = available_hdris().get("forest")
     w = h = 24

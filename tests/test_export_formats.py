@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facefarm.pipeline.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
-from facefarm.pipeline.export_formats import export_all, parse_formats
-from facefarm.render_farm.cli import main as cli_main
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
+from facefarm.dataset.formats import export_all, parse_formats
+from facefarm.cli.main import main as cli_main
 
 FACE_IDS = [CLASS_IDS[n] for n in ("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR",
                                    "LEFT_EAR", "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES",

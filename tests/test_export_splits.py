@@ -1,7 +1,7 @@
 """Splits by identity: pure assignment, realised fractions, and no identity leaking across splits.
 
 The leak tests need several images per identity and many identities, so they use a
-synthetic dataset written with the real writer (``pipeline/writer.py``): flat-shaded
+synthetic dataset written with the real writer (``facefarm/sample/writer.py``): flat-shaded
 ellipse "faces" with records in the documented layout. Each export is then read back
 with its own reader and the identities of every split compared.
 """
@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facefarm.pipeline import writer
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.export_formats import export_all
-from facefarm.pipeline.splits import (SPLIT_NAMES, assign_split, identity_unit, parse_fractions,
+from facefarm.sample import writer
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.dataset.formats import export_all
+from facefarm.dataset.splits import (SPLIT_NAMES, assign_split, identity_unit, parse_fractions,
                                       split_records)
-from facefarm.pipeline.store import open_store
+from facefarm.sample.store import open_store
 
 N_SAMPLES = 48
 IMAGES_PER_IDENTITY = 3

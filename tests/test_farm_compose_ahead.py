@@ -16,8 +16,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import pytest  # noqa: E402
 
-from facefarm.render_farm.plan import sample_id  # noqa: E402
-from facefarm.render_farm.ray_workers import SampleWorker, default_compose_ahead  # noqa: E402
+from facefarm.farm.plan import sample_id  # noqa: E402
+from facefarm.farm.workers import SampleWorker, default_compose_ahead  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("head_asset")
 

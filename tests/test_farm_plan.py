@@ -7,11 +7,11 @@ import json
 import pytest
 
 from facefarm.catalog import catalog_hash, load_catalog, resolve
-from facefarm.pipeline import writer
-from facefarm.pipeline.store import open_store
-from facefarm.render_farm import job as jobs
-from facefarm.render_farm.cmd_render import depends_on_n, plan_problem
-from facefarm.render_farm.plan import (Job, ResourceError, default_shard_size, fit_workers, plan_shards,
+from facefarm.sample import writer
+from facefarm.sample.store import open_store
+from facefarm.farm import job as jobs
+from facefarm.cli.render import depends_on_n, plan_problem
+from facefarm.farm.plan import (Job, ResourceError, default_shard_size, fit_workers, plan_shards,
                                        sample_id, worker_resources)
 
 SPEC = {"catalog_version": 1, "render": {"resolution": [64, 64]}}

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from facefarm.catalog import catalog_hash, load_catalog
-from facefarm.pipeline.store import open_store
-from facefarm.render_farm import job as jobs
-from facefarm.render_farm.plan import Job
-from facefarm.render_farm.ray_workers import FarmError, RayFarm
+from facefarm.sample.store import open_store
+from facefarm.farm import job as jobs
+from facefarm.farm.plan import Job
+from facefarm.farm.workers import FarmError, RayFarm
 from test_farm_support import TINY, check_committed, labels_view, ray_cluster  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from facefarm.render_farm import cli
+from facefarm.cli import main as cli
 from test_farm_support import check_committed, ray_cluster, write_spec  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]

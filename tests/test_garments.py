@@ -12,9 +12,13 @@ import numpy as np
 import pytest
 
 from facefarm.catalog import vocabulary
-from facefarm.pipeline import garments as GM
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.head_model import IdentityParams
+from facefarm.compose.attachments import garment_meshes
+from facefarm.compose.garments import clothing as GM
+from facefarm.compose.garments import headwear as HW
+from facefarm.compose.garments.body import Body
+from facefarm.compose.garments.shell import merged_arrays
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.head.model import IdentityParams
 from test_glasses import assert_worn_clear, person, segments_hit
 
 JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
@@ -40,7 +44,7 @@ def _person(head, who, jaw):
     return v + head.expression_offsets(v, JAW) if jaw else v
 
 
-def _merged(meshes):
+def merged_arrays(meshes):
     vs, fs, off = [], [], 0
     for m in meshes:
         vs.append(m.vertices.astype(np.float64))
@@ -68,8 +72,8 @@ def test_clothing_clears_and_covers_the_body(head, garment, who, jaw):
     assert all(m.material.kind == "cloth" for m in meshes)
     assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{garment} on {who}")
 
-    gv, gf = _merged(meshes)
-    body = GM.Body.measure(head, v)
+    gv, gf = merged_arrays(meshes)
+    body = Body.measure(head, v)
     # the ragged crop edge of the head asset is hidden: a ray from the neck axis out through
     # every crop-edge vertex meets the garment beyond it
     crop = v[_crop_edge(head)]
@@ -94,12 +98,12 @@ def test_clothing_clears_and_covers_the_body(head, garment, who, jaw):
 @pytest.mark.parametrize("headwear,who,jaw", HEADWEAR_CASES)
 def test_headwear_clears_the_head_and_leaves_the_face(head, headwear, who, jaw):
     v = _person(head, who, jaw)
-    meshes = GM.headwear_meshes(headwear, (0.6, 0.2, 0.2), head, v)
+    meshes = HW.headwear_meshes(headwear, (0.6, 0.2, 0.2), head, v)
     assert meshes and all(np.all(m.face_class == CLASS_IDS["HEADWEAR"]) for m in meshes)
     assert all(m.material.kind == "headwear" for m in meshes)
     assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{headwear} on {who}")
 
-    gv, gf = _merged(meshes)
+    gv, gf = merged_arrays(meshes)
     skin = v[_skin_ids(head)]
     top = skin[np.argmax(skin[:, 1])]
     assert segments_hit(top[None], (top + [0.0, 0.3, 0.0])[None], gv, gf)[0] > 0, "the crown is bare"
@@ -113,18 +117,18 @@ def test_headwear_clears_the_head_and_leaves_the_face(head, headwear, who, jaw):
 
 def test_headwear_coverage_marks_the_scalp_not_the_face(head):
     v = person(head, "woman")
-    covered = GM.headwear_coverage("beanie", head, v)
+    covered = HW.headwear_coverage("beanie", head, v)
     skin = _skin_ids(head)
     assert covered[skin[np.argmax(v[skin, 1])]], "the top of the head is under the beanie"
     assert not covered[head.vertex_class == CLASS_IDS["NOSE"]].any()
     assert not covered[head.vertex_class == CLASS_IDS["TOP_LIP"]].any()
-    assert not GM.headwear_coverage("not-a-hat", head, v).any()
+    assert not HW.headwear_coverage("not-a-hat", head, v).any()
 
 
 def test_catalog_vocabulary_is_supported():
     """The catalog offers exactly the garments built here: none it can draw is missing, none built is hidden."""
-    assert set(vocabulary.CLOTHING_IDS) - {"none"} == set(GM.CLOTHING_IDS) - {"none"}
-    assert set(vocabulary.HEADWEAR_IDS) - {"none"} == set(GM.HEADWEAR_IDS) - {"none"}
+    assert set(vocabulary.CLOTHING_IDS) - {"none"} == set(GM.CLOTHING_BUILDERS) - {"none"}
+    assert set(vocabulary.HEADWEAR_IDS) - {"none"} == set(HW.HEADWEAR_BUILDERS) - {"none"}
 
 
 def test_garment_meshes_follow_the_sample(head):
@@ -135,11 +139,11 @@ def test_garment_meshes_follow_the_sample(head):
                                   "clothing": {"ids": {"kind": "categorical", "weights": {"hoodie": 1}}}})
     s = resolve(cat, seed=1, index=0)
     v = head.shape(IdentityParams(age_years=s.age_years, gender=s.gender, ancestry=s.ancestry_weights))
-    meshes = GM.garment_meshes(s, head, v)
+    meshes = garment_meshes(s, head, v)
     names = {m.name for m in meshes}
     assert "hoodie" in names and "cap" in names
     bare = resolve(Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 0.0}}), 1, 0)
-    assert not any(m.face_class[0] == CLASS_IDS["HEADWEAR"] for m in GM.garment_meshes(bare, head, v))
+    assert not any(m.face_class[0] == CLASS_IDS["HEADWEAR"] for m in garment_meshes(bare, head, v))
 
 
 @pytest.mark.parametrize("garment,who", [("tshirt", "baby"), ("sweater", "baby"), ("hoodie", "child")])
@@ -151,12 +155,12 @@ def test_small_child_garment_spans_sloping_shoulders(head, garment, who):
     main = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), head, v)[0]
     g = main.vertices.astype(np.float64)
     skin = v[_skin_ids(head)]
-    head_w = np.ptp(skin[skin[:, 1] > GM.Body.measure(head, v).nape_y, 0])      # ears included
+    head_w = np.ptp(skin[skin[:, 1] > Body.measure(head, v).nape_y, 0])      # ears included
     half = np.abs(g[:, 0]).max()
     assert 1.4 < 2 * half / head_w < 2.2, f"{garment} on {who}: {2 * half / head_w:.2f} head widths across"
     centre = g[np.abs(g[:, 0]) < 0.25 * half]
     tips = g[np.abs(g[:, 0]) > 0.8 * half]
-    s = GM.Body.measure(head, v).s
+    s = Body.measure(head, v).s
     assert tips[:, 1].max() < centre[:, 1].max() - 0.005 * s, (
         f"{garment} on {who}: shoulder tips at {tips[:, 1].max():.3f} m, neck at {centre[:, 1].max():.3f} m")
     assert np.ptp(tips[:, 1]) > 0.04 * s, f"{garment} on {who}: the sides are a flat plate"

@@ -12,8 +12,11 @@ import os
 import numpy as np
 import pytest
 
-from facefarm.pipeline import garments as GM
-from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.compose.garments import clothing as GM
+from facefarm.compose.garments import headwear as HW
+from facefarm.compose.garments.body import Body
+from facefarm.compose.garments.shell import merged_arrays
+from facefarm.scene.classes import CLASS_IDS
 from test_glasses import assert_worn_clear, crossings, person, segments_hit
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -21,8 +24,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
 
 
-def _merged(meshes):
-    return GM._merged(meshes)
+def merged_arrays(meshes):
+    return merged_arrays(meshes)
 
 
 @pytest.mark.parametrize("scarf,who,clothing,jaw", [
@@ -35,12 +38,12 @@ def test_scarf_clears_the_head_and_the_clothes(head, scarf, who, clothing, jaw):
     if jaw:
         v = v + head.expression_offsets(v, JAW)
     under = [] if clothing == "none" else GM.clothing_meshes(clothing, (0.2, 0.3, 0.5), head, v)
-    meshes = GM.headwear_meshes(scarf, (0.6, 0.2, 0.2), head, v, under=under)
+    meshes = HW.headwear_meshes(scarf, (0.6, 0.2, 0.2), head, v, under=under)
     assert meshes and all(np.all(m.face_class == CLASS_IDS["HEADWEAR"]) for m in meshes)
     assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{scarf} on {who}")
     if under:
         # the scarf lies over the clothes' main shell and collar, never through them
-        cv, cf = _merged([m for m in under if not m.name.endswith(("_string", "_end", "_zip", "_buttons"))])
+        cv, cf = merged_arrays([m for m in under if not m.name.endswith(("_string", "_end", "_zip", "_buttons"))])
         for m in meshes:
             n = crossings(m.vertices.astype(np.float64), m.faces.astype(np.int64), cv, cf)
             assert n == 0, f"{scarf} on {who}: {m.name} crosses the {clothing} {n} times"
@@ -49,9 +52,9 @@ def test_scarf_clears_the_head_and_the_clothes(head, scarf, who, clothing, jaw):
 @pytest.mark.parametrize("who", ["woman", "baby", "elder"])
 def test_hijab_covers_scalp_ears_and_neck_not_the_face(head, who):
     v = person(head, who)
-    meshes = GM.headwear_meshes("headscarf", (0.6, 0.2, 0.2), head, v)
-    gv, gf = _merged(meshes)
-    body = GM.Body.measure(head, v)
+    meshes = HW.headwear_meshes("headscarf", (0.6, 0.2, 0.2), head, v)
+    gv, gf = merged_arrays(meshes)
+    body = Body.measure(head, v)
     centre = np.array([0.0, body.ear_top_y, body.head_z])
 
     def hidden(points, origin):
@@ -77,7 +80,7 @@ def test_hijab_covers_scalp_ears_and_neck_not_the_face(head, who):
     lm = body.landmarks[:68]
     assert not segments_hit(lm + [0, 0, 1e-4], lm + [0, 0, 0.5], gv, gf).any(), "the scarf hides landmarks"
     # and the scarf's coverage (where hair is removed) takes the whole scalp
-    covered = GM.headwear_coverage("headscarf", head, v)
+    covered = HW.headwear_coverage("headscarf", head, v)
     assert covered[np.asarray(head.scalp)].all()
     assert not covered[np.isin(head.vertex_class, [CLASS_IDS["NOSE"], CLASS_IDS["TOP_LIP"]])].any()
 
@@ -86,9 +89,9 @@ def test_hijab_covers_scalp_ears_and_neck_not_the_face(head, who):
 def test_hijab_leaves_the_68_landmarks_in_a_frontal_segmentation(head, age):
     """Render a frontal view with pyrender and read the class under each projected landmark."""
     from facefarm.catalog import Catalog, resolve
-    from facefarm.pipeline.compose import compose
-    from facefarm.pipeline.labels import landmark_labels
-    from facefarm.pipeline.sample import make_backend
+    from facefarm.compose.compositor import compose
+    from facefarm.sample.labels import landmark_labels
+    from facefarm.sample.renderer import make_backend
 
     cat = Catalog.model_validate({"catalog_version": 1, "render": {"backend": "pyrender", "resolution": [256, 256]},
                                   "headwear": {"probability": 1.0,

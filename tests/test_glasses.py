@@ -16,8 +16,8 @@ from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 from trimesh import triangles as tm_triangles
 
-from facefarm.pipeline import glasses as G
-from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.compose import glasses as G
+from facefarm.scene.classes import CLASS_IDS
 
 # ------------------------------------------------------------------------ independent checks
 
@@ -198,7 +198,7 @@ PEOPLE = {
 
 
 def person(head, name: str, smile: bool = False) -> np.ndarray:
-    from facefarm.pipeline.head_model import IdentityParams
+    from facefarm.head.model import IdentityParams
 
     v = head.shape(IdentityParams(**PEOPLE[name]))
     if smile:

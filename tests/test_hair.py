@@ -17,12 +17,12 @@ import pytest
 from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.vocabulary import FACIAL_HAIR_STYLES, HAIR_STYLES
 from facefarm.paths import ASSETS
-from facefarm.pipeline import hair_styles
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.compose import identity_params
-from facefarm.pipeline.hair import hair_strands, head_frame
-from facefarm.pipeline.head_model import HeadModel
-from facefarm.pipeline.hair_colour import hair_albedo_linear
+from facefarm.compose.hair import styles as hair_styles
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.compositor import identity_params
+from facefarm.compose.hair.strands import hair_strands, head_frame
+from facefarm.head.model import HeadModel
+from facefarm.compose.hair.colour import hair_albedo_linear
 from test_glasses import surface_gaps
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from facefarm.catalog import Catalog, resolve
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.compose import compose
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.compositor import compose
 from test_glasses import segments_hit
 
 

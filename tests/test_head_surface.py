@@ -7,9 +7,9 @@ import pytest
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.triangles import closest_on_triangles
-from facefarm.pipeline.head_model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.geometry.triangles import closest_on_triangles
+from facefarm.head.model import IdentityParams
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 SWAP = {CLASS_IDS[f"{a}_{n}"]: CLASS_IDS[f"{b}_{n}"] for n in ("EYE", "BROW", "EAR")
@@ -243,11 +243,11 @@ def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
 
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     from facefarm.catalog import load_catalog, resolve
-    from facefarm.pipeline.compose import compose
-    from facefarm.pipeline.labels import landmark_labels
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.compose.compositor import compose
+    from facefarm.sample.labels import landmark_labels
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     s = resolve(cat, 0, 1)
     s = s.model_copy(update={
         "head_pose": s.head_pose.model_copy(update={"yaw_deg": 10.0, "pitch_deg": 0.0, "roll_deg": 0.0}),

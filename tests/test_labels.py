@@ -18,13 +18,14 @@ import pytest
 import trimesh
 from scipy import ndimage
 
-from facefarm.pipeline.camera import Camera, intrinsics, look_at
-from facefarm.pipeline.classes import CLASS_IDS, landmark_layout
-from facefarm.pipeline.labels import (DEFAULT_DEPTH_TOLERANCE_M, FACE_CLASSES, class_flip_lut,
-                                      euler_from_rotation, flip_labels, flip_segmentation,
+from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.geometry.pose import euler_from_rotation
+from facefarm.scene.classes import CLASS_IDS, landmark_layout
+from facefarm.sample.labels import (DEFAULT_DEPTH_TOLERANCE_M, FACE_CLASSES, class_flip_lut,
+                                      flip_labels, flip_segmentation,
                                       landmark_labels, sparse_flip_index, to_jsonable)
-from facefarm.pipeline.render_pyrender import PyrenderRenderer
-from facefarm.pipeline.scene import Environment, Landmarks, Material, Mesh, Scene
+from facefarm.render.pyrender.renderer import PyrenderRenderer
+from facefarm.scene.model import Environment, Landmarks, Material, Mesh, Scene
 
 pytestmark = pytest.mark.slow
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from facefarm.pipeline import mesh_closest
-from facefarm.pipeline.hair_surface import HeadSurface
-from facefarm.pipeline.mesh_closest import ClosestPoints
-from facefarm.pipeline.triangles import closest_on_triangles
+from facefarm.geometry import mesh_closest
+from facefarm.compose.hair.collision import HeadSurface
+from facefarm.geometry.mesh_closest import ClosestPoints
+from facefarm.geometry.triangles import closest_on_triangles
 from test_hair import _winding
 
 

@@ -14,10 +14,10 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before pyrender / PyOpenGL 
 import numpy as np
 import pytest
 
-from facefarm.pipeline import pyrender_geometry as geom
-from facefarm.pipeline.camera import Camera, intrinsics, look_at
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.scene import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
+from facefarm.render.pyrender import geometry as geom
+from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
 
 NO_LANDMARKS = Landmarks(points=np.zeros((0, 3)), names=(), n_sparse=0)
 BLACK = Environment(hdri=None, color=(0.0, 0.0, 0.0))
@@ -117,7 +117,7 @@ def test_ribbon_tangents_follow_strands_and_tips_narrow_in_colour_only():
 
 @pytest.fixture(scope="module")
 def renderer():
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     r = PyrenderRenderer(view_transform="Standard")
     yield r
@@ -168,7 +168,7 @@ def test_brows_and_beards_get_their_share_of_the_light(renderer):
     (they lie on the skin, which hides and shadows them); labels do not change."""
     from dataclasses import replace
 
-    from facefarm.pipeline.pyrender_shaders import FACE_HAIR_SHARE
+    from facefarm.render.pyrender.shaders import FACE_HAIR_SHARE
 
     hair = sheet(True, n=48)
     lit = {}

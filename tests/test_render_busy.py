@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 
 from facefarm.catalog import Catalog, resolve  # noqa: E402
 from facefarm.catalog.vocabulary import HDRI_IDS  # noqa: E402
-from facefarm.pipeline.compose import compose  # noqa: E402
+from facefarm.compose.compositor import compose  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +36,7 @@ def busy_cpu():
 
 
 def test_first_renders_in_each_hdri_are_the_same_on_a_busy_machine(head, busy_cpu):
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     scenes = []
     for k, hdri in enumerate(HDRI_IDS):

@@ -206,8 +206,8 @@ def test_a_worker_with_another_head_asset_refuses_to_start(tmp_path):
     """A node whose head asset build differs from the job's would make other samples under the same
     job: it fails at start, before writing anything, and says what to do."""
     from facefarm.catalog import catalog_hash, load_catalog
-    from facefarm.render_farm.plan import Job
-    from facefarm.render_farm.ray_workers import FarmError, start_local_worker
+    from facefarm.farm.plan import Job
+    from facefarm.farm.workers import FarmError, start_local_worker
 
     cat = load_catalog({"catalog_version": 1, "render": {"resolution": [64, 64]}})
     job = Job(cat.model_dump(mode="json"), catalog_hash(cat), 0, 2, "pyrender", head_asset="0000000000000000")

@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 import trimesh
 
-from facefarm.pipeline.camera import Camera, intrinsics, look_at
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.environment import (available_hdris, background_image, direction_to_equirect,
+from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.environment import (available_hdris, background_image, direction_to_equirect,
                                            equirect_directions, hdri_path, load_equirect, rotation_y,
                                            sample_equirect)
-from facefarm.pipeline.pyrender_envlight import _downsample, hdri_lighting, irradiance
-from facefarm.pipeline.pyrender_view import apply_lut, apply_view, view_lut
-from facefarm.pipeline.render_pyrender import PyrenderRenderer
-from facefarm.pipeline.scene import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
+from facefarm.scene.env_lighting import _downsample, hdri_lighting, irradiance
+from facefarm.render.pyrender.view import apply_lut, apply_view, view_lut
+from facefarm.render.pyrender.renderer import PyrenderRenderer
+from facefarm.scene.model import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
 
 pytestmark = pytest.mark.slow
 
@@ -241,7 +241,7 @@ def test_every_face_shows_its_own_class_across_texture_rows(renderer):
     a grid whose neighbouring faces all differ, drawn after more faces than one row holds and
     in the second pool (it does not occlude landmarks), shows at every pixel centre well inside
     a face exactly that face's class; an offset or row error by even one face would not."""
-    from facefarm.pipeline.pyrender_shaders import CLASS_WIDTH
+    from facefarm.render.pyrender.shaders import CLASS_WIDTH
 
     sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.09)   # hidden behind the grid
     assert len(sphere.faces) > CLASS_WIDTH
@@ -428,7 +428,7 @@ def test_sphere_is_brightest_towards_the_rotated_sun(renderer):
 def test_white_balance_gains_scale_the_light_before_the_view(renderer):
     """A white ball under a bluish sky renders blue; with the camera's gains for that sky
     (Scene.white_balance) it renders grey of about the same brightness."""
-    from facefarm.pipeline import white_balance
+    from facefarm.scene import white_balance
 
     sky = Environment(hdri=None, color=(0.25, 0.4, 0.8), background=(0.0, 0.0, 0.0))
     ball = mesh("ball", trimesh.creation.icosphere(subdivisions=3, radius=0.08), CLASS_IDS["SKIN"],
@@ -469,7 +469,7 @@ def test_nodes_iterate_in_the_order_they_were_added():
     order and light order do not depend on what the process allocated before."""
     import pyrender
 
-    from facefarm.pipeline.pyrender_order import ordered_scene
+    from facefarm.render.pyrender.order import ordered_scene
 
     s = ordered_scene(pyrender)
     quad = trimesh.creation.box(extents=(0.1, 0.1, 0.001))

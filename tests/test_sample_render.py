@@ -11,16 +11,16 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from facefarm.catalog import load_catalog, resolve  # noqa: E402
-from facefarm.pipeline.classes import CLASS_IDS  # noqa: E402
-from facefarm.pipeline.compose import compose  # noqa: E402
-from facefarm.pipeline.labels import landmark_labels  # noqa: E402
+from facefarm.scene.classes import CLASS_IDS  # noqa: E402
+from facefarm.compose.compositor import compose  # noqa: E402
+from facefarm.sample.labels import landmark_labels  # noqa: E402
 
 N = 8
 
 
 @pytest.fixture(scope="module")
 def renderer():
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     r = PyrenderRenderer()
     yield r
@@ -30,7 +30,7 @@ def renderer():
 @pytest.fixture(scope="module")
 def rendered(renderer, head):
     """(sample, scene, result, labels) for the first N samples of the default catalog, frontal-ish."""
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     out = []
     for i in range(N):
         s = resolve(cat, 0, i)
@@ -83,7 +83,7 @@ def test_nose_tip_and_pupils_land_in_their_classes(rendered):
 
 
 def test_closed_eyes_hide_the_pupils(renderer, head):
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     s = resolve(cat, 0, 0)
     units = dict(s.expression.units, eyeBlinkLeft=1.0, eyeBlinkRight=1.0)
     s = s.model_copy(update={
@@ -95,7 +95,7 @@ def test_closed_eyes_hide_the_pupils(renderer, head):
 
 
 def test_far_side_jaw_is_hidden_when_the_head_turns(renderer, head):
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     s = resolve(cat, 0, 1)
     # only the head itself may hide the jaw here: no beard, no scalp hair over the cheeks
     s = s.model_copy(update={
@@ -113,9 +113,9 @@ def test_far_side_jaw_is_hidden_when_the_head_turns(renderer, head):
 def test_same_sample_is_bit_identical_whatever_was_rendered_before(renderer, head):
     """Determinism across a worker's history: sample 9 rendered first, and again after others.
     (pyrender drew meshes in memory-address order: in one such pair 7 pixels differed.)"""
-    from facefarm.pipeline.sample import SampleRenderer
+    from facefarm.sample.renderer import SampleRenderer
 
-    cat = load_catalog("assets/catalogs/default.json")
+    cat = load_catalog("facefarm/assets/catalogs/default.json")
     sr = SampleRenderer(cat, backend="pyrender", head=head)
     rec_a, files_a = sr.render(0, 9)
     for i in (0, 1, 2, 3):
@@ -134,7 +134,7 @@ def test_catalog_view_transform_reaches_the_renderer_and_the_record(head):
     """render.view_transform picks how linear light becomes pixels in the back-end a catalog
     makes: the same scene comes out with more chroma in its skin under Khronos PBR Neutral than
     under AgX, with identical labels, and each resolved sample records the view."""
-    from facefarm.pipeline.sample import make_backend
+    from facefarm.sample.renderer import make_backend
 
     spec = {"catalog_version": 1, "render": {"resolution": [96, 96]}}
     scene = compose(resolve(load_catalog(spec), 0, 0), head)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefarm.pipeline.camera import Camera, intrinsics, look_at
-from facefarm.pipeline.lighting import direction_pose
-from facefarm.pipeline.scene import Environment, Landmarks, Light, Material, Mesh, Scene
-from facefarm.pipeline.skin_detail import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE
+from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.scene.lighting import direction_pose
+from facefarm.scene.model import Environment, Landmarks, Light, Material, Mesh, Scene
+from facefarm.scene.model import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE
 
 pytestmark = pytest.mark.blender
 W = H = 64

@@ -1,4 +1,4 @@
-"""Wrinkles, blemishes and lash strands (pipeline/skin_detail.py) on the real head and in renders."""
+"""Wrinkles, blemishes and lash strands (facefarm/compose/skin_detail.py) on the real head and in renders."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from facefarm.catalog import load_catalog, resolve
-from facefarm.pipeline import skin_detail
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.compose import compose
+from facefarm.compose import skin_detail
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.compositor import compose
 
 EYE_LIP = [CLASS_IDS[k] for k in ("RIGHT_EYE", "LEFT_EYE", "TOP_LIP", "BOTTOM_LIP", "MOUTH_INTERIOR")]
 
@@ -79,8 +79,8 @@ def test_wrinkles_reach_the_scene_vertex_colours(head, old):
 
 def test_wrinkles_darken_the_forehead_in_a_pyrender_image(head, old):
     pytest.importorskip("pyrender")
-    from facefarm.pipeline.labels import landmark_labels
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
+    from facefarm.sample.labels import landmark_labels
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
 
     # at 512 px (the finer surface resolves forehead lines; at 256 px they are faint by design)
     old = old.model_copy(update={"camera": old.camera.model_copy(update={"width": 512, "height": 512})})

@@ -12,11 +12,11 @@ import trimesh
 from facefarm.catalog import Catalog, resolve, validate_asset_ids
 from facefarm.catalog.vocabulary import DEFAULT_KNOWN_ASSETS
 from facefarm.paths import ASSETS
-from facefarm.pipeline import glasses as G
-from facefarm.pipeline import user_assets as U
-from facefarm.pipeline.classes import CLASS_IDS
-from facefarm.pipeline.garments import garment_meshes
-from facefarm.render_farm.cli import main
+from facefarm.compose import glasses as G
+from facefarm.compose import user_assets as U
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.attachments import garment_meshes, glasses_meshes
+from facefarm.cli.main import main
 from test_glasses import assert_worn_clear, person
 
 SHIPPED = ASSETS / "user"
@@ -45,7 +45,7 @@ def test_shipped_example_is_valid_and_reproducible():
     mesh = trimesh.load(SHIPPED / "headband.obj", force="mesh", process=False)
     assert mesh.is_watertight and mesh.volume > 0
     manifest = (ASSETS / "manifest.json").read_text()
-    assert "assets/user/headband.obj" in manifest and "assets/glasses/families.json" in manifest
+    assert "facefarm/assets/user/headband.obj" in manifest and "facefarm/assets/glasses/families.json" in manifest
 
 
 def _with(**changes) -> dict:
@@ -182,7 +182,7 @@ def test_user_glasses_fit_by_nose_and_ears(head, tmp_path, monkeypatch):
     child = person(head, "child")
     sample = resolve(Catalog.model_validate({"catalog_version": 1, "glasses": {"probability": 1.0, "families": {
         "kind": "categorical", "weights": {"my_frame": 1}}}}), seed=0, index=0)
-    meshes = G.glasses_meshes(sample, head, child)
+    meshes = glasses_meshes(sample, head, child)
     assert [m.name for m in meshes] == ["user_glasses_my_frame"]
     assert_worn_clear(meshes, head, child, min_gap=0.001, what="user glasses on a child")
     width = np.ptp(meshes[0].vertices[:, 0])

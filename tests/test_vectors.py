@@ -4,7 +4,7 @@ bit for bit (compose's scenes stayed byte-identical when it switched to them).""
 import numpy as np
 import pytest
 
-from facefarm.pipeline import vectors
+from facefarm.geometry import vectors
 
 
 @pytest.mark.parametrize("shape", [(1000, 3), (40, 24, 3), (500, 2), (7, 5, 2)])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from facefarm.catalog import load_catalog, resolve
-from facefarm.pipeline import white_balance as wb
-from facefarm.pipeline.environment import available_hdris
-from facefarm.pipeline.lighting import direction_pose
-from facefarm.pipeline.scene import Environment, Light
+from facefarm.scene import white_balance as wb
+from facefarm.scene.environment import available_hdris
+from facefarm.scene.lighting import direction_pose
+from facefarm.scene.model import Environment, Light
 
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 BLUISH = Environment(hdri=None, color=(0.3, 0.45, 0.9))

@@ -1,7 +1,7 @@
 """Contact sheets for looking at what facefarm makes.
 
     python tools/contact_sheet.py DATASET_DIR out.png [--landmarks] [--seg] [--cols 8] [--max 64]
-    python tools/contact_sheet.py --catalog assets/catalogs/default.json -n 16 out.png [--landmarks]
+    python tools/contact_sheet.py --catalog facefarm/assets/catalogs/default.json -n 16 out.png [--landmarks]
 
 The first form tiles an existing dataset (reads its manifest); the second renders
 samples in-process with the fast back-end (no files written besides the sheet).
@@ -63,7 +63,7 @@ def from_dataset(root: Path, n: int, landmarks: bool, seg: bool) -> list[np.ndar
 
 def from_catalog(spec: str, n: int, seed: int, landmarks: bool, seg: bool, backend: str) -> list[np.ndarray]:
     from facefarm.catalog import load_catalog
-    from facefarm.pipeline.sample import SampleRenderer
+    from facefarm.sample.renderer import SampleRenderer
 
     r = SampleRenderer(load_catalog(spec), backend=backend)
     out = []

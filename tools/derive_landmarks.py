@@ -1,6 +1,6 @@
 """Derive the 68 iBUG landmark definitions of the head mesh from dlib, and the dense point set.
 
-Method (documented with its numbers in ``assets/README.md``):
+Method (documented with its numbers in ``facefarm/assets/README.md``):
 
 1. Render many neutral identities frontally (a minimal pyrender shader: skin, painted brow
    region, lips, sclera/iris/pupil from the eyeball UVs), 512 x 512.
@@ -19,10 +19,10 @@ Jaw points 0-16 are silhouette points: their surface definition is the consensus
 frontal view and drifts off the outline as the head turns.
 
 The definitions live on the coarse HM08 mesh; the asset build re-expresses them on every
-render surface (``pipeline/head_surface.py``), so they need no rerun when only the
+render surface (``facefarm/head/render_surface.py``), so they need no rerun when only the
 subdivision or the class cuts change.
 
-Also writes ``assets/landmarks/dense.json``: farthest-point samples over the face, ears and
+Also writes ``facefarm/assets/landmarks/dense.json``: farthest-point samples over the face, ears and
 neck, drawn on the subject's left and mirrored.
 
 Run:  PYOPENGL_PLATFORM=egl .venv/bin/python tools/derive_landmarks.py
@@ -41,7 +41,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 
-from facefarm.pipeline.triangles import closest_on_triangles  # noqa: E402
+from facefarm.geometry.triangles import closest_on_triangles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "assets" / "landmarks"
@@ -53,7 +53,7 @@ DISTANCE_M = 0.6
 # ----------------------------------------------------------------------------- identities
 def sample_identities(rng: np.random.Generator, n: int, ranges) -> list:
     """Adult-to-senior identities with random macros and 12 random face details at up to 40 %."""
-    from facefarm.pipeline.head_model import IdentityParams
+    from facefarm.head.model import IdentityParams
 
     names = sorted(ranges)
     out = []
@@ -75,7 +75,7 @@ def sample_identities(rng: np.random.Generator, n: int, ranges) -> list:
 # ----------------------------------------------------------------------------- rendering
 def face_colours(head, rng: np.random.Generator) -> np.ndarray:
     """(F, 3) float 0..1 albedo per triangle for a plausible, detector-friendly face."""
-    from facefarm.pipeline.classes import CLASS_IDS
+    from facefarm.scene.classes import CLASS_IDS
 
     tone = rng.uniform(0.35, 0.85)
     skin = np.array([0.95, 0.75, 0.62]) * tone + np.array([0.05, 0.03, 0.02])
@@ -93,7 +93,7 @@ def face_colours(head, rng: np.random.Generator) -> np.ndarray:
 
 
 def camera(yaw_deg: float = 0.0):
-    from facefarm.pipeline.camera import Camera, look_at
+    from facefarm.geometry.camera import Camera, look_at
 
     k = np.array([[FOCAL_PX, 0, SIZE / 2], [0, FOCAL_PX, SIZE / 2], [0, 0, 1.0]])
     a = np.radians(yaw_deg)
@@ -117,7 +117,7 @@ class Renderer:
         import pyrender
         import trimesh
 
-        from facefarm.pipeline.camera import CV_TO_GL
+        from facefarm.geometry.camera import CV_TO_GL
 
         keep = ~np.isin(head.face_part, [head.part_names.index("lash_r"), head.part_names.index("lash_l")])
         faces = head.faces[keep]
@@ -227,7 +227,7 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
     misses (jaw silhouette) takes the nearest skin vertex. Otherwise a hit deep in the
     socket or the mouth would project well only from the front.
     """
-    from facefarm.pipeline.classes import CLASS_IDS
+    from facefarm.scene.classes import CLASS_IDS
 
     neutral = head.neutral.astype(np.float64)
     skin_id = head.part_names.index("skin")
@@ -316,10 +316,10 @@ def midline_point(p: np.ndarray, neutral: np.ndarray, quads: np.ndarray, mirror:
 
 def consensus(head, hits: np.ndarray) -> list[dict]:
     """(n_id, 68, 3) neutral-space hits -> 68 symmetric point definitions on render vertices."""
-    from facefarm.pipeline.classes import landmark_layout
+    from facefarm.scene.classes import landmark_layout
 
     flip = landmark_layout()["flip_index"]
-    from facefarm.pipeline.classes import CLASS_IDS
+    from facefarm.scene.classes import CLASS_IDS
 
     neutral = head.neutral.astype(np.float64)
     skin = head.face_part == head.part_names.index("skin")
@@ -368,7 +368,7 @@ def residuals(head, defs, results, yaw=0.0):
 
 
 def to_hm08(head, defs) -> list[dict]:
-    from facefarm.pipeline.classes import landmark_layout
+    from facefarm.scene.classes import landmark_layout
 
     names = landmark_layout()["names"]
     out = []
@@ -385,7 +385,7 @@ def to_hm08(head, defs) -> list[dict]:
 # ----------------------------------------------------------------------------- dense points
 def dense_points(head, n_left: int) -> tuple[list[dict], list[int]]:
     """Farthest-point samples over the face, ears and neck (subject's left and midline), mirrored."""
-    from facefarm.pipeline.classes import CLASS_IDS
+    from facefarm.scene.classes import CLASS_IDS
 
     neutral = head.neutral.astype(np.float64)
     skin = head.vertex_part == head.part_names.index("skin")
@@ -424,8 +424,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
-    from facefarm.pipeline.head_build import build
-    from facefarm.pipeline.head_model import HeadModel
+    from facefarm.head.build.compiler import build
+    from facefarm.head.model import HeadModel
 
     head = HeadModel.load(build())  # the mesh itself does not depend on the landmark files
     rng = np.random.default_rng(np.random.SeedSequence([args.seed, 68]))
@@ -470,7 +470,7 @@ def main(argv=None) -> int:
         "description": "The 68 iBUG 300-W points and 2 pupil centres as barycentric points on the HM08 mesh "
                        "(vertex ids are MakeHuman HM08 ids; pupils are the eyeball front poles). Derived by "
                        "tools/derive_landmarks.py from dlib's 68-point predictor on frontal renders; jaw points "
-                       "0-16 are the frontal-view silhouette consensus. See assets/README.md.",
+                       "0-16 are the frontal-view silhouette consensus. See facefarm/assets/README.md.",
         "version": 1, "residuals": report, "points": to_hm08(head, defs)}
     (OUT / "landmarks70.json").write_text(json.dumps(doc, indent=1) + "\n")
     (OUT / "dense.json").write_text(json.dumps({

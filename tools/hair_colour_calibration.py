@@ -9,11 +9,11 @@ uniform grey world with both back-ends (Standard view, Cycles at 16 samples with
 for melanin 0.1..0.95 x redness 0.05..0.9, and compares the median linear colour of the hair
 pixels. Both draw the same strands: at fewer, thicker strands Cycles' hair pixels come out
 ~20 % brighter (more of what is behind shows between strands), so the detail is pinned. How far
-the back-ends agree depends on the head (see ``facefarm.pipeline.hair_colour``). ``--fit``
+the back-ends agree depends on the head (see ``facefarm.compose.hair.colour``). ``--fit``
 models the fast back-end's response as linear in the albedo (the measured residual is under
 0.006), inverts it at Cycles' colours, and fits ``A exp(-B sigma**P) + C`` (per channel A, B;
 shared P, C) to the albedos that result, in log space. The constants go into
-``facefarm.pipeline.hair_colour``.
+``facefarm.compose.hair.colour``.
 """
 
 from __future__ import annotations
@@ -41,16 +41,16 @@ def _linear(rgb: np.ndarray) -> np.ndarray:
 def measure(grid=GRID, samples=(3,)) -> list[tuple[float, float, np.ndarray, np.ndarray, np.ndarray]]:
     """(melanin, redness, fast-back-end albedo, fast median colour, Cycles median colour) per point."""
     from facefarm.catalog import load_catalog, resolve
-    from facefarm.pipeline.classes import CLASS_IDS
-    from facefarm.pipeline.compose import compose
-    from facefarm.pipeline.hair_colour import hair_albedo_linear
-    from facefarm.pipeline.head_model import HeadModel
-    from facefarm.pipeline.render_cycles import CyclesRenderer
-    from facefarm.pipeline.render_pyrender import PyrenderRenderer
-    from facefarm.pipeline.scene import Environment
+    from facefarm.scene.classes import CLASS_IDS
+    from facefarm.compose.compositor import compose
+    from facefarm.compose.hair.colour import hair_albedo_linear
+    from facefarm.head.model import HeadModel
+    from facefarm.render.cycles.renderer import CyclesRenderer
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
+    from facefarm.scene.model import Environment
 
     head = HeadModel.load()
-    catalog = load_catalog("assets/catalogs/default.json")
+    catalog = load_catalog("facefarm/assets/catalogs/default.json")
     world = Environment(hdri=None, color=(0.6, 0.6, 0.6), background=(0.3, 0.3, 0.3))
     out = []
     with PyrenderRenderer(view_transform="Standard") as fast, \
@@ -81,7 +81,7 @@ def measure(grid=GRID, samples=(3,)) -> list[tuple[float, float, np.ndarray, np.
 def fit(rows) -> None:
     from scipy.optimize import least_squares
 
-    from facefarm.pipeline.hair_colour import absorption
+    from facefarm.compose.hair.colour import absorption
 
     a = np.array([r[2] for r in rows])
     fast = np.array([r[3] for r in rows])

@@ -5,7 +5,7 @@ Runs dlib's HOG face detector and its 68-point iBUG predictor (``dlib-bin`` +
 68 points with our projected labels (NME normalised by the outer-eye-corner
 distance |p36 - p45|, the 300-W convention).
 
-    python tools/independent_check.py assets/catalogs/default.json -n 64
+    python tools/independent_check.py facefarm/assets/catalogs/default.json -n 64
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = 
     import cv2
 
     from facefarm.catalog import load_catalog
-    from facefarm.pipeline.sample import SampleRenderer
+    from facefarm.sample.renderer import SampleRenderer
 
     renderer = SampleRenderer(load_catalog(catalog_path), backend="pyrender")
     dl = Dlib68()

@@ -1,0 +1,1 @@
+"""The ``facefarm`` command line: one module per verb."""

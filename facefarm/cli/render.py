@@ -1,0 +1,237 @@
+"""``facefarm render spec.json -o OUT``: render a dataset, locally or on a Ray cluster, resumably.
+
+Exit status: 0 all N samples complete; 1 nothing rendered because of an error (bad catalog,
+output of another job, no workers); 2 finished but some samples failed (listed in dataset.json
+and above the last line); 130 interrupted (re-run the same command to finish).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "render", help="render a dataset from a catalog spec (resumable; local or on Ray)",
+        description="Render N labelled samples of a catalog into OUT (a folder or an fsspec URL such as "
+                    "s3://bucket/run). Re-running the same command renders only the missing samples.")
+    p.add_argument("spec", help="catalog spec JSON (see `facefarm catalog validate`)")
+    p.add_argument("-o", "--output", required=True, help="output folder or fsspec URL (s3://, gs://, file://)")
+    p.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    p.add_argument("--backend", choices=("pyrender", "cycles"), default=None,
+                   help="override the catalog's render.backend")
+    p.add_argument("--workers", type=int, default=None,
+                   help="render workers (default: min(cores, 2) locally; one per GPU/CPU on a cluster)")
+    p.add_argument("--address", default=None,
+                   help="join this Ray cluster (e.g. auto, HEAD:6379; default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--no-ray", action="store_true", help="render in this process, one sample at a time")
+    p.add_argument("--max-retries", type=int, default=2,
+                   help="extra attempts per sample after a failure or a dead worker (default 2)")
+    p.add_argument("--shard-size", type=int, default=None, help="samples per worker call (default: automatic)")
+    p.add_argument("--startup-timeout", type=float, default=300.0,
+                   help="seconds to wait for the first worker to start (default 300)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-exports", action="store_true", help="skip the catalog's outputs.formats exports")
+    p.add_argument("--no-datasheet", action="store_true", help="skip writing OUT/datasheet/")
+    p.set_defaults(func=run)
+
+
+def output_root(out: str) -> str:
+    """Absolute form of a local output (Ray workers do not share the driver's working directory)."""
+    if "://" in out and not out.startswith("file://"):
+        return out
+    if out.startswith("file://"):
+        return "file://" + os.path.abspath(out[len("file://"):])
+    return os.path.abspath(out)
+
+
+def load_checked(spec: str):
+    """(catalog, problems): the catalog validated, including its asset ids, or the list of problems."""
+    from facefarm.catalog import DEFAULT_KNOWN_ASSETS, check_catalog, validate_asset_ids
+
+    catalog, problems = check_catalog(spec)
+    if problems:
+        return None, problems
+    known = {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()}
+    try:  # user-added HDRI folders ($FACEFARM_HDRI_DIRS) extend the built-in ids
+        from facefarm.scene.environment import available_hdris
+
+        known["hdri"] |= set(available_hdris())
+    except Exception:  # noqa: BLE001 - no HDRI library here: the built-in ids still apply
+        pass
+    problems = validate_asset_ids(catalog, known)
+    return (None, problems) if problems else (catalog, [])
+
+
+def depends_on_n(catalog) -> bool:
+    """True when sample i depends on N (stratified sampling or quotas share N out exactly)."""
+    from facefarm.catalog.strata import needs_plan
+
+    return needs_plan(catalog)
+
+
+def plan_problem(catalog, seed: int, n: int) -> str | None:
+    """Why the catalog's sampling plan is impossible for this N (e.g. quotas over N), else None."""
+    from facefarm.catalog import CatalogError, ResolveError, resolve
+
+    if not depends_on_n(catalog):
+        return None
+    try:
+        resolve(catalog, seed, 0, n)  # builds (and checks) the whole plan for N
+    except CatalogError as e:
+        return "; ".join(str(p) for p in e.problems)
+    except ResolveError as e:
+        return str(e)
+    return None
+
+
+def _err(msg: str) -> None:
+    print(f"facefarm render: error: {msg}", file=sys.stderr)
+
+
+def deliver_interrupts() -> None:
+    """Let Ctrl-C reach this run (it stops cleanly: exit 130, and a re-run resumes).
+
+    A process inherits its parent's signal mask: started from a thread that blocks SIGINT (some
+    libraries block it while they spawn helpers), a run would never see Ctrl-C and would render
+    to the end. An *ignored* SIGINT (a shell's background job) is a choice, and stays ignored.
+    """
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+
+
+def run(args) -> int:
+    from facefarm.catalog import catalog_hash
+    from facefarm.head import asset as head_asset
+    from facefarm.sample.store import StoreUnavailable, open_store
+    from facefarm.farm import job as jobs
+    from facefarm.farm.plan import Job
+
+    deliver_interrupts()
+    catalog, problems = load_checked(args.spec)
+    if problems:
+        _err(f"{args.spec}: {len(problems)} problem(s) in the catalog")
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return EXIT_ERROR
+    n = args.n if args.n is not None else (catalog.size or 16)
+    if n < 1 or args.seed < 0 or args.max_retries < 0:
+        _err("-n must be >= 1, --seed >= 0 and --max-retries >= 0")
+        return EXIT_ERROR
+    problem = plan_problem(catalog, args.seed, n)
+    if problem:
+        _err(f"{args.spec} with -n {n}: {problem}")
+        return EXIT_ERROR
+    job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
+              backend=args.backend or catalog.render.backend, device=catalog.render.device,
+              n_matters=depends_on_n(catalog), head_asset=head_asset.input_hash())
+    root = output_root(args.output)
+    try:
+        store = open_store(root)
+    except StoreUnavailable as e:
+        _err(str(e))
+        return EXIT_ERROR
+    try:
+        claim = jobs.claim_output(store, job, overwrite=args.overwrite)
+    except jobs.JobMismatch as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except OSError as e:
+        _err(f"cannot write to {root}: {e}")
+        return EXIT_ERROR
+    if claim.temporaries_removed:
+        print(f"removed {claim.temporaries_removed} temporary file(s) of an interrupted run", file=sys.stderr)
+    todo, done = jobs.split_todo(store, n)
+    summary = jobs.RunSummary(skipped=len(done))
+    t0 = time.perf_counter()
+    outcome, error = _render(args, job, root, todo, len(done))
+    summary.seconds = time.perf_counter() - t0
+    # count from the commit markers: a worker may have committed samples whose reply never came
+    # (it died, or this run was interrupted), and they are this run's work all the same
+    summary.rendered = len(set(todo) - set(jobs.split_todo(store, n)[0]))
+    if outcome is not None:
+        summary.failed = dict(outcome.failed)
+        summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
+        summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
+    header = jobs.assemble(store, job, summary, outcome.lines if outcome else {})
+    for f in header["failed"][:10]:
+        print(f"  failed {f['sample_id']}: {f['reason']}", file=sys.stderr)
+    rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
+    line = (f"{summary.rendered} done, {summary.skipped} skipped (already complete), {len(summary.failed)} failed"
+            f" -> {root} ({header['n_samples']}/{n} samples; {summary.seconds:.1f} s, {rate:.2f} samples/s)")
+    if error:
+        _err(error)
+        print(f"stopped: {line}")
+        return EXIT_ERROR
+    if summary.interrupted:
+        print(f"interrupted: {line}; re-run the same command to finish")
+        return EXIT_INTERRUPTED
+    if not summary.failed and header["n_samples"] == n:
+        _finish(args, store, catalog)
+    print(line)
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _finish(args, store, catalog) -> None:
+    """On a complete dataset: the catalog's exports and the datasheet (local outputs only)."""
+    if not store.is_local:
+        print("exports and datasheet skipped for a remote output: run `facefarm export` / `facefarm audit` "
+              "on a local copy", file=sys.stderr)
+        return
+    root = store.local_path()
+    if not args.no_exports and catalog.outputs.formats:
+        from facefarm.dataset.formats import export_all
+
+        done = export_all(root, list(catalog.outputs.formats))
+        print(f"exports: {', '.join(sorted(done))} -> {root / 'exports'}")
+    if not args.no_datasheet:
+        from facefarm.dataset.datasheet import write_datasheet
+
+        print(f"datasheet: {write_datasheet(root)}")
+
+
+def _render(args, job, root: str, todo: list[int], n_done: int):
+    """Run the workers over ``todo``; returns (Outcome or None, error text or None)."""
+    from facefarm.farm.plan import default_shard_size
+    from facefarm.farm.progress import Progress
+    from facefarm.farm.workers import (FarmError, Outcome, RayFarm, connect, run_local,
+                                                  start_local_worker)
+
+    if not todo:
+        return Outcome(), None
+    progress, started, farm, worker = None, False, None, None
+    try:
+        if args.no_ray:
+            worker = start_local_worker(job, root)
+            progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
+            return run_local(worker, todo, args.max_retries, on_result=progress.result), None
+        started = connect(args.address)
+        farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
+                       startup_timeout=args.startup_timeout, local=started)
+        farm.start()
+        progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
+        shard = args.shard_size or default_shard_size(len(todo), farm.n_workers)
+        return farm.run(todo, shard_size=shard, on_result=progress.result, on_restart=progress.restart), None
+    except FarmError as e:
+        return None, str(e)
+    except KeyboardInterrupt:  # while starting: this run rendered nothing
+        return Outcome(interrupted=True), None
+    finally:
+        if progress is not None:
+            progress.close()
+        if worker is not None:
+            worker.close()
+        if farm is not None:
+            farm.close()
+        if started:
+            import ray
+
+            ray.shutdown()

@@ -1,0 +1,253 @@
+"""The compositor: a resolved sample plus the head model -> a renderer-agnostic :class:`Scene`.
+
+Pure: numpy in, dataclasses out, no renderer imports and no IO beyond the cached
+head asset. Both back-ends render exactly what this returns, and the labels are
+computed from the same Scene, so they cannot disagree about geometry.
+
+Frames: the head model's frame (metres, +y up, +z out of the face, +x subject's
+left) is shifted so the neck pivot sits at the world origin, then rotated by the
+head pose (yaw about +y, pitch about +x, roll about +z). The camera sits in front
+(+z) of the *unposed* face centre and looks at the posed one, so the face stays
+centred whatever the pose.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facefarm.catalog.colors import srgb_to_linear
+from facefarm.compose import cavity, eyes, skin, skin_detail
+from facefarm.scene import white_balance
+from facefarm.compose.attachments import attachments
+from facefarm.geometry.pose import pose_matrix
+from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.environment import hdri_path
+from facefarm.compose.hair.strands import hair_cover, strand_detail
+from facefarm.compose.hair.styles import scalp_style_ids
+from facefarm.head.model import HeadModel, IdentityParams
+from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
+from facefarm.scene.model import Environment, Landmarks, Light, Mesh, Scene
+from facefarm.geometry.triangles import vertex_normals
+from facefarm.scene.model import OCCLUSION_ATTRIBUTE
+
+# Units that move the eyeballs: we drive gaze by rotating our own eyeballs instead,
+# and keep only the lid motion that follows gaze (see _gaze_units).
+_EYE_LOOK = ("eyeLookUp", "eyeLookDown", "eyeLookIn", "eyeLookOut")
+
+
+
+def _gaze_units(units: dict[str, float], yaw: float, pitch: float, blink: float) -> dict[str, float]:
+    """Final expression weights: eyeball units removed, lids follow gaze and blink."""
+    out = {k: v for k, v in units.items() if not any(k.startswith(e) for e in _EYE_LOOK)}
+    down = float(np.clip(-pitch / 30.0, 0, 1))
+    up = float(np.clip(pitch / 30.0, 0, 1))
+    # the lid part of the eyeLook units is what makes a downward gaze look natural
+    for side in ("Left", "Right"):
+        out[f"eyeBlink{side}"] = float(max(out.get(f"eyeBlink{side}", 0.0), blink, 0.35 * down))
+        out[f"eyeWide{side}"] = float(max(out.get(f"eyeWide{side}", 0.0), 0.4 * up))
+    return out
+
+
+def identity_params(sample) -> IdentityParams:
+    return IdentityParams(
+        age_years=float(sample.age_years), gender=float(sample.gender),
+        ancestry=dict(sample.ancestry_weights), muscle=float(sample.muscle),
+        weight=float(sample.weight), proportions=float(sample.proportions),
+        details=dict(sample.shape_details))
+
+
+def compose(sample, head: HeadModel | None = None, backend: str | None = None) -> Scene:
+    """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample).
+
+    ``backend`` ("pyrender" or "cycles", default the sample's own) only sets how finely hair is
+    made: strands per scalp follow the image's pixel density and what the back-end draws
+    (:func:`~facefarm.compose.hair.strands.strand_detail`); the scene is otherwise the same for both.
+    """
+    head = head or HeadModel.load()
+    ex = sample.expression
+    rest = head.shape(identity_params(sample)).astype(np.float64)
+    units = _gaze_units(dict(ex.units), ex.gaze_yaw_deg, ex.gaze_pitch_deg, ex.blink)
+    verts = rest + head.expression_offsets(rest, units)
+    verts = _apply_gaze(head, verts, ex.gaze_yaw_deg, ex.gaze_pitch_deg)
+
+    # --- head frame -> world -------------------------------------------------------------
+    geo = skin.FaceGeometry.measure(head.eye_centres(rest), rest, head.vertex_class)
+    R = pose_matrix(sample.head_pose.yaw_deg, sample.head_pose.pitch_deg, sample.head_pose.roll_deg)
+    head_pose = np.eye(4)
+    head_pose[:3, :3] = R
+    head_pose[:3, 3] = -R @ geo.pivot
+
+    def to_world(p: np.ndarray) -> np.ndarray:
+        return np.asarray(p, np.float64) @ R.T + head_pose[:3, 3]
+
+    camera = _camera(sample.camera, geo.face_centre - geo.pivot, to_world(geo.face_centre))
+    # as fine a surface as the image resolves; landmarks are placed on the one rendered
+    px_per_m = camera.K[0, 0] / sample.camera.distance_m
+    surface = head.surface_for(px_per_m)
+    lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
+    meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo, lm))
+    detail = sample.render.hair_detail or strand_detail(px_per_m, backend or sample.render.backend)
+    extra_meshes, curves = attachments(sample, head, verts, to_world, R, hair_detail=detail)
+    meshes += extra_meshes
+
+    for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
+        lm[i] = verts[head.eyes_slice(eye).start]
+    dense = np.asarray(head.dense_points(verts, surface), np.float64)
+    names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
+    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70)
+
+    face = to_world(geo.face_centre)
+    environment, lights = _lighting(sample, face)
+    wb = white_balance.gains(white_balance.illuminant(environment, lights, face, camera.camera_to_world[:3, 3] - face),
+                             sample.camera.white_balance)
+    meta = {"sample_id": sample.sample_id, "head_scale": geo.scale, "hair_detail": detail}
+    return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
+                 landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), curves=tuple(curves),
+                 meta=meta, white_balance=wb)
+
+
+def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:
+    """Rotate both eyeballs rigidly about their centres so they look along (yaw, pitch)."""
+    if yaw == 0 and pitch == 0:
+        return verts
+    out = verts.copy()
+    g = eyes.gaze_rotation(yaw, pitch)
+    for e, c in enumerate(head.eye_centres(verts)):
+        sl = head.eyes_slice(e)
+        out[sl] = (verts[sl] - c) @ g.T + c
+    return out
+
+
+def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
+    """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
+    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame).
+
+    Colours are computed on the coarse mesh and carried, with the positions, through the same
+    operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`).
+    """
+    cap = _hair_cap(sample, head)
+    colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
+    eye_colours = _eye_vertex_colors(sample, head, rest)
+    in_cap = np.zeros((len(rest), 1))
+    if cap is not None:
+        in_cap[cap] = 1.0
+    # one sparse product for all four: positions, skin and eye colours, and the painted cap
+    fine = surface.vertices(np.hstack([verts, colours, eye_colours, in_cap]))
+    fine_verts, fine_colours, fine_eye, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
+    detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
+    fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
+    mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
+    for pi, part in enumerate(head.part_names):
+        vidx, faces, sel = surface.part(pi)
+        if len(faces) == 0:
+            continue
+        material = skin.material_for(part, sample)
+        vc = None
+        if material.kind == "skin":
+            vc = fine_colours[vidx]
+        elif material.kind == "eye":
+            vc = fine_eye[vidx]
+        face_class = surface.face_class[sel].copy()
+        if part == "skin" and cap is not None:
+            face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
+        attributes = detail.for_part(material.kind, vidx)
+        mouth_faces = faces if material.kind in ("teeth", "tongue") else faces[face_class == mouth_class]
+        if len(mouth_faces):
+            inside = np.unique(mouth_faces)
+            part_verts = fine_verts[vidx]
+            light = np.ones(len(vidx), np.float32)
+            # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
+            light[inside] = cavity.mouth_light(part_verts[inside], vertex_normals(part_verts, mouth_faces)[inside],
+                                               landmarks, np.array([0.0, 0.0, 1.0]))
+            attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
+        yield Mesh(
+            name=part,
+            vertices=to_world(fine_verts[vidx]).astype(np.float32),
+            faces=faces,
+            face_class=face_class.astype(np.uint8),
+            material=material,
+            vertex_colors=None if vc is None else vc.astype(np.float32),
+            subdivide=0,  # the surface the labels sit on is the surface rendered: never smooth it further
+            # lashes are thin cards over the lid margin: the eyelid landmarks count as visible
+            occludes_landmarks=material.kind != "lash",
+            attributes=attributes,
+        )
+
+
+def _hair_cap(sample, head) -> np.ndarray | None:
+    """(S,) coarse head vertex ids painted as close-cropped hair and labelled HAIR (None: none).
+
+    Follows the identity's own hairline (:func:`facefarm.compose.hair.strands.hair_cover`): the
+    vertices where the hairline weight, ``hair_cover / density``, is above 0.5, so a bald
+    style, the forehead under a receding hairline and a balding crown stay skin. Dividing by
+    the density keeps the edge on the hairline of sparse hair as well; hair thinner than
+    5 % gets no cap at all. Style ids outside the hair library (user hair assets) keep the
+    fixed ``head.scalp`` region.
+    """
+    density = float(np.clip(getattr(sample.hair, "density", 1.0), 0.0, 1.0))
+    style = str(getattr(sample.hair, "style", "bald"))
+    if style in ("bald", "none") or density <= 0.05:
+        return None
+    if style not in scalp_style_ids():  # a user hair asset: no hairline of ours, the fixed scalp
+        return head.scalp
+    cap = np.flatnonzero(hair_cover(sample, head) > 0.5 * density)
+    return cap if len(cap) else None
+
+
+def _cap_faces(faces: np.ndarray, face_class: np.ndarray, fine_cap: np.ndarray) -> np.ndarray:
+    """(m,) bool: SKIN faces of a part (``faces`` (m, 3) render vertex ids, ``face_class`` (m,))
+    that are mostly hair cap, i.e. the painted cap fraction ``fine_cap`` (V_r,) averages over 0.5
+    at their corners: the label edge sits where the paint turns from skin to hair colour."""
+    return (face_class == CLASS_IDS["SKIN"]) & (fine_cap[faces].mean(axis=1) > 0.5)
+
+
+def _eye_vertex_colors(sample, head, rest):
+    """Sclera / iris / pupil colours painted by the angle of each eyeball vertex from its gaze axis."""
+    col = np.zeros((head.n_vertices, 3))
+    iris = skin.iris_linear_rgb(sample)
+    centres, axes = head.eye_centres(rest), head.eye_axes(rest)
+    for e in (0, 1):
+        sl = head.eyes_slice(e)
+        d = rest[sl] - centres[e]
+        d /= np.linalg.norm(d, axis=1, keepdims=True)
+        angles = np.arccos(np.clip(d @ axes[e], -1.0, 1.0))
+        col[sl] = eyes.eye_colors(angles, iris)
+    return col
+
+
+def _camera(cam, face_offset: np.ndarray, target_world: np.ndarray) -> Camera:
+    """Camera at ``distance_m`` in front of the unposed face centre, looking at the posed one."""
+    jitter = np.asarray(cam.position_jitter_m, float)
+    eye = face_offset + np.array([0.0, 0.0, cam.distance_m]) + jitter
+    K = intrinsics(cam.focal_mm, cam.sensor_width_mm, cam.width, cam.height,
+                   tuple(cam.principal_offset_px))
+    return Camera(K=K, world_to_camera=look_at(eye, target_world), width=int(cam.width),
+                  height=int(cam.height), near=0.02, far=20.0)
+
+
+def _lighting(sample, target):
+    lt = sample.lighting
+    env = Environment(
+        hdri=hdri_path(lt.hdri) if lt.hdri else None,
+        rotation_deg=float(lt.rotation_deg),
+        intensity=float(lt.intensity),
+        background=_background(sample),
+    )
+    lights = []
+    for extra in lt.extra_lights:
+        tint = np.asarray(kelvin_to_linear_rgb(extra.color_temperature_k))
+        tint = tint * np.asarray([srgb_to_linear(c) for c in extra.color_rgb])
+        lights.append(Light(
+            kind=extra.kind, color=tuple(float(c) for c in tint / max(tint.max(), 1e-6)),
+            intensity=float(extra.intensity_w),
+            pose=direction_pose(extra.azimuth_deg, extra.elevation_deg, extra.distance_m, target),
+            size=float(extra.size_m)))
+    return env, lights
+
+
+def _background(sample):
+    bg = sample.background
+    if bg.kind == "hdri":
+        return "hdri"
+    return tuple(srgb_to_linear(float(c)) for c in bg.color_rgb)

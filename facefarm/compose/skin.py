@@ -1,0 +1,181 @@
+"""Surface appearance of the head: skin albedo per vertex, painted brows and hair caps, materials.
+
+Skin colour starts from the sample's melanin and haemoglobin through the albedo
+model in :mod:`facefarm.catalog.skin_tone` (fitted to measured skin albedo) and adds
+what makes a face read as a face: redder, darker lips; flushed cheeks; brows;
+a low-frequency mottle; freckles and moles. Identity-level detail (mottle,
+freckles, moles) is seeded by the identity, so every image of a person shares it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from facefarm.catalog.colors import srgb_to_linear
+from facefarm.catalog.skin_tone import skin_albedo_linear
+from facefarm.compose.hair.colour import hair_albedo_linear
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import Material
+from facefarm.geometry import vectors
+
+ADULT_INTEROCULAR_M = 0.063
+
+
+@dataclass(frozen=True)
+class FaceGeometry:
+    """Reference points of one identity's rest mesh (head frame, metres)."""
+
+    pivot: np.ndarray        # (3,) neck pivot the head pose rotates about
+    face_centre: np.ndarray  # (3,) between the eyes and the mouth: what the camera aims at
+    eye_mid: np.ndarray      # (3,)
+    mouth: np.ndarray        # (3,)
+    scale: float             # interocular distance / adult average
+
+    @staticmethod
+    def measure(eye_centres: np.ndarray, vertices: np.ndarray, vertex_class: np.ndarray) -> "FaceGeometry":
+        ears = np.isin(vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])
+        lips = np.isin(vertex_class, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])
+        eye_mid = eye_centres.mean(axis=0)
+        scale = float(np.linalg.norm(eye_centres[0] - eye_centres[1]) / ADULT_INTEROCULAR_M)
+        mouth = vertices[lips].mean(axis=0)
+        ear_mid = vertices[ears].mean(axis=0)
+        # the head nods about a point below and slightly behind the ear canals
+        pivot = ear_mid + np.array([0.0, -0.03, -0.01]) * scale
+        centre = 0.5 * (eye_mid + mouth)
+        return FaceGeometry(pivot=pivot, face_centre=centre, eye_mid=eye_mid, mouth=mouth, scale=scale)
+
+
+SKIN_STREAMS = 7000  # identity stream ids: skin detail 7000+, hair 9100+ (facefarm/compose/hair/strands.py)
+
+
+def identity_rng(sample, stream: int) -> np.random.Generator:
+    """A generator for identity-level detail (same for every image of an identity); ``stream``
+    is a stream id unique to its use, so uses never share random numbers."""
+    h = int(sample.catalog_hash[:15], 16)
+    return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), stream]))
+
+
+def iris_linear_rgb(sample) -> tuple[float, float, float]:
+    rgb = getattr(sample.eyes, "iris_rgb", None) or getattr(sample.eyes, "rgb", None) or (0.35, 0.22, 0.12)
+    return tuple(srgb_to_linear(float(c)) for c in rgb)
+
+
+def _smooth_field(points: np.ndarray, rng: np.random.Generator, wavelengths=(0.015, 0.03, 0.06)) -> np.ndarray:
+    """(n,) zero-mean, roughly unit-variance smooth noise over 3-D points (metres)."""
+    out = np.zeros(len(points))
+    for wl in wavelengths:
+        for _ in range(4):
+            d = rng.normal(size=3)
+            d /= np.linalg.norm(d)
+            out += np.sin(points @ d * (2 * np.pi / wl) + rng.uniform(0, 2 * np.pi))
+    return out / np.sqrt(0.5 * 4 * len(wavelengths))
+
+
+def _spots(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray:
+    """(n,) in 0..1: how strongly each point lies in one of the round spots."""
+    if len(centres) == 0:
+        return np.zeros(len(points))
+    d = points[:, None, :] - centres[None, :, :]
+    d2 = vectors.dot(d, d).min(axis=1)
+    return np.exp(-d2 / (2 * radius ** 2))
+
+
+def _smooth_on_mesh(values: np.ndarray, faces: np.ndarray, iterations: int) -> np.ndarray:
+    """Average (V,) values over each vertex's one-ring ``iterations`` times (soft region edges)."""
+    import scipy.sparse as sp
+
+    n = len(values)
+    i = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2], faces[:, 1], faces[:, 2], faces[:, 0]])
+    j = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0], faces[:, 0], faces[:, 1], faces[:, 2]])
+    adj = sp.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n)) + sp.identity(n)
+    adj = sp.diags(1.0 / np.asarray(adj.sum(axis=1)).ravel()) @ adj
+    for _ in range(iterations):
+        values = adj @ values
+    return values
+
+
+def _brow_band(vertices: np.ndarray, vertex_class: np.ndarray, faces: np.ndarray, thickness: float) -> np.ndarray:
+    """(V,) 0..1 weight of a painted eyebrow: the brow regions with softened edges, thinning
+    towards the temple; ``thickness`` widens the soft edge."""
+    inside = np.isin(vertex_class, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]]).astype(float)
+    w = _smooth_on_mesh(inside, faces, 1)
+    w = np.clip((w - 0.2 + 0.15 * thickness) / 0.35, 0, 1)
+    x = np.abs(vertices[:, 0])
+    sel = inside > 0
+    if sel.any():
+        t = np.clip((x - x[sel].min()) / max(np.ptp(x[sel]), 1e-9), 0, 1)
+        w *= 1.0 - 0.5 * t ** 2
+    return 0.85 * w
+
+
+def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, faces: np.ndarray,
+                       geo: FaceGeometry, scalp: np.ndarray | None = None) -> np.ndarray:
+    """(V, 3) float32 linear albedo for every head vertex (non-skin parts get their own materials)."""
+    sk = sample.skin
+    base = np.asarray(skin_albedo_linear(sk.melanin, sk.haemoglobin))
+    rng = identity_rng(sample, SKIN_STREAMS + 1)
+    n = len(vertices)
+    col = np.tile(base, (n, 1))
+    mottle = _smooth_field(vertices, rng)
+    col *= (1.0 + 0.05 * mottle)[:, None]
+
+    s = geo.scale
+    # flushed cheeks: haemoglobin pools below and outside the eyes
+    for side in (-1.0, 1.0):
+        c = geo.eye_mid + np.array([side * 0.036, -0.03, 0.0]) * s
+        c[2] = vertices[:, 2].max() - 0.02 * s
+        d = vertices - c
+        w = np.exp(-vectors.dot(d, d) / (2 * (0.018 * s) ** 2))
+        col *= 1.0 - (0.10 * (0.5 + sk.haemoglobin) * w)[:, None] * np.array([0.0, 1.0, 0.8])
+
+    lips = np.isin(vertex_class, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])
+    lip_tint = np.array([0.82, 0.50, 0.52]) * (1.0 - 0.25 * sk.melanin)
+    col[lips] *= lip_tint
+
+    # freckles over nose and cheeks, moles anywhere on the face
+    face_pts = vertices[(vertex_class == CLASS_IDS["SKIN"]) | (vertex_class == CLASS_IDS["NOSE"])]
+    n_freckles = int(round(getattr(sk, "freckles", 0.0) * 120))
+    if n_freckles and len(face_pts):
+        around = geo.eye_mid + np.array([0.0, -0.025, 0.0]) * s
+        cand = face_pts[vectors.length(face_pts - around) < 0.05 * s]
+        if len(cand):
+            centres = cand[rng.integers(0, len(cand), n_freckles)] + rng.normal(0, 0.002, (n_freckles, 3))
+            col *= 1.0 - (0.28 * _spots(vertices, centres, 0.0016 * s))[:, None] * np.array([0.6, 0.9, 1.0])
+    n_moles = int(round(getattr(sk, "moles", 0.0) * 6))
+    if n_moles and len(face_pts):
+        centres = face_pts[rng.integers(0, len(face_pts), n_moles)]
+        col *= 1.0 - (0.55 * _spots(vertices, centres, 0.0018 * s))[:, None]
+
+    brow_colour = hair_albedo_linear(sample.eyebrows.melanin, sample.eyebrows.redness, sample.eyebrows.grey)
+    w = _brow_band(vertices, vertex_class, faces, float(sample.eyebrows.thickness))
+    w *= np.clip(0.75 + 0.25 * float(sample.eyebrows.density) + 0.15 * _smooth_field(vertices, rng, (0.003,)), 0, 1)
+    col = (1 - w[:, None]) * col + w[:, None] * brow_colour
+
+    if scalp is not None and len(scalp):
+        hair = sample.hair
+        hcol = hair_albedo_linear(hair.melanin, hair.redness, hair.grey)
+        col[scalp] = hcol * (1.0 + 0.08 * _smooth_field(vertices[scalp], rng, (0.003, 0.006)))[:, None]
+    return np.clip(col, 0.0, 1.0).astype(np.float32)
+
+
+def material_for(part: str, sample) -> Material:
+    """Material of a head part by its name in the compiled head asset."""
+    sk = sample.skin
+    if part == "skin":
+        return Material(name="skin", kind="skin", roughness=0.45, specular=0.35, subsurface=0.25,
+                        subsurface_radius=(1.0, 0.35, 0.2), melanin=float(sk.melanin))
+    if part.startswith("eye"):
+        return Material(name=part, kind="eye", roughness=0.05, specular=0.8, ior=1.376)
+    if part.startswith("lash"):
+        col = tuple(hair_albedo_linear(sample.eyebrows.melanin, 0.1, 0.0) * 0.5) \
+            if hasattr(sample.eyebrows, "melanin") else (0.02, 0.015, 0.01)
+        return Material(name=part, kind="lash", base_color=col, roughness=0.6)
+    if part.startswith("teeth"):
+        return Material(name=part, kind="teeth", base_color=(0.62, 0.58, 0.50), roughness=0.25,
+                        specular=0.6, subsurface=0.1)
+    if part == "tongue":
+        return Material(name=part, kind="tongue", base_color=(0.45, 0.12, 0.12), roughness=0.35,
+                        subsurface=0.3)
+    return Material(name=part, kind="mouth", base_color=(0.25, 0.05, 0.05), roughness=0.5)

@@ -1,0 +1,152 @@
+"""COCO keypoints export: one ``face`` category with the 70 named landmarks.
+
+Layout under the destination::
+
+    annotations/face_keypoints_{split}.json   COCO dict (images, annotations, categories, info, licenses)
+    {split}/{sample_key}.png                   the RGB images (``file_name`` is relative to this folder)
+
+One annotation per image (one face per image):
+
+* ``keypoints``: 70 ``[x, y, v]`` triplets, v 0 = outside the image (x = y = 0, as COCO
+  wants for unlabelled points), 1 = occluded, 2 = visible.
+* Pixel convention. Our labels use the OpenCV convention (origin at the image's top-left
+  corner, pixel centres at +0.5). COCO boxes and polygons use that same corner origin, but
+  COCO keypoints are conventionally *pixel indices* (centre of the top-left pixel = 0, 0):
+  Detectron2, for one, adds 0.5 to COCO keypoints when it loads them. So keypoints are
+  written as ``uv - 0.5`` (:data:`KEYPOINT_SHIFT_PX`) and a loader that adds 0.5 gets our
+  labels back exactly; ``bbox`` and ``segmentation`` are in the corner convention, unshifted.
+* ``segmentation``: RLE (pycocotools) of the face mask
+  (:data:`facefarm.dataset.source.FACE_CLASSES`); ``area`` its pixel count;
+  ``bbox`` ``[x, y, w, h]`` its tight box (the dataset's ``face_bbox`` when the mask is
+  empty). The dataset's own ``face_bbox`` label (x0, y0, x1, y1) is kept as
+  ``facefarm_face_bbox``.
+* The category carries ``skeleton`` (1-based, as COCO's), ``flip_index`` (0-based: the
+  point each one becomes under a horizontal flip) and ``oks_sigmas`` (70 values) — COCOeval
+  hard-codes 17 sigmas, so set ``params.kpt_oks_sigmas = np.array(cat["oks_sigmas"])``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+import numpy as np
+
+from facefarm import __version__
+from facefarm.scene.classes import N_LANDMARKS, landmark_layout
+from facefarm.dataset.source import (FACE_CLASS_NAMES, SourceDataset, face_mask, landmarks_uv,
+                                             sample_key, staged_folder, visibility_flags, write_json)
+from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
+
+FORMAT = "coco"
+CATEGORY_ID = 1
+#: Shift from our corner-origin landmark pixels to COCO's pixel-index keypoints.
+KEYPOINT_SHIFT_PX = -0.5
+#: One OKS sigma for every landmark. Face landmarks are defined about as tightly as COCO's
+#: eyes (0.025); there is no published per-point table for this 70-point layout.
+OKS_SIGMA = 0.025
+
+
+def category() -> dict:
+    """The single COCO category: names, skeleton (1-based), flip index and OKS sigmas."""
+    layout = landmark_layout()
+    return {
+        "id": CATEGORY_ID,
+        "name": "face",
+        "supercategory": "face",
+        "keypoints": list(layout["names"]),
+        "skeleton": [[a + 1, b + 1] for a, b in layout["skeleton"]],
+        "flip_index": list(layout["flip_index"]),
+        "oks_sigmas": [OKS_SIGMA] * N_LANDMARKS,
+    }
+
+
+def keypoint_triplets(record: dict) -> tuple[list[float], int]:
+    """Flat ``[x1, y1, v1, ...]`` (210 numbers) in COCO's convention and the count of v > 0."""
+    uv = landmarks_uv(record) + KEYPOINT_SHIFT_PX
+    v = visibility_flags(record)
+    uv[v == 0] = 0.0
+    flat = np.column_stack([np.round(uv, 3), v]).reshape(-1)
+    return [float(x) if i % 3 != 2 else int(x) for i, x in enumerate(flat)], int((v > 0).sum())
+
+
+def annotation(record: dict, segmentation: np.ndarray, ann_id: int, image_id: int) -> dict:
+    """One face annotation from a record and its (H, W) uint8 segmentation."""
+    from pycocotools import mask as mask_utils
+
+    mask = np.asfortranarray(face_mask(segmentation).astype(np.uint8))
+    rle = mask_utils.encode(mask)
+    area = float(mask_utils.area(rle))
+    bbox = [float(x) for x in mask_utils.toBbox(rle)]
+    if area == 0 and record.get("face_bbox"):
+        # no face pixel in view (e.g. hidden by a hat and hands): COCOeval's OKS divides by the
+        # area, so fall back to the dataset's face box
+        x0, y0, x1, y1 = (float(v) for v in record["face_bbox"])
+        bbox, area = [x0, y0, x1 - x0, y1 - y0], max(0.0, (x1 - x0) * (y1 - y0))
+    rle["counts"] = rle["counts"].decode("ascii")
+    keypoints, n_kp = keypoint_triplets(record)
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": CATEGORY_ID,
+        "iscrowd": 0,
+        "area": area,
+        "bbox": bbox,
+        "segmentation": rle,
+        "keypoints": keypoints,
+        "num_keypoints": n_kp,
+        "facefarm_face_bbox": record.get("face_bbox"),
+    }
+
+
+def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
+    """The COCO JSON of one split (reads each sample's segmentation)."""
+    images, annotations = [], []
+    for r in records:
+        # ids are index + 1: COCOeval treats id 0 as "unmatched", and image ids follow suit.
+        image_id = int(r["index"]) + 1
+        images.append({
+            "id": image_id, "file_name": f"{sample_key(r)}.png", "width": int(r["width"]),
+            "height": int(r["height"]), "sample_id": r["sample_id"], "identity_id": r["identity_id"],
+            "license": 1,
+        })
+        annotations.append(annotation(r, source.image(r, "segmentation"), image_id, image_id))
+    header = source.header
+    return {
+        "info": {
+            "description": "facefarm synthetic faces (computer-generated; no real person is depicted)",
+            "version": str(header.get("schema_version", "")),
+            "year": _dt.date.today().year,
+            "contributor": f"facefarm {__version__}",
+            "date_created": header.get("created", _dt.datetime.now(_dt.timezone.utc).isoformat()),
+            "split": split,
+            "catalog_hash": header.get("catalog_hash"),
+            "synthetic": True,
+            "keypoint_convention": "pixel indices: centre of the top-left pixel is (0, 0); add 0.5 for "
+                                   "corner-origin coordinates (the dataset's own uv labels)",
+            "box_convention": "corner origin: [x, y, w, h], the top-left pixel spans [0, 1)",
+            "face_classes": list(FACE_CLASS_NAMES),
+        },
+        "licenses": [{"id": 1, "name": "see the dataset's datasheet", "url": ""}],
+        "images": images,
+        "annotations": annotations,
+        "categories": [category()],
+    }
+
+
+def export(source: SourceDataset, dest: str | os.PathLike,
+           fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
+    """Write the COCO export of ``source`` to ``dest``; returns {split: annotation file} (non-empty splits)."""
+    out: dict[str, Path] = {}
+    dest = Path(dest)
+    with staged_folder(dest) as tmp:
+        for split, records in split_records(source.records, fractions).items():
+            if not records:
+                continue
+            for r in records:
+                source.place(r, "image", tmp / split / f"{sample_key(r)}.png")
+            name = f"annotations/face_keypoints_{split}.json"
+            write_json(tmp / name, coco_dict(source, records, split))
+            out[split] = dest / name
+    return out

@@ -1,0 +1,222 @@
+"""The rendered dataset as every exporter sees it, and the shared pieces of an export.
+
+A dataset root (see :mod:`facefarm.sample.writer`) is read through a
+:class:`~facefarm.sample.store.Store`, so a local folder or an fsspec URL both work;
+an export is always written to a local folder. Each export is built in a temporary
+sibling folder and renamed into place at the end, so an interrupted export leaves the
+previous one (or none), never a half-written one.
+
+Two decisions every format shares live here:
+
+* **face mask** (:data:`FACE_CLASSES`): the pixels of the face = skin (incl. forehead and
+  scalp skin not covered by hair), nose, eyes, brows, ears, mouth interior, lips, beard,
+  glasses and face-wear. Hair, headwear, neck, clothing, background and IGNORE are not face:
+  hair and hats change a lot between images of one identity, and a face detector's box
+  should not grow with them.
+* **keypoint visibility** (:func:`visibility_flags`): 0 = outside the image (COCO
+  "unlabelled"), 1 = inside but occluded (by the head itself, hair, glasses frames...),
+  2 = visible.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
+from facefarm.sample.store import Store, open_store
+
+FACE_CLASS_NAMES: tuple[str, ...] = (
+    "SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR", "LEFT_EAR",
+    "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES", "FACEWEAR",
+)
+FACE_CLASSES: tuple[int, ...] = tuple(CLASS_IDS[n] for n in FACE_CLASS_NAMES)
+
+_SCALARS = (str, int, float, bool)
+
+#: Export folder names, one per format, under ``{dataset}/exports/`` by default.
+EXPORTS_DIR = "exports"
+
+
+@dataclass(frozen=True)
+class SourceDataset:
+    """A finished dataset: its header (dataset.json) and manifest records ordered by index.
+
+    ``records`` are manifest lines: every label but the dense landmark arrays.
+    """
+
+    store: Store
+    header: dict
+    records: tuple[dict, ...]
+    #: hard-link files into exports when possible (no extra space) instead of copying them
+    link_files: bool = True
+
+    def read(self, name: str) -> bytes:
+        """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
+        return self.store.get(name)
+
+    def full_record(self, record: dict) -> dict:
+        """The complete label record (with ``dense``) of a manifest line."""
+        return json.loads(self.read(record["files"]["labels"]))
+
+    def image(self, record: dict, kind: str = "image") -> np.ndarray:
+        """One of a sample's images as an array.
+
+        kind "image": (H, W, 3) uint8 sRGB; "segmentation": (H, W) uint8 class ids;
+        "depth": (H, W) uint16 in ``record["depth_scale_m"]`` metres (0 = no surface).
+        """
+        return decode_png(self.read(record["files"][kind]))
+
+    def place(self, record: dict, kind: str, dest: Path) -> None:
+        """Put a sample's file at ``dest``.
+
+        A hard link when ``link_files`` and the file system allow it: the dataset never rewrites
+        a file in place (writes are atomic renames), so the link stays valid and costs no
+        space — but an export edited in place would change the dataset too. Otherwise a copy.
+        """
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        name = record["files"][kind]
+        if self.store.is_local:
+            src = self.store.local_path(name)
+            if self.link_files:
+                try:
+                    os.link(src, dest)
+                    return
+                except OSError:  # another file system, or links not allowed: copy instead
+                    pass
+            shutil.copyfile(src, dest)
+            return
+        dest.write_bytes(self.read(name))
+
+
+def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceDataset:
+    """Read a dataset root's header and manifest; raises FileNotFoundError naming what is missing."""
+    store = open_store(root)
+    for name in ("dataset.json", "manifest.jsonl"):
+        if not store.exists(name):
+            raise FileNotFoundError(
+                f"{root}: no {name} — not a finished facefarm dataset (run `facefarm render` to completion first)")
+    header = json.loads(store.get("dataset.json"))
+    records = []
+    for lineno, line in enumerate(store.get("manifest.jsonl").decode().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{root}/manifest.jsonl line {lineno}: not JSON ({e})") from None
+    records.sort(key=lambda r: r["index"])
+    return SourceDataset(store=store, header=header, records=tuple(records), link_files=link_files)
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """PNG bytes -> array, keeping 16-bit greyscale as uint16."""
+    img = Image.open(io.BytesIO(data))
+    if img.mode in ("I;16", "I;16B", "I"):
+        return np.asarray(img, dtype=np.uint16)
+    if img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")
+    return np.asarray(img)
+
+
+def face_mask(segmentation: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 class ids -> (H, W) bool face mask (see :data:`FACE_CLASSES`)."""
+    return np.isin(segmentation, FACE_CLASSES)
+
+
+def landmarks_uv(record: dict) -> np.ndarray:
+    """(70, 2) float64 pixels, OpenCV convention: origin at the top-left image corner, pixel centres at +0.5."""
+    uv = np.asarray(record["landmarks"]["uv"], dtype=np.float64)
+    if uv.shape != (N_LANDMARKS, 2):
+        raise ValueError(f"sample {record.get('sample_id')}: landmarks.uv has shape {uv.shape}, "
+                         f"expected ({N_LANDMARKS}, 2)")
+    return uv
+
+
+def visibility_flags(record: dict) -> np.ndarray:
+    """(70,) int: 0 outside the image, 1 in the image but occluded, 2 visible."""
+    lm = record["landmarks"]
+    in_frame = np.asarray(lm["in_frame"], dtype=bool)
+    visible = np.asarray(lm["visible"], dtype=bool) & in_frame
+    return np.where(visible, 2, np.where(in_frame, 1, 0)).astype(np.int64)
+
+
+def is_numeric_tree(v) -> bool:
+    """True for a number or a (nested) list holding only numbers (bools excluded)."""
+    if isinstance(v, list):
+        return all(is_numeric_tree(x) for x in v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def flatten(obj: dict, prefix: str = "") -> dict:
+    """Nested dict -> flat ``{"a.b.c": value}``.
+
+    Non-empty lists of scalars or (nested) numbers stay lists; other lists (of objects, or
+    empty, whose element type is unknown) become JSON strings.
+    """
+    out = {}
+    for k, v in obj.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(flatten(v, name + "."))
+        elif isinstance(v, list) and (not v or not (all(isinstance(x, _SCALARS) for x in v)
+                                                    or is_numeric_tree(v))):
+            out[name] = json.dumps(v, sort_keys=True)
+        else:
+            out[name] = v
+    return out
+
+
+def sample_key(record: dict) -> str:
+    """A file-name stem for a sample with no dots or slashes (WebDataset keys end at the first dot)."""
+    key = str(record["sample_id"]).replace(".", "_").replace("/", "_")
+    if not key:
+        raise ValueError(f"sample at index {record.get('index')} has an empty sample_id")
+    return key
+
+
+def default_destination(dataset_root: str | os.PathLike, fmt: str) -> Path:
+    """``{dataset}/exports/{fmt}`` for a local dataset; remote datasets need an explicit destination."""
+    store = open_store(dataset_root)
+    if not store.is_local:
+        raise ValueError(f"{dataset_root} is not a local folder: pass a local destination for the {fmt} export")
+    return store.local_path(f"{EXPORTS_DIR}/{fmt}")
+
+
+@contextmanager
+def staged_folder(dest: str | os.PathLike):
+    """Build an export in a temporary sibling of ``dest``; on success it replaces ``dest``.
+
+    Yields the temporary folder (a Path). On an exception the temporary folder is removed
+    and ``dest`` is left as it was.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".tmp-{uuid.uuid4().hex}-{dest.name}")
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if dest.exists():
+        old = dest.with_name(f".tmp-old-{uuid.uuid4().hex}-{dest.name}")
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, dest)
+
+
+def write_json(path: Path, obj, indent: int | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=indent, separators=None if indent else (",", ":")) + "\n")

@@ -1,0 +1,99 @@
+"""WebDataset export: tar shards per split, one group of members per sample.
+
+Layout under the destination::
+
+    {split}/{split}-000000.tar, ...   members {key}.png, {key}.seg.png, {key}.depth.png, {key}.json
+    shards.json                       per split: shard file names, sample counts, a brace pattern
+
+WebDataset groups tar members by *key* = the member name up to its first dot, so keys
+are the sample ids with any dot replaced (:func:`~facefarm.dataset.source.sample_key`).
+``{key}.json`` is the sample's complete label record (dense landmarks included).
+
+WebDataset's stock image decoders convert every PNG to RGB or L 8-bit, which would
+turn class ids into colours and cut the 16-bit depth. Decode the two label images
+exactly, then the RGB image as usual::
+
+    def exact_png(data):  # keeps uint8 class ids and uint16 depth
+        return np.asarray(PIL.Image.open(io.BytesIO(data)))
+
+    ds = wds.WebDataset(urls).decode(wds.handle_extension("seg.png depth.png", exact_png), "rgb8")
+
+(:func:`label_decoder` returns that first handler.) Shards are reproducible: member
+times are the dataset's creation time.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+
+from facefarm.dataset.source import SourceDataset, sample_key, staged_folder, write_json
+from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
+
+FORMAT = "webdataset"
+#: Samples per shard: at 512 px a sample's three PNGs are ~0.5-1 MB, so shards stay well under 1 GB.
+SHARD_MAXCOUNT = 1000
+SHARD_MAXSIZE = 1e9
+
+
+def _mtime(header: dict) -> float:
+    try:
+        return _dt.datetime.fromisoformat(str(header["created"])).timestamp()
+    except (KeyError, ValueError):
+        return 0.0
+
+
+def label_decoder():
+    """A WebDataset decode handler for ``seg.png`` / ``depth.png`` that keeps their exact values.
+
+    seg.png -> (H, W) uint8 class ids; depth.png -> (H, W) uint16 (times ``depth_scale_m`` metres).
+    Put it before the image spec: ``.decode(label_decoder(), "rgb8")``.
+    """
+    import webdataset as wds
+
+    from facefarm.dataset.source import decode_png
+
+    return wds.handle_extension("seg.png depth.png", decode_png)
+
+
+def sample_members(source: SourceDataset, record: dict) -> dict:
+    """The WebDataset sample dict of one record: ``__key__`` plus raw bytes per extension."""
+    return {
+        "__key__": sample_key(record),
+        "png": source.read(record["files"]["image"]),
+        "seg.png": source.read(record["files"]["segmentation"]),
+        "depth.png": source.read(record["files"]["depth"]),
+        # Re-encoded compactly; the stored label file is the same JSON.
+        "json": json.dumps(source.full_record(record), separators=(",", ":")).encode(),
+    }
+
+
+def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRACTIONS,
+           maxcount: int = SHARD_MAXCOUNT, maxsize: float = SHARD_MAXSIZE) -> dict[str, list[Path]]:
+    """Write tar shards per split; returns {split: [shard paths]} for non-empty splits."""
+    import webdataset as wds
+
+    dest = Path(dest)
+    out: dict[str, list[Path]] = {}
+    index: dict[str, dict] = {}
+    mtime = _mtime(source.header)
+    with staged_folder(dest) as tmp:
+        for split, records in split_records(source.records, fractions).items():
+            if not records:
+                continue
+            (tmp / split).mkdir(parents=True)
+            pattern = str(tmp / split / f"{split}-%06d.tar")
+            with wds.ShardWriter(pattern, maxcount=maxcount, maxsize=maxsize, verbose=0, mtime=mtime) as sink:
+                for r in records:
+                    sink.write(sample_members(source, r))
+            shards = sorted(p.name for p in (tmp / split).glob("*.tar"))
+            out[split] = [dest / split / s for s in shards]
+            index[split] = {
+                "shards": [f"{split}/{s}" for s in shards],
+                "n_samples": len(records),
+                "pattern": f"{split}/{split}-{{{0:06d}..{len(shards) - 1:06d}}}.tar",
+            }
+        write_json(tmp / "shards.json", index, indent=1)
+    return out

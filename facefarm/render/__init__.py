@@ -1,0 +1,1 @@
+"""Back-ends that turn a Scene into pixels: the fast rasteriser (pyrender) and Blender Cycles."""

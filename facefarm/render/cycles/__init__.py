@@ -1,0 +1,1 @@
+"""The photoreal back-end: a Scene path-traced by Blender Cycles (bpy)."""

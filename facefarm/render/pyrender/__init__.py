@@ -1,0 +1,1 @@
+"""The fast back-end: a Scene rasterised with pyrender on headless EGL."""

@@ -1,0 +1,493 @@
+"""GLSL for the fast back-end's lit pass, fed to pyrender through its shader-directory mechanism.
+
+pyrender compiles shaders by file name from one folder (``ShaderProgramCache(shader_dir)``),
+so :func:`shader_dir` writes ours (``mesh.*`` for colour, ``segmentation.*`` for the
+class/depth passes) next to unmodified copies of pyrender's other shaders into a
+content-addressed folder and returns it.
+
+Shading model (linear RGB, display-encoded by a view-transform table, see
+:mod:`facefarm.render.pyrender.view`), evaluated **per vertex** for both faces of
+the surface: head triangles are a few pixels wide, and on llvmpipe
+with 4x MSAA every fragment-shader instruction costs far more than the same work
+per vertex (llvmpipe also runs both sides of a branch on a uniform, so variants are
+separate programs, not ``if``s):
+
+* diffuse = albedo / pi * irradiance; irradiance = environment SH (rotated into the
+  map frame) + directional / point / spot lights; skin softens both with a
+  per-channel wrap / SH band blur standing in for subsurface scattering;
+* specular = GGX for every light + the HDRI looked up along the reflection at a mip
+  level matching the GGX lobe, weighted by an analytic split-sum approximation
+  (Lazarov / Karis), with a horizon fade.
+
+Program variants, chosen through the vertex attributes pyrender turns into defines:
+
+* no ``normal`` attribute (``NORMAL_LOC`` undefined): the environment backdrop, one
+  lookup per pixel ray;
+* a ``texcoord_1`` attribute (``TEXCOORD_1_LOC``): smooth materials (eyes, glasses:
+  roughness below ``SHARP_ROUGHNESS``) whose light highlights are smaller than a
+  triangle get them per fragment; the attribute itself is unused;
+* a ``texcoord_0`` attribute (``TEXCOORD_0_LOC``): its x is the share of light that reaches
+  the vertex (the inside of the mouth, :mod:`facefarm.compose.cavity`); the shading is scaled by it;
+* a ``tangent`` attribute (``TANGENT_LOC``): hair ribbons
+  (:func:`facefarm.render.pyrender.geometry.ribbons`). Their light highlights are
+  Kajiya-Kay cones around the strand tangent (``tangent.xyz``, root -> tip) with two
+  lobes shifted along the strand as in Marschner's model: R (untinted, towards the root)
+  and a broader TRT tinted by the albedo (towards the tip), tilted further per strand by
+  ``tangent.w`` radians; the per-vertex ``color_0`` multiplies the albedo. Still per
+  vertex: the lobes vary along the strand, not across a ribbon a pixel wide.
+
+Every per-light sum (diffuse irradiance, GGX, strand lobes) is written by
+:func:`_sum_over_lights`, the one place the three light kinds are told apart.
+pyrender's loader rewrites ``#ifdef NAME`` to ``#if 1`` / ``#if 0`` and substitutes the
+names, so variants nest ``#ifdef`` blocks (``#if defined(...)`` would not compile).
+
+Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
+``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
+``two_sided``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``, ``sss_radius``,
+``spec_level``, ``sheen``, ``strand_share``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+#: Materials smoother than this get their light highlights per fragment.
+SHARP_ROUGHNESS = 0.25
+#: Fixed texture units of our samplers (bound in the shader, so two sampler types never
+#: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
+ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT = 13, 14, 15, 12
+#: Share of a light's irradiance that reaches a hair strand's diffuse term on average (the rest
+#: is shadowed by other strands). Measured on a long-haired head under one directional light:
+#: median hair colour Cycles / fast 0.32 without it, 0.58-0.96 with it (skin, also unshadowed
+#: here, is 0.64-0.71); scaling the strand highlights as well made dark hair too dark.
+STRAND_LIGHT_SHARE = 0.35
+#: Share of the light that reaches brow and beard strands, on top of STRAND_LIGHT_SHARE: they lie
+#: on the skin, which hides half of the sky from them and shadows them, and they shadow each
+#: other more densely than scalp hair (whose albedo fit absorbs its own share). Measured over six
+#: bearded default samples under a uniform world: median Cycles / fast 0.70 for beards (0.57-0.87)
+#: and 0.85 for brows (0.45-0.95) without it, where skin is 0.93.
+FACE_HAIR_SHARE = 0.8
+#: Fabric sheen (Principled "Sheen Weight" 1, untinted, roughness 0.5) as the share of the light a
+#: surface seen at n.v reflects by sheen: SHEEN_AT_NORMAL + SHEEN_AT_GRAZING * (1 - n.v)^2, and
+#: the layer under it gets the rest. Fitted to Cycles (black and grey spheres under a uniform
+#: world, 256 spp): 0.019 at n.v = 1 rising to 0.28 at n.v = 0.31; the grey sphere's sheen is
+#: 0.7 of the black one's, as layering predicts.
+SHEEN_AT_NORMAL, SHEEN_AT_GRAZING = 0.02, 0.55
+#: Texels a row of the segmentation pass's face-class texture.
+CLASS_WIDTH = 4096
+
+
+_LIGHT_LOCALS = ("to_light", "dist2", "l", "cd", "att", "i")
+
+
+def _sum_over_lights(acc: str, term: str) -> str:
+    """GLSL that adds ``radiance * (term)`` of every scene light to ``acc``, at position ``p``.
+
+    ``term`` (float or vec3 GLSL) sees ``l``, the unit direction from ``p`` towards the light;
+    radiance is intensity x colour, over distance squared for point and spot lights, times the
+    spot cone falloff. The one place light kinds are told apart: every per-light sum uses it.
+    Its locals (``to_light``, ``dist2``, ``l``, ``cd``, ``att``) must not be ``acc``'s name: a
+    local of that name would shadow the sum (it once did: ``d``, the diffuse irradiance).
+    """
+    if acc in _LIGHT_LOCALS:
+        raise ValueError(f"the sum {acc!r} would be shadowed by a local of the light loop")
+    return f"""
+    for (int i = 0; i < n_directional_lights; i++) {{
+        vec3 l = -normalize(directional_lights[i].direction);
+        {acc} += directional_lights[i].intensity * directional_lights[i].color * ({term});
+    }}
+    for (int i = 0; i < n_point_lights; i++) {{
+        vec3 to_light = point_lights[i].position - p;
+        float dist2 = max(dot(to_light, to_light), 1e-6);
+        vec3 l = to_light * inversesqrt(dist2);
+        {acc} += point_lights[i].intensity * point_lights[i].color / dist2 * ({term});
+    }}
+    for (int i = 0; i < n_spot_lights; i++) {{
+        vec3 to_light = spot_lights[i].position - p;
+        float dist2 = max(dot(to_light, to_light), 1e-6);
+        vec3 l = to_light * inversesqrt(dist2);
+        float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
+        float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
+        {acc} += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ({term});
+    }}"""
+
+
+_COMMON = r"""
+const float PI = 3.141592653589793;
+struct Material {
+    vec3 emissive_factor;
+    vec4 base_color_factor;
+    float metallic_factor;
+    float roughness_factor;
+};
+struct DirectionalLight { vec3 color; float intensity; vec3 direction; };
+struct PointLight { vec3 color; float intensity; float range; vec3 position; };
+struct SpotLight { vec3 color; float intensity; float range; vec3 position; vec3 direction;
+                   float light_angle_scale; float light_angle_offset; };
+
+uniform Material material;
+uniform vec3 cam_pos;
+uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
+uniform int n_directional_lights;
+uniform PointLight point_lights[MAX_POINT_LIGHTS];
+uniform int n_point_lights;
+uniform SpotLight spot_lights[MAX_SPOT_LIGHTS];
+uniform int n_spot_lights;
+uniform mat3 env_rot;
+uniform float env_intensity;
+layout(binding = ENV_UNIT) uniform sampler2D env_map;
+uniform float spec_level;
+uniform float sheen;
+uniform float strand_share;
+layout(binding = LUT_UNIT) uniform sampler3D view_lut;
+uniform float lut_size;
+uniform vec2 lut_range;
+uniform vec3 white_balance;
+
+// the camera's white balance, then the view transform (scene-linear -> display sRGB), a 3-D
+// table over log2-encoded channels (see facefarm.render.pyrender.view)
+vec3 display(vec3 c) {
+    c *= white_balance;
+    vec3 t = clamp((log2(max(c, vec3(1e-30))) - lut_range.x) / (lut_range.y - lut_range.x), 0.0, 1.0);
+    return textureLod(view_lut, (t * (lut_size - 1.0) + 0.5) / lut_size, 0.0).rgb;
+}
+
+vec2 equirect(vec3 d) {
+    vec3 m = normalize(env_rot * d);
+    return vec2(0.5 + atan(m.z, m.x) / (2.0 * PI), acos(clamp(m.y, -1.0, 1.0)) / PI);
+}
+
+float roughness() { return clamp(material.roughness_factor, 0.03, 1.0); }
+
+// GGX specular lobe times n.l, for unit incoming radiance
+float ggx(vec3 n, vec3 v, vec3 l, float alpha) {
+    vec3 h = normalize(l + v);
+    float nl = max(dot(n, l), 0.0);
+    float nv = max(dot(n, v), 1e-3);
+    float nh = max(dot(n, h), 0.0);
+    float a2 = alpha * alpha;
+    float dn = nh * nh * (a2 - 1.0) + 1.0;
+    float D = a2 / (PI * dn * dn);
+    float k = alpha * 0.5;
+    float G = nl / (nl * (1.0 - k) + k) * nv / (nv * (1.0 - k) + k);
+    return D * G / (4.0 * nv + 1e-4);
+}
+
+// sum over the scene's lights of radiance x GGX, at position p
+vec3 light_specular(vec3 p, vec3 n, vec3 v, float alpha) {
+    vec3 spec = vec3(0.0);""" + _sum_over_lights("spec", "ggx(n, v, l, alpha)") + r"""
+    return spec;
+}
+
+// Schlick Fresnel with the roughness-aware grazing limit
+vec3 fresnel(vec3 f0, float nv, float rough) {
+    return f0 + (max(vec3(1.0 - rough), f0) - f0) * pow(1.0 - nv, 5.0);
+}
+
+vec3 base_f0(vec3 albedo) {
+    return mix(vec3(0.08 * spec_level), albedo, clamp(material.metallic_factor, 0.0, 1.0));
+}
+"""
+
+MESH_VERT = r"""#version 330 core
+#extension GL_ARB_shading_language_420pack : require
+layout(location = 0) in vec3 position;
+#ifdef NORMAL_LOC
+layout(location = NORMAL_LOC) in vec3 normal;
+#endif
+#ifdef TANGENT_LOC
+layout(location = TANGENT_LOC) in vec4 tangent;
+#endif
+#ifdef COLOR_0_LOC
+layout(location = COLOR_0_LOC) in vec4 color_0;
+#endif
+#ifdef TEXCOORD_0_LOC
+layout(location = TEXCOORD_0_LOC) in vec2 texcoord_0;
+#endif
+layout(location = INST_M_LOC) in mat4 inst_m;
+
+uniform mat4 M;
+uniform mat4 V;
+uniform mat4 P;
+uniform vec3 sh[9];
+uniform float env_width;
+uniform float env_max_lod;
+uniform float sss_amount;
+uniform vec3 sss_radius;
+uniform int two_sided;
+""" + _COMMON + r"""
+out vec3 frag_position;
+out vec3 frag_normal;
+out vec3 color_front;
+out vec3 color_back;
+out float frag_alpha;
+
+vec3 sh_irradiance(vec3 n, vec3 a1, vec3 a2) {
+    vec3 m = env_rot * n;
+    vec3 e = 0.282095 * sh[0];
+    e += a1 * (0.488603 * (m.y * sh[1] + m.z * sh[2] + m.x * sh[3]));
+    e += a2 * (1.092548 * (m.x * m.y * sh[4] + m.y * m.z * sh[5] + m.x * m.z * sh[7])
+               + 0.315392 * (3.0 * m.z * m.z - 1.0) * sh[6]
+               + 0.546274 * (m.x * m.x - m.y * m.y) * sh[8]);
+    return max(e, vec3(0.0)) * env_intensity;
+}
+
+// Lambert with a per-channel wrap (w = 0 is plain Lambert); keeps the integral over
+// the sphere roughly constant, as light that scattered under the skin does.
+vec3 wrapped(float nl, vec3 w) {
+    return max((vec3(nl) + w) / (1.0 + w), vec3(0.0));
+}
+
+vec3 irradiance(vec3 p, vec3 n) {
+    // subsurface stand-in: blur the irradiance more in the channels that scatter further
+    vec3 s = sss_amount * sss_radius;
+    vec3 w = 0.6 * s;
+    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s));
+    vec3 d = vec3(0.0);""" + _sum_over_lights("d", "wrapped(dot(n, l), w)") + r"""
+#ifdef TANGENT_LOC
+    // hair shadows itself: most strands lie under others and see little of a light (there are
+    // no shadows here); the share a strand gets on average was measured against Cycles
+    d *= STRAND_LIGHT_SHARE;
+#endif
+    return e + d;
+}
+
+#ifdef TANGENT_LOC
+// Hair strands: Kajiya-Kay cones around the strand with Marschner's lobe shifts. Two lobes
+// per light: R (reflection off the cuticle, untinted, tilted towards the root by the scales)
+// and TRT (through the fibre and back, tinted by the albedo, broader, towards the tip).
+// Widths follow the roughness (R: sigma = rough / 2 radians, TRT twice that).
+vec3 strand_t;       // unit tangent, root -> tip
+float strand_shift;  // this strand's extra tilt, radians
+
+// a normalised Gaussian-like lobe in the angle between h and the cone of a tangent tilted by shift
+float strand_lobe(vec3 t, vec3 n, vec3 h, float shift, float e) {
+    float th = dot(normalize(t + shift * n), h);
+    return pow(max(1.0 - th * th, 1e-6), 0.5 * e) * sqrt(e / (2.0 * PI));
+}
+
+vec3 strand_term(vec3 l, vec3 n, vec3 v, vec3 f0, vec3 albedo, float e) {
+    vec3 t = strand_t;
+    vec3 h = normalize(l + v);
+    float tl = dot(t, l);
+    // azimuth between light and view around the strand: R fades when lit from behind
+    vec3 lp = l - tl * t;
+    vec3 vp = v - dot(t, v) * t;
+    float cos_phi = dot(lp, vp) * inversesqrt(max(dot(lp, lp) * dot(vp, vp), 1e-8));
+    float cos_half_phi = sqrt(clamp(0.5 + 0.5 * cos_phi, 0.0, 1.0));
+    vec3 f = fresnel(f0, sqrt(clamp(0.5 + 0.5 * dot(l, v), 0.0, 1.0)), 0.0);
+    vec3 r = f * (0.25 * cos_half_phi) * strand_lobe(t, n, h, 0.07 + strand_shift, e);
+    vec3 trt = albedo * (1.0 - f) * (1.0 - f) * 0.25 * strand_lobe(t, n, h, -0.14 + strand_shift, 0.25 * e);
+    // irradiance on the fibre (cos of the angle to its normal plane), and a soft self-shadow
+    // from the side of the hair mass facing away from the light
+    float lit = sqrt(max(1.0 - tl * tl, 0.0)) * clamp(0.6 + dot(n, l), 0.0, 1.0);
+    return (r + trt) * lit;
+}
+
+vec3 strand_specular(vec3 p, vec3 n, vec3 v, vec3 f0, vec3 albedo) {
+    float sigma = 0.5 * roughness();
+    float e = 1.0 / (sigma * sigma);
+    vec3 spec = vec3(0.0);""" + _sum_over_lights("spec", "strand_term(l, n, v, f0, albedo, e)") + r"""
+    return spec;
+}
+#endif
+
+// Outgoing linear radiance towards the camera for one side of the surface.
+vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
+    float rough = roughness();
+    float alpha = rough * rough;
+    float metallic = clamp(material.metallic_factor, 0.0, 1.0);
+    float nv = max(dot(n, v), 1e-3);
+    vec3 f0 = base_f0(base.rgb);
+    vec3 fres = fresnel(f0, nv, rough);
+    vec3 irr = irradiance(p, n);
+    vec3 diffuse = (1.0 - metallic) * base.rgb / PI * irr;
+    // fabric sheen: untinted light off the fibres, strongest at grazing view; the layer under it
+    // gets what it leaves
+    float sh = sheen * (SHEEN_AT_NORMAL + SHEEN_AT_GRAZING * (1.0 - nv) * (1.0 - nv));
+    diffuse = diffuse * (1.0 - sh) + sh * irr / PI;
+
+    // environment reflection: prefiltered radiance along the mirror direction
+    vec3 r = reflect(-v, n);
+    float lod = clamp(log2(max(alpha * env_width / PI, 1.0)), 0.0, env_max_lod);
+    // reflections from below the surface are blocked, and grazing ones mostly hit nearby
+    // geometry (the jaw sees the neck): without occlusion they would draw bright rims
+    float horizon = clamp(1.0 + dot(r, n), 0.0, 1.0);
+    float grazing = smoothstep(0.0, 0.35, nv);
+    vec3 pre = textureLod(env_map, equirect(r), lod).rgb * env_intensity * horizon * horizon * grazing;
+    const vec4 c0 = vec4(-1.0, -0.0275, -0.572, 0.022);
+    const vec4 c1 = vec4(1.0, 0.0425, 1.04, -0.04);
+    vec4 rr = rough * c0 + c1;
+    float a004 = min(rr.x * rr.x, exp2(-9.28 * nv)) * rr.x + rr.y;
+    vec2 ab = vec2(-1.04, 1.04) * a004 + rr.zw;
+    vec3 env_spec = pre * (f0 * ab.x + ab.y);
+
+#ifdef TANGENT_LOC
+    vec3 spec = strand_specular(p, n, v, f0, base.rgb);
+#else
+  #ifdef TEXCOORD_1_LOC
+    vec3 spec = vec3(0.0);  // added per fragment
+  #else
+    vec3 spec = light_specular(p, n, v, alpha) * fres;
+  #endif
+#endif
+    vec3 color = diffuse * (1.0 - 0.5 * fres) + spec + env_spec + material.emissive_factor;
+    if (base.a < 1.0) {
+        // transparent layers (glasses lenses): keep the reflection at full strength after blending
+        color = (diffuse * base.a + spec + env_spec) / max(base.a, 0.05);
+    }
+#ifdef TANGENT_LOC
+    color *= strand_share;
+#endif
+    return color;
+}
+
+void main()
+{
+    vec4 world = M * inst_m * vec4(position, 1.0);
+    gl_Position = P * V * world;
+    frag_position = world.xyz;
+#ifdef NORMAL_LOC
+    vec3 n = normalize(mat3(M * inst_m) * normal);
+    frag_normal = n;
+  #ifdef TANGENT_LOC
+    strand_t = normalize(mat3(M * inst_m) * tangent.xyz);
+    strand_shift = tangent.w;
+  #endif
+  #ifdef COLOR_0_LOC
+    vec4 base = material.base_color_factor * color_0;
+  #else
+    vec4 base = material.base_color_factor;
+  #endif
+    frag_alpha = base.a;
+    vec3 v = normalize(cam_pos - world.xyz);
+    color_front = shade(world.xyz, n, v, base);
+    color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
+  #ifdef TEXCOORD_0_LOC
+    // the share of light that reaches into a cavity (the mouth), from the compositor
+    color_front *= texcoord_0.x;
+    color_back *= texcoord_0.x;
+  #endif
+  #ifndef TEXCOORD_1_LOC
+    // display-encode per vertex: interpolating display values over triangles a few
+    // pixels wide is invisible, a table lookup per fragment is not free
+    color_front = display(color_front);
+    color_back = display(color_back);
+  #endif
+#else
+    // the environment backdrop: shaded per fragment
+    frag_normal = vec3(0.0);
+    frag_alpha = 1.0;
+    color_front = vec3(0.0);
+    color_back = vec3(0.0);
+#endif
+}
+"""
+
+MESH_FRAG = r"""#version 330 core
+#extension GL_ARB_shading_language_420pack : require
+layout(binding = BG_UNIT) uniform sampler2D bg_map;
+uniform int bg_is_hdri;
+uniform vec3 bg_color;
+""" + _COMMON + r"""
+in vec3 frag_position;
+in vec3 frag_normal;
+in vec3 color_front;
+in vec3 color_back;
+in float frag_alpha;
+out vec4 frag_color;
+
+void main()
+{
+#ifndef NORMAL_LOC
+    // the environment backdrop (the one primitive drawn without normals), per pixel ray
+    vec3 bg = bg_color;
+    if (bg_is_hdri == 1) {
+        bg = textureLod(bg_map, equirect(frag_position - cam_pos), 0.0).rgb * env_intensity;
+    }
+    frag_color = vec4(display(bg), 1.0);
+#else
+    vec3 color = gl_FrontFacing ? color_front : color_back;  // display-encoded but for the variant below
+  #ifdef TEXCOORD_1_LOC
+    // smooth materials: light highlights smaller than a triangle, per fragment
+    // (the f0 of a dielectric does not need the per-vertex albedo)
+    vec3 n = normalize(gl_FrontFacing ? frag_normal : -frag_normal);
+    vec3 v = normalize(cam_pos - frag_position);
+    float rough = roughness();
+    vec3 f0 = base_f0(material.base_color_factor.rgb);
+    vec3 spec = light_specular(frag_position, n, v, rough * rough)
+                * fresnel(f0, max(dot(n, v), 1e-3), rough);
+    color = display(color + spec / max(frag_alpha, 0.05));
+  #endif
+    frag_color = vec4(color, frag_alpha);
+#endif
+}
+"""
+
+# Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). Every face's class id
+# sits in one integer texture (row-major, CLASS_WIDTH texels a row, all seg nodes' faces in
+# turn); a node's pyrender colour carries the index of its first face there as three bytes
+# (pyrender divides them by 255), and gl_PrimitiveID, the face's index within the draw, finds
+# the rest. Meshes are drawn indexed, as welded as the colour pass's: no triangle soups.
+SEG_VERT = r"""#version 330 core
+layout(location = 0) in vec3 position;
+layout(location = INST_M_LOC) in mat4 inst_m;
+uniform mat4 P;
+uniform mat4 V;
+uniform mat4 M;
+void main()
+{
+    gl_Position = P * V * M * inst_m * vec4(position, 1.0);
+}
+"""
+
+SEG_FRAG = r"""#version 330 core
+#extension GL_ARB_shading_language_420pack : require
+layout(binding = CLASS_UNIT) uniform usampler2D face_class;
+uniform vec3 color;
+out vec4 frag_color;
+void main()
+{
+    ivec3 b = ivec3(round(color * 255.0));
+    int i = b.r * 65536 + b.g * 256 + b.b + gl_PrimitiveID;
+    float c = float(texelFetch(face_class, ivec2(i % CLASS_WIDTH, i / CLASS_WIDTH), 0).r) / 255.0;
+    frag_color = vec4(c, c, c, 1.0);
+}
+"""
+
+def _units(src: str) -> str:
+    return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
+            .replace("LUT_UNIT", str(LUT_UNIT)).replace("CLASS_UNIT", str(CLASS_UNIT))
+            .replace("CLASS_WIDTH", str(CLASS_WIDTH)).replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
+            .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL)).replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING)))
+
+
+MESH_VERT, MESH_FRAG, SEG_FRAG = _units(MESH_VERT), _units(MESH_FRAG), _units(SEG_FRAG)
+
+_CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG,
+           "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}
+
+
+def shader_dir() -> str:
+    """A folder holding our lit-pass shaders plus pyrender's own for every other pass."""
+    import pyrender
+
+    stock = Path(pyrender.__file__).parent / "shaders"
+    files = {p.name: p.read_text() for p in sorted(stock.iterdir()) if p.is_file()}
+    files.update(_CUSTOM)
+    digest = hashlib.sha256("".join(f"{k}\0{v}\0" for k, v in sorted(files.items())).encode()).hexdigest()[:16]
+    out = Path(tempfile.gettempdir()) / f"facefarm-shaders-{digest}"
+    if not out.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix="facefarm-shaders-", dir=tempfile.gettempdir()))
+        for name, text in files.items():
+            (tmp / name).write_text(text)
+        try:
+            os.rename(tmp, out)  # atomic: another process may have won the race, which is fine
+        except OSError:
+            for p in tmp.iterdir():
+                p.unlink()
+            tmp.rmdir()
+    return str(out)

@@ -1,0 +1,1 @@
+"""One labelled sample: render, labels, files, and the store they are written to."""

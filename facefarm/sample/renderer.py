@@ -1,0 +1,186 @@
+"""One labelled sample, end to end: resolve -> compose -> render -> labels -> encode -> write.
+
+:class:`SampleRenderer` is what a worker holds: it loads the head model and a
+back-end once and renders many samples. Every stage is timed so benchmarks and
+the final report can say where time goes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from facefarm import __version__
+from facefarm.catalog import Catalog, resolve
+from facefarm.sample import writer
+from facefarm.compose.compositor import compose
+from facefarm.head.model import HeadModel
+from facefarm.sample.labels import landmark_labels
+from facefarm.sample.store import Store
+
+GENERATOR = "facefarm"
+
+
+def make_backend(name: str, render_settings=None):
+    """Instantiate a rendering back-end by name ("pyrender" or "cycles") with the catalog's
+    ``render`` settings (view transform; Cycles' device, samples and denoiser)."""
+    rs = render_settings
+    view = getattr(rs, "view_transform", "AgX")
+    if name == "pyrender":
+        from facefarm.render.pyrender.renderer import PyrenderRenderer
+
+        return PyrenderRenderer(view_transform=view)
+    if name == "cycles":
+        from facefarm.render.cycles.renderer import CyclesRenderer
+
+        return CyclesRenderer(device=getattr(rs, "device", "auto"), samples=getattr(rs, "samples", 64),
+                              denoise=getattr(rs, "denoise", True), view_transform=view)
+    raise ValueError(f"unknown backend {name!r}: use 'pyrender' or 'cycles'")
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """Context: numpy's and scipy's OpenBLAS on one thread for the duration.
+
+    A sample's geometry has no matrix product big enough to share out, but each small one
+    wakes OpenBLAS's worker threads, which then spin: measured on 2 cores, 40 % of a fast
+    sample's CPU (compose 673 -> 427 ms, render 519 -> 279 ms), taken from the other
+    worker's core. Scoped, so a caller's own numpy keeps its threads.
+    """
+    return _blas().limit(limits=1, user_api="blas")
+
+
+def _r(a, nd=4):
+    return np.round(np.asarray(a, dtype=np.float64), nd).tolist()
+
+
+def _jsonable_pose(pose: dict) -> dict:
+    return {"rotation": _r(pose["rotation"], 6), "translation": _r(pose["translation"], 6),
+            "yaw_deg": round(float(pose["yaw_deg"]), 4), "pitch_deg": round(float(pose["pitch_deg"]), 4),
+            "roll_deg": round(float(pose["roll_deg"]), 4)}
+
+
+def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
+    """The JSON label record of one sample (see README, "Output format")."""
+    n = scene.landmarks.n_sparse
+    face_box = labels["bbox_face_seg"] if labels["bbox_face_seg"] is not None else labels["bbox_landmarks"]
+    uv, xyz = np.asarray(labels["uv"]), np.asarray(labels["xyz_camera"])
+    vis, inf = np.asarray(labels["visible"], bool), np.asarray(labels["in_frame"], bool)
+    return {
+        "schema_version": writer.SCHEMA_VERSION,
+        "sample_id": sample.sample_id,
+        "index": int(sample.index),
+        "seed": int(sample.seed),
+        "catalog_hash": sample.catalog_hash,
+        "identity_id": sample.identity_id,
+        "width": int(scene.camera.width),
+        "height": int(scene.camera.height),
+        "camera": {
+            "K": _r(scene.camera.K, 6),
+            "world_to_camera": _r(scene.camera.world_to_camera, 6),
+            "convention": "opencv",
+        },
+        "head_pose": _jsonable_pose(labels["head_pose"]),
+        "landmarks": {
+            "uv": _r(uv[:n]), "visible": vis[:n].tolist(), "in_frame": inf[:n].tolist(),
+            "xyz_camera": _r(xyz[:n], 6),
+        },
+        "dense": {
+            "uv": _r(uv[n:]), "visible": vis[n:].tolist(), "in_frame": inf[n:].tolist(),
+            "xyz_camera": _r(xyz[n:], 6),
+        },
+        "face_bbox": None if face_box is None else _r(face_box, 2),
+        "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
+        "depth_scale_m": writer.DEPTH_SCALE_M,
+        "attributes": sample.model_dump(mode="json"),
+        "render": {"backend": backend, "generator": GENERATOR, "version": __version__,
+                   "hair_detail": scene.meta.get("hair_detail"),
+                   "seconds": {k: round(float(v), 5) for k, v in timings.items()}},
+    }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A resolved and composed sample, ready for the back-end; ``seconds``: resolve and compose."""
+
+    seed: int
+    sample: object
+    scene: object
+    seconds: dict
+
+
+class SampleRenderer:
+    """Renders samples of one catalog with one back-end; reuse it for many samples."""
+
+    def __init__(self, catalog: Catalog, backend: str | None = None, head: HeadModel | None = None):
+        self.catalog = catalog
+        self.backend_name = backend or catalog.render.backend
+        self.head = head or HeadModel.load()
+        self.backend = make_backend(self.backend_name, catalog.render)
+        self.last_backend_timings: dict = {}
+
+    def render(self, seed: int, index: int, n_total: int | None = None):
+        """Render one sample in memory: returns (record, files) where files maps kind -> PNG bytes."""
+        with one_blas_thread():
+            return self.finish(self.prepare(seed, index, n_total))
+
+    def prepare(self, seed: int, index: int, n_total: int | None = None) -> Prepared:
+        """Resolve and compose sample ``index``: everything before the back-end. Pure CPU work
+        that touches no GL context or Blender, so it may run on another thread while the
+        back-end renders the previous sample (``SampleWorker.render_shard`` does)."""
+        t = {}
+        t0 = time.perf_counter()
+        sample = resolve(self.catalog, seed, index, n_total)
+        t["resolve"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        scene = compose(sample, self.head, self.backend_name)
+        t["compose"] = time.perf_counter() - t0
+        return Prepared(seed, sample, scene, t)
+
+    def finish(self, prepared: Prepared):
+        """Render, label and encode a prepared sample: returns (record, files)."""
+        sample, scene, t = prepared.sample, prepared.scene, dict(prepared.seconds)
+        t0 = time.perf_counter()
+        result = self.backend.render(scene)
+        t["render"] = time.perf_counter() - t0
+        self.last_backend_timings = dict(result.timings)  # the back-end's own split (benchmarks)
+        t0 = time.perf_counter()
+        labels = landmark_labels(scene, result)
+        t["labels"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        provenance = {
+            "Software": f"{GENERATOR} {__version__}", "synthetic": "true", "generator": GENERATOR,
+            "generator_version": __version__, "sample_id": sample.sample_id, "seed": str(prepared.seed),
+            "catalog_hash": sample.catalog_hash, "backend": self.backend_name,
+        }
+        files = writer.encode_files(result.rgb, result.segmentation, result.depth, provenance)
+        t["encode"] = time.perf_counter() - t0
+        record = build_record(sample, scene, labels, t, self.backend_name)
+        return record, files
+
+    def render_to(self, store: Store, seed: int, index: int, n_total: int | None = None) -> dict:
+        """Render one sample and write it (atomically, labels last). Returns the record."""
+        with one_blas_thread():
+            return self.finish_to(store, self.prepare(seed, index, n_total))
+
+    def finish_to(self, store: Store, prepared: Prepared) -> dict:
+        """:meth:`finish` a prepared sample and write it (atomically, labels last). Returns the record."""
+        record, files = self.finish(prepared)
+        t0 = time.perf_counter()
+        record = writer.write_sample(store, record["sample_id"], files, record)
+        # measured after the label file is written, so only the returned record has it
+        record["render"]["seconds"]["write"] = round(time.perf_counter() - t0, 5)
+        return record
+
+    def close(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if close:
+            close()

@@ -1,0 +1,103 @@
+"""Where a dataset is written: a local folder or any fsspec URL (``s3://bucket/run``).
+
+Local writes are atomic renames (:mod:`facefarm.sample.atomic`); object stores
+make each PUT atomic by themselves. Either way a reader sees a whole file or none.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from facefarm.sample import atomic
+
+
+def _is_url(root: str) -> bool:
+    return "://" in root and not root.startswith("file://")
+
+
+@dataclass(frozen=True)
+class Store:
+    """A dataset root. Names are POSIX-style relative paths (``samples/000001.png``)."""
+
+    root: str
+
+    @property
+    def is_local(self) -> bool:
+        return not _is_url(self.root)
+
+    def _fs(self):
+        import fsspec
+
+        fs, _, paths = fsspec.get_fs_token_paths(self.root)
+        return fs, paths[0].rstrip("/")
+
+    def local_path(self, name: str = "") -> Path:
+        root = self.root[len("file://"):] if self.root.startswith("file://") else self.root
+        return Path(root) / name
+
+    def put(self, name: str, data: bytes) -> None:
+        if self.is_local:
+            atomic.write_bytes(self.local_path(name), data)
+        else:
+            fs, base = self._fs()
+            try:
+                fs.pipe_file(f"{base}/{name}", data)
+            except FileNotFoundError:  # file systems with real folders (sftp, local://): make the parent
+                fs.makedirs(f"{base}/{name}".rsplit("/", 1)[0], exist_ok=True)
+                fs.pipe_file(f"{base}/{name}", data)
+
+    def get(self, name: str) -> bytes:
+        if self.is_local:
+            return self.local_path(name).read_bytes()
+        fs, base = self._fs()
+        return fs.cat_file(f"{base}/{name}")
+
+    def exists(self, name: str) -> bool:
+        if self.is_local:
+            return self.local_path(name).exists()
+        fs, base = self._fs()
+        return fs.exists(f"{base}/{name}")
+
+    def list(self, folder: str, suffix: str = "") -> list[str]:
+        """Names (relative to the root) of the files directly inside ``folder`` ending in ``suffix``."""
+        if self.is_local:
+            d = self.local_path(folder)
+            if not d.is_dir():
+                return []
+            return sorted(f"{folder}/{p.name}" for p in d.iterdir()
+                          if p.name.endswith(suffix) and not p.name.startswith(atomic.TMP_PREFIX))
+        fs, base = self._fs()
+        if not fs.exists(f"{base}/{folder}"):
+            return []
+        names = [p.rsplit("/", 1)[-1] for p in fs.ls(f"{base}/{folder}", detail=False)]
+        return sorted(f"{folder}/{n}" for n in names if n.endswith(suffix))
+
+    def clean_temporaries(self, folder: str) -> int:
+        if not self.is_local or not self.local_path(folder).is_dir():
+            return 0
+        return atomic.remove_stale_temporaries(self.local_path(folder))
+
+
+class StoreUnavailable(RuntimeError):
+    """The URL's file system needs a package that is not installed (e.g. s3fs for s3://)."""
+
+
+def open_store(root: str | os.PathLike) -> Store:
+    """A :class:`Store` at ``root``; for a URL, checks now that its fsspec file system can load.
+
+    Raises :class:`StoreUnavailable` naming the package to install (``pip install s3fs`` for
+    ``s3://``, gcsfs for ``gs://``, ...), instead of failing on the first write.
+    """
+    store = Store(str(root))
+    if not store.is_local:
+        import fsspec
+
+        protocol = str(root).split("://", 1)[0]
+        try:
+            fsspec.get_filesystem_class(protocol)
+        except (ImportError, ValueError) as e:
+            raise StoreUnavailable(f"cannot open {root}: {e} (e.g. `pip install s3fs` for s3://, "
+                                   f"`pip install gcsfs` for gs://)") from None
+    return store

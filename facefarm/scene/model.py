@@ -1,0 +1,195 @@
+"""The scene description every renderer consumes: plain data, no renderer types.
+
+``compose()`` builds a :class:`Scene` from a resolved sample; the pyrender and
+Blender adapters turn the same Scene into pixels. Frames and units:
+
+* world frame = head frame: metres, +y up, +z out of the face, +x the subject's
+  left; the head is posed inside it (``head_pose``) and the camera looks at it;
+* colours are *linear* RGB in 0..1 (not sRGB);
+* every mesh carries a per-face segmentation class id taken from
+  ``facefarm/assets/schema/classes.json`` (see :mod:`facefarm.scene.classes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from facefarm.geometry.camera import Camera
+
+MaterialKind = Literal[
+    "skin", "eye", "cornea", "teeth", "tongue", "mouth", "lash", "brow",
+    "hair", "beard", "glasses_frame", "glasses_lens", "cloth", "headwear", "marker",
+]
+
+
+@dataclass(frozen=True)
+class Material:
+    """Surface appearance shared by both back-ends; back-ends map ``kind`` to their shader.
+
+    ``base_color``: (3,) linear RGB; per-vertex colour on the mesh, when present, multiplies it.
+    ``melanin`` / ``redness``: hair (Principled Hair BSDF) and skin parameters, 0..1.
+    """
+
+    name: str
+    kind: MaterialKind
+    base_color: tuple[float, float, float] = (0.8, 0.8, 0.8)
+    roughness: float = 0.5
+    metallic: float = 0.0
+    specular: float = 0.5
+    subsurface: float = 0.0
+    subsurface_radius: tuple[float, float, float] = (1.0, 0.2, 0.1)
+    alpha: float = 1.0
+    ior: float = 1.45
+    melanin: float = 0.0
+    redness: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sheen(self) -> float:
+        """Fabric sheen, 0..1 (Principled "Sheen Weight", untinted): ``extra["sheen"]``, else
+        :data:`FABRIC_SHEEN` for cloth and headwear and 0 for everything else."""
+        if "sheen" in self.extra:
+            return float(self.extra["sheen"])
+        return FABRIC_SHEEN if self.kind in ("cloth", "headwear") else 0.0
+
+
+#: Sheen of a fabric that does not set its own (a cotton twill: a cap, a user's garment).
+FABRIC_SHEEN = 0.3
+
+# Names of per-vertex attributes (``Mesh.attributes``) that the compositor writes and back-ends read.
+#: Fold depth on the skin, 0 flat .. 1 deepest (Cycles: a bump).
+WRINKLE_ATTRIBUTE = "wrinkle"
+#: Lash cards: position across the strands (in strands: one per unit) and coverage 0..1
+#: (dense at the lid margin, none at the tips; the lower lashes sparser).
+LASH_STRAND_ATTRIBUTE = "lash_strand"
+LASH_COVER_ATTRIBUTE = "lash_cover"
+#: 0..1 share of the light that reaches into the mouth (the fast back-end scales shading by it).
+OCCLUSION_ATTRIBUTE = "occlusion"
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """A triangle mesh in the world frame.
+
+    vertices : (n, 3) float32, metres, world frame
+    faces : (m, 3) int32, counter-clockwise seen from outside
+    face_class : (m,) uint8, segmentation class id per face
+    normals : (n, 3) float32 unit vertex normals, or None (back-end computes them)
+    uvs : (n, 2) float32 in 0..1, or None
+    vertex_colors : (n, 3) float32 linear RGB albedo, or None (use material.base_color)
+    smooth : shade smooth; ``subdivide`` : levels a photoreal back-end may apply
+    attributes : optional name -> (n,) float32 per-vertex scalars for shaders that use them
+        (e.g. ``"wrinkle"`` fold depth 0..1 on skin); back-ends ignore names they do not know
+    """
+
+    name: str
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_class: np.ndarray
+    material: Material
+    normals: np.ndarray | None = None
+    uvs: np.ndarray | None = None
+    vertex_colors: np.ndarray | None = None
+    smooth: bool = True
+    subdivide: int = 0
+    occludes_landmarks: bool = True
+    attributes: dict[str, np.ndarray] | None = None
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Hair-like strands: ``points`` (s, k, 3) float32 metres, ``radius`` (s, k) metres.
+
+    The photoreal back-end renders these as curves; the fast back-end as ribbons.
+    """
+
+    name: str
+    points: np.ndarray
+    radius: np.ndarray
+    class_id: int
+    material: Material
+
+
+@dataclass(frozen=True)
+class Light:
+    """A light. ``pose``: (4, 4) light-to-world; lights shine along their local -z.
+
+    ``intensity``: watts for point/area/spot, W/m^2 (irradiance) for directional.
+    """
+
+    kind: Literal["directional", "point", "area", "spot"]
+    color: tuple[float, float, float]
+    intensity: float
+    pose: np.ndarray
+    size: float = 0.0
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Image-based lighting.
+
+    ``hdri``: path of an equirectangular .exr/.hdr, or None for a plain colour world.
+    ``rotation_deg``: rotation about world +y. ``background``: what the camera sees behind
+    the head: ``"hdri"`` or an RGB colour (linear).
+    """
+
+    hdri: str | None
+    rotation_deg: float = 0.0
+    intensity: float = 1.0
+    color: tuple[float, float, float] = (0.05, 0.05, 0.05)
+    background: Literal["hdri"] | tuple[float, float, float] = "hdri"
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """Landmark points bound to the posed mesh, in the world frame.
+
+    points : (k, 3) float64 metres, world frame
+    names : k names (the 70-point layout, then dense points)
+    n_sparse : how many of the first points are the 70-point set
+    """
+
+    points: np.ndarray
+    names: tuple[str, ...]
+    n_sparse: int = 70
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything needed to render one labelled sample.
+
+    ``head_pose``: (4, 4) head-to-world. ``meta``: JSON-able values the labels carry along.
+    ``white_balance``: the camera's per-channel gains on scene-linear light, applied before the
+    view transform (:mod:`facefarm.scene.white_balance`); (1, 1, 1) = none.
+    """
+
+    meshes: tuple[Mesh, ...]
+    camera: Camera
+    environment: Environment
+    landmarks: Landmarks
+    head_pose: np.ndarray
+    lights: tuple[Light, ...] = ()
+    curves: tuple[Curves, ...] = ()
+    meta: dict = field(default_factory=dict)
+    white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a back-end returns for a Scene.
+
+    rgb : (H, W, 3) uint8 sRGB
+    segmentation : (H, W) uint8 class ids
+    depth : (H, W) float32, camera-frame z in metres, 0 where nothing was hit
+    occluder_depth : (H, W) float32 like ``depth`` but of the landmark occluders only
+        (meshes with ``occludes_landmarks``, no transparent lenses), or None = use ``depth``
+    """
+
+    rgb: np.ndarray
+    segmentation: np.ndarray
+    depth: np.ndarray
+    timings: dict = field(default_factory=dict)
+    occluder_depth: np.ndarray | None = None

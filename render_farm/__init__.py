@@ -1,1 +1,0 @@
-"""Orchestration: the command line, job planning, Ray workers, resumable output."""
