@@ -171,7 +171,7 @@ def _tshirt(body: Body, rgb, name: str = "tshirt") -> list[Mesh]:
     if len(loop):
         ring = _collar_ring(v, loop)
         hv, hf = hem(ring, 0.0028 * body.s ** 0.5, body)
-        out.append(garment_mesh(f"{name}hem", hv, hf, "CLOTHING", mat))
+        out.append(garment_mesh(f"{name}_hem", hv, hf, "CLOTHING", mat))
     return out
 
 
