@@ -131,7 +131,10 @@ def test_eyes_have_dark_pupils_and_coloured_irises(catalog, head):
 
 
 def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(catalog, head):
-    from facefarm.compose.hair.strands import strand_detail
+    from facefarm.render.backends import backend
+
+    def strand_detail(px, name):
+        return backend(name).strands.detail(px)
 
     # linear in pixel density, clipped per back-end, on a 1/16 grid
     assert strand_detail(800.0, "pyrender") < strand_detail(1600.0, "pyrender") <= 1.5

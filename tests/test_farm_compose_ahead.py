@@ -17,7 +17,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 import pytest  # noqa: E402
 
 from facefarm.farm.plan import sample_id  # noqa: E402
-from facefarm.farm.workers import SampleWorker, default_compose_ahead  # noqa: E402
+from facefarm.farm.workers import SampleWorker
+from facefarm.render.backends import backend  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("head_asset")
 
@@ -44,7 +45,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def test_the_default_composes_ahead_for_cycles_only():
-    assert default_compose_ahead("cycles") and not default_compose_ahead("pyrender")
+    assert backend("cycles").compose_ahead and not backend("pyrender").compose_ahead
 
 
 def _same_files_either_way(tmp_path, shard, **worker):

@@ -16,7 +16,6 @@ from facefarm.compose.attachments import garment_meshes
 from facefarm.compose.garments import clothing as GM
 from facefarm.compose.garments import headwear as HW
 from facefarm.compose.garments.body import Body
-from facefarm.compose.garments.shell import merged_arrays
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.head.model import IdentityParams
 from test_glasses import assert_worn_clear, person, segments_hit

@@ -15,7 +15,6 @@ import pytest
 from facefarm.compose.garments import clothing as GM
 from facefarm.compose.garments import headwear as HW
 from facefarm.compose.garments.body import Body
-from facefarm.compose.garments.shell import merged_arrays
 from facefarm.scene.classes import CLASS_IDS
 from test_glasses import assert_worn_clear, crossings, person, segments_hit
 
@@ -91,7 +90,7 @@ def test_hijab_leaves_the_68_landmarks_in_a_frontal_segmentation(head, age):
     from facefarm.catalog import Catalog, resolve
     from facefarm.compose.compositor import compose
     from facefarm.sample.labels import landmark_labels
-    from facefarm.sample.renderer import make_backend
+    from facefarm.render.backends import backend
 
     cat = Catalog.model_validate({"catalog_version": 1, "render": {"backend": "pyrender", "resolution": [256, 256]},
                                   "headwear": {"probability": 1.0,
@@ -105,7 +104,7 @@ def test_hijab_leaves_the_68_landmarks_in_a_frontal_segmentation(head, age):
         camera=s.camera.model_copy(update=dict(principal_offset_px=(0.0, 0.0), position_jitter_m=(0.0, 0.0, 0.0)))))
     assert s.headwear.id == "headscarf"
     scene = compose(s, head)
-    with make_backend("pyrender", cat.render) as backend:
+    with backend("pyrender").start(cat.render) as backend:
         result = backend.render(scene)
     labels = landmark_labels(scene, result)
     uv = np.asarray(labels["uv"])[:68]

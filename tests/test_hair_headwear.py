@@ -13,6 +13,7 @@ import pytest
 from facefarm.catalog import Catalog, resolve
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.compositor import compose
+from facefarm.scene.model import RASTER_STRANDS
 from test_glasses import segments_hit
 
 
@@ -27,7 +28,7 @@ def _scene(head, headwear: str, style: str, index: int):
     })
     sample = resolve(cat, seed=3, index=index)
     assert sample.headwear.id == headwear and sample.hair.style == style
-    return compose(sample, head, "pyrender")
+    return compose(sample, head, RASTER_STRANDS)
 
 
 def _headwear(scene):

@@ -19,7 +19,8 @@ import pytest  # noqa: E402
 
 from facefarm.catalog import Catalog, resolve  # noqa: E402
 from facefarm.catalog.vocabulary import HDRI_IDS  # noqa: E402
-from facefarm.compose.compositor import compose  # noqa: E402
+from facefarm.compose.compositor import compose
+from facefarm.scene.model import RASTER_STRANDS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,7 @@ def test_first_renders_in_each_hdri_are_the_same_on_a_busy_machine(head, busy_cp
     for k, hdri in enumerate(HDRI_IDS):
         cat = Catalog.model_validate({"catalog_version": 1, "render": {"resolution": [96, 96]},
                                       "lighting": {"hdri": {"kind": "categorical", "weights": {hdri: 1}}}})
-        scenes.append(compose(resolve(cat, seed=7, index=k), head, "pyrender"))
+        scenes.append(compose(resolve(cat, seed=7, index=k), head, RASTER_STRANDS))
     runs = []
     for _ in range(RUNS):
         with PyrenderRenderer() as r:

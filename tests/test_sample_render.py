@@ -134,7 +134,7 @@ def test_catalog_view_transform_reaches_the_renderer_and_the_record(head):
     """render.view_transform picks how linear light becomes pixels in the back-end a catalog
     makes: the same scene comes out with more chroma in its skin under Khronos PBR Neutral than
     under AgX, with identical labels, and each resolved sample records the view."""
-    from facefarm.sample.renderer import make_backend
+    from facefarm.render.backends import backend
 
     spec = {"catalog_version": 1, "render": {"resolution": [96, 96]}}
     scene = compose(resolve(load_catalog(spec), 0, 0), head)
@@ -142,7 +142,7 @@ def test_catalog_view_transform_reaches_the_renderer_and_the_record(head):
     for view in ("AgX", "Khronos PBR Neutral"):
         cat = load_catalog({**spec, "render": {**spec["render"], "view_transform": view}})
         assert resolve(cat, 0, 0).render.view_transform == view
-        backend = make_backend("pyrender", cat.render)
+        backend = backend("pyrender").start(cat.render)
         assert backend.view_transform == view
         out[view] = backend.render(scene)
         backend.close()

@@ -1,4 +1,5 @@
-"""``facefarm catalog validate|schema|resolve``: check a catalog spec, print its JSON Schema, show a sample.
+"""``facefarm catalog validate|schema|resolve|example``: check a catalog spec, print its JSON Schema,
+show a sample, print a shipped example catalog.
 
 Bad input never produces a traceback: every problem is printed with its JSON path and what
 to change, and the exit status is 1.
@@ -10,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from facefarm.paths import ASSETS
+from facefarm.paths import ASSETS, CATALOGS
 
 SCHEMA_PATH = ASSETS / "schema" / "catalog.schema.json"
 #: Samples resolved by ``validate`` to prove the rules can be met.
@@ -39,6 +40,21 @@ def add_parser(sub) -> None:
     r.add_argument("-i", "--index", type=int, nargs="+", default=[0])
     r.add_argument("-n", "--n-total", type=int, default=None)
     r.set_defaults(func=_resolve)
+
+    e = s.add_parser("example", help="print a catalog shipped with facefarm (start your own from it)")
+    e.add_argument("name", nargs="?", default="default",
+                   help=f"one of: {', '.join(sorted(p.stem for p in CATALOGS.glob('*.json')))} (default: default)")
+    e.set_defaults(func=_example)
+
+
+def _example(args) -> int:
+    path = CATALOGS / f"{args.name}.json"
+    if args.name not in {p.stem for p in CATALOGS.glob("*.json")}:
+        names = ", ".join(sorted(p.stem for p in CATALOGS.glob("*.json")))
+        print(f"facefarm catalog example: no shipped catalog {args.name!r}; use one of: {names}", file=sys.stderr)
+        return 1
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+    return 0
 
 
 def _known_assets(path: str | None) -> tuple[dict[str, set[str]], list[str]]:

@@ -108,6 +108,26 @@ def deliver_interrupts() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
 
 
+def _ensure_head_asset(args) -> bool:
+    """Compile the head asset into the cache on first use of a local render (an installed facefarm
+    has none yet); a cluster's nodes need ``facefarm assets build`` on each node for now."""
+    from facefarm.head import asset as head_asset
+    from facefarm.head.build.compiler import build
+
+    if getattr(args, "address", None) or os.environ.get("RAY_ADDRESS"):
+        return True
+    npz, meta = head_asset.asset_paths(head_asset.input_hash())
+    if npz.exists() and meta.exists():
+        return True
+    print(f"facefarm render: compiling the head asset once into {npz.parent} ...", file=sys.stderr)
+    try:
+        build()
+    except (OSError, RuntimeError) as e:
+        _err(f"could not compile the head asset: {e}; run `facefarm assets build` to see why")
+        return False
+    return True
+
+
 def run(args) -> int:
     from facefarm.catalog import catalog_hash
     from facefarm.head import asset as head_asset
@@ -129,6 +149,8 @@ def run(args) -> int:
     problem = plan_problem(catalog, args.seed, n)
     if problem:
         _err(f"{args.spec} with -n {n}: {problem}")
+        return EXIT_ERROR
+    if not _ensure_head_asset(args):
         return EXIT_ERROR
     job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
               backend=args.backend or catalog.render.backend, device=catalog.render.device,

@@ -45,7 +45,7 @@ def attachments(sample, head, vertices: np.ndarray, to_world: ToWorld,
 
     ``vertices``: (V, 3) head-frame metres with expression applied; ``to_world`` maps (n, 3)
     head-frame points to the world; ``rotation``: its (3, 3) rotation (for normals);
-    ``hair_detail``: strand-count multiplier (see :func:`facefarm.compose.hair.strands.strand_detail`).
+    ``hair_detail``: strand-count multiplier (see :class:`facefarm.scene.model.StrandDensity`).
     """
     meshes = [_mesh_to_world(m, to_world, rotation)
               for m in (*glasses_meshes(sample, head, vertices), *garment_meshes(sample, head, vertices))]

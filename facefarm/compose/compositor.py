@@ -23,11 +23,11 @@ from facefarm.geometry.pose import pose_matrix
 from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.environment import hdri_path
-from facefarm.compose.hair.strands import hair_cover, strand_detail
+from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.head.model import HeadModel, IdentityParams
 from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
-from facefarm.scene.model import Environment, Landmarks, Light, Mesh, Scene
+from facefarm.scene.model import RASTER_STRANDS, Environment, Landmarks, Light, Mesh, Scene, StrandDensity
 from facefarm.geometry.triangles import vertex_normals
 from facefarm.scene.model import OCCLUSION_ATTRIBUTE
 
@@ -57,12 +57,13 @@ def identity_params(sample) -> IdentityParams:
         details=dict(sample.shape_details))
 
 
-def compose(sample, head: HeadModel | None = None, backend: str | None = None) -> Scene:
+def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RASTER_STRANDS) -> Scene:
     """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample).
 
-    ``backend`` ("pyrender" or "cycles", default the sample's own) only sets how finely hair is
-    made: strands per scalp follow the image's pixel density and what the back-end draws
-    (:func:`~facefarm.compose.hair.strands.strand_detail`); the scene is otherwise the same for both.
+    ``strands``: how many hair strands the renderer needs per pixel of face (the back-end's own,
+    :attr:`facefarm.render.backends.Backend.strands`; default the rasteriser's). It only sets how
+    finely hair is made (unless the catalog fixes ``render.hair_detail``); the scene is otherwise
+    the same for every back-end.
     """
     head = head or HeadModel.load()
     ex = sample.expression
@@ -87,7 +88,7 @@ def compose(sample, head: HeadModel | None = None, backend: str | None = None) -
     surface = head.surface_for(px_per_m)
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo, lm))
-    detail = sample.render.hair_detail or strand_detail(px_per_m, backend or sample.render.backend)
+    detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(sample, head, verts, to_world, R, hair_detail=detail)
     meshes += extra_meshes
 

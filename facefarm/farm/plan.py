@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from facefarm import __version__
 
+from facefarm.render import backends
+
 BACKENDS = ("pyrender", "cycles")
-#: Cycles render devices that need a GPU on the worker (everything but "cpu" and "auto").
-GPU_DEVICES = ("cuda", "optix", "hip", "metal")
 
 
 def sample_id(index: int) -> str:
@@ -64,7 +64,7 @@ class Job:
     @property
     def needs_gpu(self) -> bool:
         """True when this job's workers must each hold a GPU (an explicit Cycles GPU device)."""
-        return self.backend == "cycles" and self.device in GPU_DEVICES
+        return backends.backend(self.backend).needs_gpu(self.device)
 
 
 @dataclass(frozen=True)
@@ -98,9 +98,10 @@ def worker_resources(job: Job, cluster_has_gpu: bool, node_cpus: float = 1.0) ->
     otherwise it renders on every core of its machine, so it reserves a whole node
     (``node_cpus``: the CPU count of the smallest node) and workers never share one.
     """
-    if job.backend == "cycles" and (job.needs_gpu or (job.device == "auto" and cluster_has_gpu)):
+    uses_gpu = backends.backend(job.backend).uses_gpu
+    if uses_gpu and (job.needs_gpu or (job.device == "auto" and cluster_has_gpu)):
         return {"num_cpus": 1, "num_gpus": 1}
-    if job.backend == "cycles":
+    if uses_gpu:  # a path tracer without a GPU renders on every core of its machine
         return {"num_cpus": max(1.0, float(node_cpus)), "num_gpus": 0}
     return {"num_cpus": 1, "num_gpus": 0}
 

@@ -29,13 +29,6 @@ IN_FLIGHT_PER_WORKER = 2
 LOCAL_SHARD = 8
 
 
-def default_compose_ahead(backend: str) -> bool:
-    """Whether a worker composes the next sample while the back-end renders: yes for Cycles,
-    whose path tracing leaves a CPU thread to spare (all of them on a GPU node), no for the
-    fast back-end, whose workers already keep every core busy."""
-    return backend == "cycles"
-
-
 class FarmError(RuntimeError):
     """The farm cannot run (no cluster, no resources, workers that cannot start); the message says why."""
 
@@ -65,7 +58,7 @@ class SampleWorker:
         self.seed, self.n = int(seed), int(n)
         self.store = open_store(store_root)
         self.renderer = SampleRenderer(self.catalog, backend)
-        self.compose_ahead = default_compose_ahead(self.renderer.backend_name) if compose_ahead is None \
+        self.compose_ahead = self.renderer.info.compose_ahead if compose_ahead is None \
             else bool(compose_ahead)
         # a node with another head asset build would make other samples under the same job
         mine = head_asset_versions(self.renderer).get("head")

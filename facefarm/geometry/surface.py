@@ -71,16 +71,16 @@ def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.nd
     prof = np.asarray(profile, np.float64)
     verts = (path[:, None, :] + side[:, None, :] * (prof[None, :, 0] * scale[:, 0:1])[..., None]
              + upv[:, None, :] * (prof[None, :, 1] * scale[:, 1:2])[..., None]).reshape(-1, 3)
-    faces = []
+    quads: list[np.ndarray] = []
     rings = n if closed else n - 1
     j = np.arange(m)
     j1 = (j + 1) % m
     for i in range(rings):
         i1 = (i + 1) % n
         a, b, c, d = i * m + j, i * m + j1, i1 * m + j1, i1 * m + j
-        faces.append(np.stack([a, b, c], axis=1))
-        faces.append(np.stack([a, c, d], axis=1))
-    faces = np.concatenate(faces)
+        quads.append(np.stack([a, b, c], axis=1))
+        quads.append(np.stack([a, c, d], axis=1))
+    faces = np.concatenate(quads)
     if not closed:
         c0, c1 = len(verts), len(verts) + 1
         verts = np.vstack([verts, path[0], path[-1]])

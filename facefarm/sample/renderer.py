@@ -15,31 +15,16 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from facefarm import __version__
-from facefarm.catalog import Catalog, resolve
+from facefarm.catalog import Catalog, ResolvedSample, resolve
 from facefarm.sample import writer
 from facefarm.compose.compositor import compose
 from facefarm.head.model import HeadModel
+from facefarm.render import backends
 from facefarm.sample.labels import landmark_labels
+from facefarm.scene.model import Scene
 from facefarm.sample.store import Store
 
 GENERATOR = "facefarm"
-
-
-def make_backend(name: str, render_settings=None):
-    """Instantiate a rendering back-end by name ("pyrender" or "cycles") with the catalog's
-    ``render`` settings (view transform; Cycles' device, samples and denoiser)."""
-    rs = render_settings
-    view = getattr(rs, "view_transform", "AgX")
-    if name == "pyrender":
-        from facefarm.render.pyrender.renderer import PyrenderRenderer
-
-        return PyrenderRenderer(view_transform=view)
-    if name == "cycles":
-        from facefarm.render.cycles.renderer import CyclesRenderer
-
-        return CyclesRenderer(device=getattr(rs, "device", "auto"), samples=getattr(rs, "samples", 64),
-                              denoise=getattr(rs, "denoise", True), view_transform=view)
-    raise ValueError(f"unknown backend {name!r}: use 'pyrender' or 'cycles'")
 
 
 @cache
@@ -112,8 +97,8 @@ class Prepared:
     """A resolved and composed sample, ready for the back-end; ``seconds``: resolve and compose."""
 
     seed: int
-    sample: object
-    scene: object
+    sample: ResolvedSample
+    scene: Scene
     seconds: dict
 
 
@@ -124,7 +109,8 @@ class SampleRenderer:
         self.catalog = catalog
         self.backend_name = backend or catalog.render.backend
         self.head = head or HeadModel.load()
-        self.backend = make_backend(self.backend_name, catalog.render)
+        self.info = backends.backend(self.backend_name)
+        self.backend = self.info.start(catalog.render)
         self.last_backend_timings: dict = {}
 
     def render(self, seed: int, index: int, n_total: int | None = None):
@@ -141,7 +127,7 @@ class SampleRenderer:
         sample = resolve(self.catalog, seed, index, n_total)
         t["resolve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scene = compose(sample, self.head, self.backend_name)
+        scene = compose(sample, self.head, self.info.strands)
         t["compose"] = time.perf_counter() - t0
         return Prepared(seed, sample, scene, t)
 

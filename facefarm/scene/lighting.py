@@ -11,7 +11,7 @@ def kelvin_to_linear_rgb(kelvin: float) -> tuple[float, float, float]:
     """Linear RGB (max 1) of a black body at ``kelvin``; see :func:`facefarm.catalog.colors.kelvin_to_srgb`."""
     lin = [srgb_to_linear(c) for c in kelvin_to_srgb(kelvin)]
     m = max(lin)
-    return tuple(c / m for c in lin)
+    return (lin[0] / m, lin[1] / m, lin[2] / m)
 
 
 def direction_pose(azimuth_deg: float, elevation_deg: float, distance: float = 1.0,

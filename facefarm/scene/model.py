@@ -59,6 +59,39 @@ class Material:
 #: Sheen of a fabric that does not set its own (a cotton twill: a cap, a user's garment).
 FABRIC_SHEEN = 0.3
 
+@dataclass(frozen=True)
+class StrandDensity:
+    """How many hair strands an image needs, as a function of the pixels it spends on the face.
+
+    ``detail`` 1 is right at ``reference_px_per_m`` (pixels per metre at the face); counts
+    follow pixel density linearly (strands stay about as many pixels apart), clipped to
+    ``lo``..``hi``. A rasteriser draws ribbons whose radius grows as counts fall (the scalp stays
+    covered), so about a pixel apart is enough; a path tracer draws true cylinders and needs
+    more, thinner strands to read as hair rather than locks. Each back-end states its own
+    (:mod:`facefarm.render.backends`); the compositor only reads the numbers.
+    """
+
+    reference_px_per_m: float
+    lo: float
+    hi: float
+
+    def detail(self, pixels_per_metre: float) -> float:
+        """Strand-count multiplier for an image that resolves ``pixels_per_metre`` at the face,
+        rounded to 1/16 so that nearby framings share strand counts."""
+        return float(np.clip(np.round(16.0 * pixels_per_metre / self.reference_px_per_m) / 16.0,
+                             self.lo, self.hi))
+
+
+#: Strands for a rasteriser (the fast back-end): at 256 px with the face over half the image
+#: (~800 px/m) ~0.4, at 1024 px 1.5.
+RASTER_STRANDS = StrandDensity(reference_px_per_m=2000.0, lo=0.25, hi=1.5)
+#: Strands for a path tracer (Cycles): at 512 px ~1.2 (at 512 px / 16 spp, 1.75 and 1.2 render
+#: alike while compose drops from 4.7 to 2.9 s), at 256 px ~0.6 (side by side with the old floor
+#: of 1.0 it looks alike, curls a little crisper, and compose halves: 0.8 -> 0.4 s on curly hair
+#: with a goatee).
+PATH_TRACED_STRANDS = StrandDensity(reference_px_per_m=1400.0, lo=0.5, hi=8.0)
+
+
 # Names of per-vertex attributes (``Mesh.attributes``) that the compositor writes and back-ends read.
 #: Fold depth on the skin, 0 flat .. 1 deepest (Cycles: a bump).
 WRINKLE_ATTRIBUTE = "wrinkle"

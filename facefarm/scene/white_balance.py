@@ -82,4 +82,4 @@ def gains(illum: np.ndarray, strength: float = 1.0) -> tuple[float, float, float
         return (1.0, 1.0, 1.0)
     share = float(strength) * (WARM_SHARE if e[0] > e[2] else 1.0)
     g = np.clip((y / e) ** share, 1.0 / MAX_GAIN, MAX_GAIN)
-    return tuple(float(x) for x in g)
+    return (float(g[0]), float(g[1]), float(g[2]))

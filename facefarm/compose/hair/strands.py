@@ -48,29 +48,6 @@ def neutral_head(head) -> NeutralHead:
 
 HAIR_STREAMS = 9100
 
-#: Pixels per metre (at the face) where ``detail`` 1 is right for each back-end, and the range
-#: used. Ribbon radius grows as strand counts fall (scalp coverage is kept), so the fast
-#: back-end needs strands about a pixel apart, no more; Cycles draws true cylinders and
-#: needs more, thinner strands to read as hair rather than locks.
-_DETAIL_REFERENCE_PX_PER_M = {"pyrender": 2000.0, "cycles": 1400.0}
-_DETAIL_RANGE = {"pyrender": (0.25, 1.5), "cycles": (0.5, 8.0)}
-
-
-def strand_detail(pixels_per_metre: float, backend: str) -> float:
-    """Strand-count multiplier for an image that resolves ``pixels_per_metre`` at the face.
-
-    Linear in pixel density (strands stay about as many pixels apart), clipped to the
-    back-end's range; e.g. the fast back-end at 256 px with the face over half the image
-    (~800 px/m) gets ~0.4, at 1024 px 1.5; Cycles at 512 px ~1.2 (at 512 px / 16 spp, 1.75 and
-    1.2 render alike while compose drops from 4.7 to 2.9 s), at 256 px ~0.6 (side by side with
-    the old floor of 1.0 it looks alike, curls a little crisper, and compose halves: 0.8 ->
-    0.4 s on curly hair with a goatee). Rounded to 1/16 so that nearby framings share strand
-    counts.
-    """
-    ref, (lo, hi) = _DETAIL_REFERENCE_PX_PER_M[backend], _DETAIL_RANGE[backend]
-    return float(np.clip(np.round(16.0 * pixels_per_metre / ref) / 16.0, lo, hi))
-
-
 def identity_rng(sample, stream: int) -> np.random.Generator:
     """Generator for identity-level hair detail: the same for every image of an identity."""
     return skin.identity_rng(sample, HAIR_STREAMS + stream)

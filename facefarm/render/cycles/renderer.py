@@ -87,7 +87,7 @@ class CyclesRenderer:
         self.view_transform = view_transform
         cycles_passes.to_display(np.zeros((1, 1, 3), np.float32), view_transform)  # fail early on a bad view
         shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        self._tmp = tempfile.mkdtemp(prefix="facefarm-cycles-", dir=shm)
+        self._tmp: str | None = tempfile.mkdtemp(prefix="facefarm-cycles-", dir=shm)
         # removed at garbage collection / interpreter exit too, for callers that never close()
         self._tmp_finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
         self._hdri_cache: dict = {}
@@ -125,6 +125,7 @@ class CyclesRenderer:
         s.render.use_sequencer = False
         s.render.dither_intensity = 0.0
         s.render.use_persistent_data = False
+        assert self._tmp is not None, "configured after close()"
         self._collections = cycles_passes.configure_layers(s, os.path.join(self._tmp, "render.exr"))
 
     def _clear(self) -> None:

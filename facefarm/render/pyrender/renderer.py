@@ -396,7 +396,7 @@ def _pyrender_material(pyrender, material: Material):
 def _node_params(material: Material, two_sided: bool) -> _NodeParams:
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
-    return _NodeParams(sss=float(material.subsurface), sss_radius=tuple(float(r) for r in radius),
+    return _NodeParams(sss=float(material.subsurface), sss_radius=(float(radius[0]), float(radius[1]), float(radius[2])),
                        specular=float(material.specular), sheen=material.sheen,
                        strand_share=FACE_HAIR_SHARE if material.kind in ("brow", "beard") else 1.0,
                        two_sided=two_sided)
@@ -427,8 +427,10 @@ def _light_node(pyrender, light: Light):
 def _environment(env: Environment) -> tuple[EnvLighting, bool, tuple[float, float, float]]:
     lighting = environment_lighting(env)
     if isinstance(env.background, str):
-        return lighting, env.hdri is not None, tuple(float(c) for c in env.color)
-    return lighting, False, tuple(float(c) for c in env.background)
+        r, g, b = (float(c) for c in env.color)
+        return lighting, env.hdri is not None, (r, g, b)
+    r, g, b = (float(c) for c in env.background)
+    return lighting, False, (r, g, b)
 
 
 def _background_quad(cam: Camera) -> np.ndarray:
@@ -453,7 +455,7 @@ def _build(scene: Scene, pyrender) -> _Built:
     lighting, bg_is_hdri, bg_color = _environment(scene.environment)
     env = scene.environment
     frame = _Frame(lighting=lighting, env_rot=rotation_y(-env.rotation_deg), intensity=float(env.intensity),
-                   bg_is_hdri=bg_is_hdri, bg_color=bg_color, white_balance=tuple(scene.white_balance))
+                   bg_is_hdri=bg_is_hdri, bg_color=bg_color, white_balance=scene.white_balance)
     # everything labelled, pooled into one indexed mesh for the landmark occluders and one for
     # the rest (their faces' classes in one texture): two draws per SEG pass however many
     # meshes there are

@@ -102,4 +102,4 @@ def apply_lut(linear: np.ndarray, lut: np.ndarray) -> np.ndarray:
                 w = ((f[..., 0] if dr else 1 - f[..., 0]) * (f[..., 1] if dg else 1 - f[..., 1])
                      * (f[..., 2] if db else 1 - f[..., 2]))
                 out = out + w[..., None] * lut[i0[..., 2] + db, i0[..., 1] + dg, i0[..., 0] + dr]
-    return out
+    return np.asarray(out)
