@@ -1,5 +1,5 @@
 """The skin under the hair: painted and labelled HAIR along the identity's own hairline
-(pipeline.hair.hair_cover), so bald scalps, receding temples and balding crowns stay SKIN."""
+(compose.hair.strands.hair_cover), so bald scalps, receding temples and balding crowns stay SKIN."""
 
 from __future__ import annotations
 

@@ -15,16 +15,13 @@ import pytest
 from facefarm.compose.garments import clothing as GM
 from facefarm.compose.garments import headwear as HW
 from facefarm.compose.garments.body import Body
+from facefarm.compose.garments.shell import merged_arrays
 from facefarm.scene.classes import CLASS_IDS
 from test_glasses import assert_worn_clear, crossings, person, segments_hit
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
-
-
-def merged_arrays(meshes):
-    return merged_arrays(meshes)
 
 
 @pytest.mark.parametrize("scarf,who,clothing,jaw", [

@@ -1,6 +1,6 @@
 """Glasses fitted to babies, adults, the elderly, extreme weights and big expressions.
 
-The fit measures clearance with its own closest-point query (pipeline.mesh_closest); these tests check the result with
+The fit measures clearance with its own closest-point query (geometry.mesh_closest); these tests check the result with
 independent tools: trimesh's closest point on every nearby head triangle (with a proof that
 no nearer triangle was skipped), segment-triangle crossings both ways, and the generalised
 winding number for "outside" - so a fit that only fools its own distance query still fails.

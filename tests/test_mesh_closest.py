@@ -1,4 +1,4 @@
-"""Exact closest points (pipeline.mesh_bvh) checked against brute force over every triangle; the
+"""Exact closest points (geometry.mesh_bvh) checked against brute force over every triangle; the
 answer must not depend on the tree's shape (which identity a process built it from)."""
 
 from __future__ import annotations

@@ -142,10 +142,10 @@ def test_catalog_view_transform_reaches_the_renderer_and_the_record(head):
     for view in ("AgX", "Khronos PBR Neutral"):
         cat = load_catalog({**spec, "render": {**spec["render"], "view_transform": view}})
         assert resolve(cat, 0, 0).render.view_transform == view
-        backend = backend("pyrender").start(cat.render)
-        assert backend.view_transform == view
-        out[view] = backend.render(scene)
-        backend.close()
+        renderer = backend("pyrender").start(cat.render)
+        assert renderer.view_transform == view
+        out[view] = renderer.render(scene)
+        renderer.close()
     np.testing.assert_array_equal(out["AgX"].segmentation, out["Khronos PBR Neutral"].segmentation)
     skin = out["AgX"].segmentation == CLASS_IDS["SKIN"]
     chroma = {v: np.ptp(np.median(r.rgb[skin].astype(float), axis=0)) for v, r in out.items()}

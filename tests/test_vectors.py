@@ -1,4 +1,4 @@
-"""pipeline.vectors: the component-wise dot, length and cross products give numpy's own results,
+"""geometry.vectors: the component-wise dot, length and cross products give numpy's own results,
 bit for bit (compose's scenes stayed byte-identical when it switched to them)."""
 
 import numpy as np

@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 from facefarm.geometry.triangles import closest_on_triangles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "assets" / "landmarks"
+OUT = ROOT / "facefarm" / "assets" / "landmarks"
 SIZE = 512
 FOCAL_PX = 800.0
 DISTANCE_M = 0.6

@@ -40,6 +40,9 @@ import numpy as np
 
 from facefarm import __version__
 from facefarm.dataset.source import SourceDataset, flatten, open_dataset, staged_folder
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.dataset.source import decode_png
+from facefarm.catalog.skin_tone import MONK_SRGB
 
 DATASHEET_DIR = "datasheet"
 
@@ -387,7 +390,6 @@ def attribute_pixel_mismatches(attributes: dict, segmentation: np.ndarray) -> li
     An item can be hidden legitimately (a beard on a face turned away), so these are warnings
     for a person to look at, not proof of a bug.
     """
-    from facefarm.scene.classes import CLASS_IDS
 
     out = []
     for path, absent, cls in _PIXEL_CHECKS:
@@ -412,7 +414,6 @@ def check_files(source: SourceDataset, limit: int = _CHECK_MAX) -> dict:
     """
     from PIL import Image
 
-    from facefarm.dataset.source import decode_png
 
     records = list(source.records)
     picks = records if len(records) <= limit else [records[int(i)] for i in
@@ -573,7 +574,6 @@ def plot_monk(dist: dict, path: Path) -> str:
     """Bar chart of Monk Skin Tone counts, each bar in its orb colour."""
     from matplotlib.ticker import MaxNLocator
 
-    from facefarm.catalog.skin_tone import MONK_SRGB
 
     counts = (dist or {}).get("counts", {})
     fig = _figure(6, 3)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from facefarm.dataset.source import SourceDataset, sample_key, staged_folder, write_json
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
+from facefarm.dataset.source import decode_png
 
 FORMAT = "webdataset"
 #: Samples per shard: at 512 px a sample's three PNGs are ~0.5-1 MB, so shards stay well under 1 GB.
@@ -53,7 +54,6 @@ def label_decoder():
     """
     import webdataset as wds
 
-    from facefarm.dataset.source import decode_png
 
     return wds.handle_extension("seg.png depth.png", decode_png)
 
