@@ -1,5 +1,5 @@
-"""``facefarm catalog validate|schema|resolve|example``: check a catalog spec, print its JSON Schema,
-show a sample, print a shipped example catalog.
+"""``facefarm catalog validate|schema|resolve|example``: check a catalog spec, print (and regenerate)
+the JSON Schemas, show a sample, print a shipped example catalog.
 
 Bad input never produces a traceback: every problem is printed with its JSON path and what
 to change, and the exit status is 1.
@@ -13,7 +13,9 @@ from pathlib import Path
 
 from facefarm.paths import ASSETS, CATALOGS
 
-SCHEMA_PATH = ASSETS / "schema" / "catalog.schema.json"
+SCHEMA_DIR = ASSETS / "schema"
+#: Every JSON Schema generated from models: name -> file under facefarm/assets/schema/.
+SCHEMA_FILES = {"catalog": "catalog.schema.json", "record": "record.schema.json", "manifest": "manifest.schema.json"}
 #: Samples resolved by ``validate`` to prove the rules can be met.
 PROBE_SAMPLES = 16
 
@@ -30,8 +32,12 @@ def add_parser(sub) -> None:
                    help='extra asset ids, {"hdri": [...], "hair_style": [...], ...}, added to the built-in ones')
     v.set_defaults(func=_validate)
 
-    sc = s.add_parser("schema", help="print the catalog JSON Schema (generated from the models)")
-    sc.add_argument("--write", action="store_true", help=f"also write it to {SCHEMA_PATH.relative_to(ASSETS.parent)}")
+    sc = s.add_parser("schema", help="print the catalog JSON Schema (generated from the models); "
+                                     "--write regenerates every schema file")
+    sc.add_argument("--of", choices=tuple(SCHEMA_FILES), default="catalog",
+                    help="which schema to print: catalog spec (default), sample label record, manifest.jsonl line")
+    sc.add_argument("--write", action="store_true",
+                    help=f"also write all of them to facefarm/assets/schema/ ({', '.join(SCHEMA_FILES.values())})")
     sc.set_defaults(func=_schema)
 
     r = s.add_parser("resolve", help="print the resolved JSON of samples")
@@ -129,20 +135,24 @@ def _validate_inner(args) -> int:
     return 0
 
 
-def schema_text() -> str:
+def schema_text(of: str = "catalog") -> str:
+    """The JSON text of schema ``of`` (a key of :data:`SCHEMA_FILES`), as ``--write`` writes it."""
     from facefarm.catalog import catalog_json_schema
+    from facefarm.sample.record import manifest_json_schema, record_json_schema
 
-    return json.dumps(catalog_json_schema(), indent=2, sort_keys=True) + "\n"
+    make = {"catalog": catalog_json_schema, "record": record_json_schema, "manifest": manifest_json_schema}[of]
+    return json.dumps(make(), indent=2, sort_keys=True) + "\n"
 
 
 def _schema(args) -> int:
-    text = schema_text()
-    sys.stdout.write(text)
+    sys.stdout.write(schema_text(args.of))
     if args.write:
-        tmp = SCHEMA_PATH.with_suffix(".json.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(SCHEMA_PATH)  # atomic: a reader never sees half a schema
-        print(f"wrote {SCHEMA_PATH}", file=sys.stderr)
+        for of, name in SCHEMA_FILES.items():
+            path = SCHEMA_DIR / name
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_text(schema_text(of), encoding="utf-8")
+            tmp.replace(path)  # atomic: a reader never sees half a schema
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

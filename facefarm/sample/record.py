@@ -1,0 +1,237 @@
+"""Describes and validates what a render writes per sample: the label record and the manifest line.
+
+Pydantic models of the JSON that ``renderer.build_record``, ``writer.write_sample`` and
+``writer.manifest_line`` produce (they build nothing), and the JSON Schemas generated from them into
+facefarm/assets/schema/record.schema.json and manifest.schema.json (``facefarm catalog schema --write``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from facefarm.catalog.resolved import ResolvedSample
+from facefarm.sample.writer import sample_names
+
+SCHEMA_BASE = "https://github.com/facefarm/facefarm/assets/schema/"
+N_LANDMARKS = 70  # facefarm/assets/schema/landmarks70.json
+
+
+class _Strict(BaseModel):
+    # strict: a JSON string or 0/1 is not silently taken for a number or a boolean
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+def _vector(n: int) -> type:
+    return Annotated[list[float], Field(min_length=n, max_length=n)]
+
+
+def _rows(item: type, n: int | None = None) -> type:
+    return Annotated[list[item], Field(min_length=n, max_length=n)] if n else list[item]
+
+
+def _no_default(schema: dict) -> None:
+    schema.pop("default", None)  # an optional key that, when present, is never null
+
+
+Vec2, Vec3, Vec4 = _vector(2), _vector(3), _vector(4)
+Matrix3, Matrix4 = _rows(Vec3, 3), _rows(Vec4, 4)
+BBox = Annotated[Vec4, Field(description="[x0, y0, x1, y1] pixels (image frame as in `landmarks.uv`).")]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+Seconds = Annotated[float, Field(ge=0)]
+
+_UV = ("pixels, image frame: origin at the top-left corner of the image, u right, v down, the centre "
+       "of pixel (column i, row j) at (i + 0.5, j + 0.5) (subtract 0.5 for OpenCV's convention, which puts "
+       "it at (i, j)); exact projections of 3-D points with `camera.K`, also for hidden points and points "
+       "outside the image")
+_XYZ = "metres, OpenCV camera frame (x right, y down, z forward into the scene)"
+
+
+class Camera(_Strict):
+    """The pinhole camera that rendered the sample (OpenCV conventions)."""
+
+    K: Matrix3 = Field(description="3 x 3 intrinsics in pixels, [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]; "
+                                   "pixel frame as in `landmarks.uv` (a centred principal point is cx = W / 2).")
+    world_to_camera: Matrix4 = Field(
+        description="4 x 4 rigid transform, row-major, from the world frame (= the head model frame: metres, "
+                    "+x the subject's left, +y up, +z out of the face) to the " + _XYZ + ".")
+    convention: Literal["opencv"] = Field(description="Camera frame and matrix convention.")
+
+
+class HeadPose(_Strict):
+    """The head in the camera frame."""
+
+    rotation: Matrix3 = Field(description="3 x 3 head-to-camera rotation (head frame as in "
+                                          "`camera.world_to_camera`, camera frame OpenCV).")
+    translation: Vec3 = Field(description="The head frame's origin in the camera frame, " + _XYZ + ".")
+    yaw_deg: float = Field(description="Degrees; + = the face turns towards the subject's left (image right); "
+                                       "0, 0, 0 = looking straight into the camera. With F = diag(1, -1, -1), "
+                                       "F @ rotation = Ry(yaw) @ Rx(-pitch) @ Rz(roll), about the camera axes.")
+    pitch_deg: float = Field(description="Degrees; + = chin up.")
+    roll_deg: float = Field(description="Degrees; + = the top of the head moves towards the subject's right "
+                                        "shoulder (counter-clockwise in the image).")
+
+
+class _Points(_Strict):
+    @model_validator(mode="after")
+    def _same_length(self):
+        n = len(self.uv)
+        if not len(self.visible) == len(self.in_frame) == len(self.xyz_camera) == n:
+            raise ValueError(f"uv, visible, in_frame and xyz_camera must have one entry per point ({n})")
+        return self
+
+
+class Landmarks(_Points):
+    """The 70 sparse landmarks (facefarm/assets/schema/landmarks70.json: 68 iBUG 300-W points, 0-based,
+    then the right and left pupil centres; right = the subject's right)."""
+
+    uv: _rows(Vec2, N_LANDMARKS) = Field(description=f"{N_LANDMARKS} x 2 (u, v) {_UV}.")
+    visible: _rows(bool, N_LANDMARKS) = Field(
+        description=f"{N_LANDMARKS} booleans: in frame and not hidden (depth test against the rendered "
+                    "occluders: the head itself, hair, glasses frames...).")
+    in_frame: _rows(bool, N_LANDMARKS) = Field(
+        description=f"{N_LANDMARKS} booleans: in front of the camera (beyond its near plane) and inside "
+                    "[0, width) x [0, height).")
+    xyz_camera: _rows(Vec3, N_LANDMARKS) = Field(description=f"{N_LANDMARKS} x 3 points, {_XYZ}.")
+
+
+class Dense(_Points):
+    """Dense surface points over face, ears and neck; their number and order are fixed by the head
+    asset (its ``n_dense``; dataset.json ``assets.head``). Label file only, not in the manifest."""
+
+    uv: list[Vec2] = Field(description=f"N x 2 (u, v) {_UV}.")
+    visible: list[bool] = Field(description="N booleans, as `landmarks.visible`.")
+    in_frame: list[bool] = Field(description="N booleans, as `landmarks.in_frame`.")
+    xyz_camera: list[Vec3] = Field(description=f"N x 3 points, {_XYZ}.")
+
+
+class RecordSeconds(_Strict):
+    """Wall time of each stage of this sample's render, seconds (5 decimals)."""
+
+    resolve: Seconds = Field(description="Catalog -> resolved sample.")
+    compose: Seconds = Field(description="Resolved sample -> scene (head, hair, garments...).")
+    render: Seconds = Field(description="The back-end's render.")
+    labels: Seconds = Field(description="Landmarks, visibility, head pose, boxes.")
+    encode: Seconds = Field(description="PNG encoding of the image, segmentation and depth.")
+
+
+class ManifestSeconds(RecordSeconds):
+    """Stage seconds on a manifest line: the record's, and `write` when this run wrote the sample."""
+
+    write: Seconds = Field(None, json_schema_extra=_no_default,
+                           description="Writing the sample's files; measured after its label file is written, "
+                                       "so present only on lines of samples rendered by the run that wrote "
+                                       "the manifest (never in the label file).")
+
+
+class RecordRender(_Strict):
+    """How the sample was rendered."""
+
+    backend: Literal["pyrender", "cycles"] = Field(
+        description="The back-end that rendered it (`--backend` may override `attributes.render.backend`).")
+    generator: Literal["facefarm"]
+    version: str = Field(description="facefarm version.")
+    hair_detail: float | None = Field(description="Hair strand-count multiplier the scene used.")
+    seconds: RecordSeconds
+
+
+class ManifestRender(RecordRender):
+    """`render` on a manifest line (its `seconds` may have `write`)."""
+
+    seconds: ManifestSeconds
+
+
+_SAMPLE_FILE = r"^samples/[0-9]{6,}"
+
+
+class RecordFiles(_Strict):
+    """Paths of the sample's image files, relative to the dataset root."""
+
+    image: str = Field(pattern=_SAMPLE_FILE + r"\.png$", description="RGB, 8-bit sRGB PNG with provenance text.")
+    segmentation: str = Field(pattern=_SAMPLE_FILE + r"_seg\.png$",
+                              description="8-bit PNG of class ids (facefarm/assets/schema/classes.json).")
+    depth: str = Field(pattern=_SAMPLE_FILE + r"_depth\.png$",
+                       description="16-bit PNG of camera-frame z in units of `depth_scale_m`; 0 = background.")
+
+
+class ManifestFiles(RecordFiles):
+    """`files` on a manifest line: the record's, plus the label file."""
+
+    labels: str = Field(pattern=_SAMPLE_FILE + r"\.json$", description="The full label record (with `dense`).")
+
+
+class FileHashes(_Strict):
+    """SHA-256 (lower-case hex) of each file in `files`, as written."""
+
+    image: Sha256
+    segmentation: Sha256
+    depth: Sha256
+
+
+class _Record(_Strict):
+    schema_version: Literal[1] = Field(description="Version of this record layout.")
+    sample_id: str = Field(pattern=r"^[0-9]{6,}$", description="The index, zero-padded to 6 digits; file stem.")
+    index: int = Field(ge=0, description="Position in the dataset, 0..N-1.")
+    seed: int = Field(description="Dataset seed.")
+    catalog_hash: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the canonical catalog JSON.")
+    identity_id: str = Field(description="Samples of the same synthetic person share it.")
+    width: int = Field(ge=1, description="Image width, pixels.")
+    height: int = Field(ge=1, description="Image height, pixels.")
+    camera: Camera
+    head_pose: HeadPose
+    landmarks: Landmarks
+    face_bbox: BBox | None = Field(
+        description="Pixel-edge box (x1, y1 exclusive) of the visible face-class pixels of the segmentation "
+                    "(skin, nose, eyes, brows, mouth, lips, beard); `landmarks_bbox` when none is visible.")
+    landmarks_bbox: BBox | None = Field(
+        description="[min u, min v, max u, max v] of the 70 landmarks, hidden ones included; not clipped "
+                    "to the image.")
+    depth_scale_m: float = Field(gt=0, description="Metres per step of the depth PNG.")
+    attributes: ResolvedSample = Field(description="Every resolved value of the sample (catalog units: "
+                                                   "years, degrees, mm, metres, kelvin; colours sRGB 0..1).")
+    sha256: FileHashes
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        a = self.attributes
+        for key in ("sample_id", "index", "seed", "catalog_hash", "identity_id"):
+            if getattr(a, key) != getattr(self, key):
+                raise ValueError(f"attributes.{key} {getattr(a, key)!r} != {key} {getattr(self, key)!r}")
+        names = sample_names(self.sample_id)
+        for key, value in self.files.model_dump().items():
+            if value != names[key]:
+                raise ValueError(f"files.{key} {value!r} is not {names[key]!r}")
+        return self
+
+
+class SampleRecord(_Record):
+    """The label file ``samples/{sample_id}.json`` of one sample: all its labels (README, "Output format")."""
+
+    dense: Dense
+    render: RecordRender
+    files: RecordFiles
+
+
+class ManifestLine(_Record):
+    """One line of ``manifest.jsonl``: the sample's record without `dense`, plus `files.labels`."""
+
+    render: ManifestRender
+    files: ManifestFiles
+
+
+def _schema(model: type[BaseModel], name: str) -> dict:
+    schema = model.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_BASE + name
+    return schema
+
+
+def record_json_schema() -> dict:
+    """The JSON Schema of a sample's label file, generated from :class:`SampleRecord`."""
+    return _schema(SampleRecord, "record.schema.json")
+
+
+def manifest_json_schema() -> dict:
+    """The JSON Schema of one manifest.jsonl line, generated from :class:`ManifestLine`."""
+    return _schema(ManifestLine, "manifest.schema.json")
