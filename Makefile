@@ -7,7 +7,7 @@ export PYOPENGL_PLATFORM ?= egl
 # downloads and the compiled head asset stay in the checkout (an installed facefarm uses ~/.cache/facefarm)
 export FACEFARM_HOME ?= $(CURDIR)/build
 
-.PHONY: setup assets render test bench clean
+.PHONY: setup assets render test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,16 @@ render: assets
 
 test: assets
 	$(BIN)/python -m pytest -q
+
+# the tests that need no Blender, Ray or render: scenes, plans, catalogs, labels, exports' logic
+test-fast: assets
+	$(BIN)/python -m pytest -q -m "not slow and not blender and not render"
+
+# what CI checks before the tests: ruff over the tree, mypy over the layers configured in pyproject.toml
+lint: setup
+	$(BIN)/ruff check facefarm tests bench tools
+	$(BIN)/ruff format --check facefarm tests bench tools
+	$(BIN)/mypy
 
 bench: assets
 	$(BIN)/python -m bench.run
