@@ -19,6 +19,7 @@ from facefarm.compose.garments.body import Body
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.head.model import IdentityParams
 from test_glasses import assert_worn_clear, person, segments_hit
+from facefarm.compose.posed_head import PosedHead
 
 JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
 
@@ -66,7 +67,7 @@ def _crop_edge(head):
 @pytest.mark.parametrize("garment,who,jaw", CLOTHING_CASES)
 def test_clothing_clears_and_covers_the_body(head, garment, who, jaw):
     v = _person(head, who, jaw)
-    meshes = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), head, v)
+    meshes = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), Body.measure(head, v))
     assert meshes and all(np.all(m.face_class == CLASS_IDS["CLOTHING"]) for m in meshes)
     assert all(m.material.kind == "cloth" for m in meshes)
     assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{garment} on {who}")
@@ -97,7 +98,7 @@ def test_clothing_clears_and_covers_the_body(head, garment, who, jaw):
 @pytest.mark.parametrize("headwear,who,jaw", HEADWEAR_CASES)
 def test_headwear_clears_the_head_and_leaves_the_face(head, headwear, who, jaw):
     v = _person(head, who, jaw)
-    meshes = HW.headwear_meshes(headwear, (0.6, 0.2, 0.2), head, v)
+    meshes = HW.headwear_meshes(headwear, (0.6, 0.2, 0.2), Body.measure(head, v))
     assert meshes and all(np.all(m.face_class == CLASS_IDS["HEADWEAR"]) for m in meshes)
     assert all(m.material.kind == "headwear" for m in meshes)
     assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{headwear} on {who}")
@@ -116,12 +117,12 @@ def test_headwear_clears_the_head_and_leaves_the_face(head, headwear, who, jaw):
 
 def test_headwear_coverage_marks_the_scalp_not_the_face(head):
     v = person(head, "woman")
-    covered = HW.headwear_coverage("beanie", head, v)
+    covered = HW.headwear_coverage("beanie", head, v, HW.headwear_field("beanie", Body.measure(head, v)))
     skin = _skin_ids(head)
     assert covered[skin[np.argmax(v[skin, 1])]], "the top of the head is under the beanie"
     assert not covered[head.vertex_class == CLASS_IDS["NOSE"]].any()
     assert not covered[head.vertex_class == CLASS_IDS["TOP_LIP"]].any()
-    assert not HW.headwear_coverage("not-a-hat", head, v).any()
+    assert not HW.headwear_coverage("not-a-hat", head, v, HW.headwear_field("not-a-hat", Body.measure(head, v))).any()
 
 
 def test_catalog_vocabulary_is_supported():
@@ -138,11 +139,11 @@ def test_garment_meshes_follow_the_sample(head):
                                   "clothing": {"ids": {"kind": "categorical", "weights": {"hoodie": 1}}}})
     s = resolve(cat, seed=1, index=0)
     v = head.shape(IdentityParams(age_years=s.age_years, gender=s.gender, ancestry=s.ancestry_weights))
-    meshes = garment_meshes(s, head, v)
+    meshes = garment_meshes(PosedHead.pose(s, head, v))
     names = {m.name for m in meshes}
     assert "hoodie" in names and "cap" in names
     bare = resolve(Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 0.0}}), 1, 0)
-    assert not any(m.face_class[0] == CLASS_IDS["HEADWEAR"] for m in garment_meshes(bare, head, v))
+    assert not any(m.face_class[0] == CLASS_IDS["HEADWEAR"] for m in garment_meshes(PosedHead.pose(bare, head, v)))
 
 
 @pytest.mark.parametrize("garment,who", [("tshirt", "baby"), ("sweater", "baby"), ("hoodie", "child")])
@@ -151,7 +152,7 @@ def test_small_child_garment_spans_sloping_shoulders(head, garment, who):
     shoulders: about 1.4-2.2 head widths across, falling from the neck to the shoulder tips
     (not a flat plate, nor wings rising at the sides), and reaching down the arms."""
     v = person(head, who)
-    main = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), head, v)[0]
+    main = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), Body.measure(head, v))[0]
     g = main.vertices.astype(np.float64)
     skin = v[_skin_ids(head)]
     head_w = np.ptp(skin[skin[:, 1] > Body.measure(head, v).nape_y, 0])      # ears included

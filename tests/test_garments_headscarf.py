@@ -33,8 +33,8 @@ def test_scarf_clears_the_head_and_the_clothes(head, scarf, who, clothing, jaw):
     v = person(head, who)
     if jaw:
         v = v + head.expression_offsets(v, JAW)
-    under = [] if clothing == "none" else GM.clothing_meshes(clothing, (0.2, 0.3, 0.5), head, v)
-    meshes = HW.headwear_meshes(scarf, (0.6, 0.2, 0.2), head, v, under=under)
+    under = [] if clothing == "none" else GM.clothing_meshes(clothing, (0.2, 0.3, 0.5), Body.measure(head, v))
+    meshes = HW.headwear_meshes(scarf, (0.6, 0.2, 0.2), Body.measure(head, v), under=under)
     assert meshes and all(np.all(m.face_class == CLASS_IDS["HEADWEAR"]) for m in meshes)
     assert_worn_clear(meshes, head, v, min_gap=0.0005, what=f"{scarf} on {who}")
     if under:
@@ -48,7 +48,7 @@ def test_scarf_clears_the_head_and_the_clothes(head, scarf, who, clothing, jaw):
 @pytest.mark.parametrize("who", ["woman", "baby", "elder"])
 def test_hijab_covers_scalp_ears_and_neck_not_the_face(head, who):
     v = person(head, who)
-    meshes = HW.headwear_meshes("headscarf", (0.6, 0.2, 0.2), head, v)
+    meshes = HW.headwear_meshes("headscarf", (0.6, 0.2, 0.2), Body.measure(head, v))
     gv, gf = merged_arrays(meshes)
     body = Body.measure(head, v)
     centre = np.array([0.0, body.ear_top_y, body.head_z])
@@ -76,7 +76,7 @@ def test_hijab_covers_scalp_ears_and_neck_not_the_face(head, who):
     lm = body.landmarks[:68]
     assert not segments_hit(lm + [0, 0, 1e-4], lm + [0, 0, 0.5], gv, gf).any(), "the scarf hides landmarks"
     # and the scarf's coverage (where hair is removed) takes the whole scalp
-    covered = HW.headwear_coverage("headscarf", head, v)
+    covered = HW.headwear_coverage("headscarf", head, v, HW.headwear_field("headscarf", Body.measure(head, v)))
     assert covered[np.asarray(head.scalp)].all()
     assert not covered[np.isin(head.vertex_class, [CLASS_IDS["NOSE"], CLASS_IDS["TOP_LIP"]])].any()
 

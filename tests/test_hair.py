@@ -24,6 +24,7 @@ from facefarm.compose.hair.strands import hair_strands, head_frame
 from facefarm.head.model import HeadModel
 from facefarm.compose.hair.colour import hair_albedo_linear
 from test_glasses import surface_gaps
+from facefarm.compose.posed_head import PosedHead
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")
 
@@ -118,7 +119,7 @@ CASES = [
 def test_strands_stay_outside_the_skin(index, style, beard, ident):
     sample = _sample(index, style, beard, **ident)
     v = _vertices(sample, {"jawOpen": 0.3, "browInnerUp": 0.5})
-    curves = hair_strands(sample, _head(), v)
+    curves = hair_strands(PosedHead.pose(sample, _head(), v))
     names = {re.sub(r"_grey\d*$", "", c.name) for c in curves}
     assert {"hair", "brow_r", "brow_l"} <= names, names
     assert ("beard" in names) == (beard != "none")
@@ -204,7 +205,7 @@ def test_hair_leaves_eyes_nose_and_mouth_clear(style):
     sample = _sample(7, style, **ident)
     sample = sample.model_copy(update={"hair": sample.hair.model_copy(update={"curl": 0.7})})
     v = _vertices(sample)
-    curves = [c for c in hair_strands(sample, _head(), v) if c.class_id == CLASS_IDS["HAIR"]]
+    curves = [c for c in hair_strands(PosedHead.pose(sample, _head(), v)) if c.class_id == CLASS_IDS["HAIR"]]
     pts = np.concatenate([c.points.reshape(-1, 3) for c in curves]).astype(np.float64)
     front = pts[pts[:, 2] > -0.01]  # in front of the eyeballs' centres: could cover the face
     regions = _face_regions(v)
@@ -220,7 +221,7 @@ def test_fringe_stays_above_the_brows():
     for idx in range(9, 40):
         sample = _sample(idx, "bob", age_years=30.0)
         v = _vertices(sample)
-        hair = [c for c in hair_strands(sample, _head(), v) if c.class_id == CLASS_IDS["HAIR"]]
+        hair = [c for c in hair_strands(PosedHead.pose(sample, _head(), v)) if c.class_id == CLASS_IDS["HAIR"]]
         pts = np.concatenate([c.points.reshape(-1, 3) for c in hair]).astype(np.float64)
         over_forehead = pts[(pts[:, 2] > 0.0) & (np.abs(pts[:, 0]) < 0.03)]
         if len(over_forehead) > 50:
@@ -236,8 +237,8 @@ def test_roots_follow_the_mesh_through_expression():
     sample = _sample(10, "short", "full_beard", age_years=45.0, gender=1.0)
     sample = sample.model_copy(update={"hair": sample.hair.model_copy(update={"grey": 0.0}),
                                        "facial_hair": sample.facial_hair.model_copy(update={"grey": 0.0})})
-    still = hair_strands(sample, _head(), _vertices(sample))
-    moved = hair_strands(sample, _head(), _vertices(sample, {"jawOpen": 1.0}))
+    still = hair_strands(PosedHead.pose(sample, _head(), _vertices(sample)))
+    moved = hair_strands(PosedHead.pose(sample, _head(), _vertices(sample, {"jawOpen": 1.0})))
     b0 = next(c for c in still if c.name == "beard")
     b1 = next(c for c in moved if c.name == "beard")
     assert b0.points.shape == b1.points.shape
@@ -253,12 +254,12 @@ def test_roots_follow_the_mesh_through_expression():
 def test_same_identity_same_hair_and_heads_differ():
     a = _sample(11, "medium", age_years=30.0)
     v = _vertices(a)
-    h1 = hair_strands(a, _head(), v)
-    h2 = hair_strands(a, _head(), v)
+    h1 = hair_strands(PosedHead.pose(a, _head(), v))
+    h2 = hair_strands(PosedHead.pose(a, _head(), v))
     assert all(np.array_equal(x.points, y.points) for x, y in zip(h1, h2))
     baby = _sample(11, "medium", age_years=1.0)
     vb = _vertices(baby)
-    hb = next(c for c in hair_strands(baby, _head(), vb) if c.name == "hair")
+    hb = next(c for c in hair_strands(PosedHead.pose(baby, _head(), vb)) if c.name == "hair")
     ha = next(c for c in h1 if c.name == "hair")
     # the baby's roots sit on the baby's (smaller) head and the hair is shorter
     assert np.ptp(hb.points[:, 0, 0]) < np.ptp(ha.points[:, 0, 0])
@@ -268,7 +269,7 @@ def test_same_identity_same_hair_and_heads_differ():
 
 def test_bald_has_no_scalp_hair_but_keeps_brows():
     s = _sample(12, "bald")
-    curves = hair_strands(s, _head(), _vertices(s))
+    curves = hair_strands(PosedHead.pose(s, _head(), _vertices(s)))
     assert not [c for c in curves if c.class_id == CLASS_IDS["HAIR"]]
     assert {c.class_id for c in curves} >= {CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]}
 
@@ -284,7 +285,7 @@ def test_grey_fraction_and_melanin():
     s = s.model_copy(update={"hair": s.hair.model_copy(update={"grey": 0.4, "melanin": 0.9, "redness": 0.2})})
 
     def locks(detail):
-        curves = [c for c in hair_strands(s, _head(), _vertices(s), detail=detail) if c.class_id == CLASS_IDS["HAIR"]]
+        curves = [c for c in hair_strands(PosedHead.pose(s, _head(), _vertices(s)), detail=detail) if c.class_id == CLASS_IDS["HAIR"]]
         share = {"hair": 0.0, "hair_grey": 1.0, **{f"hair_grey{p}": p / 100 for p in (25, 50, 75)}}
         return curves, np.concatenate([np.full(len(c.points), share[c.name]) for c in curves])
 
@@ -317,7 +318,7 @@ def test_long_hair_falls_with_world_gravity():
     s = _sample(14, "long", age_years=30.0)
     v = _vertices(s)
     for g in (np.array([0.0, -1.0, 0.0]), np.array([0.5, -0.866, 0.0])):
-        hair = next(c for c in hair_strands(s, _head(), v, gravity=g) if c.name == "hair")
+        hair = next(c for c in hair_strands(PosedHead.pose(s, _head(), v), gravity=g) if c.name == "hair")
         tips = hair.points[:, -1].astype(np.float64) - hair.points[:, -4].astype(np.float64)
         length = np.linalg.norm(tips, axis=1)
         assert (length > 1e-4).mean() > 0.99, "strands collapsed at their tips"
@@ -328,12 +329,12 @@ def test_long_hair_falls_with_world_gravity():
 def test_strand_budget_and_detail():
     s = _sample(15, "short", "full_beard", age_years=40.0, gender=0.9)
     v = _vertices(s)
-    low = hair_strands(s, _head(), v)
+    low = hair_strands(PosedHead.pose(s, _head(), v))
     n_low = sum(len(c.points) for c in low)
     assert n_low <= 12_000
     assert sum(len(c.points) for c in low if c.class_id == CLASS_IDS["HAIR"]) <= 8_000
     assert all(2 <= c.points.shape[1] <= 16 for c in low)
-    high = hair_strands(s, _head(), v, detail=2.0)
+    high = hair_strands(PosedHead.pose(s, _head(), v), detail=2.0)
     hair_lo = sum(len(c.points) for c in low if c.class_id == CLASS_IDS["HAIR"])
     hair_hi = sum(len(c.points) for c in high if c.class_id == CLASS_IDS["HAIR"])
     assert 1.8 < hair_hi / hair_lo < 2.2
@@ -344,7 +345,7 @@ def test_strand_budget_and_detail():
 
 def _path_over_reach(sample, detail: float) -> np.ndarray:
     """(s,) per scalp strand: length of its polyline over the distance from root to tip."""
-    curves = [c for c in hair_strands(sample, _head(), _vertices(sample), detail=detail)
+    curves = [c for c in hair_strands(PosedHead.pose(sample, _head(), _vertices(sample)), detail=detail)
               if c.class_id == CLASS_IDS["HAIR"]]
     pts = np.concatenate([c.points for c in curves]).astype(np.float64)
     path = np.linalg.norm(np.diff(pts, axis=1), axis=-1).sum(axis=1)

@@ -18,6 +18,7 @@ from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.attachments import garment_meshes, glasses_meshes
 from facefarm.cli.main import main
 from test_glasses import assert_worn_clear, person
+from facefarm.compose.posed_head import PosedHead
 
 SHIPPED = ASSETS / "user"
 
@@ -162,7 +163,7 @@ def test_samples_reach_user_assets(head, monkeypatch):
     s = resolve(cat, seed=0, index=0)
     assert s.headwear.id == "headband_cc0"
     v = person(head, "woman")
-    names = [m.name for m in garment_meshes(s, head, v)]
+    names = [m.name for m in garment_meshes(PosedHead.pose(s, head, v))]
     assert "user_headwear_headband_cc0" in names
 
 
@@ -182,7 +183,7 @@ def test_user_glasses_fit_by_nose_and_ears(head, tmp_path, monkeypatch):
     child = person(head, "child")
     sample = resolve(Catalog.model_validate({"catalog_version": 1, "glasses": {"probability": 1.0, "families": {
         "kind": "categorical", "weights": {"my_frame": 1}}}}), seed=0, index=0)
-    meshes = glasses_meshes(sample, head, child)
+    meshes = glasses_meshes(PosedHead.pose(sample, head, child))
     assert [m.name for m in meshes] == ["user_glasses_my_frame"]
     assert_worn_clear(meshes, head, child, min_gap=0.001, what="user glasses on a child")
     width = np.ptp(meshes[0].vertices[:, 0])

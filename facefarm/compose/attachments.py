@@ -1,7 +1,8 @@
 """Everything fitted onto a head: strand hair, brows and beards, glasses, clothing and headwear.
 
-Each fitter works in the head frame on the sample's posed-expression vertices; this
-module calls them in a fixed order and moves their geometry into the world frame
+Each fitter works in the head frame on the sample's :class:`PosedHead` (posed-expression
+vertices, body measurements, headwear coverage, computed once); this module calls them in a
+fixed order, picks built-in or user assets by id, and moves their geometry into the world frame
 with the head pose, so attachments follow the head exactly like the skin does.
 """
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose import user_assets
-from facefarm.compose.garments.headwear import headwear_coverage, headwear_field
+from facefarm.compose.posed_head import PosedHead
 from facefarm.compose.hair.strands import hair_strands
 from facefarm.compose.hair.grow import arc_length, resample
 from facefarm.scene.model import Curves, Mesh
@@ -26,6 +27,7 @@ from facefarm.compose.glasses import families
 from facefarm.compose.glasses import fit_glasses
 
 ToWorld = Callable[[np.ndarray], np.ndarray]
+_NO_COLOR = (0.5, 0.5, 0.5)
 
 
 def _mesh_to_world(mesh: Mesh, to_world: ToWorld, rotation: np.ndarray) -> Mesh:
@@ -39,39 +41,31 @@ def _curves_to_world(curves: Curves, to_world: ToWorld) -> Curves:
     return replace(curves, points=moved)
 
 
-def attachments(sample, head, vertices: np.ndarray, to_world: ToWorld,
-                rotation: np.ndarray, hair_detail: float = 1.0) -> tuple[list[Mesh], list[Curves]]:
-    """Meshes (glasses, garments) and curves (hair, brows, beard) of ``sample`` in the world frame.
+def attachments(posed: PosedHead, hair_detail: float = 1.0) -> tuple[list[Mesh], list[Curves]]:
+    """Meshes (glasses, garments) and curves (hair, brows, beard) of the posed head, in the world frame.
 
-    ``vertices``: (V, 3) head-frame metres with expression applied; ``to_world`` maps (n, 3)
-    head-frame points to the world; ``rotation``: its (3, 3) rotation (for normals);
     ``hair_detail``: strand-count multiplier (see :class:`facefarm.scene.model.StrandDensity`).
     """
-    meshes = [_mesh_to_world(m, to_world, rotation)
-              for m in (*glasses_meshes(sample, head, vertices), *garment_meshes(sample, head, vertices))]
-    strands = _under_headwear_removed(sample, head, vertices, hair_strands(sample, head, vertices,
-                                                                                detail=hair_detail))
-    curves = [_curves_to_world(c, to_world) for c in strands]
+    meshes = [_mesh_to_world(m, posed.to_world, posed.rotation)
+              for m in (*glasses_meshes(posed), *garment_meshes(posed))]
+    strands = _under_headwear_removed(posed, hair_strands(posed, detail=hair_detail))
+    curves = [_curves_to_world(c, posed.to_world) for c in strands]
     return meshes, curves
 
 
-def _under_headwear_removed(sample, head, vertices: np.ndarray, strands: list[Curves]) -> list[Curves]:
+def _under_headwear_removed(posed: PosedHead, strands: list[Curves]) -> list[Curves]:
     """Scalp hair as the headwear leaves it (under a headscarf none was grown): strands rooted
     under the headwear are dropped (a cap hides them, and they would poke through) and the
     rest end where they would enter the part of the head it covers (hair from below a hat's
     line that grows up into it is tucked in there, not drawn through it)."""
-    hw = getattr(sample, "headwear", None)
-    if hw is None or hw.id in (None, "", "none"):
-        return strands
-    field = headwear_field(hw.id, head, vertices)
-    covered = headwear_coverage(hw.id, head, vertices, field)
-    if not covered.any():
+    field, covered = posed.headwear_field, posed.headwear_coverage
+    if covered is None or not covered.any():
         return strands
     from scipy.spatial import cKDTree
 
     # the scalp's triangles are up to ~15 mm wide: test against points inside the covered ones too
-    v = np.asarray(vertices)
-    tri = v[head.faces[covered[head.faces].all(axis=1)]]
+    v, faces = posed.vertices, posed.head.faces
+    tri = v[faces[covered[faces].all(axis=1)]]
     tree = cKDTree(np.concatenate([v[covered], tri.mean(axis=1), 0.5 * (tri + np.roll(tri, 1, axis=1)).reshape(-1, 3)]))
     out = []
     for c in strands:
@@ -116,41 +110,40 @@ def _cut_where_covered(c: Curves, field) -> Curves:
     return replace(c, points=moved[keep].astype(np.asarray(c.points).dtype), radius=c.radius[keep])
 
 
-_NO_COLOR = (0.5, 0.5, 0.5)
-
-
-def garment_meshes(sample, head, vertices: np.ndarray) -> list[Mesh]:
+def garment_meshes(posed: PosedHead) -> list[Mesh]:
     """Clothing (class CLOTHING, kind ``cloth``) and headwear (class HEADWEAR, kind
-    ``headwear``) of ``sample`` fitted to ``vertices`` ((V, 3) head-frame metres of ``head``).
+    ``headwear``) of the sample fitted to the posed head (head frame).
     Items with id ``"none"`` give nothing; ids that are not built in are user assets."""
+    head, vertices = posed.head, posed.vertices
+
     def worn(field: str):
-        item = getattr(sample, field, None)
+        item = getattr(posed.sample, field, None)
         return None if item is None or item.id in (None, "", "none") else item
 
     out: list[Mesh] = []
     if (item := worn("clothing")) is not None:
         color = item.color_rgb or _NO_COLOR
-        out += (clothing_meshes(item.id, color, head, vertices) if item.id in CLOTHING_IDS
+        out += (clothing_meshes(item.id, color, posed.body) if item.id in CLOTHING_IDS
                 else user_assets.fitted_meshes("clothing", item.id, head, vertices, color_rgb=color))
     if (item := worn("headwear")) is not None:
         # scarves drape over the clothes
         color = item.color_rgb or _NO_COLOR
-        out += (headwear_meshes(item.id, color, head, vertices, under=out) if item.id in HEADWEAR_IDS
+        out += (headwear_meshes(item.id, color, posed.body, under=out) if item.id in HEADWEAR_IDS
                 else user_assets.fitted_meshes("headwear", item.id, head, vertices, color_rgb=color))
     return out
 
 
-def glasses_meshes(sample, head, vertices: np.ndarray) -> list[Mesh]:
-    """Glasses for ``sample`` on ``vertices`` ((V, 3) head-frame metres of ``head``): frame
+def glasses_meshes(posed: PosedHead) -> list[Mesh]:
+    """Glasses for the sample on its posed head (head frame): frame
     meshes (class GLASSES, kind ``glasses_frame``) and one transparent mesh per lens (kind
     ``glasses_lens``, ``occludes_landmarks=False``); [] when the sample has no glasses.
 
     Families outside ``families.json`` are looked up among the user assets
     (:mod:`facefarm.compose.user_assets`)."""
-    params = GlassesParams.from_sample(sample)
+    params = GlassesParams.from_sample(posed.sample)
     if params is None:
         return []
     if params.family not in families():
-        return user_assets.fitted_meshes("glasses", params.family, head, vertices,
+        return user_assets.fitted_meshes("glasses", params.family, posed.head, posed.vertices,
                                          color_rgb=params.color_rgb)
-    return list(fit_glasses(params, head, vertices).meshes)
+    return list(fit_glasses(params, posed.head, posed.vertices).meshes)

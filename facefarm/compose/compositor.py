@@ -19,7 +19,7 @@ from facefarm.catalog.colors import srgb_to_linear
 from facefarm.compose import cavity, eyes, skin, skin_detail
 from facefarm.scene import white_balance
 from facefarm.compose.attachments import attachments
-from facefarm.geometry.pose import pose_matrix
+from facefarm.compose.posed_head import PosedHead
 from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.environment import hdri_path
@@ -72,15 +72,9 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     verts = rest + head.expression_offsets(rest, units)
     verts = _apply_gaze(head, verts, ex.gaze_yaw_deg, ex.gaze_pitch_deg)
 
-    # --- head frame -> world -------------------------------------------------------------
-    geo = skin.FaceGeometry.measure(head.eye_centres(rest), rest, head.vertex_class)
-    R = pose_matrix(sample.head_pose.yaw_deg, sample.head_pose.pitch_deg, sample.head_pose.roll_deg)
-    head_pose = np.eye(4)
-    head_pose[:3, :3] = R
-    head_pose[:3, 3] = -R @ geo.pivot
-
-    def to_world(p: np.ndarray) -> np.ndarray:
-        return np.asarray(p, np.float64) @ R.T + head_pose[:3, 3]
+    # --- head frame -> world: once, for the head and every fitter ---------------------------
+    posed = PosedHead.pose(sample, head, verts, rest)
+    geo, head_pose, to_world = posed.face, posed.head_to_world, posed.to_world
 
     camera = _camera(sample.camera, geo.face_centre - geo.pivot, to_world(geo.face_centre))
     # as fine a surface as the image resolves; landmarks are placed on the one rendered
@@ -89,7 +83,7 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo, lm))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
-    extra_meshes, curves = attachments(sample, head, verts, to_world, R, hair_detail=detail)
+    extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
 
     for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball

@@ -52,10 +52,10 @@ from facefarm.compose.garments.shell import smooth_polyline
 
 
 
-def clothing_meshes(garment_id: str, color_rgb, head, vertices: np.ndarray) -> list[Mesh]:
+def clothing_meshes(garment_id: str, color_rgb, body: Body) -> list[Mesh]:
     """Meshes of one built-in clothing item (an id of :data:`CLOTHING_IDS`; user assets are
-    fitted by :mod:`facefarm.compose.user_assets`)."""
-    body = Body.measure(head, vertices)
+    fitted by :mod:`facefarm.compose.user_assets`) on ``body`` (:meth:`Body.measure` of the posed
+    head)."""
     return CLOTHING_BUILDERS[garment_id](body, linear_rgb(color_rgb))
 
 

@@ -31,23 +31,21 @@ from facefarm.compose.garments.headscarf import hijab, hijab_field, kerchief, ke
 
 
 
-def headwear_meshes(headwear_id: str, color_rgb, head, vertices: np.ndarray,
-                    under: Sequence[Mesh] = ()) -> list[Mesh]:
+def headwear_meshes(headwear_id: str, color_rgb, body: Body, under: Sequence[Mesh] = ()) -> list[Mesh]:
     """Meshes of one built-in headwear item (an id of :data:`HEADWEAR_IDS`; user assets are
-    fitted by :mod:`facefarm.compose.user_assets`). ``under``: clothing meshes (head frame) that a
-    scarf has to drape over."""
-    body = Body.measure(head, vertices)
+    fitted by :mod:`facefarm.compose.user_assets`) on ``body`` (:meth:`Body.measure` of the posed
+    head). ``under``: clothing meshes (head frame) that a scarf has to drape over."""
     if headwear_id in _OVER_CLOTHES:
         return HEADWEAR_BUILDERS[headwear_id](body, linear_rgb(color_rgb), list(under))
     return HEADWEAR_BUILDERS[headwear_id](body, linear_rgb(color_rgb))
 
 
-def headwear_field(headwear_id: str, head, vertices: np.ndarray) -> Callable[[np.ndarray], np.ndarray] | None:
-    """g(points (n, 3)) -> (n,): <= 0 in the part of the head the headwear ``headwear_id``
-    covers (above its line round the head), or None for no known headwear."""
+def headwear_field(headwear_id: str, body: Body) -> Callable[[np.ndarray], np.ndarray] | None:
+    """g(points (n, 3)) -> (n,): <= 0 in the part of the head (measured as ``body``) the headwear
+    ``headwear_id`` covers (above its line round the head), or None for no known headwear."""
     if headwear_id not in HEADWEAR_IDS:
         return None
-    return _HEADWEAR_FIELDS[headwear_id](Body.measure(head, vertices))
+    return _HEADWEAR_FIELDS[headwear_id](body)
 
 
 def tucks_all_hair(headwear_id: str) -> bool:
@@ -55,10 +53,9 @@ def tucks_all_hair(headwear_id: str) -> bool:
     return headwear_id in _TUCKS_ALL_HAIR
 
 
-def headwear_coverage(headwear_id: str, head, vertices: np.ndarray, field=None) -> np.ndarray:
+def headwear_coverage(headwear_id: str, head, vertices: np.ndarray, field) -> np.ndarray:
     """(V,) bool: head vertices under the headwear ``headwear_id`` (where hair should not show).
-    ``field``: its :func:`headwear_field` on these vertices, if already at hand."""
-    field = field or headwear_field(headwear_id, head, vertices)
+    ``field``: its :func:`headwear_field` on these vertices (None: nothing is covered)."""
     if field is None:
         return np.zeros(len(vertices), bool)
     skin_ids = head_topology(head).skin_ids

@@ -1,6 +1,6 @@
 """Hair for one sample: scalp hair, eyebrows and facial hair as :class:`Curves` in the head frame.
 
-``hair_strands(sample, head, vertices)`` is what the compositor calls; it returns curves in
+``hair_strands(posed)`` is what the compositor calls (through the attachments); it returns curves in
 the head frame (HM08 axes, metres, origin between the eyeballs) which the compositor maps to
 the world with the head pose. Roots are bound to the mesh (face + barycentric), so hair
 follows the identity's shape, age and expression; strands never enter the skin (every point
@@ -16,14 +16,13 @@ lock's grey share (none, a quarter ... all; see :func:`_curves`). ``Material.mel
 
 Also here: :func:`hair_cover`, the per-vertex density of the identity's scalp hair (for
 painting and labelling the skin under it), and headwear handling (hair under a hat is
-combed flat; see :func:`under_headwear`). Style ids: :mod:`facefarm.compose.hair.styles`.
+combed flat: :attr:`PosedHead.headwear_coverage`). Style ids: :mod:`facefarm.compose.hair.styles`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from facefarm.geometry.pose import pose_matrix
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.hair.face import FacialRequest, brow_strands, facial_strands
 from facefarm.compose.hair.regions import NeutralHead
@@ -33,7 +32,7 @@ from facefarm.compose.hair.collision import HeadFrame, HeadSurface
 from facefarm.scene.model import Curves, Material
 from facefarm.compose import skin
 from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
-from facefarm.compose.garments.headwear import headwear_coverage, tucks_all_hair
+from facefarm.compose.posed_head import PosedHead
 
 _NEUTRAL: dict[object, NeutralHead] = {}
 
@@ -51,13 +50,6 @@ HAIR_STREAMS = 9100
 def identity_rng(sample, stream: int) -> np.random.Generator:
     """Generator for identity-level hair detail: the same for every image of an identity."""
     return skin.identity_rng(sample, HAIR_STREAMS + stream)
-
-
-def gravity_in_head_frame(sample) -> np.ndarray:
-    """(3,) unit world "down" seen from the posed head (hair falls with the world, not the head)."""
-    p = sample.head_pose
-    R = pose_matrix(p.yaw_deg, p.pitch_deg, p.roll_deg)
-    return R.T @ np.array([0.0, -1.0, 0.0])
 
 
 def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) -> HeadFrame:
@@ -131,21 +123,6 @@ def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: fl
     return out
 
 
-def under_headwear(sample, head, vertices: np.ndarray) -> np.ndarray | None:
-    """(V,) bool head vertices the sample's headwear covers, or None without headwear."""
-    hw = getattr(getattr(sample, "headwear", None), "id", "none")
-    if hw in (None, "none"):
-        return None
-
-    return np.asarray(headwear_coverage(hw, head, vertices), bool)
-
-
-def _tucks_all_hair(sample) -> bool:
-    """Whether the sample's headwear hides all scalp hair (a headscarf): none is grown then."""
-
-    return tucks_all_hair(getattr(getattr(sample, "headwear", None), "id", "none"))
-
-
 def _scalp_request(sample, detail: float, covered: np.ndarray | None) -> ScalpRequest:
     hair = sample.hair
     return ScalpRequest(style=scalp_style(hair.style), length=float(hair.length), curl=float(hair.curl),
@@ -171,24 +148,24 @@ def hair_cover(sample, head) -> np.ndarray:
     return out
 
 
-def hair_strands(sample, head, vertices: np.ndarray, *, detail: float = 1.0,
-                 gravity: np.ndarray | None = None) -> list[Curves]:
-    """Scalp hair, eyebrows and facial hair of ``sample`` on its posed ``vertices`` (V, 3), head frame.
+def hair_strands(posed: PosedHead, *, detail: float = 1.0, gravity: np.ndarray | None = None) -> list[Curves]:
+    """Scalp hair, eyebrows and facial hair of the posed head's sample, head frame.
 
-    ``sample``: a ResolvedSample (uses ``hair``, ``eyebrows``, ``facial_hair``, ``age_years``,
-    ``gender``, ``head_pose`` and the identity seed). ``head``: the HeadModel. ``detail``
+    Uses the sample's ``hair``, ``eyebrows``, ``facial_hair``, ``age_years``, ``gender`` and
+    identity seed, and the posed head's vertices, gravity and headwear coverage. ``detail``
     multiplies strand counts (points per strand grow with its square root). ``gravity``:
-    (3,) "down" in the head frame; default from ``sample.head_pose``.
+    (3,) "down" in the head frame; default the posed head's.
     Returns Curves with class HAIR (scalp; none under a headscarf), RIGHT_BROW / LEFT_BROW and BEARD.
     """
+    sample, head, vertices = posed.sample, posed.head, posed.vertices
     lib = library()
     nh = neutral_head(head)
-    frame = head_frame(head, vertices, gravity_in_head_frame(sample) if gravity is None else gravity)
+    frame = head_frame(head, vertices, posed.gravity if gravity is None else gravity)
     hair, brows, beard = sample.hair, sample.eyebrows, sample.facial_hair
     out: list[Curves] = []
 
-    if not _tucks_all_hair(sample):  # each part draws from its own stream: skipping one moves no other
-        req = _scalp_request(sample, detail, under_headwear(sample, head, vertices))
+    if not posed.tucks_all_hair:  # each part draws from its own stream: skipping one moves no other
+        req = _scalp_request(sample, detail, posed.headwear_coverage)
         scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
         out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
                        identity_rng(sample, 2), detail)
