@@ -128,7 +128,7 @@ def _interior(labels: np.ndarray) -> np.ndarray:
     return same
 
 
-MARKER = Material("marker", "marker", base_color=(1.0, 1.0, 1.0), extra={"strength": 1.0})
+MARKER = Material("marker", "marker", base_color=(1.0, 1.0, 1.0), emission=1.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,8 +267,8 @@ def test_every_material_kind_has_a_shader_and_labels_its_pixels(cycles_renderer)
         cls = 30 + i
         ball = trimesh.creation.icosphere(2, radius=0.07).apply_translation(p)
         extra = {}
-        if kind == "skin":  # also exercise normals, UVs and subdivision
-            extra = dict(normals=np.asarray(ball.vertex_normals, np.float32), subdivide=1,
+        if kind == "skin":  # also exercise normals and UVs
+            extra = dict(normals=np.asarray(ball.vertex_normals, np.float32),
                          uvs=np.random.default_rng(0).random((len(ball.vertices), 2)).astype(np.float32))
         meshes.append(_mesh(kind, ball, cls, Material(kind, kind, melanin=0.5, redness=0.3, subsurface=0.5),
                             vertex_colors=np.full((len(ball.vertices), 3), 0.7, np.float32), **extra))
@@ -380,7 +380,7 @@ def test_extra_lights_light_alike_in_both_back_ends(cycles_renderer, kind, watts
                   pose=direction_pose(azimuth, elevation, distance, (0.0, 0.0, 0.0)), size=0.3)
     ball = _mesh("ball", trimesh.creation.icosphere(4, radius=0.1), CLASS_IDS["CLOTHING"],
                  Material("grey", "cloth", base_color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0,
-                          extra={"sheen": 0.0}))
+                          sheen=0.0))
     scene = _scene([ball], cam, env=black, lights=[light])
     got = {}
     with PyrenderRenderer(view_transform="Standard") as fast:
@@ -406,7 +406,7 @@ def test_fabric_sheen_agrees_with_the_fast_back_end(cycles_renderer):
         for sheen in (0.0, 0.8):
             ball = _mesh("ball", trimesh.creation.icosphere(5, radius=0.1), CLASS_IDS["CLOTHING"],
                          Material("cloth", "cloth", base_color=(0.0, 0.0, 0.0), roughness=0.9, specular=0.3,
-                                  extra={"sheen": sheen}))
+                                  sheen=sheen))
             for name, r in (("cycles", cycles_renderer), ("fast", fast)):
                 out = r.render(_scene([ball], cam, env=world))
                 got[name, sheen] = _radial_profile(out.rgb, out.segmentation == CLASS_IDS["CLOTHING"])

@@ -16,6 +16,7 @@ from scipy.sparse import coo_matrix
 from scipy.spatial import cKDTree
 from trimesh import triangles as tm_triangles
 
+from facefarm.catalog.colors import srgb_to_linear
 from facefarm.compose import glasses as G
 from facefarm.scene.classes import CLASS_IDS
 
@@ -303,9 +304,10 @@ def test_meshes_materials_and_classes(head):
         assert np.all(cnt == 2), f"{m.name} is not a closed surface"
     for m in lenses:
         assert not m.occludes_landmarks and m.material.alpha < 1.0
-        assert m.material.extra["transmission"] == pytest.approx(0.6)
+        # what passes through is the tint times the transmission (0.6)
+        assert max(m.material.base_color) == pytest.approx(0.6 * srgb_to_linear(0.4), rel=1e-6)
     assert all(m.occludes_landmarks for m in frames)
-    assert {m.material.extra["frame_material"] for m in frames} >= {"acetate", "metal"}
+    assert {m.material.frame_material for m in frames} >= {"acetate", "metal"}
 
 
 def test_from_sample_reads_the_catalog_sample():

@@ -302,8 +302,8 @@ def test_grey_fraction_and_melanin():
     pig = next(c for c in fine if c.name == "hair")
     grey = next(c for c in fine if c.name == "hair_grey")
     assert pig.material.melanin == pytest.approx(0.9) and pig.material.redness == pytest.approx(0.2)
-    assert grey.material.melanin < 0.15 and not pig.material.extra["mixed_lock"]
-    assert all(c.material.extra["mixed_lock"] for c in coarse if "_grey" in c.name and c.name != "hair_grey")
+    assert grey.material.melanin < 0.15 and pig.material.lock_color is None
+    assert all(c.material.lock_color is not None for c in coarse if "_grey" in c.name and c.name != "hair_grey")
     assert pig.material.kind == "hair"
     # a third grey still reads dark: grey hairs brighten the lock by their share squared
     third = _luminance(hair_albedo_linear(0.9, 0.2, 1 / 3))

@@ -53,7 +53,7 @@ def test_lash_cards_are_partly_transparent_strands(cycles_renderer):
     back_v, back_f = _grid(0.2, 2, z=-0.02)
     card_v, card_f = _grid(0.1, 41)
     white = Mesh("wall", back_v, back_f, np.ones(len(back_f), np.uint8),
-                 Material("wall", "marker", base_color=(1.0, 1.0, 1.0), extra={"strength": 1.0}))
+                 Material("wall", "marker", base_color=(1.0, 1.0, 1.0), emission=1.0))
     lash = Material("lash", "lash", base_color=(0.01, 0.01, 0.01), roughness=0.6)
     means = {}
     for cover in (1.0, 0.5):

@@ -76,6 +76,7 @@ BROKEN = {
         "fit.anchors.forehead"),
     "built-in id": (_with(id="cap"), "is a built-in headwear id"),
     "bad id": (_with(id="Head Band!"), "id: String should match pattern"),
+    "hair card": (_with(kind="hair_card", **{"class": "HAIR"}), "hair_card assets are not supported"),
 }
 
 

@@ -163,7 +163,6 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
             face_class=face_class.astype(np.uint8),
             material=material,
             vertex_colors=None if vc is None else vc.astype(np.float32),
-            subdivide=0,  # the surface the labels sit on is the surface rendered: never smooth it further
             # lashes are thin cards over the lid margin: the eyelid landmarks count as visible
             occludes_landmarks=material.kind != "lash",
             attributes=attributes,

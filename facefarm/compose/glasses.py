@@ -580,11 +580,11 @@ def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
     """Group the placed parts into frame meshes by material and one mesh per lens."""
     lin = tuple(srgb_to_linear(float(c)) for c in params.color_rgb)
     acetate = Material(name="glasses_acetate", kind="glasses_frame", base_color=lin, roughness=0.3,
-                       specular=0.5, extra={"frame_material": "acetate"})
+                       specular=0.5, frame_material="acetate")
     metal = Material(name="glasses_metal", kind="glasses_frame", base_color=lin, roughness=0.25,
-                     metallic=1.0, specular=0.5, extra={"frame_material": "metal"})
+                     metallic=1.0, specular=0.5, frame_material="metal")
     pad = Material(name="glasses_pad", kind="glasses_frame", base_color=(0.75, 0.75, 0.72), roughness=0.2,
-                   alpha=1.0, extra={"frame_material": "silicone"})
+                   alpha=1.0, frame_material="silicone")
     groups: dict[str, list] = {"acetate": [], "metal": [], "pad": []}
     lenses = []
     for pts, faces, role in parts:
@@ -608,8 +608,7 @@ def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
     # base_color is what passes through (Cycles' transparent colour): tint x transmission;
     # alpha is the rasteriser's opacity
     lens_mat = Material(name="glasses_lens", kind="glasses_lens", base_color=tuple(c * trans for c in tint),
-                        roughness=0.02, specular=0.5, ior=1.5, alpha=float(np.clip(1.0 - trans, 0.04, 0.97)),
-                        extra={"transmission": trans, "tint_rgb": tint})
+                        roughness=0.02, specular=0.5, ior=1.5, alpha=float(np.clip(1.0 - trans, 0.04, 0.97)))
     for pts, faces, role in lenses:
         out.append(Mesh(name=f"glasses_{role}", vertices=pts.astype(np.float32), faces=faces.astype(np.int32),
                         face_class=np.full(len(faces), cls, np.uint8), material=lens_mat,

@@ -11,7 +11,8 @@ GLB - anything ``trimesh`` loads) and says what the mesh is and how to fit it::
      "tags": ["headband"], "license": "CC0-1.0", "author": "...", "source": "..."}
 
 Kinds and their segmentation class: glasses -> GLASSES, headwear -> HEADWEAR, clothing ->
-CLOTHING, hair_card -> HAIR. A fit rule names anchor points (in the mesh's own units and
+CLOTHING. (Hair cards are not a user asset kind: nothing would build them into strands that the
+hair, brow and label code understand; a sidecar that asks for one is refused with that reason.) A fit rule names anchor points (in the mesh's own units and
 axes) that are mapped onto the same points of each head by a similarity transform; then the
 item is moved clear of the skin (glasses forward, everything else scaled out about its
 anchors). Anchor meanings on the head (head frame: metres, +y up, +z out of the face):
@@ -50,11 +51,11 @@ from facefarm.compose.glasses import HeadClearance, families
 USER_ASSETS_ENV = "FACEFARM_USER_ASSETS"
 DEFAULT_FOLDER = ASSETS / "user"
 
-Kind = Literal["glasses", "headwear", "clothing", "hair_card"]
+Kind = Literal["glasses", "headwear", "clothing"]
 #: asset kind -> the catalog's asset kind (``validate_asset_ids``) and segmentation class
-CATALOG_KIND = {"glasses": "glasses", "headwear": "headwear", "clothing": "clothing", "hair_card": "hair_style"}
-KIND_CLASS = {"glasses": "GLASSES", "headwear": "HEADWEAR", "clothing": "CLOTHING", "hair_card": "HAIR"}
-_MATERIAL_KIND = {"glasses": "glasses_frame", "headwear": "headwear", "clothing": "cloth", "hair_card": "hair"}
+CATALOG_KIND = {"glasses": "glasses", "headwear": "headwear", "clothing": "clothing"}
+KIND_CLASS = {"glasses": "GLASSES", "headwear": "HEADWEAR", "clothing": "CLOTHING"}
+_MATERIAL_KIND = {"glasses": "glasses_frame", "headwear": "headwear", "clothing": "cloth"}
 #: fit rule -> the anchors it needs
 FIT_RULES = {
     "nose_bridge+ears": ("nose_bridge", "ear_left", "ear_right"),
@@ -63,10 +64,9 @@ FIT_RULES = {
     "neck": ("neck_front", "neck_left", "neck_right"),
 }
 _RULES_FOR_KIND = {"glasses": {"nose_bridge+ears"}, "headwear": {"forehead+ears", "crown+ears"},
-                   "clothing": {"neck"}, "hair_card": {"crown+ears", "forehead+ears"}}
+                   "clothing": {"neck"}}
 #: plausible largest extent (m) of an adult-sized item of each kind
-PLAUSIBLE_SIZE_M = {"glasses": (0.08, 0.30), "headwear": (0.08, 0.60), "clothing": (0.15, 1.20),
-                    "hair_card": (0.01, 0.80)}
+PLAUSIBLE_SIZE_M = {"glasses": (0.08, 0.30), "headwear": (0.08, 0.60), "clothing": (0.15, 1.20)}
 _UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 _SPDX = {"CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-3.0", "CC-BY-SA-3.0", "MIT", "Apache-2.0",
          "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "0BSD", "MIT-0", "Zlib", "OFL-1.1"}
@@ -92,7 +92,7 @@ class Sidecar(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$",
                     description="catalog id: lower-case letters, digits, '_' and '-', 2-64 characters")
     kind: Kind
-    class_name: str = Field(alias="class", description="segmentation class: GLASSES, HEADWEAR, CLOTHING or HAIR")
+    class_name: str = Field(alias="class", description="segmentation class: GLASSES, HEADWEAR or CLOTHING")
     mesh: str = Field(min_length=1, description="mesh file beside the sidecar (OBJ, glTF, GLB)")
     units: Literal["m", "cm", "mm"] = "m"
     up_axis: Literal["y", "z"] = Field("y", description="the mesh's up axis; z-up meshes are turned to y-up")
@@ -107,6 +107,14 @@ class Sidecar(BaseModel):
     metallic: float = Field(0.0, ge=0.0, le=1.0)
     conform: bool = Field(False, description="elastic item (band, knit): after the rigid fit, pull it in "
                                              "round the head until it nearly touches, keeping its thickness")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _no_hair_cards(cls, v):
+        if v == "hair_card":
+            raise ValueError("hair_card assets are not supported: nothing builds hair cards into strands; "
+                             "use a built-in hair style, or make the item headwear")
+        return v
 
     @field_validator("license")
     @classmethod
@@ -295,7 +303,7 @@ def known_asset_ids(folder: str | Path | None = None) -> dict[str, set[str]]:
     """Catalog asset kind -> ids the pipeline can build: built-ins plus valid user assets.
 
     Pass to ``facefarm.catalog.validate_asset_ids``. Kinds: ``glasses``, ``clothing``,
-    ``headwear``, ``hair_style`` (user ``hair_card`` assets), ``hdri``."""
+    ``headwear``, ``hair_style``, ``hdri`` (user assets add glasses, clothing and headwear)."""
     known = _builtin_ids()
     for (kind, asset_id) in user_assets(folder):
         known.setdefault(CATALOG_KIND[kind], set()).add(asset_id)
@@ -373,8 +381,7 @@ def fitted_meshes(kind: str, asset_id: str, head, vertices: np.ndarray, color_rg
     rgb = color_rgb if color_rgb is not None else (sc.color_rgb or (0.5, 0.5, 0.5))
     mat = Material(name=f"user_{asset_id}", kind=_MATERIAL_KIND[kind],  # type: ignore[arg-type]
                    base_color=tuple(srgb_to_linear(float(c)) for c in rgb), roughness=sc.roughness,
-                   metallic=sc.metallic, extra={"user_asset": asset_id, "license": sc.license,
-                                                "author": sc.author})
+                   metallic=sc.metallic)
     return [Mesh(name=f"user_{kind}_{asset_id}", vertices=v.astype(np.float32), faces=asset.faces.astype(np.int32),
                  face_class=np.full(len(asset.faces), CLASS_IDS[KIND_CLASS[kind]], np.uint8), material=mat)]
 

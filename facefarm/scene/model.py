@@ -31,6 +31,14 @@ class Material:
 
     ``base_color``: (3,) linear RGB; per-vertex colour on the mesh, when present, multiplies it.
     ``melanin`` / ``redness``: hair (Principled Hair BSDF) and skin parameters, 0..1.
+    ``sheen``: fabric sheen 0..1 (Principled "Sheen Weight", untinted); None: :data:`FABRIC_SHEEN`
+    for cloth and headwear, 0 for everything else.
+    Hair: ``hair_radial_roughness``, ``hair_random_color``, ``hair_random_roughness`` (Principled
+    Hair, 0..1); ``lock_color``: linear RGB of a lock that mixes grey and pigmented hairs, in the
+    path tracer's colour parametrization (None: a lock of one kind, coloured by ``melanin``).
+    ``frame_material``: what a glasses frame is made of (``acetate``, ``metal``, ``silicone``).
+    ``emission``: radiance multiplier of a ``marker`` (an unlit calibration target).
+    ``double_sided``: draw back faces (None: the back-end's default for the kind).
     """
 
     name: str
@@ -45,15 +53,18 @@ class Material:
     ior: float = 1.45
     melanin: float = 0.0
     redness: float = 0.0
-    extra: dict = field(default_factory=dict)
+    sheen: float | None = None
+    hair_radial_roughness: float = 0.3
+    hair_random_color: float = 0.1
+    hair_random_roughness: float = 0.1
+    lock_color: tuple[float, float, float] | None = None
+    frame_material: Literal["acetate", "metal", "silicone"] | None = None
+    emission: float = 1.0
+    double_sided: bool | None = None
 
-    @property
-    def sheen(self) -> float:
-        """Fabric sheen, 0..1 (Principled "Sheen Weight", untinted): ``extra["sheen"]``, else
-        :data:`FABRIC_SHEEN` for cloth and headwear and 0 for everything else."""
-        if "sheen" in self.extra:
-            return float(self.extra["sheen"])
-        return FABRIC_SHEEN if self.kind in ("cloth", "headwear") else 0.0
+    def __post_init__(self) -> None:
+        if self.sheen is None:  # frozen: the default depends on the kind
+            object.__setattr__(self, "sheen", FABRIC_SHEEN if self.kind in ("cloth", "headwear") else 0.0)
 
 
 #: Sheen of a fabric that does not set its own (a cotton twill: a cap, a user's garment).
@@ -113,7 +124,7 @@ class Mesh:
     normals : (n, 3) float32 unit vertex normals, or None (back-end computes them)
     uvs : (n, 2) float32 in 0..1, or None
     vertex_colors : (n, 3) float32 linear RGB albedo, or None (use material.base_color)
-    smooth : shade smooth; ``subdivide`` : levels a photoreal back-end may apply
+    smooth : shade smooth (back-ends never subdivide: the labels sit on exactly this surface)
     attributes : optional name -> (n,) float32 per-vertex scalars for shaders that use them
         (e.g. ``"wrinkle"`` fold depth 0..1 on skin); back-ends ignore names they do not know
     """
@@ -127,7 +138,6 @@ class Mesh:
     uvs: np.ndarray | None = None
     vertex_colors: np.ndarray | None = None
     smooth: bool = True
-    subdivide: int = 0
     occludes_landmarks: bool = True
     attributes: dict[str, np.ndarray] | None = None
 

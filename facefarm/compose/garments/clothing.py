@@ -82,7 +82,7 @@ def _push_bust(p: np.ndarray, body: Body, gap: float) -> np.ndarray:
 
 def _cloth(name: str, rgb, roughness: float = 0.85, sheen: float = 0.6) -> Material:
     return Material(name=name, kind="cloth", base_color=tuple(rgb), roughness=roughness, specular=0.3,
-                    extra={"sheen": sheen})
+                    sheen=sheen)
 
 
 

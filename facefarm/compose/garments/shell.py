@@ -305,7 +305,7 @@ def garment_mesh(name: str, v: np.ndarray, f: np.ndarray, cls: str, material: Ma
 
 def headwear_material(name: str, rgb, roughness: float = 0.8, sheen: float = FABRIC_SHEEN) -> Material:
     return Material(name=name, kind="headwear", base_color=tuple(rgb), roughness=roughness, specular=0.3,
-                    extra={"sheen": sheen})
+                    sheen=sheen)
 
 
 def shaded(rgb, k: float) -> tuple[float, float, float]:

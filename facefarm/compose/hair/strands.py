@@ -82,18 +82,20 @@ def _material(name: str, kind: str, melanin: float, redness: float, grey: float)
     ``base_color`` mixes the pigmented and the grey hairs' albedos
     (:mod:`facefarm.compose.hair.colour`). Cycles' Principled Hair takes ``melanin`` for a lock
     of one kind; no melanin gives the grey of a mixed lock (less melanin is brown, then blond),
-    so a mixed lock is marked ``mixed_lock`` and coloured there by ``extra["cycles_color"]``,
-    the same mix in Cycles' colour parametrization."""
+    so a mixed lock is coloured there by ``lock_color``, the same mix in Cycles' colour
+    parametrization."""
     melanin, redness = float(melanin), float(redness)
     colour = hair_albedo_linear(melanin, redness, grey)
     mixed = 0.0 < grey < 1.0
     return Material(name=name, kind=kind, base_color=tuple(float(c) for c in colour), roughness=0.35,
                     specular=0.5, melanin=GREY_MELANIN if grey >= 1.0 else melanin,
                     redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
-                    extra={"radial_roughness": 0.3, "random_color": 0.1, "random_roughness": 0.1,
-                           "mixed_lock": mixed,
-                           **({"cycles_color": tuple(float(c) for c in cycles_lock_colour(melanin, redness, grey))}
-                              if mixed else {})})
+                    hair_radial_roughness=0.3, hair_random_color=0.1, hair_random_roughness=0.1,
+                    lock_color=_rgb(cycles_lock_colour(melanin, redness, grey)) if mixed else None)
+
+
+def _rgb(c) -> tuple[float, float, float]:
+    return (float(c[0]), float(c[1]), float(c[2]))
 
 
 def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,

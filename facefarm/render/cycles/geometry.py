@@ -69,10 +69,6 @@ def add_mesh(collection, mesh: Mesh) -> bpy.types.Object:
         me.materials.append(material_for_class(base, int(c), made))
 
     obj = bpy.data.objects.new(mesh.name, me)
-    if mesh.subdivide > 0:
-        mod = obj.modifiers.new("subdivide", "SUBSURF")
-        mod.levels = mod.render_levels = int(mesh.subdivide)
-        mod.use_limit_surface = True
     collection.objects.link(obj)
     return obj
 

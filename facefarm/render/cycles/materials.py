@@ -177,12 +177,20 @@ def _ranged_noise(g: NodeGraph, scale: float, lo: float, hi: float, detail: floa
 # kinds
 
 
+#: Skin micro-relief: Voronoi pores (scale in 1/m, bump strength) and the wrinkle fold bump strength.
+PORE_SCALE = 2200.0
+PORE_STRENGTH = 0.12
+WRINKLE_STRENGTH = 0.6
+#: Skin's subsurface scale (metres: red mean free path ~4 mm) and sheen (vellus hair).
+SKIN_SUBSURFACE_SCALE_M = 0.004
+SKIN_SHEEN = 0.05
+
+
 @shader("skin")
 def _skin(g: NodeGraph, m: Material, s: Surface):
     """Random-walk subsurface skin with pores (Voronoi pits + fine noise) and patchy roughness."""
-    x = m.extra
     coords = _object_coords(g)
-    pores = g.node("ShaderNodeTexVoronoi", {"Vector": coords, "Scale": x.get("pore_scale", 2200.0),
+    pores = g.node("ShaderNodeTexVoronoi", {"Vector": coords, "Scale": PORE_SCALE,
                                             "Randomness": 0.9},
                    voronoi_dimensions="3D", feature="F1", distance="EUCLIDEAN")
     fine = g.node("ShaderNodeTexNoise", {"Vector": coords, "Scale": 900.0, "Detail": 3.0},
@@ -190,12 +198,12 @@ def _skin(g: NodeGraph, m: Material, s: Surface):
     height = g.node("ShaderNodeMath", {0: pores.outputs["Distance"], 1: fine.outputs["Factor"]},
                     operation="ADD")
     bump = g.node("ShaderNodeBump", {"Height": height.outputs[0],
-                                     "Strength": x.get("pore_strength", 0.12),
+                                     "Strength": PORE_STRENGTH,
                                      "Distance": 0.0001})
     if WRINKLE_ATTRIBUTE in s.attributes:
         # folds: a groove of up to ~0.5 mm (inverted: the attribute is depth, not height)
         bump = g.node("ShaderNodeBump", {"Height": _float_attribute(g, WRINKLE_ATTRIBUTE),
-                                         "Strength": x.get("wrinkle_strength", 0.6),
+                                         "Strength": WRINKLE_STRENGTH,
                                          "Distance": 0.0005, "Normal": bump.outputs["Normal"]},
                       invert=True)
     rough = _ranged_noise(g, 45.0, 0.8 * m.roughness, 1.2 * m.roughness, detail=3.0)
@@ -204,11 +212,11 @@ def _skin(g: NodeGraph, m: Material, s: Surface):
         "Roughness": rough,
         "Subsurface Weight": m.subsurface,
         "Subsurface Radius": tuple(m.subsurface_radius),
-        "Subsurface Scale": x.get("subsurface_scale", 0.004),  # metres: red mean free path ~4 mm
+        "Subsurface Scale": SKIN_SUBSURFACE_SCALE_M,
         "Subsurface IOR": 1.4,
-        "Coat Weight": x.get("coat", 0.0),
+        "Coat Weight": 0.0,
         "Coat Roughness": 0.25,
-        "Sheen Weight": x.get("sheen", 0.05),  # vellus hair
+        "Sheen Weight": SKIN_SHEEN,
         "Sheen Roughness": 0.4,
         "Normal": bump.outputs["Normal"],
     })
@@ -278,17 +286,17 @@ def _hair(g: NodeGraph, m: Material, s: Surface):
     """Principled Hair BSDF (melanin, redness) on curves; on meshes (lash shells, scalp caps)
     ``base_color`` (x vertex colours) with a soft sheen, as the Material contract says."""
     if s.geometry == "curves":
-        common = {"Roughness": m.roughness, "Radial Roughness": m.extra.get("radial_roughness", 0.3),
-                  "Coat": m.extra.get("coat", 0.0), "IOR": 1.55,
-                  "Random Roughness": m.extra.get("random_roughness", 0.1)}
-        if m.extra.get("mixed_lock"):
+        common = {"Roughness": m.roughness, "Radial Roughness": m.hair_radial_roughness,
+                  "Coat": 0.0, "IOR": 1.55,
+                  "Random Roughness": m.hair_random_roughness}
+        if m.lock_color is not None:
             # a lock of pigmented and grey hairs: no melanin gives its grey, its colour does
-            h = g.node("ShaderNodeBsdfHairPrincipled", {**common, "Color": (*m.extra["cycles_color"], 1.0)},
+            h = g.node("ShaderNodeBsdfHairPrincipled", {**common, "Color": (*m.lock_color, 1.0)},
                        parametrization="COLOR", model="CHIANG")
         else:
             h = g.node("ShaderNodeBsdfHairPrincipled", {
                 **common, "Melanin": m.melanin, "Melanin Redness": m.redness,
-                "Random Color": m.extra.get("random_color", 0.1),
+                "Random Color": m.hair_random_color,
             }, parametrization="MELANIN", model="CHIANG")
         return h.outputs["BSDF"]
     alpha = m.alpha
@@ -360,7 +368,7 @@ def _cloth(g: NodeGraph, m: Material, s: Surface):
 
 @shader("marker")
 def _marker(g: NodeGraph, m: Material, s: Surface):
-    """Unlit emitter (calibration targets): radiance = base_color x extra['strength']."""
+    """Unlit emitter (calibration targets): radiance = base_color x emission."""
     e = g.node("ShaderNodeEmission", {"Color": _albedo(g, m, s),
-                                      "Strength": float(m.extra.get("strength", 1.0))})
+                                      "Strength": float(m.emission)})
     return e.outputs["Emission"]

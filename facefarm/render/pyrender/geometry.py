@@ -34,8 +34,8 @@ MAX_ALBEDO = 0.95
 
 
 def double_sided(material: Material) -> bool:
-    """Whether back faces are drawn; ``material.extra["double_sided"]`` overrides the per-kind default."""
-    return bool(material.extra.get("double_sided", material.kind in DOUBLE_SIDED_KINDS))
+    """Whether back faces are drawn; ``material.double_sided`` overrides the per-kind default."""
+    return material.kind in DOUBLE_SIDED_KINDS if material.double_sided is None else material.double_sided
 
 
 def is_transparent_lens(material: Material) -> bool:
