@@ -131,3 +131,10 @@ def test_modules_import_no_cycle():
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
+
+
+def test_every_backend_the_catalog_names_is_registered():
+    from facefarm.catalog.vocabulary import BACKEND_NAMES
+    from facefarm.render.backends import BACKENDS
+
+    assert set(BACKENDS) == set(BACKEND_NAMES)

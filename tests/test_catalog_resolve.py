@@ -218,3 +218,18 @@ def test_resolved_sample_round_trips_through_json(seed, index):
     back = ResolvedSample.model_validate(json.loads(text))
     assert back == s
     assert json.dumps(back.model_dump(mode="json")) == text
+
+
+def test_identity_streams_are_distinct_and_identity_level():
+    """Each named identity stream has its own key, and every image of an identity draws the same
+    numbers from it while another identity draws others."""
+    from facefarm.catalog.rng import IDENTITY_STREAMS, identity_stream
+
+    assert len(set(IDENTITY_STREAMS.values())) == len(IDENTITY_STREAMS)
+    cat = load_catalog({"catalog_version": 1, "identity": {"images_per_identity": 2}})
+    a, b, c = resolve(cat, 3, 0, 8), resolve(cat, 3, 1, 8), resolve(cat, 3, 2, 8)
+    assert a.identity_index == b.identity_index != c.identity_index
+    first = {n: identity_stream(a, n).random() for n in IDENTITY_STREAMS}
+    assert first == {n: identity_stream(b, n).random() for n in IDENTITY_STREAMS}
+    assert all(first[n] != identity_stream(c, n).random() for n in IDENTITY_STREAMS)
+    assert len(set(first.values())) == len(first)

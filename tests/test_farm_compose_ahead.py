@@ -16,7 +16,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import pytest  # noqa: E402
 
-from facefarm.farm.plan import sample_id  # noqa: E402
+from facefarm.catalog.vocabulary import sample_id  # noqa: E402
 from facefarm.farm.workers import SampleWorker
 from facefarm.render.backends import backend  # noqa: E402
 

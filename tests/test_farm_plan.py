@@ -11,8 +11,8 @@ from facefarm.sample import writer
 from facefarm.sample.store import open_store
 from facefarm.farm import job as jobs
 from facefarm.cli.render import depends_on_n, plan_problem
-from facefarm.farm.plan import (Job, ResourceError, default_shard_size, fit_workers, plan_shards,
-                                       sample_id, worker_resources)
+from facefarm.catalog.vocabulary import sample_id
+from facefarm.farm.plan import Job, ResourceError, default_shard_size, fit_workers, plan_shards, worker_resources
 
 SPEC = {"catalog_version": 1, "render": {"resolution": [64, 64]}}
 

@@ -41,6 +41,7 @@ from facefarm.catalog.strata import FREE, Assignment, needs_plan, plan
 from facefarm.catalog.taxonomy import (blend_eye_colors, blend_number, blend_number_in_band,
                                        blend_shape_bases, dirichlet_mix)
 from facefarm.catalog.vocabulary import EYE_COLORS, head_width_m
+from facefarm.catalog.vocabulary import sample_id
 
 if TYPE_CHECKING:
     from facefarm.catalog.spec import Catalog
@@ -500,7 +501,7 @@ def resolve(catalog: "Catalog", seed: int, index: int, n_total: int | None = Non
 
     r = catalog.render
     return ResolvedSample(
-        sample_id=f"{index:06d}", index=index, seed=seed, catalog_hash=ctx.catalog_hash,
+        sample_id=sample_id(index), index=index, seed=seed, catalog_hash=ctx.catalog_hash,
         sampler_version=SAMPLER_VERSION, identity_id=f"{ctx.catalog_hash[:8]}-s{seed}-{j:06d}", identity_index=j,
         ancestry_labels=ident["ancestry_labels"], ancestry_weights=ident["ancestry_weights"],
         age_years=ident["age_years"], gender=ident["gender"], muscle=ident["muscle"], weight=ident["weight"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+from facefarm.catalog.vocabulary import BackendName
 
 RGB = tuple[float, float, float]
 StratumValue = Union[bool, str, list[str], list[float]]
@@ -132,7 +133,7 @@ class BackgroundSample(_Out):
 
 
 class RenderSample(_Out):
-    backend: Literal["pyrender", "cycles"]
+    backend: BackendName
     samples: int
     device: str
     denoise: bool

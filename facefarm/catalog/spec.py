@@ -21,6 +21,7 @@ from facefarm.catalog.sampling_spec import SamplingSpec
 from facefarm.catalog.taxonomy import EyeChoice, Taxonomy, load_taxonomy_data
 from facefarm.catalog.vocabulary import (CLOTHING_IDS, FACIAL_HAIR_STYLES, GLASSES_FAMILIES, HDRI_IDS,
                                          HEADWEAR_IDS)
+from facefarm.catalog.vocabulary import BackendName
 
 CATALOG_VERSION = 1
 
@@ -313,7 +314,7 @@ class BackgroundSpec(Frozen):
 
 
 class RenderSpec(Frozen):
-    backend: Literal["pyrender", "cycles"] = "pyrender"
+    backend: BackendName = "pyrender"
     samples: int = Field(64, ge=1, le=65536, description="Cycles samples per pixel.")
     resolution: tuple[int, int] = Field((256, 256), description="Image width, height in pixels.")
     device: Literal["auto", "cpu", "cuda", "optix", "hip", "metal"] = "auto"

@@ -7,6 +7,20 @@ Asset ids here are only *defaults*: the render side passes the ids it can actual
 from __future__ import annotations
 
 from types import MappingProxyType
+from typing import Literal, get_args
+
+#: The render back-ends a catalog can name (``render.backend``); ``facefarm.render.backends``
+#: holds one entry for each.
+BackendName = Literal["pyrender", "cycles"]
+BACKEND_NAMES: tuple[str, ...] = get_args(BackendName)
+
+#: The id of sample ``index`` in a dataset (its file stem under ``samples/``).
+SAMPLE_ID_FORMAT = "{index:06d}"
+
+
+def sample_id(index: int) -> str:
+    """The id of sample ``index``: six digits, zero-padded (``000042``)."""
+    return SAMPLE_ID_FORMAT.format(index=int(index))
 
 #: The 8 CC0 HDRIs shipped inside the bpy wheel (bpy/5.0/datafiles/studiolights/world/).
 HDRI_IDS: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")

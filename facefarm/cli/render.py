@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from facefarm.catalog.vocabulary import BACKEND_NAMES
 
 EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -24,7 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output folder or fsspec URL (s3://, gs://, file://)")
     p.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    p.add_argument("--backend", choices=("pyrender", "cycles"), default=None,
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
                    help="override the catalog's render.backend")
     p.add_argument("--workers", type=int, default=None,
                    help="render workers (default: min(cores, 2) locally; one per GPU/CPU on a cluster)")

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from facefarm.catalog.vocabulary import BACKEND_NAMES
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
@@ -29,7 +30,7 @@ def add_parser(sub) -> None:
     s.add_argument("--address", required=True, help="the cluster's dashboard, e.g. http://HEAD:8265")
     s.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--backend", choices=("pyrender", "cycles"), default=None)
+    s.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     s.add_argument("--workers", type=int, default=None, help="render workers (default: one per GPU/CPU)")
     s.add_argument("--max-retries", type=int, default=2)
     s.add_argument("--overwrite", action="store_true")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear
+from facefarm.catalog.rng import identity_stream
 from facefarm.catalog.skin_tone import skin_albedo_linear
 from facefarm.compose.hair.colour import hair_albedo_linear
 from facefarm.scene.classes import CLASS_IDS
@@ -45,16 +46,6 @@ class FaceGeometry:
         pivot = ear_mid + np.array([0.0, -0.03, -0.01]) * scale
         centre = 0.5 * (eye_mid + mouth)
         return FaceGeometry(pivot=pivot, face_centre=centre, eye_mid=eye_mid, mouth=mouth, scale=scale)
-
-
-SKIN_STREAMS = 7000  # identity stream ids: skin detail 7000+, hair 9100+ (facefarm/compose/hair/strands.py)
-
-
-def identity_rng(sample, stream: int) -> np.random.Generator:
-    """A generator for identity-level detail (same for every image of an identity); ``stream``
-    is a stream id unique to its use, so uses never share random numbers."""
-    h = int(sample.catalog_hash[:15], 16)
-    return np.random.default_rng(np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), stream]))
 
 
 def iris_linear_rgb(sample) -> tuple[float, float, float]:
@@ -115,7 +106,7 @@ def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, f
     """(V, 3) float32 linear albedo for every head vertex (non-skin parts get their own materials)."""
     sk = sample.skin
     base = np.asarray(skin_albedo_linear(sk.melanin, sk.haemoglobin))
-    rng = identity_rng(sample, SKIN_STREAMS + 1)
+    rng = identity_stream(sample, "skin.tone")
     n = len(vertices)
     col = np.tile(base, (n, 1))
     mottle = _smooth_field(vertices, rng)

@@ -16,7 +16,7 @@ back-end shows as it is, and a fold depth that the photoreal back-end also turns
 (mesh attribute :data:`WRINKLE_ATTRIBUTE`); plus, for the photoreal back-end, strand
 coordinates on the lash cards so its lash shader can cut them into fine, partly transparent
 strands (:data:`LASH_STRAND_ATTRIBUTE`, :data:`LASH_COVER_ATTRIBUTE`). Randomness is identity-level
-(:func:`facefarm.compose.skin.identity_rng`), so every image of a person has the same lines
+(:func:`facefarm.catalog.rng.identity_stream`), so every image of a person has the same lines
 and spots; strengths come from ``sample.skin.wrinkles`` and ``sample.skin.blemishes`` (0..1),
 and both are exactly zero at 0.
 """
@@ -30,7 +30,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from facefarm.scene.classes import CLASS_IDS
-from facefarm.compose.skin import SKIN_STREAMS, identity_rng
+from facefarm.catalog.rng import identity_stream
 from facefarm.geometry import vectors
 from facefarm.scene.model import LASH_COVER_ATTRIBUTE
 from facefarm.scene.model import LASH_STRAND_ATTRIBUTE
@@ -39,8 +39,6 @@ from facefarm.scene.model import WRINKLE_ATTRIBUTE
 #: strands per card across the lid (upper, lower)
 _LASH_STRANDS = (90.0, 45.0)
 
-_WRINKLE_STREAM = SKIN_STREAMS + 20  # + 0..5: one stream per kind of fold, so they never shift
-_BLEMISH_STREAM = SKIN_STREAMS + 30  # each other when one kind starts (or a strength is overridden)
 _FACE_CLASSES = (CLASS_IDS["SKIN"], CLASS_IDS["NOSE"])
 #: classes a blemish keeps clear of (on the coarse mesh, in the chart)
 _CLEAR_CLASSES = (CLASS_IDS["RIGHT_EYE"], CLASS_IDS["LEFT_EYE"], CLASS_IDS["TOP_LIP"],
@@ -235,7 +233,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
         crest[:] += highlight * amount * env * _line(np.abs(d) - 2.2 * width, 1.3 * width, h) * mask
 
     # forehead: near-horizontal lines between the brows and the hairline
-    s, rng = _group_strength(w, 0.0), identity_rng(sample, _WRINKLE_STREAM)
+    s, rng = _group_strength(w, 0.0), identity_stream(sample, "skin.wrinkles.forehead")
     brow_top = lm[17:27, 1].max()
     n_lines = int(rng.integers(3, 5))
     gap = rng.uniform(0.0095, 0.012)
@@ -249,7 +247,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
         add(0.45 * s * rng.uniform(0.6, 1.0), y - path, 0.0006 + 0.0006 * s, env)
 
     # frown lines between the brows
-    s, rng = _group_strength(w, 0.25), identity_rng(sample, _WRINKLE_STREAM + 1)
+    s, rng = _group_strength(w, 0.25), identity_stream(sample, "skin.wrinkles.frown")
     if s > 0:
         y_lo = 0.5 * (lm[21, 1] + lm[22, 1]) - 0.006
         for side in (-1.0, 1.0):
@@ -258,7 +256,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
             add(0.35 * s * rng.uniform(0.5, 1.0), x - x0 - side * 0.08 * (y - y_lo), 0.0006 + 0.0004 * s, env)
 
     # crow's feet: lines fanning out of the outer eye corners, on the temple (u = lateral arc)
-    s, rng = _group_strength(w, 0.05), identity_rng(sample, _WRINKLE_STREAM + 2)
+    s, rng = _group_strength(w, 0.05), identity_stream(sample, "skin.wrinkles.crows_feet")
     for side, corner in ((-1.0, lm[36]), (1.0, lm[45])):
         dx, dy, dz = x - corner[0], y - corner[1], z - corner[2]
         u = np.where(side * dx > 0, np.sqrt(dx ** 2 + dz ** 2), side * dx)
@@ -272,7 +270,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
             add(0.45 * s * rng.uniform(0.6, 1.0), across, 0.0004 + 0.0003 * s, env)
 
     # under the eyes: lines following the lower lid and the shadow of the bag below them
-    s, rng = _group_strength(w, 0.2), identity_rng(sample, _WRINKLE_STREAM + 3)
+    s, rng = _group_strength(w, 0.2), identity_stream(sample, "skin.wrinkles.under_eye")
     if s > 0:
         for ids in ((36, 41, 40, 39), (42, 47, 46, 45)):
             p = lm[list(ids)]
@@ -289,7 +287,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
 
     # nasolabial folds (nose wing to beside the mouth corner) and marionette lines below
     s_nl, s_mar = _group_strength(w, 0.0), _group_strength(w, 0.4)
-    rng = identity_rng(sample, _WRINKLE_STREAM + 4)
+    rng = identity_stream(sample, "skin.wrinkles.nasolabial")
     for side, wing, mouth in ((-1.0, lm[31], lm[48]), (1.0, lm[35], lm[54])):
         off = np.array([side, 0.0])
         p0 = wing[:2] + np.array([side * 0.006, 0.004])
@@ -308,7 +306,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
             add(0.40 * s_mar * k_mar, d, 0.0007 + 0.0006 * s_mar, _taper(along) * front)
 
     # neck: rings across the front of the throat
-    s, rng = _group_strength(w, 0.3), identity_rng(sample, _WRINKLE_STREAM + 5)
+    s, rng = _group_strength(w, 0.3), identity_stream(sample, "skin.wrinkles.neck")
     if s > 0:
         chin = lm[8]
         for k in range(int(rng.integers(2, 4))):
@@ -327,7 +325,7 @@ def _blemishes(sample, c: _Chart) -> np.ndarray:
     n_spots = int(round(b * 30))
     if n_spots == 0 or len(c.spot_candidates) == 0:
         return out
-    rng = identity_rng(sample, _BLEMISH_STREAM)
+    rng = identity_stream(sample, "skin.blemishes")
     ids = rng.choice(c.spot_candidates, n_spots, p=c.spot_weights)
     centres = c.coarse[ids] + rng.normal(0, 0.001, (n_spots, 3))
     red = rng.random(n_spots) < 0.6

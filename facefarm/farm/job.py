@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from facefarm import __version__, paths
 from facefarm.sample import writer
 from facefarm.sample.store import Store
-from facefarm.farm.plan import Job, sample_id
+from facefarm.catalog.vocabulary import sample_id
+from facefarm.farm.plan import Job
 
 JOB_FILE = "job.json"
 JOB_FORMAT = 1

@@ -15,12 +15,6 @@ from facefarm import __version__
 
 from facefarm.render import backends
 
-BACKENDS = ("pyrender", "cycles")
-
-
-def sample_id(index: int) -> str:
-    """The id of sample ``index`` (file stem under ``samples/``); the catalog's resolver names samples so."""
-    return f"{int(index):06d}"
 
 
 @dataclass(frozen=True)
@@ -48,8 +42,7 @@ class Job:
     generator_version: str = __version__
 
     def __post_init__(self):
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}: use one of {', '.join(BACKENDS)}")
+        backends.backend(self.backend)  # a clear error for an unknown one
         if self.n < 0:
             raise ValueError(f"the number of samples must be >= 0 (got {self.n})")
 

@@ -21,7 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from facefarm.farm.plan import Job, ResourceError, fit_workers, sample_id
+from facefarm.catalog.vocabulary import sample_id
+from facefarm.farm.plan import Job, ResourceError, fit_workers
 
 #: calls queued per actor beyond the running one: hides the driver round trip, bounds the loss on a crash
 IN_FLIGHT_PER_WORKER = 2

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from facefarm.catalog.resolved import ResolvedSample
 from facefarm.sample.writer import sample_names
+from facefarm.catalog.vocabulary import BackendName
 
 SCHEMA_BASE = "https://github.com/facefarm/facefarm/assets/schema/"
 N_LANDMARKS = 70  # facefarm/assets/schema/landmarks70.json
@@ -128,7 +129,7 @@ class ManifestSeconds(RecordSeconds):
 class RecordRender(_Strict):
     """How the sample was rendered."""
 
-    backend: Literal["pyrender", "cycles"] = Field(
+    backend: BackendName = Field(
         description="The back-end that rendered it (`--backend` may override `attributes.render.backend`).")
     generator: Literal["facefarm"]
     version: str = Field(description="facefarm version.")

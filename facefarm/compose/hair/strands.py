@@ -30,7 +30,7 @@ from facefarm.compose.hair.scalp import ScalpRequest, StrandSet, hairline_weight
 from facefarm.compose.hair.styles import facial_style, library, scalp_style
 from facefarm.compose.hair.collision import HeadFrame, HeadSurface
 from facefarm.scene.model import Curves, Material
-from facefarm.compose import skin
+from facefarm.catalog.rng import identity_stream
 from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 from facefarm.compose.posed_head import PosedHead
 
@@ -45,11 +45,6 @@ def neutral_head(head) -> NeutralHead:
     return _NEUTRAL[key]
 
 
-HAIR_STREAMS = 9100
-
-def identity_rng(sample, stream: int) -> np.random.Generator:
-    """Generator for identity-level hair detail: the same for every image of an identity."""
-    return skin.identity_rng(sample, HAIR_STREAMS + stream)
 
 
 def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) -> HeadFrame:
@@ -144,7 +139,7 @@ def hair_cover(sample, head) -> np.ndarray:
     out = np.zeros(len(nh.vertices), np.float32)
     if req.style.bald:
         return out
-    weight = hairline_weight(req, library(), nh, identity_rng(sample, 1))
+    weight = hairline_weight(req, library(), nh, identity_stream(sample, "hair.scalp"))
     skin = np.unique(nh.faces[nh.face_is_skin & (nh.face_class == CLASS_IDS["SKIN"])])
     out[skin] = weight(nh.vertices[skin]) * float(np.clip(sample.hair.density, 0.0, 1.0))
     return out
@@ -168,21 +163,21 @@ def hair_strands(posed: PosedHead, *, detail: float = 1.0, gravity: np.ndarray |
 
     if not posed.tucks_all_hair:  # each part draws from its own stream: skipping one moves no other
         req = _scalp_request(sample, detail, posed.headwear_coverage)
-        scalp = scalp_strands(req, lib, nh, frame, identity_rng(sample, 1))
+        scalp = scalp_strands(req, lib, nh, frame, identity_stream(sample, "hair.scalp"))
         out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
-                       identity_rng(sample, 2), detail)
+                       identity_stream(sample, "hair.scalp.colour"), detail)
 
     b = brow_strands(lib.brows, float(brows.thickness), float(brows.density), detail, nh, frame,
-                     identity_rng(sample, 3))
+                     identity_stream(sample, "hair.brows"))
     for side, cls in (("r", "RIGHT_BROW"), ("l", "LEFT_BROW")):
         out += _curves(f"brow_{side}", "brow", CLASS_IDS[cls], b[side], brows.melanin, brows.redness,
-                       brows.grey, identity_rng(sample, 4), detail)
+                       brows.grey, identity_stream(sample, "hair.brows.colour"), detail)
 
     if beard.style != "none":
-        rng = identity_rng(sample, 5)
+        rng = identity_stream(sample, "hair.beard")
         freq = FacialRequest(style=facial_style(beard.style), density=float(beard.density),
                              curl=float(hair.curl), length=float(rng.random()), detail=detail)
         fs = facial_strands(freq, lib, nh, frame, rng)
         out += _curves("beard", "beard", CLASS_IDS["BEARD"], fs, beard.melanin, beard.redness, beard.grey,
-                       identity_rng(sample, 6), detail)
+                       identity_stream(sample, "hair.beard.colour"), detail)
     return out
