@@ -27,6 +27,18 @@ def srgb_to_linear(c: float) -> float:
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
 
+def rgb(values) -> RGB:
+    """Any three numbers (a tuple, a list, a numpy array) as a float RGB triple."""
+    r, g, b = (float(c) for c in values)
+    return (r, g, b)
+
+
+def srgb_to_linear_rgb(values) -> RGB:
+    """An sRGB triple (0..1) -> linear, channel by channel."""
+    r, g, b = (srgb_to_linear(float(c)) for c in values)
+    return (r, g, b)
+
+
 def linear_to_srgb(c: float) -> float:
     """One linear channel (0..1, clipped) -> sRGB (0..1)."""
     c = min(max(c, 0.0), 1.0)

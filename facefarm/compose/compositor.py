@@ -30,6 +30,7 @@ from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.scene.model import RASTER_STRANDS, Environment, Landmarks, Light, Mesh, Scene, StrandDensity
 from facefarm.geometry.triangles import vertex_normals
 from facefarm.scene.model import OCCLUSION_ATTRIBUTE
+from facefarm.catalog.colors import srgb_to_linear_rgb
 
 # Units that move the eyeballs: we drive gaze by rotating our own eyeballs instead,
 # and keep only the lid motion that follows gaze (see _gaze_units).
@@ -244,4 +245,4 @@ def _background(sample):
     bg = sample.background
     if bg.kind == "hdri":
         return "hdri"
-    return tuple(srgb_to_linear(float(c)) for c in bg.color_rgb)
+    return srgb_to_linear_rgb(bg.color_rgb)

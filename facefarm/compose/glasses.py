@@ -26,12 +26,13 @@ from typing import Literal, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from facefarm.catalog.colors import srgb_to_linear
 from facefarm.paths import ASSETS
 from facefarm.geometry.surface import SurfaceDistance, orient_outward, sweep
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import Material, Mesh
 from facefarm.geometry import vectors
+from facefarm.catalog.colors import rgb
+from facefarm.catalog.colors import srgb_to_linear_rgb
 
 FAMILIES_PATH = ASSETS / "glasses" / "families.json"
 
@@ -578,7 +579,7 @@ def _temple(hinge: np.ndarray, ear: dict, fam: FrameFamily, t: float,
 
 def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
     """Group the placed parts into frame meshes by material and one mesh per lens."""
-    lin = tuple(srgb_to_linear(float(c)) for c in params.color_rgb)
+    lin = srgb_to_linear_rgb(params.color_rgb)
     acetate = Material(name="glasses_acetate", kind="glasses_frame", base_color=lin, roughness=0.3,
                        specular=0.5, frame_material="acetate")
     metal = Material(name="glasses_metal", kind="glasses_frame", base_color=lin, roughness=0.25,
@@ -603,11 +604,11 @@ def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
             v, f = _concat(groups[key])
             out.append(Mesh(name=f"glasses_{key}", vertices=v.astype(np.float32), faces=f.astype(np.int32),
                             face_class=np.full(len(f), cls, np.uint8), material=mat, smooth=True))
-    tint = tuple(srgb_to_linear(float(c)) for c in params.lens_tint_rgb)
+    tint = srgb_to_linear_rgb(params.lens_tint_rgb)
     trans = float(np.clip(params.lens_transmission, 0.0, 1.0))
     # base_color is what passes through (Cycles' transparent colour): tint x transmission;
     # alpha is the rasteriser's opacity
-    lens_mat = Material(name="glasses_lens", kind="glasses_lens", base_color=tuple(c * trans for c in tint),
+    lens_mat = Material(name="glasses_lens", kind="glasses_lens", base_color=rgb(np.asarray(tint) * trans),
                         roughness=0.02, specular=0.5, ior=1.5, alpha=float(np.clip(1.0 - trans, 0.04, 0.97)))
     for pts, faces, role in lenses:
         out.append(Mesh(name=f"glasses_{role}", vertices=pts.astype(np.float32), faces=faces.astype(np.int32),

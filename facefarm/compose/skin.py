@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facefarm.catalog.colors import srgb_to_linear
 from facefarm.catalog.rng import identity_stream
 from facefarm.catalog.skin_tone import skin_albedo_linear
 from facefarm.compose.hair.colour import hair_albedo_linear
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import Material
 from facefarm.geometry import vectors
+from facefarm.catalog.colors import srgb_to_linear_rgb
 
 ADULT_INTEROCULAR_M = 0.063
 
@@ -50,7 +50,7 @@ class FaceGeometry:
 
 def iris_linear_rgb(sample) -> tuple[float, float, float]:
     rgb = getattr(sample.eyes, "iris_rgb", None) or getattr(sample.eyes, "rgb", None) or (0.35, 0.22, 0.12)
-    return tuple(srgb_to_linear(float(c)) for c in rgb)
+    return srgb_to_linear_rgb(rgb)
 
 
 def _smooth_field(points: np.ndarray, rng: np.random.Generator, wavelengths=(0.015, 0.03, 0.06)) -> np.ndarray:

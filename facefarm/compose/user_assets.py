@@ -40,13 +40,13 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from facefarm.catalog.colors import srgb_to_linear
 from facefarm.paths import ASSETS
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import Material, Mesh
 from facefarm.catalog.vocabulary import CLOTHING_IDS, DEFAULT_KNOWN_ASSETS, HEADWEAR_IDS
 from facefarm.compose.garments.body import Body
 from facefarm.compose.glasses import HeadClearance, families
+from facefarm.catalog.colors import srgb_to_linear_rgb
 
 USER_ASSETS_ENV = "FACEFARM_USER_ASSETS"
 DEFAULT_FOLDER = ASSETS / "user"
@@ -380,7 +380,7 @@ def fitted_meshes(kind: str, asset_id: str, head, vertices: np.ndarray, color_rg
     v = _clear(v, kind, head, vertices, dst.mean(axis=0))
     rgb = color_rgb if color_rgb is not None else (sc.color_rgb or (0.5, 0.5, 0.5))
     mat = Material(name=f"user_{asset_id}", kind=_MATERIAL_KIND[kind],  # type: ignore[arg-type]
-                   base_color=tuple(srgb_to_linear(float(c)) for c in rgb), roughness=sc.roughness,
+                   base_color=srgb_to_linear_rgb(rgb), roughness=sc.roughness,
                    metallic=sc.metallic)
     return [Mesh(name=f"user_{kind}_{asset_id}", vertices=v.astype(np.float32), faces=asset.faces.astype(np.int32),
                  face_class=np.full(len(asset.faces), CLASS_IDS[KIND_CLASS[kind]], np.uint8), material=mat)]

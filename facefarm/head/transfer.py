@@ -46,7 +46,9 @@ def neighbourhoods(base: np.ndarray, group: np.ndarray, radius: float = 0.04,
     every vertex reads the scale of its ``n_spread`` nearest samples of its group.
     """
     n = len(base)
-    samples, ii, jj = [], [], []
+    samples: list[np.ndarray] = []
+    ii: list[np.ndarray] = []
+    jj: list[np.ndarray] = []
     spread_r, spread_c, spread_w = [], [], []
     for g in np.unique(group):
         idx = np.flatnonzero(group == g)

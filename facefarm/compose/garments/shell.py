@@ -13,13 +13,13 @@ from facefarm.scene.model import Material
 from facefarm.scene.model import Mesh
 from facefarm.geometry.surface import SurfaceDistance
 from facefarm.compose.garments.body import open_edges
-from facefarm.catalog.colors import srgb_to_linear
 from facefarm.geometry.surface import sweep
 from facefarm.geometry import vectors
+from facefarm.catalog.colors import srgb_to_linear_rgb
 
 
 def linear_rgb(rgb) -> tuple[float, float, float]:
-    return tuple(srgb_to_linear(float(c)) for c in rgb)  # type: ignore[return-value]
+    return srgb_to_linear_rgb(rgb)
 
 
 # ---------------------------------------------------------------------------------- shells

@@ -246,10 +246,10 @@ def away(nr: Nearest, p: np.ndarray, sel: np.ndarray | None = None) -> np.ndarra
     """(k, 3) unit directions out of the surface at the (k, 3) points ``p`` (the rows ``sel`` of
     the query ``nr``): from the closest point towards the point when it is outside, away from
     it when inside (the distance's gradient), the smooth normal on the surface itself."""
-    sel = slice(None) if sel is None else sel
-    d = (p - nr.point[sel]) * np.sign(nr.distance[sel])[:, None]
+    rows = slice(None) if sel is None else sel
+    d = (p - nr.point[rows]) * np.sign(nr.distance[rows])[:, None]
     ln = vectors.length(d, True)
-    return np.where(ln > 1e-7, d / np.maximum(ln, 1e-30), nr.normal[sel])
+    return np.where(ln > 1e-7, d / np.maximum(ln, 1e-30), nr.normal[rows])
 
 
 @dataclass(frozen=True)

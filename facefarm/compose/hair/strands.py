@@ -33,6 +33,7 @@ from facefarm.scene.model import Curves, Material
 from facefarm.catalog.rng import identity_stream
 from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 from facefarm.compose.posed_head import PosedHead
+from facefarm.catalog.colors import rgb
 
 _NEUTRAL: dict[object, NeutralHead] = {}
 
@@ -82,15 +83,11 @@ def _material(name: str, kind: str, melanin: float, redness: float, grey: float)
     melanin, redness = float(melanin), float(redness)
     colour = hair_albedo_linear(melanin, redness, grey)
     mixed = 0.0 < grey < 1.0
-    return Material(name=name, kind=kind, base_color=tuple(float(c) for c in colour), roughness=0.35,
+    return Material(name=name, kind=kind, base_color=rgb(colour), roughness=0.35,
                     specular=0.5, melanin=GREY_MELANIN if grey >= 1.0 else melanin,
                     redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
                     hair_radial_roughness=0.3, hair_random_color=0.1, hair_random_roughness=0.1,
-                    lock_color=_rgb(cycles_lock_colour(melanin, redness, grey)) if mixed else None)
-
-
-def _rgb(c) -> tuple[float, float, float]:
-    return (float(c[0]), float(c[1]), float(c[2]))
+                    lock_color=rgb(cycles_lock_colour(melanin, redness, grey)) if mixed else None)
 
 
 def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,
