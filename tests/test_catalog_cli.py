@@ -112,3 +112,35 @@ def test_resolve_command_prints_the_resolved_sample(capsys):
     lines = capsys.readouterr().out.splitlines()
     cat = load_catalog(path)
     assert [json.loads(x) for x in lines] == [resolve(cat, 4, i).model_dump(mode="json") for i in (2, 17)]
+
+
+def _validate_and_render(tmp_path, doc_text: str) -> tuple[tuple[int, str], tuple[int, str]]:
+    """(exit, output) of `catalog validate` and of `render` (which stops before rendering) on one spec."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(doc_text)
+    v = subprocess.run([str(FACEFARM), "catalog", "validate", str(spec)], capture_output=True, text=True)
+    r = subprocess.run([str(FACEFARM), "render", str(spec), "-o", str(tmp_path / "out"), "-n", "2", "--no-ray",
+                        "--quiet"], capture_output=True, text=True)
+    return (v.returncode, v.stdout + v.stderr), (r.returncode, r.stdout + r.stderr)
+
+
+@pytest.mark.parametrize("text,path,fragment", [
+    ('{"catalog_version": 1, "name": ' + "[" * 3000 + "]" * 3000 + "}", "$", "nested more than"),
+    ('{"catalog_version": 1, "name": "\\ud800"}', "$.name", "lone UTF-16 surrogate"),
+    (json.dumps({"catalog_version": 1, "identity": {"detail_names": ["nose-hump", "nose-humpp"]}}),
+     "$.identity.detail_names[1]", "did you mean 'nose-hump"),
+])
+def test_validate_and_render_refuse_alike_with_a_json_path(tmp_path, head_asset, text, path, fragment):
+    (v_rc, v_out), (r_rc, r_out) = _validate_and_render(tmp_path, text)
+    for rc, out in ((v_rc, v_out), (r_rc, r_out)):
+        assert rc == 1 and "Traceback" not in out, out
+        assert f"{path}: " in out and fragment in out, out
+    assert not (tmp_path / "out" / "samples").exists()
+
+
+def test_validate_and_render_accept_the_shipped_user_asset(tmp_path, head_asset):
+    doc = {"catalog_version": 1, "render": {"resolution": [64, 64]},
+           "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"headband_cc0": 1}}}}
+    (v_rc, v_out), (r_rc, r_out) = _validate_and_render(tmp_path, json.dumps(doc))
+    assert v_rc == 0 and v_out.startswith("OK"), v_out
+    assert r_rc == 0, r_out

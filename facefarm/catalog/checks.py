@@ -3,6 +3,7 @@ strata and quotas that must be satisfiable), and the asset-id check against a ca
 
 from __future__ import annotations
 
+import difflib
 import itertools
 import math
 from typing import Any, Iterable
@@ -240,7 +241,8 @@ def asset_problems(cat: "Catalog", known: dict[str, set[str]]) -> list[Problem]:
     """Asset ids the catalog uses that are not in ``known`` (kind -> ids).
 
     Kinds: ``hdri``, ``hair_style`` (the style tables and the keys of ``hair.age_ramps_years``),
-    ``glasses``, ``clothing``, ``headwear``; a kind missing from ``known`` is not checked.
+    ``glasses``, ``clothing``, ``headwear``, ``detail`` (the head model's identity details named
+    in ``identity.detail_names``); a kind missing from ``known`` is not checked.
     """
     used: list[tuple[str, Any, str]] = [
         ("hdri", cat.lighting.hdri, "$.lighting.hdri"),
@@ -264,4 +266,13 @@ def asset_problems(cat: "Catalog", known: dict[str, set[str]]) -> list[Problem]:
         if style not in styles:
             out.append(Problem(_key("$.hair.age_ramps_years", style),
                                f"unknown hair_style id {style!r}; known ids: {', '.join(sorted(styles))}"))
+    if "detail" in known and cat.identity.detail_names is not None:
+        details = set(known["detail"])
+        for i, name in enumerate(cat.identity.detail_names):
+            if name not in details:
+                close = difflib.get_close_matches(name, sorted(details), n=3)
+                hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+                out.append(Problem(f"$.identity.detail_names[{i}]",
+                                   f"{name!r} is not a detail of the head model; {hint}"
+                                   f"`facefarm catalog details` lists all {len(details)}"))
     return out

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from facefarm.catalog.checks import asset_problems, cross_field_problems
-from facefarm.catalog.problems import CatalogError, Problem, problems_from_validation_error
+from facefarm.catalog.problems import CatalogError, Problem, json_path, problems_from_validation_error
 from facefarm.catalog.spec import Catalog
 
 
@@ -26,14 +26,70 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return dict(pairs)
 
 
+#: Deepest nesting of arrays and objects a catalog may have (the language needs about 8).
+MAX_JSON_DEPTH = 64
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text, outside strings."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _lone_surrogate(value: Any, path: list) -> list | None:
+    """The JSON path of the first string (key or value) holding a lone UTF-16 surrogate, else None."""
+    if isinstance(value, str):
+        return path if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if any("\ud800" <= ch <= "\udfff" for ch in k):
+                return path + [k.encode("utf-8", "replace").decode()]
+            found = _lone_surrogate(v, path + [k])
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _lone_surrogate(v, path + [i])
+            if found is not None:
+                return found
+    return None
+
+
 def parse_json(text: str) -> tuple[Any, list[Problem]]:
-    """Parse JSON text; malformed JSON becomes a Problem with line and column."""
+    """Parse JSON text; malformed JSON becomes a Problem with line and column, and so do JSON
+    nested deeper than :data:`MAX_JSON_DEPTH` and strings that are not valid Unicode."""
+    if _depth(text) > MAX_JSON_DEPTH:
+        return None, [Problem("$", f"JSON nested more than {MAX_JSON_DEPTH} levels deep; a catalog needs far "
+                                   "fewer: check for runaway brackets")]
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates), []
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as e:
         return None, [Problem("$", f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}; fix the syntax")]
     except _DuplicateKeys as e:
         return None, [Problem("$", f"duplicate key {e} in one object; keep only one")]
+    except RecursionError:
+        return None, [Problem("$", f"JSON nested too deeply; a catalog needs at most {MAX_JSON_DEPTH} levels")]
+    bad = _lone_surrogate(data, [])
+    if bad is not None:
+        return None, [Problem(json_path(bad), "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which "
+                                              "is not valid Unicode; fix or remove the escape")]
+    return data, []
 
 
 def check_catalog(source: str | Path | dict) -> tuple[Catalog | None, list[Problem]]:

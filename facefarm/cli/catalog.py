@@ -1,5 +1,5 @@
-"""``facefarm catalog validate|schema|resolve|example``: check a catalog spec, print (and regenerate)
-the JSON Schemas, show a sample, print a shipped example catalog.
+"""``facefarm catalog validate|schema|resolve|details|example``: check a catalog spec, print (and
+regenerate) the JSON Schemas, show a sample, list the head's identity details, print a shipped catalog.
 
 Bad input never produces a traceback: every problem is printed with its JSON path and what
 to change, and the exit status is 1.
@@ -16,8 +16,6 @@ from facefarm.paths import ASSETS, CATALOGS
 SCHEMA_DIR = ASSETS / "schema"
 #: Every JSON Schema generated from models: name -> file under facefarm/assets/schema/.
 SCHEMA_FILES = {"catalog": "catalog.schema.json", "record": "record.schema.json", "manifest": "manifest.schema.json"}
-#: Samples resolved by ``validate`` to prove the rules can be met.
-PROBE_SAMPLES = 16
 
 
 def add_parser(sub) -> None:
@@ -47,10 +45,27 @@ def add_parser(sub) -> None:
     r.add_argument("-n", "--n-total", type=int, default=None)
     r.set_defaults(func=_resolve)
 
+    d = s.add_parser("details", help="list the head model's identity details (for identity.detail_names)")
+    d.set_defaults(func=_details)
+
     e = s.add_parser("example", help="print a catalog shipped with facefarm (start your own from it)")
     e.add_argument("name", nargs="?", default="default",
                    help=f"one of: {', '.join(sorted(p.stem for p in CATALOGS.glob('*.json')))} (default: default)")
     e.set_defaults(func=_example)
+
+
+def _details(args) -> int:
+    from facefarm.catalog.vocabulary import DEFAULT_DETAIL_NAMES
+    from facefarm.farm.validate import head_detail_names
+
+    names = head_detail_names()
+    if names is None:
+        print("facefarm catalog details: the head asset is not built yet; run `facefarm assets build`",
+              file=sys.stderr)
+        return 1
+    for name in sorted(names):
+        print(f"{name}{'  (default)' if name in DEFAULT_DETAIL_NAMES else ''}")
+    return 0
 
 
 def _example(args) -> int:
@@ -64,9 +79,8 @@ def _example(args) -> int:
 
 
 def _known_assets(path: str | None) -> tuple[dict[str, set[str]], list[str]]:
-    from facefarm.catalog import DEFAULT_KNOWN_ASSETS
-
-    known = {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()}
+    """Extra asset ids from ``--known-assets`` (added to what this installation can build)."""
+    known: dict[str, set[str]] = {}
     if path is None:
         return known, []
     try:
@@ -97,33 +111,15 @@ def _validate(args) -> int:
 
 
 def _validate_inner(args) -> int:
-    from facefarm.catalog import Problem, ResolveError, catalog_hash, check_catalog, resolve, validate_asset_ids
-    from facefarm.catalog.checks import quota_problems
-    from facefarm.catalog.problems import CatalogError
+    from facefarm.catalog import catalog_hash
+    from facefarm.farm.validate import head_detail_names, validate_spec
 
-    cat, problems = check_catalog(args.spec)
-    if problems:
-        return _print_problems(args.spec, problems)
-    known, errors = _known_assets(args.known_assets)
+    extra, errors = _known_assets(args.known_assets)
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 1
-    problems = validate_asset_ids(cat, known)
-    n = args.n_total if args.n_total is not None else cat.size
-    if n is not None and n < 1:
-        problems.append(Problem("$.size", f"N must be >= 1 (got {n})"))
-        n = None
-    if n is not None and args.n_total is not None:
-        problems += quota_problems(cat, n)
-    if not problems:
-        # Resolve a few samples: proves the plan can be built and the rules can be met.
-        try:
-            for i in range(min(PROBE_SAMPLES, n or PROBE_SAMPLES)):
-                resolve(cat, 0, i, n)
-        except CatalogError as e:
-            problems += e.problems or [Problem("$.sampling", str(e))]
-        except ResolveError as e:
-            problems.append(Problem("$.sampling", f"{e}"))
+    cat, problems = validate_spec(args.spec, n=args.n_total, extra_assets=extra)
+    n = args.n_total if args.n_total is not None else (cat.size if cat is not None else None)
     if problems:
         return _print_problems(args.spec, problems)
     s = cat.sampling
@@ -131,7 +127,9 @@ def _validate_inner(args) -> int:
     print(f"OK {args.spec}: catalog {cat.name or '(unnamed)'!r} v{cat.catalog_version}, hash {catalog_hash(cat)[:12]}, "
           f"N={n if n is not None else 'unset'}, {mode}, {len(s.quotas)} quota(s), {len(s.constraints)} rule(s), "
           f"{cat.identity.images_per_identity} image(s)/identity, {len(cat.ancestry.taxonomy.labels)} ancestry labels, "
-          f"{cat.render.backend} {cat.render.resolution[0]}x{cat.render.resolution[1]}")
+          f"{cat.render.backend} {cat.render.resolution[0]}x{cat.render.resolution[1]}"
+          + ("" if head_detail_names() is not None else
+             " (head asset not built yet: identity.detail_names not checked; run `facefarm assets build`)"))
     return 0
 
 

@@ -54,22 +54,11 @@ def output_root(out: str) -> str:
     return os.path.abspath(out)
 
 
-def load_checked(spec: str):
-    """(catalog, problems): the catalog validated, including its asset ids, or the list of problems."""
-    from facefarm.catalog import DEFAULT_KNOWN_ASSETS, check_catalog, validate_asset_ids
+def load_checked(spec: str, n: int | None = None, seed: int = 0):
+    """(catalog, problems): exactly the checks of `facefarm catalog validate` (one validator)."""
+    from facefarm.farm.validate import validate_spec
 
-    catalog, problems = check_catalog(spec)
-    if problems:
-        return None, problems
-    known = {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()}
-    try:  # user-added HDRI folders ($FACEFARM_HDRI_DIRS) extend the built-in ids
-        from facefarm.scene.environment import available_hdris
-
-        known["hdri"] |= set(available_hdris())
-    except Exception:  # noqa: BLE001 - no HDRI library here: the built-in ids still apply
-        pass
-    problems = validate_asset_ids(catalog, known)
-    return (None, problems) if problems else (catalog, [])
+    return validate_spec(spec, n=n, seed=seed)
 
 
 def depends_on_n(catalog) -> bool:
@@ -137,7 +126,9 @@ def run(args) -> int:
     from facefarm.farm.plan import Job
 
     deliver_interrupts()
-    catalog, problems = load_checked(args.spec)
+    if not _ensure_head_asset(args):  # first: the validator checks detail names against it
+        return EXIT_ERROR
+    catalog, problems = load_checked(args.spec, n=args.n, seed=max(args.seed, 0))
     if problems:
         _err(f"{args.spec}: {len(problems)} problem(s) in the catalog")
         for p in problems:
@@ -150,8 +141,6 @@ def run(args) -> int:
     problem = plan_problem(catalog, args.seed, n)
     if problem:
         _err(f"{args.spec} with -n {n}: {problem}")
-        return EXIT_ERROR
-    if not _ensure_head_asset(args):
         return EXIT_ERROR
     job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
               backend=args.backend or catalog.render.backend, device=catalog.render.device,

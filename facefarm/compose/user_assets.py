@@ -75,7 +75,7 @@ CLEARANCE_M = 0.0015
 
 
 class Fit(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     rule: Literal["nose_bridge+ears", "forehead+ears", "crown+ears", "neck"] = Field(
         description="which head points the anchors are mapped onto")
@@ -202,7 +202,9 @@ def _validate(path: Path) -> AssetReport:
         sc = Sidecar.model_validate(raw)
     except ValidationError as e:
         if isinstance(raw, dict):
-            rep.id, rep.kind = raw.get("id"), raw.get("kind") if raw.get("kind") in KIND_CLASS else None
+            rid, kind = raw.get("id"), raw.get("kind")
+            rep.id = rid if isinstance(rid, str) else None
+            rep.kind = kind if isinstance(kind, str) and kind in KIND_CLASS else None
         for err in e.errors():
             loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
@@ -222,6 +224,10 @@ def _validate(path: Path) -> AssetReport:
     if missing:
         rep.errors.append(f"fit.anchors: rule {sc.fit.rule!r} needs {', '.join(missing)}")
     mesh_path = path.parent / sc.mesh
+    if not mesh_path.resolve().is_relative_to(path.parent.resolve()):
+        rep.errors.append(f"mesh: {sc.mesh!r} is outside the asset folder (an absolute path, '..' or a link "
+                          "out of it); put the mesh file beside the sidecar")
+        return rep
     if not mesh_path.is_file():
         rep.errors.append(f"mesh: {sc.mesh!r} not found beside the sidecar ({mesh_path})")
         return rep

