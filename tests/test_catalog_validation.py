@@ -201,3 +201,26 @@ def test_an_unknown_key_anywhere_is_reported_at_its_path(path, data):
     cat, problems = check_catalog(spec)
     assert cat is None
     assert any(pr.path == f"{p}.zz_not_a_field" and "unknown field" in pr.message for pr in problems), (p, problems)
+
+
+@pytest.mark.parametrize("ref", ["/proc/self/environ", "/etc/passwd", "../outside.json", "sub/../../outside.json",
+                                 "link.json", "sub"])
+def test_taxonomy_references_stay_inside_the_catalog_folder(tmp_path, ref):
+    tax = (ASSETS / "taxonomy" / "example.json").read_text()
+    (tmp_path / "outside.json").write_text(tax)
+    inner = tmp_path / "catalogs"
+    (inner / "sub").mkdir(parents=True)
+    (inner / "link.json").symlink_to(tmp_path / "outside.json")
+    (inner / "cat.json").write_text(json.dumps({"catalog_version": 1, "ancestry": {"taxonomy": ref}}))
+    cat, problems = check_catalog(inner / "cat.json")
+    assert cat is None and [p.path for p in problems] == ["$.ancestry.taxonomy"], problems
+
+
+def test_errors_in_a_taxonomy_file_never_echo_its_contents(tmp_path):
+    secret = "s3cr3t-password-in-a-config"
+    (tmp_path / "tax.json").write_text(json.dumps({"labels": {"a": {"shape_bases": {"african": 1},
+                                                                     "skin_melanin": secret, secret: 1}}}))
+    (tmp_path / "cat.json").write_text(json.dumps({"catalog_version": 1, "ancestry": {"taxonomy": "tax.json"}}))
+    cat, problems = check_catalog(tmp_path / "cat.json")
+    assert cat is None and problems
+    assert not any(secret in str(p) for p in problems), problems

@@ -113,12 +113,21 @@ _TYPE_WORDS = {
 }
 
 
-def _message(err: dict, vocabulary: dict[str, list[str]]) -> str:
+class _Hidden:
+    """Stands for a value read from a file the catalog names: messages never echo file contents."""
+
+    def __repr__(self) -> str:
+        return "a value from that file"
+
+
+def _message(err: dict, vocabulary: dict[str, list[str]], from_file: bool = False) -> str:
     t = err["type"]
     ctx = err.get("ctx") or {}
-    got = err.get("input")
+    got = _Hidden() if from_file else err.get("input")
     loc = err.get("loc") or ()
     name = str(loc[-1]) if loc else ""
+    if from_file and t == "extra_forbidden":
+        return "unknown field: remove it or fix its name"
     if t == "extra_forbidden":
         if name in vocabulary:  # a real field, in another section
             where = sorted(set(vocabulary[name]), key=len)[:2]
@@ -161,6 +170,8 @@ def _message(err: dict, vocabulary: dict[str, list[str]]) -> str:
             return f"expected a colour '#rrggbb' (got {_short(got)})"
         return f"must match {ctx.get('pattern')} (got {_short(got)})"
     msg = str(err.get("msg", t))
+    if from_file and "got" in ctx:  # our own errors quote the value: not when it came from a file
+        msg = msg.replace(str(ctx["got"]), repr(got))
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
@@ -179,9 +190,12 @@ def problems_from_validation_error(exc: ValidationError, data: Any, root: type[B
     by_path: dict[str, list[tuple[str, str]]] = {}
     for err in exc.errors(include_url=False):
         loc, rest = _clean_loc(tuple(err["loc"]), data)
-        message = _message(err, vocabulary)
+        message = _message(err, vocabulary, from_file=bool(rest))
         if rest:
-            message = f"in the taxonomy file it names, at {json_path(rest)[2:]}: {message}"
+            if err["type"] == "extra_forbidden":  # the key itself is the file's content: name its parent
+                rest = rest[:-1]
+            where = f", at {json_path(rest)[2:]}" if rest else ""
+            message = f"in the taxonomy file it names{where}: {message}"
         by_path.setdefault(json_path(loc), []).append((err["type"], message))
     problems = []
     for path, items in by_path.items():

@@ -60,29 +60,37 @@ class Taxonomy(Frozen):
     labels: dict[str, LabelPriors] = Field(min_length=1)
 
 
+def _inside(root: Path, ref: str) -> Path | None:
+    """``root / ref`` if it is a regular file that resolves inside ``root`` (no absolute
+    path, no '..' or link out of it), else None."""
+    p = (root / ref).resolve()
+    return p if p.is_relative_to(root.resolve()) and p.is_file() else None
+
+
 def load_taxonomy_data(ref: str, base_dir: Path | None) -> dict[str, Any]:
-    """Read the JSON of a taxonomy reference: a shipped name, or a path (relative to ``base_dir``)."""
-    candidates = []
-    p = Path(ref)
-    if p.is_absolute():
-        candidates.append(p)
-    else:
-        if base_dir is not None:
-            candidates.append(base_dir / p)
-        candidates.append(Path.cwd() / p)
-        if p.suffix == "" and "/" not in ref:
-            candidates.append(TAXONOMY_DIR / f"{ref}.json")
+    """Read the JSON of a taxonomy reference: a shipped name, or a .json path relative to the
+    catalog's folder (``base_dir``; the working directory for a catalog given as a dict) that
+    stays inside it. Error messages name the reference, never the file's contents."""
+    if Path(ref).is_absolute() or ".." in Path(ref).parts:
+        raise PydanticCustomError(
+            "taxonomy_outside", "taxonomy '{ref}' must be a path inside the catalog's folder (no absolute "
+            "path, no '..'), or a shipped name ({shipped})",
+            {"ref": ref, "shipped": ", ".join(sorted(x.stem for x in TAXONOMY_DIR.glob("*.json")))})
+    candidates = [c for c in (_inside(base_dir if base_dir is not None else Path.cwd(), ref),) if c is not None]
+    if "/" not in ref and Path(ref).suffix == "":
+        candidates += [c for c in (_inside(TAXONOMY_DIR, f"{ref}.json"),) if c is not None]
     for c in candidates:
         if c.is_file():
             try:
                 return json.loads(c.read_text(encoding="utf-8"))
             except json.JSONDecodeError as e:
                 raise PydanticCustomError(
-                    "taxonomy_json", "taxonomy file {path} is malformed JSON at line {line}, column {col}: {msg}",
-                    {"path": str(c), "line": e.lineno, "col": e.colno, "msg": e.msg}) from None
-            except OSError as e:
+                    "taxonomy_json", "taxonomy file {path} is malformed JSON at line {line}, column {col}",
+                    {"path": ref, "line": e.lineno, "col": e.colno}) from None
+            except (OSError, UnicodeDecodeError) as e:
+                why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
                 raise PydanticCustomError("taxonomy_unreadable", "cannot read taxonomy file {path}: {err}",
-                                          {"path": str(c), "err": str(e)}) from None
+                                          {"path": ref, "err": why or type(e).__name__}) from None
     shipped = ", ".join(sorted(x.stem for x in TAXONOMY_DIR.glob("*.json"))) or "none"
     raise PydanticCustomError(
         "taxonomy_not_found",
