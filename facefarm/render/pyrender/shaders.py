@@ -51,8 +51,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import stat
 import tempfile
 from pathlib import Path
+
+from facefarm import paths
 
 #: Materials smoother than this get their light highlights per fragment.
 SHARP_ROUGHNESS = 0.25
@@ -471,23 +475,52 @@ _CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG,
            "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}
 
 
+def _trusted(folder: Path, files: dict[str, str]) -> bool:
+    """Whether ``folder`` holds exactly ``files``: a real folder of this user that no one else can
+    write, the same names, the same bytes. Anything else (a planted or half-deleted cache) is not
+    used: a wrong segmentation shader would corrupt every label."""
+    try:
+        st = folder.lstat()
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return False
+        if {p.name for p in folder.iterdir()} != set(files):
+            return False
+        return all(not (folder / n).is_symlink() and (folder / n).read_text() == t for n, t in files.items())
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def shader_dir() -> str:
-    """A folder holding our lit-pass shaders plus pyrender's own for every other pass."""
+    """A folder holding our lit-pass shaders plus pyrender's own for every other pass.
+
+    Cached in the user's facefarm folder under a hash of the sources, private (0700), and
+    checked against the sources at every start; a cache that does not match is rebuilt.
+    """
     import pyrender
 
     stock = Path(pyrender.__file__).parent / "shaders"
     files = {p.name: p.read_text() for p in sorted(stock.iterdir()) if p.is_file()}
     files.update(_CUSTOM)
     digest = hashlib.sha256("".join(f"{k}\0{v}\0" for k, v in sorted(files.items())).encode()).hexdigest()[:16]
-    out = Path(tempfile.gettempdir()) / f"facefarm-shaders-{digest}"
-    if not out.is_dir():
-        tmp = Path(tempfile.mkdtemp(prefix="facefarm-shaders-", dir=tempfile.gettempdir()))
-        for name, text in files.items():
-            (tmp / name).write_text(text)
+    root = paths.home() / "shaders"
+    out = root / digest
+    if _trusted(out, files):
+        return str(out)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=root))  # 0700
+    for name, text in files.items():
+        (tmp / name).write_text(text)
+    if out.is_symlink() or out.exists():
+        stale = Path(tempfile.mkdtemp(prefix=".stale-", dir=root))
         try:
-            os.rename(tmp, out)  # atomic: another process may have won the race, which is fine
+            os.rename(out, stale / "old")
         except OSError:
-            for p in tmp.iterdir():
-                p.unlink()
-            tmp.rmdir()
+            pass  # another process replaced it first
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        os.rename(tmp, out)  # atomic; another process may have won the race with the same bytes
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if not _trusted(out, files):
+        raise RuntimeError(f"cannot make a trustworthy shader cache in {root}: check its owner and permissions")
     return str(out)
