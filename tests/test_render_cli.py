@@ -202,6 +202,14 @@ def test_a_cloud_url_without_its_filesystem_package_names_what_to_install(tmp_pa
     assert "gcsfs" in p.stderr and "Traceback" not in p.stderr
 
 
+@pytest.mark.parametrize("url", ["memory://run", "simplecache::memory://run"])
+def test_an_output_that_keeps_nothing_is_refused(tmp_path, url):
+    spec = tmp_path / "tiny.json"
+    spec.write_text(json.dumps({"catalog_version": 1, "render": {"resolution": [32, 32]}}))
+    p = facefarm("render", spec, "-o", url, "-n", "1", "--no-ray")
+    assert p.returncode == 1 and "keeps nothing" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
 def test_a_worker_with_another_head_asset_refuses_to_start(tmp_path):
     """A node whose head asset build differs from the job's would make other samples under the same
     job: it fails at start, before writing anything, and says what to do."""

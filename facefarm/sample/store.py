@@ -80,6 +80,10 @@ class Store:
         return atomic.remove_stale_temporaries(self.local_path(folder))
 
 
+#: fsspec file systems that live only in this process: a dataset written there would vanish.
+NOT_PERSISTENT = ("memory",)
+
+
 class StoreUnavailable(RuntimeError):
     """The URL's file system needs a package that is not installed (e.g. s3fs for s3://)."""
 
@@ -95,6 +99,11 @@ def open_store(root: str | os.PathLike) -> Store:
         import fsspec
 
         protocol = str(root).split("://", 1)[0]
+        chain = [part.split("://", 1)[0] for part in str(root).split("::")]  # e.g. simplecache::s3://
+        if any(p in NOT_PERSISTENT for p in chain):
+            protocol = next(p for p in chain if p in NOT_PERSISTENT)
+            raise StoreUnavailable(f"cannot write a dataset to {root}: {protocol}:// keeps nothing after this "
+                                   "process ends; give a folder or an object store URL (s3://...)")
         try:
             fsspec.get_filesystem_class(protocol)
         except (ImportError, ValueError) as e:
