@@ -70,7 +70,8 @@ def test_cycles_worker_resources(device, gpus, expect):
 
 
 def test_pyrender_workers_use_one_cpu_even_with_gpus():
-    assert worker_resources(make_job(), cluster_has_gpu=True) == {"num_cpus": 1, "num_gpus": 0}
+    res = worker_resources(make_job(), cluster_has_gpu=True)
+    assert (res["num_cpus"], res["num_gpus"]) == (1, 0)
 
 
 def test_gpu_device_without_gpus_fails_loudly():
@@ -80,15 +81,16 @@ def test_gpu_device_without_gpus_fails_loudly():
 
 def test_worker_counts():
     cpu = {"CPU": 4.0}
-    assert fit_workers(make_job(), None, cpu, local=True) == (2, {"num_cpus": 1, "num_gpus": 0})
+    n, res = fit_workers(make_job(), None, cpu, local=True)
+    assert n == 4 and (res["num_cpus"], res["num_gpus"]) == (1, 0)  # every core
     assert fit_workers(make_job(), 3, cpu, local=True)[0] == 3
     assert fit_workers(make_job(), 9, cpu, local=True)[0] == 4  # a local Ray cannot grow
     assert fit_workers(make_job(), None, {"CPU": 64.0}, local=False)[0] == 64
     assert fit_workers(_cycles("cuda"), None, {"CPU": 64.0, "GPU": 8.0}, local=False)[0] == 8
     assert fit_workers(_cycles("cuda"), 16, {"CPU": 64.0, "GPU": 8.0}, local=False)[0] == 16  # autoscaler may add
     # CPU Cycles: one worker per node (4 nodes of 16 cores), never two sharing a node's cores
-    assert fit_workers(_cycles("cpu"), None, {"CPU": 64.0}, local=False, node_cpus=16) == \
-        (4, {"num_cpus": 16.0, "num_gpus": 0})
+    n, res = fit_workers(_cycles("cpu"), None, {"CPU": 64.0}, local=False, node_cpus=16)
+    assert n == 4 and (res["num_cpus"], res["num_gpus"]) == (16.0, 0)
     assert fit_workers(_cycles("cpu"), None, cpu, local=True, node_cpus=4)[0] == 1
     with pytest.raises(ResourceError):
         fit_workers(make_job(), 0, cpu, local=True)
@@ -202,3 +204,14 @@ def test_impossible_plans_are_caught_before_rendering():
     assert depends_on_n(cat) and not depends_on_n(load_catalog(SPEC))
     assert plan_problem(cat, 0, 100) is None
     assert "50" in plan_problem(cat, 0, 10)
+
+
+def test_workers_declare_memory_by_resolution_and_are_bounded_by_it():
+    small, large = make_job(), make_job(spec={**SPEC, "render": {"resolution": [4096, 4096]}})
+    m_small = worker_resources(small, cluster_has_gpu=False)["memory"]
+    m_large = worker_resources(large, cluster_has_gpu=False)["memory"]
+    assert 0.5e9 < m_small < 1.5e9 and m_large > m_small + 1e9
+    # 64 cores but memory for 5 small workers: 5 by default
+    assert fit_workers(small, None, {"CPU": 64.0, "memory": 5.5 * m_small}, local=True)[0] == 5
+    with pytest.raises(ResourceError, match="lower render.resolution"):
+        fit_workers(large, None, {"CPU": 64.0, "memory": 0.5 * m_large}, local=True)

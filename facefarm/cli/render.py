@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
                    help="override the catalog's render.backend")
     p.add_argument("--workers", type=int, default=None,
-                   help="render workers (default: min(cores, 2) locally; one per GPU/CPU on a cluster)")
+                   help="render workers (default: as many as the cores, GPUs and memory allow)")
     p.add_argument("--address", default=None,
                    help="join this Ray cluster (e.g. auto, HEAD:6379; default $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--no-ray", action="store_true", help="render in this process, one sample at a time")

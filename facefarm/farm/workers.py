@@ -332,6 +332,7 @@ class RayFarm:
             raise FarmError(str(e)) from None
         self._actor_cls = ray.remote(SampleWorker).options(
             num_cpus=self.resources["num_cpus"], num_gpus=self.resources["num_gpus"],
+            memory=self.resources["memory"],
             max_restarts=0, max_task_retries=0)
         self.slots: list[_Slot] = []
         self.restarts = 0
