@@ -144,3 +144,15 @@ def test_validate_and_render_accept_the_shipped_user_asset(tmp_path, head_asset)
     (v_rc, v_out), (r_rc, r_out) = _validate_and_render(tmp_path, json.dumps(doc))
     assert v_rc == 0 and v_out.startswith("OK"), v_out
     assert r_rc == 0, r_out
+
+
+def test_sizes_beyond_the_cap_are_refused_before_planning(tmp_path, head_asset):
+    from facefarm.catalog.vocabulary import MAX_SAMPLES
+
+    (v_rc, v_out), _ = _validate_and_render(tmp_path, json.dumps({"catalog_version": 1, "size": 1e30}))
+    assert v_rc == 1 and "$.size" in v_out and "Traceback" not in v_out
+    spec = tmp_path / "ok.json"
+    spec.write_text(json.dumps({"catalog_version": 1}))
+    r = subprocess.run([str(FACEFARM), "render", str(spec), "-o", str(tmp_path / "o"), "-n", str(100 * MAX_SAMPLES),
+                        "--no-ray", "--quiet"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "split a larger dataset" in r.stderr, r.stderr

@@ -22,6 +22,7 @@ from facefarm.catalog.taxonomy import EyeChoice, Taxonomy, load_taxonomy_data
 from facefarm.catalog.vocabulary import (CLOTHING_IDS, FACIAL_HAIR_STYLES, GLASSES_FAMILIES, HDRI_IDS,
                                          HEADWEAR_IDS)
 from facefarm.catalog.vocabulary import BackendName
+from facefarm.catalog.vocabulary import MAX_SAMPLES
 
 CATALOG_VERSION = 1
 
@@ -360,7 +361,7 @@ class Catalog(Frozen):
     catalog_version: Literal[1] = Field(description="Version of this catalog language; currently 1.")
     name: str = ""
     description: str = ""
-    size: int | None = Field(None, ge=1, description="Default number of samples (N) of the dataset.")
+    size: int | None = Field(None, ge=1, le=MAX_SAMPLES, description="Default number of samples (N) of the dataset.")
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     ancestry: AncestrySpec = Field(default_factory=AncestrySpec)
     age: Years = Field(default=_tn(35.0, 20.0, 1.0, 90.0), validate_default=True,

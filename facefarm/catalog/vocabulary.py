@@ -14,6 +14,10 @@ from typing import Literal, get_args
 BackendName = Literal["pyrender", "cycles"]
 BACKEND_NAMES: tuple[str, ...] = get_args(BackendName)
 
+#: The most samples one dataset (one catalog, seed and output) may hold: ten times DigiFace-1M.
+#: The plan of a run is held in memory (~100 bytes a sample); split larger sets by seed.
+MAX_SAMPLES = 10_000_000
+
 #: The id of sample ``index`` in a dataset (its file stem under ``samples/``).
 SAMPLE_ID_FORMAT = "{index:06d}"
 

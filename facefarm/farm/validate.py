@@ -16,6 +16,7 @@ from pathlib import Path
 
 from facefarm.catalog import Catalog, CatalogError, Problem, ResolveError, check_catalog, resolve, validate_asset_ids
 from facefarm.catalog.checks import quota_problems
+from facefarm.catalog.vocabulary import MAX_SAMPLES
 from facefarm.compose.user_assets import known_asset_ids
 from facefarm.head import asset as head_asset
 from facefarm.scene.environment import available_hdris
@@ -58,8 +59,9 @@ def validate_spec(spec: str | Path | dict, n: int | None = None, seed: int = 0,
     problems = validate_asset_ids(catalog, known_assets(extra_assets))
     if n is None:
         n = catalog.size
-    if n is not None and n < 1:
-        problems.append(Problem("$.size", f"N must be >= 1 (got {n})"))
+    if n is not None and not 1 <= n <= MAX_SAMPLES:
+        problems.append(Problem("$.size", f"N must be within 1..{MAX_SAMPLES:,} (got {n:,}); split a larger "
+                                          "dataset into several runs with different seeds"))
         n = None
     if n is not None:
         problems += quota_problems(catalog, n)
