@@ -222,3 +222,27 @@ def test_a_worker_with_another_head_asset_refuses_to_start(tmp_path):
     with pytest.raises(FarmError, match="head asset is [0-9a-f]{16}, the job's is 0000000000000000.*assets build"):
         start_local_worker(job, str(tmp_path / "out"))
     assert not (tmp_path / "out" / "samples").exists()
+
+
+@pytest.mark.parametrize("sig,status,ray", [(signal.SIGTERM, 143, False), (signal.SIGHUP, 129, False),
+                                            (signal.SIGTERM, 143, True)])
+def test_sigterm_and_sighup_stop_like_ctrl_c(spec, tmp_path, sig, status, ray):
+    """What schedulers and `ray job stop` send: whole samples, a consistent manifest, exit 128 + the
+    signal's number, no traceback; a re-run resumes."""
+    out, n = tmp_path / "out", 8
+    cmd = [sys.executable, "-m", "facefarm", "render", str(spec), "-o", str(out), "-n", str(n)]
+    cmd += ["--workers", "1"] if ray else ["--no-ray"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    deadline = time.monotonic() + 300
+    while len(list(out.glob("samples/*.json"))) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the run ended before it could be stopped"
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == status, stderr
+    assert "Traceback" not in stderr and stdout.startswith("interrupted: "), (stdout, stderr)
+    have = len(list(out.glob("samples/*.json")))
+    assert 1 <= have < n and len(manifest(out)) == have
+    p = facefarm(*cmd[3:])
+    assert p.returncode == 0, p.stderr
+    check_committed(out, n)

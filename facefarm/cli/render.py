@@ -87,15 +87,42 @@ def _err(msg: str) -> None:
     print(f"facefarm render: error: {msg}", file=sys.stderr)
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (a scheduler, ``ray job stop``, a closed terminal): stop as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+#: The signal that stopped this run, if any (exit status 128 + its number).
+_stopped_by: list[int] = []
+
+
+def _stop(signum, _frame) -> None:
+    if not _stopped_by:
+        _stopped_by.append(signum)
+    raise Stopped(signum)
+
+
+def interrupted_status() -> int:
+    """Exit status of an interrupted run: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + _stopped_by[0] if _stopped_by else EXIT_INTERRUPTED
+
+
 def deliver_interrupts() -> None:
-    """Let Ctrl-C reach this run (it stops cleanly: exit 130, and a re-run resumes).
+    """Let Ctrl-C, SIGTERM and SIGHUP reach this run; each stops it cleanly (whole samples, a
+    consistent manifest, exit 130 / 143 / 129) and a re-run resumes.
 
     A process inherits its parent's signal mask: started from a thread that blocks SIGINT (some
     libraries block it while they spawn helpers), a run would never see Ctrl-C and would render
     to the end. An *ignored* SIGINT (a shell's background job) is a choice, and stays ignored.
     """
     if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _stop)
 
 
 def _ensure_head_asset(args) -> bool:
@@ -185,9 +212,14 @@ def run(args) -> int:
         return EXIT_ERROR
     if summary.interrupted:
         print(f"interrupted: {line}; re-run the same command to finish")
-        return EXIT_INTERRUPTED
+        return interrupted_status()
     if not summary.failed and header["n_samples"] == n:
-        _finish(args, store, catalog)
+        try:
+            _finish(args, store, catalog)
+        except KeyboardInterrupt:
+            print(f"interrupted while writing exports or the datasheet: {line}; the samples are complete: "
+                  "re-run the same command (or `facefarm export` / `facefarm audit`) to write them")
+            return interrupted_status()
     print(line)
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -226,6 +258,7 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
             return run_local(worker, todo, args.max_retries, on_result=progress.result), None
         started = connect(args.address)
+        deliver_interrupts()  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
         farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
                        startup_timeout=args.startup_timeout, local=started)
         farm.start()
