@@ -85,6 +85,17 @@ class Attribute:
     #: labels the attribute can take under a catalog (choice attributes only)
     levels: Callable[["Catalog"], tuple[str, ...]] | None = None
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The domain of a range attribute (every range attribute has one)."""
+        if self.domain is None:
+            raise ValueError(f"{self.name} is a {self.kind} attribute: it has no numeric domain")
+        return self.domain
+
+    def labels(self, cat: "Catalog") -> tuple[str, ...]:
+        """The labels a choice attribute can take under ``cat`` (none for other kinds)."""
+        return self.levels(cat) if self.levels is not None else ()
+
 
 def _ancestry_levels(cat: "Catalog") -> tuple[str, ...]:
     labels = sorted(cat.ancestry.labels or cat.ancestry.taxonomy.labels)
@@ -165,7 +176,7 @@ def to_level(cat: "Catalog", attribute: str, raw: Any) -> Level:
                 raise ValueError(f"no band named {raw!r} for {attribute} (bands: {known}); define it under "
                                  f"sampling.stratify_by or write {{\"min\": .., \"max\": ..}}")
             lo, hi = bands[raw]
-            return RangeLevel(lo, hi, raw, hi >= a.domain[1])
+            return RangeLevel(lo, hi, raw, hi >= a.bounds[1])
         if hasattr(raw, "min") and hasattr(raw, "max"):
             lo, hi = a.domain or (raw.min, raw.max)
             if raw.max < lo or raw.min > hi:
@@ -175,7 +186,7 @@ def to_level(cat: "Catalog", attribute: str, raw: Any) -> Level:
     labels = [raw] if isinstance(raw, str) else raw
     if isinstance(raw, bool) or not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise ValueError(f"{attribute} takes a label or a list of labels (got {raw!r})")
-    possible = a.levels(cat) if a.levels else ()
+    possible = a.labels(cat)
     unknown = [x for x in labels if x not in possible]
     if unknown:
         raise ValueError(f"{', '.join(map(repr, unknown))} is not a value {attribute} can take under this "
@@ -187,12 +198,12 @@ def factor_levels(cat: "Catalog", factor: Any) -> list[Level]:
     """The levels (cells along one axis) of a ``stratify_by`` factor, in a stable order."""
     a = ATTRIBUTES[factor.attribute]
     if a.kind == "range":
-        return [RangeLevel(lo, hi, name, hi >= a.domain[1]) for name, (lo, hi) in sorted(factor.bands.items())]
+        return [RangeLevel(lo, hi, name, hi >= a.bounds[1]) for name, (lo, hi) in sorted(factor.bands.items())]
     if a.kind == "bool":
         values = factor.levels if factor.levels is not None else [False, True]
         return [BoolLevel(bool(v)) for v in values]
-    values = factor.levels if factor.levels is not None else list(a.levels(cat))
-    return [ChoiceLevel(frozenset([v])) for v in values]
+    labels = factor.levels if factor.levels is not None else list(a.labels(cat))
+    return [ChoiceLevel(frozenset([str(v)])) for v in labels]
 
 
 def level_json(level: Level) -> Any:

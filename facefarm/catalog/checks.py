@@ -161,7 +161,7 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
         if a.kind == "range":
             if f.bands is None:
                 out.append(Problem(path, f"{f.attribute} is numeric: give named bands, e.g. "
-                                         f"\"bands\": {{\"low\": [{a.domain[0]:g}, x], \"high\": [x, {a.domain[1]:g}]}}"))
+                                         f"\"bands\": {{\"low\": [{a.bounds[0]:g}, x], \"high\": [x, {a.bounds[1]:g}]}}"))
                 factors_ok = False
             if f.levels is not None:
                 out.append(Problem(f"{path}.levels", f"{f.attribute} is numeric: use bands, not levels"))
@@ -171,9 +171,9 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
                     out.append(Problem(_key(f"{path}.bands", name), f"band [{lo:g}, {hi:g}] is empty: the first number "
                                                                f"must be below the second"))
                     factors_ok = False
-                elif lo < a.domain[0] or hi > a.domain[1]:
+                elif lo < a.bounds[0] or hi > a.bounds[1]:
                     out.append(Problem(_key(f"{path}.bands", name), f"band [{lo:g}, {hi:g}] goes outside {f.attribute}'s "
-                                                               f"range {a.domain[0]:g}..{a.domain[1]:g}"))
+                                                               f"range {a.bounds[0]:g}..{a.bounds[1]:g}"))
                     factors_ok = False
             if f.bands and factors_ok:
                 spans = sorted(f.bands.values())

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from statistics import NormalDist
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, Union
 
 import numpy as np
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
@@ -169,7 +169,7 @@ def number_dist(tag: str, lo: float, hi: float, unit: str) -> Any:
 
     ``tag`` names the generated models in the JSON Schema (``UniformYears``, ...).
     """
-    B = bounded(lo, hi, unit)
+    B: Any = bounded(lo, hi, unit)
     classes = [
         create_model(f"Fixed{tag}", __base__=_FixedBase, value=(B, ...)),
         create_model(f"Uniform{tag}", __base__=_UniformBase, min=(B, ...), max=(B, ...)),
@@ -181,7 +181,7 @@ def number_dist(tag: str, lo: float, hi: float, unit: str) -> Any:
     for c in classes:
         c.DOMAIN = (lo, hi)
         c.UNIT = unit
-    union = Annotated[Union[tuple(classes)], Field(discriminator="kind")]
+    union: Any = Annotated[Union[tuple(classes)], Field(discriminator="kind")]  # type: ignore[valid-type]
     return Annotated[union, BeforeValidator(_number_shorthand, json_schema_input_type=Union[float, union])]
 
 
@@ -207,17 +207,19 @@ def _choice_shorthand(v: Any) -> Any:
 @lru_cache(maxsize=None)
 def choice_dist(tag: str, key: Any = str) -> Any:
     """The ``ChoiceDist`` type over labels of type ``key`` (``str``, a ``Literal``, ...)."""
-    fixed = create_model(f"FixedChoice{tag}", __base__=_ChoiceBase,
-                         kind=(Literal["fixed"], "fixed"), value=(key, ...))
-    cat = create_model(f"CategoricalChoice{tag}", __base__=_ChoiceBase,
-                       kind=(Literal["categorical"], ...),
-                       weights=(dict[key, PositiveWeight], Field(min_length=1)))
-    union = Annotated[Union[fixed, cat], Field(discriminator="kind")]
+    fields: dict[str, Any] = {"kind": (Literal["fixed"], "fixed"), "value": (key, ...)}
+    fixed: Any = create_model(f"FixedChoice{tag}", __base__=_ChoiceBase, **fields)
+    fields = {"kind": (Literal["categorical"], ...), "weights": (dict[key, PositiveWeight], Field(min_length=1))}
+    cat: Any = create_model(f"CategoricalChoice{tag}", __base__=_ChoiceBase, **fields)
+    union: Any = Annotated[Union[fixed, cat], Field(discriminator="kind")]
     return Annotated[union, BeforeValidator(_choice_shorthand, json_schema_input_type=Union[key, union])]
 
 
 HexColor = Annotated[str, Field(pattern=HEX_PATTERN, description="sRGB colour '#rrggbb'")]
-ColorChoice = choice_dist("Color", HexColor)
+if TYPE_CHECKING:  # built at run time (see facefarm.catalog.spec)
+    ColorChoice: TypeAlias = Any
+else:
+    ColorChoice = choice_dist("Color", HexColor)
 
 
 # --------------------------------------------------------------------------- sampling

@@ -126,6 +126,7 @@ def load_catalog(source: str | Path | dict) -> Catalog:
     cat, problems = check_catalog(source)
     if problems:
         raise CatalogError(problems, str(source) if not isinstance(source, dict) else "catalog")
+    assert cat is not None  # no problems: a catalog
     return cat
 
 

@@ -10,7 +10,7 @@ import difflib
 import re
 import typing
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from pydantic import BaseModel, ValidationError
 
@@ -120,7 +120,7 @@ class _Hidden:
         return "a value from that file"
 
 
-def _message(err: dict, vocabulary: dict[str, list[str]], from_file: bool = False) -> str:
+def _message(err: Mapping[str, Any], vocabulary: dict[str, list[str]], from_file: bool = False) -> str:
     t = err["type"]
     ctx = err.get("ctx") or {}
     got = _Hidden() if from_file else err.get("input")

@@ -26,7 +26,7 @@ import numpy as np
 
 from facefarm.catalog.attributes import ATTRIBUTES, BoolLevel, ChoiceLevel, Level, RangeLevel, all_presets, to_level
 from facefarm.catalog.checks import detail_names, exclude_rules
-from facefarm.catalog.colors import hex_to_srgb, kelvin_to_srgb
+from facefarm.catalog.colors import hex_to_srgb, kelvin_to_srgb, rgb
 from facefarm.catalog.distributions import (choice_weights, draw, draw_choice, draw_from_weights,
                                             draw_in_band)
 from facefarm.catalog.load import catalog_hash
@@ -78,7 +78,7 @@ def _context(cat: "Catalog") -> _Context:
         return ctx
 
     h = catalog_hash(cat)
-    forces = []
+    forces: list[tuple[dict[str, Level], dict[str, Level]]] = []
     for c in cat.sampling.constraints:
         if c.force is not None:
             forces.append(({a: to_level(cat, a, v) for a, v in c.force.when.items()},
@@ -216,13 +216,14 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     iris_melanin, iris_hex = EYE_COLORS[family]
     jitter = g.normal(0.0, cat.eyes.iris_jitter, 3) if cat.eyes.iris_jitter > 0 else np.zeros(3)
     eyes_s = EyesSample(color_family=family, iris_melanin=iris_melanin,
-                        iris_rgb=tuple(_r(min(max(c + d, 0.0), 1.0)) for c, d in zip(_rgb(iris_hex), jitter)))
+                        iris_rgb=rgb(_r(min(max(c + d, 0.0), 1.0)) for c, d in zip(_rgb(iris_hex), jitter)))
 
     # Hair.
     hair = cat.hair
     table = hair.styles_male if (gender >= 0.5 and hair.styles_male is not None) else hair.styles
     weights = _aged(hair, choice_weights(table), age)
-    if isinstance(forced.get("hair_style"), ChoiceLevel) and not any(weights.get(s, 0) for s in forced["hair_style"].labels):
+    style_level = forced.get("hair_style")
+    if isinstance(style_level, ChoiceLevel) and not any(weights.get(s, 0) for s in style_level.labels):
         other = hair.styles if table is not hair.styles else hair.styles_male
         weights = _aged(hair, choice_weights(other), age) if other is not None else weights
     style = _restricted(weights, forced.get("hair_style"), rng("hair.style"))
@@ -247,8 +248,8 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     # Facial hair: only eligible faces have a chance, unless forced.
     fh = cat.facial_hair
     eligible = age >= fh.min_age_years and gender >= fh.min_gender
-    p = fh.probability if eligible else 0.0
-    fw = {"none": 1.0 - p, **{s: p * w for s, w in choice_weights(fh.styles).items()}}
+    p_beard = fh.probability if eligible else 0.0
+    fw = {"none": 1.0 - p_beard, **{s: p_beard * w for s, w in choice_weights(fh.styles).items()}}
     fh_style = _restricted(fw, forced.get("facial_hair"), rng("facial_hair.style"))
     if fh.match_hair:
         fh_mel, fh_red, fh_grey = h_mel, min(h_red + 0.05, 1.0), min(grey * 1.2, 1.0)
@@ -348,8 +349,9 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
     g = rng("glasses")
     fam_level = forced.get("glasses_family")
     u = g.random()
-    if isinstance(forced.get("glasses"), BoolLevel):
-        present = forced["glasses"].value
+    glasses_level = forced.get("glasses")
+    if isinstance(glasses_level, BoolLevel):
+        present = glasses_level.value
     elif isinstance(fam_level, ChoiceLevel):
         present = ("none" not in fam_level.labels) or (len(fam_level.labels) > 1 and u < gl.probability)
     else:

@@ -10,7 +10,7 @@ kelvin; colours are sRGB ``"#rrggbb"``. Which attributes are drawn once per *ide
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -26,31 +26,58 @@ from facefarm.catalog.vocabulary import MAX_SAMPLES
 
 CATALOG_VERSION = 1
 
-# Domains: (valid range, unit) of each kind of number.
-Years = number_dist("Years", 1.0, 90.0, "years")
-Unit = number_dist("Unit", 0.0, 1.0, "")
-Signed = number_dist("Signed", -1.0, 1.0, "")
-Deg90 = number_dist("Deg90", -90.0, 90.0, "degrees")
-Deg45 = number_dist("Deg45", -45.0, 45.0, "degrees")
-Deg360 = number_dist("Deg360", -360.0, 360.0, "degrees")
-FocalMm = number_dist("FocalMm", 5.0, 300.0, "mm")
-SensorMm = number_dist("SensorMm", 1.0, 100.0, "mm")
-DistanceM = number_dist("DistanceM", 0.1, 10.0, "m")
-JitterM = number_dist("JitterM", -0.5, 0.5, "m")
-JitterPx = number_dist("JitterPx", -512.0, 512.0, "px")
-FrameMm = number_dist("FrameMm", 0.5, 15.0, "mm")
-Strength = number_dist("Strength", 0.0, 100.0, "x")
-Watts = number_dist("Watts", 0.0, 10000.0, "W")
-Kelvin = number_dist("Kelvin", 1000.0, 20000.0, "K")
-Count = number_dist("Count", 0.0, 8.0, "lights")
-UnitCount = number_dist("UnitCount", 1.0, 52.0, "units")
-LightSizeM = number_dist("LightSizeM", 0.0, 5.0, "m")
-PerYear = number_dist("PerYear", 0.0, 1.0, "per year")
+# Domains: (valid range, unit) of each kind of number. The types are pydantic models built at
+# run time (one per domain, for the JSON Schema); to a type checker they are values of any kind.
+if TYPE_CHECKING:
+    Years: TypeAlias = Any
+    Unit: TypeAlias = Any
+    Signed: TypeAlias = Any
+    Deg90: TypeAlias = Any
+    Deg45: TypeAlias = Any
+    Deg360: TypeAlias = Any
+    FocalMm: TypeAlias = Any
+    SensorMm: TypeAlias = Any
+    DistanceM: TypeAlias = Any
+    JitterM: TypeAlias = Any
+    JitterPx: TypeAlias = Any
+    FrameMm: TypeAlias = Any
+    Strength: TypeAlias = Any
+    Watts: TypeAlias = Any
+    Kelvin: TypeAlias = Any
+    Count: TypeAlias = Any
+    UnitCount: TypeAlias = Any
+    LightSizeM: TypeAlias = Any
+    PerYear: TypeAlias = Any
+    StrChoice: TypeAlias = Any
+    FacialHairChoice: TypeAlias = Any
+    LightKindChoice: TypeAlias = Any
+    BackgroundChoice: TypeAlias = Any
+else:
+    Years = number_dist("Years", 1.0, 90.0, "years")
+    Unit = number_dist("Unit", 0.0, 1.0, "")
+    Signed = number_dist("Signed", -1.0, 1.0, "")
+    Deg90 = number_dist("Deg90", -90.0, 90.0, "degrees")
+    Deg45 = number_dist("Deg45", -45.0, 45.0, "degrees")
+    Deg360 = number_dist("Deg360", -360.0, 360.0, "degrees")
+    FocalMm = number_dist("FocalMm", 5.0, 300.0, "mm")
+    SensorMm = number_dist("SensorMm", 1.0, 100.0, "mm")
+    DistanceM = number_dist("DistanceM", 0.1, 10.0, "m")
+    JitterM = number_dist("JitterM", -0.5, 0.5, "m")
+    JitterPx = number_dist("JitterPx", -512.0, 512.0, "px")
+    FrameMm = number_dist("FrameMm", 0.5, 15.0, "mm")
+    Strength = number_dist("Strength", 0.0, 100.0, "x")
+    Watts = number_dist("Watts", 0.0, 10000.0, "W")
+    Kelvin = number_dist("Kelvin", 1000.0, 20000.0, "K")
+    Count = number_dist("Count", 0.0, 8.0, "lights")
+    UnitCount = number_dist("UnitCount", 1.0, 52.0, "units")
+    LightSizeM = number_dist("LightSizeM", 0.0, 5.0, "m")
+    PerYear = number_dist("PerYear", 0.0, 1.0, "per year")
 
-StrChoice = choice_dist("Id")
-FacialHairChoice = choice_dist("FacialHair", Literal[FACIAL_HAIR_STYLES])  # type: ignore[valid-type]
-LightKindChoice = choice_dist("LightKind", Literal["point", "area", "spot", "directional"])
-BackgroundChoice = choice_dist("Background", Literal["hdri", "solid"])
+    StrChoice = choice_dist("Id")
+    FacialHairChoice = choice_dist("FacialHair", Literal[FACIAL_HAIR_STYLES])  # type: ignore[valid-type]
+    LightKindChoice = choice_dist("LightKind", Literal["point", "area", "spot", "directional"])
+    BackgroundChoice = choice_dist("Background", Literal["hdri", "solid"])
+
 ArkitUnit = Literal[ARKIT_UNITS]  # type: ignore[valid-type]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 from pydantic import Field
@@ -32,9 +32,13 @@ from facefarm.paths import ASSETS
 TAXONOMY_DIR = ASSETS / "taxonomy"
 SHAPE_BASES: tuple[str, ...] = ("african", "asian", "caucasian")
 
-Unit = number_dist("Unit", 0.0, 1.0, "")
 EyeColorFamily = Literal[tuple(EYE_COLORS)]  # type: ignore[valid-type]
-EyeChoice = choice_dist("EyeColor", EyeColorFamily)
+if TYPE_CHECKING:  # built at run time (see facefarm.catalog.spec)
+    Unit: TypeAlias = Any
+    EyeChoice: TypeAlias = Any
+else:
+    Unit = number_dist("Unit", 0.0, 1.0, "")
+    EyeChoice = choice_dist("EyeColor", EyeColorFamily)
 
 
 class LabelPriors(Frozen):
