@@ -24,20 +24,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-def _vector(n: int) -> type:
-    return Annotated[list[float], Field(min_length=n, max_length=n)]
-
-
-def _rows(item: type, n: int | None = None) -> type:
-    return Annotated[list[item], Field(min_length=n, max_length=n)] if n else list[item]
-
-
 def _no_default(schema: dict) -> None:
     schema.pop("default", None)  # an optional key that, when present, is never null
 
 
-Vec2, Vec3, Vec4 = _vector(2), _vector(3), _vector(4)
-Matrix3, Matrix4 = _rows(Vec3, 3), _rows(Vec4, 4)
+Vec2 = Annotated[list[float], Field(min_length=2, max_length=2)]
+Vec3 = Annotated[list[float], Field(min_length=3, max_length=3)]
+Vec4 = Annotated[list[float], Field(min_length=4, max_length=4)]
+Matrix3 = Annotated[list[Vec3], Field(min_length=3, max_length=3)]
+Matrix4 = Annotated[list[Vec4], Field(min_length=4, max_length=4)]
+UV70 = Annotated[list[Vec2], Field(min_length=N_LANDMARKS, max_length=N_LANDMARKS)]
+Flags70 = Annotated[list[bool], Field(min_length=N_LANDMARKS, max_length=N_LANDMARKS)]
+XYZ70 = Annotated[list[Vec3], Field(min_length=N_LANDMARKS, max_length=N_LANDMARKS)]
 BBox = Annotated[Vec4, Field(description="[x0, y0, x1, y1] pixels (image frame as in `landmarks.uv`).")]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Seconds = Annotated[float, Field(ge=0)]
@@ -87,14 +85,14 @@ class Landmarks(_Points):
     """The 70 sparse landmarks (facefarm/assets/schema/landmarks70.json: 68 iBUG 300-W points, 0-based,
     then the right and left pupil centres; right = the subject's right)."""
 
-    uv: _rows(Vec2, N_LANDMARKS) = Field(description=f"{N_LANDMARKS} x 2 (u, v) {_UV}.")
-    visible: _rows(bool, N_LANDMARKS) = Field(
+    uv: UV70 = Field(description=f"{N_LANDMARKS} x 2 (u, v) {_UV}.")
+    visible: Flags70 = Field(
         description=f"{N_LANDMARKS} booleans: in frame and not hidden (depth test against the rendered "
                     "occluders: the head itself, hair, glasses frames...).")
-    in_frame: _rows(bool, N_LANDMARKS) = Field(
+    in_frame: Flags70 = Field(
         description=f"{N_LANDMARKS} booleans: in front of the camera (beyond its near plane) and inside "
                     "[0, width) x [0, height).")
-    xyz_camera: _rows(Vec3, N_LANDMARKS) = Field(description=f"{N_LANDMARKS} x 3 points, {_XYZ}.")
+    xyz_camera: XYZ70 = Field(description=f"{N_LANDMARKS} x 3 points, {_XYZ}.")
 
 
 class Dense(_Points):
@@ -120,7 +118,7 @@ class RecordSeconds(_Strict):
 class ManifestSeconds(RecordSeconds):
     """Stage seconds on a manifest line: the record's, and `write` when this run wrote the sample."""
 
-    write: Seconds = Field(None, json_schema_extra=_no_default,
+    write: Seconds = Field(None, json_schema_extra=_no_default,  # type: ignore[assignment]  # absent, never null
                            description="Writing the sample's files; measured after its label file is written, "
                                        "so present only on lines of samples rendered by the run that wrote "
                                        "the manifest (never in the label file).")

@@ -397,7 +397,7 @@ def _node_params(material: Material, two_sided: bool) -> _NodeParams:
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
     return _NodeParams(sss=float(material.subsurface), sss_radius=(float(radius[0]), float(radius[1]), float(radius[2])),
-                       specular=float(material.specular), sheen=material.sheen,
+                       specular=float(material.specular), sheen=float(material.sheen or 0.0),
                        strand_share=FACE_HAIR_SHARE if material.kind in ("brow", "beard") else 1.0,
                        two_sided=two_sided)
 
