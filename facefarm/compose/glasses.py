@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Mapping
+from typing import Any, Literal, Mapping
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -388,7 +388,7 @@ class _Front:
             up = np.tile(wrap @ [0.0, 0.0, 1.0], (len(rim_path), 1))
             if fam.rim == "top":
                 # browline: a metal wire all round, under a heavy acetate bar along the top
-                r = np.full(len(rim_path), _wire_radius(t))
+                r: Any = np.full(len(rim_path), _wire_radius(t))
                 wv, wf = sweep(rim_path, _circle(8), closed=True, up=up, scale=np.column_stack([r, r]))
                 parts += [(wv, wf, "wire"), (_mirror(wv), wf[:, ::-1], "wire")]
                 top = np.flatnonzero(outline[:, 1] > -0.15 * half_h)
@@ -400,7 +400,7 @@ class _Front:
                 rv, rf = sweep(rim_path, prof, closed=True, up=up, scale=scale)
                 parts += [(rv, rf, "rim"), (_mirror(rv), rf[:, ::-1], "rim")]
 
-        def rim_point(v_lo: float, v_hi: float, nasal: bool, outward: float) -> np.ndarray:
+        def rim_point(v_lo: float, v_hi: float, nasal: bool, outward: float) -> tuple[np.ndarray, int]:
             sel = (outline[:, 1] >= v_lo * half_h) & (outline[:, 1] <= v_hi * half_h)
             idx = np.flatnonzero(sel)
             i = idx[np.argmin(outline[idx, 0])] if nasal else idx[np.argmax(outline[idx, 0])]
@@ -471,15 +471,15 @@ def _lens_solid(outline: np.ndarray, thickness: float, rings: int = 5) -> tuple[
     sag = -(pts2 ** 2).sum(axis=1) / (2 * BASE_CURVE_RADIUS_M)
     front = np.column_stack([pts2, sag + thickness / 2])
     back = np.column_stack([pts2, sag - thickness / 2])
-    faces = []
+    fan: list[list[int]] = []
     for j in range(n):                                              # centre fan
-        faces.append([0, 1 + j, 1 + (j + 1) % n])
+        fan.append([0, 1 + j, 1 + (j + 1) % n])
     for r in range(rings - 1):
         a0, b0 = 1 + r * n, 1 + (r + 1) * n
         for j in range(n):
             j1 = (j + 1) % n
-            faces += [[a0 + j, b0 + j, b0 + j1], [a0 + j, b0 + j1, a0 + j1]]
-    faces = np.asarray(faces)
+            fan += [[a0 + j, b0 + j, b0 + j1], [a0 + j, b0 + j1, a0 + j1]]
+    faces = np.asarray(fan)
     m = len(pts2)
     outer = 1 + (rings - 1) * n + np.arange(n)
     side = []

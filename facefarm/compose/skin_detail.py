@@ -289,10 +289,10 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
     s_nl, s_mar = _group_strength(w, 0.0), _group_strength(w, 0.4)
     rng = identity_stream(sample, "skin.wrinkles.nasolabial")
     for side, wing, mouth in ((-1.0, lm[31], lm[48]), (1.0, lm[35], lm[54])):
-        off = np.array([side, 0.0])
+        outward = np.array([side, 0.0])
         p0 = wing[:2] + np.array([side * 0.006, 0.004])
         p2 = mouth[:2] + np.array([side * 0.007, -0.007])
-        p1 = 0.5 * (p0 + p2) + off * rng.uniform(0.004, 0.007)
+        p1 = 0.5 * (p0 + p2) + outward * rng.uniform(0.004, 0.007)
         t = np.linspace(0.0, 1.0, 16)[:, None]
         curve_pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
         d, along = _polyline_distance(np.stack([x, y], 1), curve_pts)

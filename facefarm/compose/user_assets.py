@@ -35,7 +35,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -261,7 +261,7 @@ def _validate(path: Path) -> AssetReport:
 def _load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
     import trimesh
 
-    mesh = trimesh.load(path, force="mesh", process=False)
+    mesh: Any = trimesh.load(path, force="mesh", process=False)
     v = np.asarray(mesh.vertices, np.float64)
     f = np.asarray(mesh.faces, np.int64)
     if len(f) == 0 or len(v) < 3:
@@ -286,7 +286,8 @@ def _signature(folder: Path) -> tuple:
 
 @lru_cache(maxsize=8)
 def _valid_assets(folder: str, signature: tuple) -> dict[tuple[str, str], UserAsset]:
-    return {(r.kind, r.id): r.asset for r in validate_folder(folder) if r.ok and r.asset is not None}
+    return {(r.asset.sidecar.kind, r.asset.sidecar.id): r.asset for r in validate_folder(folder)
+            if r.ok and r.asset is not None}
 
 
 def user_assets(folder: str | Path | None = None) -> dict[tuple[str, str], UserAsset]:

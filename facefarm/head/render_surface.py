@@ -199,11 +199,11 @@ def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarr
         cand = np.flatnonzero((shares[tri] > 0).any(axis=0))
         if uniform[t]:
             cand = tw[t, :1]
-        fields = {}
+        fields: dict[tuple, np.ndarray] = {}
         if crop is not None and not keep_all[t]:
             fields[("crop",)] = crop[tri]
         for p in cand:
-            poly = [(np.eye(3)[i], corner_edges[i], frozenset(), int(tri[i])) for i in range(3)]
+            poly: list[tuple] = [(np.eye(3)[i], corner_edges[i], frozenset(), int(tri[i])) for i in range(3)]
             for q in cand:
                 if q == p:
                     continue
@@ -216,11 +216,12 @@ def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarr
                     break
             if len(poly) >= 3 and ("crop",) in fields:
                 poly = _clip(poly, fields[("crop",)], ("crop",), tri, t, cutter, fields)
-            ids, ws = [], []
-            for v in poly:
-                if not ids or v[3] != ids[-1]:
-                    ids.append(v[3])
-                    ws.append(v[0])
+            ids: list[int] = []
+            ws: list[np.ndarray] = []
+            for corner in poly:
+                if not ids or corner[3] != ids[-1]:
+                    ids.append(corner[3])
+                    ws.append(corner[0])
             while len(ids) > 1 and ids[0] == ids[-1]:
                 ids.pop()
                 ws.pop()
@@ -235,13 +236,13 @@ def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarr
         flabel.append(np.asarray(new_l))
         src.append(np.asarray(new_s, np.int64))
     n_new = len(cutter.rows)
-    r = np.concatenate([np.arange(n_fine)] + [np.full(len(ids), n_fine + i) for i, (ids, _) in enumerate(cutter.rows)])
-    c = np.concatenate([np.arange(n_fine)] + [np.asarray(ids, np.int64) for ids, _ in cutter.rows])
-    v = np.concatenate([np.ones(n_fine)] + [np.asarray(w, np.float64) for _, w in cutter.rows])
-    W = sp.csr_matrix((v, (r, c)), shape=(n_fine + n_new, n_fine))
+    r = np.concatenate([np.arange(n_fine)] + [np.full(len(row), n_fine + i) for i, (row, _) in enumerate(cutter.rows)])
+    c = np.concatenate([np.arange(n_fine)] + [np.asarray(row, np.int64) for row, _ in cutter.rows])
+    vals = np.concatenate([np.ones(n_fine)] + [np.asarray(w, np.float64) for _, w in cutter.rows])
+    W = sp.csr_matrix((vals, (r, c)), shape=(n_fine + n_new, n_fine))
     W.eliminate_zeros()
-    faces, keep = _weld(np.concatenate(faces), W @ positions, n_fine)
-    return faces, np.concatenate(flabel).astype(np.int32)[keep], np.concatenate(src)[keep], W
+    welded, keep = _weld(np.concatenate(faces), W @ positions, n_fine)
+    return welded, np.concatenate(flabel).astype(np.int32)[keep], np.concatenate(src)[keep], W
 
 
 def _weld(faces: np.ndarray, positions: np.ndarray, n_fine: int, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:

@@ -168,11 +168,11 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
     group = side + 3 * in_fringe + 6 * hat
 
     layer = rng.random(n)
-    offset = st.volume_m * (0.25 + 0.75 * layer) * frame.scale
+    offset: np.ndarray = st.volume_m * (0.25 + 0.75 * layer) * frame.scale
     if curl:
         offset = offset + curl.radius * 0.6
     offset[hat] = 0.0
-    lift = np.where(hat, 0.02, lift)
+    lift_at = np.where(hat, 0.02, lift)
     g_n = min(n, max(8, int(round(st.guides * np.sqrt(max(req.detail, 0.25))))))
     gi = np.arange(g_n)  # roots come in random order, so the first ones are a random subset
 
@@ -187,7 +187,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         curves, cut = _bundled(st, req, frame, pos, normal, lengths, gi, comb, steps, rng)
         curl = None
     else:
-        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=lift[gi], stiffness=stiffness,
+        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=lift_at[gi], stiffness=stiffness,
                            gravity=frame.gravity, gravity_weight=gravity_w, offset=offset[gi], steps=steps,
                            gravity_scale=_off_the_face(frame, in_fringe[gi]))
         guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
@@ -317,6 +317,7 @@ def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, 
     surf = frame.surface
     n = len(pos)
     gz = st.gather
+    assert gz is not None, "a tied style names where it gathers"
     tie_base, tie_n = frame.point(nh.surface_vertex(float(gz["az"]), float(gz["el"])))
     tie = tie_base + tie_n * 0.004
     r_tie = float(gz.get("radius_m", 0.008)) * frame.scale

@@ -29,7 +29,7 @@ from facefarm.compose.hair.regions import NeutralHead
 from facefarm.compose.hair.scalp import ScalpRequest, StrandSet, hairline_weight, scalp_strands
 from facefarm.compose.hair.styles import facial_style, library, scalp_style
 from facefarm.compose.hair.collision import HeadFrame, HeadSurface
-from facefarm.scene.model import Curves, Material
+from facefarm.scene.model import Curves, Material, MaterialKind
 from facefarm.catalog.rng import identity_stream
 from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 from facefarm.compose.posed_head import PosedHead
@@ -72,7 +72,7 @@ HAIRS_PER_STRAND = {"hair": 16.0, "brow": 3.0, "beard": 4.0}
 GREY_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def _material(name: str, kind: str, melanin: float, redness: float, grey: float) -> Material:
+def _material(name: str, kind: MaterialKind, melanin: float, redness: float, grey: float) -> Material:
     """Material of a lock whose ``grey`` share (0..1) of hairs has lost its pigment.
 
     ``base_color`` mixes the pigmented and the grey hairs' albedos
@@ -90,7 +90,7 @@ def _material(name: str, kind: str, melanin: float, redness: float, grey: float)
                     lock_color=rgb(cycles_lock_colour(melanin, redness, grey)) if mixed else None)
 
 
-def _curves(name: str, kind: str, class_id: int, strands: StrandSet, melanin: float, redness: float,
+def _curves(name: str, kind: MaterialKind, class_id: int, strands: StrandSet, melanin: float, redness: float,
             grey: float, rng: np.random.Generator, detail: float) -> list[Curves]:
     """``strands`` as Curves grouped by the grey share of the lock each strand stands for.
 

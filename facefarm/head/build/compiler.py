@@ -19,6 +19,8 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 from PIL import Image
 
@@ -222,7 +224,9 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
     eye_uv, eye_uv_inv = np.unique(np.round(eye_corner_uv.reshape(-1, 2), 9), axis=0, return_inverse=True)
     eye_uv_inv = eye_uv_inv.reshape(-1, 4)
     uvs.append(eye_uv)
-    eye_vertices, eye_helpers, eye_parts_info = [], [], []
+    eye_vertices: list = []
+    eye_helpers: list = []
+    eye_parts_info: list[dict[str, Any]] = []
     # Both eyes come from the right one mirrored, so the pair is exactly symmetric.
     right = part_names.index("eye_r")
     helper_r = np.unique(mesh.faces[src_faces[src_part == right]])
@@ -323,7 +327,7 @@ def compile_head(data: WheelData) -> tuple[dict[str, np.ndarray], dict]:
 
     # ---- landmarks -----------------------------------------------------------------------
     sparse_def, dense_def = _landmark_files()
-    pole = {e["part"]: e["pole_vertex"] for e in eye_parts_info}
+    pole: dict[str, int] = {str(e["part"]): int(e["pole_vertex"]) for e in eye_parts_info}
     lmk = _compile_points(sparse_def, hm_to_render, pole) if sparse_def else None
     dense = _compile_points(dense_def, hm_to_render, pole) if dense_def else None
     if sparse_def:

