@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facefarm import paths
 from facefarm.sample import writer
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.dataset.datasheet import (AGE_BANDS, attribute_pixel_mismatches, audit, crosstab, ethnicity_group, intersections, largest_imbalance,
@@ -151,7 +152,7 @@ def test_design_table_of_a_stratified_catalog_is_exactly_balanced():
     own factors and bands) must find exactly equal cells once quota samples are set aside."""
     from facefarm.catalog import load_catalog, resolve
 
-    cat = load_catalog(Path(__file__).parent.parent / "assets" / "catalogs" / "balanced.json")
+    cat = load_catalog(paths.ASSETS / "catalogs" / "balanced.json")
     catalog_json = json.loads(cat.model_dump_json())
     n_quota = sum(q["count"] for q in catalog_json["sampling"]["quotas"])
     n = 72  # 8 ancestry groups x 4 age bands x 2 glasses = 64 cells, one each, + 8 quota samples

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facefarm import paths
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
 from facefarm.dataset.formats import export_all, parse_formats
 from facefarm.cli.main import main as cli_main
@@ -44,7 +45,7 @@ def tiny_render(tmp_path_factory) -> Path:
     if (out / "dataset.json").exists():
         return out
     base.mkdir(exist_ok=True)
-    catalog = json.loads((REPO / "assets" / "catalogs" / "default.json").read_text())
+    catalog = json.loads((paths.ASSETS / "catalogs" / "default.json").read_text())
     catalog["render"]["resolution"] = [128, 128]
     catalog["identity"]["images_per_identity"] = 2
     (base / "tiny.json").write_text(json.dumps(catalog))
