@@ -29,12 +29,17 @@ def add_parser(sub) -> None:
 def _export(args) -> int:
     from facefarm.dataset.formats import export_all, parse_formats
     from facefarm.dataset.splits import parse_fractions
+    from facefarm.sample.owned import NotOurs
 
     try:
         formats = parse_formats(args.format)
         fractions = parse_fractions(args.splits)
         result = export_all(args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy)
-    except (ValueError, FileNotFoundError) as e:
+    except NotOurs as e:
+        print(f"facefarm export: error: {e}; facefarm replaces only an export folder it wrote: move it away, "
+              f"or choose another --dest", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as e:
         print(f"facefarm export: {e}", file=sys.stderr)
         return 1
     for fmt, splits in result.items():

@@ -25,14 +25,16 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
+from facefarm.sample.owned import NotOurs, check_replaceable, record_ownership, remove_owned  # noqa: F401
 from facefarm.sample.store import Store, open_store
 
 FACE_CLASS_NAMES: tuple[str, ...] = (
@@ -45,6 +47,10 @@ _SCALARS = (str, int, float, bool)
 
 #: Export folder names, one per format, under ``{dataset}/exports/`` by default.
 EXPORTS_DIR = "exports"
+
+
+class UnsafePath(ValueError):
+    """A sample record names a file outside the dataset root; the message names the record."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,40 @@ class SourceDataset:
         """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
         return self.store.get(name)
 
+    def file_name(self, record: dict, kind: str) -> str:
+        """The name a record gives its ``kind`` file, checked to lie inside the dataset root.
+
+        Raises :class:`UnsafePath` (naming the sample) for an absolute name, one that climbs
+        out with ``..``, or one that reaches out through a symbolic link: a manifest is data,
+        and following such a name would export or read whatever file it points at.
+        """
+        name = (record.get("files") or {}).get(kind)
+        where = f"{self.store.root}/manifest.jsonl: sample {record.get('sample_id')}"
+
+        def refuse(why: str):
+            raise UnsafePath(f"{where} names its {kind} file {name!r}, {why}; not followed")
+
+        if not isinstance(name, str) or not name:
+            refuse("which is not a file name")
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "://" in name:
+            refuse("an absolute path outside the dataset")
+        if ".." in parts:
+            refuse("outside the dataset (it climbs out with ..)")
+        if self.store.is_local:
+            root = os.path.realpath(self.store.local_path())
+            real = os.path.realpath(self.store.local_path(name))
+            if os.path.commonpath([root, real]) != root:
+                refuse("outside the dataset (a symbolic link leads out of it)")
+        return name
+
+    def read_file(self, record: dict, kind: str) -> bytes:
+        """Bytes of a sample's ``kind`` file (``image``, ``segmentation``, ``depth``, ``labels``)."""
+        return self.read(self.file_name(record, kind))
+
     def full_record(self, record: dict) -> dict:
         """The complete label record (with ``dense``) of a manifest line."""
-        return json.loads(self.read(record["files"]["labels"]))
+        return json.loads(self.read_file(record, "labels"))
 
     def image(self, record: dict, kind: str = "image") -> np.ndarray:
         """One of a sample's images as an array.
@@ -74,7 +111,7 @@ class SourceDataset:
         kind "image": (H, W, 3) uint8 sRGB; "segmentation": (H, W) uint8 class ids;
         "depth": (H, W) uint16 in ``record["depth_scale_m"]`` metres (0 = no surface).
         """
-        return decode_png(self.read(record["files"][kind]))
+        return decode_png(self.read_file(record, kind))
 
     def place(self, record: dict, kind: str, dest: Path) -> None:
         """Put a sample's file at ``dest``.
@@ -83,10 +120,10 @@ class SourceDataset:
         a file in place (writes are atomic renames), so the link stays valid and costs no
         space — but an export edited in place would change the dataset too. Otherwise a copy.
         """
+        name = self.file_name(record, kind)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        name = record["files"][kind]
         if self.store.is_local:
-            src = self.store.local_path(name)
+            src = Path(os.path.realpath(self.store.local_path(name)))  # a link to a link would copy the link
             if self.link_files:
                 try:
                     os.link(src, dest)
@@ -193,18 +230,25 @@ def default_destination(dataset_root: str | os.PathLike, fmt: str) -> Path:
 
 
 @contextmanager
-def staged_folder(dest: str | os.PathLike):
-    """Build an export in a temporary sibling of ``dest``; on success it replaces ``dest``.
+def staged_folder(dest: str | os.PathLike, what: str = "export",
+                  legacy: Callable[[Path], set[str] | None] | None = None):
+    """Build a folder in a temporary sibling of ``dest``; on success it replaces ``dest``.
 
-    Yields the temporary folder (a Path). On an exception the temporary folder is removed
-    and ``dest`` is left as it was.
+    Yields the temporary folder (a Path). ``dest`` must be absent, empty, or hold only what
+    facefarm wrote there before (its ownership file, :mod:`facefarm.sample.owned`; ``legacy``
+    for output of versions without one): anything else raises :class:`NotOurs` naming the
+    file, before and again after the build, and nothing is touched. On an exception the
+    temporary folder is removed and ``dest`` is left as it was.
     """
     dest = Path(dest)
+    check_replaceable(dest, legacy)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".tmp-{uuid.uuid4().hex}-{dest.name}")
     tmp.mkdir()
     try:
         yield tmp
+        record_ownership(tmp, what)
+        owned = check_replaceable(dest, legacy)  # a file may have been added while we built
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -212,7 +256,8 @@ def staged_folder(dest: str | os.PathLike):
         old = dest.with_name(f".tmp-old-{uuid.uuid4().hex}-{dest.name}")
         os.replace(dest, old)
         os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
+        # only what was checked to be ours; anything that appeared since stays in `old`
+        remove_owned(old, owned)
     else:
         os.replace(tmp, dest)
 

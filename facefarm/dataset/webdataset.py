@@ -62,9 +62,9 @@ def sample_members(source: SourceDataset, record: dict) -> dict:
     """The WebDataset sample dict of one record: ``__key__`` plus raw bytes per extension."""
     return {
         "__key__": sample_key(record),
-        "png": source.read(record["files"]["image"]),
-        "seg.png": source.read(record["files"]["segmentation"]),
-        "depth.png": source.read(record["files"]["depth"]),
+        "png": source.read_file(record, "image"),
+        "seg.png": source.read_file(record, "segmentation"),
+        "depth.png": source.read_file(record, "depth"),
         # Re-encoded compactly; the stored label file is the same JSON.
         "json": json.dumps(source.full_record(record), separators=(",", ":")).encode(),
     }
