@@ -37,7 +37,11 @@ def add_parser(sub) -> None:
     p.add_argument("--startup-timeout", type=float, default=300.0,
                    help="seconds to wait for the first worker to start (default 300)")
     p.add_argument("--overwrite", action="store_true",
-                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again")
+                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again "
+                        "(only facefarm's own files: anything else in OUT stays)")
+    p.add_argument("--shrink", action="store_true",
+                   help="allow a smaller -n than OUT's job.json holds: the manifest then lists the first N samples "
+                        "only; the others stay in samples/ (a later larger -n takes them back)")
     p.add_argument("--verify", action="store_true",
                    help="re-hash every sample already in OUT (sha256) before trusting it; by default sizes are "
                         "checked for all and hashes for the newest only; a damaged sample is rendered again")
@@ -142,12 +146,29 @@ def run(args) -> int:
     except StoreUnavailable as e:
         _err(str(e))
         return EXIT_ERROR
+    from facefarm.farm.lock import Locked, output_lock
+
+    try:
+        with output_lock(store):
+            return _run_locked(args, catalog, job, store, root, n)
+    except Locked as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except OSError as e:  # the lock file could not be made: the folder is not writable
+        _err(f"cannot write to {root}: {e}")
+        return EXIT_ERROR
+
+
+def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
+    """The run, once this process holds the output folder's lock."""
+    from facefarm.farm import job as jobs
+
     in_the_way = _destination_problem(args, store, catalog)
     if in_the_way:
         _err(in_the_way)
         return EXIT_ERROR
     try:
-        claim = jobs.claim_output(store, job, overwrite=args.overwrite)
+        claim = jobs.claim_output(store, job, overwrite=args.overwrite, shrink=args.shrink)
     except jobs.JobMismatch as e:
         _err(str(e))
         return EXIT_ERROR

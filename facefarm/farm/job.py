@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from facefarm import __version__, paths
 from facefarm.sample import writer
 from facefarm.sample.store import Store
+from facefarm.farm.lock import LOCK_FILE
 from facefarm.farm.plan import Job, sample_id
 
 JOB_FILE = "job.json"
@@ -136,13 +137,15 @@ class Claim:
     overwritten: bool = False
 
 
-def claim_output(store: Store, job: Job, overwrite: bool = False) -> Claim:
+def claim_output(store: Store, job: Job, overwrite: bool = False, shrink: bool = False) -> Claim:
     """Make ``store`` the home of ``job``: check it, clean it, write ``job.json``.
 
     Raises :class:`JobMismatch` when the folder holds another job (different catalog, seed, N,
     backend, head asset or facefarm version) or samples without a ``job.json``, unless
-    ``overwrite`` (then the old samples, manifest and header are deleted first). Removes the
-    ``.tmp-*`` leftovers of killed writers.
+    ``overwrite`` (then facefarm's own samples, manifest and header are deleted first); when a
+    job.json, dataset.json or manifest.jsonl there is not facefarm's (never deleted); and for a
+    smaller N than the job's unless ``shrink`` or ``overwrite``. Removes the leftovers of
+    killed writers (only temporaries of facefarm's own file names).
     """
     old = read_job(store)
     header = _read_own(store, "dataset.json")
@@ -156,6 +159,12 @@ def claim_output(store: Store, job: Job, overwrite: bool = False) -> Claim:
         diffs = _differences(old, job)
         if diffs:
             problem = "it was made by a different job (" + "; ".join(diffs) + ")"
+        elif isinstance(old.get("n"), int) and job.n < old["n"] and not (shrink or overwrite):
+            left = f"sample {job.n}" if old["n"] - 1 == job.n else f"samples {job.n}..{old['n'] - 1}"
+            raise JobMismatch(
+                f"refusing to shrink {store.root}: its {JOB_FILE} asks for -n {old['n']}, this run for -n {job.n}, "
+                f"which would leave {left} out of the manifest. Pass --shrink to keep only the first {job.n} "
+                f"(the others stay in {writer.SAMPLES}/), or --overwrite to start again")
     elif has_samples or header is not None:
         problem = f"it holds samples but no {JOB_FILE}"
     claim = Claim(previous=old)
@@ -169,7 +178,7 @@ def claim_output(store: Store, job: Job, overwrite: bool = False) -> Claim:
             store.remove(name)
         claim = Claim(previous=None, overwritten=True)
     claim.temporaries_removed = (store.clean_temporaries(writer.SAMPLES, writer.is_sample_file)
-                                 + store.clean_temporaries("", lambda name: name in ROOT_FILES))
+                                 + store.clean_temporaries("", lambda name: name in ROOT_FILES or name == LOCK_FILE))
     record = job_record(job)
     if claim.previous is not None:
         record["created"] = claim.previous.get("created", record["created"])  # the job, not this run
