@@ -75,6 +75,9 @@ def check_replaceable(dest: str | os.PathLike,
     if dest.is_symlink():
         raise NotOurs(dest, "is a symbolic link, not a folder facefarm made")
     if not dest.exists():
+        above = next((p for p in dest.parents if p.exists()), None)
+        if above is not None and not above.is_dir():  # the folder could only be made by replacing a file
+            raise NotOurs(above, "is a file, not a folder")
         return set()
     if not dest.is_dir():
         raise NotOurs(dest, "is a file, not a folder")

@@ -1,0 +1,48 @@
+"""The ownership rules of folders facefarm builds whole (datasheet, exports), without rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from facefarm.dataset.source import staged_folder
+from facefarm.sample.owned import OWNER_FILE, NotOurs, check_replaceable
+
+
+def test_a_file_in_the_way_of_the_folder_or_of_its_parent_is_refused(tmp_path):
+    f = tmp_path / "f"
+    f.write_text("x")
+    for dest in (f, f / "coco"):
+        with pytest.raises(NotOurs, match="is a file, not a folder") as e:
+            check_replaceable(dest)
+        assert e.value.path == f
+    (tmp_path / "link").symlink_to(tmp_path)
+    with pytest.raises(NotOurs, match="symbolic link"):
+        check_replaceable(tmp_path / "link")
+    assert f.read_text() == "x"
+
+
+def test_staged_folder_replaces_its_own_output_only(tmp_path):
+    dest = tmp_path / "coco"
+    with staged_folder(dest) as tmp:
+        (tmp / "a").mkdir()
+        (tmp / "a" / "1.png").write_bytes(b"1")
+    assert (dest / OWNER_FILE).exists() and (dest / "a" / "1.png").exists()
+    with staged_folder(dest) as tmp:  # its own: replaced whole
+        (tmp / "2.png").write_bytes(b"2")
+    assert sorted(p.name for p in dest.rglob("*")) == [OWNER_FILE, "2.png"]
+    (dest / "README").write_text("mine")
+    with pytest.raises(NotOurs, match="README"):
+        with staged_folder(dest) as tmp:
+            (tmp / "3.png").write_bytes(b"3")
+    assert (dest / "README").read_text() == "mine" and (dest / "2.png").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco"]  # no temporary left
+
+
+def test_a_file_added_while_building_stops_the_swap(tmp_path):
+    dest = tmp_path / "sheet"
+    dest.mkdir()
+    with pytest.raises(NotOurs, match="late.txt"):
+        with staged_folder(dest) as tmp:
+            (tmp / "datasheet.md").write_text("x")
+            (dest / "late.txt").write_text("saved meanwhile")
+    assert (dest / "late.txt").read_text() == "saved meanwhile"
