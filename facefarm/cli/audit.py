@@ -19,6 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("dataset", help="dataset root written by `facefarm render`")
     p.add_argument("--dest", default=None, help="datasheet folder (default DATASET/datasheet)")
     p.add_argument("--no-plots", action="store_true", help="write datasheet.md/json only, no PNG plots")
+    p.add_argument("--verify", action="store_true",
+                   help="hash and decode every sample's files (default: every file's presence and size, and "
+                        "hashes of up to 64 samples spread over the dataset)")
     p.set_defaults(func=_audit)
 
 
@@ -27,7 +30,7 @@ def _audit(args) -> int:
     from facefarm.sample.owned import NotOurs
 
     try:
-        md = write_datasheet(args.dataset, dest=args.dest, plots=not args.no_plots)
+        md = write_datasheet(args.dataset, dest=args.dest, plots=not args.no_plots, verify=args.verify)
     except NotOurs as e:
         flag = "choose another --dest" if args.dest else "move it away, or choose another folder with --dest"
         print(f"facefarm audit: error: {e}; facefarm replaces only a datasheet folder it wrote: {flag}",

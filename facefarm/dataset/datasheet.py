@@ -402,7 +402,7 @@ def attribute_pixel_mismatches(attributes: dict, segmentation: np.ndarray) -> li
     return out
 
 
-def check_files(source: SourceDataset, limit: int = _CHECK_MAX) -> dict:
+def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
     """Checks of the sample files: every file of every record, and closer checks on up to ``limit`` samples.
 
     Every file a record names must lie inside the dataset, exist and (where the record gives
@@ -418,7 +418,7 @@ def check_files(source: SourceDataset, limit: int = _CHECK_MAX) -> dict:
     from facefarm.dataset.source import UnsafePath, decode_png
 
     records = list(source.records)
-    picks = records if len(records) <= limit else [records[int(i)] for i in
+    picks = records if limit is None or len(records) <= limit else [records[int(i)] for i in
                                                   np.linspace(0, len(records) - 1, limit).round()]
     picked = {id(r) for r in picks}
     hash_ok = hash_bad = prov_ok = 0
@@ -501,8 +501,11 @@ def provenance(header: dict) -> dict:
     return out
 
 
-def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None) -> dict:
-    """All datasheet facts of a dataset as a JSON-able dict (no files written)."""
+def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, verify: bool = False) -> dict:
+    """All datasheet facts of a dataset as a JSON-able dict (no files written).
+
+    ``verify``: hash and decode every sample's files, not just up to ``_CHECK_MAX`` of them.
+    """
     source = source or open_dataset(dataset_root)
     records = list(source.records)
     catalog = source.header.get("catalog") or {}
@@ -524,7 +527,7 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None) 
         "intersections": tables,
         "largest_imbalance": largest_imbalance(tables),
         "labels": label_stats(records),
-        "checks": check_files(source),
+        "checks": check_files(source, limit=None if verify else _CHECK_MAX),
     }
 
 
@@ -1040,7 +1043,7 @@ def legacy_datasheet(folder: Path) -> set[str] | None:
 
 
 def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | None = None,
-                    plots: bool = True) -> Path:
+                    plots: bool = True, verify: bool = False) -> Path:
     """Write ``{dataset_root}/datasheet/`` (or ``dest``); returns the path of datasheet.md.
 
     ``plots=False`` skips the PNGs (a few seconds of matplotlib) and writes the text and JSON only.
@@ -1053,7 +1056,7 @@ def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | N
         dest = source.store.local_path(DATASHEET_DIR)
     dest = Path(dest)
     check_replaceable(dest, legacy_datasheet)  # before the work: a folder not ours stops it at once
-    facts = audit(dataset_root, source)
+    facts = audit(dataset_root, source, verify=verify)
     with staged_folder(dest, "datasheet", legacy_datasheet) as tmp:
         figures = write_plots(source, facts, tmp) if plots and source.records else {}
         facts["plots"] = figures

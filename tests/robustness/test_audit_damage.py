@@ -33,3 +33,14 @@ def test_damaged_and_missing_files_are_findings(dataset):
         assert where in problems, problems
     assert "missing" in problems
     assert "damaged" in p.stdout or "missing" in p.stdout, p.stdout
+
+
+def test_verify_hashes_every_sample_not_only_the_spread_subset(dataset):
+    from facefarm.dataset.datasheet import check_files
+    from facefarm.dataset.source import open_dataset
+
+    _flip(dataset / "samples" / "000001.png")  # same size: only a hash finds it
+    assert check_files(open_dataset(dataset), limit=1)["problems"] == []  # sample 0 is the one checked
+    assert "000001:image" in check_files(open_dataset(dataset), limit=None)["problems"]
+    p = facefarm("audit", dataset, "--no-plots", "--verify")
+    assert p.returncode == 2 and "000001:image" in p.stdout, p.stdout + p.stderr
