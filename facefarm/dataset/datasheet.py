@@ -14,8 +14,12 @@ a few sample images) and writes ``{root}/datasheet/``:
   units and shape details, each intersection table as a heat map, and a contact sheet per
   ethnicity group.
 
-It also re-hashes the files of up to 64 evenly spread samples against the manifest's
-sha256 and reads their PNG provenance text chunks (``checks`` in the JSON).
+It also checks that every file of every record is inside the dataset, present and of its
+recorded size, and re-hashes and decodes the files of up to 64 evenly spread samples (all with
+``verify``) against the manifest's sha256 and reads their PNG provenance text chunks (``checks``
+in the JSON). Damaged or missing files are findings, never exceptions.
+
+The folder is replaced only if facefarm wrote it (:mod:`facefarm.sample.owned`).
 
 Groups. A sample's *ethnicity group* follows the catalog's convention
 (:mod:`facefarm.catalog.attributes`): its taxonomy label when it has one label, ``"mixed"``
