@@ -225,7 +225,9 @@ def scan(store: Store, n: int, verify: bool = False) -> Scan:
     hashed = set(committed) if verify else _newest(committed, listing)
 
     def one(i: int):
-        return i, writer.check_sample(store, sample_id(i), listing, hashed=i in hashed)
+        record, why = writer.check_sample(store, sample_id(i), listing, hashed=i in hashed)
+        # the manifest line at once: holding every record's dense arrays would cost memory and GC time
+        return i, (None if record is None else writer.manifest_line(record)), why
 
     if store.is_local or len(committed) < 8:
         results = [one(i) for i in committed]
@@ -233,11 +235,11 @@ def scan(store: Store, n: int, verify: bool = False) -> Scan:
         with ThreadPoolExecutor(16) as pool:  # object stores: latency-bound GETs
             results = list(pool.map(one, committed))
     lines, damaged = {}, {}
-    for i, (record, why) in results:
-        if record is None:
+    for i, line, why in results:
+        if line is None:
             damaged[sample_id(i)] = why
         else:
-            lines[i] = writer.manifest_line(record)
+            lines[i] = line
     return Scan(todo=[i for i in range(n) if i not in lines], done=sorted(lines), lines=lines, damaged=damaged)
 
 
