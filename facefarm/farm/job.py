@@ -117,8 +117,7 @@ def remove_own_samples(store: Store) -> int:
     Only names of the writer's pattern go: a README or a user's image kept there stays.
     """
     names = [n for n in store.list(writer.SAMPLES) if writer.is_sample_file(n)]
-    for name in names:
-        store.remove(name)
+    store.remove_many(names)
     store.clean_temporaries(writer.SAMPLES, writer.is_sample_file)
     if store.is_local:
         try:

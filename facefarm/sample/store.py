@@ -115,6 +115,16 @@ class Store:
         if fs.exists(f"{base}/{name}"):
             fs.rm_file(f"{base}/{name}")
 
+    def remove_many(self, names: list[str]) -> None:
+        """Delete several files (object stores: in batched requests, not one request each)."""
+        if self.is_local:
+            for name in names:
+                self.local_path(name).unlink(missing_ok=True)
+            return
+        if names:
+            fs, base = self._fs()
+            fs.rm([f"{base}/{name}" for name in names])
+
     def clean_temporaries(self, folder: str, ours=lambda name: True) -> int:
         """Delete the temporaries of interrupted writes in ``folder`` whose final name ``ours`` accepts."""
         if not self.is_local or not self.local_path(folder).is_dir():

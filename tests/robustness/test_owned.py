@@ -46,3 +46,23 @@ def test_a_file_added_while_building_stops_the_swap(tmp_path):
             (tmp / "datasheet.md").write_text("x")
             (dest / "late.txt").write_text("saved meanwhile")
     assert (dest / "late.txt").read_text() == "saved meanwhile"
+
+
+@pytest.mark.parametrize("url", [False, True])
+def test_overwrite_deletes_only_sample_names_locally_and_through_fsspec(tmp_path, url):
+    from facefarm.farm import job as jobs
+    from facefarm.farm.plan import Job, sample_id
+    from facefarm.sample import writer
+    from facefarm.sample.store import open_store
+
+    store = open_store(f"local://{tmp_path}" if url else str(tmp_path))
+    job = Job(catalog={"catalog_version": 1}, catalog_hash="c" * 64, seed=0, n=4, backend="pyrender")
+    jobs.claim_output(store, job)
+    for i in range(3):
+        writer.write_sample(store, sample_id(i), {"image": b"x"},
+                            {"sample_id": sample_id(i), "index": i, "seed": 0, "catalog_hash": "c" * 64})
+    (tmp_path / "samples" / "notes.txt").write_text("keep")
+    assert jobs.scan(store, 4).done == [0, 1, 2]
+    other = Job(catalog={"catalog_version": 1}, catalog_hash="d" * 64, seed=0, n=4, backend="pyrender")
+    assert jobs.claim_output(store, other, overwrite=True).overwritten
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["notes.txt"]
