@@ -3,9 +3,10 @@
 Two renders into one folder would each trust, clean and rewrite what the other is writing
 (manifest, temporaries, --overwrite's deletions). A run therefore creates the lock file
 exclusively before it touches the folder and removes it when it ends. The file says which
-host and process hold it: a lock left by a run that died on this host (its pid is gone) is
-taken over; one held by a live process, or by another host (whose processes cannot be seen
-from here), refuses the second run with a message naming the file.
+host and process hold it. A lock left by a run that died on this host is taken over: its pid
+is gone, or now names a process that started at another time, or the host rebooted since.
+One held by a live process, or by another host (whose processes cannot be seen from here),
+refuses the second run with a message naming the file.
 
 Object-store outputs (``s3://``) have no exclusive create, so they are not locked.
 """
@@ -42,6 +43,27 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def boot_id() -> str | None:
+    """This boot of this host (Linux), or None: a lock from an earlier boot is stale whatever its pid."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started, in clock ticks since boot (Linux), or None if unknown.
+
+    Tells a run's own pid from the same number reused later by an unrelated process.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # after the command name, which may hold spaces
+    return fields[19] if len(fields) > 19 else None  # field 22 of proc(5), "starttime"
+
+
 def _read(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text())
@@ -72,11 +94,20 @@ def _create(path: Path, holder: dict) -> bool:
 
 
 def _stale(holder: dict | None, host: str) -> bool:
-    """True for a lock whose run is certainly gone: made on this host by a pid that no longer exists."""
+    """True for a lock whose run is certainly gone: made on this host by a process that no longer
+    exists (its pid is gone or now names a process started at another time, or the host rebooted)."""
     if holder is None or holder.get("host") != host:
         return False
     pid = holder.get("pid")
-    return isinstance(pid, int) and not pid_alive(pid)
+    if not isinstance(pid, int):
+        return False
+    if not pid_alive(pid):
+        return True
+    boot = boot_id()
+    if holder.get("boot_id") and boot and holder["boot_id"] != boot:
+        return True
+    start = process_start(pid)
+    return bool(holder.get("pid_start") and start and holder["pid_start"] != start)
 
 
 def _take_over(path: Path, holder: dict) -> bool:
@@ -109,8 +140,8 @@ def output_lock(store: Store, command: str = "facefarm render"):
     path = store.local_path(LOCK_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     host = socket.gethostname()
-    me = {"host": host, "pid": os.getpid(), "command": command,
-          "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    me = {"host": host, "pid": os.getpid(), "pid_start": process_start(os.getpid()), "boot_id": boot_id(),
+          "command": command, "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     for _ in range(3):
         if _create(path, me):
             break

@@ -47,6 +47,27 @@ def test_a_stale_lock_on_this_host_is_taken_over_but_not_another_hosts(tmp_path)
             pass
 
 
+def test_a_reused_pid_or_an_earlier_boot_does_not_keep_a_lock(tmp_path):
+    import os
+
+    from facefarm.farm.lock import boot_id, process_start
+
+    if process_start(os.getpid()) is None or boot_id() is None:
+        pytest.skip("no /proc here")
+    out = tmp_path / "out"
+    out.mkdir()
+    live = {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": process_start(os.getpid()),
+            "boot_id": boot_id()}
+    for stale in ({"pid_start": "1"}, {"boot_id": "an-earlier-boot"}):
+        (out / LOCK_FILE).write_text(json.dumps({**live, **stale}))  # our pid, but not our process
+        with output_lock(open_store(out)):
+            pass
+    (out / LOCK_FILE).write_text(json.dumps(live))
+    with pytest.raises(Locked):
+        with output_lock(open_store(out)):
+            pass
+
+
 @pytest.mark.slow
 def test_render_refuses_a_folder_a_live_run_holds(spec, dataset):
     import os
