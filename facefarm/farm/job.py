@@ -111,12 +111,41 @@ def _differences(old: dict, job: Job) -> list[str]:
     return out
 
 
-def remove_own_samples(store: Store) -> int:
-    """Delete the writer's own files from ``samples/`` (and the folder, if that empties it); returns how many.
+def _recorded_sample_files(store: Store, names: list[str]) -> set[str]:
+    """The files among ``names`` that a facefarm sample record there lists (the records included)."""
+    out = set()
+    for labels in (n for n in names if n.endswith(".json")):
+        sid = labels.rsplit("/", 1)[-1][: -len(".json")]
+        try:
+            record = json.loads(store.get(labels))
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("sample_id") != sid or not isinstance(
+                record.get("files"), dict) or (record.get("render") or {}).get("generator") != GENERATOR:
+            continue
+        own = writer.sample_names(sid)
+        out.add(labels)
+        out |= {name for kind, name in record["files"].items() if own.get(kind) == name}
+    return out
 
-    Only names of the writer's pattern go: a README or a user's image kept there stays.
+
+def remove_own_samples(store: Store, claimed: bool = True) -> int:
+    """Delete facefarm's files from ``samples/`` (and the folder, if that empties it); returns how many.
+
+    ``claimed``: the folder holds facefarm's job.json or dataset.json, so files of the writer's
+    names in samples/ are its own; otherwise only the files facefarm's sample records list are,
+    and any other file of such a name raises :class:`JobMismatch` before anything is deleted.
+    A README or a user's image of another name stays either way.
     """
     names = [n for n in store.list(writer.SAMPLES) if writer.is_sample_file(n)]
+    if not claimed:
+        proven = _recorded_sample_files(store, names)
+        foreign = [n for n in names if n not in proven]
+        if foreign:
+            more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+            raise JobMismatch(f"refusing to overwrite {store.root}: {foreign[0]}{more} is named like a sample, "
+                              f"but no facefarm record lists it and there is no {JOB_FILE}. Move it away, or "
+                              f"choose another output folder")
     store.remove_many(names)
     store.clean_temporaries(writer.SAMPLES, writer.is_sample_file)
     if store.is_local:
@@ -172,7 +201,7 @@ def claim_output(store: Store, job: Job, overwrite: bool = False, shrink: bool =
             raise JobMismatch(
                 f"refusing to write into {store.root}: {problem}. Choose another output folder, or pass "
                 "--overwrite to delete its samples and start again.")
-        remove_own_samples(store)
+        remove_own_samples(store, claimed=old is not None or header is not None)
         for name in ROOT_FILES:  # each checked above to be facefarm's
             store.remove(name)
         claim = Claim(previous=None, overwritten=True)

@@ -66,3 +66,22 @@ def test_overwrite_deletes_only_sample_names_locally_and_through_fsspec(tmp_path
     other = Job(catalog={"catalog_version": 1}, catalog_hash="d" * 64, seed=0, n=4, backend="pyrender")
     assert jobs.claim_output(store, other, overwrite=True).overwritten
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["notes.txt"]
+
+
+def test_without_job_json_overwrite_deletes_only_what_facefarm_records_list(tmp_path):
+    from facefarm.farm import job as jobs
+    from facefarm.farm.plan import Job, sample_id
+    from facefarm.sample import writer
+    from facefarm.sample.store import open_store
+
+    store = open_store(tmp_path)
+    writer.write_sample(store, sample_id(1), {"image": b"x"},
+                        {"sample_id": sample_id(1), "index": 1, "render": {"generator": "facefarm"}})
+    (tmp_path / "samples" / "000000.png").write_bytes(b"a user's photo")
+    job = Job(catalog={"catalog_version": 1}, catalog_hash="c" * 64, seed=0, n=4, backend="pyrender")
+    with pytest.raises(jobs.JobMismatch, match="000000.png.*no facefarm record lists it"):
+        jobs.claim_output(store, job, overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["000000.png", "000001.json", "000001.png"]
+    (tmp_path / "samples" / "000000.png").rename(tmp_path / "photo.png")
+    jobs.claim_output(store, job, overwrite=True)
+    assert not (tmp_path / "samples").exists() and (tmp_path / "photo.png").exists()
