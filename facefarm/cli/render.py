@@ -238,7 +238,7 @@ def _destinations(args, store, catalog) -> list[tuple[object, str]]:
     root = store.local_path()
     out = []
     if not args.no_exports and catalog.outputs.formats:
-        out += [((target, None), "--no-exports") for target in export_targets(root, catalog.outputs.formats)]
+        out += [(target, "--no-exports") for target in export_targets(root, catalog.outputs.formats)]
     if not args.no_datasheet:
         out.append(((root / DATASHEET_DIR, legacy_datasheet), "--no-datasheet"))
     return out

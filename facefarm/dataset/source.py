@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -34,8 +35,9 @@ import numpy as np
 from PIL import Image
 
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
-from facefarm.sample.owned import NotOurs, check_replaceable, record_ownership, remove_owned  # noqa: F401
+from facefarm.sample.owned import NotOurs, check_replaceable, files_under, record_ownership, remove_owned  # noqa: F401
 from facefarm.sample.store import Store, open_store
+from facefarm.dataset.splits import SPLIT_NAMES
 
 FACE_CLASS_NAMES: tuple[str, ...] = (
     "SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR", "LEFT_EAR",
@@ -227,6 +229,51 @@ def default_destination(dataset_root: str | os.PathLike, fmt: str) -> Path:
     if not store.is_local:
         raise ValueError(f"{dataset_root} is not a local folder: pass a local destination for the {fmt} export")
     return store.local_path(f"{EXPORTS_DIR}/{fmt}")
+
+
+def _is_facefarm_dataset(root: Path) -> bool:
+    try:
+        header = json.loads((root / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and header.get("generator") == "facefarm"
+
+
+_SPLIT = "(" + "|".join(SPLIT_NAMES) + ")"
+_ID = r"\d{6,}"
+#: The names each format's export gave its files before exports carried an ownership file
+_LEGACY_NAMES: dict[str, re.Pattern] = {
+    "facesynthetics": re.compile(rf"^{_SPLIT}/{_ID}(\.png|_seg\.png|_ldmks\.txt)$"),
+    "coco": re.compile(rf"^(annotations/face_keypoints_{_SPLIT}\.json|{_SPLIT}/{_ID}\.png)$"),
+    "hf": re.compile(rf"^{_SPLIT}/({_ID}(\.png|_seg\.png|_depth\.png)|metadata\.jsonl)$"),
+    "webdataset": re.compile(rf"^({_SPLIT}/{_SPLIT}-\d{{6,}}\.tar|shards\.json)$"),
+}
+_HF_CARD_TITLE = "# facefarm synthetic faces ("
+
+
+def legacy_export(fmt: str):
+    """For :func:`check_replaceable`: the files of an export by a facefarm without ownership files.
+
+    Only a folder at its default place counts (``exports/{fmt}`` of a dataset whose
+    dataset.json is facefarm's: elsewhere, a folder of such names may be someone else's), and
+    in it only the format's own file names (and the Hugging Face card only if it is still
+    facefarm's card), so a README or figure added to such a folder is still in the way.
+    """
+    pattern = _LEGACY_NAMES[fmt]
+
+    def owned(folder: Path) -> set[str] | None:
+        if folder.parent.name != EXPORTS_DIR or not _is_facefarm_dataset(folder.parent.parent):
+            return None
+        out = {f for f in files_under(folder) if pattern.match(f)}
+        if fmt == "hf":
+            try:
+                if (folder / "README.md").read_text().startswith(_HF_CARD_TITLE):
+                    out.add("README.md")
+            except (OSError, UnicodeDecodeError):
+                pass
+        return out
+
+    return owned
 
 
 @contextmanager

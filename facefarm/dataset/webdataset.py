@@ -29,7 +29,7 @@ import json
 import os
 from pathlib import Path
 
-from facefarm.dataset.source import SourceDataset, sample_key, staged_folder, write_json
+from facefarm.dataset.source import SourceDataset, legacy_export, sample_key, staged_folder, write_json
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "webdataset"
@@ -79,7 +79,7 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
     out: dict[str, list[Path]] = {}
     index: dict[str, dict] = {}
     mtime = _mtime(source.header)
-    with staged_folder(dest) as tmp:
+    with staged_folder(dest, FORMAT, legacy_export(FORMAT)) as tmp:
         for split, records in split_records(source.records, fractions).items():
             if not records:
                 continue

@@ -85,3 +85,23 @@ def test_without_job_json_overwrite_deletes_only_what_facefarm_records_list(tmp_
     (tmp_path / "samples" / "000000.png").rename(tmp_path / "photo.png")
     jobs.claim_output(store, job, overwrite=True)
     assert not (tmp_path / "samples").exists() and (tmp_path / "photo.png").exists()
+
+
+def test_an_export_of_a_facefarm_without_ownership_files_is_recognised_at_its_place_only(tmp_path):
+    from facefarm.dataset.source import legacy_export
+
+    ds = tmp_path / "ds"
+    old = ds / "exports" / "facesynthetics"
+    (old / "train").mkdir(parents=True)
+    for name in ("000000.png", "000000_seg.png", "000000_ldmks.txt"):
+        (old / "train" / name).write_bytes(b"x")
+    (ds / "dataset.json").write_text('{"generator": "facefarm"}')
+    assert check_replaceable(old, legacy_export("facesynthetics")) == {
+        "train/000000.png", "train/000000_seg.png", "train/000000_ldmks.txt"}
+    (old / "README").write_text("mine")
+    with pytest.raises(NotOurs, match="README"):
+        check_replaceable(old, legacy_export("facesynthetics"))
+    (old / "README").unlink()
+    (ds / "dataset.json").write_text('{"generator": "someone else"}')  # not a facefarm dataset: no proof
+    with pytest.raises(NotOurs, match="000000"):
+        check_replaceable(old, legacy_export("facesynthetics"))
