@@ -178,6 +178,11 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
     if claim.temporaries_removed:
         print(f"removed {claim.temporaries_removed} temporary file(s) of an interrupted run", file=sys.stderr)
     found = jobs.scan(store, n, verify=args.verify)
+    try:
+        jobs.check_lines(store, job, found.lines.values())
+    except jobs.JobMismatch as e:
+        _err(str(e))
+        return EXIT_ERROR
     if found.damaged:
         print(damage_report(found.damaged), file=sys.stderr)
         jobs.uncommit(store, found.damaged)
@@ -197,7 +202,11 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
         summary.failed = dict(outcome.failed)
         summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
         summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
-    header = jobs.assemble(store, job, summary, outcome.lines if outcome else {}, found.lines)
+    try:
+        header = jobs.assemble(store, job, summary, outcome.lines if outcome else {}, found.lines)
+    except jobs.JobMismatch as e:  # a record of another job appeared while rendering
+        _err(str(e))
+        return EXIT_ERROR
     for f in header["failed"][:10]:
         print(f"  failed {f['sample_id']}: {f['reason']}", file=sys.stderr)
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0

@@ -271,6 +271,15 @@ def scan(store: Store, n: int, verify: bool = False) -> Scan:
     return Scan(todo=[i for i in range(n) if i not in lines], done=sorted(lines), lines=lines, damaged=damaged)
 
 
+def check_lines(store: Store, job: Job, lines) -> None:
+    """Raise :class:`JobMismatch` for a record of another job (catalog hash or seed): the folder was tampered with."""
+    for line in lines:
+        if line.get("catalog_hash") != job.catalog_hash or line.get("seed") != job.seed:
+            raise JobMismatch(f"{writer.sample_names(line['sample_id'])['labels']} in {store.root} belongs to "
+                              f"another job (catalog {line.get('catalog_hash')}, seed {line.get('seed')}): move "
+                              f"it away (that sample is then rendered again), or choose another output folder")
+
+
 def uncommit(store: Store, sample_ids) -> None:
     """Delete the label files (commit markers) of damaged samples, so that the workers render them again."""
     for sid in sample_ids:
@@ -363,10 +372,7 @@ def assemble(store: Store, job: Job, summary: RunSummary, fresh_lines: dict[int,
              and i not in fresh_lines}
     missing = [sid for i, sid in wanted.items() if sid in complete and i not in fresh_lines and i not in known]
     lines = list(fresh_lines.values()) + list(known.values()) + _read_lines(store, missing)
-    for line in lines:
-        if line.get("catalog_hash") != job.catalog_hash or line.get("seed") != job.seed:
-            raise JobMismatch(f"{writer.sample_names(line['sample_id'])['labels']} in {store.root} belongs to "
-                              f"another job (catalog {line.get('catalog_hash')}, seed {line.get('seed')})")
+    check_lines(store, job, lines)
     previous = writer.read_header(store)
     header = dataset_header(job, summary, previous)
     writer.write_manifest(store, header, lines)

@@ -116,3 +116,16 @@ def test_render_verify_rehashes_every_sample(spec, dataset):
     assert p.returncode == 0, p.stdout + p.stderr
     assert last_line(p).startswith("1 done, 1 skipped"), p.stdout
     assert "000000" in p.stderr and "sha256" in p.stderr
+
+
+@pytest.mark.slow
+def test_a_record_of_another_job_stops_the_run_with_one_line(spec, dataset):
+    path = dataset / "samples" / "000001.json"
+    rec = json.loads(path.read_text())
+    rec["seed"] = 99
+    path.write_text(json.dumps(rec))
+    before = (dataset / "manifest.jsonl").read_bytes()
+    p = facefarm(*render_args(spec, dataset, "--no-exports", "--no-datasheet"))
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr and "000001.json" in p.stderr and "another job" in p.stderr
+    assert (dataset / "manifest.jsonl").read_bytes() == before
