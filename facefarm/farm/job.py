@@ -176,7 +176,9 @@ def claim_output(store: Store, job: Job, overwrite: bool = False, shrink: bool =
     killed writers (only temporaries of facefarm's own file names).
     """
     old = read_job(store)
-    header = _read_own(store, "dataset.json")
+    # with facefarm's job.json there, dataset.json and manifest.jsonl are its own (derived files,
+    # rebuilt at the end of the run even if damaged); without it they must prove themselves
+    header = None if old is not None else _read_own(store, "dataset.json")
     if old is None and header is None and store.exists("manifest.jsonl"):
         raise JobMismatch(f"refusing to write into {store.root}: its manifest.jsonl was not written by facefarm "
                           f"(there is no job.json or dataset.json of facefarm's). Move it away, or choose another "

@@ -170,6 +170,11 @@ def write_manifest(store: Store, header: dict, records: list[dict]) -> None:
 
 
 def read_header(store: Store) -> dict | None:
+    """dataset.json, or None if there is none or it is damaged (it is derived, and rewritten whole)."""
     if not store.exists("dataset.json"):
         return None
-    return json.loads(store.get("dataset.json"))
+    try:
+        header = json.loads(store.get("dataset.json"))
+    except ValueError:
+        return None
+    return header if isinstance(header, dict) else None

@@ -129,3 +129,13 @@ def test_a_record_of_another_job_stops_the_run_with_one_line(spec, dataset):
     assert p.returncode == 1, p.stdout + p.stderr
     assert "Traceback" not in p.stderr and "000001.json" in p.stderr and "another job" in p.stderr
     assert (dataset / "manifest.jsonl").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_a_damaged_header_or_manifest_is_rebuilt(spec, dataset):
+    (dataset / "dataset.json").write_text('{"generator": "face')
+    (dataset / "manifest.jsonl").write_text("")
+    p = facefarm(*render_args(spec, dataset, "--no-exports", "--no-datasheet"))
+    assert p.returncode == 0 and last_line(p).startswith("0 done, 2 skipped"), p.stdout + p.stderr
+    assert json.loads((dataset / "dataset.json").read_text())["n_samples"] == 2
+    assert len((dataset / "manifest.jsonl").read_text().splitlines()) == 2
