@@ -289,6 +289,8 @@ def _finish(args, store, catalog) -> str | None:
             print(f"datasheet: {write_datasheet(root)}")
     except NotOurs as e:  # appeared while rendering: the check made before the run says which flag skips it
         return _destination_problem(args, store, catalog) or str(e)
+    except (ValueError, OSError) as e:  # a damaged sample file (DamagedFile), a full disk...
+        return f"exports/datasheet not written: {e}"
     return None
 
 

@@ -55,6 +55,10 @@ class UnsafePath(ValueError):
     """A sample record names a file outside the dataset root; the message names the record."""
 
 
+class DamagedFile(ValueError):
+    """A sample's file is missing, not its recorded size, or does not decode; the message names it."""
+
+
 @dataclass(frozen=True)
 class SourceDataset:
     """A finished dataset: its header (dataset.json) and manifest records ordered by index.
@@ -99,21 +103,47 @@ class SourceDataset:
                 refuse("outside the dataset (a symbolic link leads out of it)")
         return name
 
+    def _damaged(self, record: dict, kind: str, name: str, why: str) -> DamagedFile:
+        return DamagedFile(f"{self.store.root}/{name} (sample {record.get('sample_id')}'s {kind}) {why}: "
+                           f"`facefarm audit` lists every such file; `facefarm render` with the same command "
+                           f"renders it again")
+
     def read_file(self, record: dict, kind: str) -> bytes:
-        """Bytes of a sample's ``kind`` file (``image``, ``segmentation``, ``depth``, ``labels``)."""
-        return self.read(self.file_name(record, kind))
+        """Bytes of a sample's ``kind`` file (``image``, ``segmentation``, ``depth``, ``labels``).
+
+        Raises :class:`DamagedFile` if it is missing or not the size its record gives.
+        """
+        name = self.file_name(record, kind)
+        try:
+            data = self.read(name)
+        except FileNotFoundError:
+            raise self._damaged(record, kind, name, "is missing") from None
+        size = (record.get("sizes") or {}).get(kind)
+        if size is not None and len(data) != size:
+            raise self._damaged(record, kind, name, f"has {len(data)} bytes, its record says {size}")
+        return data
 
     def full_record(self, record: dict) -> dict:
         """The complete label record (with ``dense``) of a manifest line."""
-        return json.loads(self.read_file(record, "labels"))
+        data = self.read_file(record, "labels")
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise self._damaged(record, "labels", record["files"]["labels"], "is not whole JSON") from None
 
     def image(self, record: dict, kind: str = "image") -> np.ndarray:
         """One of a sample's images as an array.
 
         kind "image": (H, W, 3) uint8 sRGB; "segmentation": (H, W) uint8 class ids;
         "depth": (H, W) uint16 in ``record["depth_scale_m"]`` metres (0 = no surface).
+        Raises :class:`DamagedFile` for a file that is missing or does not decode.
         """
-        return decode_png(self.read_file(record, kind))
+        data = self.read_file(record, kind)
+        try:
+            return decode_png(data)
+        except Exception as e:  # noqa: BLE001 - PIL raises OSError, SyntaxError, zlib.error... for damage
+            raise self._damaged(record, kind, record["files"][kind],
+                                f"does not decode ({(str(e).splitlines() or [''])[0][:100]})") from None
 
     def place(self, record: dict, kind: str, dest: Path) -> None:
         """Put a sample's file at ``dest``.
@@ -126,6 +156,11 @@ class SourceDataset:
         dest.parent.mkdir(parents=True, exist_ok=True)
         if self.store.is_local:
             src = Path(os.path.realpath(self.store.local_path(name)))  # a link to a link would copy the link
+            size = (record.get("sizes") or {}).get(kind)
+            if not src.is_file():
+                raise self._damaged(record, kind, name, "is missing")
+            if size is not None and src.stat().st_size != size:
+                raise self._damaged(record, kind, name, f"has {src.stat().st_size} bytes, its record says {size}")
             if self.link_files:
                 try:
                     os.link(src, dest)
@@ -134,7 +169,7 @@ class SourceDataset:
                     pass
             shutil.copyfile(src, dest)
             return
-        dest.write_bytes(self.read(name))
+        dest.write_bytes(self.read_file(record, kind))
 
 
 def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceDataset:
