@@ -445,6 +445,12 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
             if found is None and not source.store.exists(name):  # a listing leaves out odd names
                 bad.append(f"{sid}:{kind} missing ({name})")
                 continue
+            if kind == "labels" and id(r) in picked:  # no hash recorded for it: whole JSON at least
+                try:
+                    json.loads(source.read(name))
+                except ValueError:
+                    bad.append(f"{sid}:{kind} damaged ({name} is not whole JSON)")
+                continue
             if id(r) not in picked or kind not in (r.get("sha256") or {}):
                 if found is not None and kind in sizes and found[0] != sizes[kind]:  # no hash: the size tells
                     bad.append(f"{sid}:{kind} damaged ({name} has {found[0]} bytes, its record says {sizes[kind]})")

@@ -24,12 +24,13 @@ def test_damaged_and_missing_files_are_findings(dataset):
     _flip(samples / "000001_seg.png")  # a bit flipped inside the compressed data
     (samples / "000001_depth.png").unlink()  # missing
     (samples / "000000_depth.png").write_bytes(b"")  # empty
+    (samples / "000001.json").write_bytes((samples / "000001.json").read_bytes()[:100])  # cut short
     p = facefarm("audit", dataset)  # with plots: the contact sheet must not choke on them either
     assert p.returncode == 2, p.stdout + p.stderr
     assert "Traceback" not in p.stderr
     facts = json.loads((dataset / "datasheet" / "datasheet.json").read_text())
     problems = " ".join(facts["checks"]["problems"])
-    for where in ("000000:image", "000001:segmentation", "000001:depth", "000000:depth"):
+    for where in ("000000:image", "000001:segmentation", "000001:depth", "000000:depth", "000001:labels"):
         assert where in problems, problems
     assert "missing" in problems
     assert "damaged" in p.stdout or "missing" in p.stdout, p.stdout
