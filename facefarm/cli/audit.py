@@ -26,11 +26,19 @@ def add_parser(sub) -> None:
 
 
 def _audit(args) -> int:
+    from contextlib import nullcontext
+
     from facefarm.dataset.datasheet import write_datasheet
+    from facefarm.farm.lock import Locked, dataset_lock
     from facefarm.sample.owned import NotOurs
 
     try:
-        md = write_datasheet(args.dataset, dest=args.dest, plots=not args.no_plots, verify=args.verify)
+        # writing DATASET/datasheet: not while a render writes the dataset
+        with dataset_lock(args.dataset, "facefarm audit") if args.dest is None else nullcontext():
+            md = write_datasheet(args.dataset, dest=args.dest, plots=not args.no_plots, verify=args.verify)
+    except Locked as e:
+        print(f"facefarm audit: error: {e} (or write the datasheet elsewhere with --dest)", file=sys.stderr)
+        return 1
     except NotOurs as e:
         flag = "choose another --dest" if args.dest else "move it away, or choose another folder with --dest"
         print(f"facefarm audit: error: {e}; facefarm replaces only a datasheet folder it wrote: {flag}",

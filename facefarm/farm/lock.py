@@ -161,3 +161,19 @@ def output_lock(store: Store, command: str = "facefarm render"):
     finally:
         if _read(path) == me:  # never remove a lock someone else took over meanwhile
             path.unlink(missing_ok=True)
+
+
+@contextmanager
+def dataset_lock(root, command: str):
+    """:func:`output_lock` for a command that writes inside an existing local dataset (audit, export).
+
+    Nothing is locked (or created) where there is no dataset: the command reports that itself.
+    """
+    from facefarm.sample.store import open_store
+
+    store = open_store(root)
+    if not store.is_local or not store.local_path("dataset.json").is_file():
+        yield None
+        return
+    with output_lock(store, command) as path:
+        yield path

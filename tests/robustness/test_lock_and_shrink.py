@@ -102,3 +102,18 @@ def test_a_smaller_n_needs_shrink(spec, dataset):
     assert (dataset / "samples" / "000001.json").exists()  # kept: -n 2 takes it back without rendering
     p = facefarm(*render_args(spec, dataset, "--no-exports", "--no-datasheet"))
     assert p.returncode == 0 and last_line(p).startswith("0 done, 2 skipped"), p.stdout + p.stderr
+
+
+@pytest.mark.slow
+def test_audit_and_export_inside_a_dataset_wait_for_its_writer(dataset, tmp_path):
+    import os
+
+    _lock(dataset, socket.gethostname(), os.getpid())
+    for cmd in (["audit", dataset, "--no-plots"], ["export", dataset, "-f", "coco"]):
+        p = facefarm(*cmd)
+        assert p.returncode == 1 and LOCK_FILE in p.stderr and "--dest" in p.stderr, p.stdout + p.stderr
+        assert "Traceback" not in p.stderr
+    assert facefarm("audit", dataset, "--no-plots", "--dest", tmp_path / "sheet").returncode == 0
+    (dataset / LOCK_FILE).unlink()
+    assert facefarm("audit", dataset, "--no-plots").returncode == 0
+    assert not (dataset / LOCK_FILE).exists()
