@@ -26,6 +26,7 @@ import os
 import re
 import shutil
 import uuid
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -338,8 +339,12 @@ def staged_folder(dest: str | os.PathLike, what: str = "export",
         old = dest.with_name(f".tmp-old-{uuid.uuid4().hex}-{dest.name}")
         os.replace(dest, old)
         os.replace(tmp, dest)
-        # only what was checked to be ours; anything that appeared since stays in `old`
-        remove_owned(old, owned)
+        # only what was checked to be ours; anything that appeared in the instant since stays,
+        # moved out of sight no further than a visible sibling folder
+        if remove_owned(old, owned):
+            kept = dest.with_name(f"{dest.name}-kept-{uuid.uuid4().hex[:8]}")
+            os.replace(old, kept)
+            warnings.warn(f"files added to {dest} while facefarm replaced it were moved to {kept}", stacklevel=3)
     else:
         os.replace(tmp, dest)
 

@@ -5,7 +5,8 @@ A folder facefarm builds whole (the datasheet, each export) gets an ownership fi
 if everything in it is on that list: a figure or a README someone added since is in the way,
 and facefarm stops with an error naming it rather than delete it. A folder without the list
 is replaced only when it is empty. Inside ``samples/`` the writer's own file names
-(:func:`facefarm.sample.writer.is_sample_file`) are the proof instead.
+(:func:`facefarm.sample.writer.is_sample_file`) in a folder holding facefarm's job.json, or
+else the files facefarm's sample records list, are the proof instead (:mod:`facefarm.farm.job`).
 """
 
 from __future__ import annotations

@@ -105,3 +105,23 @@ def test_an_export_of_a_facefarm_without_ownership_files_is_recognised_at_its_pl
     (ds / "dataset.json").write_text('{"generator": "someone else"}')  # not a facefarm dataset: no proof
     with pytest.raises(NotOurs, match="000000"):
         check_replaceable(old, legacy_export("facesynthetics"))
+
+
+def test_a_file_slipping_in_during_the_swap_is_kept_in_sight(tmp_path, monkeypatch):
+    import facefarm.dataset.source as source
+
+    dest = tmp_path / "sheet"
+    with staged_folder(dest) as tmp:
+        (tmp / "a.md").write_text("1")
+    real = source.remove_owned
+
+    def late(folder, files):  # a file saved between the last check and the swap
+        (folder / "late.txt").write_text("mine")
+        return real(folder, files)
+
+    monkeypatch.setattr(source, "remove_owned", late)
+    with pytest.warns(UserWarning, match="moved to"):
+        with staged_folder(dest) as tmp:
+            (tmp / "a.md").write_text("2")
+    (kept,) = tmp_path.glob("sheet-kept-*")
+    assert (kept / "late.txt").read_text() == "mine" and (dest / "a.md").read_text() == "2"
