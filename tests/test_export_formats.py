@@ -31,7 +31,6 @@ FACE_IDS = [CLASS_IDS[n] for n in ("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIG
                                    "LEFT_EAR", "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES",
                                    "FACEWEAR")]
 FRACTIONS = (0.5, 0.25, 0.25)
-REPO = Path(__file__).resolve().parent.parent
 
 
 def tiny_render(tmp_path_factory) -> Path:

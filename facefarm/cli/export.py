@@ -27,14 +27,27 @@ def add_parser(sub) -> None:
 
 
 def _export(args) -> int:
+    from contextlib import nullcontext
+
     from facefarm.dataset.formats import export_all, parse_formats
     from facefarm.dataset.splits import parse_fractions
+    from facefarm.farm.lock import Locked, dataset_lock
+    from facefarm.sample.owned import NotOurs
 
     try:
         formats = parse_formats(args.format)
         fractions = parse_fractions(args.splits)
-        result = export_all(args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy)
-    except (ValueError, FileNotFoundError) as e:
+        # writing DATASET/exports: not while a render writes the dataset
+        with dataset_lock(args.dataset, "facefarm export") if args.dest is None else nullcontext():
+            result = export_all(args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy)
+    except Locked as e:
+        print(f"facefarm export: error: {e} (or export elsewhere with --dest)", file=sys.stderr)
+        return 1
+    except NotOurs as e:
+        print(f"facefarm export: error: {e}; facefarm replaces only an export folder it wrote: move it away, "
+              f"or choose another --dest", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as e:
         print(f"facefarm export: {e}", file=sys.stderr)
         return 1
     for fmt, splits in result.items():

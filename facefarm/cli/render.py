@@ -38,7 +38,14 @@ def add_parser(sub) -> None:
     p.add_argument("--startup-timeout", type=float, default=300.0,
                    help="seconds to wait for the first worker to start (default 300)")
     p.add_argument("--overwrite", action="store_true",
-                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again")
+                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again "
+                        "(only facefarm's own files: anything else in OUT stays)")
+    p.add_argument("--shrink", action="store_true",
+                   help="allow a smaller -n than OUT's job.json holds: the manifest then lists the first N samples "
+                        "only; the others stay in samples/ (a later larger -n takes them back)")
+    p.add_argument("--verify", action="store_true",
+                   help="re-hash every sample already in OUT (sha256) before trusting it; by default sizes are "
+                        "checked for all and hashes for the newest only; a damaged sample is rendered again")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-exports", action="store_true", help="skip the catalog's outputs.formats exports")
     p.add_argument("--no-datasheet", action="store_true", help="skip writing OUT/datasheet/")
@@ -149,7 +156,6 @@ def run(args) -> int:
     from facefarm.catalog import catalog_hash
     from facefarm.head import asset as head_asset
     from facefarm.sample.store import StoreUnavailable, open_store
-    from facefarm.farm import job as jobs
     from facefarm.farm.plan import Job
 
     deliver_interrupts()
@@ -178,8 +184,29 @@ def run(args) -> int:
     except StoreUnavailable as e:
         _err(str(e))
         return EXIT_ERROR
+    from facefarm.farm.lock import Locked, output_lock
+
     try:
-        claim = jobs.claim_output(store, job, overwrite=args.overwrite)
+        with output_lock(store):
+            return _run_locked(args, catalog, job, store, root, n)
+    except Locked as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except OSError as e:  # the lock file could not be made: the folder is not writable
+        _err(f"cannot write to {root}: {e}")
+        return EXIT_ERROR
+
+
+def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
+    """The run, once this process holds the output folder's lock."""
+    from facefarm.farm import job as jobs
+
+    in_the_way = _destination_problem(args, store, catalog)
+    if in_the_way:
+        _err(in_the_way)
+        return EXIT_ERROR
+    try:
+        claim = jobs.claim_output(store, job, overwrite=args.overwrite, shrink=args.shrink)
     except jobs.JobMismatch as e:
         _err(str(e))
         return EXIT_ERROR
@@ -188,19 +215,36 @@ def run(args) -> int:
         return EXIT_ERROR
     if claim.temporaries_removed:
         print(f"removed {claim.temporaries_removed} temporary file(s) of an interrupted run", file=sys.stderr)
-    todo, done = jobs.split_todo(store, n)
+    found = jobs.scan(store, n, verify=args.verify)
+    try:
+        jobs.check_lines(store, job, found.lines.values())
+    except jobs.JobMismatch as e:
+        _err(str(e))
+        return EXIT_ERROR
+    if found.damaged:
+        print(damage_report(found.damaged), file=sys.stderr)
+        jobs.uncommit(store, found.damaged)
+    todo, done = found.todo, found.done
     summary = jobs.RunSummary(skipped=len(done))
     t0 = time.perf_counter()
     outcome, error = _render(args, job, root, todo, len(done))
     summary.seconds = time.perf_counter() - t0
     # count from the commit markers: a worker may have committed samples whose reply never came
     # (it died, or this run was interrupted), and they are this run's work all the same
-    summary.rendered = len(set(todo) - set(jobs.split_todo(store, n)[0]))
+    from facefarm.catalog.vocabulary import sample_id
+    from facefarm.sample import writer
+
+    committed = writer.complete_ids(store)
+    summary.rendered = sum(1 for i in todo if sample_id(i) in committed)
     if outcome is not None:
         summary.failed = dict(outcome.failed)
         summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
         summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
-    header = jobs.assemble(store, job, summary, outcome.lines if outcome else {})
+    try:
+        header = jobs.assemble(store, job, summary, outcome.lines if outcome else {}, found.lines)
+    except jobs.JobMismatch as e:  # a record of another job appeared while rendering
+        _err(str(e))
+        return EXIT_ERROR
     for f in header["failed"][:10]:
         print(f"  failed {f['sample_id']}: {f['reason']}", file=sys.stderr)
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
@@ -215,31 +259,82 @@ def run(args) -> int:
         return interrupted_status()
     if not summary.failed and header["n_samples"] == n:
         try:
-            _finish(args, store, catalog)
+            problem = _finish(args, store, catalog)
         except KeyboardInterrupt:
             print(f"interrupted while writing exports or the datasheet: {line}; the samples are complete: "
                   "re-run the same command (or `facefarm export` / `facefarm audit`) to write them")
             return interrupted_status()
+        if problem:
+            _err(problem)
+            print(f"stopped: {line}")
+            return EXIT_ERROR
     print(line)
     return EXIT_FAILED if summary.failed else EXIT_OK
 
 
-def _finish(args, store, catalog) -> None:
-    """On a complete dataset: the catalog's exports and the datasheet (local outputs only)."""
+def damage_report(damaged: dict[str, str], show: int = 4) -> str:
+    """One line: which committed samples are damaged and why (they are rendered again)."""
+    items = sorted(damaged.items())
+    shown = "; ".join(f"{sid} ({why})" for sid, why in items[:show])
+    more = f"; and {len(items) - show} more" if len(items) > show else ""
+    return f"rendering {len(items)} damaged sample(s) again: {shown}{more}"
+
+
+def _destinations(args, store, catalog) -> list[tuple[object, str]]:
+    """(folder, flag that skips it) for each folder a complete run replaces whole (local outputs only)."""
+    if not store.is_local:
+        return []
+    from facefarm.dataset.datasheet import DATASHEET_DIR, legacy_datasheet
+    from facefarm.dataset.formats import export_targets
+
+    root = store.local_path()
+    out = []
+    if not args.no_exports and catalog.outputs.formats:
+        out += [(target, "--no-exports") for target in export_targets(root, catalog.outputs.formats)]
+    if not args.no_datasheet:
+        out.append(((root / DATASHEET_DIR, legacy_datasheet), "--no-datasheet"))
+    return out
+
+
+def _destination_problem(args, store, catalog) -> str | None:
+    """Why the exports or the datasheet could not be written (files not facefarm's in the way), else None."""
+    from facefarm.sample.owned import NotOurs, check_replaceable
+
+    problems = []
+    for (folder, legacy), flag in _destinations(args, store, catalog):
+        try:
+            check_replaceable(folder, legacy)
+        except NotOurs as e:
+            problems.append(f"{e}; move it away, or pass {flag}")
+    if not problems:
+        return None
+    return "facefarm replaces only what it wrote in its output folders: " + "; ".join(problems)
+
+
+def _finish(args, store, catalog) -> str | None:
+    """On a complete dataset: the catalog's exports and the datasheet (local outputs only); error text or None."""
     if not store.is_local:
         print("exports and datasheet skipped for a remote output: run `facefarm export` / `facefarm audit` "
               "on a local copy", file=sys.stderr)
-        return
+        return None
+    from facefarm.sample.owned import NotOurs
+
     root = store.local_path()
-    if not args.no_exports and catalog.outputs.formats:
-        from facefarm.dataset.formats import export_all
+    try:
+        if not args.no_exports and catalog.outputs.formats:
+            from facefarm.dataset.formats import export_all
 
-        done = export_all(root, list(catalog.outputs.formats))
-        print(f"exports: {', '.join(sorted(done))} -> {root / 'exports'}")
-    if not args.no_datasheet:
-        from facefarm.dataset.datasheet import write_datasheet
+            done = export_all(root, list(catalog.outputs.formats))
+            print(f"exports: {', '.join(sorted(done))} -> {root / 'exports'}")
+        if not args.no_datasheet:
+            from facefarm.dataset.datasheet import write_datasheet
 
-        print(f"datasheet: {write_datasheet(root)}")
+            print(f"datasheet: {write_datasheet(root)}")
+    except NotOurs as e:  # appeared while rendering: the check made before the run says which flag skips it
+        return _destination_problem(args, store, catalog) or str(e)
+    except (ValueError, OSError) as e:  # a damaged sample file (DamagedFile), a full disk...
+        return f"exports/datasheet not written: {e}"
+    return None
 
 
 def _render(args, job, root: str, todo: list[int], n_done: int):

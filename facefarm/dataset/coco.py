@@ -36,7 +36,7 @@ import numpy as np
 from facefarm import __version__
 from facefarm.scene.classes import N_LANDMARKS, landmark_layout
 from facefarm.dataset.source import (FACE_CLASS_NAMES, SourceDataset, face_mask, landmarks_uv,
-                                             sample_key, staged_folder, visibility_flags, write_json)
+                                             legacy_export, sample_key, staged_folder, visibility_flags, write_json)
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "coco"
@@ -140,7 +140,7 @@ def export(source: SourceDataset, dest: str | os.PathLike,
     """Write the COCO export of ``source`` to ``dest``; returns {split: annotation file} (non-empty splits)."""
     out: dict[str, Path] = {}
     dest = Path(dest)
-    with staged_folder(dest) as tmp:
+    with staged_folder(dest, FORMAT, legacy_export(FORMAT)) as tmp:
         for split, records in split_records(source.records, fractions).items():
             if not records:
                 continue

@@ -14,8 +14,12 @@ a few sample images) and writes ``{root}/datasheet/``:
   units and shape details, each intersection table as a heat map, and a contact sheet per
   ethnicity group.
 
-It also re-hashes the files of up to 64 evenly spread samples against the manifest's
-sha256 and reads their PNG provenance text chunks (``checks`` in the JSON).
+It also checks that every file of every record is inside the dataset, present and of its
+recorded size, and re-hashes and decodes the files of up to 64 evenly spread samples (all with
+``verify``) against the manifest's sha256 and reads their PNG provenance text chunks (``checks``
+in the JSON). Damaged or missing files are findings, never exceptions.
+
+The folder is replaced only if facefarm wrote it (:mod:`facefarm.sample.owned`).
 
 Groups. A sample's *ethnicity group* follows the catalog's convention
 (:mod:`facefarm.catalog.attributes`): its taxonomy label when it has one label, ``"mixed"``
@@ -39,10 +43,10 @@ from pathlib import Path
 import numpy as np
 
 from facefarm import __version__
-from facefarm.dataset.source import SourceDataset, flatten, open_dataset, staged_folder
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.dataset.source import decode_png
 from facefarm.catalog.skin_tone import MONK_SRGB
+from facefarm.dataset.source import (SourceDataset, UnsafePath, check_replaceable, decode_png, flatten, open_dataset,
+                                     staged_folder)
+from facefarm.scene.classes import CLASS_IDS
 
 DATASHEET_DIR = "datasheet"
 
@@ -404,43 +408,79 @@ def attribute_pixel_mismatches(attributes: dict, segmentation: np.ndarray) -> li
     return out
 
 
-def check_files(source: SourceDataset, limit: int = _CHECK_MAX) -> dict:
-    """Checks on up to ``limit`` samples (evenly spread over the dataset).
+def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
+    """Checks of the sample files: every file of every record, and closer checks on up to ``limit`` samples.
 
-    Files re-hashed against the manifest's sha256; PNG provenance text chunks read;
-    sampled attributes compared with the segmentation (:func:`attribute_pixel_mismatches`).
-    ``problems`` (hash or provenance failures) mean the files are not what was rendered;
-    ``attribute_warnings`` mean the rendering may not show what was sampled.
+    Every file a record names must lie inside the dataset, exist and (where the record gives
+    it) have the recorded size. The ``limit`` samples (evenly spread over the dataset) are also
+    re-hashed against the manifest's sha256, decoded, their PNG provenance text chunks read, and
+    their sampled attributes compared with the segmentation (:func:`attribute_pixel_mismatches`).
+    ``problems`` (a file missing, damaged, outside the dataset, or failing its hash or
+    provenance) mean the files are not what was rendered; ``attribute_warnings`` mean the
+    rendering may not show what was sampled.
     """
     from PIL import Image
 
 
     records = list(source.records)
-    picks = records if len(records) <= limit else [records[int(i)] for i in
+    picks = records if limit is None or len(records) <= limit else [records[int(i)] for i in
                                                   np.linspace(0, len(records) - 1, limit).round()]
+    picked = {id(r) for r in picks}
     hash_ok = hash_bad = prov_ok = 0
     bad: list[str] = []
     warnings: list[str] = []
-    for r in picks:
-        for kind, digest in (r.get("sha256") or {}).items():
-            data = source.read(r["files"][kind])
-            if hashlib.sha256(data).hexdigest() == digest:
+    listings: dict[str, dict] = {}
+    for r in records:
+        sid = r.get("sample_id")
+        sizes = r.get("sizes") or {}
+        for kind in (r.get("files") or {}):
+            try:
+                name = source.file_name(r, kind)
+            except UnsafePath:
+                bad.append(f"{sid}:{kind} outside the dataset (not read)")
+                continue
+            folder = name.rsplit("/", 1)[0] if "/" in name else ""
+            if folder not in listings:
+                listings[folder] = source.store.listing(folder) if folder else {}
+            found = listings[folder].get(name)
+            if found is None and not source.store.exists(name):  # a listing leaves out odd names
+                bad.append(f"{sid}:{kind} missing ({name})")
+                continue
+            if kind == "labels" and id(r) in picked:  # no hash recorded for it: whole JSON at least
+                try:
+                    json.loads(source.read(name))
+                except ValueError:
+                    bad.append(f"{sid}:{kind} damaged ({name} is not whole JSON)")
+                continue
+            if id(r) not in picked or kind not in (r.get("sha256") or {}):
+                if found is not None and kind in sizes and found[0] != sizes[kind]:  # no hash: the size tells
+                    bad.append(f"{sid}:{kind} damaged ({name} has {found[0]} bytes, its record says {sizes[kind]})")
+                continue
+            data = source.read(name)
+            if hashlib.sha256(data).hexdigest() == r["sha256"][kind]:
                 hash_ok += 1
             else:
                 hash_bad += 1
-                bad.append(f"{r['sample_id']}:{kind}")
+                bad.append(f"{sid}:{kind}")
+            try:
+                decoded = decode_png(data)
+            except Exception as e:  # noqa: BLE001 - any decoder failure is damage to report, not to crash on
+                bad.append(f"{sid}:{kind} damaged ({name} does not decode: {_short(e)})")
+                continue
             if kind == "image":
                 text = Image.open(io.BytesIO(data)).text
-                if text.get("synthetic") == "true" and text.get("sample_id") == r["sample_id"] \
-                        and text.get("generator"):
+                if text.get("synthetic") == "true" and text.get("sample_id") == sid and text.get("generator"):
                     prov_ok += 1
                 else:
-                    bad.append(f"{r['sample_id']}:provenance")
+                    bad.append(f"{sid}:provenance")
             if kind == "segmentation":
-                warnings += [f"{r['sample_id']}: {w}" for w in
-                             attribute_pixel_mismatches(r.get("attributes") or {}, decode_png(data))]
+                warnings += [f"{sid}: {w}" for w in attribute_pixel_mismatches(r.get("attributes") or {}, decoded)]
     return {"samples_checked": len(picks), "files_hash_ok": hash_ok, "files_hash_mismatch": hash_bad,
             "images_with_provenance": prov_ok, "problems": bad, "attribute_warnings": warnings}
+
+
+def _short(e: Exception) -> str:
+    return (str(e).splitlines() or [type(e).__name__])[0][:120] or type(e).__name__
 
 
 def label_stats(records: list[dict]) -> dict:
@@ -472,8 +512,11 @@ def provenance(header: dict) -> dict:
     return out
 
 
-def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None) -> dict:
-    """All datasheet facts of a dataset as a JSON-able dict (no files written)."""
+def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, verify: bool = False) -> dict:
+    """All datasheet facts of a dataset as a JSON-able dict (no files written).
+
+    ``verify``: hash and decode every sample's files, not just up to ``_CHECK_MAX`` of them.
+    """
     source = source or open_dataset(dataset_root)
     records = list(source.records)
     catalog = source.header.get("catalog") or {}
@@ -495,7 +538,7 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None) 
         "intersections": tables,
         "largest_imbalance": largest_imbalance(tables),
         "labels": label_stats(records),
-        "checks": check_files(source),
+        "checks": check_files(source, limit=None if verify else _CHECK_MAX),
     }
 
 
@@ -787,7 +830,10 @@ def contact_sheet(source: SourceDataset, records: list[dict], title: str, path: 
     font = ImageFont.load_default()
     draw.text((4, 4), f"{title} - {len(records)} samples, first {len(picks)} shown", fill="black", font=font)
     for i, r in enumerate(picks):
-        img = Image.fromarray(source.image(r)).resize((_THUMB, _THUMB), Image.Resampling.BILINEAR)
+        try:
+            img = Image.fromarray(source.image(r)).convert("RGB").resize((_THUMB, _THUMB), Image.Resampling.BILINEAR)
+        except Exception:  # noqa: BLE001 - damaged, missing or unsafe: reported by check_files; grey here
+            img = Image.new("RGB", (_THUMB, _THUMB), (128, 128, 128))
         x, y = (i % ncol) * _THUMB, 20 + (i // ncol) * (_THUMB + cap)
         sheet.paste(img, (x, y))
         a = r.get("attributes") or {}
@@ -994,8 +1040,20 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     return "\n".join(md)
 
 
+def legacy_datasheet(folder: Path) -> set[str] | None:
+    """The files a datasheet written before ownership files existed holds: its plots, .md and .json."""
+    try:
+        facts = json.loads((folder / "datasheet.json").read_text())
+        plots = [p for p in (facts.get("plots") or {}).values() if isinstance(p, str) and "/" not in p]
+    except (OSError, ValueError, AttributeError):
+        return None
+    if facts.get("statement") != STATEMENT:  # not a facefarm datasheet
+        return None
+    return {"datasheet.md", "datasheet.json", *plots}
+
+
 def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | None = None,
-                    plots: bool = True) -> Path:
+                    plots: bool = True, verify: bool = False) -> Path:
     """Write ``{dataset_root}/datasheet/`` (or ``dest``); returns the path of datasheet.md.
 
     ``plots=False`` skips the PNGs (a few seconds of matplotlib) and writes the text and JSON only.
@@ -1007,8 +1065,9 @@ def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | N
             raise ValueError(f"{dataset_root} is not a local folder: pass a local destination for the datasheet")
         dest = source.store.local_path(DATASHEET_DIR)
     dest = Path(dest)
-    facts = audit(dataset_root, source)
-    with staged_folder(dest) as tmp:
+    check_replaceable(dest, legacy_datasheet)  # before the work: a folder not ours stops it at once
+    facts = audit(dataset_root, source, verify=verify)
+    with staged_folder(dest, "datasheet", legacy_datasheet) as tmp:
         figures = write_plots(source, facts, tmp) if plots and source.records else {}
         facts["plots"] = figures
         (tmp / "datasheet.json").write_text(json.dumps(facts, indent=1, sort_keys=False, default=str) + "\n")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from facefarm.dataset.source import SourceDataset, landmarks_uv, staged_folder
+from facefarm.dataset.source import SourceDataset, landmarks_uv, legacy_export, staged_folder
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "facesynthetics"
@@ -33,7 +33,7 @@ def export(source: SourceDataset, dest: str | os.PathLike,
     """Write the Face Synthetics layout; returns {split: folder} for non-empty splits."""
     dest = Path(dest)
     out: dict[str, Path] = {}
-    with staged_folder(dest) as tmp:
+    with staged_folder(dest, FORMAT, legacy_export(FORMAT)) as tmp:
         for split, records in split_records(source.records, fractions).items():
             if not records:
                 continue

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from facefarm.dataset.source import default_destination, open_dataset
+from facefarm.dataset.source import check_replaceable, default_destination, legacy_export, open_dataset
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, parse_fractions
 
 #: format name -> module implementing it
@@ -61,5 +61,12 @@ def export_all(dataset_root: str | os.PathLike, formats: str | Iterable[str],
     names = parse_formats(formats)
     fractions = parse_fractions(fractions)
     source = open_dataset(dataset_root, link_files=link)
-    return {fmt: export_format(dataset_root, fmt, None if dest is None else Path(dest) / fmt, fractions, source)
-            for fmt in names}
+    targets = {fmt: default_destination(dataset_root, fmt) if dest is None else Path(dest) / fmt for fmt in names}
+    for fmt, target in targets.items():  # every folder checked before any is written
+        check_replaceable(target, legacy_export(fmt))
+    return {fmt: export_format(dataset_root, fmt, targets[fmt], fractions, source) for fmt in names}
+
+
+def export_targets(dataset_root: str | os.PathLike, formats: Iterable[str]) -> list[tuple[Path, object]]:
+    """(folder, legacy rule) for each folder :func:`export_all` would replace in a local dataset (no ``dest``)."""
+    return [(default_destination(dataset_root, fmt), legacy_export(fmt)) for fmt in parse_formats(formats)]

@@ -33,7 +33,7 @@ import os
 from pathlib import Path
 
 from facefarm import __version__
-from facefarm.dataset.source import (SourceDataset, flatten, is_numeric_tree, sample_key, staged_folder,
+from facefarm.dataset.source import (SourceDataset, flatten, is_numeric_tree, legacy_export, sample_key, staged_folder,
                                              visibility_flags)
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
@@ -194,7 +194,7 @@ def export(source: SourceDataset, dest: str | os.PathLike,
     dest = Path(dest)
     out: dict[str, Path] = {}
     counts = {}
-    with staged_folder(dest) as tmp:
+    with staged_folder(dest, FORMAT, legacy_export(FORMAT)) as tmp:
         splits = {k: v for k, v in split_records(source.records, fractions).items() if v}
         rows = []
         for split, records in splits.items():

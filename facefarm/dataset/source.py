@@ -23,17 +23,22 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import uuid
+import warnings
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
+from facefarm.sample.owned import NotOurs, check_replaceable, files_under, record_ownership, remove_owned  # noqa: F401
 from facefarm.sample.store import Store, open_store
+from facefarm.dataset.splits import SPLIT_NAMES
 
 FACE_CLASS_NAMES: tuple[str, ...] = (
     "SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR", "LEFT_EAR",
@@ -45,6 +50,14 @@ _SCALARS = (str, int, float, bool)
 
 #: Export folder names, one per format, under ``{dataset}/exports/`` by default.
 EXPORTS_DIR = "exports"
+
+
+class UnsafePath(ValueError):
+    """A sample record names a file outside the dataset root; the message names the record."""
+
+
+class DamagedFile(ValueError):
+    """A sample's file is missing, not its recorded size, or does not decode; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -64,17 +77,74 @@ class SourceDataset:
         """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
         return self.store.get(name)
 
+    def file_name(self, record: dict, kind: str) -> str:
+        """The name a record gives its ``kind`` file, checked to lie inside the dataset root.
+
+        Raises :class:`UnsafePath` (naming the sample) for an absolute name, one that climbs
+        out with ``..``, or one that reaches out through a symbolic link: a manifest is data,
+        and following such a name would export or read whatever file it points at.
+        """
+        name = (record.get("files") or {}).get(kind)
+        where = f"{self.store.root}/manifest.jsonl: sample {record.get('sample_id')}"
+
+        def refuse(why: str):
+            raise UnsafePath(f"{where} names its {kind} file {name!r}, {why}; not followed")
+
+        if not isinstance(name, str) or not name:
+            refuse("which is not a file name")
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or "://" in name:
+            refuse("an absolute path outside the dataset")
+        if ".." in parts:
+            refuse("outside the dataset (it climbs out with ..)")
+        if self.store.is_local:
+            root = os.path.realpath(self.store.local_path())
+            real = os.path.realpath(self.store.local_path(name))
+            if os.path.commonpath([root, real]) != root:
+                refuse("outside the dataset (a symbolic link leads out of it)")
+        return name
+
+    def _damaged(self, record: dict, kind: str, name: str, why: str) -> DamagedFile:
+        return DamagedFile(f"{self.store.root}/{name} (sample {record.get('sample_id')}'s {kind}) {why}: "
+                           f"`facefarm audit` lists every such file; `facefarm render` with the same command "
+                           f"renders it again")
+
+    def read_file(self, record: dict, kind: str) -> bytes:
+        """Bytes of a sample's ``kind`` file (``image``, ``segmentation``, ``depth``, ``labels``).
+
+        Raises :class:`DamagedFile` if it is missing or not the size its record gives.
+        """
+        name = self.file_name(record, kind)
+        try:
+            data = self.read(name)
+        except FileNotFoundError:
+            raise self._damaged(record, kind, name, "is missing") from None
+        size = (record.get("sizes") or {}).get(kind)
+        if size is not None and len(data) != size:
+            raise self._damaged(record, kind, name, f"has {len(data)} bytes, its record says {size}")
+        return data
+
     def full_record(self, record: dict) -> dict:
         """The complete label record (with ``dense``) of a manifest line."""
-        return json.loads(self.read(record["files"]["labels"]))
+        data = self.read_file(record, "labels")
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise self._damaged(record, "labels", record["files"]["labels"], "is not whole JSON") from None
 
     def image(self, record: dict, kind: str = "image") -> np.ndarray:
         """One of a sample's images as an array.
 
         kind "image": (H, W, 3) uint8 sRGB; "segmentation": (H, W) uint8 class ids;
         "depth": (H, W) uint16 in ``record["depth_scale_m"]`` metres (0 = no surface).
+        Raises :class:`DamagedFile` for a file that is missing or does not decode.
         """
-        return decode_png(self.read(record["files"][kind]))
+        data = self.read_file(record, kind)
+        try:
+            return decode_png(data)
+        except Exception as e:  # noqa: BLE001 - PIL raises OSError, SyntaxError, zlib.error... for damage
+            raise self._damaged(record, kind, record["files"][kind],
+                                f"does not decode ({(str(e).splitlines() or [''])[0][:100]})") from None
 
     def place(self, record: dict, kind: str, dest: Path) -> None:
         """Put a sample's file at ``dest``.
@@ -83,10 +153,15 @@ class SourceDataset:
         a file in place (writes are atomic renames), so the link stays valid and costs no
         space — but an export edited in place would change the dataset too. Otherwise a copy.
         """
+        name = self.file_name(record, kind)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        name = record["files"][kind]
         if self.store.is_local:
-            src = self.store.local_path(name)
+            src = Path(os.path.realpath(self.store.local_path(name)))  # a link to a link would copy the link
+            size = (record.get("sizes") or {}).get(kind)
+            if not src.is_file():
+                raise self._damaged(record, kind, name, "is missing")
+            if size is not None and src.stat().st_size != size:
+                raise self._damaged(record, kind, name, f"has {src.stat().st_size} bytes, its record says {size}")
             if self.link_files:
                 try:
                     os.link(src, dest)
@@ -95,7 +170,7 @@ class SourceDataset:
                     pass
             shutil.copyfile(src, dest)
             return
-        dest.write_bytes(self.read(name))
+        dest.write_bytes(self.read_file(record, kind))
 
 
 def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceDataset:
@@ -192,19 +267,71 @@ def default_destination(dataset_root: str | os.PathLike, fmt: str) -> Path:
     return store.local_path(f"{EXPORTS_DIR}/{fmt}")
 
 
-@contextmanager
-def staged_folder(dest: str | os.PathLike):
-    """Build an export in a temporary sibling of ``dest``; on success it replaces ``dest``.
+def _is_facefarm_dataset(root: Path) -> bool:
+    try:
+        header = json.loads((root / "dataset.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and header.get("generator") == "facefarm"
 
-    Yields the temporary folder (a Path). On an exception the temporary folder is removed
-    and ``dest`` is left as it was.
+
+_SPLIT = "(" + "|".join(SPLIT_NAMES) + ")"
+_ID = r"\d{6,}"
+#: The names each format's export gave its files before exports carried an ownership file
+_LEGACY_NAMES: dict[str, re.Pattern] = {
+    "facesynthetics": re.compile(rf"^{_SPLIT}/{_ID}(\.png|_seg\.png|_ldmks\.txt)$"),
+    "coco": re.compile(rf"^(annotations/face_keypoints_{_SPLIT}\.json|{_SPLIT}/{_ID}\.png)$"),
+    "hf": re.compile(rf"^{_SPLIT}/({_ID}(\.png|_seg\.png|_depth\.png)|metadata\.jsonl)$"),
+    "webdataset": re.compile(rf"^({_SPLIT}/{_SPLIT}-\d{{6,}}\.tar|shards\.json)$"),
+}
+_HF_CARD_TITLE = "# facefarm synthetic faces ("
+
+
+def legacy_export(fmt: str):
+    """For :func:`check_replaceable`: the files of an export by a facefarm without ownership files.
+
+    Only a folder at its default place counts (``exports/{fmt}`` of a dataset whose
+    dataset.json is facefarm's: elsewhere, a folder of such names may be someone else's), and
+    in it only the format's own file names (and the Hugging Face card only if it is still
+    facefarm's card), so a README or figure added to such a folder is still in the way.
+    """
+    pattern = _LEGACY_NAMES[fmt]
+
+    def owned(folder: Path) -> set[str] | None:
+        if folder.parent.name != EXPORTS_DIR or not _is_facefarm_dataset(folder.parent.parent):
+            return None
+        out = {f for f in files_under(folder) if pattern.match(f)}
+        if fmt == "hf":
+            try:
+                if (folder / "README.md").read_text().startswith(_HF_CARD_TITLE):
+                    out.add("README.md")
+            except (OSError, UnicodeDecodeError):
+                pass
+        return out
+
+    return owned
+
+
+@contextmanager
+def staged_folder(dest: str | os.PathLike, what: str = "export",
+                  legacy: Callable[[Path], set[str] | None] | None = None):
+    """Build a folder in a temporary sibling of ``dest``; on success it replaces ``dest``.
+
+    Yields the temporary folder (a Path). ``dest`` must be absent, empty, or hold only what
+    facefarm wrote there before (its ownership file, :mod:`facefarm.sample.owned`; ``legacy``
+    for output of versions without one): anything else raises :class:`NotOurs` naming the
+    file, before and again after the build, and nothing is touched. On an exception the
+    temporary folder is removed and ``dest`` is left as it was.
     """
     dest = Path(dest)
+    check_replaceable(dest, legacy)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".tmp-{uuid.uuid4().hex}-{dest.name}")
     tmp.mkdir()
     try:
         yield tmp
+        record_ownership(tmp, what)
+        owned = check_replaceable(dest, legacy)  # a file may have been added while we built
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -212,7 +339,12 @@ def staged_folder(dest: str | os.PathLike):
         old = dest.with_name(f".tmp-old-{uuid.uuid4().hex}-{dest.name}")
         os.replace(dest, old)
         os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
+        # only what was checked to be ours; anything that appeared in the instant since stays,
+        # moved out of sight no further than a visible sibling folder
+        if remove_owned(old, owned):
+            kept = dest.with_name(f"{dest.name}-kept-{uuid.uuid4().hex[:8]}")
+            os.replace(old, kept)
+            warnings.warn(f"files added to {dest} while facefarm replaced it were moved to {kept}", stacklevel=3)
     else:
         os.replace(tmp, dest)
 

@@ -29,7 +29,7 @@ import json
 import os
 from pathlib import Path
 
-from facefarm.dataset.source import SourceDataset, sample_key, staged_folder, write_json
+from facefarm.dataset.source import SourceDataset, legacy_export, sample_key, staged_folder, write_json
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 from facefarm.dataset.source import decode_png
 
@@ -62,9 +62,9 @@ def sample_members(source: SourceDataset, record: dict) -> dict:
     """The WebDataset sample dict of one record: ``__key__`` plus raw bytes per extension."""
     return {
         "__key__": sample_key(record),
-        "png": source.read(record["files"]["image"]),
-        "seg.png": source.read(record["files"]["segmentation"]),
-        "depth.png": source.read(record["files"]["depth"]),
+        "png": source.read_file(record, "image"),
+        "seg.png": source.read_file(record, "segmentation"),
+        "depth.png": source.read_file(record, "depth"),
         # Re-encoded compactly; the stored label file is the same JSON.
         "json": json.dumps(source.full_record(record), separators=(",", ":")).encode(),
     }
@@ -79,7 +79,7 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
     out: dict[str, list[Path]] = {}
     index: dict[str, dict] = {}
     mtime = _mtime(source.header)
-    with staged_folder(dest) as tmp:
+    with staged_folder(dest, FORMAT, legacy_export(FORMAT)) as tmp:
         for split, records in split_records(source.records, fractions).items():
             if not records:
                 continue

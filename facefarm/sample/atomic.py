@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 TMP_PREFIX = ".tmp-"
@@ -35,10 +37,27 @@ def write_json(path: str | os.PathLike, obj, indent: int | None = None) -> None:
     write_text(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> int:
-    """Delete ``.tmp-*`` leftovers of interrupted writes; returns how many were removed."""
+#: ``.tmp-{hex}-{final name}``: the temporary names :func:`write_bytes` makes (hex: a uuid4, or shorter)
+_TMP_NAME = re.compile(r"^\.tmp-[0-9a-f]{8,32}-(.+)$")
+
+
+def temporary_target(name: str) -> str | None:
+    """The final name a temporary file of :func:`write_bytes` was for, or None for any other name."""
+    m = _TMP_NAME.match(name)
+    return m[1] if m else None
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, ours: Callable[[str], bool] = lambda name: True) -> int:
+    """Delete leftovers of interrupted writes for final names ``ours`` accepts; returns how many.
+
+    Only plain files named as :func:`write_bytes` names its temporaries count: an editor's
+    ``.tmp-swap`` or a folder that happens to start with ``.tmp-`` is not facefarm's to delete.
+    """
     n = 0
     for p in Path(folder).glob(f"{TMP_PREFIX}*"):
+        target = temporary_target(p.name)
+        if target is None or not ours(target) or p.is_symlink() or not p.is_file():
+            continue
         p.unlink(missing_ok=True)
         n += 1
     return n

@@ -168,6 +168,14 @@ class FileHashes(_Strict):
     depth: Sha256
 
 
+class FileSizes(_Strict):
+    """Size in bytes of each file in `files`, as written (a resume checks them without reading)."""
+
+    image: int = Field(ge=0)
+    segmentation: int = Field(ge=0)
+    depth: int = Field(ge=0)
+
+
 class _Record(_Strict):
     schema_version: Literal[1] = Field(description="Version of this record layout.")
     sample_id: str = Field(pattern=r"^[0-9]{6,}$", description="The index, zero-padded to 6 digits; file stem.")
@@ -190,6 +198,8 @@ class _Record(_Strict):
     attributes: ResolvedSample = Field(description="Every resolved value of the sample (catalog units: "
                                                    "years, degrees, mm, metres, kelvin; colours sRGB 0..1).")
     sha256: FileHashes
+    sizes: FileSizes = Field(None, json_schema_extra=_no_default,  # type: ignore[assignment]
+                             description="Bytes of each file; absent in records written before facefarm 0.4.")
 
     @model_validator(mode="after")
     def _consistent(self):

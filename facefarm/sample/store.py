@@ -74,10 +74,62 @@ class Store:
         names = [p.rsplit("/", 1)[-1] for p in fs.ls(f"{base}/{folder}", detail=False)]
         return sorted(f"{folder}/{n}" for n in names if n.endswith(suffix))
 
-    def clean_temporaries(self, folder: str) -> int:
+    def listing(self, folder: str) -> dict[str, tuple[int, float | None]]:
+        """{name: (size in bytes, modification time or None)} of the files directly inside ``folder``.
+
+        One directory listing (one request on an object store), so checking many files is cheap.
+        """
+        if self.is_local:
+            d = self.local_path(folder)
+            if not d.is_dir():
+                return {}
+            out = {}
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.name.startswith(atomic.TMP_PREFIX) or not e.is_file():
+                        continue
+                    st = e.stat()
+                    out[f"{folder}/{e.name}"] = (st.st_size, st.st_mtime)
+            return out
+        fs, base = self._fs()
+        if not fs.exists(f"{base}/{folder}"):
+            return {}
+        out = {}
+        for info in fs.ls(f"{base}/{folder}", detail=True):
+            if info.get("type") not in (None, "file"):
+                continue
+            name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+            t = next((info[k] for k in ("mtime", "LastModified", "last_modified", "updated", "created")
+                      if info.get(k) is not None), None)
+            if t is not None and not isinstance(t, (int, float)):
+                t = getattr(t, "timestamp", lambda: None)()
+            out[f"{folder}/{name}"] = (int(info.get("size") or 0), t)
+        return out
+
+    def remove(self, name: str) -> None:
+        """Delete one file (no error if it is gone already)."""
+        if self.is_local:
+            self.local_path(name).unlink(missing_ok=True)
+            return
+        fs, base = self._fs()
+        if fs.exists(f"{base}/{name}"):
+            fs.rm_file(f"{base}/{name}")
+
+    def remove_many(self, names: list[str]) -> None:
+        """Delete several files (object stores: in batched requests, not one request each)."""
+        if self.is_local:
+            for name in names:
+                self.local_path(name).unlink(missing_ok=True)
+            return
+        if names:
+            fs, base = self._fs()
+            fs.rm([f"{base}/{name}" for name in names])
+
+    def clean_temporaries(self, folder: str, ours=lambda name: True) -> int:
+        """Delete the temporaries of interrupted writes in ``folder`` whose final name ``ours`` accepts."""
         if not self.is_local or not self.local_path(folder).is_dir():
             return 0
-        return atomic.remove_stale_temporaries(self.local_path(folder))
+        return atomic.remove_stale_temporaries(self.local_path(folder), ours)
 
 
 #: fsspec file systems that live only in this process: a dataset written there would vanish.

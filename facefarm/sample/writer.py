@@ -9,9 +9,10 @@ Layout of a dataset root (documented in the README, "Output format")::
     samples/{id}_depth.png       uint16 camera z in units of ``depth_scale_m`` (0 = background)
     samples/{id}.json            full labels (also dense landmarks); written LAST = commit marker
 
-A sample exists iff its ``.json`` exists: every file is written atomically and the
-label file goes last, so an interrupted run leaves whole samples only, and a re-run
-renders exactly the samples whose label file is missing.
+A sample is committed when its ``.json`` exists: every file is written atomically and the
+label file goes last, so an interrupted run leaves whole samples only. A resumed run trusts a
+committed sample only if :func:`check_sample` passes (the record parses, and every file it names
+is there with the size it records, and, where asked, the sha256); any other is rendered again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -28,6 +30,15 @@ from facefarm.sample.store import Store
 SCHEMA_VERSION = 1
 DEPTH_SCALE_M = 1e-4  # one uint16 step = 0.1 mm, so depths up to 6.5 m fit
 SAMPLES = "samples"
+
+
+#: A file name the writer makes inside ``samples/`` (what --overwrite may delete there)
+SAMPLE_FILE = re.compile(r"^\d{6,}(_seg|_depth)?\.(png|json)$")
+
+
+def is_sample_file(name: str) -> bool:
+    """True for a name (``samples/000001_seg.png`` or ``000001_seg.png``) of the writer's own pattern."""
+    return bool(SAMPLE_FILE.match(name.rsplit("/", 1)[-1]))
 
 
 def sample_names(sample_id: str) -> dict[str, str]:
@@ -78,6 +89,7 @@ def write_sample(store: Store, sample_id: str, files: dict[str, bytes], record: 
     record = dict(record)
     record["files"] = {k: names[k] for k in files}
     record["sha256"] = {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
+    record["sizes"] = {k: len(v) for k, v in files.items()}  # a resume checks these without reading the files
     for key, data in files.items():
         store.put(names[key], data)
     store.put(names["labels"], (json.dumps(record, separators=(",", ":")) + "\n").encode())
@@ -90,6 +102,42 @@ def is_complete(store: Store, sample_id: str) -> bool:
 
 def read_record(store: Store, sample_id: str) -> dict:
     return json.loads(store.get(sample_names(sample_id)["labels"]))
+
+
+def check_sample(store: Store, sample_id: str, listing: dict[str, tuple] | None = None,
+                 hashed: bool = False) -> tuple[dict | None, str | None]:
+    """(record, None) for a whole committed sample, else (None, why not: one short phrase).
+
+    Whole: its label file parses into this sample's record, and each file the record names is
+    the writer's name for it, exists, has the recorded size and, when ``hashed``, the recorded
+    sha256. ``listing``: :meth:`Store.listing` of ``samples/`` (else each file is looked up).
+    """
+    names = sample_names(sample_id)
+    labels = names["labels"]
+    try:
+        record = json.loads(store.get(labels))
+    except FileNotFoundError:
+        return None, f"{labels} is missing"
+    except ValueError:  # empty, cut short or garbled (JSONDecodeError and UnicodeDecodeError both)
+        return None, f"{labels} is not whole JSON"
+    if not isinstance(record, dict) or record.get("sample_id") != sample_id or not isinstance(
+            record.get("files"), dict) or not record["files"]:
+        return None, f"{labels} is not this sample's record"
+    sizes, hashes = record.get("sizes") or {}, record.get("sha256") or {}
+    for kind, name in record["files"].items():
+        if name != names.get(kind):  # also keeps a resume from following a path out of samples/
+            return None, f"{labels} names {name!r} as its {kind}, not {names.get(kind)}"
+        if listing is not None:
+            size = listing.get(name, (None,))[0]
+        else:
+            size = len(store.get(name)) if store.exists(name) else None
+        if size is None:
+            return None, f"{name} is missing"
+        if kind in sizes and size != sizes[kind]:
+            return None, f"{name} has {size} bytes, its record says {sizes[kind]}"
+        if hashed and kind in hashes and hashlib.sha256(store.get(name)).hexdigest() != hashes[kind]:
+            return None, f"{name} does not match its recorded sha256"
+    return record, None
 
 
 def complete_ids(store: Store) -> set[str]:
@@ -122,6 +170,11 @@ def write_manifest(store: Store, header: dict, records: list[dict]) -> None:
 
 
 def read_header(store: Store) -> dict | None:
+    """dataset.json, or None if there is none or it is damaged (it is derived, and rewritten whole)."""
     if not store.exists("dataset.json"):
         return None
-    return json.loads(store.get("dataset.json"))
+    try:
+        header = json.loads(store.get("dataset.json"))
+    except ValueError:
+        return None
+    return header if isinstance(header, dict) else None
