@@ -117,6 +117,22 @@ def test_load_gives_the_files_and_labels_as_written(rendered):
         ds[N]
 
 
+def test_load_reads_an_fsspec_url(rendered):
+    fsspec = pytest.importorskip("fsspec")
+    out, ds = rendered
+    fs = fsspec.filesystem("memory")
+    for f in out.rglob("*"):
+        if f.is_file():
+            fs.pipe_file(f"/api-test/{f.relative_to(out).as_posix()}", f.read_bytes())
+    try:
+        remote = facefarm.load("memory://api-test", verify=True)
+        assert len(remote) == N
+        np.testing.assert_array_equal(remote[2].image, ds[2].image)
+        np.testing.assert_array_equal(np.asarray(remote.to_hf()[2]["segmentation"]), ds[2].segmentation)
+    finally:
+        fs.rm("/api-test", recursive=True)
+
+
 def test_load_refuses_what_is_not_a_finished_dataset(tmp_path):
     with pytest.raises(FileNotFoundError, match="manifest.jsonl|dataset.json"):
         facefarm.load(tmp_path)
@@ -174,6 +190,11 @@ def test_to_torch_gives_tensors_a_dataloader_batches(rendered):
     np.testing.assert_allclose(batch["image"][1].numpy().transpose(1, 2, 0) * 255, ds[1].image, atol=1e-3)
     cropped = ds.to_torch(transform=lambda s: crop(s, 32).image)
     assert cropped[0].shape == (32, 32, 3)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(tds))  # what a spawned DataLoader worker receives
+    assert isinstance(again, torch.utils.data.Dataset)
+    np.testing.assert_array_equal(again[3]["landmarks"].numpy(), ds[3].landmarks.astype(np.float32))
 
 
 def test_to_hf_has_the_hf_export_columns_and_decodes_images(rendered):

@@ -92,12 +92,13 @@ class _Tee(io.TextIOBase):
             self.stream.flush()
 
 
-def render(catalog, n: int | None = None, out: str | os.PathLike = "facefarm-out", *, seed: int = 0,
+def render(catalog, n: int | None, out: str | os.PathLike, *, seed: int = 0,
            backend: str | None = None, ray: bool = False, workers: int | None = None, address: str | None = None,
            max_retries: int = 2, overwrite: bool = False, exports: bool = True, datasheet: bool = True,
            quiet: bool = True) -> Dataset:
     """Render ``n`` samples of ``catalog`` into ``out`` exactly as ``facefarm render`` does; returns the dataset.
 
+    ``n=None`` takes the catalog's ``size`` (else 16); ``out`` is a folder or an fsspec URL.
     Resumable: run it again and only missing samples are rendered. ``ray=False`` (the default here)
     renders in this process (``--no-ray``); ``ray=True`` starts a private local Ray (``workers``) or joins
     ``address``, like the command line. ``quiet=False`` shows the progress bar and messages.

@@ -20,7 +20,7 @@ import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, overload
 
 import numpy as np
@@ -222,15 +222,16 @@ class Dataset(Sequence):
 
         Without ``transform`` an item is a dict of tensors: ``image`` (3, H, W) float32 in [0, 1],
         ``segmentation`` (H, W) int64, ``depth`` (H, W) float32 metres, ``landmarks`` (70, 2) float32
-        pixels, ``visible`` (70,) bool, ``index`` int. With ``transform`` an item is
-        ``transform(sample)`` (crop, augment and convert there: ``lambda s: to_tensors(crop(s, 128))``).
+        pixels, ``visible`` (70,) bool, ``index`` int (:func:`sample_arrays`, as tensors). With ``transform``
+        an item is ``transform(sample)``: crop, augment and convert there, e.g.
+        ``lambda s: sample_arrays(crop(s, 128))`` (DataLoader's collate turns numpy arrays into tensors).
         """
         try:
             import torch  # noqa: F401 - only to fail early with the install hint
         except ImportError as e:
             raise ImportError("Dataset.to_torch() needs PyTorch: `pip install torch` "
                               f"(or use the numpy samples directly) [{e}]") from e
-        return _torch_dataset(self, transform)
+        return _torch_dataset_class()(self, transform)
 
     def to_hf(self, splits: bool = False, fractions: Sequence[float] | str = DEFAULT_FRACTIONS):
         """A Hugging Face ``datasets.Dataset`` of these samples, the columns of the ``hf`` export.
@@ -286,14 +287,17 @@ def sample_arrays(sample: Sample) -> dict[str, np.ndarray | int]:
     }
 
 
-def _torch_dataset(dataset: Dataset, transform):
+@lru_cache(maxsize=None)
+def _torch_dataset_class() -> type:
+    """``TorchDataset``, made on first use (it subclasses torch's Dataset, and torch is optional)."""
     import torch
-    from torch.utils.data import Dataset as TorchDataset
+    from torch.utils.data import Dataset as TorchBase
 
-    class FacefarmTorchDataset(TorchDataset):
-        """facefarm samples as torch items (see :meth:`Dataset.to_torch`)."""
+    class TorchDataset(TorchBase):
+        """facefarm samples as torch items (see :meth:`Dataset.to_torch`); picklable, so DataLoader workers
+        started by spawn get it too (with a picklable ``transform``: a module-level function, not a lambda)."""
 
-        def __init__(self):
+        def __init__(self, dataset: Dataset, transform=None):
             self.dataset = dataset
             self.transform = transform
 
@@ -307,7 +311,15 @@ def _torch_dataset(dataset: Dataset, transform):
             return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
                     for k, v in sample_arrays(sample).items()}
 
-    return FacefarmTorchDataset()
+    TorchDataset.__module__, TorchDataset.__qualname__ = __name__, "TorchDataset"
+    return TorchDataset
+
+
+def __getattr__(name: str):
+    # ``facefarm.dataset.loader.TorchDataset`` is where pickle finds the class (in a fresh worker too)
+    if name == "TorchDataset":
+        return _torch_dataset_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _hf_rows(dataset: Dataset) -> list[dict]:
