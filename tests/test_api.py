@@ -170,6 +170,11 @@ def test_verify_checks_each_file_read_against_the_record_sha256(rendered, tmp_pa
     checked[0]
     with pytest.raises(VerificationError, match=name):
         checked[1]
+    manifest = copy / "manifest.jsonl"
+    manifest.write_text(manifest.read_text().replace('"seed":0', '"seed":0 '))  # same JSON, other bytes
+    assert len(facefarm.load(copy)) == N
+    with pytest.raises(VerificationError, match="manifest.jsonl"):
+        facefarm.load(copy, verify=True)
 
 
 def test_to_torch_without_torch_says_how_to_install_it(rendered, monkeypatch):

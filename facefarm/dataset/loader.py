@@ -261,7 +261,8 @@ def load(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
     """Open a finished dataset (the folder, or fsspec URL, that ``facefarm render -o`` wrote).
 
     Reads ``dataset.json`` and ``manifest.jsonl`` now and sample files on access. ``verify=True``
-    checks every image, segmentation and depth file read against its record's sha256. Raises
+    checks the manifest against dataset.json's ``manifest_sha256`` now, and every image, segmentation
+    and depth file when it is read against its record's sha256 (:class:`VerificationError`). Raises
     FileNotFoundError for a folder that is not a finished dataset, ValueError for a manifest that is
     not JSON or a dataset written by a newer record schema.
     """
@@ -270,6 +271,11 @@ def load(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
     if version != 1:
         raise ValueError(f"{path}: dataset schema_version {version!r}; this facefarm reads version 1 "
                          "(upgrade facefarm)")
+    if verify:
+        want = source.header.get("manifest_sha256")
+        got = hashlib.sha256(source.read("manifest.jsonl")).hexdigest()
+        if got != want:
+            raise VerificationError(f"{path}/manifest.jsonl: sha256 {got} is not dataset.json's {want}")
     return Dataset(source, source.records, verify=verify)
 
 
