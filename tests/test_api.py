@@ -315,7 +315,7 @@ def _bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
 def test_rotated_crop_resamples_the_image_where_its_landmarks_go():
     pts = _face_landmarks(eye_mid=(90.0, 84.0), eye_distance=30, mouth_distance=36, angle_deg=23.0)
     src = _checker_sample(landmarks=pts)
-    out = crop(src, 100, scale=1.1)
+    out = crop(src, 100, scale=1.1, antialias=False)  # shrinks by 0.8: plain bilinear, to compare with one
     a = out.transform
     assert abs(np.degrees(np.arctan2(a[1, 0], a[0, 0])) + 23.0) < 1e-9  # uprighted: rotated back by 23 degrees
     # each output pixel centre, taken back into the source, samples the board where the same map puts it
@@ -330,6 +330,37 @@ def test_rotated_crop_resamples_the_image_where_its_landmarks_go():
     np.testing.assert_array_equal(out.depth[inside], src.depth[row, col][inside])
     assert (out.segmentation[~((back >= 0) & (back < 192)).all(-1)] == CLASS_IDS["IGNORE"]).all()
     np.testing.assert_allclose(out.landmarks, pts @ a[:, :2].T + a[:, 2], atol=1e-12)
+
+
+@pytest.mark.parametrize("antialias", [True, False])
+def test_shrinking_crop_samples_a_ramp_where_its_map_says(antialias):
+    # image value = the u coordinate of the pixel centre: any exact resampling gives back each output pixel's
+    # pre-image u; the anti-aliasing path (INTER_AREA, then the warp) must keep that too
+    size = 384
+    jj, ii = np.mgrid[0:size, 0:size]
+    ramp = np.repeat((ii + 0.5).astype(np.float32)[:, :, None], 3, axis=2)
+    pts = _face_landmarks(eye_mid=(190.0, 170.0), eye_distance=60, mouth_distance=70, angle_deg=-11.0)
+    src = Sample(image=ramp, segmentation=np.zeros((size, size), np.uint8), depth=np.zeros((size, size), np.float32),
+                 landmarks=pts, visible=np.ones(70, bool), in_frame=np.ones(70, bool), record=None)
+    out = crop(src, 64, antialias=antialias)
+    a = out.transform
+    s = np.sqrt(np.linalg.det(a[:, :2]))
+    assert s < 0.3
+    oj, oi = np.mgrid[0:64, 0:64]
+    back = (np.stack([oi + 0.5, oj + 0.5], -1) - a[:, 2]) @ np.linalg.inv(a[:, :2]).T
+    inside = ((back > 2 / s) & (back < size - 2 / s)).all(-1)
+    assert inside.mean() > 0.9
+    err = np.abs(out.image[:, :, 0] - back[..., 0])[inside]
+    assert err.max() < 0.02 / s, err.max()  # OpenCV's 1/32-pixel interpolation steps, in source pixels
+
+
+def test_antialiased_crop_averages_detail_finer_than_its_pixels():
+    fine = _checker_sample(size=384, landmarks=_face_landmarks((190.0, 170.0), 60, 70))
+    fine = Sample(**{**fine.__dict__, "image": np.repeat(
+        ((np.add.outer(np.arange(384), np.arange(384)) % 2).astype(np.float32))[:, :, None], 3, axis=2)})
+    smooth, aliased = crop(fine, 64).image[8:-8, 8:-8, 0], crop(fine, 64, antialias=False).image[8:-8, 8:-8, 0]
+    assert abs(smooth.mean() - 0.5) < 0.02 and smooth.std() < 0.05, smooth.std()
+    assert aliased.std() > 2 * smooth.std()
 
 
 def test_crop_of_a_render_keeps_visible_landmarks_on_their_classes(rendered):

@@ -82,21 +82,36 @@ def box_transform(box, size: int | tuple[int, int], scale: float = 1.25) -> np.n
     return _similarity(centre, np.array([1.0, 0.0]), scale * max(x1 - x0, y1 - y0), _size(size))
 
 
+def _warp_image(image: np.ndarray, a: np.ndarray, size: tuple[int, int], interpolation: int,
+                antialias: bool) -> np.ndarray:
+    lin, t = a[:, :2], a[:, 2]
+    scale = float(np.sqrt(abs(np.linalg.det(lin))))
+    if antialias and scale < 1.0:
+        # shrink first by averaging (INTER_AREA), then warp at about 1:1: bilinear sampling alone would skip
+        # source pixels. cv2.resize scales corner-origin coordinates exactly (p' = p * w2 / w), so the map
+        # from the shrunk image is the same map after undoing that scale.
+        h, w = image.shape[:2]
+        w2, h2 = max(1, round(w * scale)), max(1, round(h * scale))
+        image = cv2.resize(image, (w2, h2), interpolation=cv2.INTER_AREA)
+        lin = lin @ np.diag([w / w2, h / h2])
+    # OpenCV's pixel centres are at integers: p_cv = p - 0.5 on both sides of the map
+    a_cv = np.hstack([lin, (t + lin @ [0.5, 0.5] - 0.5)[:, None]])
+    return cv2.warpAffine(image, a_cv, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
 def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],
-         interpolation: int = cv2.INTER_LINEAR) -> Sample:
+         interpolation: int = cv2.INTER_LINEAR, antialias: bool = True) -> Sample:
     """``sample`` with every label moved by the affine ``transform`` (2, 3; facefarm pixel frame) into a
-    ``size`` image: image by ``interpolation`` (0 outside the source), segmentation and depth by the
-    nearest source pixel (:data:`OUTSIDE_CLASS` and 0 outside), landmarks exactly; ``visible`` and
+    ``size`` image: image by ``interpolation`` (0 outside the source; when the map shrinks and
+    ``antialias``, the image is first averaged down with ``cv2.INTER_AREA``), segmentation and depth by
+    the nearest source pixel (:data:`OUTSIDE_CLASS` and 0 outside), landmarks exactly; ``visible`` and
     ``in_frame`` also require the point inside the new image. ``record`` is kept; ``transform`` composes."""
     w, h = _size(size)
     a = np.asarray(transform, dtype=np.float64).reshape(2, 3)
     lin, t = a[:, :2], a[:, 2]
     if abs(np.linalg.det(lin)) < 1e-12:
         raise ValueError(f"transform is singular: {a.tolist()}")
-    # OpenCV's pixel centres are at integers: p_cv = p - 0.5 on both sides of the map
-    a_cv = np.hstack([lin, (t + lin @ [0.5, 0.5] - 0.5)[:, None]])
-    image = cv2.warpAffine(sample.image, a_cv, (w, h), flags=interpolation, borderMode=cv2.BORDER_CONSTANT,
-                           borderValue=0)
+    image = _warp_image(sample.image, a, (w, h), interpolation, antialias)
     # nearest by hand: the source pixel containing the pre-image of each output pixel centre
     inv = np.linalg.inv(lin)
     jj, ii = np.mgrid[0:h, 0:w]
@@ -118,7 +133,7 @@ def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],
 
 
 def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, method: str = "landmarks",
-         interpolation: int = cv2.INTER_LINEAR) -> Sample:
+         interpolation: int = cv2.INTER_LINEAR, antialias: bool = True) -> Sample:
     """A ``size`` x ``size`` (or ``(width, height)``) crop of ``sample``, face centred and upright.
 
     method "landmarks": similarity from the eye centres and mouth corners (:func:`landmark_transform`;
@@ -128,8 +143,8 @@ def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, me
 
     Returns a new :class:`~facefarm.dataset.loader.Sample` (see :func:`warp`): landmarks are exact
     (``p_out = A @ p_in``, facefarm's convention on both sides, pixel centres at +0.5), the image is
-    bilinear (no anti-aliasing: for crops much smaller than the face, blur first or crop at 2x and
-    ``cv2.resize(..., interpolation=cv2.INTER_AREA)``), segmentation and depth take the nearest pixel.
+    bilinear (after averaging the image down when the crop shrinks it and ``antialias``), segmentation
+    and depth take the nearest pixel.
     ``sample.transform`` holds the map from the rendered image, e.g. to move ``record.camera.K``.
     """
     if not scale > 0:
@@ -145,4 +160,4 @@ def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, me
         a = box_transform([*corners.min(axis=0), *corners.max(axis=0)], size, scale)
     else:
         raise ValueError(f"method must be 'landmarks' or 'box' (got {method!r})")
-    return warp(sample, a, size, interpolation)
+    return warp(sample, a, size, interpolation, antialias)
