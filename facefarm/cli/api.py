@@ -91,6 +91,9 @@ class _Tee(io.TextIOBase):
         if not self.quiet:
             self.stream.flush()
 
+    def isatty(self) -> bool:  # the progress bar redraws in place on a terminal
+        return not self.quiet and self.stream.isatty()
+
 
 def render(catalog, n: int | None, out: str | os.PathLike, *, seed: int = 0,
            backend: str | None = None, ray: bool = False, workers: int | None = None, address: str | None = None,

@@ -92,7 +92,8 @@ class Sample:
 
     def __repr__(self) -> str:
         w, h = self.size
-        return f"Sample({self.sample_id}, {w}x{h}, {int(self.visible.sum())}/{N_LANDMARKS} landmarks visible)"
+        sid = getattr(self.record, "sample_id", "?")  # a Sample built by hand may carry no record
+        return f"Sample({sid}, {w}x{h}, {int(self.visible.sum())}/{N_LANDMARKS} landmarks visible)"
 
 
 class Dataset(Sequence):
