@@ -1,7 +1,7 @@
 """The Python API: ``facefarm.load`` / ``render`` / ``resolve`` / ``crop`` and ``facefarm --version``.
 
 One real render of 4 tiny samples (96 px, pyrender, in this process through ``facefarm.render``) is
-shared by the module; what the loader returns is compared with the files read independently (OpenCV,
+shared by the module (its tests are marked slow); what the loader returns is compared with the files read independently (OpenCV,
 json). The crop's pixel convention is proved on a synthetic checkerboard, not on a render.
 """
 
@@ -85,6 +85,7 @@ def test_version_flag_prints_the_version_and_exits_0():
 
 # ------------------------------------------------------------------------------ load
 
+@pytest.mark.slow  # the shared render
 def test_load_gives_the_files_and_labels_as_written(rendered):
     out, ds = rendered
     assert isinstance(ds, facefarm.Dataset) and len(ds) == N
@@ -117,6 +118,7 @@ def test_load_gives_the_files_and_labels_as_written(rendered):
         ds[N]
 
 
+@pytest.mark.slow  # the shared render
 def test_load_reads_an_fsspec_url(rendered):
     fsspec = pytest.importorskip("fsspec")
     out, ds = rendered
@@ -138,6 +140,7 @@ def test_load_refuses_what_is_not_a_finished_dataset(tmp_path):
         facefarm.load(tmp_path)
 
 
+@pytest.mark.slow  # the shared render
 def test_splits_are_by_identity_as_exports_make_them(rendered):
     _, ds = rendered
     fractions = (0.5, 0.25, 0.25)
@@ -157,6 +160,7 @@ def test_splits_are_by_identity_as_exports_make_them(rendered):
         ds.split("dev")
 
 
+@pytest.mark.slow  # the shared render
 def test_verify_checks_each_file_read_against_the_record_sha256(rendered, tmp_path):
     out, _ = rendered
     copy = tmp_path / "copy"
@@ -177,6 +181,7 @@ def test_verify_checks_each_file_read_against_the_record_sha256(rendered, tmp_pa
         facefarm.load(copy, verify=True)
 
 
+@pytest.mark.slow  # the shared render
 def test_to_torch_without_torch_says_how_to_install_it(rendered, monkeypatch):
     _, ds = rendered
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
@@ -184,6 +189,7 @@ def test_to_torch_without_torch_says_how_to_install_it(rendered, monkeypatch):
         ds.to_torch()
 
 
+@pytest.mark.slow  # the shared render
 def test_to_torch_gives_tensors_a_dataloader_batches(rendered):
     torch = pytest.importorskip("torch")
     _, ds = rendered
@@ -202,6 +208,7 @@ def test_to_torch_gives_tensors_a_dataloader_batches(rendered):
     np.testing.assert_array_equal(again[3]["landmarks"].numpy(), ds[3].landmarks.astype(np.float32))
 
 
+@pytest.mark.slow  # the shared render
 def test_to_hf_has_the_hf_export_columns_and_decodes_images(rendered):
     datasets = pytest.importorskip("datasets")
     _, ds = rendered
@@ -219,6 +226,7 @@ def test_to_hf_has_the_hf_export_columns_and_decodes_images(rendered):
 
 # ------------------------------------------------------------------------------ render / resolve
 
+@pytest.mark.slow  # the shared render
 def test_resolve_gives_the_attributes_the_render_used(rendered):
     _, ds = rendered
     for i in (0, 3):
@@ -228,6 +236,7 @@ def test_resolve_gives_the_attributes_the_render_used(rendered):
         facefarm.resolve("default", 0, -1)
 
 
+@pytest.mark.slow  # the shared render
 def test_render_again_resumes_and_bad_input_raises(rendered):
     out, ds = rendered
     again = facefarm.render(_catalog(), N, out, exports=False, datasheet=False)
@@ -363,6 +372,7 @@ def test_antialiased_crop_averages_detail_finer_than_its_pixels():
     assert aliased.std() > 2 * smooth.std()
 
 
+@pytest.mark.slow  # the shared render
 def test_crop_of_a_render_keeps_visible_landmarks_on_their_classes(rendered):
     _, ds = rendered
     agree = total = 0
@@ -392,6 +402,7 @@ def test_crop_of_a_render_keeps_visible_landmarks_on_their_classes(rendered):
     assert total > 100 and agree / total > 0.9, (agree, total)
 
 
+@pytest.mark.slow  # the shared render
 def test_box_crop_centres_the_face_box(rendered):
     _, ds = rendered
     s = ds[0]
