@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from facefarm import __version__
+
 # verb -> module exposing ``add_parser(subparsers)``; the parser sets ``func(args) -> int``.
 COMMANDS = {
     "assets": "facefarm.cli.assets",
@@ -20,6 +22,7 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="facefarm", description="Labelled synthetic human faces from a catalog of attributes.")
+    parser.add_argument("--version", action="version", version=f"facefarm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS.values():
         importlib.import_module(module).add_parser(sub)

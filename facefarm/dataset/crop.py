@@ -1,0 +1,163 @@
+"""Face-aligned crops of a :class:`~facefarm.dataset.loader.Sample`: one similarity warps every label.
+
+``crop(sample, 128)`` finds a similarity (rotation, uniform scale, translation) from the landmarks —
+the eye centres and the mouth corners, as FFHQ aligns faces — or from the face box, and applies it to
+the image (bilinear), the segmentation and the depth (nearest: class ids and depths are never mixed)
+and the landmarks (exactly: the same matrix, no rounding).
+
+Pixel convention: facefarm's, as everywhere (:mod:`facefarm.dataset.loader`): the origin is the
+top-left *corner* of the image and the centre of pixel (i, j) is at (i + 0.5, j + 0.5). A transform
+here maps those coordinates: ``p_out = A[:, :2] @ p_in + A[:, 2]``. OpenCV's ``warpAffine`` puts
+pixel centres at integers, so the matrix handed to it is the same map conjugated by a half-pixel
+shift (``u_cv = u - 0.5`` in, ``u = u_cv + 0.5`` out); without it a crop that scales by s would move
+the image by (s - 1) / 2 pixels against its landmarks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+
+from facefarm.dataset.loader import Sample
+from facefarm.scene.classes import CLASS_IDS
+
+#: Segmentation id of crop pixels that fall outside the source image (not labelled there).
+OUTSIDE_CLASS = CLASS_IDS["IGNORE"]
+#: Crop side at ``scale=1`` in eye-centre distances and in eye-to-mouth distances (the larger wins, so a
+#: turned or tilted head, whose eye or eye-to-mouth distance shrinks, keeps its size), centred below the
+#: eyes by ``CENTRE_BELOW_EYES`` of the eye-to-mouth vector: on frontal renders of the default catalog
+#: that is the face box (hairline to chin, about 3.1 eye-to-mouth distances).
+EYE_SPAN, EYE_MOUTH_SPAN, CENTRE_BELOW_EYES = 3.4, 3.1, 0.3
+
+RIGHT_EYE, LEFT_EYE = slice(36, 42), slice(42, 48)  # iBUG 300-W, 0-based; right = the subject's right
+MOUTH_CORNERS = (48, 54)
+
+
+def _size(size: int | tuple[int, int]) -> tuple[int, int]:
+    w, h = (size, size) if np.isscalar(size) else size
+    if int(w) != w or int(h) != h or w < 1 or h < 1:
+        raise ValueError(f"crop size must be a positive integer or (width, height) (got {size!r})")
+    return int(w), int(h)
+
+
+def _similarity(centre: np.ndarray, right: np.ndarray, side: float, size: tuple[int, int]) -> np.ndarray:
+    """(2, 3) map taking ``centre`` to the middle of the output and the unit vector ``right`` to +u, with a
+    source length ``side`` spanning the output's shorter edge."""
+    if not np.isfinite(side) or side <= 0:
+        raise ValueError(f"cannot crop: the face's size is {side} pixels")
+    s = min(size) / side
+    c, d = right
+    lin = s * np.array([[c, d], [-d, c]])
+    t = np.array([size[0] / 2.0, size[1] / 2.0]) - lin @ centre
+    return np.hstack([lin, t[:, None]])
+
+
+def landmark_transform(landmarks: np.ndarray, size: int | tuple[int, int], scale: float = 1.25) -> np.ndarray:
+    """(2, 3) similarity that centres and uprights the face whose 70 landmarks are ``landmarks`` (pixels).
+
+    The eye line and the eye-to-mouth line both set the roll (FFHQ's rule: the face's x axis is
+    eye_to_eye - rot90(eye_to_mouth)); the side of the crop is ``scale`` times the larger of
+    ``EYE_SPAN`` eye distances and ``EYE_MOUTH_SPAN`` eye-to-mouth distances.
+    """
+    pts = np.asarray(landmarks, dtype=np.float64)
+    eye_r, eye_l = pts[RIGHT_EYE].mean(axis=0), pts[LEFT_EYE].mean(axis=0)
+    mouth = pts[list(MOUTH_CORNERS)].mean(axis=0)
+    eye_mid = (eye_r + eye_l) / 2.0
+    eye_to_eye, eye_to_mouth = eye_l - eye_r, mouth - eye_mid
+    x = eye_to_eye + np.array([eye_to_mouth[1], -eye_to_mouth[0]])
+    norm = np.hypot(*x)
+    if not np.isfinite(norm) or norm == 0:
+        raise ValueError("cannot crop: the eye and mouth landmarks give no direction")
+    side = scale * max(EYE_SPAN * np.hypot(*eye_to_eye), EYE_MOUTH_SPAN * np.hypot(*eye_to_mouth))
+    return _similarity(eye_mid + CENTRE_BELOW_EYES * eye_to_mouth, x / norm, side, _size(size))
+
+
+def box_transform(box, size: int | tuple[int, int], scale: float = 1.25) -> np.ndarray:
+    """(2, 3) map (scale and shift, no rotation) centring the box ``[x0, y0, x1, y1]`` with side ``scale``
+    times its longer edge."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    centre = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
+    return _similarity(centre, np.array([1.0, 0.0]), scale * max(x1 - x0, y1 - y0), _size(size))
+
+
+def _warp_image(image: np.ndarray, a: np.ndarray, size: tuple[int, int], interpolation: int,
+                antialias: bool) -> np.ndarray:
+    lin, t = a[:, :2], a[:, 2]
+    scale = float(np.sqrt(abs(np.linalg.det(lin))))
+    if antialias and scale < 1.0:
+        # shrink first by averaging (INTER_AREA), then warp at about 1:1: bilinear sampling alone would skip
+        # source pixels. cv2.resize scales corner-origin coordinates exactly (p' = p * w2 / w), so the map
+        # from the shrunk image is the same map after undoing that scale.
+        h, w = image.shape[:2]
+        w2, h2 = max(1, round(w * scale)), max(1, round(h * scale))
+        image = cv2.resize(image, (w2, h2), interpolation=cv2.INTER_AREA)
+        lin = lin @ np.diag([w / w2, h / h2])
+    # OpenCV's pixel centres are at integers: p_cv = p - 0.5 on both sides of the map
+    a_cv = np.hstack([lin, (t + lin @ [0.5, 0.5] - 0.5)[:, None]])
+    return cv2.warpAffine(image, a_cv, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],
+         interpolation: int = cv2.INTER_LINEAR, antialias: bool = True) -> Sample:
+    """``sample`` with every label moved by the affine ``transform`` (2, 3; facefarm pixel frame) into a
+    ``size`` image: image by ``interpolation`` (0 outside the source; when the map shrinks and
+    ``antialias``, the image is first averaged down with ``cv2.INTER_AREA``), segmentation and depth by
+    the nearest source pixel (:data:`OUTSIDE_CLASS` and 0 outside), landmarks exactly; ``visible`` and
+    ``in_frame`` also require the point inside the new image. ``record`` is kept; ``transform`` composes."""
+    w, h = _size(size)
+    a = np.asarray(transform, dtype=np.float64).reshape(2, 3)
+    lin, t = a[:, :2], a[:, 2]
+    if abs(np.linalg.det(lin)) < 1e-12:
+        raise ValueError(f"transform is singular: {a.tolist()}")
+    image = _warp_image(sample.image, a, (w, h), interpolation, antialias)
+    # nearest by hand: the source pixel containing the pre-image of each output pixel centre
+    inv = np.linalg.inv(lin)
+    jj, ii = np.mgrid[0:h, 0:w]
+    centres = np.stack([ii + 0.5, jj + 0.5], axis=-1) - t
+    src = centres @ inv.T
+    col, row = np.floor(src[..., 0]).astype(np.int64), np.floor(src[..., 1]).astype(np.int64)
+    src_h, src_w = sample.segmentation.shape[:2]
+    inside = (col >= 0) & (col < src_w) & (row >= 0) & (row < src_h)
+    col, row = np.clip(col, 0, src_w - 1), np.clip(row, 0, src_h - 1)
+    seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
+    depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
+
+    uv = np.asarray(sample.landmarks, dtype=np.float64) @ lin.T + t
+    in_image = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+    previous = np.vstack([np.asarray(sample.transform, dtype=np.float64), [0.0, 0.0, 1.0]])
+    return dataclasses.replace(sample, image=image, segmentation=seg, depth=depth, landmarks=uv,
+                               visible=sample.visible & in_image, in_frame=sample.in_frame & in_image,
+                               transform=(np.vstack([a, [0.0, 0.0, 1.0]]) @ previous)[:2])
+
+
+def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, method: str = "landmarks",
+         interpolation: int = cv2.INTER_LINEAR, antialias: bool = True) -> Sample:
+    """A ``size`` x ``size`` (or ``(width, height)``) crop of ``sample``, face centred and upright.
+
+    method "landmarks": similarity from the eye centres and mouth corners (:func:`landmark_transform`;
+    hidden landmarks are projections too, so a turned head still has all of them). "box": the record's
+    ``face_bbox`` (visible face-class pixels), scaled and centred without rotation. ``scale`` is the
+    margin: 1.0 frames the face tightly, 1.25 adds an eighth of it on every side.
+
+    Returns a new :class:`~facefarm.dataset.loader.Sample` (see :func:`warp`): landmarks are exact
+    (``p_out = A @ p_in``, facefarm's convention on both sides, pixel centres at +0.5), the image is
+    bilinear (after averaging the image down when the crop shrinks it and ``antialias``), segmentation
+    and depth take the nearest pixel.
+    ``sample.transform`` holds the map from the rendered image, e.g. to move ``record.camera.K``.
+    """
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0 (got {scale})")
+    if method == "landmarks":
+        a = landmark_transform(sample.landmarks, size, scale)
+    elif method == "box":
+        box = sample.record.face_bbox or sample.record.landmarks_bbox
+        if box is None:
+            raise ValueError(f"sample {sample.sample_id} has no face box")
+        corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[0], box[3]], [box[2], box[3]]])
+        corners = corners @ np.asarray(sample.transform)[:, :2].T + np.asarray(sample.transform)[:, 2]
+        a = box_transform([*corners.min(axis=0), *corners.max(axis=0)], size, scale)
+    else:
+        raise ValueError(f"method must be 'landmarks' or 'box' (got {method!r})")
+    return warp(sample, a, size, interpolation, antialias)
