@@ -11,6 +11,8 @@ import os
 import signal
 import sys
 import time
+
+from facefarm.sample.atomic import is_out_of_space
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 
 EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -240,18 +242,25 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
         summary.failed = dict(outcome.failed)
         summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
         summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
+    full = outcome.fatal if outcome is not None else None
     try:
         header = jobs.assemble(store, job, summary, outcome.lines if outcome else {}, found.lines)
     except jobs.JobMismatch as e:  # a record of another job appeared while rendering
         _err(str(e))
+        return EXIT_ERROR
+    except OSError as e:
+        if not is_out_of_space(e):
+            raise
+        _err(f"{full or 'the output has no space left'}: the manifest could not be written. Every sample in "
+             f"{root}/samples is whole; free space and re-run the same command to finish")
         return EXIT_ERROR
     for f in header["failed"][:10]:
         print(f"  failed {f['sample_id']}: {f['reason']}", file=sys.stderr)
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
     line = (f"{summary.rendered} done, {summary.skipped} skipped (already complete), {len(summary.failed)} failed"
             f" -> {root} ({header['n_samples']}/{n} samples; {summary.seconds:.1f} s, {rate:.2f} samples/s)")
-    if error:
-        _err(error)
+    if error or full:
+        _err(error or f"{full}: free space and re-run the same command to finish (every sample kept is whole)")
         print(f"stopped: {line}")
         return EXIT_ERROR
     if summary.interrupted:

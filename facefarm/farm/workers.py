@@ -23,6 +23,7 @@ from typing import Callable
 
 from facefarm.catalog.vocabulary import sample_id
 from facefarm.farm.plan import Job, ResourceError, fit_workers
+from facefarm.sample.atomic import is_out_of_space
 
 #: calls queued per actor beyond the running one: hides the driver round trip, bounds the loss on a crash
 IN_FLIGHT_PER_WORKER = 2
@@ -108,6 +109,8 @@ class SampleWorker:
         except Exception as e:  # noqa: BLE001 - reported per sample, retried by the driver
             last = traceback.format_exception_only(type(e), e)[-1].strip()
             out["reason"] = last
+            if is_out_of_space(e):  # no retry can help: the driver stops the run
+                out["fatal"] = f"the output has no space left ({last})"
         if then is not None:  # complete already, or failed before its render: the next one still goes ahead
             then()
         out["seconds"] = time.perf_counter() - t0
@@ -129,6 +132,8 @@ class SampleWorker:
         if not self.compose_ahead or len(indices) < 2:
             for i in indices:
                 done(self.render_one(i))
+                if out[-1].get("fatal"):
+                    break
             return out
         from facefarm.sample import writer
         from facefarm.sample.renderer import one_blas_thread
@@ -150,6 +155,8 @@ class SampleWorker:
 
             for k, i in enumerate(indices):
                 done(self.render_one(i, futures.pop(i, None), then=ahead(k)))
+                if out[-1].get("fatal"):
+                    break
         return out
 
     def close(self) -> None:
@@ -167,6 +174,8 @@ class Outcome:
     restarts: int = 0
     assets: dict = field(default_factory=dict)
     interrupted: bool = False
+    #: why the run stopped early for every sample alike (the output is full), else None
+    fatal: str | None = None
 
 
 def _alive(pid: int) -> bool:
@@ -190,6 +199,9 @@ class _Attempts:
     def settle(self, result: dict) -> bool:
         """Record one result; True when the sample is settled, False when it should be retried."""
         i = result["index"]
+        if result.get("fatal"):
+            self.outcome.fatal = self.outcome.fatal or result["fatal"]
+            return True  # not counted as an attempt: the sample is simply not done
         if result["status"] in ("rendered", "complete"):
             self.outcome.lines[i] = result["line"]
             self.outcome.rendered.add(i)  # rendered by this run (maybe by a worker that died after committing)
@@ -231,6 +243,8 @@ def run_local(worker: SampleWorker, todo: list[int], max_retries: int = 2,
             retry: list[int] = []
             worker.render_shard(shard, on_each=lambda r: attempts.settle(r) or retry.append(r["index"]))
             queue.extendleft(reversed(retry))
+            if outcome.fatal:
+                break
     except KeyboardInterrupt:
         outcome.interrupted = True
     return outcome
@@ -464,6 +478,8 @@ class RayFarm:
         stalled_since = None  # when the last live worker went away (replacements not up yet)
         try:
             while queue or any(s.inflight for s in self.slots):
+                if outcome.fatal:
+                    queue.clear()  # send no more work; wait for what is in flight
                 if any(s.pid for s in self.slots):
                     stalled_since = None
                 elif stalled_since is None:

@@ -7,6 +7,7 @@ worker leaves at most a stray ``.tmp-*`` file, never a truncated output.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -22,11 +23,28 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, an interrupt: leave no partial temporary behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+#: errno values that mean the output cannot take more data: retrying a sample cannot help.
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_out_of_space(e: BaseException) -> bool:
+    """Whether ``e`` (or what caused it) says the disk or the quota is full."""
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in NO_SPACE:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
