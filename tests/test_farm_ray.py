@@ -104,3 +104,37 @@ def test_failing_samples_are_retried_then_reported(ray_cluster, tmp_path):  # no
     assert set(outcome.failed) == {1} and "after 2 attempts" in outcome.failed[1]
     assert sorted(outcome.lines) == [0, 2]
     assert sorted(r["index"] for r in results) == [0, 1, 2]  # one settled report per sample
+
+
+def test_a_hung_worker_is_replaced_and_its_samples_land_elsewhere(one_worker_run, tmp_path):
+    """SIGSTOP stands for a worker that hangs (deadlock, stuck driver call): after the shard timeout
+    its samples are re-queued on a fresh worker, and every sample lands once."""
+    _, ref = one_worker_run
+    job = tiny_job()
+    store = open_store(tmp_path)
+    jobs.claim_output(store, job)
+    todo, _ = jobs.split_todo(store, job.n)
+    farm = RayFarm(job, str(tmp_path), workers=2, max_retries=2, startup_timeout=120, local=True, shard_timeout=20)
+    stopped = []
+
+    def stop_first_worker(result):
+        if not stopped:
+            pid = next(p for p in farm.worker_pids() if p)
+            os.kill(pid, signal.SIGSTOP)
+            stopped.append(pid)
+
+    try:
+        farm.start()
+        outcome = farm.run(todo, shard_size=1, on_result=stop_first_worker)
+    finally:
+        for pid in stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        farm.close()
+    assert stopped and outcome.restarts >= 1
+    assert not outcome.failed and sorted(outcome.lines) == list(range(N))
+    jobs.assemble(store, job, jobs.RunSummary(rendered=len(outcome.rendered)), outcome.lines)
+    lines = check_committed(tmp_path, N)
+    assert [labels_view(x) for x in lines] == [labels_view(x) for x in ref]

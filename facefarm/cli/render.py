@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
     p.add_argument("--max-retries", type=int, default=2,
                    help="extra attempts per sample after a failure or a dead worker (default 2)")
     p.add_argument("--shard-size", type=int, default=None, help="samples per worker call (default: automatic)")
+    p.add_argument("--shard-timeout", type=float, default=None,
+                   help="seconds a worker may spend on one shard before it counts as hung and its samples go to "
+                        "another worker (default: 10x the slowest sample seen times the shard, at least 300)")
     p.add_argument("--startup-timeout", type=float, default=300.0,
                    help="seconds to wait for the first worker to start (default 300)")
     p.add_argument("--overwrite", action="store_true",
@@ -364,7 +367,8 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
         started = connect(args.address)
         deliver_interrupts()  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
         farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
-                       startup_timeout=args.startup_timeout, local=started)
+                       startup_timeout=args.startup_timeout, local=started,
+                       shard_timeout=getattr(args, "shard_timeout", None))
         farm.start()
         progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
         shard = args.shard_size or default_shard_size(len(todo), farm.n_workers)

@@ -27,6 +27,10 @@ from facefarm.sample.atomic import is_out_of_space
 
 #: calls queued per actor beyond the running one: hides the driver round trip, bounds the loss on a crash
 IN_FLIGHT_PER_WORKER = 2
+#: a call counts as hung after STALL_FACTOR x (slowest sample seen) x (its samples), and never sooner
+#: than STALL_FLOOR_S (Cycles' first sample compiles kernels; a busy machine slows every sample)
+STALL_FACTOR = 10.0
+STALL_FLOOR_S = 300.0
 #: samples per shard when rendering in-process (``--no-ray``)
 LOCAL_SHARD = 8
 
@@ -323,6 +327,7 @@ class _Slot:
     pid: int | None = None
     host: str | None = None
     inflight: dict = field(default_factory=dict)  # ObjectRef -> tuple of indices
+    busy_since: float | None = None  # when its current call could start (its last result, or the first send)
 
 
 class RayFarm:
@@ -333,12 +338,15 @@ class RayFarm:
     """
 
     def __init__(self, job: Job, store_root: str, workers: int | None = None, max_retries: int = 2,
-                 startup_timeout: float = 300.0, local: bool = True):
+                 startup_timeout: float = 300.0, local: bool = True, shard_timeout: float | None = None):
         import ray
 
         self.job, self.store_root = job, store_root
         self.max_retries = max_retries
         self.startup_timeout = startup_timeout
+        #: seconds a worker may work on one call before it counts as hung (None: from the sample times seen)
+        self.shard_timeout = shard_timeout
+        self._slowest_sample = 0.0
         try:
             self.n_workers, self.resources = fit_workers(job, workers, ray.cluster_resources(), local,
                                                          node_cpus=_smallest_node_cpus())
@@ -463,6 +471,7 @@ class RayFarm:
             for indices in slot.inflight.values():
                 requeue(indices, reason)
             slot.inflight.clear()
+            slot.busy_since = None
             try:
                 ray.kill(slot.actor, no_restart=True)
             except Exception:  # noqa: BLE001
@@ -474,6 +483,12 @@ class RayFarm:
             slot.actor, slot.ready_ref, slot.pid, slot.host = fresh.actor, fresh.ready_ref, None, None
             if on_restart:
                 on_restart(self.slots.index(slot), reason)
+
+        def stall_limit(indices) -> float:
+            """Seconds a call of these samples may take before its worker counts as hung."""
+            if self.shard_timeout is not None:
+                return self.shard_timeout
+            return max(STALL_FLOOR_S, STALL_FACTOR * self._slowest_sample * len(indices))
 
         stalled_since = None  # when the last live worker went away (replacements not up yet)
         try:
@@ -487,9 +502,19 @@ class RayFarm:
                 elif time.monotonic() - stalled_since > self.startup_timeout:
                     raise FarmError(f"no render worker could be restarted within {self.startup_timeout:g} s "
                                     f"(workers need {self._res_text()}; ray status shows what is free)")
+                now = time.monotonic()
                 for s in self.slots:
+                    if s.pid and s.inflight and s.busy_since is not None:
+                        current = next(iter(s.inflight.values()))
+                        if now - s.busy_since > stall_limit(current):
+                            # a hung worker (stopped, deadlocked, a driver stuck in it) holds its samples forever
+                            replace(s, f"worker pid {s.pid} on {s.host} made no progress for "
+                                       f"{now - s.busy_since:.0f} s (stalled)")
+                            continue
                     while s.pid and queue and len(s.inflight) < IN_FLIGHT_PER_WORKER:
                         indices = queue.popleft()
+                        if not s.inflight:
+                            s.busy_since = now
                         s.inflight[s.actor.render_shard.remote(list(indices))] = indices
                 waiting = {r: s for s in self.slots for r in s.inflight}
                 waiting.update({s.ready_ref: s for s in self.slots if s.ready_ref is not None})
@@ -516,6 +541,9 @@ class RayFarm:
                         requeue(indices, f"render call failed: {_last_line(e)}")
                         continue
                     del slot.inflight[ref]
+                    slot.busy_since = time.monotonic() if slot.inflight else None
+                    self._slowest_sample = max([self._slowest_sample] + [float(r.get("seconds") or 0.0)
+                                                                         for r in results])
                     retry = [r["index"] for r in results if not attempts.settle(r)]
                     if retry:
                         queue.appendleft(tuple(retry))
