@@ -138,3 +138,22 @@ def test_a_hung_worker_is_replaced_and_its_samples_land_elsewhere(one_worker_run
     jobs.assemble(store, job, jobs.RunSummary(rendered=len(outcome.rendered)), outcome.lines)
     lines = check_committed(tmp_path, N)
     assert [labels_view(x) for x in lines] == [labels_view(x) for x in ref]
+
+
+def test_a_worker_leaves_when_its_driver_is_gone():
+    """The driver watch in a worker process (the Ray path starts one per actor): a dead driver pid on
+    this host makes it leave; a remote driver is not watched."""
+    import socket
+    import subprocess
+    import threading
+
+    from facefarm.farm.workers import DRIVER_POLL_S, watch_driver
+
+    gone = threading.Event()
+    child = subprocess.Popen(["sleep", "30"])
+    assert watch_driver(socket.gethostname(), child.pid, leave=gone.set)
+    assert not gone.wait(3 * DRIVER_POLL_S)  # the driver lives: the worker stays
+    child.kill()
+    child.wait()
+    assert gone.wait(5 * DRIVER_POLL_S)
+    assert not watch_driver("another-host.invalid", 1, leave=gone.set)

@@ -46,6 +46,29 @@ def head_asset_versions(renderer) -> dict:
     return {"head": h} if h else {}
 
 
+#: seconds between checks that the driver of a Ray worker is still there
+DRIVER_POLL_S = 1.0
+
+
+def watch_driver(host: str, pid: int, leave: Callable[[], None] = lambda: os._exit(0)) -> bool:
+    """In a Ray worker: end this process within :data:`DRIVER_POLL_S` of its driver's death, when
+    the driver runs on this host (a killed ``facefarm render`` must not leave workers rendering).
+    Samples are committed atomically, so leaving mid-sample loses only that sample. Returns whether
+    a watch was started."""
+    import threading
+
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(DRIVER_POLL_S)
+        leave()
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+    return True
+
+
 class SampleWorker:
     """Renders shards of one job into one store; the body of a Ray actor, or used directly (``--no-ray``).
 
@@ -53,9 +76,12 @@ class SampleWorker:
     """
 
     def __init__(self, catalog: dict, backend: str, store_root: str, seed: int, n: int,
-                 head_asset: str | None = None, compose_ahead: bool | None = None):
+                 head_asset: str | None = None, compose_ahead: bool | None = None,
+                 driver: tuple[str, int] | None = None):
         # PyOpenGL picks its platform at first import; headless workers need EGL (or OSMesa).
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        if driver is not None:
+            watch_driver(*driver)
         from facefarm.catalog import load_catalog
         from facefarm.sample.renderer import SampleRenderer
         from facefarm.sample.store import open_store
@@ -363,7 +389,8 @@ class RayFarm:
     # -- actors
     def _new_slot(self) -> _Slot:
         j = self.job
-        actor = self._actor_cls.remote(j.catalog, j.backend, self.store_root, j.seed, j.n, j.head_asset)
+        actor = self._actor_cls.remote(j.catalog, j.backend, self.store_root, j.seed, j.n, j.head_asset,
+                                       driver=(socket.gethostname(), os.getpid()))
         return _Slot(actor=actor, ready_ref=actor.info.remote())
 
     def start(self) -> None:
