@@ -215,3 +215,14 @@ def test_workers_declare_memory_by_resolution_and_are_bounded_by_it():
     assert fit_workers(small, None, {"CPU": 64.0, "memory": 5.5 * m_small}, local=True)[0] == 5
     with pytest.raises(ResourceError, match="lower render.resolution"):
         fit_workers(large, None, {"CPU": 64.0, "memory": 0.5 * m_large}, local=True)
+
+
+def test_auth_failures_say_how_to_pass_the_token(monkeypatch):
+    from facefarm.farm.workers import auth_hint
+
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    assert "RAY_AUTH_TOKEN" in auth_hint(RuntimeError("Missing authentication token"))
+    assert "RAY_AUTH_MODE=token" in auth_hint(ConnectionError("Failed to connect to Ray cluster"))
+    assert auth_hint(ValueError("duplicate submission id")) == ""
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already set: a plain connection failure is not about auth
+    assert auth_hint(ConnectionError("Failed to connect to Ray cluster")) == ""

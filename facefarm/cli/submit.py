@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 from facefarm.catalog.vocabulary import BACKEND_NAMES
+from facefarm.farm.workers import auth_hint
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
@@ -105,7 +106,7 @@ def submit(args) -> int:
                 if "No available agent" in str(e) and time.monotonic() < deadline:
                     time.sleep(2.0)
                     continue
-                return _err("submit", f"cannot submit to {args.address}: {_short(e)}")
+                return _err("submit", f"cannot submit to {args.address}: {_short(e)}{auth_hint(e)}")
     print(job_id)
     if args.wait:
         return _follow(args.address, job_id, args.output, n, timeout=None)
@@ -167,7 +168,7 @@ def status(args) -> int:
     try:
         info = _job(args.address, args.job_id)
     except Exception as e:  # noqa: BLE001
-        return _err("status", f"cannot get job {args.job_id} from {args.address}: {_short(e)}")
+        return _err("status", f"cannot get job {args.job_id} from {args.address}: {_short(e)}{auth_hint(e)}")
     meta = info.metadata or {}
     output = args.output or meta.get("facefarm_output")
     n = int(meta["facefarm_n"]) if meta.get("facefarm_n", "").isdigit() else None

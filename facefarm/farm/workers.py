@@ -300,11 +300,23 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
         try:
             ray.init(address=address, **quiet)
         except (ConnectionError, ValueError, RuntimeError) as e:
-            raise FarmError(f"cannot join the Ray cluster at {address!r}: {e}") from None
+            raise FarmError(f"cannot join the Ray cluster at {address!r}: {e}{auth_hint(e)}") from None
         return False
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # inherited by the local worker processes
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
     return True
+
+
+def auth_hint(error: BaseException | str) -> str:
+    """What to do when a Ray cluster refused us for lack of a token ('' when it did not): Ray 2.59+
+    starts clusters with token authentication, and a client needs the same token."""
+    text = str(error).lower()
+    if not any(w in text for w in ("authentication", "auth token", "unauthenticated", "401", "403")) \
+            and not ("failed to connect" in text and not os.environ.get("RAY_AUTH_MODE")):
+        return ""
+    return ("; the cluster may require a token (Ray >= 2.59 enables token authentication): set "
+            "RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (`ray get-auth-token` on the head node prints it) or "
+            "RAY_AUTH_TOKEN_PATH in this shell, as on every node")
 
 
 def _probe(address: str, timeout: float = 5.0) -> None:
