@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from facefarm.catalog.vocabulary import sample_id
+from facefarm.farm.lock import pid_alive
 from facefarm.farm.plan import Job, ResourceError, fit_workers
 from facefarm.sample.atomic import is_out_of_space
 
@@ -61,7 +62,7 @@ def watch_driver(host: str, pid: int, leave: Callable[[], None] = lambda: os._ex
         return False
 
     def watch() -> None:
-        while _alive(pid):
+        while pid_alive(pid):
             time.sleep(DRIVER_POLL_S)
         leave()
 
@@ -206,17 +207,6 @@ class Outcome:
     interrupted: bool = False
     #: why the run stopped early for every sample alike (the output is full), else None
     fatal: str | None = None
-
-
-def _alive(pid: int) -> bool:
-    """True while process ``pid`` exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _Attempts:
@@ -476,7 +466,7 @@ class RayFarm:
         # workers on this machine: until their processes are really gone (SIGKILL is asynchronous)
         here = socket.gethostname()
         for s in self.slots:
-            while s.pid and s.host == here and _alive(s.pid) and time.monotonic() < deadline:
+            while s.pid and s.host == here and pid_alive(s.pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
         self.slots = []
 
