@@ -120,7 +120,7 @@ def _validate_inner(args) -> int:
         return 1
     cat, problems = validate_spec(args.spec, n=args.n_total, extra_assets=extra)
     n = args.n_total if args.n_total is not None else (cat.size if cat is not None else None)
-    if problems:
+    if cat is None:
         return _print_problems(args.spec, problems)
     s = cat.sampling
     mode = s.mode + (f" over {', '.join(f.attribute for f in s.stratify_by)}" if s.stratify_by else "")
@@ -159,7 +159,7 @@ def _resolve(args) -> int:
     from facefarm.catalog.problems import CatalogError
 
     cat, problems = check_catalog(args.spec)
-    if problems:
+    if cat is None:
         return _print_problems(args.spec, problems)
     try:
         for i in args.index:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import Any
 import time
 
 from facefarm.sample.atomic import is_out_of_space
@@ -66,7 +67,7 @@ def output_root(out: str) -> str:
     return os.path.abspath(out)
 
 
-def load_checked(spec: str, n: int | None = None, seed: int = 0):
+def load_checked(spec: str | dict, n: int | None = None, seed: int = 0):
     """(catalog, problems): exactly the checks of `facefarm catalog validate` (one validator)."""
     from facefarm.farm.validate import validate_spec
 
@@ -185,7 +186,7 @@ def run(args) -> int:
               n_matters=depends_on_n(catalog), head_asset=head_asset.input_hash())
     root = output_root(args.output)
     try:
-        store = open_store(root)
+        store = open_store(root, write=True)
     except StoreUnavailable as e:
         _err(str(e))
         return EXIT_ERROR
@@ -292,7 +293,7 @@ def damage_report(damaged: dict[str, str], show: int = 4) -> str:
     return f"rendering {len(items)} damaged sample(s) again: {shown}{more}"
 
 
-def _destinations(args, store, catalog) -> list[tuple[object, str]]:
+def _destinations(args, store, catalog) -> list[tuple[Any, str]]:
     """(folder, flag that skips it) for each folder a complete run replaces whole (local outputs only)."""
     if not store.is_local:
         return []

@@ -36,7 +36,7 @@ MOUTH_CORNERS = (48, 54)
 
 
 def _size(size: int | tuple[int, int]) -> tuple[int, int]:
-    w, h = (size, size) if np.isscalar(size) else size
+    w, h = (size, size) if isinstance(size, (int, float, np.number)) else size
     if int(w) != w or int(h) != h or w < 1 or h < 1:
         raise ValueError(f"crop size must be a positive integer or (width, height) (got {size!r})")
     return int(w), int(h)
@@ -96,7 +96,8 @@ def _warp_image(image: np.ndarray, a: np.ndarray, size: tuple[int, int], interpo
         lin = lin @ np.diag([w / w2, h / h2])
     # OpenCV's pixel centres are at integers: p_cv = p - 0.5 on both sides of the map
     a_cv = np.hstack([lin, (t + lin @ [0.5, 0.5] - 0.5)[:, None]])
-    return cv2.warpAffine(image, a_cv, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(image, a_cv, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT,  # type: ignore[call-overload]
+                          borderValue=0)
 
 
 def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],

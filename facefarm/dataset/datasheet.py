@@ -38,6 +38,8 @@ import math
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -263,10 +265,10 @@ def summarise(values: list) -> dict:
                     "median": float(p[2]), "p75": float(p[3]), "p95": float(p[4]), "max": float(a.max()),
                     "histogram": {"counts": counts.tolist(), "edges": edges.tolist()}}
     keyed = [json.dumps(v) if isinstance(v, list) else v for v in present]
-    counts = Counter(str(v).lower() if isinstance(v, bool) else str(v) for v in keyed)
-    order = sorted(counts, key=_natural)
+    tally = Counter(str(v).lower() if isinstance(v, bool) else str(v) for v in keyed)
+    order = sorted(tally, key=_natural)
     return {"kind": "categorical", "n": len(present), "missing": missing,
-            "counts": {k: counts[k] for k in order}}
+            "counts": {k: tally[k] for k in order}}
 
 
 def _natural(s: str):
@@ -303,10 +305,10 @@ def crosstab(rows: list[dict[str, str]], keys: tuple[str, ...],
         if not given.get(k):  # no declared order: sort the observed levels
             levels[k].sort(key=_natural)
     counts = Counter(tuple(r[k] for k in keys) for r in rows)
-    cells = [{"levels": list(combo), "count": counts.get(combo, 0)}
-             for combo in itertools.product(*(levels[k] for k in keys))]
+    cells: list[dict[str, Any]] = [{"levels": list(combo), "count": counts.get(combo, 0)}
+                                   for combo in itertools.product(*(levels[k] for k in keys))]
     filled = [c for c in cells if c["count"] > 0]
-    out = {"factors": list(keys), "levels": levels, "cells": cells, "n_cells": len(cells),
+    out: dict[str, Any] = {"factors": list(keys), "levels": levels, "cells": cells, "n_cells": len(cells),
            "empty": [c["levels"] for c in cells if c["count"] == 0]}
     if filled:
         hi = max(filled, key=lambda c: c["count"])
@@ -468,7 +470,7 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
                 bad.append(f"{sid}:{kind} damaged ({name} does not decode: {_short(e)})")
                 continue
             if kind == "image":
-                text = Image.open(io.BytesIO(data)).text
+                text = getattr(Image.open(io.BytesIO(data)), "text", {})
                 if text.get("synthetic") == "true" and text.get("sample_id") == sid and text.get("generator"):
                     prov_ok += 1
                 else:
@@ -669,10 +671,10 @@ def plot_simplex(records: list[dict], path: Path) -> str:
             ax.plot(seg[:, 0], seg[:, 1], color="#dddddd", lw=0.6, zorder=0)
     groups: dict[str, list] = {}
     for r in records:
-        a = r.get("attributes") or {}
-        w = a.get("ancestry_weights") or {}
+        attrs = r.get("attributes") or {}
+        w = attrs.get("ancestry_weights") or {}
         if w:
-            groups.setdefault(ethnicity_group(a), []).append([w.get(b, 0.0) for b in bases])
+            groups.setdefault(ethnicity_group(attrs), []).append([w.get(b, 0.0) for b in bases])
     for name in sorted(groups):
         xy = ternary_xy(np.asarray(groups[name]))
         ax.scatter(xy[:, 0], xy[:, 1], s=14, alpha=0.7, label=f"{name} ({len(xy)})")
@@ -817,7 +819,9 @@ def contact_sheet(source: SourceDataset, records: list[dict], title: str, path: 
     """
     from PIL import Image, ImageDraw, ImageFont
 
-    firsts, rest, seen = [], [], set()
+    firsts: list[dict] = []
+    rest: list[dict] = []
+    seen: set[str] = set()
     for r in records:
         (rest if r["identity_id"] in seen else firsts).append(r)
         seen.add(r["identity_id"])
@@ -894,7 +898,7 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def _table_md(header: list[str], rows: list[list]) -> str:
+def _table_md(header: list[str], rows: Sequence[Sequence]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(_fmt(c).replace("|", "/") for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"

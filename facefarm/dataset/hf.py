@@ -204,9 +204,9 @@ def export(source: SourceDataset, dest: str | os.PathLike,
                 source.place(r, "segmentation", tmp / split / f"{key}_seg.png")
                 source.place(r, "depth", tmp / split / f"{key}_depth.png")
                 rows.append(metadata_row(r, key))
-        rows = iter(harmonise(rows))  # over all splits at once: their schemas must match
+        harmonised = iter(harmonise(rows))  # over all splits at once: their schemas must match
         for split, records in splits.items():
-            body = "".join(json.dumps(next(rows), separators=(",", ":")) + "\n" for _ in records)
+            body = "".join(json.dumps(next(harmonised), separators=(",", ":")) + "\n" for _ in records)
             (tmp / split / "metadata.jsonl").write_text(body)
             out[split] = dest / split / "metadata.jsonl"
             counts[split] = len(records)

@@ -334,7 +334,7 @@ def _hf_rows(dataset: Dataset) -> list[dict]:
     rows = harmonise([metadata_row(r, sample_key(r)) for r in dataset._rows])
     out = []
     for r, row in zip(dataset._rows, rows):
-        files = {}
+        files: dict[str, dict[str, Any]] = {}
         for column in IMAGE_COLUMNS:
             name = r["files"][column]
             if source.store.is_local:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 import numpy as np
 from PIL import Image
@@ -87,7 +88,7 @@ class SourceDataset:
         name = (record.get("files") or {}).get(kind)
         where = f"{self.store.root}/manifest.jsonl: sample {record.get('sample_id')}"
 
-        def refuse(why: str):
+        def refuse(why: str) -> NoReturn:
             raise UnsafePath(f"{where} names its {kind} file {name!r}, {why}; not followed")
 
         if not isinstance(name, str) or not name:
@@ -195,7 +196,7 @@ def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceData
 
 def decode_png(data: bytes) -> np.ndarray:
     """PNG bytes -> array, keeping 16-bit greyscale as uint16."""
-    img = Image.open(io.BytesIO(data))
+    img: Image.Image = Image.open(io.BytesIO(data))
     if img.mode in ("I;16", "I;16B", "I"):
         return np.asarray(img, dtype=np.uint16)
     if img.mode not in ("L", "RGB"):

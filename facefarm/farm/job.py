@@ -379,5 +379,8 @@ def assemble(store: Store, job: Job, summary: RunSummary, fresh_lines: dict[int,
     previous = writer.read_header(store)
     header = dataset_header(job, summary, previous)
     writer.write_manifest(store, header, lines)
-    return writer.read_header(store)
+    written = writer.read_header(store)
+    if written is None:
+        raise OSError(f"{store.root}/dataset.json did not read back after it was written")
+    return written
 

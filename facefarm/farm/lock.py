@@ -146,7 +146,7 @@ def output_lock(store: Store, command: str = "facefarm render"):
         if _create(path, me):
             break
         holder = _read(path)
-        if _stale(holder, host) and _take_over(path, holder):
+        if holder is not None and _stale(holder, host) and _take_over(path, holder):
             continue
         if holder is None and not path.exists():  # released in the meantime
             continue

@@ -19,7 +19,7 @@ import traceback
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from facefarm.catalog.vocabulary import sample_id
 from facefarm.farm.lock import pid_alive
@@ -121,7 +121,8 @@ class SampleWorker:
         from facefarm.sample.renderer import one_blas_thread
 
         t0 = time.perf_counter()
-        out = {"index": int(index), "sample_id": None, "status": "error", "line": None, "reason": None}
+        out: dict[str, Any] = {"index": int(index), "sample_id": None, "status": "error", "line": None,
+                               "reason": None}
         try:
             sid = out["sample_id"] = sample_id(index)
             if writer.is_complete(self.store, sid):
@@ -261,7 +262,12 @@ def run_local(worker: SampleWorker, todo: list[int], max_retries: int = 2,
         while queue:
             shard = [queue.popleft() for _ in range(min(len(queue), LOCAL_SHARD))]
             retry: list[int] = []
-            worker.render_shard(shard, on_each=lambda r: attempts.settle(r) or retry.append(r["index"]))
+
+            def settle(result: dict) -> None:
+                if not attempts.settle(result):
+                    retry.append(result["index"])
+
+            worker.render_shard(shard, on_each=settle)
             queue.extendleft(reversed(retry))
             if outcome.fatal:
                 break
@@ -284,7 +290,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
-    quiet = dict(logging_level="ERROR", log_to_driver=False, configure_logging=True)
+    quiet: dict[str, Any] = dict(logging_level="ERROR", log_to_driver=False, configure_logging=True)
     if address:
         _probe(address)
         try:
@@ -350,8 +356,8 @@ def _is_worker_death(exc: BaseException) -> bool:
 class _Slot:
     """One worker position: its current actor, that actor's pid once ready, and its calls in flight."""
 
-    actor: object
-    ready_ref: object | None
+    actor: Any  # a Ray actor handle of SampleWorker
+    ready_ref: Any  # the ObjectRef of its info() call, None once ready
     pid: int | None = None
     host: str | None = None
     inflight: dict = field(default_factory=dict)  # ObjectRef -> tuple of indices
@@ -380,7 +386,7 @@ class RayFarm:
                                                          node_cpus=_smallest_node_cpus())
         except ResourceError as e:
             raise FarmError(str(e)) from None
-        self._actor_cls = ray.remote(SampleWorker).options(
+        self._actor_cls: Any = ray.remote(SampleWorker).options(
             num_cpus=self.resources["num_cpus"], num_gpus=self.resources["num_gpus"],
             memory=self.resources["memory"],
             max_restarts=0, max_task_retries=0)

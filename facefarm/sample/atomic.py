@@ -38,8 +38,9 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def is_out_of_space(e: BaseException) -> bool:
-    """Whether ``e`` (or what caused it) says the disk or the quota is full."""
+def is_out_of_space(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) says the disk or the quota is full."""
+    e: BaseException | None = error
     while e is not None:
         if isinstance(e, OSError) and e.errno in NO_SPACE:
             return True

@@ -6,6 +6,7 @@ make each PUT atomic by themselves. Either way a reader sees a whole file or non
 
 from __future__ import annotations
 
+import builtins
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +84,7 @@ class Store:
             d = self.local_path(folder)
             if not d.is_dir():
                 return {}
-            out = {}
+            out: dict[str, tuple[int, float | None]] = {}
             with os.scandir(d) as it:
                 for e in it:
                     if e.name.startswith(atomic.TMP_PREFIX) or not e.is_file():
@@ -94,7 +95,7 @@ class Store:
         fs, base = self._fs()
         if not fs.exists(f"{base}/{folder}"):
             return {}
-        out = {}
+        found: dict[str, tuple[int, float | None]] = {}
         for info in fs.ls(f"{base}/{folder}", detail=True):
             if info.get("type") not in (None, "file"):
                 continue
@@ -103,8 +104,8 @@ class Store:
                       if info.get(k) is not None), None)
             if t is not None and not isinstance(t, (int, float)):
                 t = getattr(t, "timestamp", lambda: None)()
-            out[f"{folder}/{name}"] = (int(info.get("size") or 0), t)
-        return out
+            found[f"{folder}/{name}"] = (int(info.get("size") or 0), t)
+        return found
 
     def remove(self, name: str) -> None:
         """Delete one file (no error if it is gone already)."""
@@ -115,7 +116,7 @@ class Store:
         if fs.exists(f"{base}/{name}"):
             fs.rm_file(f"{base}/{name}")
 
-    def remove_many(self, names: list[str]) -> None:
+    def remove_many(self, names: "builtins.list[str]") -> None:
         """Delete several files (object stores: in batched requests, not one request each)."""
         if self.is_local:
             for name in names:
@@ -140,11 +141,13 @@ class StoreUnavailable(RuntimeError):
     """The URL's file system needs a package that is not installed (e.g. s3fs for s3://)."""
 
 
-def open_store(root: str | os.PathLike) -> Store:
+def open_store(root: str | os.PathLike, write: bool = False) -> Store:
     """A :class:`Store` at ``root``; for a URL, checks now that its fsspec file system can load.
 
     Raises :class:`StoreUnavailable` naming the package to install (``pip install s3fs`` for
-    ``s3://``, gcsfs for ``gs://``, ...), instead of failing on the first write.
+    ``s3://``, gcsfs for ``gs://``, ...), instead of failing on the first write. ``write``: a dataset
+    will be written there, so a file system that keeps nothing after this process (``memory://``)
+    is refused too.
     """
     store = Store(str(root))
     if not store.is_local:
@@ -152,7 +155,7 @@ def open_store(root: str | os.PathLike) -> Store:
 
         protocol = str(root).split("://", 1)[0]
         chain = [part.split("://", 1)[0] for part in str(root).split("::")]  # e.g. simplecache::s3://
-        if any(p in NOT_PERSISTENT for p in chain):
+        if write and any(p in NOT_PERSISTENT for p in chain):
             protocol = next(p for p in chain if p in NOT_PERSISTENT)
             raise StoreUnavailable(f"cannot write a dataset to {root}: {protocol}:// keeps nothing after this "
                                    "process ends; give a folder or an object store URL (s3://...)")
