@@ -31,7 +31,7 @@ test: assets
 
 # the tests that need no Blender, Ray or render: scenes, plans, catalogs, labels, exports' logic
 test-fast: assets
-	$(BIN)/python -m pytest -q -m "not slow and not blender"
+	FACEFARM_TEST_FAST=1 $(BIN)/python -m pytest -q -m "not slow and not blender"
 
 # what CI checks before the tests: ruff over the tree, mypy over the layers configured in pyproject.toml
 lint: setup

@@ -31,3 +31,16 @@ def cycles_renderer():
     r = CyclesRenderer(device="cpu", samples=8, denoise=False, view_transform="Standard")
     yield r
     r.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """`make test-fast` promises no Blender and no Ray: hold it to that (FACEFARM_TEST_FAST=1)."""
+    import os
+    import sys
+
+    if os.environ.get("FACEFARM_TEST_FAST") == "1" and exitstatus == 0:
+        heavy = [m for m in ("bpy", "ray") if m in sys.modules]
+        if heavy:
+            print(f"\nmake test-fast imported {', '.join(heavy)}: mark the test that needs it slow or blender",
+                  file=sys.stderr)
+            session.exitstatus = 1
