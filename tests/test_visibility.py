@@ -155,13 +155,15 @@ def test_an_opaque_plate_over_the_brows_hides_them(renderer, head, cls):
     brows = np.arange(17, 27)
     lab = landmark_labels(scene, renderer.render(scene))
     assert lab["visible"][brows].all()
-    for gap in (0.003, 0.03):
+    # 0.5 mm: lying on the nearest point, within the depth tolerance (a strand or a frame on the skin)
+    for gap in (0.0005, 0.003, 0.03):
         covered = replace(scene, meshes=scene.meshes + (plate_before(scene, brows, gap, cls),))
         res = renderer.render(covered)
         lab = landmark_labels(covered, res)
-        assert (res.segmentation[np.floor(lab["uv"][brows, 1]).astype(int),
-                                 np.floor(lab["uv"][brows, 0]).astype(int)] == C[cls]).all()
-        assert not lab["visible"][brows].any(), (cls, gap, lab["visible"][brows])
+        covered = (neighbourhood(res.segmentation, lab["uv"][brows]) == C[cls]).all(axis=1)
+        # (brow hairs standing more than 0.5 mm off the skin show in front of the closest plate)
+        assert covered.sum() >= (3 if gap < 0.001 else 10), (cls, gap, covered)
+        assert not lab["visible"][brows[covered]].any(), (cls, gap, lab["visible"][brows])
         # the rest of the face is untouched
         assert lab["visible"][list(range(0, 17)) + list(range(48, 68))].mean() >= 0.99
 

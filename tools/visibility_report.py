@@ -77,7 +77,8 @@ def depth_gap(depth: np.ndarray, uv: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 def evaluate(samples) -> dict:
     """samples: iterable of (sample_id, yaw_deg, labels, segmentation, occluder_depth) -> per-region counts."""
-    out = {name: {"points": 0, "visible": 0, "hidden_seen": 0, "visible_covered": 0, "hidden_covered": 0} for name in REGIONS}
+    keys = ("points", "visible", "hidden_seen", "visible_covered", "hidden_covered")
+    out = {name: dict.fromkeys(keys, 0) for name in REGIONS}
     details = []
     for sid, yaw, lab, seg, occ in samples:
         uv, z, vis = lab["uv"][:70], lab["xyz_camera"][:70, 2], lab["visible"][:70]
@@ -134,7 +135,8 @@ def main(argv=None) -> int:
     samples = list(render_samples(a.catalog, a.n, a.seed, a.max_yaw))
     rep = evaluate(samples)
     print(f"{len(samples)} of {a.n} samples with |yaw| <= {a.max_yaw:g} deg ({time.perf_counter() - t0:.0f} s)")
-    print(f"{'region':<10} {'points':>6} {'visible':>8} {'hidden_seen':>12} {'visible_covered':>16} {'hidden_covered':>15}")
+    print(f"{'region':<10} {'points':>6} {'visible':>8} {'hidden_seen':>12} {'visible_covered':>16}"
+          f" {'hidden_covered':>15}")
     for name, r in rep["regions"].items():
         print(f"{name:<10} {r['points']:>6} {r['visible']:>8} {r['hidden_seen']:>12} {r['visible_covered']:>16}"
               f" {r['hidden_covered']:>15}")

@@ -68,15 +68,22 @@ GROUP_CLASSES: dict[str, frozenset[int]] = {
     "pupils": frozenset(),  # per eye, below: a lid (skin) over a pupil hides it
 }
 _PUPIL_CLASSES = (_ids("RIGHT_EYE"), _ids("LEFT_EYE"))
+#: Classes of things that lie on the face and hide what is under them (strands, frames, fabric).
+#: Lying within the depth tolerance of a point (a moustache on a lip, a frame on the nose bridge,
+#: a strand on the skin) they still hide it unless they are the point's own (:data:`GROUP_CLASSES`).
+COVERING_CLASSES = _ids("HAIR", "BEARD", "RIGHT_BROW", "LEFT_BROW", "GLASSES", "HEADWEAR", "CLOTHING",
+                        "FACEWEAR")
+_COVERING = np.zeros(256, bool)
+_COVERING[sorted(COVERING_CLASSES)] = True
 
 #: How far a point's surface may turn away from the camera (cosine between its smooth outward
 #: normal and the direction to the camera) and still be the surface its pixel sees. Jaw points
 #: mark the face's outline: seen edge-on they lie on the part of the head turned just away from
 #: the camera (down to about -0.5 on frontal faces, -0.6 at 35 degrees of yaw), while the far jaw
 #: of a profile faces further away (-0.7 to -1) and is hidden by the head itself. Points inside
-#: the face (brows, nose, eyes, outer lips) turned away are ones the head hides.
+#: the face (brows, nose, outer lips) turned further away are ones the head hides.
 OUTLINE_MIN_FACING = -0.6
-INNER_MIN_FACING = -0.3
+INNER_MIN_FACING = -0.5
 #: How far (m) the same region's own surface may lie in front of a point inside the face and still
 #: count as that surface seen (a lip bulging over its inner edge, brow hairs, the wing of the
 #: nose: up to ~13 mm at 256 px); beyond this it is another part of the head in front (the near
@@ -84,25 +91,34 @@ INNER_MIN_FACING = -0.3
 #: lies up to ~9 cm behind the cheek a few pixels inside the outline.
 INNER_MAX_OWN_GAP_M = 0.02
 #: group -> (least facing, or None: any; largest own-surface gap, m). Unlisted groups:
-#: (INNER_MIN_FACING, INNER_MAX_OWN_GAP_M). The inner lip line is an edge whose normals point
-#: into the mouth, so only the gap bound applies there.
+#: (INNER_MIN_FACING, INNER_MAX_OWN_GAP_M). The inner lip line and the lid margins are edges
+#: whose normals point into the mouth or under the lid fold (an eye corner under a closed or
+#: narrowed lid faces -0.6 to -0.8 and lies mm under the lid it is seen through), so only the
+#: gap bound applies there; the far eye of a profile lies behind the nose, another region.
 GROUP_LIMITS: dict[str, tuple[float | None, float]] = {
     "jaw": (OUTLINE_MIN_FACING, np.inf),
     "inner_lips": (None, INNER_MAX_OWN_GAP_M),
+    "right_eye": (None, INNER_MAX_OWN_GAP_M),
+    "left_eye": (None, INNER_MAX_OWN_GAP_M),
 }
 
 
 def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
                depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M,
                segmentation: np.ndarray | None = None, own: np.ndarray | None = None,
-               own_gap_m: np.ndarray | None = None) -> np.ndarray:
+               own_gap_m: np.ndarray | None = None, depth: np.ndarray | None = None) -> np.ndarray:
     """Which points are not hidden: (K, 2) pixels, (K,) camera z (m), (H, W) occluder depth -> (K,) bool.
 
     A point is unoccluded when, at one of the 2 x 2 pixel centres around it, the occluder
     depth is 0 (nothing there) or no nearer than ``z - depth_tolerance_m``; or, given
     ``segmentation`` (H, W) and ``own`` (K, 256) bool (the classes of each point's own
     surface, see :func:`own_surface`), the centre shows the point's own surface no more than
-    ``own_gap_m`` (K,) in front of it (default: any distance).
+    ``own_gap_m`` (K,) in front of it (default: any distance). For a point with an own
+    surface, a centre that shows something covering (:data:`COVERING_CLASSES`, not the
+    point's own) within the tolerance of the point's depth does not see it: a strand or a
+    frame lying on the skin. That needs the segmentation to show the occluder, so it applies
+    only where ``depth`` (H, W), of everything rendered, is the occluder depth (default:
+    taken to be).
 
     Why the depth test needs no slope allowance: the point lies inside the square of those
     four centres, so on a locally planar surface its depth is a convex combination of theirs
@@ -125,15 +141,24 @@ def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
     j0 = np.floor(uv[:, 1] - 0.5).astype(np.int64)
     rows = np.arange(len(z))
     classes = segmentation is not None and own is not None
+    has_own = own.any(axis=1) if own is not None else np.zeros(len(z), bool)
     max_gap = np.full(len(z), np.inf) if own_gap_m is None else np.asarray(own_gap_m, np.float64)
     seen = np.zeros(len(z), bool)
     for di in (0, 1):
         for dj in (0, 1):
             jj, ii = np.clip(j0 + dj, 0, h - 1), np.clip(i0 + di, 0, w - 1)
             d = occluder_depth[jj, ii].astype(np.float64)
-            seen |= (d <= 0) | (z <= d + depth_tolerance_m)
+            behind = (d <= 0) | (z <= d + depth_tolerance_m)
             if classes:
-                seen |= own[rows, segmentation[jj, ii]] & (z - d <= max_gap)
+                c = segmentation[jj, ii]
+                mine = own[rows, c]
+                # something covering lies on the point (not its own strands): hidden there
+                lying = _COVERING[c] & ~mine & has_own & (d > 0) & (d <= z + depth_tolerance_m)
+                if depth is not None:  # ... and is what the segmentation shows (not a see-through mesh)
+                    lying &= np.abs(depth[jj, ii] - d) <= depth_tolerance_m
+                behind &= ~lying
+                behind |= mine & (z - d <= max_gap)
+            seen |= behind
     return ok & seen
 
 
@@ -214,7 +239,8 @@ def landmark_labels(scene: Scene, result: RenderResult,
         & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     occ = result.occluder_depth if result.occluder_depth is not None else result.depth
     own, own_gap = own_surface(scene, xyz)
-    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap)
+    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap,
+                                    result.depth)
     n_sparse = int(scene.landmarks.n_sparse)
     sparse = uv[:n_sparse]
     return {
