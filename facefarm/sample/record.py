@@ -89,8 +89,8 @@ class Landmarks(_Points):
 
     uv: _rows(Vec2, N_LANDMARKS) = Field(description=f"{N_LANDMARKS} x 2 (u, v) {_UV}.")
     visible: _rows(bool, N_LANDMARKS) = Field(
-        description=f"{N_LANDMARKS} booleans: in frame and not hidden (depth test against the rendered "
-                    "occluders: the head itself, hair, glasses frames...).")
+        description=f"{N_LANDMARKS} booleans: in frame and the surface the point marks is what its pixel "
+                    "sees; false when hidden (by hair, glasses frames, headwear, clothing, the head itself).")
     in_frame: _rows(bool, N_LANDMARKS) = Field(
         description=f"{N_LANDMARKS} booleans: in front of the camera (beyond its near plane) and inside "
                     "[0, width) x [0, height).")
