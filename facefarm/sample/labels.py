@@ -68,13 +68,14 @@ GROUP_CLASSES: dict[str, frozenset[int]] = {
     "pupils": frozenset(),  # per eye, below: a lid (skin) over a pupil hides it
 }
 _PUPIL_CLASSES = (_ids("RIGHT_EYE"), _ids("LEFT_EYE"))
-#: Classes of things that lie on the face and hide what is under them (strands, frames, fabric).
-#: Lying within the depth tolerance of a point (a moustache on a lip, a frame on the nose bridge,
-#: a strand on the skin) they still hide it unless they are the point's own (:data:`GROUP_CLASSES`).
-COVERING_CLASSES = _ids("HAIR", "BEARD", "RIGHT_BROW", "LEFT_BROW", "GLASSES", "HEADWEAR", "CLOTHING",
-                        "FACEWEAR")
-_COVERING = np.zeros(256, bool)
-_COVERING[sorted(COVERING_CLASSES)] = True
+#: The head's own surface outside a point's region: seen at a pixel centre with the depth test
+#: passing, it still shows the point (an eye corner at a pixel of the nose class, a mouth corner
+#: at one of skin). Everything else (background, hair, brow and beard strands, glasses frames,
+#: headwear, clothing) shows a point with a region only where it is that region's own.
+HEAD_CLASSES = _ids("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_EAR", "LEFT_EAR", "MOUTH_INTERIOR",
+                    "TOP_LIP", "BOTTOM_LIP", "NECK")
+_HEAD = np.zeros(256, bool)
+_HEAD[sorted(HEAD_CLASSES)] = True
 
 #: How far a point's surface may turn away from the camera (cosine between its smooth outward
 #: normal and the direction to the camera) and still be the surface its pixel sees. Jaw points
@@ -106,19 +107,18 @@ GROUP_LIMITS: dict[str, tuple[float | None, float]] = {
 def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
                depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M,
                segmentation: np.ndarray | None = None, own: np.ndarray | None = None,
-               own_gap_m: np.ndarray | None = None, depth: np.ndarray | None = None) -> np.ndarray:
+               own_gap_m: np.ndarray | None = None) -> np.ndarray:
     """Which points are not hidden: (K, 2) pixels, (K,) camera z (m), (H, W) occluder depth -> (K,) bool.
 
-    A point is unoccluded when, at one of the 2 x 2 pixel centres around it, the occluder
-    depth is 0 (nothing there) or no nearer than ``z - depth_tolerance_m``; or, given
+    A point is seen at one of the 2 x 2 pixel centres around it when the occluder depth
+    there is 0 (nothing there) or no nearer than ``z - depth_tolerance_m``. Given
     ``segmentation`` (H, W) and ``own`` (K, 256) bool (the classes of each point's own
-    surface, see :func:`own_surface`), the centre shows the point's own surface no more than
-    ``own_gap_m`` (K,) in front of it (default: any distance). For a point with an own
-    surface, a centre that shows something covering (:data:`COVERING_CLASSES`, not the
-    point's own) within the tolerance of the point's depth does not see it: a strand or a
-    frame lying on the skin. That needs the segmentation to show the occluder, so it applies
-    only where ``depth`` (H, W), of everything rendered, is the occluder depth (default:
-    taken to be).
+    surface, see :func:`own_surface`), a point with an own surface is seen at a centre
+    instead when the centre shows that surface no more than ``own_gap_m`` (K,) in front of
+    it (default: any distance), or another part of the head (:data:`HEAD_CLASSES`) passing
+    the depth test; never where it shows background or something covering (hair, strands
+    of another region, glasses frames, headwear, clothing), even lying on the point within
+    the tolerance (a moustache on a lip) or behind it (past a silhouette).
 
     Why the depth test needs no slope allowance: the point lies inside the square of those
     four centres, so on a locally planar surface its depth is a convex combination of theirs
@@ -141,24 +141,19 @@ def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
     j0 = np.floor(uv[:, 1] - 0.5).astype(np.int64)
     rows = np.arange(len(z))
     classes = segmentation is not None and own is not None
-    has_own = own.any(axis=1) if own is not None else np.zeros(len(z), bool)
+    has_own = own.any(axis=1) if classes else np.zeros(len(z), bool)
     max_gap = np.full(len(z), np.inf) if own_gap_m is None else np.asarray(own_gap_m, np.float64)
     seen = np.zeros(len(z), bool)
     for di in (0, 1):
         for dj in (0, 1):
             jj, ii = np.clip(j0 + dj, 0, h - 1), np.clip(i0 + di, 0, w - 1)
             d = occluder_depth[jj, ii].astype(np.float64)
-            behind = (d <= 0) | (z <= d + depth_tolerance_m)
+            depth_ok = (d <= 0) | (z <= d + depth_tolerance_m)
             if classes:
                 c = segmentation[jj, ii]
-                mine = own[rows, c]
-                # something covering lies on the point (not its own strands): hidden there
-                lying = _COVERING[c] & ~mine & has_own & (d > 0) & (d <= z + depth_tolerance_m)
-                if depth is not None:  # ... and is what the segmentation shows (not a see-through mesh)
-                    lying &= np.abs(depth[jj, ii] - d) <= depth_tolerance_m
-                behind &= ~lying
-                behind |= mine & (z - d <= max_gap)
-            seen |= behind
+                by_class = (own[rows, c] & (z - d <= max_gap)) | (_HEAD[c] & depth_ok)
+                depth_ok = np.where(has_own, by_class, depth_ok)
+            seen |= depth_ok
     return ok & seen
 
 
@@ -239,8 +234,7 @@ def landmark_labels(scene: Scene, result: RenderResult,
         & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     occ = result.occluder_depth if result.occluder_depth is not None else result.depth
     own, own_gap = own_surface(scene, xyz)
-    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap,
-                                    result.depth)
+    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap)
     n_sparse = int(scene.landmarks.n_sparse)
     sparse = uv[:n_sparse]
     return {
