@@ -195,3 +195,30 @@ def test_a_profile_hides_its_far_side(renderer, head, yaw):
     assert not vis[jaw_far].any(), vis[:17]
     assert not vis[eye_far].any() and not vis[brow_far].any(), (vis[17:27], vis[36:48])
     assert vis[jaw_near].mean() >= 0.8 and vis[eye_near].mean() >= 0.8 and vis[brow_near].all()
+
+
+def test_visibility_rules_on_synthetic_buffers():
+    """The per-centre rules of :func:`visibility`, on hand-made 8 x 8 buffers (no render)."""
+    from facefarm.sample.labels import visibility
+
+    def one(cls: str, depth_m: float, z: float = 0.5, own=("SKIN",), gap=np.inf, with_classes=True):
+        occ = np.full((8, 8), depth_m, np.float32)
+        seg = np.full((8, 8), C[cls], np.uint8)
+        table = np.zeros((1, 256), bool)
+        table[0, [C[n] for n in own]] = True
+        args = (seg, table, np.array([gap])) if with_classes else ()
+        return bool(visibility(np.array([[4.0, 4.0]]), np.array([z]), occ, 0.001, *args)[0])
+
+    # the point's own surface 6 cm in front (a jaw line seen edge-on): seen, unless bounded
+    assert one("SKIN", 0.44)
+    assert not one("SKIN", 0.44, gap=0.02)
+    # without classes (or without an own surface) the plain depth test decides
+    assert not one("SKIN", 0.44, with_classes=False)
+    assert not one("SKIN", 0.44, own=())
+    # covering classes hide it in front, lying on it (within the tolerance) and past a silhouette
+    for cls in ("HAIR", "GLASSES", "HEADWEAR", "CLOTHING", "BEARD"):
+        assert not one(cls, 0.49) and not one(cls, 0.4995) and not one(cls, 0.6)
+    assert one("BEARD", 0.49, own=("SKIN", "BEARD"))  # a beard over the jaw line is the jaw's own
+    assert not one("BACKGROUND", 0.0)
+    # another part of the head: depth-tested
+    assert one("NOSE", 0.4995) and one("NOSE", 0.6) and not one("NOSE", 0.49)
