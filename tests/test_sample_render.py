@@ -52,7 +52,9 @@ def test_visible_landmarks_lie_on_the_rendered_surface(rendered):
         vis = lab["visible"][:68]
         assert vis.mean() > 0.5, f"{s.sample_id}: only {vis.sum()} of 68 landmarks visible"  # hair may cover the jaw
         h, w = result.depth.shape
-        for k in np.flatnonzero(vis):
+        # points inside the face; jaw points mark the outline, which is seen edge-on: the
+        # cheek in front of a visible jaw point may be cm nearer (test_visibility checks those)
+        for k in np.flatnonzero(vis[17:]) + 17:
             # the 2 x 2 pixel centres around the point; a point on a silhouette may have background there
             u, v = lab["uv"][k]
             i0, j0 = int(np.floor(u - 0.5)), int(np.floor(v - 0.5))
@@ -61,7 +63,7 @@ def test_visible_landmarks_lie_on_the_rendered_surface(rendered):
             if len(d):
                 errors.append(np.min(np.abs(lab["xyz_camera"][k, 2] - d)))
     errors = np.asarray(errors)
-    # a pixel footprint at ~0.5 m and 256 px is ~1.5 mm; grazing jaw points add slope
+    # a pixel footprint at ~0.5 m and 256 px is ~1.5 mm; a lip's inner edge lies under its bulge
     assert np.median(errors) < 0.002, np.median(errors)
     assert np.quantile(errors, 0.95) < 0.01
 

@@ -91,7 +91,9 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         lm[i] = verts[head.eyes_slice(eye).start]
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
-    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70)
+    normals = _landmark_normals(head, verts, surface, len(dense)) @ posed.rotation.T
+    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70,
+                          normals=normals)
 
     face = to_world(geo.face_centre)
     environment, lights = _lighting(sample, face)
@@ -101,6 +103,19 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
                  landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), curves=tuple(curves),
                  meta=meta, white_balance=wb)
+
+
+def _landmark_normals(head: HeadModel, verts: np.ndarray, surface, n_dense: int) -> np.ndarray:
+    """(70 + n_dense, 3) unit outward normals (head frame) at the landmark and dense points: the
+    coarse mesh's vertex normals carried by the points' own operators (smooth, so a point on a fold
+    or a lip edge gets the facing of its neighbourhood, not of one fine triangle); the pupils get
+    their eye's gaze axis."""
+    vn = vertex_normals(verts, head.faces)
+    n = surface.point_operator("landmark") @ vn
+    n[68:70] = head.eye_axes(verts)
+    if n_dense:
+        n = np.vstack([n, surface.point_operator("dense") @ vn])
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) -> np.ndarray:

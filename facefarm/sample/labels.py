@@ -2,15 +2,24 @@
 
 Landmarks are the Scene's 3-D points projected with the same camera the renderer
 used, so the 2-D positions are exact ("x-ray": occluded points keep their position);
-``visible`` adds what Face Synthetics lacks. Visibility = in frame AND not occluded,
-where occlusion is a depth test against ``RenderResult.occluder_depth`` (every mesh
-with ``occludes_landmarks``, hair ribbons, not transparent lenses); the same test
-catches self-occlusion (points on the far side of a turned head).
+``visible`` adds what Face Synthetics lacks: a landmark is visible iff it is in frame and
+the surface it marks is what its pixel sees. At each of the 2 x 2 pixel centres around
+the point (see :func:`visibility`) that is so when
 
-Because landmarks sit *on* a rendered surface, the test compares the point's depth
-with the depth at the 2 x 2 pixel centres around it, with a small absolute tolerance
-(the nearest pixel centre alone would hide points on oblique surfaces, where it sees
-the surface nearer to the camera than the point). See :func:`visibility`.
+* nothing that hides landmarks is nearer than the point, within a small tolerance: a depth
+  test against ``RenderResult.occluder_depth`` (every mesh with ``occludes_landmarks``,
+  hair ribbons, not transparent lenses); or
+* the segmentation there shows the point's own surface (:func:`own_surface`): its region's
+  classes, strands of the region included (brow hairs over a brow, a beard over the jaw
+  line), a bounded distance in front of it. Landmarks on edges are not on the surface
+  their pixel sees: the jaw line seen edge-on lies up to ~9 cm behind the cheek a few
+  pixels inside the outline, a lip's inner edge mm under the lip's bulge, a brow point
+  under its hairs; a depth test alone hid most of them on frontal faces.
+
+The head hides its own points where their surface is turned away from the camera
+(:data:`GROUP_LIMITS`, from ``Landmarks.normals``): the far jaw of a profile, or where
+another region of the face is in front (the nose over the far eye corner). Hair, glasses
+frames, headwear and clothing in front of a point are never its own surface and hide it.
 
 Everything returned is a numpy array or plain Python value; :func:`to_jsonable`
 turns the dict into lists for JSON.
@@ -22,7 +31,7 @@ import numpy as np
 
 from facefarm.geometry.pose import euler_from_rotation
 
-from facefarm.scene.classes import CLASS_IDS, landmark_layout
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
 from facefarm.scene.model import RenderResult, Scene
 
 #: How far (metres) an occluder may sit in front of a landmark without hiding it. Small
@@ -36,21 +45,91 @@ FACE_CLASSES = tuple(CLASS_IDS[n] for n in (
     "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD"))
 
 
+def _ids(*names: str) -> frozenset[int]:
+    return frozenset(CLASS_IDS[n] for n in names)
+
+
+#: Per group of the 70-point layout (``landmarks70.json`` "groups"): the classes of the surface its
+#: points mark, the region's own strands included (brow hairs over a brow point, a beard over the
+#: jaw line). A pixel of one of these classes in front of a point is that surface seen, not an
+#: occluder (on a thin lip, a brow under its hairs or a jaw line seen edge-on, the rendered
+#: surface lies mm to cm in front of the point); any other class (hair, glasses frames,
+#: headwear, clothing, another region of the face) is depth-tested.
+GROUP_CLASSES: dict[str, frozenset[int]] = {
+    "jaw": _ids("SKIN", "BEARD", "NECK", "RIGHT_EAR", "LEFT_EAR"),
+    "right_brow": _ids("SKIN", "RIGHT_BROW"),
+    "left_brow": _ids("SKIN", "LEFT_BROW"),
+    "nose_bridge": _ids("SKIN", "NOSE"),
+    "nose_lower": _ids("SKIN", "NOSE"),
+    "right_eye": _ids("SKIN", "RIGHT_EYE"),
+    "left_eye": _ids("SKIN", "LEFT_EYE"),
+    "outer_lips": _ids("SKIN", "TOP_LIP", "BOTTOM_LIP", "MOUTH_INTERIOR"),
+    "inner_lips": _ids("TOP_LIP", "BOTTOM_LIP", "MOUTH_INTERIOR"),
+    "pupils": frozenset(),  # per eye, below: a lid (skin) over a pupil hides it
+}
+_PUPIL_CLASSES = (_ids("RIGHT_EYE"), _ids("LEFT_EYE"))
+#: The head's own surface outside a point's region: seen at a pixel centre with the depth test
+#: passing, it still shows the point (an eye corner at a pixel of the nose class, a mouth corner
+#: at one of skin). Everything else (background, hair, brow and beard strands, glasses frames,
+#: headwear, clothing) shows a point with a region only where it is that region's own.
+HEAD_CLASSES = _ids("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_EAR", "LEFT_EAR", "MOUTH_INTERIOR",
+                    "TOP_LIP", "BOTTOM_LIP", "NECK")
+_HEAD = np.zeros(256, bool)
+_HEAD[sorted(HEAD_CLASSES)] = True
+
+#: How far a point's surface may turn away from the camera (cosine between its smooth outward
+#: normal and the direction to the camera) and still be the surface its pixel sees. Jaw points
+#: mark the face's outline: seen edge-on they lie on the part of the head turned just away from
+#: the camera (down to about -0.5 on frontal faces, -0.6 at 35 degrees of yaw), while the far jaw
+#: of a profile faces further away (-0.7 to -1) and is hidden by the head itself. Points inside
+#: the face (brows, nose, outer lips) turned further away are ones the head hides.
+OUTLINE_MIN_FACING = -0.6
+INNER_MIN_FACING = -0.5
+#: How far (m) the same region's own surface may lie in front of a point inside the face and still
+#: count as that surface seen (a lip bulging over its inner edge, brow hairs, the wing of the
+#: nose: up to ~13 mm at 256 px); beyond this it is another part of the head in front (the near
+#: lips over the far mouth corner of a profile). The jaw line has no such bound: seen edge-on it
+#: lies up to ~9 cm behind the cheek a few pixels inside the outline.
+INNER_MAX_OWN_GAP_M = 0.02
+#: group -> (least facing, or None: any; largest own-surface gap, m). Unlisted groups:
+#: (INNER_MIN_FACING, INNER_MAX_OWN_GAP_M). The inner lip line and the lid margins are edges
+#: whose normals point into the mouth or under the lid fold (an eye corner under a closed or
+#: narrowed lid faces -0.6 to -0.8 and lies mm under the lid it is seen through), so only the
+#: gap bound applies there; the far eye of a profile lies behind the nose, another region.
+GROUP_LIMITS: dict[str, tuple[float | None, float]] = {
+    "jaw": (OUTLINE_MIN_FACING, np.inf),
+    "inner_lips": (None, INNER_MAX_OWN_GAP_M),
+    "right_eye": (None, INNER_MAX_OWN_GAP_M),
+    "left_eye": (None, INNER_MAX_OWN_GAP_M),
+}
+
+
 def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
-               depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M) -> np.ndarray:
+               depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M,
+               segmentation: np.ndarray | None = None, own: np.ndarray | None = None,
+               own_gap_m: np.ndarray | None = None) -> np.ndarray:
     """Which points are not hidden: (K, 2) pixels, (K,) camera z (m), (H, W) occluder depth -> (K,) bool.
 
-    A point is unoccluded when, at one of the 2 x 2 pixel centres around it, the
-    occluder depth is 0 (nothing there) or no nearer than ``z - depth_tolerance_m``.
+    A point is seen at one of the 2 x 2 pixel centres around it when the occluder depth
+    there is 0 (nothing there) or no nearer than ``z - depth_tolerance_m``. Given
+    ``segmentation`` (H, W) and ``own`` (K, 256) bool (the classes of each point's own
+    surface, see :func:`own_surface`), a point with an own surface is seen at a centre
+    instead when the centre shows that surface no more than ``own_gap_m`` (K,) in front of
+    it (default: any distance), or another part of the head (:data:`HEAD_CLASSES`) passing
+    the depth test; never where it shows background or something covering (hair, strands
+    of another region, glasses frames, headwear, clothing), even lying on the point within
+    the tolerance (a moustache on a lip) or behind it (past a silhouette).
 
-    Why this needs no slope allowance: the point lies inside the square of those four
-    centres, so on a locally planar surface its depth is a convex combination of
-    theirs and can never exceed the largest, however oblique the surface. The
-    tolerance only has to absorb curvature within a pixel, depth quantisation and
-    small mismatches between the landmark surface and the rendered one, and it must
-    stay below the thinnest occluder that should count (hair on skin, a closed lid).
-    Within a pixel of an occluder's edge or of a silhouette the test may go either
-    way, as it must. Points outside the image or behind the camera come out False.
+    Why the depth test needs no slope allowance: the point lies inside the square of those
+    four centres, so on a locally planar surface its depth is a convex combination of theirs
+    and can never exceed the largest, however oblique the surface. The tolerance only has to
+    absorb curvature within a pixel, depth quantisation and small mismatches between the
+    landmark surface and the rendered one, and it must stay below the thinnest occluder that
+    should count (hair on skin, a closed lid). Where what the pixels see is not the point's
+    locally planar neighbourhood (a jaw line seen edge-on, a lip's inner edge under its bulge,
+    a brow under its hairs) the class test decides. Within a pixel of an occluder's edge or of
+    a silhouette the test may go either way, as it must. Points outside the image or behind
+    the camera come out False.
     """
     h, w = occluder_depth.shape
     uv = np.asarray(uv, np.float64)
@@ -60,13 +139,50 @@ def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
     uv = np.where(ok[:, None], uv, 0.0)
     i0 = np.floor(uv[:, 0] - 0.5).astype(np.int64)
     j0 = np.floor(uv[:, 1] - 0.5).astype(np.int64)
+    rows = np.arange(len(z))
+    seg, own_classes = segmentation, own
+    has_own = own_classes.any(axis=1) if own_classes is not None and seg is not None else np.zeros(len(z), bool)
+    max_gap = np.full(len(z), np.inf) if own_gap_m is None else np.asarray(own_gap_m, np.float64)
     seen = np.zeros(len(z), bool)
     for di in (0, 1):
         for dj in (0, 1):
-            d = occluder_depth[np.clip(j0 + dj, 0, h - 1), np.clip(i0 + di, 0, w - 1)].astype(np.float64)
-            seen |= (d <= 0) | (z <= d + depth_tolerance_m)
+            jj, ii = np.clip(j0 + dj, 0, h - 1), np.clip(i0 + di, 0, w - 1)
+            d = occluder_depth[jj, ii].astype(np.float64)
+            depth_ok = (d <= 0) | (z <= d + depth_tolerance_m)
+            if seg is not None and own_classes is not None:
+                c = seg[jj, ii]
+                by_class = (own_classes[rows, c] & (z - d <= max_gap)) | (_HEAD[c] & depth_ok)
+                depth_ok = np.where(has_own, by_class, depth_ok)
+            seen |= depth_ok
     return ok & seen
 
+
+def own_surface(scene: Scene, xyz_camera: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What each landmark's pixel may show in front of it and still see the point's own surface:
+    (K, 256) bool classes (:data:`GROUP_CLASSES`) and (K,) the largest gap in metres
+    (:data:`GROUP_LIMITS`). A point whose surface is turned away from the camera beyond its
+    group's limit gets no classes (the head hides it from itself), as do dense points and scenes
+    whose landmarks carry no normals: those are depth-tested only."""
+    k = len(xyz_camera)
+    own = np.zeros((k, 256), bool)
+    gap = np.zeros(k)
+    lm = scene.landmarks
+    if lm.normals is None or int(lm.n_sparse) != N_LANDMARKS or k < N_LANDMARKS:
+        return own, gap
+    xyz = np.asarray(xyz_camera[:N_LANDMARKS], np.float64)
+    normals = np.asarray(lm.normals, np.float64)[:N_LANDMARKS] @ np.asarray(scene.camera.world_to_camera)[:3, :3].T
+    to_camera = -xyz / np.maximum(np.linalg.norm(xyz, axis=1, keepdims=True), 1e-12)
+    facing = np.einsum("nk,nk->n", normals, to_camera)
+    for group, (a, b) in landmark_layout()["groups"].items():
+        idx = np.arange(a, b + 1)
+        min_facing, max_gap = GROUP_LIMITS.get(group, (INNER_MIN_FACING, INNER_MAX_OWN_GAP_M))
+        gap[idx] = max_gap
+        turned_in = np.ones(len(idx), bool) if min_facing is None else facing[idx] >= min_facing
+        per_point = list(_PUPIL_CLASSES) if group == "pupils" else [GROUP_CLASSES[group]] * len(idx)
+        for i, cls, keep in zip(idx, per_point, turned_in):
+            if keep and cls:
+                own[i, sorted(cls)] = True
+    return own, gap
 
 
 def head_pose_in_camera(scene: Scene) -> dict:
@@ -117,7 +233,8 @@ def landmark_labels(scene: Scene, result: RenderResult,
     in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) \
         & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     occ = result.occluder_depth if result.occluder_depth is not None else result.depth
-    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m)
+    own, own_gap = own_surface(scene, xyz)
+    visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap)
     n_sparse = int(scene.landmarks.n_sparse)
     sparse = uv[:n_sparse]
     return {

@@ -87,8 +87,8 @@ class Landmarks(_Points):
 
     uv: UV70 = Field(description=f"{N_LANDMARKS} x 2 (u, v) {_UV}.")
     visible: Flags70 = Field(
-        description=f"{N_LANDMARKS} booleans: in frame and not hidden (depth test against the rendered "
-                    "occluders: the head itself, hair, glasses frames...).")
+        description=f"{N_LANDMARKS} booleans: in frame and the surface the point marks is what its pixel "
+                    "sees; false when hidden (by hair, glasses frames, headwear, clothing, the head itself).")
     in_frame: Flags70 = Field(
         description=f"{N_LANDMARKS} booleans: in front of the camera (beyond its near plane) and inside "
                     "[0, width) x [0, height).")

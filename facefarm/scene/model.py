@@ -193,11 +193,15 @@ class Landmarks:
     points : (k, 3) float64 metres, world frame
     names : k names (the 70-point layout, then dense points)
     n_sparse : how many of the first points are the 70-point set
+    normals : (k, 3) float64 unit outward normals of the smooth head surface at the points
+        (world frame), or None; labels use them to tell a point the head itself hides (its
+        surface turned away from the camera) from one whose own surface its pixel sees
     """
 
     points: np.ndarray
     names: tuple[str, ...]
     n_sparse: int = 70
+    normals: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
