@@ -233,3 +233,12 @@ def test_identity_streams_are_distinct_and_identity_level():
     assert first == {n: identity_stream(b, n).random() for n in IDENTITY_STREAMS}
     assert all(first[n] != identity_stream(c, n).random() for n in IDENTITY_STREAMS)
     assert len(set(first.values())) == len(first)
+
+
+def test_every_attribute_says_where_its_value_is():
+    from facefarm.catalog.attributes import ATTRIBUTES
+
+    s = resolve(load_catalog({"catalog_version": 1}), 0, 0, 4)
+    for name, a in ATTRIBUTES.items():
+        assert a.value is not None, name
+        assert attribute_value(s, name) is not None or name == "glasses_family", name

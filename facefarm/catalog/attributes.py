@@ -32,6 +32,7 @@ from typing import Any, Callable, Literal, Union
 
 from facefarm.catalog.distributions import choice_support
 from facefarm.catalog.expressions import EXPRESSION_PRESETS
+from facefarm.catalog.resolved import ResolvedSample
 from facefarm.catalog.vocabulary import EYE_COLORS
 
 #: The catalog these functions read: a validated ``facefarm.catalog.spec.Catalog``. Typed loosely
@@ -84,6 +85,8 @@ class Attribute:
     domain: tuple[float, float] | None = None
     #: labels the attribute can take under a catalog (choice attributes only)
     levels: Callable[["Catalog"], tuple[str, ...]] | None = None
+    #: the attribute's value in a resolved sample (the one place that says where it is)
+    value: Callable[[ResolvedSample], Any] | None = None
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -124,28 +127,45 @@ def all_presets(cat: "Catalog") -> dict[str, dict[str, float]]:
 
 
 ATTRIBUTES: dict[str, Attribute] = {a.name: a for a in (
-    Attribute("ancestry", "identity", "choice", "$.ancestry.labels", levels=_ancestry_levels),
-    Attribute("age", "identity", "range", "$.age", (1.0, 90.0)),
-    Attribute("gender", "identity", "range", "$.gender", (0.0, 1.0)),
-    Attribute("muscle", "identity", "range", "$.muscle", (0.0, 1.0)),
-    Attribute("weight", "identity", "range", "$.weight", (0.0, 1.0)),
+    Attribute("ancestry", "identity", "choice", "$.ancestry.labels", levels=_ancestry_levels,
+              value=lambda s: next(iter(s.ancestry_labels)) if len(s.ancestry_labels) == 1 else "mixed"),
+    Attribute("age", "identity", "range", "$.age", (1.0, 90.0),
+              value=lambda s: s.age_years),
+    Attribute("gender", "identity", "range", "$.gender", (0.0, 1.0),
+              value=lambda s: s.gender),
+    Attribute("muscle", "identity", "range", "$.muscle", (0.0, 1.0),
+              value=lambda s: s.muscle),
+    Attribute("weight", "identity", "range", "$.weight", (0.0, 1.0),
+              value=lambda s: s.weight),
     Attribute("monk_tone", "identity", "choice", "$.skin.melanin",
-              levels=lambda cat: tuple(str(k) for k in range(1, 11))),
-    Attribute("eye_color", "identity", "choice", "$.eyes.colors", levels=lambda cat: tuple(sorted(EYE_COLORS))),
-    Attribute("hair_style", "identity", "choice", "$.hair.styles", levels=_hair_levels),
+              levels=lambda cat: tuple(str(k) for k in range(1, 11)),
+              value=lambda s: str(s.skin.monk_tone)),
+    Attribute("eye_color", "identity", "choice", "$.eyes.colors", levels=lambda cat: tuple(sorted(EYE_COLORS)),
+              value=lambda s: s.eyes.color_family),
+    Attribute("hair_style", "identity", "choice", "$.hair.styles", levels=_hair_levels,
+              value=lambda s: s.hair.style),
     Attribute("facial_hair", "identity", "choice", "$.facial_hair.styles",
-              levels=lambda cat: ("none",) + choice_support(cat.facial_hair.styles)),
-    Attribute("glasses", "image", "bool", "$.glasses.probability"),
+              levels=lambda cat: ("none",) + choice_support(cat.facial_hair.styles),
+              value=lambda s: s.facial_hair.style),
+    Attribute("glasses", "image", "bool", "$.glasses.probability",
+              value=lambda s: s.glasses.present),
     Attribute("glasses_family", "image", "choice", "$.glasses.families",
-              levels=lambda cat: ("none",) + choice_support(cat.glasses.families)),
-    Attribute("expression", "image", "choice", "$.expression.presets", levels=_expression_levels),
-    Attribute("hdri", "image", "choice", "$.lighting.hdri", levels=lambda cat: choice_support(cat.lighting.hdri)),
+              levels=lambda cat: ("none",) + choice_support(cat.glasses.families),
+              value=lambda s: s.glasses.family if s.glasses.present else "none"),
+    Attribute("expression", "image", "choice", "$.expression.presets", levels=_expression_levels,
+              value=lambda s: s.expression.preset),
+    Attribute("hdri", "image", "choice", "$.lighting.hdri", levels=lambda cat: choice_support(cat.lighting.hdri),
+              value=lambda s: s.lighting.hdri),
     Attribute("headwear", "image", "choice", "$.headwear.ids",
-              levels=lambda cat: ("none",) + choice_support(cat.headwear.ids)),
+              levels=lambda cat: ("none",) + choice_support(cat.headwear.ids),
+              value=lambda s: s.headwear.id),
     Attribute("background", "image", "choice", "$.background.kinds",
-              levels=lambda cat: choice_support(cat.background.kinds)),
-    Attribute("head_yaw", "image", "range", "$.head_pose.yaw_deg", (-90.0, 90.0)),
-    Attribute("head_pitch", "image", "range", "$.head_pose.pitch_deg", (-90.0, 90.0)),
+              levels=lambda cat: choice_support(cat.background.kinds),
+              value=lambda s: s.background.kind),
+    Attribute("head_yaw", "image", "range", "$.head_pose.yaw_deg", (-90.0, 90.0),
+              value=lambda s: s.head_pose.yaw_deg),
+    Attribute("head_pitch", "image", "range", "$.head_pose.pitch_deg", (-90.0, 90.0),
+              value=lambda s: s.head_pose.pitch_deg),
 )}
 
 

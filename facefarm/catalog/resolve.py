@@ -519,15 +519,7 @@ def resolve(catalog: "Catalog", seed: int, index: int, n_total: int | None = Non
 
 def attribute_value(sample: ResolvedSample, attribute: str) -> Any:
     """The value of a stratifiable attribute (see :mod:`facefarm.catalog.attributes`) in a sample."""
-    getters = {
-        "ancestry": lambda s: next(iter(s.ancestry_labels)) if len(s.ancestry_labels) == 1 else "mixed",
-        "age": lambda s: s.age_years, "gender": lambda s: s.gender, "muscle": lambda s: s.muscle,
-        "weight": lambda s: s.weight, "monk_tone": lambda s: str(s.skin.monk_tone),
-        "eye_color": lambda s: s.eyes.color_family, "hair_style": lambda s: s.hair.style,
-        "facial_hair": lambda s: s.facial_hair.style, "glasses": lambda s: s.glasses.present,
-        "glasses_family": lambda s: s.glasses.family if s.glasses.present else "none",
-        "expression": lambda s: s.expression.preset, "hdri": lambda s: s.lighting.hdri,
-        "headwear": lambda s: s.headwear.id, "background": lambda s: s.background.kind,
-        "head_yaw": lambda s: s.head_pose.yaw_deg, "head_pitch": lambda s: s.head_pose.pitch_deg,
-    }
-    return getters[attribute](sample)
+    get = ATTRIBUTES[attribute].value
+    if get is None:
+        raise KeyError(f"attribute {attribute!r} has no value getter")
+    return get(sample)
