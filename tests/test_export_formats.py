@@ -21,6 +21,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"  # read by `datasets` at import: nothing
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from facefarm.paths import CATALOGS
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
@@ -183,6 +184,11 @@ def test_hf_imagefolder_loads_offline_with_all_label_columns(dataset, exports, t
             assert row["attributes.glasses.present"] == rec["attributes"]["glasses"]["present"]
             assert row["attributes.age_years"] == pytest.approx(rec["attributes"]["age_years"])
     assert seen == set(records)
+    card = (hf_root / "README.md").read_text()
+    assert card.startswith("---\n")
+    meta = yaml.safe_load(card.split("---\n")[1])
+    assert meta["license"] == "cc0-1.0" and "synthetic" in meta["tags"] and meta["size_categories"] == ["n<1K"]
+    assert "## Licence" in card
 
 
 # --------------------------------------------------------------------------- WebDataset

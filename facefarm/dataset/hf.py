@@ -171,7 +171,22 @@ def metadata_row(record: dict, key: str) -> dict:
     return row
 
 
-_CARD = """# facefarm synthetic faces ({n} images)
+_CARD = """---
+license: cc0-1.0
+pretty_name: facefarm synthetic faces
+size_categories:
+- {size}
+task_categories:
+- image-segmentation
+- keypoint-detection
+tags:
+- synthetic
+- faces
+- facial-landmarks
+- face-parsing
+---
+
+# facefarm synthetic faces ({n} images)
 
 **Synthetic data.** Every image was rendered by facefarm {version} from a catalog of
 attributes (catalog hash `{catalog_hash}`); no real person is depicted. See the
@@ -185,7 +200,22 @@ times `depth_scale_m` metres), `landmarks` (70 x 2 pixels, top-left corner origi
 centres at +0.5), `landmarks_visible`, `landmarks_in_frame`, `keypoint_visibility`
 (0 outside / 1 occluded / 2 visible), `landmarks_xyz_camera`, `face_bbox` (x0, y0, x1, y1),
 `camera_K`, `camera_world_to_camera`, `head_pose.*`, `attributes.*`.
+
+## Licence
+
+Released under CC0-1.0 (the `license` above): the images are renders of facefarm's CC0 template
+head (MakeHuman HM08), its own CC0/Apache-2.0 assets and CC0 HDRIs. If the catalog used user assets
+under other licences (`facefarm assets validate` lists each one's), change `license` to match them.
 """
+
+
+def size_category(n: int) -> str:
+    """The Hugging Face ``size_categories`` tag for ``n`` examples."""
+    for limit, tag in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                       (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+        if n < limit:
+            return tag
+    return "10M<n<100M"
 
 
 def export(source: SourceDataset, dest: str | os.PathLike,
@@ -211,6 +241,6 @@ def export(source: SourceDataset, dest: str | os.PathLike,
             out[split] = dest / split / "metadata.jsonl"
             counts[split] = len(records)
         (tmp / "README.md").write_text(_CARD.format(
-            n=len(source.records), version=__version__, catalog_hash=source.header.get("catalog_hash"),
+            n=len(source.records), size=size_category(len(source.records)), version=__version__, catalog_hash=source.header.get("catalog_hash"),
             splits=", ".join(f"{k} {v}" for k, v in counts.items())))
     return out
