@@ -226,3 +226,12 @@ def test_auth_failures_say_how_to_pass_the_token(monkeypatch):
     assert auth_hint(ValueError("duplicate submission id")) == ""
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already set: a plain connection failure is not about auth
     assert auth_hint(ConnectionError("Failed to connect to Ray cluster")) == ""
+
+
+def test_fast_workers_on_gpus_share_their_node_gpu():
+    job = make_job(spec={**SPEC, "render": {**SPEC["render"], "device": "cuda"}})
+    n, res = fit_workers(job, None, {"CPU": 16.0, "GPU": 1.0}, local=False, node_cpus=16)
+    assert n == 16 and res["num_cpus"] == 1 and res["num_gpus"] == pytest.approx(1 / 16)
+    assert worker_resources(make_job(), cluster_has_gpu=True)["num_gpus"] == 0  # "auto": the CPU path
+    with pytest.raises(ResourceError, match="asks pyrender for a GPU"):
+        fit_workers(job, None, {"CPU": 16.0}, local=True)

@@ -9,6 +9,8 @@ they are the unit a worker pulls, kept small so the load balances and a dead wor
 from __future__ import annotations
 
 import math
+
+import math
 from dataclasses import dataclass
 
 from facefarm import __version__
@@ -99,16 +101,21 @@ def worker_memory(job: Job) -> int:
 def worker_resources(job: Job, cluster_has_gpu: bool, node_cpus: float = 1.0) -> dict[str, float]:
     """Ray resources of one render worker.
 
-    pyrender renders with one CPU core (EGL/OSMesa). Cycles takes a GPU when the catalog names a
-    GPU device, or when it says "auto" and the cluster has GPUs (Cycles "auto" then picks it);
+    The fast back-end renders with one CPU core (EGL on llvmpipe); with ``render.device`` "cuda"
+    or "optix" each worker still composes on one core and draws on its node's GPU, which the node's
+    workers share (``1 / node_cpus`` of a GPU each). Cycles takes a whole GPU when the catalog names
+    a GPU device, or when it says "auto" and the cluster has GPUs (Cycles "auto" then picks it);
     otherwise it renders on every core of its machine, so it reserves a whole node
     (``node_cpus``: the CPU count of the smallest node) and workers never share one.
     """
-    uses_gpu = backends.backend(job.backend).uses_gpu
+    b = backends.backend(job.backend)
     memory = worker_memory(job)
-    if uses_gpu and (job.needs_gpu or (job.device == "auto" and cluster_has_gpu)):
+    if b.takes_gpu(job.device, cluster_has_gpu):
+        if b.shares_gpu:  # one worker per core, all drawing on the node's GPU
+            share = math.floor(10_000 / max(1.0, float(node_cpus))) / 10_000  # Ray counts GPUs in 1e-4
+            return {"num_cpus": 1, "num_gpus": max(share, 0.0001), "memory": memory}
         return {"num_cpus": 1, "num_gpus": 1, "memory": memory}
-    if uses_gpu:  # a path tracer without a GPU renders on every core of its machine
+    if b.uses_gpu and b.auto_gpu:  # a path tracer without a GPU renders on every core of its machine
         return {"num_cpus": max(1.0, float(node_cpus)), "num_gpus": 0, "memory": memory}
     return {"num_cpus": 1, "num_gpus": 0, "memory": memory}
 
@@ -132,7 +139,7 @@ def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], loca
     res = worker_resources(job, cluster_has_gpu=gpus >= 1, node_cpus=node_cpus)
     if res["num_gpus"] and gpus < 1:
         raise ResourceError(
-            f"the catalog asks Cycles for a GPU (render.device = {job.device!r}) but the Ray cluster has "
+            f"the catalog asks {job.backend} for a GPU (render.device = {job.device!r}) but the Ray cluster has "
             f"no GPUs (resources: CPU={cpus:g}, GPU={gpus:g}); set render.device to \"cpu\" or \"auto\", "
             "or join a cluster with GPU workers (--address)")
     if cpus < res["num_cpus"]:

@@ -22,7 +22,8 @@ GPU_DEVICES = ("cuda", "optix", "hip", "metal")
 def _pyrender(render_settings) -> Any:
     from facefarm.render.pyrender.renderer import PyrenderRenderer
 
-    return PyrenderRenderer(view_transform=getattr(render_settings, "view_transform", "AgX"))
+    return PyrenderRenderer(view_transform=getattr(render_settings, "view_transform", "AgX"),
+                            device=getattr(render_settings, "device", "auto"))
 
 
 def _cycles(render_settings) -> Any:
@@ -38,8 +39,11 @@ def _cycles(render_settings) -> Any:
 class Backend:
     """One back-end as the rest of facefarm sees it.
 
-    ``strands``: hair strand density it needs (passed to ``compose``); ``uses_gpu``: whether
-    it can render on a GPU at all (Cycles: with a GPU device, or "auto" on a GPU node);
+    ``strands``: hair strand density it needs (passed to ``compose``); ``gpu_devices``: the
+    ``render.device`` values that make it render on a GPU (then a worker must hold one);
+    ``auto_gpu``: whether "auto" takes a GPU when the cluster has any; ``shares_gpu``: whether the
+    workers of one node share its GPU (the fast back-end draws in milliseconds and composes on its
+    own core, so one worker per core shares the node's GPU) rather than hold one each (Cycles);
     ``compose_ahead``: whether a worker composes the next sample on a second thread while this
     one renders (worth it when rendering leaves a core idle, as path tracing does);
     ``factory``: catalog ``render`` settings -> a started renderer (``render(scene)``, ``close()``).
@@ -47,13 +51,24 @@ class Backend:
 
     name: str
     strands: StrandDensity
-    uses_gpu: bool
+    gpu_devices: tuple[str, ...]
+    auto_gpu: bool
+    shares_gpu: bool
     compose_ahead: bool
     factory: Callable[[Any], Any]
 
+    @property
+    def uses_gpu(self) -> bool:
+        """Whether it can render on a GPU at all."""
+        return bool(self.gpu_devices)
+
     def needs_gpu(self, device: str) -> bool:
         """Whether a worker must hold a GPU for this render ``device`` (catalog ``render.device``)."""
-        return self.uses_gpu and device in GPU_DEVICES
+        return device in self.gpu_devices
+
+    def takes_gpu(self, device: str, cluster_has_gpu: bool) -> bool:
+        """Whether its workers render on GPUs for ``device`` on this cluster."""
+        return self.needs_gpu(device) or (self.auto_gpu and device == "auto" and cluster_has_gpu)
 
     def start(self, render_settings=None):
         """A renderer for the catalog's ``render`` settings (view transform, device, samples...)."""
@@ -61,8 +76,10 @@ class Backend:
 
 
 BACKENDS: dict[str, Backend] = {
-    "pyrender": Backend("pyrender", RASTER_STRANDS, uses_gpu=False, compose_ahead=False, factory=_pyrender),
-    "cycles": Backend("cycles", PATH_TRACED_STRANDS, uses_gpu=True, compose_ahead=True, factory=_cycles),
+    "pyrender": Backend("pyrender", RASTER_STRANDS, gpu_devices=("cuda", "optix"), auto_gpu=False, shares_gpu=True,
+                        compose_ahead=False, factory=_pyrender),
+    "cycles": Backend("cycles", PATH_TRACED_STRANDS, gpu_devices=GPU_DEVICES, auto_gpu=True, shares_gpu=False,
+                      compose_ahead=True, factory=_cycles),
 }
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from facefarm.render.pyrender import geometry as geom
+from facefarm.render.pyrender import device as gl_device
 from facefarm.geometry.camera import CV_TO_GL, Camera
 from facefarm.scene.environment import rotation_y
 from facefarm.render.pyrender.buffers import primitive
@@ -296,12 +297,16 @@ class PyrenderRenderer:
             result = r.render(scene)  # RenderResult(rgb, segmentation, depth, timings, occluder_depth)
     """
 
-    def __init__(self, view_transform: str = "AgX"):
+    def __init__(self, view_transform: str = "AgX", device: str = "auto"):
         """``view_transform``: how linear light becomes 8-bit sRGB, as in the Cycles back-end:
         "AgX" (Blender's default, soft highlight roll-off) or "Standard" (plain sRGB curve,
-        clips at 1), or any other view of Blender's OCIO config."""
+        clips at 1), or any other view of Blender's OCIO config. ``device``: the catalog's
+        ``render.device``; "cuda" or "optix" demand the worker's NVIDIA GPU (and refuse a software
+        rasteriser), anything else draws on EGL's default device."""
         # EGL is the headless platform; must be chosen before PyOpenGL is first imported.
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+        self.device = device
+        gl_device.choose(device)
         import pyrender  # noqa: F401  (fails here, not mid-render, when the GL stack is missing)
 
         self.view_transform = view_transform
@@ -314,6 +319,8 @@ class PyrenderRenderer:
     def _context(self, width: int, height: int) -> _Context:
         if self._ctx is None:
             self._ctx = _Context(width, height, self._shaders, self._view_lut)
+            self.gl_renderer = gl_device.renderer_string()
+            gl_device.check_renderer(self.gl_renderer, self.device)
         else:
             self._ctx.resize(width, height)
         return self._ctx
