@@ -8,6 +8,7 @@ the Python API below is loaded on first use.
     import facefarm
     ds = facefarm.render("default", 8, "out")       # or facefarm.load("out") for a finished dataset
     s = facefarm.crop(ds.split("train")[0], 128)    # image, segmentation, depth, landmarks aligned
+    s = facefarm.augment(s, seed, facefarm.Augment.digiface())  # label-correct augmentation
 """
 
 import functools as _functools
@@ -25,6 +26,8 @@ _API = {
     "Sample": "facefarm.dataset.loader",
     "VerificationError": "facefarm.dataset.loader",
     "crop": "facefarm.dataset.crop",
+    "augment": "facefarm.dataset.augment",
+    "Augment": "facefarm.dataset.augment",
     "render": "facefarm.cli.api",
     "resolve": "facefarm.cli.api",
     "RenderError": "facefarm.cli.api",

@@ -127,10 +127,86 @@ def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],
 
     uv = np.asarray(sample.landmarks, dtype=np.float64) @ lin.T + t
     in_image = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
-    previous = np.vstack([np.asarray(sample.transform, dtype=np.float64), [0.0, 0.0, 1.0]])
     return dataclasses.replace(sample, image=image, segmentation=seg, depth=depth, landmarks=uv,
                                visible=sample.visible & in_image, in_frame=sample.in_frame & in_image,
-                               transform=(np.vstack([a, [0.0, 0.0, 1.0]]) @ previous)[:2])
+                               transform=compose(a, sample.transform))
+
+
+def homogeneous(transform: np.ndarray) -> np.ndarray:
+    """A (2, 3) affine or (3, 3) projective map as a (3, 3) matrix."""
+    m = np.asarray(transform, dtype=np.float64)
+    if m.shape == (2, 3):
+        return np.vstack([m, [0.0, 0.0, 1.0]])
+    if m.shape == (3, 3):
+        return m
+    raise ValueError(f"a transform is (2, 3) or (3, 3), not {m.shape}")
+
+
+def compose(after: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """``after`` applied to what ``before`` gives: (2, 3) while both are affine, else (3, 3) (a perspective
+    warp has no affine form)."""
+    m = homogeneous(after) @ homogeneous(before)
+    if np.asarray(after).shape == (2, 3) and np.asarray(before).shape == (2, 3):
+        return m[:2]
+    return m / m[2, 2]
+
+
+def transform_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(N, 2) points moved by a (2, 3) affine or (3, 3) projective map (facefarm's frame on both sides).
+    Points the projective map sends to or behind infinity (w <= 0) come out NaN."""
+    m = homogeneous(transform)
+    p = np.asarray(points, dtype=np.float64) @ m[:, :2].T + m[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p[:, 2:] > 0, p[:, :2] / p[:, 2:], np.nan)
+
+
+def to_opencv(transform: np.ndarray) -> np.ndarray:
+    """The (3, 3) form of ``transform`` as OpenCV's warps take it: the same map with pixel centres at
+    integers (``p_cv = p - 0.5`` on both sides)."""
+    shift = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    back = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
+    return back @ homogeneous(transform) @ shift
+
+
+def nearest_labels(sample: Sample, transform: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Segmentation and depth of ``sample`` warped by ``transform`` into a ``size`` (width, height) image by the
+    nearest source pixel: each output pixel takes the source pixel that contains its centre's pre-image
+    (:data:`OUTSIDE_CLASS` and depth 0 where that falls outside the source)."""
+    w, h = size
+    jj, ii = np.mgrid[0:h, 0:w]
+    centres = np.stack([ii + 0.5, jj + 0.5], axis=-1).reshape(-1, 2)
+    src = transform_points(np.linalg.inv(homogeneous(transform)), centres).reshape(h, w, 2)
+    finite = np.isfinite(src).all(axis=-1)
+    src = np.where(finite[..., None], src, -1.0)
+    col, row = np.floor(src[..., 0]).astype(np.int64), np.floor(src[..., 1]).astype(np.int64)
+    src_h, src_w = sample.segmentation.shape[:2]
+    inside = finite & (col >= 0) & (col < src_w) & (row >= 0) & (row < src_h)
+    col, row = np.clip(col, 0, src_w - 1), np.clip(row, 0, src_h - 1)
+    seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
+    depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
+    return seg, depth
+
+
+def warp_perspective(sample: Sample, homography: np.ndarray, size: int | tuple[int, int],
+                     interpolation: int = cv2.INTER_LINEAR) -> Sample:
+    """:func:`warp` for a projective map (3, 3, facefarm pixel frame): image by ``interpolation`` (0 outside the
+    source), segmentation and depth by the nearest source pixel, landmarks exactly (the homography with its
+    division); ``visible`` and ``in_frame`` also require the point inside the new image. ``transform``
+    becomes (3, 3): no affine map takes the rendered frame here."""
+    w, h = _size(size)
+    m = homogeneous(homography)
+    if abs(np.linalg.det(m)) < 1e-12:
+        raise ValueError(f"homography is singular: {m.tolist()}")
+    image = cv2.warpPerspective(sample.image, to_opencv(m), (w, h), flags=interpolation,  # type: ignore[call-overload]
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    seg, depth = nearest_labels(sample, m, (w, h))
+    uv = transform_points(m, sample.landmarks)
+    in_image = np.isfinite(uv).all(axis=1)
+    in_image[in_image] = ((uv[in_image, 0] >= 0) & (uv[in_image, 0] < w) & (uv[in_image, 1] >= 0)
+                          & (uv[in_image, 1] < h))
+    return dataclasses.replace(sample, image=image, segmentation=seg, depth=depth, landmarks=uv,
+                               visible=sample.visible & in_image, in_frame=sample.in_frame & in_image,
+                               transform=compose(m, sample.transform))
 
 
 def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, method: str = "landmarks",
@@ -157,7 +233,7 @@ def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, me
         if box is None:
             raise ValueError(f"sample {sample.sample_id} has no face box")
         corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[0], box[3]], [box[2], box[3]]])
-        corners = corners @ np.asarray(sample.transform)[:, :2].T + np.asarray(sample.transform)[:, 2]
+        corners = transform_points(sample.transform, corners)
         a = box_transform([*corners.min(axis=0), *corners.max(axis=0)], size, scale)
     else:
         raise ValueError(f"method must be 'landmarks' or 'box' (got {method!r})")

@@ -9,6 +9,8 @@ a few sample images) and writes ``{root}/datasheet/``:
   every attribute; intersectional count tables with the largest imbalance called out;
   file and provenance checks; links to the plots.
 * ``datasheet.json`` — the same facts for programs (:func:`audit` returns it).
+* ``croissant.json`` — Croissant 1.0 JSON-LD with the Responsible-AI fields
+  (:mod:`facefarm.dataset.croissant`; its paths are relative to the dataset root).
 * PNG plots (matplotlib, Agg, no pyplot state): Monk skin tone, age, ancestry-weight
   simplex (ternary), every categorical and continuous attribute, colour swatches, expression
   units and shape details, each intersection table as a heat map, and a contact sheet per
@@ -39,15 +41,25 @@ import os
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from facefarm import __version__
 from facefarm.catalog.skin_tone import MONK_SRGB
-from facefarm.dataset.source import (SourceDataset, UnsafePath, check_replaceable, decode_png, flatten, open_dataset,
-                                     staged_folder)
+from facefarm.catalog.vocabulary import DEFAULT_KNOWN_ASSETS
+from facefarm.dataset.croissant import CROISSANT_FILE, LICENCE, LICENCE_URL, croissant
+from facefarm.dataset.source import (
+    SourceDataset,
+    UnsafePath,
+    check_replaceable,
+    decode_png,
+    flatten,
+    open_dataset,
+    staged_folder,
+)
+from facefarm.paths import ASSETS
 from facefarm.scene.classes import CLASS_IDS
 
 DATASHEET_DIR = "datasheet"
@@ -541,7 +553,37 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, 
         "largest_imbalance": largest_imbalance(tables),
         "labels": label_stats(records),
         "checks": check_files(source, limit=None if verify else _CHECK_MAX),
+        "licence": licence(records),
     }
+
+
+#: asset kind (:data:`~facefarm.catalog.vocabulary.DEFAULT_KNOWN_ASSETS`) -> where a sample's id of it is
+_ASSET_PATHS = {"hdri": "lighting.hdri", "hair_style": "hair.style", "glasses": "glasses.family",
+                "clothing": "clothing.id", "headwear": "headwear.id"}
+
+
+def licence(records: list[dict]) -> dict:
+    """The dataset's licence, the licences of what went into the renders (``assets/manifest.json``), and the
+    asset ids the samples use that facefarm does not ship (user assets, whose licences bind the renders too)."""
+    try:
+        manifest = json.loads((ASSETS / "manifest.json").read_text())
+    except (OSError, ValueError):
+        manifest = {}
+    inputs = [{"name": m.get("name", ""), "licence": m.get("licence", ""), "url": m.get("homepage", "")}
+              for key in ("sources", "reference_data") for m in manifest.get(key) or []]
+    inputs.append({"name": "HDRI environments (the studio lights shipped inside the bpy wheel)",
+                   "licence": "CC0-1.0", "url": "https://www.blender.org"})
+    inputs.append({"name": "facefarm's own assets (segmentation regions, landmark definitions, glasses families, "
+                           "hair styles, garments, catalogs)", "licence": "Apache-2.0", "url": ""})
+    user: dict[str, set[str]] = {}
+    for r in records:
+        attributes = r.get("attributes") or {}
+        for kind, path in _ASSET_PATHS.items():
+            value = _get(attributes, path)
+            if isinstance(value, str) and value not in DEFAULT_KNOWN_ASSETS[kind] and value != "none":
+                user.setdefault(kind, set()).add(value)
+    return {"licence": LICENCE, "url": LICENCE_URL, "inputs": inputs,
+            "user_assets": {k: sorted(v) for k, v in sorted(user.items())}}
 
 
 def taxonomy_mapping(catalog: dict) -> dict:
@@ -953,6 +995,7 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
             md.append(f"**Most empty cells** ({me['table']}): {me['empty_cells']} of {me['n_cells']} "
                       f"combinations have no sample, e.g. " + "; ".join(" / ".join(c) for c in me["examples"])
                       + ".\n")
+    md.append(_licence_md(facts.get("licence") or licence([])))
     prov = facts["provenance"]
     md.append("## Provenance and versions\n\n" + _table_md(
         ["field", "value"], [[k, json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v]
@@ -1044,6 +1087,21 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     return "\n".join(md)
 
 
+def _licence_md(lic: dict) -> str:
+    lines = [f"## Licence\n\nThe images and labels are released under **{lic['licence']}** ({lic['url']}): they "
+             "are renders of CC0 models and facefarm's own assets, and depict no real person. What went into them:\n"]
+    lines.append(_table_md(["input", "licence"], [[i["name"], i["licence"]] for i in lic["inputs"]]).rstrip("\n"))
+    if lic["user_assets"]:
+        ids = "; ".join(f"{k}: {', '.join(v)}" for k, v in lic["user_assets"].items())
+        lines.append(f"\n**User assets** ({ids}) are not facefarm's: their licences (`facefarm assets validate` "
+                     "lists each sidecar's) bind these renders too; change the licence above to match them.\n")
+    else:
+        lines.append("\nNo user assets were used.\n")
+    lines.append(f"Machine-readable metadata: [{CROISSANT_FILE}]({CROISSANT_FILE}) (Croissant 1.0 with the "
+                 "Responsible-AI fields; its paths are relative to the dataset root).\n")
+    return "\n".join(lines)
+
+
 def legacy_datasheet(folder: Path) -> set[str] | None:
     """The files a datasheet written before ownership files existed holds: its plots, .md and .json."""
     try:
@@ -1076,4 +1134,5 @@ def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | N
         facts["plots"] = figures
         (tmp / "datasheet.json").write_text(json.dumps(facts, indent=1, sort_keys=False, default=str) + "\n")
         (tmp / "datasheet.md").write_text(render_markdown(facts, figures))
+        (tmp / CROISSANT_FILE).write_text(json.dumps(croissant(facts, source.header), indent=1) + "\n")
     return dest / "datasheet.md"

@@ -61,7 +61,9 @@ class Sample:
         frame; ``transform`` takes them to this sample's frame.
     transform : (2, 3) float64 affine map from the rendered image's pixel frame to this sample's
         (identity for a loaded sample; :func:`~facefarm.dataset.crop.crop` composes its similarity in):
-        ``p_here = transform[:, :2] @ p_rendered + transform[:, 2]``.
+        ``p_here = transform[:, :2] @ p_rendered + transform[:, 2]``. After a perspective warp
+        (:func:`~facefarm.dataset.augment.augment`) it is the (3, 3) homography instead;
+        :func:`~facefarm.dataset.crop.transform_points` applies either form.
     """
 
     image: np.ndarray
