@@ -9,8 +9,6 @@ they are the unit a worker pulls, kept small so the load balances and a dead wor
 from __future__ import annotations
 
 import math
-
-import math
 from dataclasses import dataclass
 
 from facefarm import __version__
