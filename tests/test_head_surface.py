@@ -263,7 +263,11 @@ def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
         result = r.render(scene)
     lab = landmark_labels(scene, result)
     err = []
+    # the dense points and the sparse ones inside the face: a visible jaw point marks the outline, seen
+    # edge-on, with the cheek in front of it up to cm nearer (tests/test_visibility.py checks those)
     for k in np.flatnonzero(lab["visible"]):
+        if k < 17:
+            continue
         u, v = lab["uv"][k]
         i0, j0 = int(np.floor(u - 0.5)), int(np.floor(v - 0.5))
         d = result.depth[max(j0, 0):j0 + 2, max(i0, 0):i0 + 2].ravel()
