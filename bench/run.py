@@ -23,6 +23,7 @@ BENCHES = {
     "pipeline": (["-m", "bench.bench_pipeline"], ["--n", "40", "--long", "500"], ["--n", "10", "--long", "100"]),
     "farm": (["-m", "bench.bench_farm"], ["-n", "32", "--resolution", "0"], ["-n", "12", "--resolution", "0"]),
     "cycles": (["-m", "bench.bench_cycles"], [], ["--quick"]),
+    "identity": (["-m", "bench.identity"], ["--identities", "40"], ["--identities", "12"]),
 }
 
 
