@@ -517,3 +517,15 @@ def test_dropping_one_renderer_leaves_the_others_working(renderer):
     assert (before.segmentation == CLASS_IDS["SKIN"]).sum() > 100
     with PyrenderRenderer() as third:  # and a new one still starts, renders and closes
         assert np.array_equal(third.render(sc).segmentation, before.segmentation)
+
+
+def test_classes_are_uploaded_to_this_renderers_context_after_another_one_closed(renderer):
+    """pyrender leaves the last renderer's context current: a renderer whose sample follows
+    another renderer's (here one that closed) must still upload its face classes to its own."""
+    small = scene([mesh("ball", trimesh.creation.icosphere(1, 0.1), CLASS_IDS["SKIN"])])
+    big = scene([mesh("ball", trimesh.creation.icosphere(4, 0.1), CLASS_IDS["SKIN"])])
+    renderer.render(small)  # 80 faces of classes in this context's texture
+    with PyrenderRenderer() as other:
+        other.render(small)
+    seg = renderer.render(big).segmentation
+    assert (seg == CLASS_IDS["SKIN"]).sum() == (seg > 0).sum() > 1000

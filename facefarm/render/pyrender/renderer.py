@@ -183,6 +183,11 @@ class _Context:
         ``CLASS_UNIT`` (pyrender's SEG pass binds no textures, so it stays there)."""
         from OpenGL import GL
 
+        # pyrender makes its context current when it renders and never lets go of it: after
+        # another renderer of the process drew (or closed), these calls would go to its context
+        # (or none), leaving ours with the last sample's classes
+        self.osr._platform.make_current()
+
         rows = max(1, -(-len(face_class) // CLASS_WIDTH))
         if rows > MAX_CLASS_ROWS:
             raise ValueError(f"{len(face_class)} labelled faces: more than the segmentation pass's "
