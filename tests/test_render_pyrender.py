@@ -519,6 +519,71 @@ def test_dropping_one_renderer_leaves_the_others_working(renderer):
         assert np.array_equal(third.render(sc).segmentation, before.segmentation)
 
 
+# --------------------------------------------------------------------------------------------
+# shadows
+
+
+def ball_under_box(box: bool, light: Light, env=Environment(hdri=None, color=(0.05, 0.05, 0.05))) -> Scene:
+    """A grey ball at the origin; ``box``: a slab above it, out of the camera's view."""
+    parts = [mesh("ball", trimesh.creation.icosphere(subdivisions=4, radius=0.1), CLASS_IDS["SKIN"], kind="cloth",
+                  color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0)]
+    if box:
+        slab = trimesh.creation.box(extents=(0.4, 0.02, 0.4))
+        slab.apply_translation((0.0, 0.3, 0.09))
+        parts.append(mesh("box", slab, CLASS_IDS["HEADWEAR"], kind="cloth", color=(0.5, 0.5, 0.5)))
+    return scene(parts, env=env, lights=[light])
+
+
+def test_a_box_shadows_the_ball_below_it_but_not_the_labels(renderer):
+    """Light from above: a box between it and a ball darkens the ball's top by a wide margin
+    (the fast back-end's shadow maps), and changes neither segmentation nor depth."""
+    sun = Light("directional", (1.0, 1.0, 1.0), 3.0, look_at_pose((0.0, 1.0, 0.3)))
+    free, shaded = renderer.render(ball_under_box(False, sun)), renderer.render(ball_under_box(True, sun))
+    np.testing.assert_array_equal(free.segmentation, shaded.segmentation)
+    np.testing.assert_array_equal(free.depth, shaded.depth)
+    ball = free.segmentation == CLASS_IDS["SKIN"]
+    rows = np.arange(96)[:, None]
+    top = ball & (rows < 40)        # faces the light
+    bottom = ball & (rows > 62)     # faces away: only the sky reaches it either way
+    lum = {k: r.rgb.astype(float).mean(axis=2) for k, r in (("free", free), ("shaded", shaded))}
+    assert lum["shaded"][top].mean() < 0.5 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
+    assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 2.0
+    # and the same shadowed scene again: the same pixels
+    np.testing.assert_array_equal(renderer.render(ball_under_box(True, sun)).rgb, shaded.rgb)
+
+
+@pytest.mark.parametrize("kind", ["point", "spot", "area"])
+def test_positional_lights_cast_shadows_too(renderer, kind):
+    lamp = Light(kind, (1.0, 1.0, 1.0), 40.0, look_at_pose((0.0, 0.8, 0.24)))
+    free, shaded = renderer.render(ball_under_box(False, lamp)), renderer.render(ball_under_box(True, lamp))
+    top = (free.segmentation == CLASS_IDS["SKIN"]) & (np.arange(96)[:, None] < 40)
+    assert shaded.rgb[top].mean() < 0.5 * free.rgb[top].mean(), kind
+
+
+def test_lit_side_of_a_ball_has_no_shadow_acne(renderer):
+    """A ball lit from the side, alone, casts shadows on itself only where it turns away from the
+    light: its lit side matches Lambert under the sun and the sky, pixel by pixel (acne would
+    leave dark speckles there)."""
+    sun = Light("directional", (1.0, 1.0, 1.0), 3.0, look_at_pose((1.0, 0.3, 0.6)))
+    res = renderer.render(ball_under_box(False, sun))
+    cam = ball_under_box(False, sun).camera
+    ball = res.segmentation == CLASS_IDS["SKIN"]
+    for axis in (0, 1):  # away from the silhouette (its pixels mix in the background)
+        ball &= np.roll(ball, 2, axis) & np.roll(ball, -2, axis)
+    u, v = pixel_centres(cam)
+    uv = np.column_stack([u[ball], v[ball]])
+    n = world_from_pixels(cam, uv, res.depth[ball])
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    to_sun = np.array([1.0, 0.3, 0.6]) / np.linalg.norm([1.0, 0.3, 0.6])
+    cos = n @ to_sun
+    lit = cos > 0.25
+    expected = srgb(0.5 * (3.0 / np.pi * cos[lit] + 0.05))
+    got = res.rgb[ball][lit].astype(float).mean(axis=1) / 255
+    err = np.abs(got - expected)
+    assert lit.sum() > 500
+    assert err.max() < 0.03, err.max()
+
+
 def test_classes_are_uploaded_to_this_renderers_context_after_another_one_closed(renderer):
     """pyrender leaves the last renderer's context current: a renderer whose sample follows
     another renderer's (here one that closed) must still upload its face classes to its own."""

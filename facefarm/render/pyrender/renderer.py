@@ -39,7 +39,9 @@ from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
 from facefarm.scene.env_lighting import EnvLighting, environment_lighting
 from facefarm.render.pyrender.shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
-                                                 FACE_HAIR_SHARE, SHARP_ROUGHNESS, shader_dir)
+                                                 FACE_HAIR_SHARE, MAX_SHADOWS, SHADOW_UNIT, SHARP_ROUGHNESS,
+                                                 shader_dir)
+from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.scene.model import OCCLUSION_ATTRIBUTE
 from facefarm.render.pyrender.view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.scene.model import Environment, Light, Material, RenderResult, Scene
@@ -52,6 +54,8 @@ _SPOT_INNER = _SPOT_OUTER * 0.85
 MAX_CLASS_ROWS = 4096
 #: Environments whose textures stay uploaded (each ~10 MB at 1024 x 512).
 _MAX_ENV_TEXTURES = 8
+#: Lights of each kind the lit pass binds (pyrender's MAX_N_LIGHTS, the shaders' array sizes).
+_MAX_LIGHTS_PER_KIND = 4
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class _Frame:
     bg_color: tuple[float, float, float]
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
     node_params: dict = field(default_factory=dict)   # pyrender node -> per-node uniforms
+    shadow_lights: list = field(default_factory=list)  # shadows.ShadowLight that may get a map
+    shadows: list = field(default_factory=list)        # shadows.ShadowView, one per map layer
+    shadow_size: int = 1
 
 
 def _keep_display_on_delete(platform) -> None:
@@ -134,6 +141,7 @@ class _Context:
         self._view_lut = view_lut
         self._lut_tex: int | None = None
         self._class_tex: int | None = None
+        self.shadow_maps = shadow_maps.ShadowMaps()
 
     @staticmethod
     def _upload(img: np.ndarray, mipmaps: bool) -> int:
@@ -247,6 +255,7 @@ class _Context:
         GL.glUniform2f(loc("lut_range"), LOG2_MIN, LOG2_MAX)
         GL.glUniform3f(loc("white_balance"), *map(float, fr.white_balance))
         GL.glUniform1f(loc("env_width"), float(width))
+        self._bind_shadows(loc)
         GL.glUniform1f(loc("env_max_lod"), float(np.log2(width)))
         GL.glUniform3fv(loc("sh"), 9, np.ascontiguousarray(fr.lighting.sh, np.float32))
         GL.glUniformMatrix3fv(loc("env_rot"), 1, GL.GL_TRUE, np.ascontiguousarray(fr.env_rot, np.float32))
@@ -260,6 +269,40 @@ class _Context:
         GL.glUniform1f(loc("sheen"), p.sheen)
         GL.glUniform1f(loc("strand_share"), p.strand_share)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
+
+    def _bind_shadows(self, loc) -> None:
+        from OpenGL import GL
+
+        fr = self.frame
+        assert fr is not None
+        GL.glActiveTexture(GL.GL_TEXTURE0 + SHADOW_UNIT)
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self.shadow_maps.texture)
+        slots = {kind: np.zeros(MAX_SHADOWS * 4, np.int32) for kind in ("directional", "point", "spot")}
+        mats = np.zeros((MAX_SHADOWS, 4, 4), np.float32)
+        offsets = np.zeros(MAX_SHADOWS, np.float32)
+        for k, view in enumerate(fr.shadows):
+            slots[view.kind][view.index] = k + 1
+            mats[k] = view.tex
+            offsets[k] = view.offset
+        for kind, slot in slots.items():
+            GL.glUniform1iv(loc(f"{kind}_shadow"), _MAX_LIGHTS_PER_KIND, slot[:_MAX_LIGHTS_PER_KIND])
+        GL.glUniformMatrix4fv(loc("shadow_mat"), MAX_SHADOWS, GL.GL_TRUE, mats)
+        GL.glUniform1fv(loc("shadow_offset"), MAX_SHADOWS, offsets)
+        GL.glUniform1f(loc("shadow_radius"), shadow_maps.PCF_TEXELS / fr.shadow_size)
+
+    def render_shadows(self, frame: _Frame, depth: np.ndarray, camera: Camera, bounds: np.ndarray | None,
+                       casters: list) -> None:
+        """Fit and draw the shadow maps of ``frame``'s lights (see :mod:`.shadows`)."""
+        size = shadow_maps.map_size(camera.width, camera.height)
+        lights = shadow_maps.chosen(frame.shadow_lights)
+        views = ([] if bounds is None or not lights else
+                 shadow_maps.plan(lights, shadow_maps.visible_points(depth, camera), bounds, size))
+        self.osr._platform.make_current()
+        try:
+            self.shadow_maps.render(views, size, casters)
+        finally:
+            self.osr._platform.make_uncurrent()
+        frame.shadows, frame.shadow_size = views, size
 
     def resize(self, width: int, height: int) -> None:
         """Framebuffers follow the viewport; pyrender reallocates them on the next render."""
@@ -277,6 +320,7 @@ class _Context:
             if tex is not None:
                 GL.glDeleteTextures([tex])
         self._lut_tex = self._class_tex = None
+        self.shadow_maps.delete()
         self.osr._renderer.delete()
         if getattr(platform, "_egl_context", None) is not None:
             # pyrender's own delete() calls eglTerminate, which kills every other EGL context of
@@ -347,6 +391,9 @@ class PyrenderRenderer:
             occluder_depth = depth
         t3 = time.perf_counter()
 
+        ctx.render_shadows(built.frame, depth, cam, built.bounds, built.casters)
+        t_shadow = time.perf_counter()
+
         for m in built.seg_meshes:
             m.is_visible = False
         ctx.frame = built.frame
@@ -359,7 +406,7 @@ class PyrenderRenderer:
         rgb = np.ascontiguousarray(rgb[:, :, :3])
         t4 = time.perf_counter()
         timings = {"build_ms": 1e3 * (t1 - t0), "seg_ms": 1e3 * (t2 - t1), "occluder_ms": 1e3 * (t3 - t2),
-                   "rgb_ms": 1e3 * (t4 - t3), "total_ms": 1e3 * (t4 - t0)}
+                   "shadow_ms": 1e3 * (t_shadow - t3), "rgb_ms": 1e3 * (t4 - t_shadow), "total_ms": 1e3 * (t4 - t0)}
         return RenderResult(rgb=rgb, segmentation=segmentation, depth=depth, timings=timings,
                             occluder_depth=occluder_depth)
 
@@ -388,6 +435,8 @@ class _Built:
     seg_meshes: list                    # pyrender.Mesh objects that only the SEG passes draw
     face_class: np.ndarray              # (m,) uint8 class of every face the SEG passes draw, in draw order
     frame: _Frame
+    bounds: np.ndarray | None           # (2, 3) min/max corner of what the SEG passes draw
+    casters: list                       # (SEG primitive, leading indices that cast shadows)
 
 
 def _pyrender_material(pyrender, material: Material):
@@ -429,6 +478,11 @@ def _light_node(pyrender, light: Light):
                               innerConeAngle=0.0, outerConeAngle=np.pi / 2)
 
 
+def _light_power(light: Light) -> float:
+    """A rough measure of a scene light's strength, for choosing which lights cast shadows."""
+    return float(light.intensity) * float(max(light.color))
+
+
 def _environment(env: Environment) -> tuple[EnvLighting, bool, tuple[float, float, float]]:
     lighting = environment_lighting(env)
     if isinstance(env.background, str):
@@ -466,9 +520,9 @@ def _build(scene: Scene, pyrender) -> _Built:
     # meshes there are
     pools: dict[bool, list] = {True: [], False: []}
 
-    def add_seg(vertices, faces, face_class, both_sides, occludes):
+    def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True):
         pools[bool(occludes)].append((np.asarray(vertices, np.float32),
-                                      *geom.class_faces(faces, face_class, both_sides)))
+                                      *geom.class_faces(faces, face_class, both_sides), casts_shadow))
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -516,8 +570,10 @@ def _build(scene: Scene, pyrender) -> _Built:
         node = ps.add(pyrender.Mesh([prim], name=group[0].name))
         frame.node_params[node] = _node_params(material, True)
         # hair occludes landmarks (a fringe over the brows hides them)
+        # hair casts no shadow map: its ribbons are most of the triangles (4-6x a map's cost), and
+        # its self-shadowing is STRAND_LIGHT_SHARE's
         add_seg(rb.vertices, rb.faces, np.concatenate([np.full(len(r.faces), c.class_id, np.uint8)
-                                                       for c, r in ribbons]), True, True)
+                                                       for c, r in ribbons]), True, True, casts_shadow=False)
 
     quad = pyrender.Primitive(positions=_background_quad(cam), indices=np.array([[0, 1, 2], [0, 2, 3]]),
                               material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
@@ -526,32 +582,47 @@ def _build(scene: Scene, pyrender) -> _Built:
 
     r_env = rotation_y(env.rotation_deg)
     suns = [(r_env @ d, p * env.intensity) for d, p in lighting.suns]
-    lights = [(_light_node(pyrender, lt), lt.pose) for lt in scene.lights]
+    lights = [(_light_node(pyrender, lt), lt.pose, _light_power(lt), True) for lt in scene.lights]
     lights += [(pyrender.DirectionalLight(color=tuple(p / max(p.max(), 1e-12)), intensity=float(p.max())),
-                _pose_towards(-d)) for d, p in suns]
-    for light, pose in lights:
+                _pose_towards(-d), float(p.max()), False) for d, p in suns]
+    # pyrender binds each kind's lights in the order they were added (ordered_scene)
+    kinds = {pyrender.DirectionalLight: "directional", pyrender.PointLight: "point", pyrender.SpotLight: "spot"}
+    counts = dict.fromkeys(kinds.values(), 0)
+    for light, pose, power, from_scene in lights:
         ps.add(light, pose=pose)
+        kind = kinds[type(light)]
+        frame.shadow_lights.append(shadow_maps.ShadowLight(kind, counts[kind], np.asarray(pose, float),
+                                                           power, from_scene))
+        counts[kind] += 1
 
-    seg_map, occ_map, seg_meshes, classes = {}, {}, [], []
+    seg_map, occ_map, seg_meshes, classes, casters = {}, {}, [], [], []
     first_face = 0
+    bounds = None
     for occludes, parts in pools.items():
         if not parts:
             continue
-        pos = np.concatenate([v for v, _, _ in parts])
-        faces = _stack_faces([f for _, f, _ in parts], [len(v) for v, _, _ in parts])
+        pos = np.concatenate([v for v, _, _, _ in parts])
+        box = np.stack([pos.min(axis=0), pos.max(axis=0)]).astype(np.float64)
+        bounds = box if bounds is None else np.stack([np.minimum(bounds[0], box[0]), np.maximum(bounds[1], box[1])])
+        faces = _stack_faces([f for _, f, _, _ in parts], [len(v) for v, _, _, _ in parts])
         pm = pyrender.Mesh([primitive(pyrender, positions=pos, indices=faces, mode=pyrender.constants.GLTF.TRIANGLES)])
         node = ps.add(pm)
         seg_meshes.append(pm)
+        # the shadow casters: a prefix of the pool's faces (meshes come before hair ribbons)
+        casting = [len(f) for _, f, _, c in parts if c]
+        assert all(c for _, _, _, c in parts[:len(casting)]), "shadow casters must lead their pool"
+        if casting:
+            casters.append((pm.primitives[0], 3 * sum(casting)))
         # the pool's first face in the class texture, as three bytes (the segmentation shader)
         seg_map[node] = ((first_face >> 16) & 255, (first_face >> 8) & 255, first_face & 255)
         if occludes:
             occ_map[node] = seg_map[node]
-        classes += [c for _, _, c in parts]
+        classes += [c for _, _, c, _ in parts]
         first_face += len(faces)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     face_class = np.concatenate(classes) if classes else np.zeros(0, np.uint8)
     return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes,
-                  face_class=face_class, frame=frame)
+                  face_class=face_class, frame=frame, bounds=bounds, casters=casters)
 
 
 def _same_but_colour(curves) -> list[tuple[Material, list]]:
