@@ -523,14 +523,16 @@ def test_dropping_one_renderer_leaves_the_others_working(renderer):
 # shadows
 
 
-def ball_under_box(box: bool, light: Light, env=Environment(hdri=None, color=(0.05, 0.05, 0.05))) -> Scene:
+def ball_under_box(box: bool, light: Light, env=Environment(hdri=None, color=(0.05, 0.05, 0.05)),
+                   slab=((0.4, 0.02, 0.4), (0.0, 0.3, 0.09))) -> Scene:
     """A grey ball at the origin; ``box``: a slab above it, out of the camera's view."""
     parts = [mesh("ball", trimesh.creation.icosphere(subdivisions=4, radius=0.1), CLASS_IDS["SKIN"], kind="cloth",
                   color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0)]
     if box:
-        slab = trimesh.creation.box(extents=(0.4, 0.02, 0.4))
-        slab.apply_translation((0.0, 0.3, 0.09))
-        parts.append(mesh("box", slab, CLASS_IDS["HEADWEAR"], kind="cloth", color=(0.5, 0.5, 0.5)))
+        extents, centre = slab
+        slab_mesh = trimesh.creation.box(extents=extents)
+        slab_mesh.apply_translation(centre)
+        parts.append(mesh("box", slab_mesh, CLASS_IDS["HEADWEAR"], kind="cloth", color=(0.5, 0.5, 0.5)))
     return scene(parts, env=env, lights=[light])
 
 
@@ -594,3 +596,20 @@ def test_classes_are_uploaded_to_this_renderers_context_after_another_one_closed
         other.render(small)
     seg = renderer.render(big).segmentation
     assert (seg == CLASS_IDS["SKIN"]).sum() == (seg > 0).sum() > 1000
+
+
+def test_a_box_hides_the_sky_from_the_ball_below_it(renderer):
+    """No lights, an even sky: a box above a ball darkens the ball's top (the environment's
+    occlusion), leaves its lower half about as it was, and changes no label."""
+    sky = Environment(hdri=None, color=(0.5, 0.5, 0.5))
+    dark = Light("directional", (1.0, 1.0, 1.0), 0.0, np.eye(4))
+    free = renderer.render(ball_under_box(False, dark, sky))
+    shaded = renderer.render(ball_under_box(True, dark, sky, slab=((0.8, 0.02, 0.5), (0.0, 0.26, 0.2))))
+    np.testing.assert_array_equal(free.segmentation, shaded.segmentation)
+    np.testing.assert_array_equal(free.depth, shaded.depth)
+    ball = free.segmentation == CLASS_IDS["SKIN"]
+    rows = np.arange(96)[:, None]
+    lum = {k: r.rgb.astype(float).mean(axis=2) for k, r in (("free", free), ("shaded", shaded))}
+    top, bottom = ball & (rows < 36), ball & (rows > 62)
+    assert lum["shaded"][top].mean() < 0.85 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
+    assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 0.05 * lum["free"][bottom].mean()

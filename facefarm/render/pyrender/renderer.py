@@ -1,6 +1,6 @@
 """The fast back-end: a :class:`Scene` rasterised with pyrender on headless EGL (llvmpipe on CPU).
 
-Three passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` (one
+Four passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` (one
 EGL context, resized when the image size changes):
 
 1. segmentation + depth: ``RenderFlags.SEG`` (no lighting, no multisampling, so every
@@ -10,7 +10,10 @@ EGL context, resized when the image size changes):
    this pass is the returned depth (camera z, metres, pixel centres).
 2. landmark occluders (only when some mesh has ``occludes_landmarks=False``): the same
    pass restricted to the occluders; otherwise the depth of pass 1 is reused.
-3. colour: our own shaders (:mod:`facefarm.render.pyrender.shaders`) with 4x MSAA:
+3. shadow maps (:mod:`facefarm.render.pyrender.shadows`): depth-only passes over the labelled
+   meshes from the shadowed lights and a few sky directions, fitted to the depth of pass 1;
+   they change no label.
+4. colour: our own shaders (:mod:`facefarm.render.pyrender.shaders`) with 4x MSAA:
    vertex-colour albedo x material, smooth normals, the scene's lights plus the HDRI
    reduced to suns + SH irradiance + mip-mapped reflections
    (:mod:`facefarm.scene.env_lighting`), and the HDRI (or solid colour) drawn
@@ -18,7 +21,7 @@ EGL context, resized when the image size changes):
    chosen view transform (AgX by default, like the Cycles back-end; or Standard).
 
 Hair curves become camera-facing ribbons (:func:`facefarm.render.pyrender.geometry.ribbons`)
-that take part in all three passes with their class id.
+that take part in the segmentation and colour passes with their class id (they cast no shadow).
 
 Not thread-safe: use one renderer per thread/process.
 """
@@ -39,7 +42,7 @@ from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
 from facefarm.scene.env_lighting import EnvLighting, environment_lighting
 from facefarm.render.pyrender.shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
-                                                 FACE_HAIR_SHARE, MAX_SHADOWS, SHADOW_UNIT, SHARP_ROUGHNESS,
+                                                 FACE_HAIR_SHARE, MAX_SHADOWS, MAX_SKY, N_OPEN, SHADOW_UNIT, SHARP_ROUGHNESS,
                                                  shader_dir)
 from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.scene.model import OCCLUSION_ATTRIBUTE
@@ -54,6 +57,9 @@ _SPOT_INNER = _SPOT_OUTER * 0.85
 MAX_CLASS_ROWS = 4096
 #: Environments whose textures stay uploaded (each ~10 MB at 1024 x 512).
 _MAX_ENV_TEXTURES = 8
+#: Sky directions (0 = none, at most MAX_SKY) whose maps occlude the environment's SH light
+#: (shadows.sky_lights).
+SKY_DIRECTIONS = 2
 #: Lights of each kind the lit pass binds (pyrender's MAX_N_LIGHTS, the shaders' array sizes).
 _MAX_LIGHTS_PER_KIND = 4
 
@@ -84,6 +90,7 @@ class _Frame:
     shadow_lights: list = field(default_factory=list)  # shadows.ShadowLight that may get a map
     shadows: list = field(default_factory=list)        # shadows.ShadowView, one per map layer
     shadow_size: int = 1
+    open_dirs: np.ndarray = field(default_factory=lambda: np.zeros((N_OPEN, 4), np.float32))
 
 
 def _keep_display_on_delete(platform) -> None:
@@ -280,10 +287,21 @@ class _Context:
         slots = {kind: np.zeros(MAX_SHADOWS * 4, np.int32) for kind in ("directional", "point", "spot")}
         mats = np.zeros((MAX_SHADOWS, 4, 4), np.float32)
         offsets = np.zeros(MAX_SHADOWS, np.float32)
+        sky = np.zeros((MAX_SKY, 4), np.float32)
+        n_sky, sky_layer = 0, 0
         for k, view in enumerate(fr.shadows):
-            slots[view.kind][view.index] = k + 1
             mats[k] = view.tex
             offsets[k] = view.offset
+            if view.kind == "sky":
+                sky_layer = k - n_sky
+                sky[n_sky] = (*view.direction, view.weight)
+                n_sky += 1
+            else:
+                slots[view.kind][view.index] = k + 1
+        GL.glUniform1i(loc("n_sky"), n_sky)
+        GL.glUniform1i(loc("sky_layer"), sky_layer)
+        GL.glUniform4fv(loc("sky_dirs"), MAX_SKY, sky)
+        GL.glUniform4fv(loc("open_dirs"), N_OPEN, fr.open_dirs)
         for kind, slot in slots.items():
             GL.glUniform1iv(loc(f"{kind}_shadow"), _MAX_LIGHTS_PER_KIND, slot[:_MAX_LIGHTS_PER_KIND])
         GL.glUniformMatrix4fv(loc("shadow_mat"), MAX_SHADOWS, GL.GL_TRUE, mats)
@@ -295,6 +313,9 @@ class _Context:
         """Fit and draw the shadow maps of ``frame``'s lights (see :mod:`.shadows`)."""
         size = shadow_maps.map_size(camera.width, camera.height)
         lights = shadow_maps.chosen(frame.shadow_lights)
+        if SKY_DIRECTIONS:
+            lights += shadow_maps.sky_lights(camera, frame.lighting.sh, frame.env_rot, SKY_DIRECTIONS)
+            frame.open_dirs = shadow_maps.open_directions(camera, frame.lighting.sh, frame.env_rot)
         views = ([] if bounds is None or not lights else
                  shadow_maps.plan(lights, shadow_maps.visible_points(depth, camera), bounds, size))
         self.osr._platform.make_current()

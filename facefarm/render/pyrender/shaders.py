@@ -18,8 +18,9 @@ separate programs, not ``if``s):
 * shadows: every light with a shadow map (:mod:`facefarm.render.pyrender.shadows`: the
   environment's suns and the scene's lights) is scaled by its visibility, looked up once per
   vertex (per fragment in the smooth-material variant) with a normal offset growing towards
-  grazing light and bilinear-compared PCF taps (one per vertex, four per fragment); the SH irradiance and the reflections
-  are not shadowed;
+  grazing light and bilinear-compared PCF taps (one per vertex, four per fragment); the SH
+  irradiance is scaled by the sky's visibility from maps of a few sky directions
+  (``sky_vis``); the reflections are not shadowed;
 * specular = GGX for every light + the HDRI looked up along the reflection at a mip
   level matching the GGX lobe, weighted by an analytic split-sum approximation
   (Lazarov / Karis), with a horizon fade.
@@ -70,8 +71,12 @@ SHARP_ROUGHNESS = 0.25
 #: Fixed texture units of our samplers (bound in the shader, so two sampler types never
 #: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
 ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT, SHADOW_UNIT = 13, 14, 15, 12, 11
-#: Shadow maps the lit pass reads at most (one per shadowed light).
-MAX_SHADOWS = 4
+#: Shadow maps the lit pass reads at most: one per shadowed light (MAX_LIGHT_SHADOWS of them) and
+#: one per sky direction (MAX_SKY) of the environment's occlusion.
+MAX_LIGHT_SHADOWS, MAX_SKY = 4, 4
+MAX_SHADOWS = MAX_LIGHT_SHADOWS + MAX_SKY
+#: Directions standing for the rest of the sphere in the environment's occlusion (no maps).
+N_OPEN = 6
 #: Share of a light's irradiance that reaches a hair strand's diffuse term on average (the rest
 #: is shadowed by other strands). Measured on a long-haired head under one directional light:
 #: median hair colour Cycles / fast 0.32 without it, 0.58-0.96 with it (skin, also unshadowed
@@ -176,6 +181,14 @@ uniform int spot_shadow[MAX_SPOT_LIGHTS];
 float vis_directional[MAX_DIRECTIONAL_LIGHTS];
 float vis_point[MAX_POINT_LIGHTS];
 float vis_spot[MAX_SPOT_LIGHTS];
+// the environment's occlusion: maps from a few sky directions (layers sky_layer + k), each
+// direction xyz with its weight w (the sky's irradiance there)
+uniform int n_sky;
+uniform int sky_layer;
+uniform vec4 sky_dirs[MAX_SKY];
+// the rest of the sphere, taken as open: directions (xyz) and weights (w), as sky_dirs
+uniform vec4 open_dirs[N_OPEN];
+float sky_vis;
 
 // PCF lookup of map k at t = (u, v, depth): per vertex one bilinear-compared tap (2x2 PCF; the
 // interpolation over the triangle filters further), per fragment four of them (4x4)
@@ -211,8 +224,27 @@ float shadow_visibility(int slot, vec3 p, vec3 n, vec3 l, bool thin) {
     return thin ? v : mix(1.0, v, smoothstep(-0.2, 0.05, nl));
 }
 
-// fill vis_* for the lights at p (front normal n)
-void shadows_at(vec3 p, vec3 n, bool thin) {
+// fill vis_* for the lights at p (front normal n), and sky_vis
+void shadows_at(vec3 p, vec3 n, bool thin, bool sky) {
+    float num = 0.0;
+    float den = 0.0;
+    for (int k = 0; k < (sky ? n_sky : 0); k++) {
+        vec3 d = sky_dirs[k].xyz;
+        float nd = dot(n, d);
+        float w = sky_dirs[k].w * max(thin ? abs(nd) : nd, 0.0);
+        // grazing directions are the surface's own silhouette in their map: they count for
+        // little in the irradiance, and are taken as open
+        float v = shadow_visibility(sky_layer + k + 1, p, n, d, thin);
+        num += w * mix(1.0, v, smoothstep(0.1, 0.35, thin ? abs(nd) : nd));
+        den += w;
+    }
+    for (int k = 0; k < (sky && n_sky > 0 ? N_OPEN : 0); k++) {
+        float nd = dot(n, open_dirs[k].xyz);
+        float w = open_dirs[k].w * max(thin ? abs(nd) : nd, 0.0);
+        num += w;
+        den += w;
+    }
+    sky_vis = den > 0.0 ? num / den : 1.0;
     for (int i = 0; i < n_directional_lights; i++) {
         vis_directional[i] = shadow_visibility(directional_shadow[i], p, n,
                                                -normalize(directional_lights[i].direction), thin);
@@ -328,7 +360,7 @@ vec3 irradiance(vec3 p, vec3 n) {
     // subsurface stand-in: blur the irradiance more in the channels that scatter further
     vec3 s = sss_amount * sss_radius;
     vec3 w = 0.6 * s;
-    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s));
+    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s)) * sky_vis;
     vec3 d = vec3(0.0);""" + _sum_over_lights("d", "wrapped(dot(n, l), w)") + r"""
 #ifdef TANGENT_LOC
     // hair shadows itself: most strands lie under others and see little of a light (there are
@@ -447,7 +479,7 @@ void main()
   #endif
     frag_alpha = base.a;
     vec3 v = normalize(cam_pos - world.xyz);
-    shadows_at(world.xyz, n, two_sided == 1);
+    shadows_at(world.xyz, n, two_sided == 1, true);
     color_front = shade(world.xyz, n, v, base);
     color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
   #ifdef TEXCOORD_0_LOC
@@ -510,7 +542,7 @@ void main()
     vec3 v = normalize(cam_pos - frag_position);
     float rough = roughness();
     vec3 f0 = base_f0(material.base_color_factor.rgb);
-    shadows_at(frag_position, n, true);
+    shadows_at(frag_position, n, true, false);
     vec3 spec = light_specular(frag_position, n, v, rough * rough)
                 * fresnel(f0, max(dot(n, v), 1e-3), rough);
     color = display(color + spec / max(frag_alpha, 0.05));
@@ -554,7 +586,7 @@ void main()
 def _units(src: str) -> str:
     return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
             .replace("LUT_UNIT", str(LUT_UNIT)).replace("CLASS_UNIT", str(CLASS_UNIT))
-            .replace("SHADOW_UNIT", str(SHADOW_UNIT)).replace("MAX_SHADOWS", str(MAX_SHADOWS))
+            .replace("SHADOW_UNIT", str(SHADOW_UNIT)).replace("MAX_SHADOWS", str(MAX_SHADOWS)).replace("MAX_SKY", str(MAX_SKY)).replace("N_OPEN", str(N_OPEN))
             .replace("THIN_SHADOW_LIFT", repr(THIN_SHADOW_LIFT))
             .replace("CLASS_WIDTH", str(CLASS_WIDTH)).replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
             .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL)).replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING)))

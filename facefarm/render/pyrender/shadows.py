@@ -3,7 +3,14 @@
 Which lights cast shadows: the scene's own lights (point, spot, directional; an area light as a
 spot at its centre, as the lit pass treats it) and the environment's suns (its key directions,
 :mod:`facefarm.scene.env_lighting`), at most :data:`MAX_SHADOWS` of them, scene lights first,
-then suns by power. The SH irradiance and the reflections stay unshadowed.
+then suns by power.
+
+The environment's occlusion: the SH irradiance (the sky) is scaled per vertex by how much of
+it reaches the surface, estimated from maps of a few sky directions (:func:`sky_lights`: the
+zenith, 35 degrees up towards the camera, and with four, 35 degrees up to either side), each
+weighted by the sky's irradiance from there and the surface's cosine, against the rest of the
+sphere taken as open (:func:`open_directions`). It is what darkens a forehead under a cap's
+brim (sky light there, not sunlight, is most of it). The reflections stay unshadowed.
 
 Each shadowed light gets one depth-only pass over the meshes the segmentation pass draws
 (transparent lenses cast nothing; hair ribbons neither: they are most of a sample's triangles,
@@ -26,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from facefarm.geometry.camera import Camera
-from facefarm.render.pyrender.shaders import MAX_SHADOWS
+from facefarm.render.pyrender.shaders import MAX_LIGHT_SHADOWS, MAX_SKY, N_OPEN
+from facefarm.scene.env_lighting import sh_basis
 
 #: (u, v, depth) in [0, 1] from GL clip coordinates, homogeneous.
 TEX_FROM_CLIP = np.array([[0.5, 0, 0, 0.5], [0, 0.5, 0, 0.5], [0, 0, 0.5, 0.5], [0, 0, 0, 1.0]])
@@ -64,6 +72,8 @@ class ShadowView:
     index: int
     clip: np.ndarray
     offset: float
+    direction: tuple[float, float, float] = (0.0, 0.0, 0.0)   # towards a directional light or sky
+    weight: float = 0.0                                       # a sky direction's weight
 
     @property
     def tex(self) -> np.ndarray:
@@ -79,10 +89,64 @@ def map_size(width: int, height: int) -> int:
 
 
 def chosen(lights: list[ShadowLight]) -> list[ShadowLight]:
-    """The lights that get a map: the scene's, then the suns by power, :data:`MAX_SHADOWS` at most."""
+    """The lights that get a map: the scene's, then the suns by power, ``MAX_LIGHT_SHADOWS`` at most."""
     ordered = [lt for lt in lights if lt.from_scene]
     ordered += sorted((lt for lt in lights if not lt.from_scene), key=lambda lt: -lt.power)
-    return [lt for lt in ordered if lt.power > 0.0][:MAX_SHADOWS]
+    return [lt for lt in ordered if lt.power > 0.0][:MAX_LIGHT_SHADOWS]
+
+
+#: Elevation (degrees) of the sky directions around the zenith, and their azimuths from the camera.
+_SKY_ELEVATION = 35.0
+_SKY_AZIMUTHS = (0.0, 70.0, -70.0)
+
+
+def open_directions(camera: Camera, sh: np.ndarray, env_rot: np.ndarray) -> np.ndarray:
+    """(N_OPEN, 4) directions and weights standing for the part of the sphere that
+    :func:`sky_lights` leaves out (horizon all round, 35 degrees up behind, the ground), taken as
+    unoccluded."""
+    back = _towards_camera(camera)
+    side = np.cross([0.0, 1.0, 0.0], back)
+    el = np.radians(_SKY_ELEVATION)
+    dirs = [back, -back, side, -side, np.cos(el) * -back + np.array([0.0, np.sin(el), 0.0]),
+            np.array([0.0, -1.0, 0.0])][:N_OPEN]
+    return np.array([[*d, _sky_weight(d, sh, env_rot)] for d in dirs], np.float32)
+
+
+def _towards_camera(camera: Camera) -> np.ndarray:
+    back = -np.asarray(camera.camera_to_world, float)[:3, 2]  # from the subject towards the camera
+    back[1] = 0.0
+    return back / np.linalg.norm(back) if np.linalg.norm(back) > 1e-6 else np.array([0.0, 0.0, 1.0])
+
+
+def _sky_weight(d: np.ndarray, sh: np.ndarray, env_rot: np.ndarray) -> float:
+    e = sh_basis(np.asarray(env_rot, float) @ np.asarray(d, float)) @ np.asarray(sh, float)
+    return float(max(e @ [0.2126, 0.7152, 0.0722], 0.0))
+
+
+def sky_lights(camera: Camera, sh: np.ndarray, env_rot: np.ndarray, count: int = MAX_SKY) -> list[ShadowLight]:
+    """The environment's occlusion directions: the zenith and ``MAX_SKY - 1`` directions 35 degrees up,
+    towards the camera and to either side of it; each weighted (``power``) by the luminance of the
+    environment's irradiance there (``sh`` (9, 3) in the map frame, ``env_rot`` world -> map)."""
+    back = _towards_camera(camera)
+    el = np.radians(_SKY_ELEVATION)
+    dirs = [np.array([0.0, 1.0, 0.0])]
+    for az in np.radians(_SKY_AZIMUTHS[:MAX_SKY - 1]):
+        c, s = np.cos(az), np.sin(az)
+        h = np.array([c * back[0] + s * back[2], 0.0, -s * back[0] + c * back[2]])
+        dirs.append(np.cos(el) * h + np.array([0.0, np.sin(el), 0.0]))
+    return [ShadowLight("sky", k, _pose_along(d), _sky_weight(d, sh, env_rot), False)
+            for k, d in enumerate(dirs[:count])]
+
+
+def _pose_along(d: np.ndarray) -> np.ndarray:
+    """(4, 4) rotation whose local +z is ``d`` (a light at ``d`` shining along -z)."""
+    z = np.asarray(d, float) / np.linalg.norm(d)
+    up = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.99 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(up, z)
+    x /= np.linalg.norm(x)
+    pose = np.eye(4)
+    pose[:3, 0], pose[:3, 1], pose[:3, 2] = x, np.cross(z, x), z
+    return pose
 
 
 def visible_points(depth: np.ndarray, camera: Camera) -> np.ndarray:
@@ -107,7 +171,7 @@ def plan(lights: list[ShadowLight], points: np.ndarray, bounds: np.ndarray, size
     corners = np.array([[bounds[i, 0], bounds[j, 1], bounds[k, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
     views = []
     for lt in lights:
-        if lt.kind == "directional":
+        if lt.kind in ("directional", "sky"):
             views.append(_orthographic(lt, points, corners, size))
         else:
             view = _perspective(lt, points, corners, size)
@@ -133,7 +197,8 @@ def _orthographic(lt: ShadowLight, points: np.ndarray, corners: np.ndarray, size
     tex[2, :3], tex[2, 3] = -R[:, 2] / depth, z_near / depth
     tex[3, 3] = 1.0
     clip = np.linalg.inv(TEX_FROM_CLIP) @ tex
-    return ShadowView(lt.kind, lt.index, clip, OFFSET_TEXELS * float(max(ext[0], ext[1])) / size)
+    return ShadowView(lt.kind, lt.index, clip, OFFSET_TEXELS * float(max(ext[0], ext[1])) / size,
+                      (float(R[0, 2]), float(R[1, 2]), float(R[2, 2])), lt.power)
 
 
 def _perspective(lt: ShadowLight, points: np.ndarray, corners: np.ndarray, size: int) -> ShadowView | None:
