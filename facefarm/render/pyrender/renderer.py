@@ -306,7 +306,6 @@ class _Context:
             GL.glUniform1iv(loc(f"{kind}_shadow"), _MAX_LIGHTS_PER_KIND, slot[:_MAX_LIGHTS_PER_KIND])
         GL.glUniformMatrix4fv(loc("shadow_mat"), MAX_SHADOWS, GL.GL_TRUE, mats)
         GL.glUniform1fv(loc("shadow_offset"), MAX_SHADOWS, offsets)
-        GL.glUniform1f(loc("shadow_radius"), shadow_maps.PCF_TEXELS / fr.shadow_size)
 
     def render_shadows(self, frame: _Frame, depth: np.ndarray, camera: Camera, bounds: np.ndarray | None,
                        casters: list) -> None:

@@ -18,7 +18,7 @@ separate programs, not ``if``s):
 * shadows: every light with a shadow map (:mod:`facefarm.render.pyrender.shadows`: the
   environment's suns and the scene's lights) is scaled by its visibility, looked up once per
   vertex (per fragment in the smooth-material variant) with a normal offset growing towards
-  grazing light and bilinear-compared PCF taps (one per vertex, four per fragment); the SH
+  grazing light and a bilinear-compared PCF tap; the SH
   irradiance is scaled by the sky's visibility from maps of a few sky directions
   (``sky_vis``); the reflections are not shadowed;
 * specular = GGX for every light + the HDRI looked up along the reflection at a mip
@@ -51,8 +51,8 @@ Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_
 ``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
 ``two_sided``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``, ``sss_radius``,
 ``spec_level``, ``sheen``, ``strand_share``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``,
-``shadow_maps``, ``shadow_mat``, ``shadow_offset``, ``shadow_radius``, ``directional_shadow``,
-``point_shadow``, ``spot_shadow``.
+``shadow_maps``, ``shadow_mat``, ``shadow_offset``, ``directional_shadow``,
+``point_shadow``, ``spot_shadow``, ``n_sky``, ``sky_layer``, ``sky_dirs``, ``open_dirs``.
 """
 
 from __future__ import annotations
@@ -174,7 +174,6 @@ uniform vec3 white_balance;
 layout(binding = SHADOW_UNIT) uniform sampler2DArrayShadow shadow_maps;
 uniform mat4 shadow_mat[MAX_SHADOWS];      // world -> (u, v, depth) of layer k, projective
 uniform float shadow_offset[MAX_SHADOWS];  // world normal offset against self-shadowing
-uniform float shadow_radius;               // PCF tap radius, texture units
 uniform int directional_shadow[MAX_DIRECTIONAL_LIGHTS];
 uniform int point_shadow[MAX_POINT_LIGHTS];
 uniform int spot_shadow[MAX_SPOT_LIGHTS];
@@ -190,8 +189,8 @@ uniform vec4 sky_dirs[MAX_SKY];
 uniform vec4 open_dirs[N_OPEN];
 float sky_vis;
 
-// PCF lookup of map k at t = (u, v, depth): per vertex one bilinear-compared tap (2x2 PCF; the
-// interpolation over the triangle filters further), per fragment four of them (4x4)
+// PCF lookup of map k at t = (u, v, depth): one bilinear-compared tap (2x2 PCF; per vertex, the
+// interpolation over the triangle filters further)
 float shadow_lookup(int k, vec3 t);
 
 // the share of a light that reaches p (normal n) past the shadow casters;
@@ -537,11 +536,8 @@ in float frag_alpha;
 out vec4 frag_color;
 
 float shadow_lookup(int k, vec3 t) {
-    float r = shadow_radius;
-    return 0.25 * (texture(shadow_maps, vec4(t.xy + vec2(-0.5, -1.5) * r, float(k), t.z))
-                   + texture(shadow_maps, vec4(t.xy + vec2(1.5, -0.5) * r, float(k), t.z))
-                   + texture(shadow_maps, vec4(t.xy + vec2(0.5, 1.5) * r, float(k), t.z))
-                   + texture(shadow_maps, vec4(t.xy + vec2(-1.5, 0.5) * r, float(k), t.z)));
+    // one bilinear-compared tap, as per vertex: four cost ~15 ms a 256 px sample (lens fragments)
+    return texture(shadow_maps, vec4(t.xy, float(k), t.z));
 }
 
 void main()

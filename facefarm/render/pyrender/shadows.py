@@ -42,8 +42,6 @@ TEX_FROM_CLIP = np.array([[0.5, 0, 0, 0.5], [0, 0.5, 0, 0.5], [0, 0, 0.5, 0.5], 
 _MAX_HALF_ANGLE = np.radians(75.0)
 #: Normal offset of a lookup, in texels of the map (grown towards grazing light by the shader).
 OFFSET_TEXELS = 1.5
-#: PCF tap radius, in texels.
-PCF_TEXELS = 1.0
 #: Slope-scaled polygon offset of the depth pass (factor, units).
 POLYGON_OFFSET = (1.5, 4.0)
 #: Pixels of the segmentation depth image kept per side when fitting frusta.
