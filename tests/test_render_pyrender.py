@@ -613,3 +613,17 @@ def test_a_box_hides_the_sky_from_the_ball_below_it(renderer):
     top, bottom = ball & (rows < 36), ball & (rows > 62)
     assert lum["shaded"][top].mean() < 0.85 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
     assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 0.05 * lum["free"][bottom].mean()
+
+
+def test_a_mesh_lit_in_full_by_the_compositor_is_still_shadowed(renderer):
+    """The head carries the compositor's share of light reaching into the mouth (1 outside it):
+    where it is 1, the shadow maps count in full (they once were dropped for the whole mesh)."""
+    from facefarm.scene.model import OCCLUSION_ATTRIBUTE
+
+    sun = Light("directional", (1.0, 1.0, 1.0), 3.0, look_at_pose((0.0, 1.0, 0.3)))
+    plain = renderer.render(ball_under_box(True, sun))
+    sc = ball_under_box(True, sun)
+    ball = sc.meshes[0]
+    lit = replace(ball, attributes={OCCLUSION_ATTRIBUTE: np.ones(len(ball.vertices), np.float32)})
+    marked = renderer.render(replace(sc, meshes=(lit, *sc.meshes[1:])))
+    assert np.abs(marked.rgb.astype(int) - plain.rgb).max() <= 1

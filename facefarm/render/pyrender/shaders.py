@@ -223,18 +223,18 @@ float shadow_visibility(int slot, vec3 p, vec3 n, vec3 l, bool thin) {
     return thin ? v : mix(1.0, v, smoothstep(-0.2, 0.05, nl));
 }
 
-// every light and the sky unshadowed
-void no_shadows() {
+// every light's and the sky's shadowing kept by a share k (0: unshadowed)
+void shadows_faded(float k) {
     for (int i = 0; i < n_directional_lights; i++) {
-        vis_directional[i] = 1.0;
+        vis_directional[i] = mix(1.0, vis_directional[i], k);
     }
     for (int i = 0; i < n_point_lights; i++) {
-        vis_point[i] = 1.0;
+        vis_point[i] = mix(1.0, vis_point[i], k);
     }
     for (int i = 0; i < n_spot_lights; i++) {
-        vis_spot[i] = 1.0;
+        vis_spot[i] = mix(1.0, vis_spot[i], k);
     }
-    sky_vis = 1.0;
+    sky_vis = mix(1.0, sky_vis, k);
 }
 
 // fill vis_* for the lights at p (front normal n), and sky_vis
@@ -492,12 +492,12 @@ void main()
   #endif
     frag_alpha = base.a;
     vec3 v = normalize(cam_pos - world.xyz);
-  #ifdef TEXCOORD_0_LOC
-    // the compositor's share of light reaching into the cavity (below) stands for its shadows:
-    // both would count the lips and teeth twice (the mouth went ~3x darker than in Cycles)
-    no_shadows();
-  #else
     shadows_at(world.xyz, n, two_sided == 1, true);
+  #ifdef TEXCOORD_0_LOC
+    // inside the mouth the compositor's share of light reaching in (below) stands for the
+    // shadows: both would count the lips and teeth twice (the mouth went ~3x darker than in
+    // Cycles); where all of it reaches (the rest of the head), the maps count in full
+    shadows_faded(texcoord_0.x);
   #endif
     color_front = shade(world.xyz, n, v, base);
     color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
