@@ -517,3 +517,113 @@ def test_dropping_one_renderer_leaves_the_others_working(renderer):
     assert (before.segmentation == CLASS_IDS["SKIN"]).sum() > 100
     with PyrenderRenderer() as third:  # and a new one still starts, renders and closes
         assert np.array_equal(third.render(sc).segmentation, before.segmentation)
+
+
+# --------------------------------------------------------------------------------------------
+# shadows
+
+
+def ball_under_box(box: bool, light: Light, env=Environment(hdri=None, color=(0.05, 0.05, 0.05)),
+                   slab=((0.4, 0.02, 0.4), (0.0, 0.3, 0.09))) -> Scene:
+    """A grey ball at the origin; ``box``: a slab above it, out of the camera's view."""
+    parts = [mesh("ball", trimesh.creation.icosphere(subdivisions=4, radius=0.1), CLASS_IDS["SKIN"], kind="cloth",
+                  color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0)]
+    if box:
+        extents, centre = slab
+        slab_mesh = trimesh.creation.box(extents=extents)
+        slab_mesh.apply_translation(centre)
+        parts.append(mesh("box", slab_mesh, CLASS_IDS["HEADWEAR"], kind="cloth", color=(0.5, 0.5, 0.5)))
+    return scene(parts, env=env, lights=[light])
+
+
+def test_a_box_shadows_the_ball_below_it_but_not_the_labels(renderer):
+    """Light from above: a box between it and a ball darkens the ball's top by a wide margin
+    (the fast back-end's shadow maps), and changes neither segmentation nor depth."""
+    sun = Light("directional", (1.0, 1.0, 1.0), 3.0, look_at_pose((0.0, 1.0, 0.3)))
+    free, shaded = renderer.render(ball_under_box(False, sun)), renderer.render(ball_under_box(True, sun))
+    np.testing.assert_array_equal(free.segmentation, shaded.segmentation)
+    np.testing.assert_array_equal(free.depth, shaded.depth)
+    ball = free.segmentation == CLASS_IDS["SKIN"]
+    rows = np.arange(96)[:, None]
+    top = ball & (rows < 40)        # faces the light
+    bottom = ball & (rows > 62)     # faces away: only the sky reaches it either way
+    lum = {k: r.rgb.astype(float).mean(axis=2) for k, r in (("free", free), ("shaded", shaded))}
+    assert lum["shaded"][top].mean() < 0.5 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
+    assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 2.0
+    # and the same shadowed scene again: the same pixels
+    np.testing.assert_array_equal(renderer.render(ball_under_box(True, sun)).rgb, shaded.rgb)
+
+
+@pytest.mark.parametrize("kind", ["point", "spot", "area"])
+def test_positional_lights_cast_shadows_too(renderer, kind):
+    lamp = Light(kind, (1.0, 1.0, 1.0), 40.0, look_at_pose((0.0, 0.8, 0.24)))
+    free, shaded = renderer.render(ball_under_box(False, lamp)), renderer.render(ball_under_box(True, lamp))
+    top = (free.segmentation == CLASS_IDS["SKIN"]) & (np.arange(96)[:, None] < 40)
+    assert shaded.rgb[top].mean() < 0.5 * free.rgb[top].mean(), kind
+
+
+def test_lit_side_of_a_ball_has_no_shadow_acne(renderer):
+    """A ball lit from the side, alone, casts shadows on itself only where it turns away from the
+    light: its lit side matches Lambert under the sun and the sky, pixel by pixel (acne would
+    leave dark speckles there)."""
+    sun = Light("directional", (1.0, 1.0, 1.0), 3.0, look_at_pose((1.0, 0.3, 0.6)))
+    res = renderer.render(ball_under_box(False, sun))
+    cam = ball_under_box(False, sun).camera
+    ball = res.segmentation == CLASS_IDS["SKIN"]
+    for axis in (0, 1):  # away from the silhouette (its pixels mix in the background)
+        ball &= np.roll(ball, 2, axis) & np.roll(ball, -2, axis)
+    u, v = pixel_centres(cam)
+    uv = np.column_stack([u[ball], v[ball]])
+    n = world_from_pixels(cam, uv, res.depth[ball])
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    to_sun = np.array([1.0, 0.3, 0.6]) / np.linalg.norm([1.0, 0.3, 0.6])
+    cos = n @ to_sun
+    lit = cos > 0.25
+    expected = srgb(0.5 * (3.0 / np.pi * cos[lit] + 0.05))
+    got = res.rgb[ball][lit].astype(float).mean(axis=1) / 255
+    err = np.abs(got - expected)
+    assert lit.sum() > 500
+    assert err.max() < 0.03, err.max()
+
+
+def test_classes_are_uploaded_to_this_renderers_context_after_another_one_closed(renderer):
+    """pyrender leaves the last renderer's context current: a renderer whose sample follows
+    another renderer's (here one that closed) must still upload its face classes to its own."""
+    small = scene([mesh("ball", trimesh.creation.icosphere(1, 0.1), CLASS_IDS["SKIN"])])
+    big = scene([mesh("ball", trimesh.creation.icosphere(4, 0.1), CLASS_IDS["SKIN"])])
+    renderer.render(small)  # 80 faces of classes in this context's texture
+    with PyrenderRenderer() as other:
+        other.render(small)
+    seg = renderer.render(big).segmentation
+    assert (seg == CLASS_IDS["SKIN"]).sum() == (seg > 0).sum() > 1000
+
+
+def test_a_box_hides_the_sky_from_the_ball_below_it(renderer):
+    """No lights, an even sky: a box above a ball darkens the ball's top (the environment's
+    occlusion), leaves its lower half about as it was, and changes no label."""
+    sky = Environment(hdri=None, color=(0.5, 0.5, 0.5))
+    dark = Light("directional", (1.0, 1.0, 1.0), 0.0, np.eye(4))
+    free = renderer.render(ball_under_box(False, dark, sky))
+    shaded = renderer.render(ball_under_box(True, dark, sky, slab=((0.8, 0.02, 0.5), (0.0, 0.26, 0.2))))
+    np.testing.assert_array_equal(free.segmentation, shaded.segmentation)
+    np.testing.assert_array_equal(free.depth, shaded.depth)
+    ball = free.segmentation == CLASS_IDS["SKIN"]
+    rows = np.arange(96)[:, None]
+    lum = {k: r.rgb.astype(float).mean(axis=2) for k, r in (("free", free), ("shaded", shaded))}
+    top, bottom = ball & (rows < 36), ball & (rows > 62)
+    assert lum["shaded"][top].mean() < 0.85 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
+    assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 0.05 * lum["free"][bottom].mean()
+
+
+def test_a_mesh_lit_in_full_by_the_compositor_is_still_shadowed(renderer):
+    """The head carries the compositor's share of light reaching into the mouth (1 outside it):
+    where it is 1, the shadow maps count in full (they once were dropped for the whole mesh)."""
+    from facefarm.scene.model import OCCLUSION_ATTRIBUTE
+
+    sun = Light("directional", (1.0, 1.0, 1.0), 3.0, look_at_pose((0.0, 1.0, 0.3)))
+    plain = renderer.render(ball_under_box(True, sun))
+    sc = ball_under_box(True, sun)
+    ball = sc.meshes[0]
+    lit = replace(ball, attributes={OCCLUSION_ATTRIBUTE: np.ones(len(ball.vertices), np.float32)})
+    marked = renderer.render(replace(sc, meshes=(lit, *sc.meshes[1:])))
+    assert np.abs(marked.rgb.astype(int) - plain.rgb).max() <= 1

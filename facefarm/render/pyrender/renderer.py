@@ -1,6 +1,6 @@
 """The fast back-end: a :class:`Scene` rasterised with pyrender on headless EGL (llvmpipe on CPU).
 
-Three passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` (one
+Four passes per sample, all through one long-lived ``pyrender.OffscreenRenderer`` (one
 EGL context, resized when the image size changes):
 
 1. segmentation + depth: ``RenderFlags.SEG`` (no lighting, no multisampling, so every
@@ -10,7 +10,10 @@ EGL context, resized when the image size changes):
    this pass is the returned depth (camera z, metres, pixel centres).
 2. landmark occluders (only when some mesh has ``occludes_landmarks=False``): the same
    pass restricted to the occluders; otherwise the depth of pass 1 is reused.
-3. colour: our own shaders (:mod:`facefarm.render.pyrender.shaders`) with 4x MSAA:
+3. shadow maps (:mod:`facefarm.render.pyrender.shadows`): depth-only passes over the labelled
+   meshes from the shadowed lights and a few sky directions, fitted to the depth of pass 1;
+   they change no label.
+4. colour: our own shaders (:mod:`facefarm.render.pyrender.shaders`) with 4x MSAA:
    vertex-colour albedo x material, smooth normals, the scene's lights plus the HDRI
    reduced to suns + SH irradiance + mip-mapped reflections
    (:mod:`facefarm.scene.env_lighting`), and the HDRI (or solid colour) drawn
@@ -18,7 +21,7 @@ EGL context, resized when the image size changes):
    chosen view transform (AgX by default, like the Cycles back-end; or Standard).
 
 Hair curves become camera-facing ribbons (:func:`facefarm.render.pyrender.geometry.ribbons`)
-that take part in all three passes with their class id.
+that take part in the segmentation and colour passes with their class id (they cast no shadow).
 
 Not thread-safe: use one renderer per thread/process.
 """
@@ -40,7 +43,9 @@ from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
 from facefarm.scene.env_lighting import EnvLighting, environment_lighting
 from facefarm.render.pyrender.shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
-                                                 FACE_HAIR_SHARE, SHARP_ROUGHNESS, shader_dir)
+                                                 FACE_HAIR_SHARE, MAX_SHADOWS, MAX_SKY, N_OPEN, SHADOW_UNIT, SHARP_ROUGHNESS,
+                                                 shader_dir)
+from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.scene.model import OCCLUSION_ATTRIBUTE
 from facefarm.render.pyrender.view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.scene.model import Environment, Light, Material, RenderResult, Scene
@@ -53,6 +58,11 @@ _SPOT_INNER = _SPOT_OUTER * 0.85
 MAX_CLASS_ROWS = 4096
 #: Environments whose textures stay uploaded (each ~10 MB at 1024 x 512).
 _MAX_ENV_TEXTURES = 8
+#: Sky directions (0 = none, at most MAX_SKY) whose maps occlude the environment's SH light
+#: (shadows.sky_lights).
+SKY_DIRECTIONS = 2
+#: Lights of each kind the lit pass binds (pyrender's MAX_N_LIGHTS, the shaders' array sizes).
+_MAX_LIGHTS_PER_KIND = 4
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,10 @@ class _Frame:
     bg_color: tuple[float, float, float]
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
     node_params: dict = field(default_factory=dict)   # pyrender node -> per-node uniforms
+    shadow_lights: list = field(default_factory=list)  # shadows.ShadowLight that may get a map
+    shadows: list = field(default_factory=list)        # shadows.ShadowView, one per map layer
+    shadow_size: int = 1
+    open_dirs: np.ndarray = field(default_factory=lambda: np.zeros((N_OPEN, 4), np.float32))
 
 
 def _keep_display_on_delete(platform) -> None:
@@ -135,6 +149,7 @@ class _Context:
         self._view_lut = view_lut
         self._lut_tex: int | None = None
         self._class_tex: int | None = None
+        self.shadow_maps = shadow_maps.ShadowMaps()
 
     @staticmethod
     def _upload(img: np.ndarray, mipmaps: bool) -> int:
@@ -183,6 +198,11 @@ class _Context:
         """Upload the (m,) uint8 class of every face the SEG passes draw and bind it on
         ``CLASS_UNIT`` (pyrender's SEG pass binds no textures, so it stays there)."""
         from OpenGL import GL
+
+        # pyrender makes its context current when it renders and never lets go of it: after
+        # another renderer of the process drew (or closed), these calls would go to its context
+        # (or none), leaving ours with the last sample's classes
+        self.osr._platform.make_current()
 
         rows = max(1, -(-len(face_class) // CLASS_WIDTH))
         if rows > MAX_CLASS_ROWS:
@@ -243,6 +263,7 @@ class _Context:
         GL.glUniform2f(loc("lut_range"), LOG2_MIN, LOG2_MAX)
         GL.glUniform3f(loc("white_balance"), *map(float, fr.white_balance))
         GL.glUniform1f(loc("env_width"), float(width))
+        self._bind_shadows(loc)
         GL.glUniform1f(loc("env_max_lod"), float(np.log2(width)))
         GL.glUniform3fv(loc("sh"), 9, np.ascontiguousarray(fr.lighting.sh, np.float32))
         GL.glUniformMatrix3fv(loc("env_rot"), 1, GL.GL_TRUE, np.ascontiguousarray(fr.env_rot, np.float32))
@@ -256,6 +277,53 @@ class _Context:
         GL.glUniform1f(loc("sheen"), p.sheen)
         GL.glUniform1f(loc("strand_share"), p.strand_share)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
+
+    def _bind_shadows(self, loc) -> None:
+        from OpenGL import GL
+
+        fr = self.frame
+        assert fr is not None
+        GL.glActiveTexture(GL.GL_TEXTURE0 + SHADOW_UNIT)
+        GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self.shadow_maps.texture)
+        slots = {kind: np.zeros(MAX_SHADOWS * 4, np.int32) for kind in ("directional", "point", "spot")}
+        mats = np.zeros((MAX_SHADOWS, 4, 4), np.float32)
+        offsets = np.zeros(MAX_SHADOWS, np.float32)
+        sky = np.zeros((MAX_SKY, 4), np.float32)
+        n_sky, sky_layer = 0, 0
+        for k, view in enumerate(fr.shadows):
+            mats[k] = view.tex
+            offsets[k] = view.offset
+            if view.kind == "sky":
+                sky_layer = k - n_sky
+                sky[n_sky] = (*view.direction, view.weight)
+                n_sky += 1
+            else:
+                slots[view.kind][view.index] = k + 1
+        GL.glUniform1i(loc("n_sky"), n_sky)
+        GL.glUniform1i(loc("sky_layer"), sky_layer)
+        GL.glUniform4fv(loc("sky_dirs"), MAX_SKY, sky)
+        GL.glUniform4fv(loc("open_dirs"), N_OPEN, fr.open_dirs)
+        for kind, slot in slots.items():
+            GL.glUniform1iv(loc(f"{kind}_shadow"), _MAX_LIGHTS_PER_KIND, slot[:_MAX_LIGHTS_PER_KIND])
+        GL.glUniformMatrix4fv(loc("shadow_mat"), MAX_SHADOWS, GL.GL_TRUE, mats)
+        GL.glUniform1fv(loc("shadow_offset"), MAX_SHADOWS, offsets)
+
+    def render_shadows(self, frame: _Frame, depth: np.ndarray, camera: Camera, bounds: np.ndarray | None,
+                       casters: list) -> None:
+        """Fit and draw the shadow maps of ``frame``'s lights (see :mod:`.shadows`)."""
+        size = shadow_maps.map_size(camera.width, camera.height)
+        lights = shadow_maps.chosen(frame.shadow_lights)
+        if SKY_DIRECTIONS:
+            lights += shadow_maps.sky_lights(camera, frame.lighting.sh, frame.env_rot, SKY_DIRECTIONS)
+            frame.open_dirs = shadow_maps.open_directions(camera, frame.lighting.sh, frame.env_rot)
+        views = ([] if bounds is None or not lights else
+                 shadow_maps.plan(lights, shadow_maps.visible_points(depth, camera), bounds, size))
+        self.osr._platform.make_current()
+        try:
+            self.shadow_maps.render(views, size, casters)
+        finally:
+            self.osr._platform.make_uncurrent()
+        frame.shadows, frame.shadow_size = views, size
 
     def resize(self, width: int, height: int) -> None:
         """Framebuffers follow the viewport; pyrender reallocates them on the next render."""
@@ -273,6 +341,7 @@ class _Context:
             if tex is not None:
                 GL.glDeleteTextures([tex])
         self._lut_tex = self._class_tex = None
+        self.shadow_maps.delete()
         self.osr._renderer.delete()
         if getattr(platform, "_egl_context", None) is not None:
             # pyrender's own delete() calls eglTerminate, which kills every other EGL context of
@@ -349,6 +418,9 @@ class PyrenderRenderer:
             occluder_depth = depth
         t3 = time.perf_counter()
 
+        ctx.render_shadows(built.frame, depth, cam, built.bounds, built.casters)
+        t_shadow = time.perf_counter()
+
         for m in built.seg_meshes:
             m.is_visible = False
         ctx.frame = built.frame
@@ -361,7 +433,7 @@ class PyrenderRenderer:
         rgb = np.ascontiguousarray(rgb[:, :, :3])
         t4 = time.perf_counter()
         timings = {"build_ms": 1e3 * (t1 - t0), "seg_ms": 1e3 * (t2 - t1), "occluder_ms": 1e3 * (t3 - t2),
-                   "rgb_ms": 1e3 * (t4 - t3), "total_ms": 1e3 * (t4 - t0)}
+                   "shadow_ms": 1e3 * (t_shadow - t3), "rgb_ms": 1e3 * (t4 - t_shadow), "total_ms": 1e3 * (t4 - t0)}
         return RenderResult(rgb=rgb, segmentation=segmentation, depth=depth, timings=timings,
                             occluder_depth=occluder_depth)
 
@@ -390,6 +462,8 @@ class _Built:
     seg_meshes: list                    # pyrender.Mesh objects that only the SEG passes draw
     face_class: np.ndarray              # (m,) uint8 class of every face the SEG passes draw, in draw order
     frame: _Frame
+    bounds: np.ndarray | None           # (2, 3) min/max corner of what the SEG passes draw
+    casters: list                       # (SEG primitive, leading indices that cast shadows)
 
 
 def _pyrender_material(pyrender, material: Material):
@@ -431,6 +505,11 @@ def _light_node(pyrender, light: Light):
                               innerConeAngle=0.0, outerConeAngle=np.pi / 2)
 
 
+def _light_power(light: Light) -> float:
+    """A rough measure of a scene light's strength, for choosing which lights cast shadows."""
+    return float(light.intensity) * float(max(light.color))
+
+
 def _environment(env: Environment) -> tuple[EnvLighting, bool, tuple[float, float, float]]:
     lighting = environment_lighting(env)
     if isinstance(env.background, str):
@@ -468,9 +547,9 @@ def _build(scene: Scene, pyrender) -> _Built:
     # meshes there are
     pools: dict[bool, list] = {True: [], False: []}
 
-    def add_seg(vertices, faces, face_class, both_sides, occludes):
+    def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True):
         pools[bool(occludes)].append((np.asarray(vertices, np.float32),
-                                      *geom.class_faces(faces, face_class, both_sides)))
+                                      *geom.class_faces(faces, face_class, both_sides), casts_shadow))
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -518,8 +597,10 @@ def _build(scene: Scene, pyrender) -> _Built:
         node = ps.add(pyrender.Mesh([prim], name=group[0].name))
         frame.node_params[node] = _node_params(material, True)
         # hair occludes landmarks (a fringe over the brows hides them)
+        # hair casts no shadow map: its ribbons are most of the triangles (4-6x a map's cost), and
+        # its self-shadowing is STRAND_LIGHT_SHARE's
         add_seg(rb.vertices, rb.faces, np.concatenate([np.full(len(r.faces), c.class_id, np.uint8)
-                                                       for c, r in ribbons]), True, True)
+                                                       for c, r in ribbons]), True, True, casts_shadow=False)
 
     quad = pyrender.Primitive(positions=_background_quad(cam), indices=np.array([[0, 1, 2], [0, 2, 3]]),
                               material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
@@ -528,32 +609,47 @@ def _build(scene: Scene, pyrender) -> _Built:
 
     r_env = rotation_y(env.rotation_deg)
     suns = [(r_env @ d, p * env.intensity) for d, p in lighting.suns]
-    lights = [(_light_node(pyrender, lt), lt.pose) for lt in scene.lights]
+    lights = [(_light_node(pyrender, lt), lt.pose, _light_power(lt), True) for lt in scene.lights]
     lights += [(pyrender.DirectionalLight(color=tuple(p / max(p.max(), 1e-12)), intensity=float(p.max())),
-                _pose_towards(-d)) for d, p in suns]
-    for light, pose in lights:
+                _pose_towards(-d), float(p.max()), False) for d, p in suns]
+    # pyrender binds each kind's lights in the order they were added (ordered_scene)
+    kinds = {pyrender.DirectionalLight: "directional", pyrender.PointLight: "point", pyrender.SpotLight: "spot"}
+    counts = dict.fromkeys(kinds.values(), 0)
+    for light, pose, power, from_scene in lights:
         ps.add(light, pose=pose)
+        kind = kinds[type(light)]
+        frame.shadow_lights.append(shadow_maps.ShadowLight(kind, counts[kind], np.asarray(pose, float),
+                                                           power, from_scene))
+        counts[kind] += 1
 
-    seg_map, occ_map, seg_meshes, classes = {}, {}, [], []
+    seg_map, occ_map, seg_meshes, classes, casters = {}, {}, [], [], []
     first_face = 0
+    bounds = None
     for occludes, parts in pools.items():
         if not parts:
             continue
-        pos = np.concatenate([v for v, _, _ in parts])
-        faces = _stack_faces([f for _, f, _ in parts], [len(v) for v, _, _ in parts])
+        pos = np.concatenate([v for v, _, _, _ in parts])
+        box = np.stack([pos.min(axis=0), pos.max(axis=0)]).astype(np.float64)
+        bounds = box if bounds is None else np.stack([np.minimum(bounds[0], box[0]), np.maximum(bounds[1], box[1])])
+        faces = _stack_faces([f for _, f, _, _ in parts], [len(v) for v, _, _, _ in parts])
         pm = pyrender.Mesh([primitive(pyrender, positions=pos, indices=faces, mode=pyrender.constants.GLTF.TRIANGLES)])
         node = ps.add(pm)
         seg_meshes.append(pm)
+        # the shadow casters: a prefix of the pool's faces (meshes come before hair ribbons)
+        casting = [len(f) for _, f, _, c in parts if c]
+        assert all(c for _, _, _, c in parts[:len(casting)]), "shadow casters must lead their pool"
+        if casting:
+            casters.append((pm.primitives[0], 3 * sum(casting)))
         # the pool's first face in the class texture, as three bytes (the segmentation shader)
         seg_map[node] = ((first_face >> 16) & 255, (first_face >> 8) & 255, first_face & 255)
         if occludes:
             occ_map[node] = seg_map[node]
-        classes += [c for _, _, c in parts]
+        classes += [c for _, _, c, _ in parts]
         first_face += len(faces)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     face_class = np.concatenate(classes) if classes else np.zeros(0, np.uint8)
     return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes,
-                  face_class=face_class, frame=frame)
+                  face_class=face_class, frame=frame, bounds=bounds, casters=casters)
 
 
 def _same_but_colour(curves) -> list[tuple[Material, list]]:

@@ -15,6 +15,12 @@ separate programs, not ``if``s):
 * diffuse = albedo / pi * irradiance; irradiance = environment SH (rotated into the
   map frame) + directional / point / spot lights; skin softens both with a
   per-channel wrap / SH band blur standing in for subsurface scattering;
+* shadows: every light with a shadow map (:mod:`facefarm.render.pyrender.shadows`: the
+  environment's suns and the scene's lights) is scaled by its visibility, looked up once per
+  vertex (per fragment in the smooth-material variant) with a normal offset growing towards
+  grazing light and a bilinear-compared PCF tap; the SH
+  irradiance is scaled by the sky's visibility from maps of a few sky directions
+  (``sky_vis``); the reflections are not shadowed;
 * specular = GGX for every light + the HDRI looked up along the reflection at a mip
   level matching the GGX lobe, weighted by an analytic split-sum approximation
   (Lazarov / Karis), with a horizon fade.
@@ -44,7 +50,9 @@ names, so variants nest ``#ifdef`` blocks (``#if defined(...)`` would not compil
 Custom uniforms (set by the renderer's hook, not by pyrender): ``sh[9]``, ``env_rot``,
 ``env_intensity``, ``env_map``, ``bg_map``, ``env_width``, ``env_max_lod``,
 ``two_sided``, ``bg_is_hdri``, ``bg_color``, ``sss_amount``, ``sss_radius``,
-``spec_level``, ``sheen``, ``strand_share``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``.
+``spec_level``, ``sheen``, ``strand_share``, ``view_lut``, ``lut_size``, ``lut_range``, ``white_balance``,
+``shadow_maps``, ``shadow_mat``, ``shadow_offset``, ``directional_shadow``,
+``point_shadow``, ``spot_shadow``, ``n_sky``, ``sky_layer``, ``sky_dirs``, ``open_dirs``.
 """
 
 from __future__ import annotations
@@ -62,7 +70,13 @@ from facefarm import paths
 SHARP_ROUGHNESS = 0.25
 #: Fixed texture units of our samplers (bound in the shader, so two sampler types never
 #: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
-ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT = 13, 14, 15, 12
+ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT, SHADOW_UNIT = 13, 14, 15, 12, 11
+#: Shadow maps the lit pass reads at most: one per shadowed light (MAX_LIGHT_SHADOWS of them) and
+#: one per sky direction (MAX_SKY) of the environment's occlusion.
+MAX_LIGHT_SHADOWS, MAX_SKY = 4, 4
+MAX_SHADOWS = MAX_LIGHT_SHADOWS + MAX_SKY
+#: Directions standing for the rest of the sphere in the environment's occlusion (no maps).
+N_OPEN = 6
 #: Share of a light's irradiance that reaches a hair strand's diffuse term on average (the rest
 #: is shadowed by other strands). Measured on a long-haired head under one directional light:
 #: median hair colour Cycles / fast 0.32 without it, 0.58-0.96 with it (skin, also unshadowed
@@ -80,6 +94,9 @@ FACE_HAIR_SHARE = 0.8
 #: world, 256 spp): 0.019 at n.v = 1 rising to 0.28 at n.v = 0.31; the grey sphere's sheen is
 #: 0.7 of the black one's, as layering predicts.
 SHEEN_AT_NORMAL, SHEEN_AT_GRAZING = 0.02, 0.55
+#: Metres a two-sided (thin) surface's shadow lookup moves towards the light: hair lying on the
+#: scalp, cloth on the body and glasses frames are not shadowed by what they touch.
+THIN_SHADOW_LIFT = 0.005
 #: Texels a row of the segmentation pass's face-class texture.
 CLASS_WIDTH = 4096
 
@@ -92,7 +109,8 @@ def _sum_over_lights(acc: str, term: str) -> str:
 
     ``term`` (float or vec3 GLSL) sees ``l``, the unit direction from ``p`` towards the light;
     radiance is intensity x colour, over distance squared for point and spot lights, times the
-    spot cone falloff. The one place light kinds are told apart: every per-light sum uses it.
+    spot cone falloff, times the light's shadow visibility (``vis_*[i]``, set by ``shadows_at``).
+    The one place light kinds are told apart: every per-light sum uses it.
     Its locals (``to_light``, ``dist2``, ``l``, ``cd``, ``att``) must not be ``acc``'s name: a
     local of that name would shadow the sum (it once did: ``d``, the diffuse irradiance).
     """
@@ -101,13 +119,13 @@ def _sum_over_lights(acc: str, term: str) -> str:
     return f"""
     for (int i = 0; i < n_directional_lights; i++) {{
         vec3 l = -normalize(directional_lights[i].direction);
-        {acc} += directional_lights[i].intensity * directional_lights[i].color * ({term});
+        {acc} += vis_directional[i] * directional_lights[i].intensity * directional_lights[i].color * ({term});
     }}
     for (int i = 0; i < n_point_lights; i++) {{
         vec3 to_light = point_lights[i].position - p;
         float dist2 = max(dot(to_light, to_light), 1e-6);
         vec3 l = to_light * inversesqrt(dist2);
-        {acc} += point_lights[i].intensity * point_lights[i].color / dist2 * ({term});
+        {acc} += vis_point[i] * point_lights[i].intensity * point_lights[i].color / dist2 * ({term});
     }}
     for (int i = 0; i < n_spot_lights; i++) {{
         vec3 to_light = spot_lights[i].position - p;
@@ -115,7 +133,7 @@ def _sum_over_lights(acc: str, term: str) -> str:
         vec3 l = to_light * inversesqrt(dist2);
         float cd = clamp(dot(spot_lights[i].direction, -l), 0.0, 1.0);
         float att = clamp(cd * spot_lights[i].light_angle_scale + spot_lights[i].light_angle_offset, 0.0, 1.0);
-        {acc} += att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ({term});
+        {acc} += vis_spot[i] * att * att * spot_lights[i].intensity * spot_lights[i].color / dist2 * ({term});
     }}"""
 
 
@@ -150,6 +168,107 @@ layout(binding = LUT_UNIT) uniform sampler3D view_lut;
 uniform float lut_size;
 uniform vec2 lut_range;
 uniform vec3 white_balance;
+
+// shadow maps: layer k of shadow_maps is the depth seen from one light; <kind>_shadow[i] is
+// 1 + the layer of that kind's light i, 0 for an unshadowed light
+layout(binding = SHADOW_UNIT) uniform sampler2DArrayShadow shadow_maps;
+uniform mat4 shadow_mat[MAX_SHADOWS];      // world -> (u, v, depth) of layer k, projective
+uniform float shadow_offset[MAX_SHADOWS];  // world normal offset against self-shadowing
+uniform int directional_shadow[MAX_DIRECTIONAL_LIGHTS];
+uniform int point_shadow[MAX_POINT_LIGHTS];
+uniform int spot_shadow[MAX_SPOT_LIGHTS];
+float vis_directional[MAX_DIRECTIONAL_LIGHTS];
+float vis_point[MAX_POINT_LIGHTS];
+float vis_spot[MAX_SPOT_LIGHTS];
+// the environment's occlusion: maps from a few sky directions (layers sky_layer + k), each
+// direction xyz with its weight w (the sky's irradiance there)
+uniform int n_sky;
+uniform int sky_layer;
+uniform vec4 sky_dirs[MAX_SKY];
+// the rest of the sphere, taken as open: directions (xyz) and weights (w), as sky_dirs
+uniform vec4 open_dirs[N_OPEN];
+float sky_vis;
+
+// PCF lookup of map k at t = (u, v, depth): one bilinear-compared tap (2x2 PCF; per vertex, the
+// interpolation over the triangle filters further)
+float shadow_lookup(int k, vec3 t);
+
+// the share of a light that reaches p (normal n) past the shadow casters;
+// thin: n may face either way (turned towards the light)
+float shadow_visibility(int slot, vec3 p, vec3 n, vec3 l, bool thin) {
+    if (slot <= 0) {
+        return 1.0;
+    }
+    int k = slot - 1;
+    float nl = dot(n, l);
+    if (thin) {
+        // sheets and strands (hair, cloth, frames, brims) lie on or wrap other surfaces closer
+        // than a normal offset clears: look up a little towards the light as well
+        p += l * THIN_SHADOW_LIFT;
+        if (nl < 0.0) {
+            n = -n;
+            nl = -nl;
+        }
+    }
+    // normal offset, growing towards grazing light (slope-scaled): no acne on lit faces
+    float sin_nl = sqrt(max(1.0 - nl * nl, 0.0));
+    vec4 c = shadow_mat[k] * vec4(p + n * shadow_offset[k] * (1.0 + 2.0 * sin_nl), 1.0);
+    vec3 t = c.xyz / c.w;
+    if (c.w <= 0.0 || any(lessThan(t, vec3(0.0))) || any(greaterThan(t, vec3(1.0)))) {
+        return 1.0;
+    }
+    float v = shadow_lookup(k, t);
+    // a closed surface turning away from the light is shadowed by itself in the map; what light
+    // reaches it there is the wrapped (subsurface) term, which already fades: do not cut it
+    return thin ? v : mix(1.0, v, smoothstep(-0.2, 0.05, nl));
+}
+
+// every light's and the sky's shadowing kept by a share k (0: unshadowed)
+void shadows_faded(float k) {
+    for (int i = 0; i < n_directional_lights; i++) {
+        vis_directional[i] = mix(1.0, vis_directional[i], k);
+    }
+    for (int i = 0; i < n_point_lights; i++) {
+        vis_point[i] = mix(1.0, vis_point[i], k);
+    }
+    for (int i = 0; i < n_spot_lights; i++) {
+        vis_spot[i] = mix(1.0, vis_spot[i], k);
+    }
+    sky_vis = mix(1.0, sky_vis, k);
+}
+
+// fill vis_* for the lights at p (front normal n), and sky_vis
+void shadows_at(vec3 p, vec3 n, bool thin, bool sky) {
+    float num = 0.0;
+    float den = 0.0;
+    for (int k = 0; k < (sky ? n_sky : 0); k++) {
+        vec3 d = sky_dirs[k].xyz;
+        float nd = dot(n, d);
+        float w = sky_dirs[k].w * max(thin ? abs(nd) : nd, 0.0);
+        // grazing directions are the surface's own silhouette in their map: they count for
+        // little in the irradiance, and are taken as open
+        float v = shadow_visibility(sky_layer + k + 1, p, n, d, thin);
+        num += w * mix(1.0, v, smoothstep(0.1, 0.35, thin ? abs(nd) : nd));
+        den += w;
+    }
+    for (int k = 0; k < (sky && n_sky > 0 ? N_OPEN : 0); k++) {
+        float nd = dot(n, open_dirs[k].xyz);
+        float w = open_dirs[k].w * max(thin ? abs(nd) : nd, 0.0);
+        num += w;
+        den += w;
+    }
+    sky_vis = den > 0.0 ? num / den : 1.0;
+    for (int i = 0; i < n_directional_lights; i++) {
+        vis_directional[i] = shadow_visibility(directional_shadow[i], p, n,
+                                               -normalize(directional_lights[i].direction), thin);
+    }
+    for (int i = 0; i < n_point_lights; i++) {
+        vis_point[i] = shadow_visibility(point_shadow[i], p, n, normalize(point_lights[i].position - p), thin);
+    }
+    for (int i = 0; i < n_spot_lights; i++) {
+        vis_spot[i] = shadow_visibility(spot_shadow[i], p, n, normalize(spot_lights[i].position - p), thin);
+    }
+}
 
 // the camera's white balance, then the view transform (scene-linear -> display sRGB), a 3-D
 // table over log2-encoded channels (see facefarm.render.pyrender.view)
@@ -226,6 +345,11 @@ uniform int two_sided;
 out vec3 frag_position;
 out vec3 frag_normal;
 out vec3 color_front;
+
+float shadow_lookup(int k, vec3 t) {
+    return texture(shadow_maps, vec4(t.xy, float(k), t.z));
+}
+
 out vec3 color_back;
 out float frag_alpha;
 
@@ -249,7 +373,7 @@ vec3 irradiance(vec3 p, vec3 n) {
     // subsurface stand-in: blur the irradiance more in the channels that scatter further
     vec3 s = sss_amount * sss_radius;
     vec3 w = 0.6 * s;
-    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s));
+    vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s)) * sky_vis;
     vec3 d = vec3(0.0);""" + _sum_over_lights("d", "wrapped(dot(n, l), w)") + r"""
 #ifdef TANGENT_LOC
     // hair shadows itself: most strands lie under others and see little of a light (there are
@@ -368,6 +492,13 @@ void main()
   #endif
     frag_alpha = base.a;
     vec3 v = normalize(cam_pos - world.xyz);
+    shadows_at(world.xyz, n, two_sided == 1, true);
+  #ifdef TEXCOORD_0_LOC
+    // inside the mouth the compositor's share of light reaching in (below) stands for the
+    // shadows: both would count the lips and teeth twice (the mouth went ~3x darker than in
+    // Cycles); where all of it reaches (the rest of the head), the maps count in full
+    shadows_faded(texcoord_0.x);
+  #endif
     color_front = shade(world.xyz, n, v, base);
     color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
   #ifdef TEXCOORD_0_LOC
@@ -404,6 +535,11 @@ in vec3 color_back;
 in float frag_alpha;
 out vec4 frag_color;
 
+float shadow_lookup(int k, vec3 t) {
+    // one bilinear-compared tap, as per vertex: four cost ~15 ms a 256 px sample (lens fragments)
+    return texture(shadow_maps, vec4(t.xy, float(k), t.z));
+}
+
 void main()
 {
 #ifndef NORMAL_LOC
@@ -422,6 +558,7 @@ void main()
     vec3 v = normalize(cam_pos - frag_position);
     float rough = roughness();
     vec3 f0 = base_f0(material.base_color_factor.rgb);
+    shadows_at(frag_position, n, true, false);
     vec3 spec = light_specular(frag_position, n, v, rough * rough)
                 * fresnel(f0, max(dot(n, v), 1e-3), rough);
     color = display(color + spec / max(frag_alpha, 0.05));
@@ -465,6 +602,8 @@ void main()
 def _units(src: str) -> str:
     return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
             .replace("LUT_UNIT", str(LUT_UNIT)).replace("CLASS_UNIT", str(CLASS_UNIT))
+            .replace("SHADOW_UNIT", str(SHADOW_UNIT)).replace("MAX_SHADOWS", str(MAX_SHADOWS)).replace("MAX_SKY", str(MAX_SKY)).replace("N_OPEN", str(N_OPEN))
+            .replace("THIN_SHADOW_LIFT", repr(THIN_SHADOW_LIFT))
             .replace("CLASS_WIDTH", str(CLASS_WIDTH)).replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
             .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL)).replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING)))
 
