@@ -49,8 +49,9 @@ def _at_size(scene, size: int):
     f = size / cam.width
     K = cam.K.copy()
     K[:2] *= f
-    return dataclasses.replace(scene, camera=dataclasses.replace(
-        cam, K=K, width=size, height=int(round(cam.height * f))))
+    return dataclasses.replace(
+        scene, camera=dataclasses.replace(cam, K=K, width=size, height=int(round(cam.height * f)))
+    )
 
 
 def _catalog(size: int, spp: int):
@@ -60,8 +61,13 @@ def _catalog(size: int, spp: int):
     from facefarm.paths import ASSETS
 
     spec = json.loads((ASSETS / "catalogs" / "default.json").read_text())
-    spec["render"] = {**spec.get("render", {}), "backend": "cycles", "samples": spp, "resolution": [size, size],
-                      "device": "cpu"}
+    spec["render"] = {
+        **spec.get("render", {}),
+        "backend": "cycles",
+        "samples": spp,
+        "resolution": [size, size],
+        "device": "cpu",
+    }
     return load_catalog(spec)
 
 
@@ -118,11 +124,19 @@ def time_per_image(runs) -> list[dict]:
                 _log(f"{spp} spp: {walls[-1]:.1f} s wall, {cpus[-1]:.1f} s CPU {stages[-1]} {parts[-1]}")
         sr.close()
         over = [w - p["render_s"] for w, p in zip(walls, parts)]
-        row = {"size": size, "spp": spp, "images": n_images, "wall": float(np.mean(walls)), "cpu": float(np.mean(cpus)),
-               "overhead_pct_range": (100 * min(o / w for o, w in zip(over, walls)),
-                                      100 * max(o / w for o, w in zip(over, walls))),
-               **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]},
-               **{k: float(np.mean([s.get(k, 0.0) for s in stages])) for k in STAGES}}
+        row = {
+            "size": size,
+            "spp": spp,
+            "images": n_images,
+            "wall": float(np.mean(walls)),
+            "cpu": float(np.mean(cpus)),
+            "overhead_pct_range": (
+                100 * min(o / w for o, w in zip(over, walls)),
+                100 * max(o / w for o, w in zip(over, walls)),
+            ),
+            **{k: float(np.mean([p[k] for p in parts])) for k in parts[0]},
+            **{k: float(np.mean([s.get(k, 0.0) for s in stages])) for k in STAGES},
+        }
         row["overhead"] = row["wall"] - row["render_s"]  # everything but Cycles' own path tracing
         rows.append(row)
     return rows
@@ -151,13 +165,13 @@ def compose_ahead(size: int, spp: int, n_images: int) -> list[dict]:
         assert all(x["status"] == "rendered" for x in results), results
         tracing = float(np.mean([p["render_s"] for p in parts]))
         _log(f"compose ahead={ahead}: {wall:.2f} s/sample, path tracing {tracing:.2f} s")
-        rows.append({"ahead": ahead, "size": size, "spp": spp, "images": n_images, "wall": wall,
-                     "tracing": tracing})
+        rows.append({"ahead": ahead, "size": size, "spp": spp, "images": n_images, "wall": wall, "tracing": tracing})
     return rows
 
 
-def rss_over_renders(n_renders: int, size: int, recycle_every: int | None,
-                     checkpoints=(1, 10, 25, 50, 100, 150, 200)) -> dict[int, float]:
+def rss_over_renders(
+    n_renders: int, size: int, recycle_every: int | None, checkpoints=(1, 10, 25, 50, 100, 150, 200)
+) -> dict[int, float]:
     from facefarm.render.cycles.renderer import CyclesRenderer
 
     scenes = _scenes(6, size)
@@ -173,10 +187,8 @@ def rss_over_renders(n_renders: int, size: int, recycle_every: int | None,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true",
-                    help="one image per row; RSS at 64 px, 100 renders with recycling")
-    ap.add_argument("--runs", default="256:16:8,512:16,512:64",
-                    help="size:samples-per-pixel[:images], comma separated")
+    ap.add_argument("--quick", action="store_true", help="one image per row; RSS at 64 px, 100 renders with recycling")
+    ap.add_argument("--runs", default="256:16:8,512:16,512:64", help="size:samples-per-pixel[:images], comma separated")
     ap.add_argument("--images", type=int, default=2, help="images for a run that does not say")
     ap.add_argument("--rss-renders", type=int, default=120)
     ap.add_argument("--rss-size", type=int, default=128)
@@ -194,37 +206,55 @@ def main() -> None:
     rss_plain = rss_over_renders(a.rss_renders, rss_size, None)
     rss_recycled = rss_over_renders(n_recycled, rss_size, 50)
 
-    out = ["## Cycles back-end (CPU)", "",
-           "Real heads from `facefarm/assets/catalogs/default.json` (the first *images* samples of a row), "
-           f"adaptive sampling + OpenImageDenoise, one renderer reused; what a worker pays once (Cycles' "
-           f"kernels, OIDN, each HDRI's importance map, the skin charts of each surface level) is paid "
-           f"before the timing, by rendering each row's samples once at 32 px. Wall seconds depend on what else "
-           f"runs (load average {load:.1f} at the start); CPU seconds are the process total over "
-           f"all threads.",
-           "", "Whole samples through the pipeline (resolve, compose, render, labels, encode, write); "
-           "*overhead* is everything outside Cycles' own path tracing (resolve, compose with hair, scene "
-           "build, pass readback, labels, PNG/EXR encode, write).", "",
-           "| px | samples/px | images | wall s/sample | CPU s/sample | compose s | build s | path tracing s "
-           "| readback s | labels+encode+write s | overhead s | overhead % | overhead % by sample |",
-           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = [
+        "## Cycles back-end (CPU)",
+        "",
+        "Real heads from `facefarm/assets/catalogs/default.json` (the first *images* samples of a row), "
+        f"adaptive sampling + OpenImageDenoise, one renderer reused; what a worker pays once (Cycles' "
+        f"kernels, OIDN, each HDRI's importance map, the skin charts of each surface level) is paid "
+        f"before the timing, by rendering each row's samples once at 32 px. Wall seconds depend on what else "
+        f"runs (load average {load:.1f} at the start); CPU seconds are the process total over "
+        f"all threads.",
+        "",
+        "Whole samples through the pipeline (resolve, compose, render, labels, encode, write); "
+        "*overhead* is everything outside Cycles' own path tracing (resolve, compose with hair, scene "
+        "build, pass readback, labels, PNG/EXR encode, write).",
+        "",
+        "| px | samples/px | images | wall s/sample | CPU s/sample | compose s | build s | path tracing s "
+        "| readback s | labels+encode+write s | overhead s | overhead % | overhead % by sample |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in rows:
         lo, hi = r["overhead_pct_range"]
-        out.append(f"| {r['size']} | {r['spp']} | {r['images']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['compose']:.2f} | "
-                   f"{r['build_s']:.2f} | {r['render_s']:.1f} | {r['readback_s']:.3f} | "
-                   f"{r['labels'] + r['encode'] + r['write']:.2f} | {r['overhead']:.2f} | "
-                   f"{100 * r['overhead'] / r['wall']:.1f} % | {lo:.1f}-{hi:.1f} % |")
-    out += ["", "The same samples of the first row through a render worker's shard loop (what `facefarm render` "
-            "runs), with and without composing the next sample on a second thread while Cycles renders "
-            "(the default for Cycles; on a GPU node the CPU is otherwise idle then):", "",
-            "| compose ahead | px | samples/px | images | wall s/sample | path tracing s | overhead s | overhead % |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        out.append(
+            f"| {r['size']} | {r['spp']} | {r['images']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['compose']:.2f} | "
+            f"{r['build_s']:.2f} | {r['render_s']:.1f} | {r['readback_s']:.3f} | "
+            f"{r['labels'] + r['encode'] + r['write']:.2f} | {r['overhead']:.2f} | "
+            f"{100 * r['overhead'] / r['wall']:.1f} % | {lo:.1f}-{hi:.1f} % |"
+        )
+    out += [
+        "",
+        "The same samples of the first row through a render worker's shard loop (what `facefarm render` "
+        "runs), with and without composing the next sample on a second thread while Cycles renders "
+        "(the default for Cycles; on a GPU node the CPU is otherwise idle then):",
+        "",
+        "| compose ahead | px | samples/px | images | wall s/sample | path tracing s | overhead s | overhead % |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in ahead:
         over = r["wall"] - r["tracing"]
-        out.append(f"| {'yes' if r['ahead'] else 'no'} | {r['size']} | {r['spp']} | {r['images']} | {r['wall']:.2f} "
-                   f"| {r['tracing']:.2f} | {over:.2f} | {100 * over / r['wall']:.1f} % |")
-    out += ["", f"RSS of one process over {a.rss_renders} renders ({rss_size} px, 4 spp, six heads in "
-            f"turn); the recycled run follows in the same process, so its RSS starts where the first ended:",
-            "", "| renders | RSS MB | RSS MB, recycle_every=50 |", "| ---: | ---: | ---: |"]
+        out.append(
+            f"| {'yes' if r['ahead'] else 'no'} | {r['size']} | {r['spp']} | {r['images']} | {r['wall']:.2f} "
+            f"| {r['tracing']:.2f} | {over:.2f} | {100 * over / r['wall']:.1f} % |"
+        )
+    out += [
+        "",
+        f"RSS of one process over {a.rss_renders} renders ({rss_size} px, 4 spp, six heads in "
+        f"turn); the recycled run follows in the same process, so its RSS starts where the first ended:",
+        "",
+        "| renders | RSS MB | RSS MB, recycle_every=50 |",
+        "| ---: | ---: | ---: |",
+    ]
     for i in rss_plain:
         recycled = f"{rss_recycled[i]:.0f}" if i in rss_recycled else "-"
         out.append(f"| {i} | {rss_plain[i]:.0f} | {recycled} |")

@@ -80,8 +80,13 @@ def main(argv: list[str] | None = None) -> None:
         import ray
 
         t0 = time.perf_counter()
-        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, logging_level="ERROR",
-                 log_to_driver=False)
+        ray.init(
+            address="local",
+            num_cpus=os.cpu_count(),
+            include_dashboard=False,
+            logging_level="ERROR",
+            log_to_driver=False,
+        )
         ray_start = time.perf_counter() - t0
         for w in (1, 2):
             start, render, ok = _farm(job, f"{tmp}/ray{w}", w, args.n)
@@ -94,8 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     base = rows[0][2] / rows[0][4] if rows[0][4] > 0 else 0.0
     for name, workers, ok, start, render in rows:
         rate = ok / render if render > 0 else 0.0
-        print(f"| {name} | {workers} | {ok} | {start:.1f} | {render:.1f} | {rate:.2f} | "
-              f"{rate / base if base else 0:.2f}x |")
+        print(
+            f"| {name} | {workers} | {ok} | {start:.1f} | {render:.1f} | {rate:.2f} | "
+            f"{rate / base if base else 0:.2f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ STAGES = ("resolve", "compose", "render", "labels", "encode", "write")
 
 
 def _catalog_at(resolution: int):
+    import json
+
     from facefarm.catalog import load_catalog
 
-    import json
     spec = json.loads(open("facefarm/assets/catalogs/default.json").read())
     spec.setdefault("render", {}).update(resolution=[resolution, resolution], backend="pyrender")
     return load_catalog(spec)
@@ -62,16 +63,19 @@ class BareRenderer:
             self.osr = pr.OffscreenRenderer(cam.width, cam.height)
         s = pr.Scene(ambient_light=(0.3, 0.3, 0.3))
         for m in scene.meshes:
-            prim = pr.Primitive(positions=m.vertices, indices=m.faces,
-                                color_0=None if m.vertex_colors is None else m.vertex_colors)
+            prim = pr.Primitive(
+                positions=m.vertices, indices=m.faces, color_0=None if m.vertex_colors is None else m.vertex_colors
+            )
             s.add(pr.Mesh([prim]))
         for c in scene.curves:  # hair: the same camera-facing ribbons the pipeline draws
             rb = ribbons(c, cam)
             if len(rb.faces):
                 s.add(pr.Mesh([pr.Primitive(positions=rb.vertices, indices=rb.faces)]))
         K = cam.K
-        s.add(pr.IntrinsicsCamera(K[0, 0], K[1, 1], K[0, 2], K[1, 2], cam.near, cam.far),
-              pose=cam.camera_to_world @ CV_TO_GL)
+        s.add(
+            pr.IntrinsicsCamera(K[0, 0], K[1, 1], K[0, 2], K[1, 2], cam.near, cam.far),
+            pose=cam.camera_to_world @ CV_TO_GL,
+        )
         s.add(pr.DirectionalLight(intensity=3.0), pose=cam.camera_to_world @ CV_TO_GL)
         t0, c0 = time.perf_counter(), time.process_time()
         self.osr.render(s)
@@ -117,9 +121,14 @@ def stage_table(n: int, resolution: int) -> dict:
         floors["bare_encode"].append(time.perf_counter() - t0)
     sr.close()
     bare.close()
-    return {"resolution": resolution, "n": n, "wall": wall, "cpu": cpu,
-            "stages": {k: float(np.mean(v)) for k, v in times.items()},
-            "floors": {k: float(np.median(v)) for k, v in floors.items()}}
+    return {
+        "resolution": resolution,
+        "n": n,
+        "wall": wall,
+        "cpu": cpu,
+        "stages": {k: float(np.mean(v)) for k, v in times.items()},
+        "floors": {k: float(np.median(v)) for k, v in floors.items()},
+    }
 
 
 def long_run(n: int, resolution: int = 256) -> dict:
@@ -141,34 +150,45 @@ def long_run(n: int, resolution: int = 256) -> dict:
 
 
 def markdown(tables: list[dict], long: dict | None) -> str:
-    lines = ["## Fast back-end (pyrender, EGL llvmpipe): stages and floor", "",
-             "One process, one sample at a time (default catalog, hair at the pixel density's strand count). "
-             "Stage times are wall-clock means; *CPU/sample* counts every thread of the process (llvmpipe "
-             "rasterises on all cores). Floors, measured on the same scenes in the same run: *bare render* = "
-             "the same triangles (hair as the same ribbons) drawn once by a plain pyrender scene + colour/depth "
-             "readback; *bare encode* = one PNG of the image (cv2, compression 1). *Floor on 2 cores* = the "
-             "samples/s two processes would reach doing nothing but the bare render and encode (2 / their CPU "
-             "seconds): what this machine can give at best.", "",
-             "| px | " + " | ".join(STAGES) + " | total | CPU/sample | samples/s | bare render | bare render CPU "
-             "| bare encode | render / bare render | total / floor | floor on 2 cores |",
-             "|---|" + "---|" * (len(STAGES) + 9)]
+    lines = [
+        "## Fast back-end (pyrender, EGL llvmpipe): stages and floor",
+        "",
+        "One process, one sample at a time (default catalog, hair at the pixel density's strand count). "
+        "Stage times are wall-clock means; *CPU/sample* counts every thread of the process (llvmpipe "
+        "rasterises on all cores). Floors, measured on the same scenes in the same run: *bare render* = "
+        "the same triangles (hair as the same ribbons) drawn once by a plain pyrender scene + colour/depth "
+        "readback; *bare encode* = one PNG of the image (cv2, compression 1). *Floor on 2 cores* = the "
+        "samples/s two processes would reach doing nothing but the bare render and encode (2 / their CPU "
+        "seconds): what this machine can give at best.",
+        "",
+        "| px | " + " | ".join(STAGES) + " | total | CPU/sample | samples/s | bare render | bare render CPU "
+        "| bare encode | render / bare render | total / floor | floor on 2 cores |",
+        "|---|" + "---|" * (len(STAGES) + 9),
+    ]
     for t in tables:
         s = t["stages"]
         total = sum(s.values())
         fl = t["floors"]
-        lines.append(f"| {t['resolution']} | " + " | ".join(f"{1000 * s[k]:.1f} ms" for k in STAGES)
-                     + f" | {1000 * total:.1f} ms | {1000 * t['cpu'] / t['n']:.0f} ms | {t['n'] / t['wall']:.2f}"
-                     f" | {1000 * fl['bare_render']:.1f} ms | {1000 * fl['bare_render_cpu']:.0f} ms"
-                     f" | {1000 * fl['bare_encode']:.2f} ms"
-                     f" | {s['render'] / fl['bare_render']:.1f}x"
-                     f" | {total / (fl['bare_render'] + fl['bare_encode']):.1f}x"
-                     f" | {2.0 / (fl['bare_render_cpu'] + fl['bare_encode']):.1f} samples/s |")
+        lines.append(
+            f"| {t['resolution']} | "
+            + " | ".join(f"{1000 * s[k]:.1f} ms" for k in STAGES)
+            + f" | {1000 * total:.1f} ms | {1000 * t['cpu'] / t['n']:.0f} ms | {t['n'] / t['wall']:.2f}"
+            f" | {1000 * fl['bare_render']:.1f} ms | {1000 * fl['bare_render_cpu']:.0f} ms"
+            f" | {1000 * fl['bare_encode']:.2f} ms"
+            f" | {s['render'] / fl['bare_render']:.1f}x"
+            f" | {total / (fl['bare_render'] + fl['bare_encode']):.1f}x"
+            f" | {2.0 / (fl['bare_render_cpu'] + fl['bare_encode']):.1f} samples/s |"
+        )
     if long:
         first, last = long["rss"][1] if len(long["rss"]) > 1 else long["rss"][0], long["rss"][-1]
-        lines += ["", f"Long run: {long['n']} samples at 256 px in {long['wall']:.0f} s "
-                  f"({long['n'] / long['wall']:.2f} samples/s); RSS {first[1]:.0f} MB at sample {first[0]} -> "
-                  f"{last[1]:.0f} MB at sample {last[0]} (samples: "
-                  + ", ".join(f"{i}:{m:.0f}" for i, m in long["rss"]) + ")"]
+        lines += [
+            "",
+            f"Long run: {long['n']} samples at 256 px in {long['wall']:.0f} s "
+            f"({long['n'] / long['wall']:.2f} samples/s); RSS {first[1]:.0f} MB at sample {first[0]} -> "
+            f"{last[1]:.0f} MB at sample {last[0]} (samples: "
+            + ", ".join(f"{i}:{m:.0f}" for i, m in long["rss"])
+            + ")",
+        ]
     return "\n".join(lines) + "\n"
 
 

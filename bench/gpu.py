@@ -41,8 +41,9 @@ class GpuSampler:
         self._stop = threading.Event()
         self._tool = shutil.which("nvidia-smi")
         if self._tool:
-            out = subprocess.run([self._tool, "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
-                                 text=True)
+            out = subprocess.run(
+                [self._tool, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True
+            )
             self.card = out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
 
     def __enter__(self):
@@ -53,8 +54,11 @@ class GpuSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            out = subprocess.run([self._tool, "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [self._tool, "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"],
+                capture_output=True,
+                text=True,
+            )
             if out.returncode == 0 and out.stdout.strip():
                 self.samples.append(float(out.stdout.strip().splitlines()[0]))
             self._stop.wait(self.period)
@@ -71,8 +75,13 @@ def _catalog(backend: str, resolution: int, spp: int | None, device: str):
     from facefarm.paths import CATALOGS
 
     spec = json.loads((CATALOGS / "default.json").read_text())
-    spec["render"] = {**spec.get("render", {}), "backend": backend, "resolution": [resolution, resolution],
-                      "device": device, **({"samples": spp, "denoise": True} if spp else {})}
+    spec["render"] = {
+        **spec.get("render", {}),
+        "backend": backend,
+        "resolution": [resolution, resolution],
+        "device": device,
+        **({"samples": spp, "denoise": True} if spp else {}),
+    }
     return load_catalog(spec)
 
 
@@ -114,18 +123,31 @@ def main() -> None:
         with GpuSampler() as gpu:
             m = measure(backend, res, spp, device, share)
         node_bound = min(1.0 / m["render"], cores / m["compose"])
-        rows.append((label + (f" (CPU, {spp} spp)" if a.cpu and spp else " (CPU)" if a.cpu else ""), m,
-                     1.0 / (m["compose"] + m["render"]), node_bound, gpu.mean()))
+        rows.append(
+            (
+                label + (f" (CPU, {spp} spp)" if a.cpu and spp else " (CPU)" if a.cpu else ""),
+                m,
+                1.0 / (m["compose"] + m["render"]),
+                node_bound,
+                gpu.mean(),
+            )
+        )
         card = gpu.card
     print(f"### GPU node throughput ({'CPU mode: ' if a.cpu else ''}{card or 'no NVIDIA GPU'}, {cores} cores)\n")
-    print("| configuration | samples | CPU s (compose, labels, encode) | render s | 1 worker samples/s | node bound samples/s | GPU util % |")
+    print(
+        "| configuration | samples | CPU s (compose, labels, encode) | render s | 1 worker samples/s | node bound samples/s | GPU util % |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, m, one, bound, util in rows:
-        print(f"| {label} | {m['n']} | {m['compose']:.3f} | {m['render']:.3f} | {one:.2f} | {bound:.2f} | "
-              f"{'-' if util is None else f'{util:.0f}'} |")
-    print("\nnode bound = min(1 / render, cores / CPU s): the GPU draws one sample at a time while the cores "
-          "compose, label and encode in parallel (fast back-end workers share the GPU, one per core). In CPU mode "
-          "the render runs on the same cores, so the bound is only a check of the script.")
+        print(
+            f"| {label} | {m['n']} | {m['compose']:.3f} | {m['render']:.3f} | {one:.2f} | {bound:.2f} | "
+            f"{'-' if util is None else f'{util:.0f}'} |"
+        )
+    print(
+        "\nnode bound = min(1 / render, cores / CPU s): the GPU draws one sample at a time while the cores "
+        "compose, label and encode in parallel (fast back-end workers share the GPU, one per core). In CPU mode "
+        "the render runs on the same cores, so the bound is only a check of the script."
+    )
 
 
 if __name__ == "__main__":

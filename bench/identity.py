@@ -124,8 +124,11 @@ def proportions(pts: np.ndarray) -> dict[str, float]:
     r = np.array([[c, s], [-s, c]])  # undo the roll: the eye line horizontal
     q = (p - p[36]) @ r.T
     gap = q[[37, 38, 43, 44], 1].mean() - q[17:27, 1].mean()
-    return {"brow_lid": gap / ew, "mouth": float(np.linalg.norm(p[48] - p[54])) / ew,
-            "jaw": float(np.linalg.norm(p[0] - p[16])) / ew}
+    return {
+        "brow_lid": gap / ew,
+        "mouth": float(np.linalg.norm(p[48] - p[54])) / ew,
+        "jaw": float(np.linalg.norm(p[0] - p[16])) / ew,
+    }
 
 
 def shape_spread(points3d: list[np.ndarray]) -> float:
@@ -149,10 +152,14 @@ def pair_stats(desc: np.ndarray, ident: np.ndarray) -> dict[str, float]:
     dist = np.linalg.norm(desc[i] - desc[j], axis=1)
     same = ident[i] == ident[j]
     nan = float("nan")
-    return {"diff_under": float((dist[~same] < THRESHOLD).mean()),
-            "same_under": float((dist[same] < THRESHOLD).mean()) if same.any() else nan,
-            "diff_median": float(np.median(dist[~same])), "same_median": float(np.median(dist[same])) if same.any() else nan,
-            "n_diff": int((~same).sum()), "n_same": int(same.sum())}
+    return {
+        "diff_under": float((dist[~same] < THRESHOLD).mean()),
+        "same_under": float((dist[same] < THRESHOLD).mean()) if same.any() else nan,
+        "diff_median": float(np.median(dist[~same])),
+        "same_median": float(np.median(dist[same])) if same.any() else nan,
+        "n_diff": int((~same).sum()),
+        "n_same": int(same.sum()),
+    }
 
 
 def diff_share_interval(per_image: dict, n_boot: int = 500, seed: int = 0) -> tuple[float, float]:
@@ -174,8 +181,16 @@ def diff_share_interval(per_image: dict, n_boot: int = 500, seed: int = 0) -> tu
     return float(lo), float(hi)
 
 
-def run(repo: Path, n_identities: int, per: int, seed: int, override: Path, save: Path | None,
-        backend: str = "pyrender", controlled_only: bool = False) -> dict:
+def run(
+    repo: Path,
+    n_identities: int,
+    per: int,
+    seed: int,
+    override: Path,
+    save: Path | None,
+    backend: str = "pyrender",
+    controlled_only: bool = False,
+) -> dict:
     _import_repo(repo)
     from facefarm.catalog import load_catalog, resolve
     from facefarm.compose.compositor import compose, identity_params
@@ -221,8 +236,11 @@ def run(repo: Path, n_identities: int, per: int, seed: int, override: Path, save
             a, pose = record["attributes"], record["head_pose"]
             ages.append(a["age_years"])
             genders.append(a["gender"])
-            if (a["age_years"] >= ADULT_YEARS and abs(pose["yaw_deg"]) <= FRONTAL_DEG
-                    and abs(pose["pitch_deg"]) <= FRONTAL_DEG):
+            if (
+                a["age_years"] >= ADULT_YEARS
+                and abs(pose["yaw_deg"]) <= FRONTAL_DEG
+                and abs(pose["pitch_deg"]) <= FRONTAL_DEG
+            ):
                 props_gt.append(proportions(pts))
                 if got is not None:
                     props_dl.append(proportions(got[1]))
@@ -244,8 +262,9 @@ def run(repo: Path, n_identities: int, per: int, seed: int, override: Path, save
             s = resolve(cat, seed, j * per).model_copy(update=shared)
             record, files = renderer.finish(Prepared(seed, s, compose(s, head, renderer.info.strands), {}))
             bgr = cv2.imdecode(np.frombuffer(files["image"], np.uint8), cv2.IMREAD_COLOR)
-            desc_ctl.append(fr.from_points(np.ascontiguousarray(bgr[:, :, ::-1]),
-                                           np.asarray(record["landmarks"]["uv"], float)[:68]))
+            desc_ctl.append(
+                fr.from_points(np.ascontiguousarray(bgr[:, :, ::-1]), np.asarray(record["landmarks"]["uv"], float)[:68])
+            )
     finally:
         renderer.close()
 
@@ -260,18 +279,27 @@ def run(repo: Path, n_identities: int, per: int, seed: int, override: Path, save
         "controlled": pair_stats(np.array(desc_ctl), np.arange(n_identities)),
         "dlib": pair_stats(np.array(desc_dl), np.array(ident_dl)),
         "detected": f"{len(desc_dl)}/{len(desc_gt)}",
-        "props_gt": mean(props_gt), "props_dlib": mean(props_dl), "props_3d": mean(props3d),
-        "n_frontal": len(props_gt), "n_adult_ids": len(props3d),
+        "props_gt": mean(props_gt),
+        "props_dlib": mean(props_dl),
+        "props_3d": mean(props3d),
+        "n_frontal": len(props_gt),
+        "n_adult_ids": len(props3d),
         "spread": shape_spread(heads3d),
-        "per_image": {"descriptor_gt": np.array(desc_gt).tolist(), "identity": ident_gt, "age_years": ages,
-                      "gender": genders},
+        "per_image": {
+            "descriptor_gt": np.array(desc_gt).tolist(),
+            "identity": ident_gt,
+            "age_years": ages,
+            "gender": genders,
+        },
     }
 
 
 def table(rows: dict[str, dict]) -> str:
-    out = ["| run | align | different < 0.6 (95 % interval over identities) | same < 0.6 | median different | "
-           "median same | pairs (diff/same) |",
-           "|---|---|---:|---:|---:|---:|---|"]
+    out = [
+        "| run | align | different < 0.6 (95 % interval over identities) | same < 0.6 | median different | "
+        "median same | pairs (diff/same) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for name, r in rows.items():
         for al in ("gt", "dlib"):
             s = r[al]
@@ -280,28 +308,47 @@ def table(rows: dict[str, dict]) -> str:
             if al == "gt" and "per_image" in r:
                 lo, hi = diff_share_interval(r["per_image"])
                 ci = f" ({100 * lo:.0f}-{100 * hi:.0f} %)"
-            out.append(f"| {name} | {al}{extra} | {100 * s['diff_under']:.1f} %{ci} | {100 * s['same_under']:.1f} % | "
-                       f"{s['diff_median']:.3f} | {s['same_median']:.3f} | {s['n_diff']}/{s['n_same']} |")
-    out += ["", "The same identities, one image each, all with the same frontal pose, neutral expression, camera, "
-            "light, background and clothes, no glasses (bench/catalogs/identity_reference.json; the identity "
-            "signal without nuisance):", "",
-            "| run | different < 0.6 | median different | pairs |", "|---|---:|---:|---:|"]
+            out.append(
+                f"| {name} | {al}{extra} | {100 * s['diff_under']:.1f} %{ci} | {100 * s['same_under']:.1f} % | "
+                f"{s['diff_median']:.3f} | {s['same_median']:.3f} | {s['n_diff']}/{s['n_same']} |"
+            )
+    out += [
+        "",
+        "The same identities, one image each, all with the same frontal pose, neutral expression, camera, "
+        "light, background and clothes, no glasses (bench/catalogs/identity_reference.json; the identity "
+        "signal without nuisance):",
+        "",
+        "| run | different < 0.6 | median different | pairs |",
+        "|---|---:|---:|---:|",
+    ]
     for name, r in rows.items():
         if "controlled" in r:
             c = r["controlled"]
             out.append(f"| {name} | {100 * c['diff_under']:.1f} % | {c['diff_median']:.3f} | {c['n_diff']} |")
-    out += ["", "Proportions in outer-eye-corner distances (adults; renders: |yaw|, |pitch| <= 12 deg):", "",
-            "| run | landmarks | brow-lid gap | mouth width | jaw width | n |", "|---|---|---:|---:|---:|---:|"]
+    out += [
+        "",
+        "Proportions in outer-eye-corner distances (adults; renders: |yaw|, |pitch| <= 12 deg):",
+        "",
+        "| run | landmarks | brow-lid gap | mouth width | jaw width | n |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     out.append(f"| real (issue) | | {REAL['brow_lid']:.2f} | {REAL['mouth']:.2f} | {REAL['jaw']:.2f} | |")
     for name, r in rows.items():
-        for key, label, n in (("props_gt", "renders, ground truth", r["n_frontal"]),
-                              ("props_dlib", "renders, dlib predicted", None),
-                              ("props_3d", "neutral 3D, frontal", r["n_adult_ids"])):
+        for key, label, n in (
+            ("props_gt", "renders, ground truth", r["n_frontal"]),
+            ("props_dlib", "renders, dlib predicted", None),
+            ("props_3d", "neutral 3D, frontal", r["n_adult_ids"]),
+        ):
             p = r[key]
-            out.append(f"| {name} | {label} | {p['brow_lid']:.3f} | {p['mouth']:.3f} | {p['jaw']:.3f} | "
-                       f"{'' if n is None else n} |")
-    out += ["", "| run | identity shape spread (mean pairwise 3D landmark distance / eye-corner distance) |",
-            "|---|---:|"]
+            out.append(
+                f"| {name} | {label} | {p['brow_lid']:.3f} | {p['mouth']:.3f} | {p['jaw']:.3f} | "
+                f"{'' if n is None else n} |"
+            )
+    out += [
+        "",
+        "| run | identity shape spread (mean pairwise 3D landmark distance / eye-corner distance) |",
+        "|---|---:|",
+    ]
     for name, r in rows.items():
         out.append(f"| {name} | {r['spread']:.4f} |")
     return "\n".join(out)
@@ -313,17 +360,33 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--identities", type=int, default=40)
     ap.add_argument("--per", type=int, default=4, help="images per identity (must match the catalog)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--catalog", type=Path, default=HERE / "catalogs/identity.json",
-                    help="JSON merged over the repo's default catalog")
-    ap.add_argument("--backend", default="pyrender", choices=["pyrender", "cycles"],
-                    help="cycles: 16 samples per pixel on the CPU (slow: a check, not the default)")
-    ap.add_argument("--controlled-only", action="store_true",
-                    help="only the controlled row (one image per identity, shared image attributes)")
+    ap.add_argument(
+        "--catalog",
+        type=Path,
+        default=HERE / "catalogs/identity.json",
+        help="JSON merged over the repo's default catalog",
+    )
+    ap.add_argument(
+        "--backend",
+        default="pyrender",
+        choices=["pyrender", "cycles"],
+        help="cycles: 16 samples per pixel on the CPU (slow: a check, not the default)",
+    )
+    ap.add_argument(
+        "--controlled-only",
+        action="store_true",
+        help="only the controlled row (one image per identity, shared image attributes)",
+    )
     ap.add_argument("--label", default=None, help="row name (default: the repo folder)")
     ap.add_argument("--save", type=Path, default=None, help="also write images and records here")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    ap.add_argument("--table", type=Path, nargs="+", default=None,
-                    help="print one table of earlier --json results (renders nothing)")
+    ap.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print one table of earlier --json results (renders nothing)",
+    )
     args = ap.parse_args(argv)
     if args.table:
         rows: dict[str, dict] = {}
@@ -332,8 +395,9 @@ def main(argv: list[str] | None = None) -> None:
         print(table(rows))
         return
     repo = args.repo.resolve()
-    result = run(repo, args.identities, args.per, args.seed, args.catalog, args.save, args.backend,
-                 args.controlled_only)
+    result = run(
+        repo, args.identities, args.per, args.seed, args.catalog, args.save, args.backend, args.controlled_only
+    )
     if args.controlled_only:
         c = result["controlled"]
         print(f"| {args.label or repo.name} | {100 * c['diff_under']:.1f} % | {c['diff_median']:.3f} | {c['n_diff']} |")
@@ -341,8 +405,10 @@ def main(argv: list[str] | None = None) -> None:
     name = args.label or repo.name
     if args.json is not None:
         args.json.write_text(json.dumps({name: result}))
-    print(f"## Identity separation (dlib face recognition), {args.identities} identities x {args.per} images, "
-          f"seed {args.seed}\n")
+    print(
+        f"## Identity separation (dlib face recognition), {args.identities} identities x {args.per} images, "
+        f"seed {args.seed}\n"
+    )
     print(table({name: result}))
 
 

@@ -37,8 +37,10 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, no GPU (Mesa llvmpipe for OpenGL, Cycles on CPU)")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, no GPU (Mesa llvmpipe for OpenGL, Cycles on CPU)"
+    )
 
 
 def main() -> None:
@@ -58,8 +60,10 @@ def main() -> None:
             sections.append(f"## {name}\n\nFAILED (exit {p.returncode}):\n\n```\n{p.stderr[-2000:]}\n```\n")
         else:
             sections.append(p.stdout.strip() + "\n")
-    header = (f"# Benchmarks\n\nMeasured {dt.date.today().isoformat()} on: {machine()}.\n\n"
-              f"Reproduce with `make bench` (= `.venv/bin/python -m bench.run{' --quick' if a.quick else ''}`).\n")
+    header = (
+        f"# Benchmarks\n\nMeasured {dt.date.today().isoformat()} on: {machine()}.\n\n"
+        f"Reproduce with `make bench` (= `.venv/bin/python -m bench.run{' --quick' if a.quick else ''}`).\n"
+    )
     body = "\n".join(sections)
     notes = Path(ROOT / "bench" / "NOTES.md")
     tail = "\n" + notes.read_text() if notes.exists() else ""

@@ -41,6 +41,8 @@ def pytest_sessionfinish(session, exitstatus):
     if os.environ.get("FACEFARM_TEST_FAST") == "1" and exitstatus == 0:
         heavy = [m for m in ("bpy", "ray") if m in sys.modules]
         if heavy:
-            print(f"\nmake test-fast imported {', '.join(heavy)}: mark the test that needs it slow or blender",
-                  file=sys.stderr)
+            print(
+                f"\nmake test-fast imported {', '.join(heavy)}: mark the test that needs it slow or blender",
+                file=sys.stderr,
+            )
             session.exitstatus = 1

@@ -54,9 +54,13 @@ def _python(*args: str) -> subprocess.CompletedProcess:
 
 # ------------------------------------------------------------------------------ the package
 
+
 def test_import_facefarm_is_cheap_and_the_api_loads_on_use():
-    proc = _python("-c", "import sys, facefarm; print(sorted(m for m in sys.modules if m.startswith('facefarm')),"
-                         " 'numpy' in sys.modules)")
+    proc = _python(
+        "-c",
+        "import sys, facefarm; print(sorted(m for m in sys.modules if m.startswith('facefarm')),"
+        " 'numpy' in sys.modules)",
+    )
     assert proc.stdout.split() == ["['facefarm']", "False"], proc.stderr
     for name in facefarm.__all__:
         assert getattr(facefarm, name) is not None
@@ -66,14 +70,17 @@ def test_import_facefarm_is_cheap_and_the_api_loads_on_use():
 
 def test_facefarm_render_is_the_function_and_still_leads_to_the_backend_package():
     # facefarm/render/ (the back-ends) has the API function's name: importing it must not replace the function
-    proc = _python("-c", "import facefarm\n"
-                         "from facefarm.render.backends import BACKENDS\n"
-                         "import facefarm.render.pyrender.renderer as r\n"
-                         "import facefarm.render.backends as b\n"
-                         "assert b.BACKENDS is BACKENDS and r.__name__ == 'facefarm.render.pyrender.renderer'\n"
-                         "assert callable(facefarm.render) and 'catalog' in facefarm.render.__doc__\n"
-                         "assert facefarm.render.backends is b\n"
-                         "print('ok')")
+    proc = _python(
+        "-c",
+        "import facefarm\n"
+        "from facefarm.render.backends import BACKENDS\n"
+        "import facefarm.render.pyrender.renderer as r\n"
+        "import facefarm.render.backends as b\n"
+        "assert b.BACKENDS is BACKENDS and r.__name__ == 'facefarm.render.pyrender.renderer'\n"
+        "assert callable(facefarm.render) and 'catalog' in facefarm.render.__doc__\n"
+        "assert facefarm.render.backends is b\n"
+        "print('ok')",
+    )
     assert proc.stdout.strip() == "ok", proc.stderr
 
 
@@ -84,6 +91,7 @@ def test_version_flag_prints_the_version_and_exits_0():
 
 
 # ------------------------------------------------------------------------------ load
+
 
 @pytest.mark.slow  # the shared render
 def test_load_gives_the_files_and_labels_as_written(rendered):
@@ -102,8 +110,9 @@ def test_load_gives_the_files_and_labels_as_written(rendered):
         assert s.depth.shape == (h, w) and s.depth.dtype == np.float32
         bgr = cv2.imread(str(out / label["files"]["image"]), cv2.IMREAD_COLOR)
         np.testing.assert_array_equal(s.image, bgr[:, :, ::-1])
-        np.testing.assert_array_equal(s.segmentation, cv2.imread(str(out / label["files"]["segmentation"]),
-                                                                 cv2.IMREAD_UNCHANGED))
+        np.testing.assert_array_equal(
+            s.segmentation, cv2.imread(str(out / label["files"]["segmentation"]), cv2.IMREAD_UNCHANGED)
+        )
         raw = cv2.imread(str(out / label["files"]["depth"]), cv2.IMREAD_UNCHANGED)
         assert raw.dtype == np.uint16
         np.testing.assert_allclose(s.depth, raw * label["depth_scale_m"], rtol=1e-6)
@@ -226,6 +235,7 @@ def test_to_hf_has_the_hf_export_columns_and_decodes_images(rendered):
 
 # ------------------------------------------------------------------------------ render / resolve
 
+
 @pytest.mark.slow  # the shared render
 def test_resolve_gives_the_attributes_the_render_used(rendered):
     _, ds = rendered
@@ -262,9 +272,15 @@ def _checker_sample(size: int = 192, landmarks: np.ndarray | None = None) -> Sam
     """A float checkerboard (0/1, squares of SQUARE px, edges on pixel boundaries: u = 8k) as a Sample."""
     jj, ii = np.mgrid[0:size, 0:size]
     board = ((ii // SQUARE + jj // SQUARE) % 2).astype(np.float32)
-    return Sample(image=np.repeat(board[:, :, None], 3, axis=2), segmentation=board.astype(np.uint8),
-                  depth=board + 1.0, landmarks=landmarks, visible=np.ones(70, bool), in_frame=np.ones(70, bool),
-                  record=None)
+    return Sample(
+        image=np.repeat(board[:, :, None], 3, axis=2),
+        segmentation=board.astype(np.uint8),
+        depth=board + 1.0,
+        landmarks=landmarks,
+        visible=np.ones(70, bool),
+        in_frame=np.ones(70, bool),
+        record=None,
+    )
 
 
 def _face_landmarks(eye_mid, eye_distance: float, mouth_distance: float, angle_deg: float = 0.0) -> np.ndarray:
@@ -304,7 +320,7 @@ def test_crop_keeps_a_landmark_on_its_checker_corner_to_a_thousandth_of_a_pixel(
     v_edge = window[1].start + _edge_crossing(img[window[1], col])
     assert abs(u_edge - u) < 1e-3 and abs(v_edge - v) < 1e-3, (u_edge, v_edge, u, v)
     # nearest: the class of an output pixel is the class of the source pixel its centre comes from
-    seg_corner = out.segmentation[int(v) - 1:int(v) + 1, int(u) - 1:int(u) + 1]
+    seg_corner = out.segmentation[int(v) - 1 : int(v) + 1, int(u) - 1 : int(u) + 1]
     np.testing.assert_array_equal(seg_corner, [[0, 1], [1, 0]] if seg_corner[0, 0] == 0 else [[1, 0], [0, 1]])
 
 
@@ -315,10 +331,16 @@ def _bilinear(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     fx, fy = x - x0, y - y0
     pad = np.pad(img, 1)
+
     def at(i, j):
         return pad[np.clip(j + 1, 0, pad.shape[0] - 1), np.clip(i + 1, 0, pad.shape[1] - 1)]
-    return ((1 - fx) * (1 - fy) * at(x0, y0) + fx * (1 - fy) * at(x0 + 1, y0)
-            + (1 - fx) * fy * at(x0, y0 + 1) + fx * fy * at(x0 + 1, y0 + 1))
+
+    return (
+        (1 - fx) * (1 - fy) * at(x0, y0)
+        + fx * (1 - fy) * at(x0 + 1, y0)
+        + (1 - fx) * fy * at(x0, y0 + 1)
+        + fx * fy * at(x0 + 1, y0 + 1)
+    )
 
 
 def test_rotated_crop_resamples_the_image_where_its_landmarks_go():
@@ -349,8 +371,15 @@ def test_shrinking_crop_samples_a_ramp_where_its_map_says(antialias):
     jj, ii = np.mgrid[0:size, 0:size]
     ramp = np.repeat((ii + 0.5).astype(np.float32)[:, :, None], 3, axis=2)
     pts = _face_landmarks(eye_mid=(190.0, 170.0), eye_distance=60, mouth_distance=70, angle_deg=-11.0)
-    src = Sample(image=ramp, segmentation=np.zeros((size, size), np.uint8), depth=np.zeros((size, size), np.float32),
-                 landmarks=pts, visible=np.ones(70, bool), in_frame=np.ones(70, bool), record=None)
+    src = Sample(
+        image=ramp,
+        segmentation=np.zeros((size, size), np.uint8),
+        depth=np.zeros((size, size), np.float32),
+        landmarks=pts,
+        visible=np.ones(70, bool),
+        in_frame=np.ones(70, bool),
+        record=None,
+    )
     out = crop(src, 64, antialias=antialias)
     a = out.transform
     s = np.sqrt(np.linalg.det(a[:, :2]))
@@ -365,8 +394,14 @@ def test_shrinking_crop_samples_a_ramp_where_its_map_says(antialias):
 
 def test_antialiased_crop_averages_detail_finer_than_its_pixels():
     fine = _checker_sample(size=384, landmarks=_face_landmarks((190.0, 170.0), 60, 70))
-    fine = Sample(**{**fine.__dict__, "image": np.repeat(
-        ((np.add.outer(np.arange(384), np.arange(384)) % 2).astype(np.float32))[:, :, None], 3, axis=2)})
+    fine = Sample(
+        **{
+            **fine.__dict__,
+            "image": np.repeat(
+                ((np.add.outer(np.arange(384), np.arange(384)) % 2).astype(np.float32))[:, :, None], 3, axis=2
+            ),
+        }
+    )
     smooth, aliased = crop(fine, 64).image[8:-8, 8:-8, 0], crop(fine, 64, antialias=False).image[8:-8, 8:-8, 0]
     assert abs(smooth.mean() - 0.5) < 0.02 and smooth.std() < 0.05, smooth.std()
     assert aliased.std() > 2 * smooth.std()
@@ -388,7 +423,7 @@ def test_crop_of_a_render_keeps_visible_landmarks_on_their_classes(rendered):
             after = c.segmentation[int(v1), int(u1)]
             total += 1
             agree += before == after
-            near = s.segmentation[max(int(v0) - 1, 0):int(v0) + 2, max(int(u0) - 1, 0):int(u0) + 2]
+            near = s.segmentation[max(int(v0) - 1, 0) : int(v0) + 2, max(int(u0) - 1, 0) : int(u0) + 2]
             assert after in near, (s.sample_id, k)  # a class from within a pixel of the landmark
             if k == 30:
                 assert after == CLASS_IDS["NOSE"], s.sample_id
@@ -396,8 +431,7 @@ def test_crop_of_a_render_keeps_visible_landmarks_on_their_classes(rendered):
                 assert after == before, s.sample_id
         # a crop of a crop is one crop: transforms compose
         cc = crop(c, 64, scale=1.0)
-        np.testing.assert_allclose(cc.landmarks, s.landmarks @ cc.transform[:, :2].T + cc.transform[:, 2],
-                                   atol=1e-9)
+        np.testing.assert_allclose(cc.landmarks, s.landmarks @ cc.transform[:, :2].T + cc.transform[:, 2], atol=1e-9)
     # a landmark on a class edge may see the neighbouring class after resampling by ~1.8x
     assert total > 100 and agree / total > 0.9, (agree, total)
 

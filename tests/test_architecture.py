@@ -27,8 +27,19 @@ ALLOWED = {
     "sample": {"compose", "render", "head", "scene", "geometry", "catalog", "paths", "facefarm"},
     "dataset": {"sample", "scene", "geometry", "catalog", "paths", "facefarm"},
     "farm": {"dataset", "sample", "render", "compose", "head", "scene", "geometry", "catalog", "paths", "facefarm"},
-    "cli": {"farm", "dataset", "sample", "render", "compose", "head", "scene", "geometry", "catalog", "paths",
-            "facefarm"},
+    "cli": {
+        "farm",
+        "dataset",
+        "sample",
+        "render",
+        "compose",
+        "head",
+        "scene",
+        "geometry",
+        "catalog",
+        "paths",
+        "facefarm",
+    },
 }
 #: Imports inside functions that are allowed: (importing package, imported module prefix).
 LAZY = {
@@ -95,15 +106,23 @@ def test_every_package_imports_only_the_layers_below_it():
 
 
 def test_no_private_name_is_imported_across_modules():
-    wrong = [f"{mod}: from {target} import {n}" for mod, tree in MODULES.items()
-             for target, names, _ in _imports(tree) for n in names if n.startswith("_") and not n.startswith("__") and target != mod]
+    wrong = [
+        f"{mod}: from {target} import {n}"
+        for mod, tree in MODULES.items()
+        for target, names, _ in _imports(tree)
+        for n in names
+        if n.startswith("_") and not n.startswith("__") and target != mod
+    ]
     assert not wrong, "\n".join(wrong)
 
 
 def test_no_import_hides_in_a_function_except_deliberate_lazy_ones():
-    wrong = [f"{mod} imports {target} inside a function" for mod, tree in MODULES.items()
-             for target, _names, top in _imports(tree)
-             if not top and not any(_package(mod) == p and target.startswith(pre) for p, pre in LAZY)]
+    wrong = [
+        f"{mod} imports {target} inside a function"
+        for mod, tree in MODULES.items()
+        for target, _names, top in _imports(tree)
+        if not top and not any(_package(mod) == p and target.startswith(pre) for p, pre in LAZY)
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -122,8 +141,11 @@ def test_modules_import_no_cycle():
         state[m] = 1
         for d in sorted(graph[m]):
             if state.get(d) == 1:
-                pytest.fail("import cycle: " + " -> ".join(path[path.index(d):] + [d]) if d in path
-                            else f"import cycle through {m} -> {d}")
+                pytest.fail(
+                    "import cycle: " + " -> ".join(path[path.index(d) :] + [d])
+                    if d in path
+                    else f"import cycle through {m} -> {d}"
+                )
             if d not in state:
                 visit(d, path + [d])
         state[m] = 2

@@ -12,15 +12,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_export_formats import tiny_render
 
+from facefarm.cli.main import main as cli_main
+from facefarm.dataset.datasheet import (
+    AGE_BANDS,
+    attribute_pixel_mismatches,
+    audit,
+    crosstab,
+    ethnicity_group,
+    intersections,
+    largest_imbalance,
+    summarise,
+    ternary_xy,
+    write_datasheet,
+)
 from facefarm.paths import CATALOGS
 from facefarm.sample import writer
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.dataset.datasheet import (AGE_BANDS, attribute_pixel_mismatches, audit, crosstab, ethnicity_group, intersections, largest_imbalance,
-                                     summarise, ternary_xy, write_datasheet)
 from facefarm.sample.store import open_store
-from facefarm.cli.main import main as cli_main
-from test_export_formats import tiny_render
+from facefarm.scene.classes import CLASS_IDS
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +63,10 @@ def test_datasheet_states_synthetic_and_covers_the_dataset(dataset, datasheet):
     ages = [r["attributes"]["age_years"] for r in records]
     assert facts["distributions"]["age_years"]["kind"] == "continuous"
     assert facts["distributions"]["age_years"]["mean"] == pytest.approx(np.mean(ages))
-    tones = {str(k): v for k, v in zip(*np.unique([r["attributes"]["skin"]["monk_tone"] for r in records],
-                                                   return_counts=True))}
+    tones = {
+        str(k): v
+        for k, v in zip(*np.unique([r["attributes"]["skin"]["monk_tone"] for r in records], return_counts=True))
+    }
     assert facts["distributions"]["skin.monk_tone"]["counts"] == tones
     big = facts["largest_imbalance"]
     assert big is not None and f"**Largest imbalance** ({big['table']})" in text
@@ -79,7 +91,7 @@ def test_datasheet_plots_exist_are_linked_and_not_blank(datasheet):
 def test_contact_sheet_has_one_group_per_ethnicity(dataset, datasheet):
     md, facts = datasheet
     groups = {ethnicity_group(r["attributes"]) for r in _records(dataset)}
-    assert {k[len("contact: "):] for k in facts["plots"] if k.startswith("contact: ")} == groups
+    assert {k[len("contact: ") :] for k in facts["plots"] if k.startswith("contact: ")} == groups
 
 
 def test_rendered_images_carry_provenance_chunks(dataset, datasheet):
@@ -117,6 +129,7 @@ def test_a_tampered_file_is_reported_and_the_cli_fails(dataset, tmp_path, capsys
 
 
 # --------------------------------------------------------------------------- tables and summaries
+
 
 def test_crosstab_counts_empty_cells_and_ratio():
     rows = [{"a": "x", "b": "1"}] * 6 + [{"a": "x", "b": "2"}] * 2 + [{"a": "y", "b": "1"}] * 3
@@ -175,5 +188,7 @@ def test_sampled_attributes_are_checked_against_the_segmentation():
     assert attribute_pixel_mismatches(attrs, seg) == ["headwear.id=cap but no HEADWEAR pixels"]
     seg[6, 6] = CLASS_IDS["BEARD"]
     attrs = {"glasses": {"present": False}, "facial_hair": {"style": "none"}}
-    assert attribute_pixel_mismatches(attrs, seg) == ["glasses.present=False but 8 GLASSES pixels",
-                                                      "facial_hair.style=none but 1 BEARD pixels"]
+    assert attribute_pixel_mismatches(attrs, seg) == [
+        "glasses.present=False but 8 GLASSES pixels",
+        "facial_hair.style=none but 1 BEARD pixels",
+    ]

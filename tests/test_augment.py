@@ -49,14 +49,21 @@ def _saddle_sample(landmarks: np.ndarray) -> Sample:
     u, v = ii + 0.5, jj + 0.5
     board = (np.sin(np.pi * u / SQUARE) * np.sin(np.pi * v / SQUARE)).astype(np.float32)
     seg = (1 + (ii // SQUARE + jj // SQUARE) % 2).astype(np.uint8)
-    return Sample(image=np.repeat(board[:, :, None], 3, axis=2), segmentation=seg, depth=seg.astype(np.float32),
-                  landmarks=landmarks, visible=np.ones(70, bool), in_frame=np.ones(70, bool), record=None)
+    return Sample(
+        image=np.repeat(board[:, :, None], 3, axis=2),
+        segmentation=seg,
+        depth=seg.astype(np.float32),
+        landmarks=landmarks,
+        visible=np.ones(70, bool),
+        in_frame=np.ones(70, bool),
+        record=None,
+    )
 
 
 def _saddle_at(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
     """The stationary point of a quadratic fitted to the 6 x 6 pixel centres around ``uv`` (facefarm's frame)."""
     i0, j0 = int(np.floor(uv[0] - 2.5)), int(np.floor(uv[1] - 2.5))
-    jj, ii = np.mgrid[j0:j0 + 6, i0:i0 + 6]
+    jj, ii = np.mgrid[j0 : j0 + 6, i0 : i0 + 6]
     x, y = (ii + 0.5 - uv[0]).ravel(), (jj + 0.5 - uv[1]).ravel()
     z = image[jj, ii].ravel()
     design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
@@ -70,13 +77,19 @@ def _textured(seed: int = 0) -> Sample:
     jj, ii = np.mgrid[0:96, 0:96]
     base = np.stack([ii * 2.0, jj * 2.0, 128 + 60 * np.sin(ii / 5.0) * np.cos(jj / 7.0)], axis=-1)
     image = np.clip(base + r.normal(0, 12, size=base.shape), 0, 255).astype(np.uint8)
-    return Sample(image=image, segmentation=r.integers(0, 19, size=(96, 96)).astype(np.uint8),
-                  depth=r.uniform(0.3, 0.6, size=(96, 96)).astype(np.float32),
-                  landmarks=r.uniform(20, 76, size=(70, 2)), visible=r.random(70) < 0.8, in_frame=np.ones(70, bool),
-                  record=None)
+    return Sample(
+        image=image,
+        segmentation=r.integers(0, 19, size=(96, 96)).astype(np.uint8),
+        depth=r.uniform(0.3, 0.6, size=(96, 96)).astype(np.float32),
+        landmarks=r.uniform(20, 76, size=(70, 2)),
+        visible=r.random(70) < 0.8,
+        in_frame=np.ones(70, bool),
+        record=None,
+    )
 
 
 # ------------------------------------------------------------------------------ geometric ops
+
 
 def test_the_saddle_finder_finds_corners_of_the_unwarped_board():
     s = _saddle_sample(_corner_landmarks())
@@ -100,7 +113,7 @@ def test_geometric_ops_keep_each_landmark_on_its_checker_corner(ops):
             worst = max(worst, float(np.hypot(*(_saddle_at(out.image[:, :, 0], uv) - uv))))
             # nearest: the four pixels round the corner are the board's 2 x 2 pattern (two classes, diagonal)
             col, row = int(np.floor(uv[0])), int(np.floor(uv[1]))
-            quad = out.segmentation[row - 1:row + 2, col - 1:col + 2]
+            quad = out.segmentation[row - 1 : row + 2, col - 1 : col + 2]
             assert set(np.unique(quad)) <= {1, 2}, (seed, k)
     # a half-pixel slip in the OpenCV matrix would put the image 0.5 px (x scale - 1, rotation...) off
     assert worst < 0.05, worst
@@ -114,9 +127,12 @@ def test_a_rotated_ramp_samples_each_pixel_where_its_landmark_map_says():
     src = dataclasses.replace(_saddle_sample(_corner_landmarks()), image=ramp)
     for ops in (("affine",), ("perspective",)):
         out = augment(src, 11, _on(*ops))
-        back = transform_points(np.linalg.inv(np.vstack([out.transform, [0, 0, 1]])[:3] if out.transform.shape == (2, 3)
-                                              else out.transform),
-                                np.stack([ii + 0.5, jj + 0.5], -1).reshape(-1, 2)).reshape(SIZE, SIZE, 2)
+        back = transform_points(
+            np.linalg.inv(
+                np.vstack([out.transform, [0, 0, 1]])[:3] if out.transform.shape == (2, 3) else out.transform
+            ),
+            np.stack([ii + 0.5, jj + 0.5], -1).reshape(-1, 2),
+        ).reshape(SIZE, SIZE, 2)
         inside = ((back > 2) & (back < SIZE - 2)).all(-1)
         assert inside.mean() > 0.5
         err = np.abs(out.image[..., :2] - back)[inside]
@@ -155,6 +171,7 @@ def test_crop_after_a_perspective_warp_composes_the_homography():
 
 # ------------------------------------------------------------------------------ photometric ops
 
+
 @pytest.mark.parametrize("name", PHOTOMETRIC)
 def test_photometric_ops_change_only_the_image(name):
     src = _textured()
@@ -188,6 +205,7 @@ def test_motion_kernel_is_symmetric_and_normalised():
 
 # ------------------------------------------------------------------------------ occluders
 
+
 def test_occluders_hide_the_landmarks_they_cover_and_label_their_pixels():
     src = _textured()
     src = dataclasses.replace(src, segmentation=np.ones_like(src.segmentation), visible=np.ones(70, bool))
@@ -211,6 +229,7 @@ def test_occluders_hide_the_landmarks_they_cover_and_label_their_pixels():
 
 # ------------------------------------------------------------------------------ seeds and the spec
 
+
 def test_same_seed_same_sample_other_seed_other_sample():
     src = _textured()
     spec = _on(*OPS)
@@ -220,8 +239,9 @@ def test_same_seed_same_sample_other_seed_other_sample():
     assert not np.array_equal(a.image, c.image) and not np.allclose(a.landmarks, c.landmarks)
     np.testing.assert_array_equal(augment(src, np.random.default_rng(42), spec).image, a.image)
     # each op has its own stream: turning the photometric ops off leaves the warp as it was
-    np.testing.assert_array_equal(augment(src, 42, _on("affine")).landmarks,
-                                  augment(src, 42, _on("affine", "blur", "noise", "jpeg")).landmarks)
+    np.testing.assert_array_equal(
+        augment(src, 42, _on("affine")).landmarks, augment(src, 42, _on("affine", "blur", "noise", "jpeg")).landmarks
+    )
 
 
 def test_everything_is_off_by_default():
@@ -249,6 +269,7 @@ def test_the_api_exposes_augment():
 
 # ------------------------------------------------------------------------------ a real render
 
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     cat = json.loads((CATALOGS / "default.json").read_text())
@@ -266,7 +287,7 @@ def test_warped_render_keeps_visible_landmarks_on_their_classes(rendered):
             np.testing.assert_allclose(out.landmarks, transform_points(out.transform, s.landmarks), atol=1e-9)
             for k in np.flatnonzero(out.visible):
                 (u0, v0), (u1, v1) = s.landmarks[k], out.landmarks[k]
-                near = s.segmentation[max(int(v0) - 1, 0):int(v0) + 2, max(int(u0) - 1, 0):int(u0) + 2]
+                near = s.segmentation[max(int(v0) - 1, 0) : int(v0) + 2, max(int(u0) - 1, 0) : int(u0) + 2]
                 assert out.segmentation[int(v1), int(u1)] in near, (s.sample_id, seed, k)
                 total += 1
     assert total > 300

@@ -11,9 +11,9 @@ import pytest  # noqa: E402
 
 from facefarm.catalog import load_catalog, resolve  # noqa: E402
 from facefarm.catalog.colors import srgb_to_linear  # noqa: E402
-from facefarm.scene.classes import CLASS_IDS  # noqa: E402
 from facefarm.compose.compositor import compose  # noqa: E402
 from facefarm.sample.labels import landmark_labels  # noqa: E402
+from facefarm.scene.classes import CLASS_IDS  # noqa: E402
 
 pytestmark = pytest.mark.blender
 SIZE = 112

@@ -84,8 +84,15 @@ def test_validate_with_n_and_known_assets(tmp_path, capsys):
     from facefarm.cli.main import main
 
     spec = tmp_path / "s.json"
-    spec.write_text(json.dumps({"catalog_version": 1, "lighting": {"hdri": "my_loft"},
-                                "sampling": {"quotas": [{"where": {"glasses": True}, "count": 5}]}}))
+    spec.write_text(
+        json.dumps(
+            {
+                "catalog_version": 1,
+                "lighting": {"hdri": "my_loft"},
+                "sampling": {"quotas": [{"where": {"glasses": True}, "count": 5}]},
+            }
+        )
+    )
     assert main(["catalog", "validate", str(spec)]) == 1
     assert "$.lighting.hdri: unknown hdri id 'my_loft'" in capsys.readouterr().out
     known = tmp_path / "known.json"
@@ -119,17 +126,26 @@ def _validate_and_render(tmp_path, doc_text: str) -> tuple[tuple[int, str], tupl
     spec = tmp_path / "spec.json"
     spec.write_text(doc_text)
     v = subprocess.run([str(FACEFARM), "catalog", "validate", str(spec)], capture_output=True, text=True)
-    r = subprocess.run([str(FACEFARM), "render", str(spec), "-o", str(tmp_path / "out"), "-n", "2", "--no-ray",
-                        "--quiet"], capture_output=True, text=True)
+    r = subprocess.run(
+        [str(FACEFARM), "render", str(spec), "-o", str(tmp_path / "out"), "-n", "2", "--no-ray", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     return (v.returncode, v.stdout + v.stderr), (r.returncode, r.stdout + r.stderr)
 
 
-@pytest.mark.parametrize("text,path,fragment", [
-    ('{"catalog_version": 1, "name": ' + "[" * 3000 + "]" * 3000 + "}", "$", "nested more than"),
-    ('{"catalog_version": 1, "name": "\\ud800"}', "$.name", "lone UTF-16 surrogate"),
-    (json.dumps({"catalog_version": 1, "identity": {"detail_names": ["nose-hump", "nose-humpp"]}}),
-     "$.identity.detail_names[1]", "did you mean 'nose-hump"),
-])
+@pytest.mark.parametrize(
+    "text,path,fragment",
+    [
+        ('{"catalog_version": 1, "name": ' + "[" * 3000 + "]" * 3000 + "}", "$", "nested more than"),
+        ('{"catalog_version": 1, "name": "\\ud800"}', "$.name", "lone UTF-16 surrogate"),
+        (
+            json.dumps({"catalog_version": 1, "identity": {"detail_names": ["nose-hump", "nose-humpp"]}}),
+            "$.identity.detail_names[1]",
+            "did you mean 'nose-hump",
+        ),
+    ],
+)
 def test_validate_and_render_refuse_alike_with_a_json_path(tmp_path, head_asset, text, path, fragment):
     (v_rc, v_out), (r_rc, r_out) = _validate_and_render(tmp_path, text)
     for rc, out in ((v_rc, v_out), (r_rc, r_out)):
@@ -139,8 +155,11 @@ def test_validate_and_render_refuse_alike_with_a_json_path(tmp_path, head_asset,
 
 
 def test_validate_and_render_accept_the_shipped_user_asset(tmp_path, head_asset):
-    doc = {"catalog_version": 1, "render": {"resolution": [64, 64]},
-           "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"headband_cc0": 1}}}}
+    doc = {
+        "catalog_version": 1,
+        "render": {"resolution": [64, 64]},
+        "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"headband_cc0": 1}}},
+    }
     (v_rc, v_out), (r_rc, r_out) = _validate_and_render(tmp_path, json.dumps(doc))
     assert v_rc == 0 and v_out.startswith("OK"), v_out
     assert r_rc == 0, r_out
@@ -153,6 +172,20 @@ def test_sizes_beyond_the_cap_are_refused_before_planning(tmp_path, head_asset):
     assert v_rc == 1 and "$.size" in v_out and "Traceback" not in v_out
     spec = tmp_path / "ok.json"
     spec.write_text(json.dumps({"catalog_version": 1}))
-    r = subprocess.run([str(FACEFARM), "render", str(spec), "-o", str(tmp_path / "o"), "-n", str(100 * MAX_SAMPLES),
-                        "--no-ray", "--quiet"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            str(FACEFARM),
+            "render",
+            str(spec),
+            "-o",
+            str(tmp_path / "o"),
+            "-n",
+            str(100 * MAX_SAMPLES),
+            "--no-ray",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1 and "split a larger dataset" in r.stderr, r.stderr

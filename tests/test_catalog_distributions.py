@@ -6,8 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from facefarm.catalog.distributions import (cdf, choice_dist, choice_weights, draw, draw_choice, draw_in_band,
-                                            number_dist, quantile, support)
+from facefarm.catalog.distributions import (
+    cdf,
+    choice_dist,
+    choice_weights,
+    draw,
+    draw_choice,
+    draw_in_band,
+    number_dist,
+    quantile,
+    support,
+)
 
 Years = TypeAdapter(number_dist("Years", 1.0, 90.0, "years"))
 Labels = TypeAdapter(choice_dist("Id"))
@@ -30,11 +39,19 @@ def year_dists(draw_):
         if b - a < 1e-3:
             b = min(a + 1.0, 90.0) if a < 89 else a
             a = b - 1.0
-        return {"kind": "truncnormal", "mean": draw_(st.floats(-50, 150)), "sd": draw_(st.floats(0.1, 50)),
-                "min": a, "max": b}
+        return {
+            "kind": "truncnormal",
+            "mean": draw_(st.floats(-50, 150)),
+            "sd": draw_(st.floats(0.1, 50)),
+            "min": a,
+            "max": b,
+        }
     values = draw_(st.lists(finite, min_size=1, max_size=6))
-    return {"kind": "categorical", "values": values,
-            "weights": draw_(st.lists(st.floats(0.01, 10), min_size=len(values), max_size=len(values)))}
+    return {
+        "kind": "categorical",
+        "values": values,
+        "weights": draw_(st.lists(st.floats(0.01, 10), min_size=len(values), max_size=len(values))),
+    }
 
 
 @settings(max_examples=80, deadline=None)
@@ -91,5 +108,6 @@ def test_label_choice_ignores_json_key_order():
     a = Labels.validate_python({"kind": "categorical", "weights": {"x": 1, "y": 2, "z": 3}})
     b = Labels.validate_python({"kind": "categorical", "weights": {"z": 3, "x": 1, "y": 2}})
     for s in range(50):
-        assert (draw_choice(a, np.random.default_rng(np.random.SeedSequence([s])))
-                == draw_choice(b, np.random.default_rng(np.random.SeedSequence([s]))))
+        assert draw_choice(a, np.random.default_rng(np.random.SeedSequence([s]))) == draw_choice(
+            b, np.random.default_rng(np.random.SeedSequence([s]))
+        )

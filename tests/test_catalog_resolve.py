@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facefarm.catalog import (ResolvedSample, ResolveError, attribute_value, catalog_hash, load_catalog, resolve)
+from facefarm.catalog import ResolvedSample, ResolveError, attribute_value, catalog_hash, load_catalog, resolve
 from facefarm.catalog.expressions import ARKIT_UNITS
 from facefarm.paths import ASSETS
 
@@ -36,8 +36,13 @@ def test_same_json_in_a_fresh_process(default):
         f"print(json.dumps([json.dumps(resolve(c, 7, i, 10000).model_dump(mode='json'), sort_keys=True) for i in {indices}]))\n"
     )
     # A different hash seed makes any dependence on dict/set iteration order show up.
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345", "PATH": "/usr/bin:/bin"},
+    )
     assert json.loads(out.stdout) == here
 
 
@@ -94,8 +99,19 @@ def test_default_catalog_is_varied(default):
 def test_images_of_an_identity_share_identity_values():
     cat = load_catalog(CATALOGS / "mixed_ancestry.json")
     a, b, c, d = (resolve(cat, 0, i) for i in (3, 4, 5, 6))
-    ident = ["identity_id", "ancestry_labels", "ancestry_weights", "age_years", "gender", "shape_details", "skin",
-             "eyes", "hair", "facial_hair", "eyebrows"]
+    ident = [
+        "identity_id",
+        "ancestry_labels",
+        "ancestry_weights",
+        "age_years",
+        "gender",
+        "shape_details",
+        "skin",
+        "eyes",
+        "hair",
+        "facial_hair",
+        "eyebrows",
+    ]
     for f in ident:
         assert getattr(a, f) == getattr(b, f) == getattr(c, f), f
     assert a.identity_index == 1 and d.identity_index == 2 and d.identity_id != a.identity_id
@@ -115,8 +131,10 @@ def test_mixed_ancestry_blends_priors():
         assert 2 <= len(s.ancestry_labels) <= 3
         # Each shape base is the label-weighted blend of the labels' bases.
         for base in ("african", "asian", "caucasian"):
-            want = sum(w * tax.labels[lab].shape_bases.get(base, 0) / sum(tax.labels[lab].shape_bases.values())
-                       for lab, w in s.ancestry_labels.items())
+            want = sum(
+                w * tax.labels[lab].shape_bases.get(base, 0) / sum(tax.labels[lab].shape_bases.values())
+                for lab, w in s.ancestry_labels.items()
+            )
             assert s.ancestry_weights[base] == pytest.approx(want)
 
 
@@ -159,12 +177,20 @@ def test_stratum_depends_on_n_and_seed_only(balanced_samples):
 
 
 def test_stratified_identities_with_image_factors_are_exact():
-    spec = {"catalog_version": 1, "size": 96, "identity": {"images_per_identity": 4},
-            "ancestry": {"labels": {"east_asian": 1, "black_african": 1, "white_european": 1}, "mixed_probability": 0},
-            "sampling": {"mode": "stratified", "stratify_by": [
+    spec = {
+        "catalog_version": 1,
+        "size": 96,
+        "identity": {"images_per_identity": 4},
+        "ancestry": {"labels": {"east_asian": 1, "black_african": 1, "white_european": 1}, "mixed_probability": 0},
+        "sampling": {
+            "mode": "stratified",
+            "stratify_by": [
                 {"attribute": "ancestry"},
                 {"attribute": "expression", "levels": ["neutral", "smile"]},
-                {"attribute": "glasses"}]}}
+                {"attribute": "glasses"},
+            ],
+        },
+    }
     cat = load_catalog(spec)
     ss = [resolve(cat, 2, i) for i in range(96)]
     cells = collections.Counter((attribute_value(s, "ancestry"), s.expression.preset, s.glasses.present) for s in ss)
@@ -174,13 +200,18 @@ def test_stratified_identities_with_image_factors_are_exact():
 
 
 def test_force_and_exclude_rules():
-    spec = {"catalog_version": 1,
-            "background": {"kinds": {"kind": "categorical", "weights": {"hdri": 1, "solid": 1}}},
-            "glasses": {"probability": 0.5},
-            "sampling": {"constraints": [
+    spec = {
+        "catalog_version": 1,
+        "background": {"kinds": {"kind": "categorical", "weights": {"hdri": 1, "solid": 1}}},
+        "glasses": {"probability": 0.5},
+        "sampling": {
+            "constraints": [
                 {"force": {"when": {"hdri": ["night", "sunset"]}, "then": {"background": "solid"}}},
                 {"exclude": {"glasses": True, "headwear": ["cap", "beanie"]}},
-                {"exclude": {"age": {"min": 1, "max": 18}, "hair_style": "bald"}}]}}
+                {"exclude": {"age": {"min": 1, "max": 18}, "hair_style": "bald"}},
+            ]
+        },
+    }
     cat = load_catalog(spec)
     ss = [resolve(cat, 0, i) for i in range(120)]
     night = [s for s in ss if s.lighting.hdri in ("night", "sunset")]
@@ -191,8 +222,12 @@ def test_force_and_exclude_rules():
 
 
 def test_monk_tone_strata():
-    spec = {"catalog_version": 1, "size": 50, "ancestry": {"mixed_probability": 0},
-            "sampling": {"mode": "stratified", "stratify_by": [{"attribute": "monk_tone"}]}}
+    spec = {
+        "catalog_version": 1,
+        "size": 50,
+        "ancestry": {"mixed_probability": 0},
+        "sampling": {"mode": "stratified", "stratify_by": [{"attribute": "monk_tone"}]},
+    }
     cat = load_catalog(spec)
     tones = collections.Counter(resolve(cat, 0, i).skin.monk_tone for i in range(50))
     assert tones == {k: 5 for k in range(1, 11)}
@@ -204,8 +239,9 @@ def test_bad_arguments():
         resolve(cat, -1, 0)
     with pytest.raises(ResolveError):
         resolve(cat, 0, -2)
-    strat = load_catalog({"catalog_version": 1, "sampling": {"mode": "stratified",
-                                                             "stratify_by": [{"attribute": "glasses"}]}})
+    strat = load_catalog(
+        {"catalog_version": 1, "sampling": {"mode": "stratified", "stratify_by": [{"attribute": "glasses"}]}}
+    )
     with pytest.raises(ResolveError, match="n_total"):
         resolve(strat, 0, 0)
 

@@ -5,9 +5,17 @@ import math
 import pytest
 
 from facefarm.catalog.colors import hex_to_srgb, linear_to_srgb
-from facefarm.catalog.skin_tone import (FITZPATRICK_ALBEDO, FITZPATRICK_MELANIN, MONK_SRGB, melanin_range,
-                                        monk_tone, nearest_monk_tone, skin_albedo_linear, skin_albedo_srgb,
-                                        srgb_to_lab)
+from facefarm.catalog.skin_tone import (
+    FITZPATRICK_ALBEDO,
+    FITZPATRICK_MELANIN,
+    MONK_SRGB,
+    melanin_range,
+    monk_tone,
+    nearest_monk_tone,
+    skin_albedo_linear,
+    skin_albedo_srgb,
+    srgb_to_lab,
+)
 
 GRID = [i / 1000 for i in range(1001)]
 

@@ -9,8 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from facefarm.catalog import (DEFAULT_KNOWN_ASSETS, Catalog, CatalogError, canonical_json, catalog_hash,
-                              catalog_json_schema, check_catalog, load_catalog, resolve, validate_asset_ids)
+from facefarm.catalog import (
+    DEFAULT_KNOWN_ASSETS,
+    Catalog,
+    CatalogError,
+    canonical_json,
+    catalog_hash,
+    catalog_json_schema,
+    check_catalog,
+    load_catalog,
+    resolve,
+    validate_asset_ids,
+)
 from facefarm.catalog.distributions import support
 from facefarm.paths import ASSETS
 
@@ -33,15 +43,19 @@ def test_shipped_catalog_is_valid(path):
 
 def test_committed_schema_is_up_to_date():
     committed = json.loads(SCHEMA_FILE.read_text())
-    assert committed == json.loads(json.dumps(catalog_json_schema())), \
+    assert committed == json.loads(json.dumps(catalog_json_schema())), (
         "run `facefarm catalog schema --write` and commit facefarm/assets/schema/catalog.schema.json"
+    )
     jsonschema.Draft202012Validator.check_schema(committed)
 
 
 def test_schema_rejects_what_the_models_reject():
     schema = json.loads(SCHEMA_FILE.read_text())
-    for bad in ({"catalog_version": 1, "age": {"kind": "uniform", "min": 1, "max": 95}},
-                {"catalog_version": 1, "agee": 3}, {"catalog_version": 3}):
+    for bad in (
+        {"catalog_version": 1, "age": {"kind": "uniform", "min": 1, "max": 95}},
+        {"catalog_version": 1, "agee": 3},
+        {"catalog_version": 3},
+    ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
         assert check_catalog(bad)[1]
@@ -66,8 +80,9 @@ def test_direct_model_validate_still_checks_cross_field_rules():
 
 
 def test_asset_ids_checked_against_the_callers_list():
-    cat = load_catalog({"catalog_version": 1, "lighting": {"hdri": {"kind": "categorical",
-                                                                    "weights": {"studio": 1, "my_loft": 2}}}})
+    cat = load_catalog(
+        {"catalog_version": 1, "lighting": {"hdri": {"kind": "categorical", "weights": {"studio": 1, "my_loft": 2}}}}
+    )
     problems = validate_asset_ids(cat, KNOWN)
     assert [p.path for p in problems] == ["$.lighting.hdri.weights.my_loft"]
     assert validate_asset_ids(cat, {**KNOWN, "hdri": KNOWN["hdri"] | {"my_loft"}}) == []
@@ -89,6 +104,7 @@ def test_taxonomy_file_relative_to_catalog(tmp_path):
 
 # --------------------------------------------------------------------------- property-based
 
+
 def _num(lo, hi):
     f = st.floats(lo, hi, allow_nan=False)
     return st.one_of(
@@ -101,25 +117,39 @@ def _num(lo, hi):
 
 
 def _labels(ids):
-    return st.one_of(st.sampled_from(ids),
-                     st.dictionaries(st.sampled_from(ids), st.floats(0.01, 5), min_size=1)
-                     .map(lambda w: {"kind": "categorical", "weights": w}))
+    return st.one_of(
+        st.sampled_from(ids),
+        st.dictionaries(st.sampled_from(ids), st.floats(0.01, 5), min_size=1).map(
+            lambda w: {"kind": "categorical", "weights": w}
+        ),
+    )
 
 
-catalogs = st.fixed_dictionaries({"catalog_version": st.just(1)}, optional={
-    "age": _num(1, 90), "gender": _num(0, 1), "muscle": _num(0, 1), "weight": _num(0, 1),
-    "glasses": st.fixed_dictionaries({}, optional={"probability": st.floats(0, 1),
-                                                   "families": _labels(sorted(KNOWN["glasses"]))}),
-    "lighting": st.fixed_dictionaries({}, optional={"hdri": _labels(sorted(KNOWN["hdri"])),
-                                                    "rotation_deg": _num(-360, 360)}),
-    "head_pose": st.fixed_dictionaries({}, optional={"yaw_deg": _num(-90, 90), "roll_deg": _num(-90, 90)}),
-    "ancestry": st.fixed_dictionaries({}, optional={"mixed_probability": st.floats(0, 1),
-                                                    "mixed_max_labels": st.integers(2, 4)}),
-    "identity": st.fixed_dictionaries({}, optional={"images_per_identity": st.integers(1, 5),
-                                                    "details_per_identity": st.integers(0, 10)}),
-    "expression": st.fixed_dictionaries({}, optional={"random_probability": st.floats(0, 1),
-                                                      "intensity": _num(0, 1)}),
-})
+catalogs = st.fixed_dictionaries(
+    {"catalog_version": st.just(1)},
+    optional={
+        "age": _num(1, 90),
+        "gender": _num(0, 1),
+        "muscle": _num(0, 1),
+        "weight": _num(0, 1),
+        "glasses": st.fixed_dictionaries(
+            {}, optional={"probability": st.floats(0, 1), "families": _labels(sorted(KNOWN["glasses"]))}
+        ),
+        "lighting": st.fixed_dictionaries(
+            {}, optional={"hdri": _labels(sorted(KNOWN["hdri"])), "rotation_deg": _num(-360, 360)}
+        ),
+        "head_pose": st.fixed_dictionaries({}, optional={"yaw_deg": _num(-90, 90), "roll_deg": _num(-90, 90)}),
+        "ancestry": st.fixed_dictionaries(
+            {}, optional={"mixed_probability": st.floats(0, 1), "mixed_max_labels": st.integers(2, 4)}
+        ),
+        "identity": st.fixed_dictionaries(
+            {}, optional={"images_per_identity": st.integers(1, 5), "details_per_identity": st.integers(0, 10)}
+        ),
+        "expression": st.fixed_dictionaries(
+            {}, optional={"random_probability": st.floats(0, 1), "intensity": _num(0, 1)}
+        ),
+    },
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -131,8 +161,13 @@ def test_random_valid_catalogs_load_round_trip_and_resolve(spec, seed, index):
     assert again == cat and catalog_hash(again) == catalog_hash(cat)
     s = resolve(cat, seed, index)
     assert s == resolve(again, seed, index)
-    for value, dist in ((s.age_years, cat.age), (s.gender, cat.gender), (s.weight, cat.weight),
-                        (s.head_pose.yaw_deg, cat.head_pose.yaw_deg), (s.lighting.rotation_deg, cat.lighting.rotation_deg)):
+    for value, dist in (
+        (s.age_years, cat.age),
+        (s.gender, cat.gender),
+        (s.weight, cat.weight),
+        (s.head_pose.yaw_deg, cat.head_pose.yaw_deg),
+        (s.lighting.rotation_deg, cat.lighting.rotation_deg),
+    ):
         lo, hi = support(dist)
         assert lo - 1e-9 <= value <= hi + 1e-9
     if isinstance(spec.get("glasses", {}).get("families"), str):
@@ -145,15 +180,29 @@ MUTATIONS = [
     (("age",), {"kind": "truncnormal", "mean": 30, "sd": -1, "min": 1, "max": 90}, "$.age.sd", "sd must be > 0"),
     (("gender",), 1.5, "$.gender", "0..1"),
     (("glasses", "probability"), 2, "$.glasses.probability", "<= 1"),
-    (("glasses", "thickness_mm"), {"kind": "uniform", "min": 0.1, "max": 3}, "$.glasses.thickness_mm.min", "0.5..15 mm"),
+    (
+        ("glasses", "thickness_mm"),
+        {"kind": "uniform", "min": 0.1, "max": 3},
+        "$.glasses.thickness_mm.min",
+        "0.5..15 mm",
+    ),
     (("render", "samples"), 0, "$.render.samples", ">= 1"),
     (("render", "resolution"), [256], "$.render.resolution[1]", "entry [1] is missing"),
     (("camera", "focal_mm"), {"kind": "categorical", "values": [50, 500]}, "$.camera.focal_mm.values[1]", "5..300 mm"),
-    (("head_pose", "yaw_deg"), {"kind": "uniform", "min": -100, "max": 0}, "$.head_pose.yaw_deg.min", "-90..90 degrees"),
+    (
+        ("head_pose", "yaw_deg"),
+        {"kind": "uniform", "min": -100, "max": 0},
+        "$.head_pose.yaw_deg.min",
+        "-90..90 degrees",
+    ),
     (("lighting", "hdri"), {"kind": "categorical", "weights": {"city": 0}}, "$.lighting.hdri.weights.city", "> 0"),
     (("lighting", "extra_lights", "count"), 9, "$.lighting.extra_lights.count", "0..8"),
-    (("expression", "presets"), {"kind": "categorical", "weights": {"smiley": 1}}, "$.expression.presets.weights.smiley",
-     "unknown expression preset"),
+    (
+        ("expression", "presets"),
+        {"kind": "categorical", "weights": {"smiley": 1}},
+        "$.expression.presets.weights.smiley",
+        "unknown expression preset",
+    ),
     (("identity", "images_per_identity"), "two", "$.identity.images_per_identity", "whole number"),
     (("ancestry", "mixed_concentration"), 0, "$.ancestry.mixed_concentration", "> 0"),
     (("skin", "freckles"), {"kind": "uniform", "min": 0.5, "max": 0.1}, "$.skin.freckles.max", "below min"),
@@ -186,8 +235,23 @@ def test_an_unknown_key_anywhere_is_reported_at_its_path(path, data):
 
     def walk(node, p):
         if isinstance(node, dict):
-            if not (p.endswith(("weights", "labels", "bands", "custom_presets", "detail_overrides", "where", "then",
-                                "when", "exclude")) or ".labels." in p or ".custom_presets." in p):
+            if not (
+                p.endswith(
+                    (
+                        "weights",
+                        "labels",
+                        "bands",
+                        "custom_presets",
+                        "detail_overrides",
+                        "where",
+                        "then",
+                        "when",
+                        "exclude",
+                    )
+                )
+                or ".labels." in p
+                or ".custom_presets." in p
+            ):
                 objects.append((p, node))
             for k, v in node.items():
                 walk(v, f"{p}.{k}")
@@ -203,8 +267,9 @@ def test_an_unknown_key_anywhere_is_reported_at_its_path(path, data):
     assert any(pr.path == f"{p}.zz_not_a_field" and "unknown field" in pr.message for pr in problems), (p, problems)
 
 
-@pytest.mark.parametrize("ref", ["/proc/self/environ", "/etc/passwd", "../outside.json", "sub/../../outside.json",
-                                 "link.json", "sub"])
+@pytest.mark.parametrize(
+    "ref", ["/proc/self/environ", "/etc/passwd", "../outside.json", "sub/../../outside.json", "link.json", "sub"]
+)
 def test_taxonomy_references_stay_inside_the_catalog_folder(tmp_path, ref):
     tax = (ASSETS / "taxonomy" / "example.json").read_text()
     (tmp_path / "outside.json").write_text(tax)
@@ -218,8 +283,9 @@ def test_taxonomy_references_stay_inside_the_catalog_folder(tmp_path, ref):
 
 def test_errors_in_a_taxonomy_file_never_echo_its_contents(tmp_path):
     secret = "s3cr3t-password-in-a-config"
-    (tmp_path / "tax.json").write_text(json.dumps({"labels": {"a": {"shape_bases": {"african": 1},
-                                                                     "skin_melanin": secret, secret: 1}}}))
+    (tmp_path / "tax.json").write_text(
+        json.dumps({"labels": {"a": {"shape_bases": {"african": 1}, "skin_melanin": secret, secret: 1}}})
+    )
     (tmp_path / "cat.json").write_text(json.dumps({"catalog_version": 1, "ancestry": {"taxonomy": "tax.json"}}))
     cat, problems = check_catalog(tmp_path / "cat.json")
     assert cat is None and problems

@@ -23,9 +23,13 @@ def test_hair_styles_are_exactly_the_style_library():
 
 
 def test_every_library_style_and_the_scarf_are_valid_choices():
-    cat = load_catalog({"catalog_version": 1, "hair": {"styles": {"kind": "categorical",
-                                                                  "weights": dict.fromkeys(HAIR_STYLES, 1)}},
-                        "clothing": {"ids": "scarf"}})
+    cat = load_catalog(
+        {
+            "catalog_version": 1,
+            "hair": {"styles": {"kind": "categorical", "weights": dict.fromkeys(HAIR_STYLES, 1)}},
+            "clothing": {"ids": "scarf"},
+        }
+    )
     assert validate_asset_ids(cat, KNOWN) == []
     assert "scarf" in CLOTHING_IDS
     assert {resolve(cat, 0, i).clothing.id for i in range(3)} == {"scarf"}
@@ -40,8 +44,7 @@ def test_default_hair_tables_use_the_new_styles():
 
 
 def test_age_ramps_keep_receding_and_balding_for_older_identities():
-    cat = load_catalog({"catalog_version": 1, "age": {"kind": "uniform", "min": 1, "max": 90},
-                        "gender": 0.9})
+    cat = load_catalog({"catalog_version": 1, "age": {"kind": "uniform", "min": 1, "max": 90}, "gender": 0.9})
     by_band = collections.defaultdict(collections.Counter)
     for i in range(800):
         s = resolve(cat, 3, i)
@@ -58,9 +61,24 @@ def test_age_ramps_keep_receding_and_balding_for_older_identities():
 
 
 def test_a_quota_can_still_ask_for_a_balding_child():
-    cat = load_catalog({"catalog_version": 1, "size": 10, "sampling": {"quotas": [
-        {"where": {"age": {"min": 5, "max": 10}, "gender": {"min": 0.7, "max": 1}, "hair_style": "balding"},
-         "count": 3}]}})
+    cat = load_catalog(
+        {
+            "catalog_version": 1,
+            "size": 10,
+            "sampling": {
+                "quotas": [
+                    {
+                        "where": {
+                            "age": {"min": 5, "max": 10},
+                            "gender": {"min": 0.7, "max": 1},
+                            "hair_style": "balding",
+                        },
+                        "count": 3,
+                    }
+                ]
+            },
+        }
+    )
     rare = [s for s in (resolve(cat, 0, i) for i in range(10)) if s.quota == 0]
     assert len(rare) == 3 and all(s.hair.style == "balding" and s.age_years <= 10 for s in rare)
 

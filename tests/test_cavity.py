@@ -23,14 +23,14 @@ def test_light_fades_behind_the_opening_and_needs_the_surface_to_face_it():
     facing = np.tile(FORWARD, (5, 1))
     wide = mouth_light(points, facing, _landmarks(0.02), FORWARD)
     assert wide.dtype == np.float32
-    assert wide[0] == 1.0 and wide[1] > 0.9                         # in front of / just behind the opening
-    assert np.all(np.diff(wide[1:]) < 0) and wide[-1] < 0.2         # darker the deeper
+    assert wide[0] == 1.0 and wide[1] > 0.9  # in front of / just behind the opening
+    assert np.all(np.diff(wide[1:]) < 0) and wide[-1] < 0.2  # darker the deeper
     narrow = mouth_light(points, facing, _landmarks(0.005), FORWARD)
-    assert np.all(narrow[2:] < wide[2:])                            # a narrower opening lets in less
+    assert np.all(narrow[2:] < wide[2:])  # a narrower opening lets in less
     away = mouth_light(points[2:], -facing[2:], _landmarks(0.02), FORWARD)
-    np.testing.assert_array_equal(away, 0.0)                        # facing into the head: no light
+    np.testing.assert_array_equal(away, 0.0)  # facing into the head: no light
     sideways = mouth_light(points[2:3], np.array([[1.0, 0.0, 0.0]]), _landmarks(0.02), FORWARD)
-    assert 0.0 < sideways[0] < wide[2]                              # the opening seen at a slant
+    assert 0.0 < sideways[0] < wide[2]  # the opening seen at a slant
 
 
 def test_a_closed_mouth_lets_no_light_in():

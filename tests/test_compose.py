@@ -7,9 +7,9 @@ import pytest
 
 from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.skin_tone import skin_albedo_linear
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.compositor import compose
 from facefarm.geometry.pose import pose_matrix
+from facefarm.scene.classes import CLASS_IDS
 
 VALID_IDS = set(CLASS_IDS.values())
 
@@ -71,8 +71,11 @@ def test_head_pose_rotates_landmarks_about_the_pivot(catalog, head):
 
 
 def test_camera_frames_the_face(catalog, head):
-    s = _with(resolve(catalog, 0, 3), head_pose={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0},
-              camera={"principal_offset_px": (0.0, 0.0), "position_jitter_m": (0.0, 0.0, 0.0)})
+    s = _with(
+        resolve(catalog, 0, 3),
+        head_pose={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0},
+        camera={"principal_offset_px": (0.0, 0.0), "position_jitter_m": (0.0, 0.0, 0.0)},
+    )
     scene = compose(s, head)
     uv, z = scene.camera.project(scene.landmarks.points[:68])
     centre = uv.mean(axis=0)
@@ -88,8 +91,8 @@ def test_gaze_moves_the_pupils(catalog, head):
     left = compose(_with(s, expression={"gaze_yaw_deg": 25.0, "gaze_pitch_deg": 0.0}), head)
     up = compose(_with(s, expression={"gaze_yaw_deg": 0.0, "gaze_pitch_deg": 20.0}), head)
     p0, pl, pu = (x.landmarks.points[68:70] for x in (ahead, left, up))
-    assert np.all(pl[:, 0] > p0[:, 0] + 0.003)       # towards the subject's left
-    assert np.all(pu[:, 1] > p0[:, 1] + 0.002)       # up
+    assert np.all(pl[:, 0] > p0[:, 0] + 0.003)  # towards the subject's left
+    assert np.all(pu[:, 1] > p0[:, 1] + 0.002)  # up
     # the rest of the face does not move with the eyes
     np.testing.assert_allclose(left.landmarks.points[27:36], ahead.landmarks.points[27:36], atol=1e-9)
 
@@ -126,8 +129,8 @@ def test_eyes_have_dark_pupils_and_coloured_irises(catalog, head):
     eye = _mesh(scene, "eye_r")
     pupil = scene.landmarks.points[68]
     d = np.linalg.norm(eye.vertices - pupil, axis=1)
-    assert eye.vertex_colors[np.argmin(d)].max() < 0.05      # the front pole is pupil-black
-    assert eye.vertex_colors.max(axis=1).max() > 0.5          # and there is white sclera
+    assert eye.vertex_colors[np.argmin(d)].max() < 0.05  # the front pole is pupil-black
+    assert eye.vertex_colors.max(axis=1).max() > 0.5  # and there is white sclera
 
 
 def test_strand_count_follows_pixel_density_and_the_catalog_can_override_it(catalog, head):

@@ -8,9 +8,9 @@ import pytest
 
 from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.skin_tone import skin_albedo_linear
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.compositor import compose
 from facefarm.compose.hair.colour import hair_albedo_linear
+from facefarm.scene.classes import CLASS_IDS
 
 HAIR, SKIN = CLASS_IDS["HAIR"], CLASS_IDS["SKIN"]
 
@@ -18,10 +18,14 @@ HAIR, SKIN = CLASS_IDS["HAIR"], CLASS_IDS["SKIN"]
 @pytest.fixture(scope="module")
 def base():
     s = resolve(load_catalog("facefarm/assets/catalogs/default.json"), 0, 7, 16)
-    return s.model_copy(update={
-        "age_years": 50.0, "gender": 0.9,
-        "head_pose": s.head_pose.model_copy(update={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
-        "headwear": s.headwear.model_copy(update={"id": "none", "color_rgb": None})})
+    return s.model_copy(
+        update={
+            "age_years": 50.0,
+            "gender": 0.9,
+            "head_pose": s.head_pose.model_copy(update={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
+            "headwear": s.headwear.model_copy(update={"id": "none", "color_rgb": None}),
+        }
+    )
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,18 @@ from facefarm.catalog.vocabulary import DEFAULT_KNOWN_ASSETS
 from facefarm.dataset.croissant import CONFORMS_TO, CROISSANT_FILE, FIELDS, LICENCE, croissant
 from facefarm.dataset.datasheet import licence, write_datasheet
 
-RAI = ("rai:dataCollection", "rai:dataCollectionType", "rai:dataAnnotationProtocol", "rai:machineAnnotationTools",
-       "rai:dataUseCases", "rai:dataLimitations", "rai:dataBiases", "rai:personalSensitiveInformation",
-       "rai:dataSocialImpact", "rai:dataReleaseMaintenancePlan")
+RAI = (
+    "rai:dataCollection",
+    "rai:dataCollectionType",
+    "rai:dataAnnotationProtocol",
+    "rai:machineAnnotationTools",
+    "rai:dataUseCases",
+    "rai:dataLimitations",
+    "rai:dataBiases",
+    "rai:personalSensitiveInformation",
+    "rai:dataSocialImpact",
+    "rai:dataReleaseMaintenancePlan",
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +116,10 @@ def test_datasheet_has_a_licence_section(dataset):
 
 def test_user_assets_are_named_in_the_licence():
     headwear = next(iter(DEFAULT_KNOWN_ASSETS["headwear"] - {"none"}))
-    records = [{"attributes": {"headwear": {"id": "headband_cc0"}, "hair": {"style": "my_locs"}}},
-               {"attributes": {"headwear": {"id": headwear}, "glasses": {"family": None}}}]
+    records = [
+        {"attributes": {"headwear": {"id": "headband_cc0"}, "hair": {"style": "my_locs"}}},
+        {"attributes": {"headwear": {"id": headwear}, "glasses": {"family": None}}},
+    ]
     lic = licence(records)
     assert lic["user_assets"] == {"hair_style": ["my_locs"], "headwear": ["headband_cc0"]}
     assert licence([{"attributes": {"headwear": {"id": "none"}}}])["user_assets"] == {}
@@ -116,10 +127,27 @@ def test_user_assets_are_named_in_the_licence():
 
 
 def test_croissant_without_records_still_has_every_required_key():
-    facts = {"statement": "These data are synthetic.", "purpose": "p", "limits": ["l"], "n_samples": 0,
-             "n_identities": 0, "largest_imbalance": None, "licence": licence([])}
+    facts = {
+        "statement": "These data are synthetic.",
+        "purpose": "p",
+        "limits": ["l"],
+        "n_samples": 0,
+        "n_identities": 0,
+        "largest_imbalance": None,
+        "licence": licence([]),
+    }
     doc = croissant(facts, {"catalog_hash": "ab" * 32, "seed": 0})
     assert doc["name"] == "facefarm-abababab" and "sha256" not in doc["distribution"][0]
-    for key in ("@context", "@type", "name", "description", "conformsTo", "license", "url", "distribution",
-                "recordSet", *RAI):
+    for key in (
+        "@context",
+        "@type",
+        "name",
+        "description",
+        "conformsTo",
+        "license",
+        "url",
+        "distribution",
+        "recordSet",
+        *RAI,
+    ):
         assert key in doc, key

@@ -14,25 +14,27 @@ import pytest
 import trimesh
 
 from facefarm.geometry.camera import Camera, intrinsics, look_at
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.render.cycles.device import KNOWN_TYPES, select_device
+from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.environment import available_hdris, background_image, pixel_rays
-from facefarm.scene.model import (Curves, Environment, Landmarks, Light, Material, MaterialKind, Mesh,
-                                     Scene)
+from facefarm.scene.model import Curves, Environment, Landmarks, Light, Material, MaterialKind, Mesh, Scene
 
 # --------------------------------------------------------------------------------------------
 # device policy: pure, no Blender
 
 
-@pytest.mark.parametrize("available, expected", [
-    ({}, "CPU"),
-    ({"CUDA": [], "OPTIX": []}, "CPU"),
-    ({"CUDA": ["RTX"], "OPTIX": ["RTX"]}, "OPTIX"),
-    ({"CUDA": ["T4"], "HIP": ["W7900"]}, "CUDA"),
-    ({"HIP": ["W7900"], "METAL": ["M2"]}, "HIP"),
-    ({"METAL": ["M2"]}, "METAL"),
-    ({"ONEAPI": ["Arc"]}, "CPU"),  # oneAPI only on request
-])
+@pytest.mark.parametrize(
+    "available, expected",
+    [
+        ({}, "CPU"),
+        ({"CUDA": [], "OPTIX": []}, "CPU"),
+        ({"CUDA": ["RTX"], "OPTIX": ["RTX"]}, "OPTIX"),
+        ({"CUDA": ["T4"], "HIP": ["W7900"]}, "CUDA"),
+        ({"HIP": ["W7900"], "METAL": ["M2"]}, "HIP"),
+        ({"METAL": ["M2"]}, "METAL"),
+        ({"ONEAPI": ["Arc"]}, "CPU"),  # oneAPI only on request
+    ],
+)
 def test_auto_prefers_optix_cuda_hip_metal_then_cpu(available, expected):
     assert select_device("auto", available) == expected
 
@@ -71,14 +73,20 @@ def test_camera_params_reject_what_blender_cannot_express():
 
 def _mesh(name, tm: trimesh.Trimesh, face_class, material, **kw) -> Mesh:
     fc = np.broadcast_to(np.asarray(face_class, np.uint8), (len(tm.faces),)).copy()
-    return Mesh(name, np.asarray(tm.vertices, np.float32), np.asarray(tm.faces, np.int32), fc,
-                material, **kw)
+    return Mesh(name, np.asarray(tm.vertices, np.float32), np.asarray(tm.faces, np.int32), fc, material, **kw)
 
 
 def _scene(meshes, camera, env=None, curves=(), lights=()) -> Scene:
     env = env or Environment(None, intensity=0.5, color=(1.0, 1.0, 1.0), background=(0.0, 0.0, 0.0))
-    return Scene(meshes=tuple(meshes), camera=camera, environment=env, curves=tuple(curves),
-                 lights=tuple(lights), landmarks=Landmarks(np.zeros((0, 3)), ()), head_pose=np.eye(4))
+    return Scene(
+        meshes=tuple(meshes),
+        camera=camera,
+        environment=env,
+        curves=tuple(curves),
+        lights=tuple(lights),
+        landmarks=Landmarks(np.zeros((0, 3)), ()),
+        head_pose=np.eye(4),
+    )
 
 
 def _ray_cast(meshes, camera):
@@ -93,15 +101,15 @@ def _ray_cast(meshes, camera):
     best_t = np.full(len(dirs), np.inf)
     cls = np.zeros(len(dirs), np.uint8)
     for start in range(0, len(tri), 256):
-        a, b, c = (tri[start:start + 256, i] for i in range(3))
+        a, b, c = (tri[start : start + 256, i] for i in range(3))
         e1, e2 = b - a, c - a
-        p = np.cross(dirs[:, None], e2[None])                    # (rays, tris, 3)
+        p = np.cross(dirs[:, None], e2[None])  # (rays, tris, 3)
         det = np.einsum("rtk,tk->rt", p, e1)
         ok = np.abs(det) > 1e-12
         inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-        s = origin - a                                           # (tris, 3)
+        s = origin - a  # (tris, 3)
         u = np.einsum("rtk,tk->rt", p, s) * inv
-        q = np.cross(s, e1)                                      # (tris, 3)
+        q = np.cross(s, e1)  # (tris, 3)
         v = np.einsum("rk,tk->rt", dirs, q) * inv
         t = np.einsum("tk,tk->t", e2, q)[None] * inv
         hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9)
@@ -124,7 +132,7 @@ def _interior(labels: np.ndarray) -> np.ndarray:
     same = np.ones(labels.shape, bool)
     for dy in range(3):
         for dx in range(3):
-            same &= p[dy:dy + labels.shape[0], dx:dx + labels.shape[1]] == labels
+            same &= p[dy : dy + labels.shape[0], dx : dx + labels.shape[1]] == labels
     return same
 
 
@@ -136,23 +144,28 @@ MARKER = Material("marker", "marker", base_color=(1.0, 1.0, 1.0), emission=1.0)
 
 
 @pytest.mark.blender
-@pytest.mark.parametrize("size, offset, focal", [
-    ((64, 64), (0.0, 0.0), 50.0),
-    ((96, 64), (7.3, -5.1), 40.0),   # landscape, off-centre principal point
-    ((48, 80), (-4.6, 6.2), 60.0),   # portrait
-])
+@pytest.mark.parametrize(
+    "size, offset, focal",
+    [
+        ((64, 64), (0.0, 0.0), 50.0),
+        ((96, 64), (7.3, -5.1), 40.0),  # landscape, off-centre principal point
+        ((48, 80), (-4.6, 6.2), 60.0),  # portrait
+    ],
+)
 def test_markers_land_where_the_camera_projects_them(cycles_renderer, size, offset, focal):
     w, h = size
-    cam = Camera(intrinsics(focal, 36.0, w, h, offset),
-                 look_at(np.array([0.12, 0.07, 1.0]), np.zeros(3)), w, h)
+    cam = Camera(intrinsics(focal, 36.0, w, h, offset), look_at(np.array([0.12, 0.07, 1.0]), np.zeros(3)), w, h)
     # markers spread over the frame: a wrong focal length or shift moves the outer ones
-    points = np.array([[0.0, 0.0, 0.0], [0.16, 0.1, 0.05], [-0.15, -0.12, -0.05],
-                       [0.14, -0.14, 0.1], [-0.12, 0.13, 0.0]])
+    points = np.array(
+        [[0.0, 0.0, 0.0], [0.16, 0.1, 0.05], [-0.15, -0.12, -0.05], [0.14, -0.14, 0.1], [-0.12, 0.13, 0.0]]
+    )
     uv, z = cam.project(points)
     assert np.all((uv > 4) & (uv < np.array([w, h]) - 4)), "test markers must be inside the frame"
     radius = 1.6 * z / cam.K[0, 0]  # ~1.6 px: small, so the blob centre is the projected centre
-    meshes = [_mesh(f"m{i}", trimesh.creation.icosphere(3, radius=radius[i]).apply_translation(p),
-                    20 + i, MARKER) for i, p in enumerate(points)]
+    meshes = [
+        _mesh(f"m{i}", trimesh.creation.icosphere(3, radius=radius[i]).apply_translation(p), 20 + i, MARKER)
+        for i, p in enumerate(points)
+    ]
     out = cycles_renderer.render(_scene(meshes, cam))
     assert out.rgb.shape == (h, w, 3) and out.segmentation.shape == (h, w) == out.depth.shape
     lum = out.rgb.astype(np.float64).sum(-1)
@@ -175,8 +188,9 @@ def test_markers_land_where_the_camera_projects_them(cycles_renderer, size, offs
 @pytest.fixture(scope="module")
 def primitive_render(cycles_renderer):
     w, h = 80, 60
-    cam = Camera(intrinsics(30.0, 36.0, w, h, (3.0, -2.0)),
-                 look_at(np.array([0.25, 0.15, 0.9]), np.array([0.0, 0.0, 0.0])), w, h)
+    cam = Camera(
+        intrinsics(30.0, 36.0, w, h, (3.0, -2.0)), look_at(np.array([0.25, 0.15, 0.9]), np.array([0.0, 0.0, 0.0])), w, h
+    )
     ball = trimesh.creation.icosphere(3, radius=0.16)
     c = ball.triangles_center
     # three classes interleaved over one mesh, ids unrelated to face or scene order
@@ -239,8 +253,10 @@ def test_non_occluding_meshes_are_missing_only_from_the_occluder_depth(cycles_re
     cam = Camera(intrinsics(40.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
     back = trimesh.creation.box((0.6, 0.6, 0.02)).apply_translation([0, 0, -0.1])
     veil = trimesh.creation.box((0.2, 0.2, 0.01)).apply_translation([0, 0, 0.2])
-    meshes = [_mesh("back", back, 1, Material("b", "skin")),
-              _mesh("veil", veil, 18, Material("v", "cloth"), occludes_landmarks=False)]
+    meshes = [
+        _mesh("back", back, 1, Material("b", "skin")),
+        _mesh("veil", veil, 18, Material("v", "cloth"), occludes_landmarks=False),
+    ]
     out = cycles_renderer.render(_scene(meshes, cam))
     c = (h // 2, w // 2)
     assert out.segmentation[c] == 18
@@ -268,15 +284,31 @@ def test_every_material_kind_has_a_shader_and_labels_its_pixels(cycles_renderer)
         ball = trimesh.creation.icosphere(2, radius=0.07).apply_translation(p)
         extra = {}
         if kind == "skin":  # also exercise normals and UVs
-            extra = dict(normals=np.asarray(ball.vertex_normals, np.float32),
-                         uvs=np.random.default_rng(0).random((len(ball.vertices), 2)).astype(np.float32))
-        meshes.append(_mesh(kind, ball, cls, Material(kind, kind, melanin=0.5, redness=0.3, subsurface=0.5),
-                            vertex_colors=np.full((len(ball.vertices), 3), 0.7, np.float32), **extra))
+            extra = dict(
+                normals=np.asarray(ball.vertex_normals, np.float32),
+                uvs=np.random.default_rng(0).random((len(ball.vertices), 2)).astype(np.float32),
+            )
+        meshes.append(
+            _mesh(
+                kind,
+                ball,
+                cls,
+                Material(kind, kind, melanin=0.5, redness=0.3, subsurface=0.5),
+                vertex_colors=np.full((len(ball.vertices), 3), 0.7, np.float32),
+                **extra,
+            )
+        )
         centres[cls] = p
-    strands = np.stack([np.linspace([x, -0.35, 0.0], [x + 0.05, -0.2, 0.05], 6)
-                        for x in np.linspace(-0.3, 0.3, 40)]).astype(np.float32)
-    hair = Curves("hair", strands, np.full(strands.shape[:2], 0.004, np.float32), 13,
-                  Material("hair", "hair", melanin=0.8, redness=0.2, roughness=0.3))
+    strands = np.stack(
+        [np.linspace([x, -0.35, 0.0], [x + 0.05, -0.2, 0.05], 6) for x in np.linspace(-0.3, 0.3, 40)]
+    ).astype(np.float32)
+    hair = Curves(
+        "hair",
+        strands,
+        np.full(strands.shape[:2], 0.004, np.float32),
+        13,
+        Material("hair", "hair", melanin=0.8, redness=0.2, roughness=0.3),
+    )
     out = cycles_renderer.render(_scene(meshes, cam, curves=[hair]))
     uv, _ = cam.project(np.array(list(centres.values())))
     for cls, (u, v) in zip(centres, uv):
@@ -299,17 +331,17 @@ def test_hdri_background_matches_the_shared_environment_mapping():
     if hdri is None:
         pytest.skip("built-in HDRIs not found")
     w, h = 64, 48
-    cam = Camera(intrinsics(14.0, 36.0, w, h, (2.5, -1.5)),
-                 look_at(np.zeros(3), np.array([1.0, 0.3, 0.4])), w, h)
+    cam = Camera(intrinsics(14.0, 36.0, w, h, (2.5, -1.5)), look_at(np.zeros(3), np.array([1.0, 0.3, 0.4])), w, h)
     env = Environment(hdri, rotation_deg=70.0, intensity=0.6, background="hdri")
     with CyclesRenderer(device="cpu", samples=4, denoise=False, view_transform="Standard") as r:
         out = r.render(_scene([], cam, env=env))
     expect = to_display(background_image(cam, env), "Standard").astype(float)
-    wrong = to_display(background_image(cam, Environment(hdri, rotation_deg=160.0, intensity=0.6)),
-                       "Standard").astype(float)
+    wrong = to_display(background_image(cam, Environment(hdri, rotation_deg=160.0, intensity=0.6)), "Standard").astype(
+        float
+    )
     err = np.abs(out.rgb.astype(float) - expect).mean()
     err_wrong = np.abs(out.rgb.astype(float) - wrong).mean()
-    assert err < 6.0, err                # pixel filter vs point lookup differ at sharp edges only
+    assert err < 6.0, err  # pixel filter vs point lookup differ at sharp edges only
     assert err_wrong > 3 * err, (err, err_wrong)
     assert not out.segmentation.any() and not out.depth.any()
 
@@ -321,11 +353,13 @@ def test_solid_background_still_lit_by_the_hdri(cycles_renderer):
         pytest.skip("built-in HDRIs not found")
     w = h = 32
     cam = Camera(intrinsics(50.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
-    ball = _mesh("ball", trimesh.creation.icosphere(3, radius=0.08), 1,
-                 Material("grey", "cloth", base_color=(0.5, 0.5, 0.5)))
+    ball = _mesh(
+        "ball", trimesh.creation.icosphere(3, radius=0.08), 1, Material("grey", "cloth", base_color=(0.5, 0.5, 0.5))
+    )
     env = Environment(hdri, intensity=1.0, background=(0.2, 0.05, 0.6))
     out = cycles_renderer.render(_scene([ball], cam, env=env))
     from facefarm.render.cycles.passes import to_display
+
     bg = to_display(np.array([[env.background]], np.float32), "Standard")[0, 0]
     assert np.abs(out.rgb[0, 0].astype(int) - bg).max() <= 1
     centre = out.rgb[h // 2, w // 2].astype(int)
@@ -342,8 +376,9 @@ def test_white_balance_gains_scale_the_light_before_the_view(cycles_renderer):
     w = h = 32
     cam = Camera(intrinsics(50.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 1.0]), np.zeros(3)), w, h)
     sky = Environment(None, color=(0.25, 0.4, 0.8), background=(0.0, 0.0, 0.0))
-    ball = _mesh("ball", trimesh.creation.icosphere(3, radius=0.1), 1,
-                 Material("white", "cloth", base_color=(0.7, 0.7, 0.7)))
+    ball = _mesh(
+        "ball", trimesh.creation.icosphere(3, radius=0.1), 1, Material("white", "cloth", base_color=(0.7, 0.7, 0.7))
+    )
     plain = _scene([ball], cam, env=sky)
     gains = white_balance.gains(white_balance.illuminant(sky, [], np.zeros(3), np.array([0.0, 0.0, 1.0])))
     blue = cycles_renderer.render(plain).rgb[12:20, 12:20].reshape(-1, 3).mean(axis=0)
@@ -356,31 +391,41 @@ def _radial_profile(rgb: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     """(centre, rim) median linear green of a disc: radius < 0.5 and 0.8..0.95 of the disc's."""
     from facefarm.catalog.colors import srgb_to_linear
 
-    yy, xx = np.mgrid[:mask.shape[0], :mask.shape[1]]
+    yy, xx = np.mgrid[: mask.shape[0], : mask.shape[1]]
     r = np.hypot(yy - yy[mask].mean(), xx - xx[mask].mean()) / np.sqrt(mask.sum() / np.pi)
     lin = np.vectorize(lambda c: srgb_to_linear(c / 255.0))(rgb[..., 1].astype(float))
     return float(np.median(lin[mask & (r < 0.5)])), float(np.median(lin[mask & (r > 0.8) & (r < 0.95)]))
 
 
 @pytest.mark.blender
-@pytest.mark.parametrize("kind, watts, distance, azimuth, elevation", [
-    ("point", 10.0, 1.0, 0.0, 0.0), ("spot", 10.0, 2.0, 6.0, 46.0), ("area", 10.0, 1.0, 48.0, 51.0)])
+@pytest.mark.parametrize(
+    "kind, watts, distance, azimuth, elevation",
+    [("point", 10.0, 1.0, 0.0, 0.0), ("spot", 10.0, 2.0, 6.0, 46.0), ("area", 10.0, 1.0, 48.0, 51.0)],
+)
 def test_extra_lights_light_alike_in_both_back_ends(cycles_renderer, kind, watts, distance, azimuth, elevation):
     """A grey ball lit by one extra light in a black world: the brightest pixels agree within 20 %
     (the fast back-end once summed point, spot and area lights into a shadowed local and drew
     only their highlights, ~200x too dark)."""
     from facefarm.catalog.colors import srgb_to_linear
-    from facefarm.scene.lighting import direction_pose
     from facefarm.render.pyrender.renderer import PyrenderRenderer
+    from facefarm.scene.lighting import direction_pose
 
     w = h = 64
     cam = Camera(intrinsics(200.0, 36.0, w, h), look_at(np.array([0.0, 0.0, 3.0]), np.zeros(3)), w, h)
     black = Environment(None, color=(0.0, 0.0, 0.0), background=(0.0, 0.0, 0.0))
-    light = Light(kind=kind, color=(1.0, 1.0, 1.0), intensity=watts,
-                  pose=direction_pose(azimuth, elevation, distance, (0.0, 0.0, 0.0)), size=0.3)
-    ball = _mesh("ball", trimesh.creation.icosphere(4, radius=0.1), CLASS_IDS["CLOTHING"],
-                 Material("grey", "cloth", base_color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0,
-                          sheen=0.0))
+    light = Light(
+        kind=kind,
+        color=(1.0, 1.0, 1.0),
+        intensity=watts,
+        pose=direction_pose(azimuth, elevation, distance, (0.0, 0.0, 0.0)),
+        size=0.3,
+    )
+    ball = _mesh(
+        "ball",
+        trimesh.creation.icosphere(4, radius=0.1),
+        CLASS_IDS["CLOTHING"],
+        Material("grey", "cloth", base_color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0, sheen=0.0),
+    )
     scene = _scene([ball], cam, env=black, lights=[light])
     got = {}
     with PyrenderRenderer(view_transform="Standard") as fast:
@@ -404,9 +449,12 @@ def test_fabric_sheen_agrees_with_the_fast_back_end(cycles_renderer):
     got = {}
     with PyrenderRenderer(view_transform="Standard") as fast:
         for sheen in (0.0, 0.8):
-            ball = _mesh("ball", trimesh.creation.icosphere(5, radius=0.1), CLASS_IDS["CLOTHING"],
-                         Material("cloth", "cloth", base_color=(0.0, 0.0, 0.0), roughness=0.9, specular=0.3,
-                                  sheen=sheen))
+            ball = _mesh(
+                "ball",
+                trimesh.creation.icosphere(5, radius=0.1),
+                CLASS_IDS["CLOTHING"],
+                Material("cloth", "cloth", base_color=(0.0, 0.0, 0.0), roughness=0.9, specular=0.3, sheen=sheen),
+            )
             for name, r in (("cycles", cycles_renderer), ("fast", fast)):
                 out = r.render(_scene([ball], cam, env=world))
                 got[name, sheen] = _radial_profile(out.rgb, out.segmentation == CLASS_IDS["CLOTHING"])
@@ -476,14 +524,32 @@ def test_memory_and_data_blocks_stay_flat_over_many_renders(recycle_every):
 
     def scene(i):
         mesh = _mesh("big", big, cls, Material("s", "skin"), vertex_colors=colours)
-        mesh = Mesh(mesh.name, mesh.vertices * (1.0 + 0.01 * i), mesh.faces, mesh.face_class,
-                    mesh.material, vertex_colors=mesh.vertex_colors)
+        mesh = Mesh(
+            mesh.name,
+            mesh.vertices * (1.0 + 0.01 * i),
+            mesh.faces,
+            mesh.face_class,
+            mesh.material,
+            vertex_colors=mesh.vertex_colors,
+        )
         return _scene([mesh], cam, env=env)
 
     def counts():
         d = bpy.data
-        return {k: len(getattr(d, k)) for k in ("objects", "meshes", "materials", "images", "worlds",
-                                                  "node_groups", "collections", "lights", "cameras")}
+        return {
+            k: len(getattr(d, k))
+            for k in (
+                "objects",
+                "meshes",
+                "materials",
+                "images",
+                "worlds",
+                "node_groups",
+                "collections",
+                "lights",
+                "cameras",
+            )
+        }
 
     with CyclesRenderer(device="cpu", samples=1, denoise=False, recycle_every=recycle_every) as r:
         for i in range(4):

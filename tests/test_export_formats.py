@@ -23,14 +23,30 @@ import numpy as np
 import pytest
 import yaml
 
+from facefarm.cli.main import main as cli_main
+from facefarm.dataset.formats import export_all, parse_formats
 from facefarm.paths import CATALOGS
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
-from facefarm.dataset.formats import export_all, parse_formats
-from facefarm.cli.main import main as cli_main
 
-FACE_IDS = [CLASS_IDS[n] for n in ("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR",
-                                   "LEFT_EAR", "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES",
-                                   "FACEWEAR")]
+FACE_IDS = [
+    CLASS_IDS[n]
+    for n in (
+        "SKIN",
+        "NOSE",
+        "RIGHT_EYE",
+        "LEFT_EYE",
+        "RIGHT_BROW",
+        "LEFT_BROW",
+        "RIGHT_EAR",
+        "LEFT_EAR",
+        "MOUTH_INTERIOR",
+        "TOP_LIP",
+        "BOTTOM_LIP",
+        "BEARD",
+        "GLASSES",
+        "FACEWEAR",
+    )
+]
 FRACTIONS = (0.5, 0.25, 0.25)
 
 
@@ -50,8 +66,25 @@ def tiny_render(tmp_path_factory) -> Path:
     catalog["identity"]["images_per_identity"] = 2
     (base / "tiny.json").write_text(json.dumps(catalog))
     env = dict(os.environ, PYOPENGL_PLATFORM="egl")
-    proc = subprocess.run([sys.executable, "-m", "facefarm", "render", str(base / "tiny.json"), "-o", str(out),
-                           "-n", "8", "--no-ray", "--quiet"], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facefarm",
+            "render",
+            str(base / "tiny.json"),
+            "-o",
+            str(out),
+            "-n",
+            "8",
+            "--no-ray",
+            "--quiet",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0 and (out / "dataset.json").exists(), proc.stdout + proc.stderr
     return out
 
@@ -83,6 +116,7 @@ def _depth(root: Path, record: dict) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- COCO
+
 
 def _coco(path):
     from pycocotools.coco import COCO
@@ -122,8 +156,9 @@ def test_coco_loads_with_pycocotools_and_matches_the_labels(dataset, exports):
             np.testing.assert_array_equal(mask, expected)
             assert ann["area"] == expected.sum()
             ys, xs = np.nonzero(expected)
-            np.testing.assert_allclose(ann["bbox"], [xs.min(), ys.min(), xs.max() + 1 - xs.min(),
-                                                     ys.max() + 1 - ys.min()])
+            np.testing.assert_allclose(
+                ann["bbox"], [xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()]
+            )
     assert n_images == len(records)
 
 
@@ -134,8 +169,14 @@ def _evaluate(coco, shift_px: float) -> np.ndarray:
     for ann in coco.loadAnns(coco.getAnnIds()):
         kp = np.asarray(ann["keypoints"], float).reshape(-1, 3)
         kp[:, :2] += shift_px
-        dets.append({"image_id": ann["image_id"], "category_id": ann["category_id"],
-                     "keypoints": kp.reshape(-1).tolist(), "score": 1.0})
+        dets.append(
+            {
+                "image_id": ann["image_id"],
+                "category_id": ann["category_id"],
+                "keypoints": kp.reshape(-1).tolist(),
+                "score": 1.0,
+            }
+        )
     with contextlib.redirect_stdout(io.StringIO()):
         dt = coco.loadRes(dets)
         ev = COCOeval(coco, dt, iouType="keypoints")
@@ -157,6 +198,7 @@ def test_cocoeval_of_ground_truth_against_itself_gives_ap_one(exports):
 
 
 # --------------------------------------------------------------------------- Hugging Face
+
 
 def test_hf_imagefolder_loads_offline_with_all_label_columns(dataset, exports, tmp_path):
     import datasets
@@ -193,6 +235,7 @@ def test_hf_imagefolder_loads_offline_with_all_label_columns(dataset, exports, t
 
 # --------------------------------------------------------------------------- WebDataset
 
+
 def exact_png(data: bytes):
     """The decoder the export's docstring tells users to use for seg.png / depth.png."""
     from PIL import Image
@@ -209,7 +252,8 @@ def test_webdataset_iterates_with_decoding(dataset, exports):
     urls = [str(wds_root / s) for split in index.values() for s in split["shards"]]
     assert sum(split["n_samples"] for split in index.values()) == len(records)
     pipeline = wds.WebDataset(urls, shardshuffle=False).decode(
-        wds.handle_extension("seg.png depth.png", exact_png), "rgb8")
+        wds.handle_extension("seg.png depth.png", exact_png), "rgb8"
+    )
     keys = []
     for sample in pipeline:
         key = sample["__key__"]
@@ -227,6 +271,7 @@ def test_webdataset_iterates_with_decoding(dataset, exports):
 
 
 # --------------------------------------------------------------------------- Face Synthetics
+
 
 def test_facesynthetics_layout_reads_like_the_original(dataset, exports):
     root, records = dataset
@@ -252,18 +297,17 @@ def test_facesynthetics_layout_reads_like_the_original(dataset, exports):
 
 # --------------------------------------------------------------------------- command line
 
+
 def test_cli_export_writes_the_chosen_formats_and_rejects_bad_input(dataset, tmp_path, capsys):
     root, records = dataset
     dest = tmp_path / "out"
-    assert cli_main(["export", str(root), "--format", "facesynthetics,coco", "--dest", str(dest),
-                     "--splits", "1"]) == 0
+    assert cli_main(["export", str(root), "--format", "facesynthetics,coco", "--dest", str(dest), "--splits", "1"]) == 0
     assert sorted(p.name for p in dest.iterdir()) == ["coco", "facesynthetics"]
     assert len(list((dest / "facesynthetics" / "train").glob("*_ldmks.txt"))) == len(records)
     # images are hard links into the dataset by default (no extra space), copies with --copy
     first = next((dest / "coco" / "train").glob("*.png"))
     assert first.stat().st_ino == (root / "samples" / first.name).stat().st_ino
-    assert cli_main(["export", str(root), "-f", "facesynthetics", "--dest", str(dest), "--splits", "1",
-                     "--copy"]) == 0
+    assert cli_main(["export", str(root), "-f", "facesynthetics", "--dest", str(dest), "--splits", "1", "--copy"]) == 0
     copied = next((dest / "facesynthetics" / "train").glob("??????.png"))
     assert copied.stat().st_ino != (root / "samples" / copied.name).stat().st_ino
     assert copied.read_bytes() == (root / "samples" / copied.name).read_bytes()
@@ -271,7 +315,9 @@ def test_cli_export_writes_the_chosen_formats_and_rejects_bad_input(dataset, tmp
     assert cli_main(["export", str(root), "-f", "coco", "--dest", str(dest), "--splits", "0.5,0.5"]) == 0
     assert sorted(p.name for p in dest.iterdir()) == ["coco", "facesynthetics"]
     assert sorted(p.name for p in (dest / "coco" / "annotations").iterdir()) == [
-        "face_keypoints_train.json", "face_keypoints_val.json"]
+        "face_keypoints_train.json",
+        "face_keypoints_val.json",
+    ]
     capsys.readouterr()
     assert cli_main(["export", str(root), "-f", "parquet"]) == 1
     assert "unknown export format 'parquet'" in capsys.readouterr().err

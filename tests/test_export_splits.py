@@ -15,20 +15,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facefarm.sample import writer
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.dataset.formats import export_all
-from facefarm.dataset.splits import (SPLIT_NAMES, assign_split, identity_unit, parse_fractions,
-                                      split_records)
+from facefarm.dataset.splits import SPLIT_NAMES, assign_split, identity_unit, parse_fractions, split_records
+from facefarm.sample import writer
 from facefarm.sample.store import open_store
+from facefarm.scene.classes import CLASS_IDS
 
 N_SAMPLES = 48
 IMAGES_PER_IDENTITY = 3
 SIZE = 64
 
 
-def write_synthetic_dataset(root: Path, n: int = N_SAMPLES, images_per_identity: int = IMAGES_PER_IDENTITY,
-                            size: int = SIZE, seed: int = 3) -> list[dict]:
+def write_synthetic_dataset(
+    root: Path, n: int = N_SAMPLES, images_per_identity: int = IMAGES_PER_IDENTITY, size: int = SIZE, seed: int = 3
+) -> list[dict]:
     """A small dataset in the real layout: ellipse faces, 70 landmarks on an ellipse, full records."""
     store = open_store(root)
     yy, xx = np.mgrid[0:size, 0:size] + 0.5
@@ -51,37 +51,66 @@ def write_synthetic_dataset(root: Path, n: int = N_SAMPLES, images_per_identity:
         visible = in_frame & (np.arange(70) % 4 != 0)
         sid = f"{i:06d}"
         attributes = {
-            "sample_id": sid, "index": i, "seed": seed, "catalog_hash": "synthetic", "identity_id": f"id-{ident}",
-            "identity_index": ident, "ancestry_labels": {["a", "b", "c"][ident % 3]: 1.0},
+            "sample_id": sid,
+            "index": i,
+            "seed": seed,
+            "catalog_hash": "synthetic",
+            "identity_id": f"id-{ident}",
+            "identity_index": ident,
+            "ancestry_labels": {["a", "b", "c"][ident % 3]: 1.0},
             "ancestry_weights": {"african": 0.2, "asian": 0.3, "caucasian": 0.5},
-            "age_years": float(5 + 7 * ident % 80), "gender": float(ident % 2),
+            "age_years": float(5 + 7 * ident % 80),
+            "gender": float(ident % 2),
             "skin": {"melanin": 0.05 * (ident % 20), "monk_tone": ident % 20 // 2 + 1},
-            "glasses": {"present": bool(i % 2), "family": "round" if i % 2 else None,
-                        "color_rgb": [0.1, 0.1, 0.1] if i % 2 else None},
+            "glasses": {
+                "present": bool(i % 2),
+                "family": "round" if i % 2 else None,
+                "color_rgb": [0.1, 0.1, 0.1] if i % 2 else None,
+            },
             "expression": {"preset": "smile", "units": {"jawOpen": 0.1} if i % 3 else {}},
             "lighting": {"hdri": "studio", "extra_lights": []},
             "background": {"kind": "hdri", "color_rgb": None},
         }
         record = {
-            "schema_version": writer.SCHEMA_VERSION, "sample_id": sid, "index": i, "seed": seed,
-            "catalog_hash": "synthetic", "identity_id": f"id-{ident}", "width": size, "height": size,
-            "camera": {"K": [[80.0, 0.0, size / 2], [0.0, 80.0, size / 2], [0.0, 0.0, 1.0]],
-                       "world_to_camera": np.eye(4).tolist(), "convention": "opencv"},
+            "schema_version": writer.SCHEMA_VERSION,
+            "sample_id": sid,
+            "index": i,
+            "seed": seed,
+            "catalog_hash": "synthetic",
+            "identity_id": f"id-{ident}",
+            "width": size,
+            "height": size,
+            "camera": {
+                "K": [[80.0, 0.0, size / 2], [0.0, 80.0, size / 2], [0.0, 0.0, 1.0]],
+                "world_to_camera": np.eye(4).tolist(),
+                "convention": "opencv",
+            },
             "head_pose": {"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0},
-            "landmarks": {"uv": np.round(uv, 4).tolist(), "visible": visible.tolist(),
-                          "in_frame": in_frame.tolist(), "xyz_camera": np.full((70, 3), 0.5).tolist()},
+            "landmarks": {
+                "uv": np.round(uv, 4).tolist(),
+                "visible": visible.tolist(),
+                "in_frame": in_frame.tolist(),
+                "xyz_camera": np.full((70, 3), 0.5).tolist(),
+            },
             "dense": {"uv": [[1.0, 2.0]], "visible": [True], "in_frame": [True], "xyz_camera": [[0.0, 0.0, 0.5]]},
             "face_bbox": [cx - 0.8 * r, cy - r, cx + 0.8 * r, cy + r],
             "depth_scale_m": writer.DEPTH_SCALE_M,
             "attributes": attributes,
             "render": {"backend": "synthetic", "seconds": {"render": 0.0}},
         }
-        prov = {"synthetic": "true", "generator": "facefarm", "generator_version": "test", "sample_id": sid,
-                "seed": str(seed), "catalog_hash": "synthetic"}
+        prov = {
+            "synthetic": "true",
+            "generator": "facefarm",
+            "generator_version": "test",
+            "sample_id": sid,
+            "seed": str(seed),
+            "catalog_hash": "synthetic",
+        }
         files = writer.encode_files(rgb, seg, depth, prov)
         records.append(writer.write_sample(store, sid, files, record))
-    writer.write_manifest(store, {"catalog": {"catalog_version": 1}, "catalog_hash": "synthetic", "seed": seed},
-                          records)
+    writer.write_manifest(
+        store, {"catalog": {"catalog_version": 1}, "catalog_hash": "synthetic", "seed": seed}, records
+    )
     return records
 
 
@@ -94,6 +123,7 @@ def exported(tmp_path_factory):
 
 
 # --------------------------------------------------------------------------- pure assignment
+
 
 def test_assignment_is_a_pure_function_of_the_identity():
     ids = [f"identity-{k}" for k in range(200)]
@@ -128,8 +158,10 @@ def test_zero_fraction_split_stays_empty_and_growth_never_moves_an_identity():
     assert [r["index"] for r in out["train"]] == sorted(r["index"] for r in out["train"])
 
 
-@pytest.mark.parametrize("text, message", [
-    ("0.8,0.1", "sum to 1"), ("0.5,0.5,0.5,-0.5", "1 to 3"), ("1.2,-0.2", ">= 0"), ("a,b", "comma-separated")])
+@pytest.mark.parametrize(
+    "text, message",
+    [("0.8,0.1", "sum to 1"), ("0.5,0.5,0.5,-0.5", "1 to 3"), ("1.2,-0.2", ">= 0"), ("a,b", "comma-separated")],
+)
 def test_bad_fractions_say_what_is_wrong(text, message):
     with pytest.raises(ValueError, match=message):
         parse_fractions(text)
@@ -142,6 +174,7 @@ def test_fraction_spellings():
 
 
 # --------------------------------------------------------------------------- no leaks, per format
+
 
 def _assert_partition(by_split: dict[str, set[str]], records: list[dict], key: str = "identity_id"):
     """Each split's identities are disjoint and together cover the dataset's."""
@@ -176,8 +209,10 @@ def test_coco_splits_do_not_share_identities(exported):
 
 def test_hf_splits_do_not_share_identities(exported):
     root, records, result = exported
-    by_split = {s: {json.loads(line)["identity_id"] for line in Path(p).read_text().splitlines()}
-                for s, p in result["hf"].items()}
+    by_split = {
+        s: {json.loads(line)["identity_id"] for line in Path(p).read_text().splitlines()}
+        for s, p in result["hf"].items()
+    }
     _assert_partition(by_split, records)
 
 
@@ -198,8 +233,10 @@ def test_webdataset_splits_do_not_share_identities(exported):
 def test_facesynthetics_splits_do_not_share_identities(exported):
     root, records, result = exported
     identity_of = {r["index"]: r["identity_id"] for r in records}
-    by_split = {s: {identity_of[int(p.name[:6])] for p in Path(folder).glob("*_ldmks.txt")}
-                for s, folder in result["facesynthetics"].items()}
+    by_split = {
+        s: {identity_of[int(p.name[:6])] for p in Path(folder).glob("*_ldmks.txt")}
+        for s, folder in result["facesynthetics"].items()
+    }
     _assert_partition(by_split, records)
 
 

@@ -58,7 +58,7 @@ def _same_files_either_way(tmp_path, shard, **worker):
             w.close()
         assert [r["status"] for r in runs[ahead]] == ["rendered"] * len(shard), runs[ahead]
     a, b = _files(tmp_path / "False"), _files(tmp_path / "True")
-    assert len(a) >= 3 * len(shard) and a.keys() == b.keys(), (sorted(a.keys() ^ b.keys()))
+    assert len(a) >= 3 * len(shard) and a.keys() == b.keys(), sorted(a.keys() ^ b.keys())
     differ = [k for k in a if a[k] != b[k]]
     assert differ == [], [(k, a[k][:300], b[k][:300]) for k in differ if k.endswith(".json")] or differ
 

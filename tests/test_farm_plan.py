@@ -7,12 +7,12 @@ import json
 import pytest
 
 from facefarm.catalog import catalog_hash, load_catalog, resolve
+from facefarm.catalog.vocabulary import sample_id
+from facefarm.cli.render import depends_on_n, plan_problem
+from facefarm.farm import job as jobs
+from facefarm.farm.plan import Job, ResourceError, default_shard_size, fit_workers, plan_shards, worker_resources
 from facefarm.sample import writer
 from facefarm.sample.store import open_store
-from facefarm.farm import job as jobs
-from facefarm.cli.render import depends_on_n, plan_problem
-from facefarm.catalog.vocabulary import sample_id
-from facefarm.farm.plan import Job, ResourceError, default_shard_size, fit_workers, plan_shards, worker_resources
 
 SPEC = {"catalog_version": 1, "render": {"resolution": [64, 64]}}
 
@@ -22,8 +22,16 @@ STRATIFIED = {"catalog_version": 1, "sampling": {"mode": "stratified", "stratify
 
 def make_job(spec=SPEC, seed=0, n=6, backend=None, **more) -> Job:
     cat = load_catalog(spec)
-    return Job(cat.model_dump(mode="json"), catalog_hash(cat), seed, n, backend or cat.render.backend,
-               cat.render.device, n_matters=depends_on_n(cat), **more)
+    return Job(
+        cat.model_dump(mode="json"),
+        catalog_hash(cat),
+        seed,
+        n,
+        backend or cat.render.backend,
+        cat.render.device,
+        n_matters=depends_on_n(cat),
+        **more,
+    )
 
 
 def test_shards_cover_todo_once_in_order():
@@ -60,10 +68,18 @@ def _cycles(device):
     return make_job(spec)
 
 
-@pytest.mark.parametrize("device,gpus,expect", [
-    ("cuda", 2, (1, 1)), ("optix", 1, (1, 1)), ("hip", 1, (1, 1)), ("metal", 1, (1, 1)),
-    ("auto", 1, (1, 1)), ("auto", 0, (8, 0)), ("cpu", 4, (8, 0)),  # CPU Cycles uses a whole node
-])
+@pytest.mark.parametrize(
+    "device,gpus,expect",
+    [
+        ("cuda", 2, (1, 1)),
+        ("optix", 1, (1, 1)),
+        ("hip", 1, (1, 1)),
+        ("metal", 1, (1, 1)),
+        ("auto", 1, (1, 1)),
+        ("auto", 0, (8, 0)),
+        ("cpu", 4, (8, 0)),  # CPU Cycles uses a whole node
+    ],
+)
 def test_cycles_worker_resources(device, gpus, expect):
     res = worker_resources(_cycles(device), cluster_has_gpu=gpus > 0, node_cpus=8)
     assert (res["num_cpus"], res["num_gpus"]) == expect
@@ -135,8 +151,14 @@ def test_resume_needs_the_same_head_asset_and_release(tmp_path):
 
 def _fake_commit(store, job, index):
     """Commit a sample record the way the writer does (files, then labels) without rendering."""
-    rec = {"schema_version": writer.SCHEMA_VERSION, "sample_id": sample_id(index), "index": index,
-           "seed": job.seed, "catalog_hash": job.catalog_hash, "dense": {"uv": [[0, 0]]}}
+    rec = {
+        "schema_version": writer.SCHEMA_VERSION,
+        "sample_id": sample_id(index),
+        "index": index,
+        "seed": job.seed,
+        "catalog_hash": job.catalog_hash,
+        "dense": {"uv": [[0, 0]]},
+    }
     return writer.write_sample(store, rec["sample_id"], {"image": b"png"}, rec)
 
 

@@ -7,13 +7,13 @@ import signal
 import time
 
 import pytest
+from test_farm_support import TINY, check_committed, labels_view, ray_cluster  # noqa: F401 - fixture
 
 from facefarm.catalog import catalog_hash, load_catalog
-from facefarm.sample.store import open_store
 from facefarm.farm import job as jobs
 from facefarm.farm.plan import Job
 from facefarm.farm.workers import FarmError, RayFarm
-from test_farm_support import TINY, check_committed, labels_view, ray_cluster  # noqa: F401 - fixture
+from facefarm.sample.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
 N = 6

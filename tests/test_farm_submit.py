@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_farm_support import check_committed, ray_cluster, write_spec  # noqa: F401 - fixture
 
 from facefarm.cli import main as cli
-from test_farm_support import check_committed, ray_cluster, write_spec  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
 
@@ -22,8 +22,9 @@ def test_submit_then_status_until_done(ray_cluster, tmp_path, capsys):  # noqa: 
     job_id = capsys.readouterr().out.strip().splitlines()[-1]
     assert job_id.startswith("raysubmit_")
 
-    assert cli.main(["status", job_id, "--address", dash, "--wait", "--timeout", "300"]) == 0, \
+    assert cli.main(["status", job_id, "--address", dash, "--wait", "--timeout", "300"]) == 0, (
         cli.main(["status", job_id, "--address", dash, "--logs"]) or capsys.readouterr().out
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1].startswith(f"{job_id}: SUCCEEDED - 2/2 samples complete in {out}")
     check_committed(out, 2)

@@ -40,8 +40,15 @@ def ray_session() -> dict:
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
         # Ray jobs run their entrypoint with the cluster's PATH: let it find this venv's `facefarm`
         os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "")
-        ctx = ray.init(address="local", num_cpus=2, include_dashboard=True, dashboard_host="127.0.0.1",
-                       dashboard_port=_free_port(), logging_level="ERROR", log_to_driver=False)
+        ctx = ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=True,
+            dashboard_host="127.0.0.1",
+            dashboard_port=_free_port(),
+            logging_level="ERROR",
+            log_to_driver=False,
+        )
         _SESSION["gcs"] = ctx.address_info["gcs_address"]
         url = ctx.dashboard_url
         _SESSION["dashboard"] = f"http://{url}" if url else None

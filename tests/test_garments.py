@@ -10,32 +10,42 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_glasses import assert_worn_clear, person, segments_hit
 
 from facefarm.catalog import vocabulary
 from facefarm.compose.attachments import garment_meshes
 from facefarm.compose.garments import clothing as GM
 from facefarm.compose.garments import headwear as HW
 from facefarm.compose.garments.body import Body
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.head.model import IdentityParams
-from test_glasses import assert_worn_clear, person, segments_hit
 from facefarm.compose.posed_head import PosedHead
+from facefarm.head.model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS
 
 JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
 
 CLOTHING_CASES = [
-    ("tshirt", "baby", False), ("tshirt", "heavy_man", False),
-    ("shirt", "woman", True), ("shirt", "baby", False),
-    ("sweater", "elder", True), ("sweater", "child", False),
-    ("hoodie", "thin_man", False), ("hoodie", "baby", True),
-    ("jacket", "heavy_man", True), ("jacket", "child", False),
-    ("scarf", "woman", False), ("scarf", "elder", False),
+    ("tshirt", "baby", False),
+    ("tshirt", "heavy_man", False),
+    ("shirt", "woman", True),
+    ("shirt", "baby", False),
+    ("sweater", "elder", True),
+    ("sweater", "child", False),
+    ("hoodie", "thin_man", False),
+    ("hoodie", "baby", True),
+    ("jacket", "heavy_man", True),
+    ("jacket", "child", False),
+    ("scarf", "woman", False),
+    ("scarf", "elder", False),
 ]
 HEADWEAR_CASES = [
-    ("cap", "baby", False), ("cap", "heavy_man", True),
-    ("beanie", "child", False), ("beanie", "elder", True),
-    ("wide_brim_hat", "woman", False), ("wide_brim_hat", "thin_man", False),
-    ("headscarf", "woman", True), ("headscarf", "baby", False),
+    ("cap", "baby", False),
+    ("cap", "heavy_man", True),
+    ("beanie", "child", False),
+    ("beanie", "elder", True),
+    ("wide_brim_hat", "woman", False),
+    ("wide_brim_hat", "thin_man", False),
+    ("headscarf", "woman", True),
+    ("headscarf", "baby", False),
 ]
 
 
@@ -134,9 +144,13 @@ def test_catalog_vocabulary_is_supported():
 def test_garment_meshes_follow_the_sample(head):
     from facefarm.catalog import Catalog, resolve
 
-    cat = Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 1.0,
-                                  "ids": {"kind": "categorical", "weights": {"cap": 1}}},
-                                  "clothing": {"ids": {"kind": "categorical", "weights": {"hoodie": 1}}}})
+    cat = Catalog.model_validate(
+        {
+            "catalog_version": 1,
+            "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"cap": 1}}},
+            "clothing": {"ids": {"kind": "categorical", "weights": {"hoodie": 1}}},
+        }
+    )
     s = resolve(cat, seed=1, index=0)
     v = head.shape(IdentityParams(age_years=s.age_years, gender=s.gender, ancestry=s.ancestry_weights))
     meshes = garment_meshes(PosedHead.pose(s, head, v))
@@ -155,12 +169,13 @@ def test_small_child_garment_spans_sloping_shoulders(head, garment, who):
     main = GM.clothing_meshes(garment, (0.3, 0.4, 0.6), Body.measure(head, v))[0]
     g = main.vertices.astype(np.float64)
     skin = v[_skin_ids(head)]
-    head_w = np.ptp(skin[skin[:, 1] > Body.measure(head, v).nape_y, 0])      # ears included
+    head_w = np.ptp(skin[skin[:, 1] > Body.measure(head, v).nape_y, 0])  # ears included
     half = np.abs(g[:, 0]).max()
     assert 1.4 < 2 * half / head_w < 2.2, f"{garment} on {who}: {2 * half / head_w:.2f} head widths across"
     centre = g[np.abs(g[:, 0]) < 0.25 * half]
     tips = g[np.abs(g[:, 0]) > 0.8 * half]
     s = Body.measure(head, v).s
     assert tips[:, 1].max() < centre[:, 1].max() - 0.005 * s, (
-        f"{garment} on {who}: shoulder tips at {tips[:, 1].max():.3f} m, neck at {centre[:, 1].max():.3f} m")
+        f"{garment} on {who}: shoulder tips at {tips[:, 1].max():.3f} m, neck at {centre[:, 1].max():.3f} m"
+    )
     assert np.ptp(tips[:, 1]) > 0.04 * s, f"{garment} on {who}: the sides are a flat plate"

@@ -11,24 +11,29 @@ import os
 
 import numpy as np
 import pytest
+from test_glasses import assert_worn_clear, crossings, person, segments_hit
 
 from facefarm.compose.garments import clothing as GM
 from facefarm.compose.garments import headwear as HW
 from facefarm.compose.garments.body import Body
 from facefarm.compose.garments.shell import merged_arrays
 from facefarm.scene.classes import CLASS_IDS
-from test_glasses import assert_worn_clear, crossings, person, segments_hit
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 JAW = {"jawOpen": 1.0, "mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}
 
 
-@pytest.mark.parametrize("scarf,who,clothing,jaw", [
-    ("headscarf", "elder", "hoodie", False), ("headscarf", "child", "jacket", True),
-    ("headscarf", "heavy_man", "shirt", False), ("kerchief", "baby", "tshirt", False),
-    ("kerchief", "thin_man", "none", True),
-])
+@pytest.mark.parametrize(
+    "scarf,who,clothing,jaw",
+    [
+        ("headscarf", "elder", "hoodie", False),
+        ("headscarf", "child", "jacket", True),
+        ("headscarf", "heavy_man", "shirt", False),
+        ("kerchief", "baby", "tshirt", False),
+        ("kerchief", "thin_man", "none", True),
+    ],
+)
 def test_scarf_clears_the_head_and_the_clothes(head, scarf, who, clothing, jaw):
     v = person(head, who)
     if jaw:
@@ -65,8 +70,11 @@ def test_hijab_covers_scalp_ears_and_neck_not_the_face(head, who):
     ears = v[np.isin(head.vertex_class, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]])]
     # the ear's front rim may show next to the tragus landmarks (jaw 0 and 16)
     assert hidden(ears, centre).mean() > 0.7, f"only {hidden(ears, centre).mean():.0%} of the ears covered"
-    neck = v[(head.vertex_class == CLASS_IDS["NECK"]) & (v[:, 1] < body.nape_y - 0.3 * body.neck_r)
-             & (v[:, 1] > max(body.nape_y - 1.6 * body.neck_r, gv[:, 1].min() + 0.015 * body.s))]
+    neck = v[
+        (head.vertex_class == CLASS_IDS["NECK"])
+        & (v[:, 1] < body.nape_y - 0.3 * body.neck_r)
+        & (v[:, 1] > max(body.nape_y - 1.6 * body.neck_r, gv[:, 1].min() + 0.015 * body.s))
+    ]
     axis = np.column_stack([np.zeros(len(neck)), neck[:, 1], np.full(len(neck), body.neck_z)])
     d = neck - axis
     d /= np.linalg.norm(d, axis=1, keepdims=True)
@@ -86,19 +94,26 @@ def test_hijab_leaves_the_68_landmarks_in_a_frontal_segmentation(head, age):
     """Render a frontal view with pyrender and read the class under each projected landmark."""
     from facefarm.catalog import Catalog, resolve
     from facefarm.compose.compositor import compose
-    from facefarm.sample.labels import landmark_labels
     from facefarm.render.backends import backend
+    from facefarm.sample.labels import landmark_labels
 
-    cat = Catalog.model_validate({"catalog_version": 1, "render": {"backend": "pyrender", "resolution": [256, 256]},
-                                  "headwear": {"probability": 1.0,
-                                               "ids": {"kind": "categorical", "weights": {"headscarf": 1}}}})
+    cat = Catalog.model_validate(
+        {
+            "catalog_version": 1,
+            "render": {"backend": "pyrender", "resolution": [256, 256]},
+            "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"headscarf": 1}}},
+        }
+    )
     s = resolve(cat, 5, 0)
-    s = s.model_copy(update=dict(
-        age_years=age,
-        glasses=s.glasses.model_copy(update=dict(present=False)),
-        head_pose=s.head_pose.model_copy(update=dict(yaw_deg=0.0, pitch_deg=0.0, roll_deg=0.0)),
-        expression=s.expression.model_copy(update=dict(units={k: 0.0 for k in s.expression.units}, blink=0.0)),
-        camera=s.camera.model_copy(update=dict(principal_offset_px=(0.0, 0.0), position_jitter_m=(0.0, 0.0, 0.0)))))
+    s = s.model_copy(
+        update=dict(
+            age_years=age,
+            glasses=s.glasses.model_copy(update=dict(present=False)),
+            head_pose=s.head_pose.model_copy(update=dict(yaw_deg=0.0, pitch_deg=0.0, roll_deg=0.0)),
+            expression=s.expression.model_copy(update=dict(units={k: 0.0 for k in s.expression.units}, blink=0.0)),
+            camera=s.camera.model_copy(update=dict(principal_offset_px=(0.0, 0.0), position_jitter_m=(0.0, 0.0, 0.0))),
+        )
+    )
     assert s.headwear.id == "headscarf"
     scene = compose(s, head)
     with backend("pyrender").start(cat.render) as backend:

@@ -27,20 +27,28 @@ def test_software_rasterisers_are_refused_only_when_a_gpu_was_asked_for():
 
 
 def test_a_renderer_asked_for_a_gpu_on_this_cpu_machine_refuses(monkeypatch):
-    from facefarm.geometry.camera import Camera, intrinsics, look_at
-    from facefarm.render.pyrender.renderer import PyrenderRenderer
-    from facefarm.scene.model import Environment, Landmarks, Scene
-
     import trimesh
 
-    from facefarm.scene.model import Material, Mesh
+    from facefarm.geometry.camera import Camera, intrinsics, look_at
+    from facefarm.render.pyrender.renderer import PyrenderRenderer
+    from facefarm.scene.model import Environment, Landmarks, Material, Mesh, Scene
 
     ball = trimesh.creation.icosphere(1, radius=0.1)
     cam = Camera(K=intrinsics(50, 36, 32, 32), world_to_camera=look_at((0, 0, 0.6), (0, 0, 0)), width=32, height=32)
-    skin = Mesh(name="ball", vertices=np.asarray(ball.vertices, np.float32), faces=np.asarray(ball.faces, np.int32),
-                face_class=np.ones(len(ball.faces), np.uint8), material=Material(name="ball", kind="skin"))
-    scene = Scene(meshes=(skin,), camera=cam, environment=Environment(hdri=None, color=(0.5, 0.5, 0.5)),
-                  landmarks=Landmarks(points=np.zeros((0, 3)), names=(), n_sparse=0), head_pose=np.eye(4))
+    skin = Mesh(
+        name="ball",
+        vertices=np.asarray(ball.vertices, np.float32),
+        faces=np.asarray(ball.faces, np.int32),
+        face_class=np.ones(len(ball.faces), np.uint8),
+        material=Material(name="ball", kind="skin"),
+    )
+    scene = Scene(
+        meshes=(skin,),
+        camera=cam,
+        environment=Environment(hdri=None, color=(0.5, 0.5, 0.5)),
+        landmarks=Landmarks(points=np.zeros((0, 3)), names=(), n_sparse=0),
+        head_pose=np.eye(4),
+    )
     auto = PyrenderRenderer(device="auto")
     auto.render(scene)
     renderer = auto.gl_renderer

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.sparse.csgraph import connected_components
 from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from trimesh import triangles as tm_triangles
 
@@ -68,11 +68,11 @@ def surface_gaps(points: np.ndarray, v: np.ndarray, f: np.ndarray) -> np.ndarray
     upper, _ = cKDTree(np.asarray(v, np.float64)[used]).query(points)
     out = upper.copy()
     for i in range(0, len(points), 512):
-        pc = points[i:i + 512]
-        rows, t = tris.pairs(pc, upper[i:i + 512])
+        pc = points[i : i + 512]
+        rows, t = tris.pairs(pc, upper[i : i + 512])
         if len(rows):
             q = tm_triangles.closest_point(tris.tri[t], pc[rows])
-            np.minimum.at(out[i:i + 512], rows, np.linalg.norm(q - pc[rows], axis=1))
+            np.minimum.at(out[i : i + 512], rows, np.linalg.norm(q - pc[rows], axis=1))
     return out
 
 
@@ -146,14 +146,18 @@ def winding_numbers(points: np.ndarray, v: np.ndarray, f: np.ndarray) -> np.ndar
     tri = v[f]
     out = np.zeros(len(points))
     for i in range(0, len(points), 64):
-        p = points[i:i + 64, None, None, :]
-        r = tri[None] - p                                          # (n, F, 3, 3)
+        p = points[i : i + 64, None, None, :]
+        r = tri[None] - p  # (n, F, 3, 3)
         ln = np.linalg.norm(r, axis=3)
         a, b, c = r[..., 0, :], r[..., 1, :], r[..., 2, :]
         num = (a * np.cross(b, c)).sum(-1)
-        den = (ln[..., 0] * ln[..., 1] * ln[..., 2] + (a * b).sum(-1) * ln[..., 2]
-               + (b * c).sum(-1) * ln[..., 0] + (c * a).sum(-1) * ln[..., 1])
-        out[i:i + 64] = 2 * np.arctan2(num, den).sum(axis=1) / (4 * np.pi)
+        den = (
+            ln[..., 0] * ln[..., 1] * ln[..., 2]
+            + (a * b).sum(-1) * ln[..., 2]
+            + (b * c).sum(-1) * ln[..., 0]
+            + (c * a).sum(-1) * ln[..., 1]
+        )
+        out[i : i + 64] = 2 * np.arctan2(num, den).sum(axis=1) / (4 * np.pi)
     return out
 
 
@@ -175,7 +179,8 @@ def assert_worn_clear(meshes, head, v, min_gap: float, what: str):
         gaps = surface_gaps(mv, hv, hf)
         assert gaps.min() >= min_gap, (
             f"{what}: {m.name} comes within {gaps.min() * 1e3:.2f} mm of the head "
-            f"(at {np.round(mv[np.argmin(gaps)] * 1e3, 1)} mm); need >= {min_gap * 1e3:.1f} mm")
+            f"(at {np.round(mv[np.argmin(gaps)] * 1e3, 1)} mm); need >= {min_gap * 1e3:.1f} mm"
+        )
         n = crossings(mv, mf, hv, hf)
         assert n == 0, f"{what}: {m.name} and the head cross {n} times"
         seeds = component_seeds(mv, mf)
@@ -184,17 +189,26 @@ def assert_worn_clear(meshes, head, v, min_gap: float, what: str):
 
 
 # ------------------------------------------------------------------------ identities
-SMILE = {"jawOpen": 0.5, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "cheekSquintLeft": 1.0,
-         "cheekSquintRight": 1.0, "eyeSquintLeft": 0.6, "eyeSquintRight": 0.6}
+SMILE = {
+    "jawOpen": 0.5,
+    "mouthSmileLeft": 1.0,
+    "mouthSmileRight": 1.0,
+    "cheekSquintLeft": 1.0,
+    "cheekSquintRight": 1.0,
+    "eyeSquintLeft": 0.6,
+    "eyeSquintRight": 0.6,
+}
 PEOPLE = {
     "baby": dict(age_years=1.0, gender=0.3, ancestry={"african": 0.0, "asian": 1.0, "caucasian": 0.0}),
     "child": dict(age_years=6.0, gender=0.7, ancestry={"african": 1.0, "asian": 0.0, "caucasian": 0.0}),
     "woman": dict(age_years=25.0, gender=0.0, weight=0.0, ancestry={"african": 0.0, "asian": 0.0, "caucasian": 1.0}),
-    "heavy_man": dict(age_years=45.0, gender=1.0, weight=1.0, muscle=1.0,
-                      ancestry={"african": 0.5, "asian": 0.0, "caucasian": 0.5}),
+    "heavy_man": dict(
+        age_years=45.0, gender=1.0, weight=1.0, muscle=1.0, ancestry={"african": 0.5, "asian": 0.0, "caucasian": 0.5}
+    ),
     "elder": dict(age_years=88.0, gender=0.2, ancestry={"african": 0.0, "asian": 0.6, "caucasian": 0.4}),
-    "thin_man": dict(age_years=60.0, gender=0.9, weight=0.0, muscle=0.0,
-                     ancestry={"african": 0.3, "asian": 0.3, "caucasian": 0.4}),
+    "thin_man": dict(
+        age_years=60.0, gender=0.9, weight=0.0, muscle=0.0, ancestry={"african": 0.3, "asian": 0.3, "caucasian": 0.4}
+    ),
 }
 
 
@@ -209,14 +223,22 @@ def person(head, name: str, smile: bool = False) -> np.ndarray:
 
 # each family on two people, one of them smiling with the jaw open
 CASES = [
-    ("round", "baby", False), ("round", "heavy_man", True),
-    ("rectangular", "woman", True), ("rectangular", "elder", False),
-    ("square", "child", True), ("square", "thin_man", False),
-    ("oval", "elder", True), ("oval", "baby", False),
-    ("aviator", "heavy_man", False), ("aviator", "child", False),
-    ("cat-eye", "woman", False), ("cat-eye", "thin_man", True),
-    ("browline", "thin_man", False), ("browline", "baby", True),
-    ("rimless", "child", False), ("rimless", "woman", True),
+    ("round", "baby", False),
+    ("round", "heavy_man", True),
+    ("rectangular", "woman", True),
+    ("rectangular", "elder", False),
+    ("square", "child", True),
+    ("square", "thin_man", False),
+    ("oval", "elder", True),
+    ("oval", "baby", False),
+    ("aviator", "heavy_man", False),
+    ("aviator", "child", False),
+    ("cat-eye", "woman", False),
+    ("cat-eye", "thin_man", True),
+    ("browline", "thin_man", False),
+    ("browline", "baby", True),
+    ("rimless", "child", False),
+    ("rimless", "woman", True),
 ]
 
 
@@ -290,8 +312,9 @@ def test_families_data_and_lens_outline():
 
 def test_meshes_materials_and_classes(head):
     v = person(head, "woman")
-    params = G.GlassesParams("browline", color_rgb=(0.5, 0.1, 0.1), lens_tint_rgb=(0.4, 0.3, 0.2),
-                             lens_transmission=0.6)
+    params = G.GlassesParams(
+        "browline", color_rgb=(0.5, 0.1, 0.1), lens_tint_rgb=(0.4, 0.3, 0.2), lens_transmission=0.6
+    )
     meshes = G.fit_glasses(params, head, v).meshes
     lenses = [m for m in meshes if m.material.kind == "glasses_lens"]
     frames = [m for m in meshes if m.material.kind == "glasses_frame"]

@@ -13,18 +13,18 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
+from test_glasses import surface_gaps
 
 from facefarm.catalog import load_catalog, resolve
 from facefarm.catalog.vocabulary import FACIAL_HAIR_STYLES, HAIR_STYLES
-from facefarm.paths import ASSETS
-from facefarm.compose.hair import styles as hair_styles
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.compositor import identity_params
-from facefarm.compose.hair.strands import hair_strands, head_frame
-from facefarm.head.model import HeadModel
+from facefarm.compose.hair import styles as hair_styles
 from facefarm.compose.hair.colour import hair_albedo_linear
-from test_glasses import surface_gaps
+from facefarm.compose.hair.strands import hair_strands, head_frame
 from facefarm.compose.posed_head import PosedHead
+from facefarm.head.model import HeadModel
+from facefarm.paths import ASSETS
+from facefarm.scene.classes import CLASS_IDS
 
 SHORT_STYLES = ("buzz", "short", "fade", "receding", "balding")
 
@@ -42,8 +42,10 @@ def _catalog():
 def _sample(index: int, style: str, beard: str = "none", **identity):
     """A real resolved sample with the hair style (and beard, identity fields) swapped in."""
     s = resolve(_catalog(), seed=3, index=index, n_total=100)
-    upd = {"hair": s.hair.model_copy(update={"style": style}),
-           "facial_hair": s.facial_hair.model_copy(update={"style": beard})}
+    upd = {
+        "hair": s.hair.model_copy(update={"style": style}),
+        "facial_hair": s.facial_hair.model_copy(update={"style": beard}),
+    }
     upd.update(identity)
     return s.model_copy(update=upd)
 
@@ -61,24 +63,38 @@ def _winding(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.
     tri = vertices[faces]
     out = np.zeros(len(points))
     for i in range(0, len(points), 128):
-        p = points[i:i + 128, None, None, :]
+        p = points[i : i + 128, None, None, :]
         a, b, c = (tri[None, :, k] - p[:, :, 0] for k in range(3))
         la, lb, lc = (np.linalg.norm(x, axis=-1) for x in (a, b, c))
         det = (a * np.cross(b, c)).sum(-1)
         den = la * lb * lc + (a * b).sum(-1) * lc + (b * c).sum(-1) * la + (c * a).sum(-1) * lb
-        out[i:i + 128] = (2 * np.arctan2(det, den)).sum(-1) / (4 * np.pi)
+        out[i : i + 128] = (2 * np.arctan2(det, den)).sum(-1) / (4 * np.pi)
     return out
 
 
 # ---- the style library ------------------------------------------------------------------------
+
 
 def test_library_covers_the_catalog_vocabulary():
     scalp, facial = hair_styles.scalp_style_ids(), hair_styles.facial_style_ids()
     assert len(scalp) >= 16
     assert set(HAIR_STYLES) <= set(scalp), set(HAIR_STYLES) - set(scalp)
     assert set(FACIAL_HAIR_STYLES) <= set(facial), set(FACIAL_HAIR_STYLES) - set(facial)
-    for required in ("buzz", "fade", "bob", "wavy", "curly", "afro", "braids", "locs", "ponytail", "bun",
-                     "receding", "balding", "bald"):
+    for required in (
+        "buzz",
+        "fade",
+        "bob",
+        "wavy",
+        "curly",
+        "afro",
+        "braids",
+        "locs",
+        "ponytail",
+        "bun",
+        "receding",
+        "balding",
+        "bald",
+    ):
         assert required in scalp
 
 
@@ -104,12 +120,20 @@ def test_library_rejects_unknown_fields(tmp_path, monkeypatch):
 # (sample index, hair style, beard, identity overrides): babies to elderly, different ancestries
 CASES = [
     (0, "long", "none", {"age_years": 34.0, "gender": 0.1}),
-    (1, "braids", "full_beard", {"age_years": 40.0, "gender": 0.9,
-                                 "ancestry_weights": {"african": 1.0, "asian": 0.0, "caucasian": 0.0}}),
+    (
+        1,
+        "braids",
+        "full_beard",
+        {"age_years": 40.0, "gender": 0.9, "ancestry_weights": {"african": 1.0, "asian": 0.0, "caucasian": 0.0}},
+    ),
     (2, "ponytail", "none", {"age_years": 8.0, "gender": 0.2}),
     (3, "afro", "goatee", {"age_years": 25.0, "gender": 0.8}),
-    (4, "bun", "none", {"age_years": 70.0, "gender": 0.0,
-                        "ancestry_weights": {"african": 0.0, "asian": 1.0, "caucasian": 0.0}}),
+    (
+        4,
+        "bun",
+        "none",
+        {"age_years": 70.0, "gender": 0.0, "ancestry_weights": {"african": 0.0, "asian": 1.0, "caucasian": 0.0}},
+    ),
     (5, "short", "stubble", {"age_years": 1.5, "gender": 0.5}),
     (6, "balding", "moustache", {"age_years": 82.0, "gender": 1.0}),
 ]
@@ -145,8 +169,9 @@ def test_strands_stay_outside_the_skin(index, style, beard, ident):
             assert (w[exact[:150] <= 2e-3] < 0.5).all(), f"{style}/{c.name}: a point near the skin is inside"
             # allowed only where the skin itself folds into itself (some identity shapes overlap
             # under a short chin): there the skin just outside its own surface is "inside" too
-            assert all(_skin_overlaps_near(surface, q) for q in inside), \
+            assert all(_skin_overlaps_near(surface, q) for q in inside), (
                 f"{style}/{c.name}: {len(inside)} points inside by winding number"
+            )
         # roots sit on the skin (bound to the mesh), not floating
         root_d = surface.query(c.points[:, 0].astype(np.float64)).distance
         assert np.median(root_d) < 2.5e-3, f"{style}/{c.name}: roots float {np.median(root_d) * 1e3:.1f} mm"
@@ -176,6 +201,7 @@ def test_winding_check_catches_a_point_inside():
 
 
 # ---- the face stays clear -----------------------------------------------------------------------
+
 
 def _face_regions(v: np.ndarray) -> list[np.ndarray]:
     """Frontal (x, y) point sets of the eyes (the front cap of each eyeball: iris and the sclera
@@ -233,10 +259,15 @@ def test_fringe_stays_above_the_brows():
 
 # ---- binding, identity, determinism ------------------------------------------------------------
 
+
 def test_roots_follow_the_mesh_through_expression():
     sample = _sample(10, "short", "full_beard", age_years=45.0, gender=1.0)
-    sample = sample.model_copy(update={"hair": sample.hair.model_copy(update={"grey": 0.0}),
-                                       "facial_hair": sample.facial_hair.model_copy(update={"grey": 0.0})})
+    sample = sample.model_copy(
+        update={
+            "hair": sample.hair.model_copy(update={"grey": 0.0}),
+            "facial_hair": sample.facial_hair.model_copy(update={"grey": 0.0}),
+        }
+    )
     still = hair_strands(PosedHead.pose(sample, _head(), _vertices(sample)))
     moved = hair_strands(PosedHead.pose(sample, _head(), _vertices(sample, {"jawOpen": 1.0})))
     b0 = next(c for c in still if c.name == "beard")
@@ -276,6 +307,7 @@ def test_bald_has_no_scalp_hair_but_keeps_brows():
 
 # ---- colour, gravity, budget ---------------------------------------------------------------------
 
+
 def test_grey_fraction_and_melanin():
     """A strand stands for a lock of hairs (more at low detail): grey hair comes as locks of
     mixed grey share whose mean is the sample's grey fraction; coarse strands mix more than fine
@@ -285,7 +317,11 @@ def test_grey_fraction_and_melanin():
     s = s.model_copy(update={"hair": s.hair.model_copy(update={"grey": 0.4, "melanin": 0.9, "redness": 0.2})})
 
     def locks(detail):
-        curves = [c for c in hair_strands(PosedHead.pose(s, _head(), _vertices(s)), detail=detail) if c.class_id == CLASS_IDS["HAIR"]]
+        curves = [
+            c
+            for c in hair_strands(PosedHead.pose(s, _head(), _vertices(s)), detail=detail)
+            if c.class_id == CLASS_IDS["HAIR"]
+        ]
         share = {"hair": 0.0, "hair_grey": 1.0, **{f"hair_grey{p}": p / 100 for p in (25, 50, 75)}}
         return curves, np.concatenate([np.full(len(c.points), share[c.name]) for c in curves])
 
@@ -345,8 +381,11 @@ def test_strand_budget_and_detail():
 
 def _path_over_reach(sample, detail: float) -> np.ndarray:
     """(s,) per scalp strand: length of its polyline over the distance from root to tip."""
-    curves = [c for c in hair_strands(PosedHead.pose(sample, _head(), _vertices(sample)), detail=detail)
-              if c.class_id == CLASS_IDS["HAIR"]]
+    curves = [
+        c
+        for c in hair_strands(PosedHead.pose(sample, _head(), _vertices(sample)), detail=detail)
+        if c.class_id == CLASS_IDS["HAIR"]
+    ]
     pts = np.concatenate([c.points for c in curves]).astype(np.float64)
     path = np.linalg.norm(np.diff(pts, axis=1), axis=-1).sum(axis=1)
     return path / np.maximum(np.linalg.norm(pts[:, -1] - pts[:, 0], axis=-1), 1e-9)

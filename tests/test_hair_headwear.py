@@ -9,23 +9,25 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_glasses import segments_hit
 
 from facefarm.catalog import Catalog, resolve
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.compositor import compose
+from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import RASTER_STRANDS
-from test_glasses import segments_hit
 
 
 def _scene(head, headwear: str, style: str, index: int):
-    cat = Catalog.model_validate({
-        "catalog_version": 1,
-        "age": {"kind": "categorical", "values": [35]},
-        "gender": {"kind": "categorical", "values": [0.15]},
-        "hair": {"styles": {"kind": "categorical", "weights": {style: 1}}, "styles_male": None},
-        "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {headwear: 1}}},
-        "render": {"resolution": [256, 256]},
-    })
+    cat = Catalog.model_validate(
+        {
+            "catalog_version": 1,
+            "age": {"kind": "categorical", "values": [35]},
+            "gender": {"kind": "categorical", "values": [0.15]},
+            "hair": {"styles": {"kind": "categorical", "weights": {style: 1}}, "styles_male": None},
+            "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {headwear: 1}}},
+            "render": {"resolution": [256, 256]},
+        }
+    )
     sample = resolve(cat, seed=3, index=index)
     assert sample.headwear.id == headwear and sample.hair.style == style
     return compose(sample, head, RASTER_STRANDS)
@@ -47,14 +49,22 @@ def _scalp_hair(scene):
 def test_no_scalp_hair_shows_under_a_headscarf(head, style, index):
     scene = _scene(head, "headscarf", style, index)
     assert not any(len(c.points) for c in _scalp_hair(scene)), "hair hangs out of the headscarf"
-    assert any(c.class_id == CLASS_IDS["RIGHT_BROW"] and len(c.points) for c in scene.curves), \
+    assert any(c.class_id == CLASS_IDS["RIGHT_BROW"] and len(c.points) for c in scene.curves), (
         "the brows went with the hair"
+    )
 
 
-@pytest.mark.parametrize("headwear,style,index", [
-    ("kerchief", "long", 0), ("kerchief", "medium", 1), ("cap", "medium", 2), ("cap", "short", 3),
-    ("wide_brim_hat", "long", 4), ("beanie", "wavy", 5),
-])
+@pytest.mark.parametrize(
+    "headwear,style,index",
+    [
+        ("kerchief", "long", 0),
+        ("kerchief", "medium", 1),
+        ("cap", "medium", 2),
+        ("cap", "short", 3),
+        ("wide_brim_hat", "long", 4),
+        ("beanie", "wavy", 5),
+    ],
+)
 def test_hair_is_not_drawn_through_headwear(head, headwear, style, index):
     """Strands that would grow up into a hat end below its line; hair below it still shows."""
     scene = _scene(head, headwear, style, index)

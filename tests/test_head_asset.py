@@ -25,8 +25,7 @@ def test_build_is_a_noop_when_up_to_date(head_asset):
 
 def test_hash_covers_definition_files():
     files = {f.relative_to(paths.ASSETS).as_posix() for f in ha.definition_files()}
-    assert {"head/regions.json", "landmarks/landmarks70.json", "landmarks/dense.json",
-            "schema/classes.json"} <= files
+    assert {"head/regions.json", "landmarks/landmarks70.json", "landmarks/dense.json", "schema/classes.json"} <= files
 
 
 @pytest.mark.slow

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.head.model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 
@@ -60,8 +60,13 @@ def test_blink_left_closes_the_subjects_left_upper_lid(head, adult):
     skin = head.vertex_part == 0
     # visible upper lids: skin above and in front of each eyeball centre (the Face Units also
     # nudge the other eye's inner corner and hidden socket vertices a little)
-    near = lambda e: (skin & (np.linalg.norm(adult - c[e], axis=1) < 0.02) & (adult[:, 1] > c[e][1])  # noqa: E731
-                      & (adult[:, 2] > c[e][2]) & (np.abs(adult[:, 0] - c[e][0]) < 0.012))
+    near = lambda e: (
+        skin
+        & (np.linalg.norm(adult - c[e], axis=1) < 0.02)
+        & (adult[:, 1] > c[e][1])  # noqa: E731
+        & (adult[:, 2] > c[e][2])
+        & (np.abs(adult[:, 0] - c[e][0]) < 0.012)
+    )
     assert o[near(1), 1].min() < -0.005  # the left upper lid comes down
     assert np.abs(o[near(0)]).max() < 0.05 * np.abs(o[near(1)]).max()  # the right one stays
     lash_l = head.vertex_part == head.part_names.index("lash_l")
@@ -103,6 +108,7 @@ def test_eye_look_rotates_the_eyeball_about_its_centre(head, adult):
 
 def test_offsets_scale_with_the_head(head):
     """A baby's jaw opens a baby's distance, a large head's further (the units are authored on the base mesh)."""
+
     def chin_drop(p):
         v = head.shape(p)
         o = head.expression_offsets(v, {"jawOpen": 1.0})
@@ -110,13 +116,20 @@ def test_offsets_scale_with_the_head(head):
 
     baby, adult = chin_drop(IdentityParams(age_years=1)), chin_drop(IdentityParams(age_years=30))
     assert 0.5 * adult < baby < 0.85 * adult
-    ratio = (np.linalg.norm(np.diff(head.eye_centres(head.shape(IdentityParams(age_years=1))), axis=0))
-             / np.linalg.norm(np.diff(head.eye_centres(head.shape(IdentityParams(age_years=30))), axis=0)))
+    ratio = np.linalg.norm(np.diff(head.eye_centres(head.shape(IdentityParams(age_years=1))), axis=0)) / np.linalg.norm(
+        np.diff(head.eye_centres(head.shape(IdentityParams(age_years=30))), axis=0)
+    )
     assert baby / adult == pytest.approx(ratio, abs=0.15)
 
 
-@pytest.mark.parametrize("params", [IdentityParams(age_years=1), IdentityParams(age_years=90, weight=1.0),
-                                    IdentityParams(weight=0.0, muscle=1.0, gender=1.0)])
+@pytest.mark.parametrize(
+    "params",
+    [
+        IdentityParams(age_years=1),
+        IdentityParams(age_years=90, weight=1.0),
+        IdentityParams(weight=0.0, muscle=1.0, gender=1.0),
+    ],
+)
 def test_extreme_identities_keep_the_mouth_intact(head, params):
     """Open jaw on extreme shapes: lips stay ordered and no face flips inside out."""
     v = head.shape(params)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from facefarm.head import macro as hm
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.head.model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 
@@ -27,8 +27,14 @@ def test_age_mapping(years, slider):
 
 @pytest.mark.parametrize("years,dominant", [(1, "baby"), (10, "child"), (25, "young"), (90, "old")])
 def test_age_breakpoints_select_one_target_set(years, dominant):
-    f = hm.factors(age=hm.age_slider(years), gender=0.5, ancestry={a: 1 / 3 for a in hm.ANCESTRIES},
-                   muscle=0.5, weight=0.5, proportions=0.5)
+    f = hm.factors(
+        age=hm.age_slider(years),
+        gender=0.5,
+        ancestry={a: 1 / 3 for a in hm.ANCESTRIES},
+        muscle=0.5,
+        weight=0.5,
+        proportions=0.5,
+    )
     assert f[dominant] == pytest.approx(1.0, abs=1e-3)
     assert sum(f[a] for a in hm.AGES) == pytest.approx(1.0, abs=1e-3)
 
@@ -37,8 +43,14 @@ def test_age_breakpoints_select_one_target_set(years, dominant):
 def test_macro_weights_are_partitions_of_unity(seed):
     rng = np.random.default_rng(seed)
     anc = rng.dirichlet([1, 1, 1])
-    f = hm.factors(age=rng.uniform(), gender=rng.uniform(), ancestry=dict(zip(hm.ANCESTRIES, anc)),
-                   muscle=rng.uniform(), weight=rng.uniform(), proportions=0.5)
+    f = hm.factors(
+        age=rng.uniform(),
+        gender=rng.uniform(),
+        ancestry=dict(zip(hm.ANCESTRIES, anc)),
+        muscle=rng.uniform(),
+        weight=rng.uniform(),
+        proportions=0.5,
+    )
     names = hm.target_names()
     w = dict(zip(names, hm.target_weights(names, f)))
     race = sum(v for k, v in w.items() if k.split("-")[0] in hm.ANCESTRIES)
@@ -51,8 +63,14 @@ def test_macro_weights_are_partitions_of_unity(seed):
 
 
 def test_weights_follow_file_name_factors():
-    f = hm.factors(age=0.75, gender=0.25, ancestry={"african": 0.2, "asian": 0.3, "caucasian": 0.5},
-                   muscle=1.0, weight=0.0, proportions=1.0)
+    f = hm.factors(
+        age=0.75,
+        gender=0.25,
+        ancestry={"african": 0.2, "asian": 0.3, "caucasian": 0.5},
+        muscle=1.0,
+        weight=0.0,
+        proportions=1.0,
+    )
     (w,) = hm.target_weights(["caucasian-male-old"], f)
     assert w == pytest.approx(0.5 * 0.25 * 0.5)
     (w,) = hm.target_weights(["universal-female-young-maxmuscle-minweight"], f)
@@ -73,14 +91,17 @@ def test_identity_params_defaults_and_freezing():
     assert p == IdentityParams()
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"ancestry": {"african": 0.5, "asian": 0.2, "caucasian": 0.2}}, "sum to 1"),
-    ({"ancestry": {"african": 1.0, "asian": 0.0}}, "exactly the keys"),
-    ({"age_years": 0.5}, "age_years"),
-    ({"age_years": 95.0}, "age_years"),
-    ({"weight": 1.2}, "weight"),
-    ({"details": {"nose-hump": 1.5}}, "within -1..1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"ancestry": {"african": 0.5, "asian": 0.2, "caucasian": 0.2}}, "sum to 1"),
+        ({"ancestry": {"african": 1.0, "asian": 0.0}}, "exactly the keys"),
+        ({"age_years": 0.5}, "age_years"),
+        ({"age_years": 95.0}, "age_years"),
+        ({"weight": 1.2}, "weight"),
+        ({"details": {"nose-hump": 1.5}}, "within -1..1"),
+    ],
+)
 def test_identity_params_reject_bad_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
         IdentityParams(**kwargs)
@@ -97,8 +118,16 @@ def test_unknown_or_out_of_range_details(head):
 def test_identity_names_are_stable_and_signed(head):
     names = head.identity_names
     assert len(names) > 100 and len(set(names)) == len(names)
-    for expected in ("nose-hump", "chin-width", "mouth-scale-horiz", "l-ear-scale", "r-ear-scale",
-                     "head-fat", "eyebrows-trans-down-up", "neck-scale-horiz"):
+    for expected in (
+        "nose-hump",
+        "chin-width",
+        "mouth-scale-horiz",
+        "l-ear-scale",
+        "r-ear-scale",
+        "head-fat",
+        "eyebrows-trans-down-up",
+        "neck-scale-horiz",
+    ):
         assert expected in names
         assert head.identity_ranges[expected] == (-1.0, 1.0)
     assert head.identity_ranges["head-oval"] == (0.0, 1.0)
@@ -147,8 +176,12 @@ def test_weight_and_fat_change_the_right_places(head):
 
 def test_a_detail_moves_its_own_region(head):
     base = head.shape(IdentityParams())
-    for name, cls in (("nose-hump", "NOSE"), ("l-ear-scale", "LEFT_EAR"), ("mouth-upperlip-volume", "TOP_LIP"),
-                      ("r-eye-bag", "RIGHT_EYE")):
+    for name, cls in (
+        ("nose-hump", "NOSE"),
+        ("l-ear-scale", "LEFT_EAR"),
+        ("mouth-upperlip-volume", "TOP_LIP"),
+        ("r-eye-bag", "RIGHT_EYE"),
+    ):
         moved = np.linalg.norm(head.shape(IdentityParams(details={name: 1.0})) - base, axis=1)
         assert moved.max() > 0.001, name
         centre = (moved[:, None] * base).sum(axis=0) / moved.sum()
@@ -163,8 +196,9 @@ def test_eyes_follow_the_face(head):
     assert np.ptp(r[1]) < 1e-5  # still a sphere
     c0, c1 = head.eye_centres(base), head.eye_centres(v)
     assert (c1[1, 1] - c0[1, 1]) - (c1[0, 1] - c0[0, 1]) > 0.001  # the left eye rose against the right
-    grown = head.shape(IdentityParams(details={"head-scale-vert": 1.0, "head-scale-horiz": 1.0,
-                                               "head-scale-depth": 1.0}))
+    grown = head.shape(
+        IdentityParams(details={"head-scale-vert": 1.0, "head-scale-horiz": 1.0, "head-scale-depth": 1.0})
+    )
     assert np.linalg.norm(grown[head.eyes_slice(1)] - head.eye_centres(grown)[1], axis=1).mean() > r[0].mean() * 1.02
 
 
@@ -173,10 +207,14 @@ def test_base_mesh_and_macros_are_mirror_symmetric(head):
     rng = np.random.default_rng(7)
     for _ in range(3):
         anc = rng.dirichlet([1, 1, 1])
-        p = IdentityParams(age_years=float(rng.uniform(1, 90)), gender=float(rng.uniform()),
-                           ancestry=dict(zip(("african", "asian", "caucasian"), map(float, anc))),
-                           muscle=float(rng.uniform()), weight=float(rng.uniform()),
-                           proportions=float(rng.uniform()))
+        p = IdentityParams(
+            age_years=float(rng.uniform(1, 90)),
+            gender=float(rng.uniform()),
+            ancestry=dict(zip(("african", "asian", "caucasian"), map(float, anc))),
+            muscle=float(rng.uniform()),
+            weight=float(rng.uniform()),
+            proportions=float(rng.uniform()),
+        )
         # MakeHuman's targets store 3 decimals of a decimetre: symmetric to 0.1 mm
         assert asymmetry(head, head.shape(p)) < 1.5e-4
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from facefarm import paths
-from facefarm.scene.classes import CLASS_IDS, landmark_layout
 from facefarm.head.model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS, landmark_layout
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
 FLIP = np.array(landmark_layout()["flip_index"])

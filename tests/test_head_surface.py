@@ -7,13 +7,16 @@ import pytest
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.geometry.triangles import closest_on_triangles
 from facefarm.head.model import IdentityParams
+from facefarm.scene.classes import CLASS_IDS
 
 MIRROR_X = np.array([-1.0, 1.0, 1.0])
-SWAP = {CLASS_IDS[f"{a}_{n}"]: CLASS_IDS[f"{b}_{n}"] for n in ("EYE", "BROW", "EAR")
-        for a, b in (("LEFT", "RIGHT"), ("RIGHT", "LEFT"))}
+SWAP = {
+    CLASS_IDS[f"{a}_{n}"]: CLASS_IDS[f"{b}_{n}"]
+    for n in ("EYE", "BROW", "EAR")
+    for a, b in (("LEFT", "RIGHT"), ("RIGHT", "LEFT"))
+}
 
 
 def distance_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 48) -> np.ndarray:
@@ -27,10 +30,17 @@ def distance_to_mesh(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
 def posed(head, seed: int) -> np.ndarray:
     """Coarse vertices of a random identity with a random expression."""
     rng = np.random.default_rng(seed)
-    p = IdentityParams(age_years=float(rng.uniform(2, 85)), gender=float(rng.uniform()),
-                       weight=float(rng.uniform()), muscle=float(rng.uniform()),
-                       details={n: float(rng.uniform(-0.7, 0.7)) for n in rng.choice(head.identity_names, 8)
-                                if head.identity_ranges[n][0] < 0})
+    p = IdentityParams(
+        age_years=float(rng.uniform(2, 85)),
+        gender=float(rng.uniform()),
+        weight=float(rng.uniform()),
+        muscle=float(rng.uniform()),
+        details={
+            n: float(rng.uniform(-0.7, 0.7))
+            for n in rng.choice(head.identity_names, 8)
+            if head.identity_ranges[n][0] < 0
+        },
+    )
     v = head.shape(p)
     units = {n: float(rng.uniform(0.3, 1.0)) for n in rng.choice(head.expression_names, 5, replace=False)}
     return (v + head.expression_offsets(v, units)).astype(np.float64)
@@ -168,8 +178,9 @@ def _boundary_loops(faces: np.ndarray, inside: np.ndarray) -> list[list[int]]:
     return out
 
 
-def sharp_turns(vertices: np.ndarray, faces: np.ndarray, inside: np.ndarray, step: float = 0.0015,
-                angle_deg: float = 35.0) -> tuple[int, float]:
+def sharp_turns(
+    vertices: np.ndarray, faces: np.ndarray, inside: np.ndarray, step: float = 0.0015, angle_deg: float = 35.0
+) -> tuple[int, float]:
     """(corners, length m) of the boundary of the ``inside`` faces: the loops resampled every
     ``step`` metres, counting the samples where the curve turns by more than ``angle_deg``
     (a staircase of 4 mm quads turns by 90 degrees at every step; a smooth curve hardly at all)."""
@@ -244,18 +255,21 @@ def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
     from facefarm.catalog import load_catalog, resolve
     from facefarm.compose.compositor import compose
-    from facefarm.sample.labels import landmark_labels
     from facefarm.render.pyrender.renderer import PyrenderRenderer
+    from facefarm.sample.labels import landmark_labels
 
     cat = load_catalog("facefarm/assets/catalogs/default.json")
     s = resolve(cat, 0, 1)
-    s = s.model_copy(update={
-        "head_pose": s.head_pose.model_copy(update={"yaw_deg": 10.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
-        "hair": s.hair.model_copy(update={"style": "bald"}),
-        "facial_hair": s.facial_hair.model_copy(update={"style": "none"}),
-        "glasses": s.glasses.model_copy(update={"present": False}),
-        "headwear": s.headwear.model_copy(update={"id": "none", "color_rgb": None}),
-        "camera": s.camera.model_copy(update={"width": 512, "height": 512})})
+    s = s.model_copy(
+        update={
+            "head_pose": s.head_pose.model_copy(update={"yaw_deg": 10.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
+            "hair": s.hair.model_copy(update={"style": "bald"}),
+            "facial_hair": s.facial_hair.model_copy(update={"style": "none"}),
+            "glasses": s.glasses.model_copy(update={"present": False}),
+            "headwear": s.headwear.model_copy(update={"id": "none", "color_rgb": None}),
+            "camera": s.camera.model_copy(update={"width": 512, "height": 512}),
+        }
+    )
     scene = compose(s, head)
     skin = next(m for m in scene.meshes if m.name == "skin")
     assert len(skin.faces) == int((head.surfaces[-1].face_part == 0).sum())  # the fine surface was chosen
@@ -270,7 +284,7 @@ def test_landmark_depths_match_a_512px_render_of_the_fine_surface(head):
             continue
         u, v = lab["uv"][k]
         i0, j0 = int(np.floor(u - 0.5)), int(np.floor(v - 0.5))
-        d = result.depth[max(j0, 0):j0 + 2, max(i0, 0):i0 + 2].ravel()
+        d = result.depth[max(j0, 0) : j0 + 2, max(i0, 0) : i0 + 2].ravel()
         d = d[d > 0]
         if len(d):
             err.append(np.min(np.abs(lab["xyz_camera"][k, 2] - d)))

@@ -20,11 +20,18 @@ from scipy import ndimage
 
 from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.geometry.pose import euler_from_rotation
-from facefarm.scene.classes import CLASS_IDS, landmark_layout
-from facefarm.sample.labels import (DEFAULT_DEPTH_TOLERANCE_M, FACE_CLASSES, class_flip_lut,
-                                      flip_labels, flip_segmentation,
-                                      landmark_labels, sparse_flip_index, to_jsonable)
 from facefarm.render.pyrender.renderer import PyrenderRenderer
+from facefarm.sample.labels import (
+    DEFAULT_DEPTH_TOLERANCE_M,
+    FACE_CLASSES,
+    class_flip_lut,
+    flip_labels,
+    flip_segmentation,
+    landmark_labels,
+    sparse_flip_index,
+    to_jsonable,
+)
+from facefarm.scene.classes import CLASS_IDS, landmark_layout
 from facefarm.scene.model import Environment, Landmarks, Material, Mesh, Scene
 
 pytestmark = pytest.mark.slow
@@ -85,23 +92,33 @@ class Head:
         out = []
         for name, tm, cls in (("head", self.sphere, sphere_cls), ("nose", self.nose, CLASS_IDS["NOSE"])):
             fc = np.full(len(tm.faces), cls, np.uint8) if np.isscalar(cls) else cls
-            out.append(Mesh(name=name, vertices=(tm.vertices @ R.T + t).astype(np.float32),
-                            faces=np.asarray(tm.faces, np.int32), face_class=fc,
-                            material=Material(name=name, kind="skin", base_color=(0.7, 0.5, 0.4))))
+            out.append(
+                Mesh(
+                    name=name,
+                    vertices=(tm.vertices @ R.T + t).astype(np.float32),
+                    faces=np.asarray(tm.faces, np.int32),
+                    face_class=fc,
+                    material=Material(name=name, kind="skin", base_color=(0.7, 0.5, 0.4)),
+                )
+            )
         return out + list(extra)
 
-    def scene(self, yaw=0.0, pitch=0.0, roll=0.0, cam_eye=(0.0, 0.0, 0.55), extra=(), size=SIZE,
-              principal=(0.0, 7.5)) -> Scene:
+    def scene(
+        self, yaw=0.0, pitch=0.0, roll=0.0, cam_eye=(0.0, 0.0, 0.55), extra=(), size=SIZE, principal=(0.0, 7.5)
+    ) -> Scene:
         R = rot(yaw, pitch, roll)
         t = np.array([0.0, 0.0, 0.0])
         hp = np.eye(4)
         hp[:3, :3], hp[:3, 3] = R, t
-        cam = Camera(K=intrinsics(55, 36, size, size, principal), world_to_camera=look_at(cam_eye, (0, 0, 0)),
-                     width=size, height=size)
+        cam = Camera(
+            K=intrinsics(55, 36, size, size, principal),
+            world_to_camera=look_at(cam_eye, (0, 0, 0)),
+            width=size,
+            height=size,
+        )
         names = tuple(landmark_layout()["names"]) + tuple(f"dense_{i}" for i in range(self.n_dense))
         lm = Landmarks(points=self.points @ R.T + t, names=names, n_sparse=70)
-        return Scene(meshes=tuple(self.meshes(R, t, extra)), camera=cam, environment=GREY, landmarks=lm,
-                     head_pose=hp)
+        return Scene(meshes=tuple(self.meshes(R, t, extra)), camera=cam, environment=GREY, landmarks=lm, head_pose=hp)
 
 
 def ray_hits_box(points: np.ndarray, target: np.ndarray, lo, hi) -> np.ndarray:
@@ -119,9 +136,14 @@ def plate(z_head: float, half=0.03, name="plate", occludes=True, cls="HAIR") -> 
     """A thin square plate in front of the face at head-frame depth ``z_head`` (unposed head)."""
     box = trimesh.creation.box(extents=(2 * half, 2 * half, 0.0005))
     box.apply_translation((0.0, 0.02, z_head))
-    return Mesh(name=name, vertices=np.asarray(box.vertices, np.float32), faces=np.asarray(box.faces, np.int32),
-                face_class=np.full(len(box.faces), CLASS_IDS[cls], np.uint8),
-                material=Material(name=name, kind="hair", base_color=(0.1, 0.05, 0.02)), occludes_landmarks=occludes)
+    return Mesh(
+        name=name,
+        vertices=np.asarray(box.vertices, np.float32),
+        faces=np.asarray(box.faces, np.int32),
+        face_class=np.full(len(box.faces), CLASS_IDS[cls], np.uint8),
+        material=Material(name=name, kind="hair", base_color=(0.1, 0.05, 0.02)),
+        occludes_landmarks=occludes,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,8 +171,12 @@ def test_visible_points_sit_on_the_depth_buffer_and_far_side_is_hidden(renderer)
     fx, fy = uv[:, 0] - 0.5 - i0, uv[:, 1] - 0.5 - j0
     d = res.depth
     quad = np.stack([d[j0, i0], d[j0, i0 + 1], d[j0 + 1, i0], d[j0 + 1, i0 + 1]], 1)
-    interp = (quad[:, 0] * (1 - fx) * (1 - fy) + quad[:, 1] * fx * (1 - fy)
-              + quad[:, 2] * (1 - fx) * fy + quad[:, 3] * fx * fy)
+    interp = (
+        quad[:, 0] * (1 - fx) * (1 - fy)
+        + quad[:, 1] * fx * (1 - fy)
+        + quad[:, 2] * (1 - fx) * fy
+        + quad[:, 3] * fx * fy
+    )
     # away from the silhouette and the nose, all four centres see the same smooth patch
     smooth = vis & (cos > 0.5) & (quad.min(1) > 0) & (quad.max(1) - quad.min(1) < 0.01)
     assert smooth.sum() > 50
@@ -217,9 +243,12 @@ def test_points_under_a_plate_3mm_above_the_skin_are_hidden(renderer):
 
 def test_labels_follow_head_pose_and_camera(renderer):
     head = Head()
-    for yaw, pitch, roll, eye in [(0, 0, 0, (0.0, 0.0, 0.55)), (35, 10, -8, (0.0, 0.0, 0.55)),
-                                  (-20, -15, 12, (0.1, 0.08, 0.5)),
-                                  (30, 0, 0, (0.55 * np.sin(np.radians(30)), 0.0, 0.55 * np.cos(np.radians(30))))]:
+    for yaw, pitch, roll, eye in [
+        (0, 0, 0, (0.0, 0.0, 0.55)),
+        (35, 10, -8, (0.0, 0.0, 0.55)),
+        (-20, -15, 12, (0.1, 0.08, 0.5)),
+        (30, 0, 0, (0.55 * np.sin(np.radians(30)), 0.0, 0.55 * np.cos(np.radians(30)))),
+    ]:
         sc = head.scene(yaw, pitch, roll, cam_eye=eye)
         res = renderer.render(sc)
         lab = landmark_labels(sc, res)
@@ -240,8 +269,7 @@ def test_labels_follow_head_pose_and_camera(renderer):
         np.testing.assert_allclose(hp["rotation"], w2c[:3, :3] @ rot(yaw, pitch, roll), atol=1e-12)
         np.testing.assert_allclose(hp["translation"], w2c[:3, 3], atol=1e-12)
         if eye == (0.0, 0.0, 0.55):
-            np.testing.assert_allclose([hp["yaw_deg"], hp["pitch_deg"], hp["roll_deg"]], [yaw, pitch, roll],
-                                       atol=1e-9)
+            np.testing.assert_allclose([hp["yaw_deg"], hp["pitch_deg"], hp["roll_deg"]], [yaw, pitch, roll], atol=1e-9)
     # the camera orbiting 30 degrees towards the subject's left cancels a 30 degree yaw
     assert abs(hp["yaw_deg"]) < 1e-9 and abs(hp["pitch_deg"]) < 1e-9 and abs(hp["roll_deg"]) < 1e-9
 
@@ -256,8 +284,8 @@ def test_euler_convention_round_trips():
     nose = np.array([0, 0, 1.0])
     top = np.array([0, 1.0, 0])
     assert (frontal @ rot(yaw=20) @ nose)[0] > 0
-    assert (frontal @ rot(pitch=20) @ nose)[1] < 0      # image y points down
-    assert (frontal @ rot(roll=20) @ top)[0] < 0        # head top towards image left
+    assert (frontal @ rot(pitch=20) @ nose)[1] < 0  # image y points down
+    assert (frontal @ rot(roll=20) @ top)[0] < 0  # head top towards image left
 
 
 def test_in_frame_and_boxes(renderer):
@@ -265,8 +293,9 @@ def test_in_frame_and_boxes(renderer):
     sc = head.scene(yaw=10)
     # behind the camera, outside the image, in frame but behind the head
     far_off = np.array([[0.0, 0.0, 5.0], [2.0, 0.0, 0.0], [0.0, 0.0, -0.2]])
-    lm = Landmarks(points=np.vstack([sc.landmarks.points, far_off]),
-                   names=sc.landmarks.names + ("a", "b", "c"), n_sparse=70)
+    lm = Landmarks(
+        points=np.vstack([sc.landmarks.points, far_off]), names=sc.landmarks.names + ("a", "b", "c"), n_sparse=70
+    )
     sc = Scene(**{**sc.__dict__, "landmarks": lm})
     res = renderer.render(sc)
     lab = landmark_labels(sc, res)
@@ -303,25 +332,42 @@ def mirror_scene(sc: Scene, flip: np.ndarray) -> Scene:
     S = np.diag([-1.0, 1.0, 1.0])
     M4 = np.diag([-1.0, 1.0, 1.0, 1.0])
     lut = class_flip_lut()
-    meshes = tuple(Mesh(name=m.name, vertices=(m.vertices @ S).astype(np.float32),
-                        faces=np.ascontiguousarray(m.faces[:, ::-1]), face_class=lut[m.face_class],
-                        material=m.material, occludes_landmarks=m.occludes_landmarks) for m in sc.meshes)
+    meshes = tuple(
+        Mesh(
+            name=m.name,
+            vertices=(m.vertices @ S).astype(np.float32),
+            faces=np.ascontiguousarray(m.faces[:, ::-1]),
+            face_class=lut[m.face_class],
+            material=m.material,
+            occludes_landmarks=m.occludes_landmarks,
+        )
+        for m in sc.meshes
+    )
     lm = Landmarks(points=(sc.landmarks.points @ S)[flip], names=sc.landmarks.names, n_sparse=70)
     cam = sc.camera
     assert cam.K[0, 2] == cam.width / 2  # a mirrored camera keeps K only with a centred principal point
-    mcam = Camera(K=cam.K, world_to_camera=M4 @ cam.world_to_camera @ M4, width=cam.width, height=cam.height,
-                  near=cam.near, far=cam.far)
-    return Scene(meshes=meshes, camera=mcam, environment=sc.environment, landmarks=lm,
-                 head_pose=M4 @ sc.head_pose @ M4)
+    mcam = Camera(
+        K=cam.K,
+        world_to_camera=M4 @ cam.world_to_camera @ M4,
+        width=cam.width,
+        height=cam.height,
+        near=cam.near,
+        far=cam.far,
+    )
+    return Scene(meshes=meshes, camera=mcam, environment=sc.environment, landmarks=lm, head_pose=M4 @ sc.head_pose @ M4)
 
 
 def test_flipped_image_labels_match_the_mirrored_scene(renderer):
     head = Head(seed=3)
     hand = trimesh.creation.box(extents=(0.04, 0.06, 0.02))
     hand.apply_translation((-0.05, -0.02, R_HEAD + 0.02))  # over the subject's right cheek only
-    hand_mesh = Mesh(name="hand", vertices=np.asarray(hand.vertices, np.float32),
-                     faces=np.asarray(hand.faces, np.int32), face_class=np.full(12, CLASS_IDS["SKIN"], np.uint8),
-                     material=Material(name="hand", kind="skin"))
+    hand_mesh = Mesh(
+        name="hand",
+        vertices=np.asarray(hand.vertices, np.float32),
+        faces=np.asarray(hand.faces, np.int32),
+        face_class=np.full(12, CLASS_IDS["SKIN"], np.uint8),
+        material=Material(name="hand", kind="skin"),
+    )
     sc = head.scene(yaw=28, pitch=8, roll=6, cam_eye=(0.05, 0.03, 0.55), extra=[hand_mesh], principal=(0.0, 5.0))
     flip = np.concatenate([sparse_flip_index(), 70 + np.arange(head.n_dense)])
     mirrored = mirror_scene(sc, flip)

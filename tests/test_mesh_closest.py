@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import trimesh
+from test_hair import _winding
 
-from facefarm.geometry import mesh_closest
 from facefarm.compose.hair.collision import HeadSurface
+from facefarm.geometry import mesh_closest
 from facefarm.geometry.mesh_closest import ClosestPoints
 from facefarm.geometry.triangles import closest_on_triangles
-from test_hair import _winding
 
 
 def _bumpy_sphere():
@@ -63,19 +63,24 @@ def test_a_refitted_tree_answers_like_a_fresh_one():
     v, f = _bumpy_sphere()
     w = v * np.array([1.3, 0.8, 1.0]) + 0.02 * np.sin(40 * v[:, [1, 2, 0]])  # a different "identity"
     rng = np.random.default_rng(5)
-    p = np.concatenate([w[rng.integers(0, len(w), 200)] + rng.normal(size=(200, 3)) * 0.003,
-                        rng.normal(size=(200, 3)) * 0.1])
+    p = np.concatenate(
+        [w[rng.integers(0, len(w), 200)] + rng.normal(size=(200, 3)) * 0.003, rng.normal(size=(200, 3)) * 0.1]
+    )
     mesh_closest._SHAPES.clear()
-    ClosestPoints(v, f)                       # shape built from v
-    refitted = ClosestPoints(w, f).query(p)   # reused for w
+    ClosestPoints(v, f)  # shape built from v
+    refitted = ClosestPoints(w, f).query(p)  # reused for w
     mesh_closest._SHAPES.clear()
-    fresh = ClosestPoints(w, f).query(p)      # shape built from w
+    fresh = ClosestPoints(w, f).query(p)  # shape built from w
     assert len(mesh_closest._SHAPES) == 1
-    for a, b in ((refitted.face, fresh.face), (refitted.point, fresh.point), (refitted.distance, fresh.distance),
-                 (refitted.bary, fresh.bary)):
+    for a, b in (
+        (refitted.face, fresh.face),
+        (refitted.point, fresh.point),
+        (refitted.distance, fresh.distance),
+        (refitted.bary, fresh.bary),
+    ):
         assert np.array_equal(a, b)
     d2, _ = _brute(p, w, f)
-    assert np.abs(fresh.distance ** 2 - d2).max() < 1e-15
+    assert np.abs(fresh.distance**2 - d2).max() < 1e-15
 
 
 def test_ties_go_to_the_lowest_face_and_bary_marks_the_feature():
@@ -85,8 +90,9 @@ def test_ties_go_to_the_lowest_face_and_bary_marks_the_feature():
     n = 6
     xs, ys = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n))
     v = np.stack([xs.ravel(), ys.ravel(), np.zeros(n * n)], axis=1)
-    quads = [(i * n + j, i * n + j + 1, (i + 1) * n + j + 1, (i + 1) * n + j)
-             for i in range(n - 1) for j in range(n - 1)]
+    quads = [
+        (i * n + j, i * n + j + 1, (i + 1) * n + j + 1, (i + 1) * n + j) for i in range(n - 1) for j in range(n - 1)
+    ]
     f = np.array([t for a, b, c, d in quads for t in ((a, b, c), (a, c, d))], np.int64)
     rng = np.random.default_rng(6)
     f = f[rng.permutation(len(f))]  # face order unrelated to position

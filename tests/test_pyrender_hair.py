@@ -14,8 +14,8 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # before pyrender / PyOpenGL 
 import numpy as np
 import pytest
 
-from facefarm.render.pyrender import geometry as geom
 from facefarm.geometry.camera import Camera, intrinsics, look_at
+from facefarm.render.pyrender import geometry as geom
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
 
@@ -25,8 +25,7 @@ GREY = Environment(hdri=None, color=(0.5, 0.5, 0.5))
 CAM = Camera(K=intrinsics(50, 36, 96, 96), world_to_camera=look_at((0, 0, 0.6), (0, 0, 0)), width=96, height=96)
 
 
-def sheet(vertical: bool, n: int = 48, k: int = 8, colour=(0.3, 0.2, 0.1), name="hair",
-          width: float = 0.1) -> Curves:
+def sheet(vertical: bool, n: int = 48, k: int = 8, colour=(0.3, 0.2, 0.1), name="hair", width: float = 0.1) -> Curves:
     """``n`` parallel straight strands 10 cm long, ``width`` apart overall, in the z = 0 plane facing the camera."""
     a = np.linspace(-width / 2, width / 2, n)
     t = np.linspace(-0.05, 0.05, k)
@@ -36,14 +35,25 @@ def sheet(vertical: bool, n: int = 48, k: int = 8, colour=(0.3, 0.2, 0.1), name=
     else:
         pts[..., 0], pts[..., 1] = t[None, :], a[:, None]
     radius = np.broadcast_to(np.linspace(5e-4, 2e-4, k), (n, k))
-    return Curves(name=name, points=pts.astype(np.float32), radius=radius.astype(np.float32),
-                  class_id=CLASS_IDS["HAIR"],
-                  material=Material(name=name, kind="hair", base_color=colour, roughness=0.35))
+    return Curves(
+        name=name,
+        points=pts.astype(np.float32),
+        radius=radius.astype(np.float32),
+        class_id=CLASS_IDS["HAIR"],
+        material=Material(name=name, kind="hair", base_color=colour, roughness=0.35),
+    )
 
 
 def scene(curves=(), meshes=(), env=BLACK, lights=()) -> Scene:
-    return Scene(meshes=tuple(meshes), camera=CAM, environment=env, landmarks=NO_LANDMARKS,
-                 head_pose=np.eye(4), lights=tuple(lights), curves=tuple(curves))
+    return Scene(
+        meshes=tuple(meshes),
+        camera=CAM,
+        environment=env,
+        landmarks=NO_LANDMARKS,
+        head_pose=np.eye(4),
+        lights=tuple(lights),
+        curves=tuple(curves),
+    )
 
 
 def sun(direction) -> Light:
@@ -129,9 +139,13 @@ def test_hair_labels_come_from_the_full_ribbons(renderer):
     """Segmentation and depth of strands = those of their plain ribbons drawn as a mesh."""
     c = sheet(True, n=24, k=5)
     r = geom.ribbons(c, CAM)
-    plain = Mesh(name="ribbons", vertices=r.vertices, faces=r.faces,
-                 face_class=np.full(len(r.faces), CLASS_IDS["HAIR"], np.uint8),
-                 material=Material(name="ribbons", kind="hair", base_color=(0.3, 0.2, 0.1)))
+    plain = Mesh(
+        name="ribbons",
+        vertices=r.vertices,
+        faces=r.faces,
+        face_class=np.full(len(r.faces), CLASS_IDS["HAIR"], np.uint8),
+        material=Material(name="ribbons", kind="hair", base_color=(0.3, 0.2, 0.1)),
+    )
     a = renderer.render(scene(curves=[c], env=GREY))
     b = renderer.render(scene(meshes=[plain], env=GREY))
     assert (a.segmentation == CLASS_IDS["HAIR"]).sum() > 300
@@ -144,13 +158,17 @@ def test_hair_of_several_colours_keeps_each_colour(renderer):
     """Hair comes as several Curves of one kind that differ only in colour (grey shares); the
     renderer draws them together with the colour on the vertices: each sheet must keep its own,
     and the image must equal the sheets drawn one scene at a time where they do not overlap."""
-    red, blue = sheet(True, n=24, colour=(0.6, 0.05, 0.05)), sheet(True, n=24, colour=(0.05, 0.05, 0.6),
-                                                                   name="hair_grey50")
+    red, blue = (
+        sheet(True, n=24, colour=(0.6, 0.05, 0.05)),
+        sheet(True, n=24, colour=(0.05, 0.05, 0.6), name="hair_grey50"),
+    )
     shift = np.array([0.06, 0.0, 0.0], np.float32)
-    red = Curves(name=red.name, points=red.points - shift, radius=red.radius, class_id=red.class_id,
-                 material=red.material)
-    blue = Curves(name=blue.name, points=blue.points + shift, radius=blue.radius, class_id=blue.class_id,
-                  material=blue.material)
+    red = Curves(
+        name=red.name, points=red.points - shift, radius=red.radius, class_id=red.class_id, material=red.material
+    )
+    blue = Curves(
+        name=blue.name, points=blue.points + shift, radius=blue.radius, class_id=blue.class_id, material=blue.material
+    )
     both = renderer.render(scene(curves=[red, blue], env=GREY))
     alone_red = renderer.render(scene(curves=[red], env=GREY))
     alone_blue = renderer.render(scene(curves=[blue], env=GREY))
@@ -192,8 +210,9 @@ def test_strands_vary_in_colour_and_fade_at_the_tips(renderer):
     covered hair pixel would be the same value.
     """
     c = sheet(True, n=12, k=8, colour=(0.3, 0.2, 0.1), width=0.32)
-    c = Curves(name=c.name, points=c.points, radius=np.full_like(c.radius, 1e-2), class_id=c.class_id,
-               material=c.material)
+    c = Curves(
+        name=c.name, points=c.points, radius=np.full_like(c.radius, 1e-2), class_id=c.class_id, material=c.material
+    )
     res = renderer.render(scene(curves=[c], env=GREY))
     hair = res.segmentation == CLASS_IDS["HAIR"]
     lum = res.rgb.astype(float).mean(axis=-1)
@@ -236,8 +255,12 @@ def test_strand_highlight_follows_the_tangent(renderer):
     assert v_side > 2.0 * h_side and h_above > 2.0 * v_above, (v_side, h_side, h_above, v_above)
 
     low = sun((0.0, -np.sin(np.radians(24)), -np.cos(np.radians(24))))
-    flipped = Curves(name=vertical.name, points=vertical.points[:, ::-1].copy(),
-                     radius=vertical.radius[:, ::-1].copy(), class_id=vertical.class_id,
-                     material=vertical.material)
+    flipped = Curves(
+        name=vertical.name,
+        points=vertical.points[:, ::-1].copy(),
+        radius=vertical.radius[:, ::-1].copy(),
+        class_id=vertical.class_id,
+        material=vertical.material,
+    )
     down, up = brightness(vertical, low), brightness(flipped, low)
     assert down > 1.15 * up, (down, up)

@@ -11,13 +11,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 from pydantic import ValidationError
+from test_farm_support import check_committed, cli_env
 
 from facefarm import paths
 from facefarm.cli.catalog import schema_text
 from facefarm.sample import writer
 from facefarm.sample.record import ManifestLine, SampleRecord, manifest_json_schema, record_json_schema
 from facefarm.sample.store import open_store
-from test_farm_support import check_committed, cli_env
 
 SCHEMAS = paths.ASSETS / "schema"
 N = 2
@@ -30,8 +30,9 @@ def committed(name: str) -> dict:
 @pytest.mark.parametrize("name, generate", [("record", record_json_schema), ("manifest", manifest_json_schema)])
 def test_committed_schemas_are_up_to_date(name, generate):
     schema = committed(name)
-    assert schema == json.loads(json.dumps(generate())), \
+    assert schema == json.loads(json.dumps(generate())), (
         f"run `facefarm catalog schema --write` and commit facefarm/assets/schema/{name}.schema.json"
+    )
     assert (SCHEMAS / f"{name}.schema.json").read_text() == schema_text(name)
     jsonschema.Draft202012Validator.check_schema(schema)
 
@@ -53,9 +54,27 @@ def dataset(tmp_path_factory, head_asset) -> Path:
     tmp = tmp_path_factory.mktemp("records")
     (tmp / "spec.json").write_text(json.dumps(data))
     out = tmp / "out"
-    p = subprocess.run([sys.executable, "-m", "facefarm", "render", str(tmp / "spec.json"), "-o", str(out),
-                        "-n", str(N), "--no-ray", "--no-exports", "--no-datasheet", "--quiet"],
-                       capture_output=True, text=True, env=cli_env(), timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facefarm",
+            "render",
+            str(tmp / "spec.json"),
+            "-o",
+            str(out),
+            "-n",
+            str(N),
+            "--no-ray",
+            "--no-exports",
+            "--no-datasheet",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=600,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     check_committed(out, N)
     return out
@@ -146,11 +165,22 @@ def test_drift_from_the_documented_record_is_rejected(dataset):
     line = manifest_lines(dataset)[0]
     dense = dict(rec["dense"], visible=rec["dense"]["visible"][:-1])
     cases = (
-        (SampleRecord, "record", rec, {"manifest-only files.labels": dict(rec, files=line["files"]),
-                                      "no dense": {k: v for k, v in rec.items() if k != "dense"},
-                                      "dense arrays of unequal length": dict(rec, dense=dense)}),
-        (ManifestLine, "manifest", line, {"dense": dict(line, dense=rec["dense"]),
-                                          "no files.labels": dict(line, files=rec["files"])}),
+        (
+            SampleRecord,
+            "record",
+            rec,
+            {
+                "manifest-only files.labels": dict(rec, files=line["files"]),
+                "no dense": {k: v for k, v in rec.items() if k != "dense"},
+                "dense arrays of unequal length": dict(rec, dense=dense),
+            },
+        ),
+        (
+            ManifestLine,
+            "manifest",
+            line,
+            {"dense": dict(line, dense=rec["dense"]), "no files.labels": dict(line, files=rec["files"])},
+        ),
     )
     for model, name, obj, extra in cases:
         schema = committed(name)

@@ -41,13 +41,22 @@ def test_first_renders_in_each_hdri_are_the_same_on_a_busy_machine(head, busy_cp
 
     scenes = []
     for k, hdri in enumerate(HDRI_IDS):
-        cat = Catalog.model_validate({"catalog_version": 1, "render": {"resolution": [96, 96]},
-                                      "lighting": {"hdri": {"kind": "categorical", "weights": {hdri: 1}}}})
+        cat = Catalog.model_validate(
+            {
+                "catalog_version": 1,
+                "render": {"resolution": [96, 96]},
+                "lighting": {"hdri": {"kind": "categorical", "weights": {hdri: 1}}},
+            }
+        )
         scenes.append(compose(resolve(cat, seed=7, index=k), head, RASTER_STRANDS))
     runs = []
     for _ in range(RUNS):
         with PyrenderRenderer() as r:
             runs.append([r.render(sc).rgb for sc in scenes])
-    differ = [(hdri, run) for run in range(1, RUNS) for hdri, a, b in zip(HDRI_IDS, runs[0], runs[run])
-              if not np.array_equal(a, b)]
+    differ = [
+        (hdri, run)
+        for run in range(1, RUNS)
+        for hdri, a, b in zip(HDRI_IDS, runs[0], runs[run])
+        if not np.array_equal(a, b)
+    ]
     assert differ == [], f"(hdri, run) whose image differs from the first run's: {differ}"

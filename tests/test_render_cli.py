@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_farm_support import check_committed, cli_env, labels_view, manifest, ray_cluster  # noqa: F401
 
 from facefarm import paths
-from test_farm_support import check_committed, cli_env, labels_view, manifest, ray_cluster  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
 N = 4
@@ -21,8 +21,13 @@ FINAL = re.compile(r"^(\d+) done, (\d+) skipped \(already complete\), (\d+) fail
 
 
 def facefarm(*args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "facefarm", *map(str, args)], capture_output=True, text=True,
-                          env=cli_env(), timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "facefarm", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=timeout,
+    )
 
 
 def final_counts(proc) -> tuple[int, int, int, str]:
@@ -48,8 +53,12 @@ _BBOX = {"type": "array", "minItems": 4, "maxItems": 4, "items": _N}  # [x0, y0,
 
 
 def _points(n: int, dim: int) -> dict:
-    return {"type": "array", "minItems": n, "maxItems": n,
-            "items": {"type": "array", "minItems": dim, "maxItems": dim, "items": _N}}
+    return {
+        "type": "array",
+        "minItems": n,
+        "maxItems": n,
+        "items": {"type": "array", "minItems": dim, "maxItems": dim, "items": _N},
+    }
 
 
 def _flags(n: int) -> dict:
@@ -63,9 +72,26 @@ def _matrix(rows: int, cols: int) -> dict:
 #: The manifest line as documented ("Output format"): one object per sample, dense arrays left out.
 MANIFEST_LINE = {
     "type": "object",
-    "required": ["schema_version", "sample_id", "index", "seed", "catalog_hash", "identity_id", "width", "height",
-                 "camera", "head_pose", "landmarks", "face_bbox", "landmarks_bbox", "depth_scale_m", "attributes",
-                 "render", "files", "sha256"],
+    "required": [
+        "schema_version",
+        "sample_id",
+        "index",
+        "seed",
+        "catalog_hash",
+        "identity_id",
+        "width",
+        "height",
+        "camera",
+        "head_pose",
+        "landmarks",
+        "face_bbox",
+        "landmarks_bbox",
+        "depth_scale_m",
+        "attributes",
+        "render",
+        "files",
+        "sha256",
+    ],
     "not": {"required": ["dense"]},
     "properties": {
         "schema_version": {"const": 1},
@@ -74,27 +100,53 @@ MANIFEST_LINE = {
         "seed": {"type": "integer", "minimum": 0},
         "catalog_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "identity_id": {"type": "string", "minLength": 1},
-        "width": {"const": 96}, "height": {"const": 96},
-        "camera": {"type": "object", "required": ["K", "world_to_camera", "convention"],
-                   "properties": {"K": _matrix(3, 3), "convention": {"const": "opencv"},
-                                  "world_to_camera": _matrix(4, 4)}},
-        "head_pose": {"type": "object", "required": ["rotation", "translation", "yaw_deg", "pitch_deg", "roll_deg"],
-                      "properties": {"rotation": _matrix(3, 3),
-                                     "translation": {"type": "array", "minItems": 3, "maxItems": 3, "items": _N},
-                                     "yaw_deg": _N, "pitch_deg": _N, "roll_deg": _N}},
-        "landmarks": {"type": "object", "required": ["uv", "visible", "in_frame", "xyz_camera"],
-                      "properties": {"uv": _points(70, 2), "visible": _flags(70), "in_frame": _flags(70),
-                                     "xyz_camera": _points(70, 3)}},
+        "width": {"const": 96},
+        "height": {"const": 96},
+        "camera": {
+            "type": "object",
+            "required": ["K", "world_to_camera", "convention"],
+            "properties": {"K": _matrix(3, 3), "convention": {"const": "opencv"}, "world_to_camera": _matrix(4, 4)},
+        },
+        "head_pose": {
+            "type": "object",
+            "required": ["rotation", "translation", "yaw_deg", "pitch_deg", "roll_deg"],
+            "properties": {
+                "rotation": _matrix(3, 3),
+                "translation": {"type": "array", "minItems": 3, "maxItems": 3, "items": _N},
+                "yaw_deg": _N,
+                "pitch_deg": _N,
+                "roll_deg": _N,
+            },
+        },
+        "landmarks": {
+            "type": "object",
+            "required": ["uv", "visible", "in_frame", "xyz_camera"],
+            "properties": {
+                "uv": _points(70, 2),
+                "visible": _flags(70),
+                "in_frame": _flags(70),
+                "xyz_camera": _points(70, 3),
+            },
+        },
         "face_bbox": _BBOX,
         "landmarks_bbox": {"oneOf": [_BBOX, {"type": "null"}]},
         "depth_scale_m": {"type": "number", "exclusiveMinimum": 0},
         "attributes": {"type": "object", "required": ["sample_id", "age_years", "head_pose", "camera"]},
-        "render": {"type": "object", "required": ["backend", "generator", "version", "seconds"],
-                   "properties": {"backend": {"enum": ["pyrender", "cycles"]}, "generator": {"const": "facefarm"}}},
-        "files": {"type": "object", "required": ["image", "segmentation", "depth", "labels"],
-                  "additionalProperties": {"type": "string", "pattern": r"^samples/\d{6}(_seg|_depth)?\.(png|json)$"}},
-        "sha256": {"type": "object", "required": ["image", "segmentation", "depth"],
-                   "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}},
+        "render": {
+            "type": "object",
+            "required": ["backend", "generator", "version", "seconds"],
+            "properties": {"backend": {"enum": ["pyrender", "cycles"]}, "generator": {"const": "facefarm"}},
+        },
+        "files": {
+            "type": "object",
+            "required": ["image", "segmentation", "depth", "labels"],
+            "additionalProperties": {"type": "string", "pattern": r"^samples/\d{6}(_seg|_depth)?\.(png|json)$"},
+        },
+        "sha256": {
+            "type": "object",
+            "required": ["image", "segmentation", "depth"],
+            "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        },
     },
 }
 
@@ -139,12 +191,31 @@ def test_render_locally_and_on_ray_gives_the_same_complete_dataset(spec, tmp_pat
 
 def test_interrupted_run_resumes_with_only_the_missing_samples(spec, tmp_path, ray_cluster):  # noqa: F811
     out, n = tmp_path / "out", 8
-    cmd = [sys.executable, "-m", "facefarm", "render", str(spec), "-o", str(out), "-n", str(n),
-           "--address", ray_cluster["gcs"], "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "facefarm",
+        "render",
+        str(spec),
+        "-o",
+        str(out),
+        "-n",
+        str(n),
+        "--address",
+        ray_cluster["gcs"],
+        "--workers",
+        "1",
+    ]
     # started with SIGINT blocked, as a child of a thread that blocks it inherits (the run must
     # unblock it: without that, the run ignores Ctrl-C and renders to the end)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
-                            preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT]))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT]),
+    )
     deadline = time.monotonic() + 300
     while len(list(out.glob("samples/*.json"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -180,8 +251,9 @@ def test_interrupted_run_resumes_with_only_the_missing_samples(spec, tmp_path, r
 
 def test_bad_catalog_is_refused_before_anything_starts(tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"catalog_version": 1, "age": {"kind": "uniform", "min": 50, "max": 10},
-                               "glasses": {"familes": {}}}))
+    bad.write_text(
+        json.dumps({"catalog_version": 1, "age": {"kind": "uniform", "min": 50, "max": 10}, "glasses": {"familes": {}}})
+    )
     p = facefarm("render", bad, "-o", tmp_path / "out")
     assert p.returncode == 1
     assert "$.age.max" in p.stderr and "$.glasses.familes" in p.stderr and "Traceback" not in p.stderr
@@ -224,8 +296,9 @@ def test_a_worker_with_another_head_asset_refuses_to_start(tmp_path):
     assert not (tmp_path / "out" / "samples").exists()
 
 
-@pytest.mark.parametrize("sig,status,ray", [(signal.SIGTERM, 143, False), (signal.SIGHUP, 129, False),
-                                            (signal.SIGTERM, 143, True)])
+@pytest.mark.parametrize(
+    "sig,status,ray", [(signal.SIGTERM, 143, False), (signal.SIGHUP, 129, False), (signal.SIGTERM, 143, True)]
+)
 def test_sigterm_and_sighup_stop_like_ctrl_c(spec, tmp_path, sig, status, ray):
     """What schedulers and `ray job stop` send: whole samples, a consistent manifest, exit 128 + the
     signal's number, no traceback; a re-run resumes."""

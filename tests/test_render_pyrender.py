@@ -18,13 +18,20 @@ import pytest
 import trimesh
 
 from facefarm.geometry.camera import Camera, intrinsics, look_at
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.scene.environment import (available_hdris, background_image, direction_to_equirect,
-                                           equirect_directions, hdri_path, load_equirect, rotation_y,
-                                           sample_equirect)
-from facefarm.scene.env_lighting import _downsample, hdri_lighting, irradiance
-from facefarm.render.pyrender.view import apply_lut, apply_view, view_lut
 from facefarm.render.pyrender.renderer import PyrenderRenderer
+from facefarm.render.pyrender.view import apply_lut, apply_view, view_lut
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.env_lighting import _downsample, hdri_lighting, irradiance
+from facefarm.scene.environment import (
+    available_hdris,
+    background_image,
+    direction_to_equirect,
+    equirect_directions,
+    hdri_path,
+    load_equirect,
+    rotation_y,
+    sample_equirect,
+)
 from facefarm.scene.model import Curves, Environment, Landmarks, Light, Material, Mesh, Scene
 
 pytestmark = pytest.mark.slow
@@ -52,22 +59,42 @@ def mesh(name, tm, cls, kind="skin", color=(0.8, 0.8, 0.8), **mat) -> Mesh:
     faces = np.asarray(tm.faces, np.int32)
     fc = np.full(len(faces), cls, np.uint8) if np.isscalar(cls) else np.asarray(cls, np.uint8)
     occludes = mat.pop("occludes_landmarks", True)
-    return Mesh(name=name, vertices=np.asarray(tm.vertices, np.float32), faces=faces, face_class=fc,
-                material=Material(name=name, kind=kind, base_color=color, **mat), occludes_landmarks=occludes)
+    return Mesh(
+        name=name,
+        vertices=np.asarray(tm.vertices, np.float32),
+        faces=faces,
+        face_class=fc,
+        material=Material(name=name, kind=kind, base_color=color, **mat),
+        occludes_landmarks=occludes,
+    )
 
 
 def scene(meshes=(), camera=None, env=BLACK, lights=(), curves=()) -> Scene:
-    camera = camera or Camera(K=intrinsics(50, 36, 96, 96), world_to_camera=look_at((0, 0, 0.6), (0, 0, 0)),
-                              width=96, height=96)
-    return Scene(meshes=tuple(meshes), camera=camera, environment=env, landmarks=NO_LANDMARKS,
-                 head_pose=np.eye(4), lights=tuple(lights), curves=tuple(curves))
+    camera = camera or Camera(
+        K=intrinsics(50, 36, 96, 96), world_to_camera=look_at((0, 0, 0.6), (0, 0, 0)), width=96, height=96
+    )
+    return Scene(
+        meshes=tuple(meshes),
+        camera=camera,
+        environment=env,
+        landmarks=NO_LANDMARKS,
+        head_pose=np.eye(4),
+        lights=tuple(lights),
+        curves=tuple(curves),
+    )
 
 
 def odd_camera(width=112, height=88) -> Camera:
     """Non-square image, fx != fy, principal point well off centre, oblique pose."""
     K = np.array([[131.0, 0.0, 47.3], [0.0, 127.5, 51.9], [0.0, 0.0, 1.0]])
-    return Camera(K=K, world_to_camera=look_at((0.12, 0.07, 0.65), (0.01, -0.02, 0.0)),
-                  width=width, height=height, near=0.05, far=5.0)
+    return Camera(
+        K=K,
+        world_to_camera=look_at((0.12, 0.07, 0.65), (0.01, -0.02, 0.0)),
+        width=width,
+        height=height,
+        near=0.05,
+        far=5.0,
+    )
 
 
 def world_from_pixels(cam: Camera, uv: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -104,8 +131,13 @@ def test_small_disc_renders_at_projected_point_subpixel(renderer):
         ring_px = centre_px + rad_px * np.column_stack([np.cos(ang), np.sin(ang)])
         verts = np.vstack([centre, world_from_pixels(cam, ring_px, np.full(48, z))])
         faces = np.array([[0, 1 + i, 1 + (i + 1) % 48] for i in range(48)])
-        disc = Mesh(name="disc", vertices=verts.astype(np.float32), faces=faces.astype(np.int32),
-                    face_class=np.full(48, 16, np.uint8), material=Material(name="m", kind="marker"))
+        disc = Mesh(
+            name="disc",
+            vertices=verts.astype(np.float32),
+            faces=faces.astype(np.int32),
+            face_class=np.full(48, 16, np.uint8),
+            material=Material(name="m", kind="marker"),
+        )
         res = renderer.render(scene([disc], cam))
         ys, xs = np.nonzero(res.segmentation == 16)
         assert len(xs) > 60
@@ -124,12 +156,19 @@ def test_triangle_coverage_matches_pixel_centre_rule(renderer):
     for _ in range(4):
         uv = rng.uniform([4, 4], [cam.width - 4, cam.height - 4], size=(3, 2))
         tri = world_from_pixels(cam, uv, rng.uniform(0.4, 0.9, 3))
-        m = Mesh(name="t", vertices=tri.astype(np.float32), faces=np.array([[0, 1, 2]], np.int32),
-                 face_class=np.array([7], np.uint8), material=Material(name="t", kind="marker"))
+        m = Mesh(
+            name="t",
+            vertices=tri.astype(np.float32),
+            faces=np.array([[0, 1, 2]], np.int32),
+            face_class=np.array([7], np.uint8),
+            material=Material(name="t", kind="marker"),
+        )
         res = renderer.render(scene([m], cam))
         p = cam.project(tri)[0]
-        edges = [(p[(i + 1) % 3, 0] - p[i, 0]) * (ys - p[i, 1]) - (p[(i + 1) % 3, 1] - p[i, 1]) * (xs - p[i, 0])
-                 for i in range(3)]
+        edges = [
+            (p[(i + 1) % 3, 0] - p[i, 0]) * (ys - p[i, 1]) - (p[(i + 1) % 3, 1] - p[i, 1]) * (xs - p[i, 0])
+            for i in range(3)
+        ]
         inside = np.all([e > 0 for e in edges], 0) | np.all([e < 0 for e in edges], 0)
         margin = np.min([np.abs(e) / np.linalg.norm(p[(i + 1) % 3] - p[i]) for i, e in enumerate(edges)], 0)
         got = res.segmentation == 7
@@ -149,8 +188,13 @@ def test_depth_is_camera_z_in_metres(renderer):
     n = np.cross(quad[1] - quad[0], quad[2] - quad[0])
     ray = quad[3] - cam.camera_to_world[:3, 3]
     quad[3] = cam.camera_to_world[:3, 3] + ray * (n @ (quad[0] - cam.camera_to_world[:3, 3])) / (n @ ray)
-    m = Mesh(name="plane", vertices=quad.astype(np.float32), faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
-             face_class=np.array([1, 1], np.uint8), material=Material(name="p", kind="marker"))
+    m = Mesh(
+        name="plane",
+        vertices=quad.astype(np.float32),
+        faces=np.array([[0, 1, 2], [0, 2, 3]], np.int32),
+        face_class=np.array([1, 1], np.uint8),
+        material=Material(name="p", kind="marker"),
+    )
     res = renderer.render(scene([m], cam))
     assert res.depth.dtype == np.float32 and res.depth.shape == (cam.height, cam.width)
     xs, ys = pixel_centres(cam)
@@ -178,8 +222,11 @@ def head_with_parts():
     nose.apply_translation((0, 0, 0.095))
     eye = trimesh.creation.icosphere(subdivisions=2, radius=0.013)
     eye.apply_translation((0.035, 0.025, 0.08))
-    return [mesh("head", head, cls), mesh("nose", nose, CLASS_IDS["NOSE"]),
-            mesh("eye", eye, CLASS_IDS["LEFT_EYE"], kind="eye", roughness=0.05)]
+    return [
+        mesh("head", head, cls),
+        mesh("nose", nose, CLASS_IDS["NOSE"]),
+        mesh("eye", eye, CLASS_IDS["LEFT_EYE"], kind="eye", roughness=0.05),
+    ]
 
 
 def test_classes_come_from_face_ids_not_scene_order(renderer):
@@ -188,8 +235,13 @@ def test_classes_come_from_face_ids_not_scene_order(renderer):
     b = renderer.render(scene(parts[::-1]))
     np.testing.assert_array_equal(a.segmentation, b.segmentation)
     np.testing.assert_array_equal(a.depth, b.depth)
-    assert set(np.unique(a.segmentation)) == {0, CLASS_IDS["SKIN"], CLASS_IDS["BOTTOM_LIP"], CLASS_IDS["NOSE"],
-                                             CLASS_IDS["LEFT_EYE"]}
+    assert set(np.unique(a.segmentation)) == {
+        0,
+        CLASS_IDS["SKIN"],
+        CLASS_IDS["BOTTOM_LIP"],
+        CLASS_IDS["NOSE"],
+        CLASS_IDS["LEFT_EYE"],
+    }
     # the nose box sits in front of the sphere centre: the image centre is NOSE
     assert a.segmentation[48, 48] == CLASS_IDS["NOSE"]
 
@@ -200,17 +252,20 @@ def lens_scene(alpha: float):
     lens.apply_translation((0, 0, 0.05))
     rim = trimesh.creation.annulus(r_min=0.03, r_max=0.034, height=0.004, sections=32)
     rim.apply_translation((0, 0, 0.05))
-    return scene([mesh("eye", eye, CLASS_IDS["RIGHT_EYE"], kind="eye"),
-                  mesh("lens", lens, CLASS_IDS["GLASSES"], kind="glasses_lens", alpha=alpha,
-                       occludes_landmarks=False),
-                  mesh("rim", rim, CLASS_IDS["GLASSES"], kind="glasses_frame")])
+    return scene(
+        [
+            mesh("eye", eye, CLASS_IDS["RIGHT_EYE"], kind="eye"),
+            mesh("lens", lens, CLASS_IDS["GLASSES"], kind="glasses_lens", alpha=alpha, occludes_landmarks=False),
+            mesh("rim", rim, CLASS_IDS["GLASSES"], kind="glasses_frame"),
+        ]
+    )
 
 
 def test_transparent_lens_shows_class_behind_opaque_parts_do_not(renderer):
     clear = renderer.render(lens_scene(alpha=0.3))
     seg = clear.segmentation
-    assert seg[48, 48] == CLASS_IDS["RIGHT_EYE"]              # through the lens
-    assert (seg == CLASS_IDS["GLASSES"]).sum() > 30           # the rim is there
+    assert seg[48, 48] == CLASS_IDS["RIGHT_EYE"]  # through the lens
+    assert (seg == CLASS_IDS["GLASSES"]).sum() > 30  # the rim is there
     # the depth and the occluder depth see the eye, not the lens 5 cm in front of the centre
     assert abs(clear.depth[48, 48] - (0.6 - 0.02)) < 1e-3
     assert abs(clear.occluder_depth[48, 48] - (0.6 - 0.02)) < 1e-3
@@ -228,8 +283,9 @@ def test_occluder_depth_leaves_out_meshes_that_do_not_occlude(renderer):
     parts = head_with_parts()
     veil = trimesh.creation.box(extents=(0.3, 0.3, 0.001))
     veil.apply_translation((0, 0, 0.2))
-    res = renderer.render(scene(parts + [mesh("veil", veil, CLASS_IDS["FACEWEAR"], kind="cloth",
-                                              occludes_landmarks=False)]))
+    res = renderer.render(
+        scene(parts + [mesh("veil", veil, CLASS_IDS["FACEWEAR"], kind="cloth", occludes_landmarks=False)])
+    )
     assert np.all(res.segmentation[20:76, 20:76] == CLASS_IDS["FACEWEAR"])
     assert abs(res.depth[48, 48] - 0.3995) < 1e-3
     expect = renderer.render(scene(parts)).depth
@@ -243,7 +299,7 @@ def test_every_face_shows_its_own_class_across_texture_rows(renderer):
     a face exactly that face's class; an offset or row error by even one face would not."""
     from facefarm.render.pyrender.shaders import CLASS_WIDTH
 
-    sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.09)   # hidden behind the grid
+    sphere = trimesh.creation.icosphere(subdivisions=4, radius=0.09)  # hidden behind the grid
     assert len(sphere.faces) > CLASS_WIDTH
     n, half, z = 12, 0.08, 0.3
     xs = np.linspace(-half, half, n + 1)
@@ -257,15 +313,19 @@ def test_every_face_shows_its_own_class_across_texture_rows(renderer):
     ids = [CLASS_IDS[k] for k in ("SKIN", "NOSE", "LEFT_EYE", "TOP_LIP", "HAIR", "GLASSES", "NECK")]
     face_class = np.array([ids[(f * 5) % len(ids)] for f in range(len(faces))], np.uint8)
     grid = trimesh.Trimesh(verts, np.array(faces), process=False)
-    res = renderer.render(scene([mesh("sphere", sphere, CLASS_IDS["SKIN"]),
-                                 mesh("grid", grid, face_class, occludes_landmarks=False)]))
+    res = renderer.render(
+        scene([mesh("sphere", sphere, CLASS_IDS["SKIN"]), mesh("grid", grid, face_class, occludes_landmarks=False)])
+    )
     cam = scene().camera
     u, v = pixel_centres(cam)
     p = world_from_pixels(cam, np.column_stack([u.ravel(), v.ravel()]), np.full(u.size, 0.6 - z))
     cell = (p[:, :2] + half) / (2 * half / n)
     ij, st = np.floor(cell).astype(int), cell - np.floor(cell)
-    inside = np.all((ij >= 0) & (ij < n), axis=1) & np.all((st > 0.1) & (st < 0.9), axis=1) \
+    inside = (
+        np.all((ij >= 0) & (ij < n), axis=1)
+        & np.all((st > 0.1) & (st < 0.9), axis=1)
         & (np.abs(st[:, 0] - st[:, 1]) > 0.15)
+    )
     face = 2 * (ij[:, 0] * n + ij[:, 1]) + (st[:, 1] > st[:, 0])
     assert inside.sum() > 1500
     np.testing.assert_array_equal(res.segmentation.ravel()[inside], face_class[face[inside]])
@@ -279,8 +339,13 @@ def test_hair_curves_become_segmented_ribbons(renderer):
     roots = np.column_stack([rng.uniform(-0.05, 0.05, 40), np.full(40, 0.05), np.full(40, 0.1)])
     t = np.linspace(0, 1, 8)[None, :, None]
     pts = roots[:, None, :] + t * np.array([0.0, -0.1, 0.0])
-    hair = Curves(name="hair", points=pts, radius=np.full(pts.shape[:2], 4e-5), class_id=CLASS_IDS["HAIR"],
-                  material=Material(name="hair", kind="hair", base_color=(0.05, 0.03, 0.02), roughness=0.4))
+    hair = Curves(
+        name="hair",
+        points=pts,
+        radius=np.full(pts.shape[:2], 4e-5),
+        class_id=CLASS_IDS["HAIR"],
+        material=Material(name="hair", kind="hair", base_color=(0.05, 0.03, 0.02), roughness=0.4),
+    )
     parts = head_with_parts()
     res = renderer.render(scene(parts, curves=[hair]))
     hair_px = res.segmentation == CLASS_IDS["HAIR"]
@@ -337,8 +402,9 @@ BACKGROUNDS = [
 @pytest.mark.parametrize("env", BACKGROUNDS)
 def test_background_is_the_environment_per_pixel_ray(renderer, env):
     if env.hdri is not None:
-        env = Environment(hdri=hdri_path(env.hdri), rotation_deg=env.rotation_deg, intensity=env.intensity,
-                          background=env.background)
+        env = Environment(
+            hdri=hdri_path(env.hdri), rotation_deg=env.rotation_deg, intensity=env.intensity, background=env.background
+        )
     cam = odd_camera()
     res = renderer.render(scene([], cam, env=env))
     expect = np.round(srgb(background_image(cam, env)) * 255)
@@ -385,8 +451,11 @@ def test_sh_plus_suns_approximate_the_hdri_irradiance():
 
 def sphere_scene(env, lights=(), albedo=0.5, roughness=0.9):
     s = trimesh.creation.icosphere(subdivisions=4, radius=0.1)
-    return scene([mesh("ball", s, CLASS_IDS["SKIN"], kind="cloth", color=(albedo,) * 3, roughness=roughness,
-                       specular=0.0)], env=env, lights=lights)
+    return scene(
+        [mesh("ball", s, CLASS_IDS["SKIN"], kind="cloth", color=(albedo,) * 3, roughness=roughness, specular=0.0)],
+        env=env,
+        lights=lights,
+    )
 
 
 def test_lambert_sphere_under_uniform_sky_and_sun(renderer):
@@ -400,7 +469,7 @@ def test_lambert_sphere_under_uniform_sky_and_sun(renderer):
     assert abs(res.rgb[48, 48, 0] / 255 - srgb(0.5 * 2.0 / np.pi)) < 0.02
     # limb darkening follows cos(theta): at sin(theta) = 0.8 the radiance is 0.6x the centre's
     cam = sphere_scene(BLACK).camera
-    p = np.array([[0.08, 0.0, np.sqrt(0.1 ** 2 - 0.08 ** 2)]])
+    p = np.array([[0.08, 0.0, np.sqrt(0.1**2 - 0.08**2)]])
     u, v = cam.project(p)[0][0]
     val = res.rgb[int(v), int(u), 0] / 255
     lin = np.where(val <= 0.04045, val / 12.92, ((val + 0.055) / 1.055) ** 2.4)
@@ -431,8 +500,13 @@ def test_white_balance_gains_scale_the_light_before_the_view(renderer):
     from facefarm.scene import white_balance
 
     sky = Environment(hdri=None, color=(0.25, 0.4, 0.8), background=(0.0, 0.0, 0.0))
-    ball = mesh("ball", trimesh.creation.icosphere(subdivisions=3, radius=0.08), CLASS_IDS["SKIN"],
-                kind="cloth", color=(0.7, 0.7, 0.7))
+    ball = mesh(
+        "ball",
+        trimesh.creation.icosphere(subdivisions=3, radius=0.08),
+        CLASS_IDS["SKIN"],
+        kind="cloth",
+        color=(0.7, 0.7, 0.7),
+    )
     plain = scene([ball], env=sky)
     gains = white_balance.gains(white_balance.illuminant(sky, [], np.zeros(3), np.array([0.0, 0.0, 1.0])))
     blue = renderer.render(plain).rgb[40:56, 40:56].reshape(-1, 3).mean(axis=0)
@@ -445,9 +519,11 @@ def test_white_balance_gains_scale_the_light_before_the_view(renderer):
 def test_same_scene_twice_is_identical_and_the_context_is_reused(renderer):
     parts = head_with_parts()
     env = Environment(hdri=hdri_path("courtyard"), rotation_deg=30.0)
-    lights = [Light("point", (1.0, 0.9, 0.8), 20.0, look_at_pose((0.5, 0.3, 1.0))),
-              Light("area", (1.0, 1.0, 1.0), 30.0, look_at_pose((-0.8, 0.2, 0.8))),
-              Light("spot", (1.0, 1.0, 1.0), 30.0, look_at_pose((0.5, 0.6, 0.9)))]
+    lights = [
+        Light("point", (1.0, 0.9, 0.8), 20.0, look_at_pose((0.5, 0.3, 1.0))),
+        Light("area", (1.0, 1.0, 1.0), 30.0, look_at_pose((-0.8, 0.2, 0.8))),
+        Light("spot", (1.0, 1.0, 1.0), 30.0, look_at_pose((0.5, 0.6, 0.9))),
+    ]
     a = renderer.render(scene(parts, env=env, lights=lights))
     b = renderer.render(scene(parts, env=env, lights=lights))
     for f in ("rgb", "segmentation", "depth", "occluder_depth"):
@@ -455,8 +531,13 @@ def test_same_scene_twice_is_identical_and_the_context_is_reused(renderer):
     assert a.rgb.dtype == np.uint8 and a.rgb.shape == (96, 96, 3)
     assert a.segmentation.dtype == np.uint8
     assert {"seg_ms", "rgb_ms", "total_ms"} <= set(a.timings)
-    small = renderer.render(scene(parts, Camera(K=intrinsics(50, 36, 64, 48), world_to_camera=look_at(
-        (0, 0, 0.6), (0, 0, 0)), width=64, height=48), env=env))
+    small = renderer.render(
+        scene(
+            parts,
+            Camera(K=intrinsics(50, 36, 64, 48), world_to_camera=look_at((0, 0, 0.6), (0, 0, 0)), width=64, height=48),
+            env=env,
+        )
+    )
     assert small.rgb.shape == (48, 64, 3)
     ctx = renderer._ctx
     again = renderer.render(scene(parts, env=env, lights=lights))
@@ -523,11 +604,24 @@ def test_dropping_one_renderer_leaves_the_others_working(renderer):
 # shadows
 
 
-def ball_under_box(box: bool, light: Light, env=Environment(hdri=None, color=(0.05, 0.05, 0.05)),
-                   slab=((0.4, 0.02, 0.4), (0.0, 0.3, 0.09))) -> Scene:
+def ball_under_box(
+    box: bool,
+    light: Light,
+    env=Environment(hdri=None, color=(0.05, 0.05, 0.05)),
+    slab=((0.4, 0.02, 0.4), (0.0, 0.3, 0.09)),
+) -> Scene:
     """A grey ball at the origin; ``box``: a slab above it, out of the camera's view."""
-    parts = [mesh("ball", trimesh.creation.icosphere(subdivisions=4, radius=0.1), CLASS_IDS["SKIN"], kind="cloth",
-                  color=(0.5, 0.5, 0.5), roughness=0.9, specular=0.0)]
+    parts = [
+        mesh(
+            "ball",
+            trimesh.creation.icosphere(subdivisions=4, radius=0.1),
+            CLASS_IDS["SKIN"],
+            kind="cloth",
+            color=(0.5, 0.5, 0.5),
+            roughness=0.9,
+            specular=0.0,
+        )
+    ]
     if box:
         extents, centre = slab
         slab_mesh = trimesh.creation.box(extents=extents)
@@ -545,10 +639,13 @@ def test_a_box_shadows_the_ball_below_it_but_not_the_labels(renderer):
     np.testing.assert_array_equal(free.depth, shaded.depth)
     ball = free.segmentation == CLASS_IDS["SKIN"]
     rows = np.arange(96)[:, None]
-    top = ball & (rows < 40)        # faces the light
-    bottom = ball & (rows > 62)     # faces away: only the sky reaches it either way
+    top = ball & (rows < 40)  # faces the light
+    bottom = ball & (rows > 62)  # faces away: only the sky reaches it either way
     lum = {k: r.rgb.astype(float).mean(axis=2) for k, r in (("free", free), ("shaded", shaded))}
-    assert lum["shaded"][top].mean() < 0.5 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
+    assert lum["shaded"][top].mean() < 0.5 * lum["free"][top].mean(), (
+        lum["shaded"][top].mean(),
+        lum["free"][top].mean(),
+    )
     assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 2.0
     # and the same shadowed scene again: the same pixels
     np.testing.assert_array_equal(renderer.render(ball_under_box(True, sun)).rgb, shaded.rgb)
@@ -611,7 +708,10 @@ def test_a_box_hides_the_sky_from_the_ball_below_it(renderer):
     rows = np.arange(96)[:, None]
     lum = {k: r.rgb.astype(float).mean(axis=2) for k, r in (("free", free), ("shaded", shaded))}
     top, bottom = ball & (rows < 36), ball & (rows > 62)
-    assert lum["shaded"][top].mean() < 0.85 * lum["free"][top].mean(), (lum["shaded"][top].mean(), lum["free"][top].mean())
+    assert lum["shaded"][top].mean() < 0.85 * lum["free"][top].mean(), (
+        lum["shaded"][top].mean(),
+        lum["free"][top].mean(),
+    )
     assert abs(lum["shaded"][bottom].mean() - lum["free"][bottom].mean()) < 0.05 * lum["free"][bottom].mean()
 
 

@@ -11,9 +11,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from facefarm.catalog import load_catalog, resolve  # noqa: E402
-from facefarm.scene.classes import CLASS_IDS  # noqa: E402
 from facefarm.compose.compositor import compose  # noqa: E402
 from facefarm.sample.labels import landmark_labels  # noqa: E402
+from facefarm.scene.classes import CLASS_IDS  # noqa: E402
 
 N = 8
 
@@ -58,7 +58,7 @@ def test_visible_landmarks_lie_on_the_rendered_surface(rendered):
             # the 2 x 2 pixel centres around the point; a point on a silhouette may have background there
             u, v = lab["uv"][k]
             i0, j0 = int(np.floor(u - 0.5)), int(np.floor(v - 0.5))
-            d = result.depth[max(j0, 0):min(j0 + 2, h), max(i0, 0):min(i0 + 2, w)].ravel()
+            d = result.depth[max(j0, 0) : min(j0 + 2, h), max(i0, 0) : min(i0 + 2, w)].ravel()
             d = d[d > 0]
             if len(d):
                 errors.append(np.min(np.abs(lab["xyz_camera"][k, 2] - d)))
@@ -88,9 +88,12 @@ def test_closed_eyes_hide_the_pupils(renderer, head):
     cat = load_catalog("facefarm/assets/catalogs/default.json")
     s = resolve(cat, 0, 0)
     units = dict(s.expression.units, eyeBlinkLeft=1.0, eyeBlinkRight=1.0)
-    s = s.model_copy(update={
-        "expression": s.expression.model_copy(update={"units": units, "blink": 1.0}),
-        "head_pose": s.head_pose.model_copy(update={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0})})
+    s = s.model_copy(
+        update={
+            "expression": s.expression.model_copy(update={"units": units, "blink": 1.0}),
+            "head_pose": s.head_pose.model_copy(update={"yaw_deg": 0.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
+        }
+    )
     scene = compose(s, head)
     lab = landmark_labels(scene, renderer.render(scene))
     assert not lab["visible"][68] and not lab["visible"][69]
@@ -100,10 +103,13 @@ def test_far_side_jaw_is_hidden_when_the_head_turns(renderer, head):
     cat = load_catalog("facefarm/assets/catalogs/default.json")
     s = resolve(cat, 0, 1)
     # only the head itself may hide the jaw here: no beard, no scalp hair over the cheeks
-    s = s.model_copy(update={
-        "head_pose": s.head_pose.model_copy(update={"yaw_deg": 60.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
-        "facial_hair": s.facial_hair.model_copy(update={"style": "none"}),
-        "hair": s.hair.model_copy(update={"style": "bald"})})
+    s = s.model_copy(
+        update={
+            "head_pose": s.head_pose.model_copy(update={"yaw_deg": 60.0, "pitch_deg": 0.0, "roll_deg": 0.0}),
+            "facial_hair": s.facial_hair.model_copy(update={"style": "none"}),
+            "hair": s.hair.model_copy(update={"style": "bald"}),
+        }
+    )
     scene = compose(s, head)
     lab = landmark_labels(scene, renderer.render(scene))
     # yaw +60 turns the face to the subject's left: the camera sees their right cheek, and

@@ -7,8 +7,8 @@ import pytest
 
 from facefarm.catalog import load_catalog, resolve
 from facefarm.compose import skin_detail
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.compositor import compose
+from facefarm.scene.classes import CLASS_IDS
 
 EYE_LIP = [CLASS_IDS[k] for k in ("RIGHT_EYE", "LEFT_EYE", "TOP_LIP", "BOTTOM_LIP", "MOUTH_INTERIOR")]
 
@@ -16,13 +16,25 @@ EYE_LIP = [CLASS_IDS[k] for k in ("RIGHT_EYE", "LEFT_EYE", "TOP_LIP", "BOTTOM_LI
 @pytest.fixture(scope="module")
 def old(head):
     """A frontal, neutral, bald 80-year-old without glasses or headwear (nothing over the forehead)."""
-    cat = load_catalog({"catalog_version": 1, "age": 80, "glasses": {"probability": 0.0},
-                        "headwear": {"probability": 0.0}, "hair": {"styles": "bald", "styles_male": "bald"},
-                        "expression": {"presets": "neutral", "intensity": 0.0, "random_probability": 0.0,
-                                       "gaze_yaw_deg": 0, "gaze_pitch_deg": 0},
-                        "head_pose": {"yaw_deg": 0, "pitch_deg": 0, "roll_deg": 0},
-                        "camera": {"head_fraction": 0.6, "position_jitter_m": 0, "principal_jitter_px": 0},
-                        "render": {"resolution": [256, 256]}})
+    cat = load_catalog(
+        {
+            "catalog_version": 1,
+            "age": 80,
+            "glasses": {"probability": 0.0},
+            "headwear": {"probability": 0.0},
+            "hair": {"styles": "bald", "styles_male": "bald"},
+            "expression": {
+                "presets": "neutral",
+                "intensity": 0.0,
+                "random_probability": 0.0,
+                "gaze_yaw_deg": 0,
+                "gaze_pitch_deg": 0,
+            },
+            "head_pose": {"yaw_deg": 0, "pitch_deg": 0, "roll_deg": 0},
+            "camera": {"head_fraction": 0.6, "position_jitter_m": 0, "principal_jitter_px": 0},
+            "render": {"resolution": [256, 256]},
+        }
+    )
     return resolve(cat, 3, 0)
 
 
@@ -79,8 +91,8 @@ def test_wrinkles_reach_the_scene_vertex_colours(head, old):
 
 def test_wrinkles_darken_the_forehead_in_a_pyrender_image(head, old):
     pytest.importorskip("pyrender")
-    from facefarm.sample.labels import landmark_labels
     from facefarm.render.pyrender.renderer import PyrenderRenderer
+    from facefarm.sample.labels import landmark_labels
 
     # at 512 px (the finer surface resolves forehead lines; at 256 px they are faint by design)
     old = old.model_copy(update={"camera": old.camera.model_copy(update={"width": 512, "height": 512})})
@@ -123,8 +135,9 @@ def test_blemishes_are_identity_seeded_and_clear_of_eyes_and_lips(head, old):
     protected = np.isin(surface.vertex_class, EYE_LIP)
     assert np.array_equal(a[protected], np.ones_like(a[protected]))
     # another identity has its spots elsewhere; more blemishes, more spots
-    other = skin_detail.surface_detail(spots.model_copy(update={"identity_index": spots.identity_index + 1}),
-                                       head, surface).albedo_scale
+    other = skin_detail.surface_detail(
+        spots.model_copy(update={"identity_index": spots.identity_index + 1}), head, surface
+    ).albedo_scale
     assert not np.array_equal(a, other)
     few = skin_detail.surface_detail(_skin(old, wrinkles=0.0, blemishes=0.2), head, surface).albedo_scale
     assert (few[:, 1] < 0.85).sum() < dark.sum()

@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
+from test_glasses import assert_worn_clear, person
 
 from facefarm.catalog import Catalog, resolve, validate_asset_ids
 from facefarm.catalog.vocabulary import DEFAULT_KNOWN_ASSETS
-from facefarm.paths import ASSETS
+from facefarm.cli.main import main
 from facefarm.compose import glasses as G
 from facefarm.compose import user_assets as U
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.compose.attachments import garment_meshes, glasses_meshes
-from facefarm.cli.main import main
-from test_glasses import assert_worn_clear, person
 from facefarm.compose.posed_head import PosedHead
+from facefarm.paths import ASSETS
+from facefarm.scene.classes import CLASS_IDS
 
 SHIPPED = ASSETS / "user"
 
@@ -67,22 +67,41 @@ BROKEN = {
     "mesh missing": (_with(mesh="nowhere.obj"), "'nowhere.obj' not found"),
     "wrong units": (_with(units="m"), "did you mean units 'cm'?"),
     "class and kind disagree": (_with(**{"class": "GLASSES"}), "does not match kind 'headwear'"),
-    "rule for another kind": (_with(fit={"rule": "neck", "anchors": {"neck_front": [0, 0, 5],
-                              "neck_left": [5, 0, 0], "neck_right": [-5, 0, 0]}}), "does not fit a headwear"),
-    "anchor missing": (_with(fit={"rule": "forehead+ears", "anchors": {"forehead": [0, 0.8, 8.8]}}),
-                       "needs ear_left, ear_right"),
-    "anchor far away": (_with(fit={"rule": "forehead+ears", "anchors": {
-        "forehead": [0, 0.8, 880.0], "ear_left": [8.4, -0.4, -1.6], "ear_right": [-8.4, -0.4, -1.6]}}),
-        "fit.anchors.forehead"),
+    "rule for another kind": (
+        _with(
+            fit={"rule": "neck", "anchors": {"neck_front": [0, 0, 5], "neck_left": [5, 0, 0], "neck_right": [-5, 0, 0]}}
+        ),
+        "does not fit a headwear",
+    ),
+    "anchor missing": (
+        _with(fit={"rule": "forehead+ears", "anchors": {"forehead": [0, 0.8, 8.8]}}),
+        "needs ear_left, ear_right",
+    ),
+    "anchor far away": (
+        _with(
+            fit={
+                "rule": "forehead+ears",
+                "anchors": {
+                    "forehead": [0, 0.8, 880.0],
+                    "ear_left": [8.4, -0.4, -1.6],
+                    "ear_right": [-8.4, -0.4, -1.6],
+                },
+            }
+        ),
+        "fit.anchors.forehead",
+    ),
     "built-in id": (_with(id="cap"), "is a built-in headwear id"),
     "bad id": (_with(id="Head Band!"), "id: String should match pattern"),
     "hair card": (_with(kind="hair_card", **{"class": "HAIR"}), "hair_card assets are not supported"),
     "list as id": (_with(id=["a", "b"]), "id: Input should be a valid string"),
     "list as kind": (_with(kind=["headwear"]), "kind: Input should be"),
-    "NaN anchor": ('{"schema_version": 1, "id": "nan_band", "kind": "headwear", "class": "HEADWEAR", '
-                   '"mesh": "headband.obj", "units": "cm", "fit": {"rule": "forehead+ears", "anchors": '
-                   '{"forehead": [NaN, 0.8, 8.8], "ear_left": [8.4, -0.4, -1.6], "ear_right": [-8.4, -0.4, -1.6]}}, '
-                   '"license": "CC0-1.0", "author": "test"}', "fit.anchors.forehead.0: Input should be a finite number"),
+    "NaN anchor": (
+        '{"schema_version": 1, "id": "nan_band", "kind": "headwear", "class": "HEADWEAR", '
+        '"mesh": "headband.obj", "units": "cm", "fit": {"rule": "forehead+ears", "anchors": '
+        '{"forehead": [NaN, 0.8, 8.8], "ear_left": [8.4, -0.4, -1.6], "ear_right": [-8.4, -0.4, -1.6]}}, '
+        '"license": "CC0-1.0", "author": "test"}',
+        "fit.anchors.forehead.0: Input should be a finite number",
+    ),
     "absolute mesh path": (_with(mesh="/etc/hostname"), "is outside the asset folder"),
     "mesh out of the folder": (_with(mesh="../headband.obj"), "is outside the asset folder"),
 }
@@ -140,8 +159,12 @@ def test_known_ids_feed_catalog_validation(tmp_path):
     assert "headband_cc0" in known["headwear"]
     assert {"round", "aviator"} <= known["glasses"] and {"tshirt", "scarf"} <= known["clothing"]
     assert known["hdri"] == set(DEFAULT_KNOWN_ASSETS["hdri"])
-    cat = Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 1.0, "ids": {
-        "kind": "categorical", "weights": {"headband_cc0": 1, "cap": 1}}}})
+    cat = Catalog.model_validate(
+        {
+            "catalog_version": 1,
+            "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"headband_cc0": 1, "cap": 1}}},
+        }
+    )
     assert validate_asset_ids(cat, known) == []
     problems = validate_asset_ids(cat, {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()})
     assert any("headband_cc0" in str(p) for p in problems)
@@ -177,8 +200,12 @@ def test_example_headband_fits(head, who):
 def test_samples_reach_user_assets(head, monkeypatch):
     """A catalog that names a user id gets the user's mesh through garment_meshes / glasses_meshes."""
     monkeypatch.setenv(U.USER_ASSETS_ENV, str(SHIPPED))
-    cat = Catalog.model_validate({"catalog_version": 1, "headwear": {"probability": 1.0, "ids": {
-        "kind": "categorical", "weights": {"headband_cc0": 1}}}})
+    cat = Catalog.model_validate(
+        {
+            "catalog_version": 1,
+            "headwear": {"probability": 1.0, "ids": {"kind": "categorical", "weights": {"headband_cc0": 1}}},
+        }
+    )
     s = resolve(cat, seed=0, index=0)
     assert s.headwear.id == "headband_cc0"
     v = person(head, "woman")
@@ -193,15 +220,35 @@ def test_user_glasses_fit_by_nose_and_ears(head, tmp_path, monkeypatch):
     frame = next(m for m in fit.meshes if m.material.kind == "glasses_frame")
     trimesh.Trimesh(frame.vertices * 1000.0, frame.faces, process=False).export(tmp_path / "frame.obj")
     anchors = U.head_anchor_points(head, adult)
-    doc = {"id": "my_frame", "kind": "glasses", "class": "GLASSES", "mesh": "frame.obj", "units": "mm",
-           "fit": {"rule": "nose_bridge+ears", "anchors": {
-               k: (np.asarray(anchors[k]) * 1000.0).round(3).tolist() for k in ("nose_bridge", "ear_left", "ear_right")}},
-           "license": "CC0-1.0", "author": "test", "metallic": 1.0}
+    doc = {
+        "id": "my_frame",
+        "kind": "glasses",
+        "class": "GLASSES",
+        "mesh": "frame.obj",
+        "units": "mm",
+        "fit": {
+            "rule": "nose_bridge+ears",
+            "anchors": {
+                k: (np.asarray(anchors[k]) * 1000.0).round(3).tolist() for k in ("nose_bridge", "ear_left", "ear_right")
+            },
+        },
+        "license": "CC0-1.0",
+        "author": "test",
+        "metallic": 1.0,
+    }
     (tmp_path / "frame.json").write_text(json.dumps(doc))
     monkeypatch.setenv(U.USER_ASSETS_ENV, str(tmp_path))
     child = person(head, "child")
-    sample = resolve(Catalog.model_validate({"catalog_version": 1, "glasses": {"probability": 1.0, "families": {
-        "kind": "categorical", "weights": {"my_frame": 1}}}}), seed=0, index=0)
+    sample = resolve(
+        Catalog.model_validate(
+            {
+                "catalog_version": 1,
+                "glasses": {"probability": 1.0, "families": {"kind": "categorical", "weights": {"my_frame": 1}}},
+            }
+        ),
+        seed=0,
+        index=0,
+    )
     meshes = glasses_meshes(PosedHead.pose(sample, head, child))
     assert [m.name for m in meshes] == ["user_glasses_my_frame"]
     assert_worn_clear(meshes, head, child, min_gap=0.001, what="user glasses on a child")

@@ -144,9 +144,13 @@ def plate_before(scene, idx: np.ndarray, gap_m: float, cls: str, margin_px: floa
     box.apply_translation((*(xy.mean(0)), z))
     c2w = cam.camera_to_world
     vertices = (np.asarray(box.vertices) @ c2w[:3, :3].T + c2w[:3, 3]).astype(np.float32)
-    return Mesh(name="plate", vertices=vertices, faces=np.asarray(box.faces, np.int32),
-                face_class=np.full(len(box.faces), C[cls], np.uint8),
-                material=Material(name="plate", kind="headwear", base_color=(0.2, 0.2, 0.2)))
+    return Mesh(
+        name="plate",
+        vertices=vertices,
+        faces=np.asarray(box.faces, np.int32),
+        face_class=np.full(len(box.faces), C[cls], np.uint8),
+        material=Material(name="plate", kind="headwear", base_color=(0.2, 0.2, 0.2)),
+    )
 
 
 @pytest.mark.parametrize("cls", ["HAIR", "HEADWEAR", "GLASSES", "CLOTHING"])

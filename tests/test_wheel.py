@@ -29,8 +29,7 @@ def _run(cmd, **kw) -> subprocess.CompletedProcess:
 
 def test_wheel_installs_and_renders_outside_the_checkout(tmp_path):
     dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist),
-          str(REPO)])
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)])
     (wheel,) = dist.glob("facefarm-*.whl")
     assert wheel.name.startswith(f"facefarm-{__version__}-")
 
@@ -38,8 +37,11 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path):
     # from the test's own environment through a .pth line, so only the wheel provides facefarm.
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
-    site = Path(_run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
-                     ).stdout.strip())
+    site = Path(
+        _run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+    )
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)])
 
@@ -55,14 +57,32 @@ def test_wheel_installs_and_renders_outside_the_checkout(tmp_path):
     work = tmp_path / "work"  # not the checkout: ./facefarm must not be importable from here
     work.mkdir()
     py = str(venv / "bin" / "python")
-    where = _run([py, "-c", "import facefarm, facefarm.paths as p; print(facefarm.__file__); print(p.ASSETS)"],
-                 cwd=work, env=env).stdout.split()
+    where = _run(
+        [py, "-c", "import facefarm, facefarm.paths as p; print(facefarm.__file__); print(p.ASSETS)"], cwd=work, env=env
+    ).stdout.split()
     assert where[0].startswith(str(site)) and Path(where[1], "schema", "classes.json").is_file()
 
     spec = work / "spec.json"
     spec.write_text(_run([py, "-m", "facefarm", "catalog", "example", "default"], cwd=work, env=env).stdout)
-    _run([py, "-m", "facefarm", "render", str(spec), "-o", "out", "-n", "2", "--no-ray", "--quiet",
-          "--no-exports", "--no-datasheet"], cwd=work, env=env)
+    _run(
+        [
+            py,
+            "-m",
+            "facefarm",
+            "render",
+            str(spec),
+            "-o",
+            "out",
+            "-n",
+            "2",
+            "--no-ray",
+            "--quiet",
+            "--no-exports",
+            "--no-datasheet",
+        ],
+        cwd=work,
+        env=env,
+    )
 
     lines = (work / "out" / "manifest.jsonl").read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(line)["sample_id"] for line in lines)

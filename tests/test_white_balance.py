@@ -19,10 +19,10 @@ def test_gains_turn_the_illuminant_grey_and_keep_its_luminance():
     e = np.array([0.5, 0.7, 1.2])
     g = np.array(wb.gains(e))
     out = g * e
-    np.testing.assert_allclose(out, out[1], rtol=1e-12)           # grey
-    assert np.isclose(out @ LUMA, e @ LUMA)                        # exposure unchanged
-    assert wb.gains(e, 0.0) == (1.0, 1.0, 1.0)                     # strength 0: off
-    np.testing.assert_allclose(wb.gains(e, 0.5), np.sqrt(g))        # part of the way
+    np.testing.assert_allclose(out, out[1], rtol=1e-12)  # grey
+    assert np.isclose(out @ LUMA, e @ LUMA)  # exposure unchanged
+    assert wb.gains(e, 0.0) == (1.0, 1.0, 1.0)  # strength 0: off
+    np.testing.assert_allclose(wb.gains(e, 0.5), np.sqrt(g))  # part of the way
     assert max(wb.gains(np.array([1e-6, 1.0, 1.0]))) == wb.MAX_GAIN  # bounded
 
 
@@ -31,7 +31,7 @@ def test_warm_light_is_taken_only_part_of_the_way():
     half = np.array(wb.gains(warm))
     np.testing.assert_allclose(half, (warm @ LUMA / warm) ** wb.WARM_SHARE)
     out = half * warm
-    assert out[0] > out[1] > out[2]                                 # still warm, less so
+    assert out[0] > out[1] > out[2]  # still warm, less so
     assert out[0] / out[2] < warm[0] / warm[2]
 
 
@@ -47,8 +47,9 @@ def test_lights_count_on_the_camera_side_only():
     base = wb.illuminant(BLUISH, [], np.zeros(3), towards)
 
     def red(azimuth):
-        return Light(kind="point", color=(1.0, 0.0, 0.0), intensity=40.0,
-                     pose=direction_pose(azimuth, 0.0, 1.0, (0.0, 0.0, 0.0)))
+        return Light(
+            kind="point", color=(1.0, 0.0, 0.0), intensity=40.0, pose=direction_pose(azimuth, 0.0, 1.0, (0.0, 0.0, 0.0))
+        )
 
     front = wb.illuminant(BLUISH, [red(0.0)], np.zeros(3), towards)
     behind = wb.illuminant(BLUISH, [red(180.0)], np.zeros(3), towards)
@@ -72,7 +73,8 @@ def test_an_hdri_illuminant_turns_with_the_map():
 def test_catalog_sets_how_far_the_camera_corrects():
     full = resolve(load_catalog({"catalog_version": 1}), 0, 0)
     assert full.camera.white_balance == 1.0
-    spread = load_catalog({"catalog_version": 1, "camera": {"white_balance": {"kind": "uniform", "min": 0.2,
-                                                                                 "max": 0.6}}})
+    spread = load_catalog(
+        {"catalog_version": 1, "camera": {"white_balance": {"kind": "uniform", "min": 0.2, "max": 0.6}}}
+    )
     values = [resolve(spread, 0, i).camera.white_balance for i in range(20)]
     assert all(0.2 <= v <= 0.6 for v in values) and len(set(values)) > 10

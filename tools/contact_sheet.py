@@ -19,10 +19,31 @@ import numpy as np
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
-PALETTE = np.array([[0, 0, 0], [230, 180, 150], [255, 120, 0], [0, 200, 255], [0, 90, 255], [140, 70, 20],
-                    [200, 110, 40], [255, 0, 180], [180, 0, 255], [120, 0, 0], [255, 60, 60], [180, 30, 90],
-                    [100, 200, 100], [250, 250, 0], [130, 90, 0], [0, 120, 80], [255, 255, 255],
-                    [80, 80, 200], [0, 255, 150]] + [[128, 128, 128]] * 237, np.uint8)
+PALETTE = np.array(
+    [
+        [0, 0, 0],
+        [230, 180, 150],
+        [255, 120, 0],
+        [0, 200, 255],
+        [0, 90, 255],
+        [140, 70, 20],
+        [200, 110, 40],
+        [255, 0, 180],
+        [180, 0, 255],
+        [120, 0, 0],
+        [255, 60, 60],
+        [180, 30, 90],
+        [100, 200, 100],
+        [250, 250, 0],
+        [130, 90, 0],
+        [0, 120, 80],
+        [255, 255, 255],
+        [80, 80, 200],
+        [0, 255, 150],
+    ]
+    + [[128, 128, 128]] * 237,
+    np.uint8,
+)
 
 
 def draw(rgb: np.ndarray, seg: np.ndarray | None, record: dict | None, landmarks: bool, show_seg: bool) -> np.ndarray:
@@ -46,7 +67,7 @@ def tile(images: list[np.ndarray], cols: int) -> np.ndarray:
     sheet = np.zeros((rows * h, cols * w, 3), np.uint8)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = cv2.resize(im, (w, h))
+        sheet[r * h : (r + 1) * h, c * w : (c + 1) * w] = cv2.resize(im, (w, h))
     return sheet
 
 
@@ -69,8 +90,7 @@ def from_catalog(spec: str, n: int, seed: int, landmarks: bool, seg: bool, backe
     out = []
     for i in range(n):
         rec, files = r.render(seed, i, n)
-        rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(files["image"], np.uint8), cv2.IMREAD_COLOR),
-                           cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(files["image"], np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         s = cv2.imdecode(np.frombuffer(files["segmentation"], np.uint8), cv2.IMREAD_UNCHANGED)
         out.append(draw(rgb, s, rec, landmarks, seg))
     r.close()

@@ -63,12 +63,21 @@ def sample_identities(rng: np.random.Generator, n: int, ranges) -> list:
         for name in rng.choice(names, size=12, replace=False):
             lo, hi = ranges[str(name)]
             details[str(name)] = float(rng.uniform(0.4 * lo, 0.4 * hi))
-        out.append(IdentityParams(
-            age_years=float(rng.uniform(16, 75)), gender=float(rng.uniform(0, 1)),
-            ancestry={"african": float(anc[0]), "asian": float(anc[1]),
-                      "caucasian": 1.0 - float(anc[0]) - float(anc[1])},
-            muscle=float(rng.uniform(0.2, 0.8)), weight=float(rng.uniform(0.2, 0.8)),
-            proportions=0.5, details=details))
+        out.append(
+            IdentityParams(
+                age_years=float(rng.uniform(16, 75)),
+                gender=float(rng.uniform(0, 1)),
+                ancestry={
+                    "african": float(anc[0]),
+                    "asian": float(anc[1]),
+                    "caucasian": 1.0 - float(anc[0]) - float(anc[1]),
+                },
+                muscle=float(rng.uniform(0.2, 0.8)),
+                weight=float(rng.uniform(0.2, 0.8)),
+                proportions=0.5,
+                details=details,
+            )
+        )
     return out
 
 
@@ -131,8 +140,10 @@ class Renderer:
         scene = pyrender.Scene(ambient_light=[0.35, 0.35, 0.35], bg_color=[0.2, 0.22, 0.25, 1.0])
         scene.add(pyrender.Mesh.from_trimesh(tm, smooth=True))
         pose = np.linalg.inv(cam.world_to_camera) @ CV_TO_GL
-        scene.add(pyrender.IntrinsicsCamera(cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2],
-                                            znear=0.05, zfar=5.0), pose=pose)
+        scene.add(
+            pyrender.IntrinsicsCamera(cam.K[0, 0], cam.K[1, 1], cam.K[0, 2], cam.K[1, 2], znear=0.05, zfar=5.0),
+            pose=pose,
+        )
         light = np.eye(4)
         light[:3, :3] = pose[:3, :3]
         scene.add(pyrender.DirectionalLight(intensity=2.5), pose=light)
@@ -212,8 +223,10 @@ def nearest_on_mesh(points: np.ndarray, v: np.ndarray, faces: np.ndarray):
 EYE_POINTS = range(36, 48)
 LIP_POINTS = range(48, 68)
 #: Lip points that must sit on one lip (the mouth corners 48, 54, 60, 64 may sit on either).
-POINT_CLASS = {**{k: "TOP_LIP" for k in (49, 50, 51, 52, 53, 61, 62, 63)},
-               **{k: "BOTTOM_LIP" for k in (55, 56, 57, 58, 59, 65, 66, 67)}}
+POINT_CLASS = {
+    **{k: "TOP_LIP" for k in (49, 50, 51, 52, 53, 61, 62, 63)},
+    **{k: "BOTTOM_LIP" for k in (55, 56, 57, 58, 59, 65, 66, 67)},
+}
 #: Inner-lip points -> which rim they snap to.
 INNER_LIP = {60: "ANY", 64: "ANY", **{k: POINT_CLASS[k] for k in (61, 62, 63, 65, 66, 67)}}
 
@@ -239,8 +252,10 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
     # inner rims: lip vertices shared with the mouth interior, one set per lip
     inside = np.zeros(len(head.vertex_class), bool)
     inside[head.faces[head.face_class == CLASS_IDS["MOUTH_INTERIOR"]].ravel()] = True
-    rim = {c: np.intersect1d(np.unique(head.faces[head.face_class == CLASS_IDS[c]]), np.flatnonzero(inside))
-           for c in ("TOP_LIP", "BOTTOM_LIP")}
+    rim = {
+        c: np.intersect1d(np.unique(head.faces[head.face_class == CLASS_IDS[c]]), np.flatnonzero(inside))
+        for c in ("TOP_LIP", "BOTTOM_LIP")
+    }
     rim["ANY"] = np.union1d(rim["TOP_LIP"], rim["BOTTOM_LIP"])
     results = []
     for params in identities:
@@ -254,8 +269,10 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
         centres = head.eye_centres(v)
         radius = np.array([np.linalg.norm(v[head.eyes_slice(e)] - centres[e], axis=1).mean() for e in (0, 1)])
         dist_eye = np.linalg.norm(v[skin_v][:, None, :] - centres[None], axis=2)  # (n, 2)
-        margin_v = skin_v[(np.abs(dist_eye - radius) < 0.0015).any(axis=1)
-                          & ((v[skin_v][:, None, 2] - centres[None, :, 2]) > 0).any(axis=1)]
+        margin_v = skin_v[
+            (np.abs(dist_eye - radius) < 0.0015).any(axis=1)
+            & ((v[skin_v][:, None, 2] - centres[None, :, 2]) > 0).any(axis=1)
+        ]
         o, d = rays(cam, pts)
         tri, bary = intersect(o, d, v, faces)
 
@@ -277,8 +294,11 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
                     hits[k] = neutral[nearest_to_ray(k, rim[INNER_LIP[k]])]
                     continue
                 want = POINT_CLASS.get(k)
-                if k in LIP_POINTS and (fpart[t] != skin_id or fclass[t] == CLASS_IDS["MOUTH_INTERIOR"]
-                                        or (want and fclass[t] != CLASS_IDS[want])):
+                if k in LIP_POINTS and (
+                    fpart[t] != skin_id
+                    or fclass[t] == CLASS_IDS["MOUTH_INTERIOR"]
+                    or (want and fclass[t] != CLASS_IDS[want])
+                ):
                     cands = lip_v if want is None else lip_v[head.vertex_class[lip_v] == CLASS_IDS[want]]
                     hits[k] = neutral[nearest_to_ray(k, cands)]
                     continue
@@ -290,8 +310,9 @@ def collect(head, identities, rng, renderer, dlib68, yaw=0.0):
     return results
 
 
-def midline_point(p: np.ndarray, neutral: np.ndarray, quads: np.ndarray, mirror: np.ndarray,
-                  allowed: np.ndarray | None = None):
+def midline_point(
+    p: np.ndarray, neutral: np.ndarray, quads: np.ndarray, mirror: np.ndarray, allowed: np.ndarray | None = None
+):
     """The closest point to ``p`` on the midline edge loop (edges of ``allowed`` vertices only):
     (vertex ids (3,), weights (3,))."""
     mid = mirror == np.arange(len(mirror))
@@ -375,8 +396,9 @@ def to_hm08(head, defs) -> list[dict]:
     for name, d in zip(names, defs):
         vid = head.hm08_index[np.asarray(d["vertices"])]
         assert (vid >= 0).all()
-        out.append({"name": name, "vertices": [int(x) for x in vid],
-                    "weights": [round(float(x), 6) for x in d["weights"]]})
+        out.append(
+            {"name": name, "vertices": [int(x) for x in vid], "weights": [round(float(x), 6) for x in d["weights"]]}
+        )
     out.append({"name": "right_pupil", "eye": "eye_r"})
     out.append({"name": "left_pupil", "eye": "eye_l"})
     return out
@@ -406,10 +428,13 @@ def dense_points(head, n_left: int) -> tuple[list[dict], list[int]]:
     mids = chosen[head.mirror[chosen] == chosen]
     lefts = chosen[head.mirror[chosen] != chosen]
     all_v = np.concatenate([mids, lefts, head.mirror[lefts]])
-    flip = np.concatenate([np.arange(len(mids)), len(mids) + len(lefts) + np.arange(len(lefts)),
-                           len(mids) + np.arange(len(lefts))])
-    points = [{"name": f"dense_{i:04d}", "vertices": [int(head.hm08_index[v])] * 3, "weights": [1.0, 0.0, 0.0]}
-              for i, v in enumerate(all_v)]
+    flip = np.concatenate(
+        [np.arange(len(mids)), len(mids) + len(lefts) + np.arange(len(lefts)), len(mids) + np.arange(len(lefts))]
+    )
+    points = [
+        {"name": f"dense_{i:04d}", "vertices": [int(head.hm08_index[v])] * 3, "weights": [1.0, 0.0, 0.0]}
+        for i, v in enumerate(all_v)
+    ]
     return points, [int(x) for x in flip]
 
 
@@ -433,34 +458,48 @@ def main(argv=None) -> int:
     renderer, dlib68 = Renderer(), Dlib68()
     try:
         results = collect(head, ids, rng, renderer, dlib68)
-        fit, held = results[: args.identities], results[args.identities:]
+        fit, held = results[: args.identities], results[args.identities :]
         hits = np.stack([h for p, h, _, _ in fit if p is not None])
         print(f"dlib found {len(hits)}/{len(fit)} faces for the consensus")
         defs = consensus(head, hits)
         e_fit, n_fit = residuals(head, defs, fit)
         e_held, n_held = residuals(head, defs, held)
-        yaw_res = collect(head, ids[args.identities:], rng, renderer, dlib68, yaw=25.0)
+        yaw_res = collect(head, ids[args.identities :], rng, renderer, dlib68, yaw=25.0)
         e_yaw, n_yaw = residuals(head, defs, yaw_res, yaw=25.0)
         if args.preview:
             write_preview(head, defs, held[:4], args.preview)
     finally:
         renderer.close()
 
-    groups = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36), "eyes": range(36, 48),
-              "lips": range(48, 68)}
+    groups = {
+        "jaw": range(0, 17),
+        "brows": range(17, 27),
+        "nose": range(27, 36),
+        "eyes": range(36, 48),
+        "lips": range(48, 68),
+    }
     report = {
-        "identities_used": int(len(hits)), "held_out_detected": int(len(e_held)),
+        "identities_used": int(len(hits)),
+        "held_out_detected": int(len(e_held)),
         "fit": {"mean_px": float(e_fit.mean()), "nme": float(n_fit.mean())},
-        "held_out": {"mean_px": float(e_held.mean()), "median_px": float(np.median(e_held)),
-                     "nme": float(n_held.mean()), "nme_median": float(np.median(n_held)),
-                     "per_group_px": {g: float(e_held[:, list(r)].mean()) for g, r in groups.items()},
-                     "per_group_median_px": {g: float(np.median(e_held[:, list(r)])) for g, r in groups.items()}},
-        "held_out_yaw25": {"detected": int(len(e_yaw)), "mean_px": float(e_yaw.mean()) if len(e_yaw) else None,
-                           "median_px": float(np.median(e_yaw)) if len(e_yaw) else None,
-                           "nme": float(n_yaw.mean()) if len(n_yaw) else None,
-                           "nme_median": float(np.median(n_yaw)) if len(n_yaw) else None,
-                           "per_group_median_px": {g: float(np.median(e_yaw[:, list(r)])) for g, r in groups.items()}
-                           if len(e_yaw) else None},
+        "held_out": {
+            "mean_px": float(e_held.mean()),
+            "median_px": float(np.median(e_held)),
+            "nme": float(n_held.mean()),
+            "nme_median": float(np.median(n_held)),
+            "per_group_px": {g: float(e_held[:, list(r)].mean()) for g, r in groups.items()},
+            "per_group_median_px": {g: float(np.median(e_held[:, list(r)])) for g, r in groups.items()},
+        },
+        "held_out_yaw25": {
+            "detected": int(len(e_yaw)),
+            "mean_px": float(e_yaw.mean()) if len(e_yaw) else None,
+            "median_px": float(np.median(e_yaw)) if len(e_yaw) else None,
+            "nme": float(n_yaw.mean()) if len(n_yaw) else None,
+            "nme_median": float(np.median(n_yaw)) if len(n_yaw) else None,
+            "per_group_median_px": {g: float(np.median(e_yaw[:, list(r)])) for g, r in groups.items()}
+            if len(e_yaw)
+            else None,
+        },
         "render": {"size": SIZE, "focal_px": FOCAL_PX, "distance_m": DISTANCE_M},
     }
     print(json.dumps(report, indent=1))
@@ -468,16 +507,28 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     doc = {
         "description": "The 68 iBUG 300-W points and 2 pupil centres as barycentric points on the HM08 mesh "
-                       "(vertex ids are MakeHuman HM08 ids; pupils are the eyeball front poles). Derived by "
-                       "tools/derive_landmarks.py from dlib's 68-point predictor on frontal renders; jaw points "
-                       "0-16 are the frontal-view silhouette consensus. See facefarm/assets/README.md.",
-        "version": 1, "residuals": report, "points": to_hm08(head, defs)}
+        "(vertex ids are MakeHuman HM08 ids; pupils are the eyeball front poles). Derived by "
+        "tools/derive_landmarks.py from dlib's 68-point predictor on frontal renders; jaw points "
+        "0-16 are the frontal-view silhouette consensus. See facefarm/assets/README.md.",
+        "version": 1,
+        "residuals": report,
+        "points": to_hm08(head, defs),
+    }
     (OUT / "landmarks70.json").write_text(json.dumps(doc, indent=1) + "\n")
-    (OUT / "dense.json").write_text(json.dumps({
-        "description": "Dense surface points over face, ears and neck: farthest-point samples of HM08 skin "
-                       "vertices on the subject's left and the midline, mirrored to the right. flip_index[i] "
-                       "is the point i becomes under a horizontal image flip.",
-        "version": 1, "flip_index": dense_flip, "points": dense}, indent=1) + "\n")
+    (OUT / "dense.json").write_text(
+        json.dumps(
+            {
+                "description": "Dense surface points over face, ears and neck: farthest-point samples of HM08 skin "
+                "vertices on the subject's left and the midline, mirrored to the right. flip_index[i] "
+                "is the point i becomes under a horizontal image flip.",
+                "version": 1,
+                "flip_index": dense_flip,
+                "points": dense,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {OUT / 'landmarks70.json'} and {OUT / 'dense.json'} ({len(dense)} dense points)")
     return 0
 

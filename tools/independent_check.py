@@ -49,9 +49,9 @@ class Dlib68:
 class CheckResult:
     n: int
     detected: int
-    nme: np.ndarray        # per detected sample, all 68 points
+    nme: np.ndarray  # per detected sample, all 68 points
     nme_inner: np.ndarray  # per detected sample, points 17..67 (no jaw contour)
-    yaw: np.ndarray        # |yaw| of each sample
+    yaw: np.ndarray  # |yaw| of each sample
 
     @property
     def hit_rate(self) -> float:
@@ -103,8 +103,10 @@ def main() -> None:
     r = check(a.catalog, a.n, a.seed, a.max_abs_yaw)
     print(f"dlib detected {r.detected}/{r.n} faces ({100 * r.hit_rate:.1f}%)")
     if len(r.nme):
-        print(f"NME vs dlib (68 pts): median {np.median(r.nme):.4f}, mean {r.nme.mean():.4f}; "
-              f"inner 51 pts: median {np.median(r.nme_inner):.4f}")
+        print(
+            f"NME vs dlib (68 pts): median {np.median(r.nme):.4f}, mean {r.nme.mean():.4f}; "
+            f"inner 51 pts: median {np.median(r.nme_inner):.4f}"
+        )
 
 
 if __name__ == "__main__":

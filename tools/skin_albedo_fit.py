@@ -31,13 +31,13 @@ def albedo(params: np.ndarray, melanin: np.ndarray) -> np.ndarray:
     """(n, 3) linear albedo of the model (``skin_tone.albedo_model``) with ``params`` at the
     reference haemoglobin."""
     base, absorb, floor, gamma = tuple(params[:3]), tuple(params[3:6]), float(params[6]), float(params[7])
-    return np.array([st.albedo_model(m, st.REFERENCE_HAEMOGLOBIN, base, absorb, floor, gamma)
-                     for m in np.asarray(melanin, float)])
+    return np.array(
+        [st.albedo_model(m, st.REFERENCE_HAEMOGLOBIN, base, absorb, floor, gamma) for m in np.asarray(melanin, float)]
+    )
 
 
 def lab(linear: np.ndarray) -> np.ndarray:
-    return np.array([st.srgb_to_lab(tuple(linear_to_srgb(float(c)) for c in np.clip(row, 0, 1)))
-                     for row in linear])
+    return np.array([st.srgb_to_lab(tuple(linear_to_srgb(float(c)) for c in np.clip(row, 0, 1))) for row in linear])
 
 
 def anchor_errors(params: np.ndarray) -> np.ndarray:
@@ -51,8 +51,7 @@ def fit(start: np.ndarray) -> np.ndarray:
 
     target = lab(np.asarray(st.FITZPATRICK_ALBEDO))
     m = np.asarray(st.FITZPATRICK_MELANIN)
-    return least_squares(lambda x: (lab(albedo(x, m)) - target).ravel(), start,
-                         bounds=(_LOWER, _UPPER)).x
+    return least_squares(lambda x: (lab(albedo(x, m)) - target).ravel(), start, bounds=(_LOWER, _UPPER)).x
 
 
 def main() -> None:
@@ -70,8 +69,10 @@ def main() -> None:
         m = (tone - 0.5) / 10
         lin = albedo(params, np.array([m]))[0]
         srgb = tuple(linear_to_srgb(float(c)) for c in lin)
-        print(f"Monk {tone:2d} (melanin {m:.2f}): linear {np.round(lin, 3)}, sRGB "
-              f"{tuple(round(255 * c) for c in srgb)}, nearest orb {st.nearest_monk_tone(srgb)}")
+        print(
+            f"Monk {tone:2d} (melanin {m:.2f}): linear {np.round(lin, 3)}, sRGB "
+            f"{tuple(round(255 * c) for c in srgb)}, nearest orb {st.nearest_monk_tone(srgb)}"
+        )
 
 
 if __name__ == "__main__":

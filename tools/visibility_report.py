@@ -56,8 +56,9 @@ def neighbourhood_classes(seg: np.ndarray, uv: np.ndarray, radius: int = 1) -> n
     h, w = seg.shape
     i = np.clip(np.floor(uv[:, 0]).astype(int), 0, w - 1)
     j = np.clip(np.floor(uv[:, 1]).astype(int), 0, h - 1)
-    offs = [(0, 0)] + [(dj, di) for dj in range(-radius, radius + 1) for di in range(-radius, radius + 1)
-                       if (dj, di) != (0, 0)]
+    offs = [(0, 0)] + [
+        (dj, di) for dj in range(-radius, radius + 1) for di in range(-radius, radius + 1) if (dj, di) != (0, 0)
+    ]
     return np.stack([seg[np.clip(j + dj, 0, h - 1), np.clip(i + di, 0, w - 1)] for dj, di in offs], axis=1)
 
 
@@ -97,9 +98,16 @@ def evaluate(samples) -> dict:
             hc = ~vis[a:b] & ~seen
             r["hidden_covered"] += int(hc.sum())
             for k in np.flatnonzero(hs | vc | hc):
-                details.append({"sample": sid, "yaw": round(float(yaw), 1), "point": int(a + k),
-                                "kind": "hidden_seen" if hs[k] else "visible_covered" if vc[k] else "hidden_covered",
-                                "pixel_class": int(classes[a + k, 0]), "gap_mm": round(1e3 * float(gap[a + k]), 2)})
+                details.append(
+                    {
+                        "sample": sid,
+                        "yaw": round(float(yaw), 1),
+                        "point": int(a + k),
+                        "kind": "hidden_seen" if hs[k] else "visible_covered" if vc[k] else "hidden_covered",
+                        "pixel_class": int(classes[a + k, 0]),
+                        "gap_mm": round(1e3 * float(gap[a + k]), 2),
+                    }
+                )
     return {"regions": out, "details": details}
 
 
@@ -135,11 +143,15 @@ def main(argv=None) -> int:
     samples = list(render_samples(a.catalog, a.n, a.seed, a.max_yaw))
     rep = evaluate(samples)
     print(f"{len(samples)} of {a.n} samples with |yaw| <= {a.max_yaw:g} deg ({time.perf_counter() - t0:.0f} s)")
-    print(f"{'region':<10} {'points':>6} {'visible':>8} {'hidden_seen':>12} {'visible_covered':>16}"
-          f" {'hidden_covered':>15}")
+    print(
+        f"{'region':<10} {'points':>6} {'visible':>8} {'hidden_seen':>12} {'visible_covered':>16}"
+        f" {'hidden_covered':>15}"
+    )
     for name, r in rep["regions"].items():
-        print(f"{name:<10} {r['points']:>6} {r['visible']:>8} {r['hidden_seen']:>12} {r['visible_covered']:>16}"
-              f" {r['hidden_covered']:>15}")
+        print(
+            f"{name:<10} {r['points']:>6} {r['visible']:>8} {r['hidden_seen']:>12} {r['visible_covered']:>16}"
+            f" {r['hidden_covered']:>15}"
+        )
     if a.details:
         for d in rep["details"]:
             print(d)

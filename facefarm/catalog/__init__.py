@@ -9,8 +9,14 @@ Public API::
 """
 
 from facefarm.catalog.checks import detail_names
-from facefarm.catalog.load import (canonical_json, catalog_hash, catalog_json_schema, check_catalog,
-                                   load_catalog, validate_asset_ids)
+from facefarm.catalog.load import (
+    canonical_json,
+    catalog_hash,
+    catalog_json_schema,
+    check_catalog,
+    load_catalog,
+    validate_asset_ids,
+)
 from facefarm.catalog.problems import CatalogError, Problem
 from facefarm.catalog.resolve import ResolveError, attribute_value, resolve
 from facefarm.catalog.resolved import ResolvedSample
@@ -19,7 +25,21 @@ from facefarm.catalog.spec import CATALOG_VERSION, Catalog
 from facefarm.catalog.vocabulary import DEFAULT_KNOWN_ASSETS
 
 __all__ = [
-    "CATALOG_VERSION", "Catalog", "CatalogError", "DEFAULT_KNOWN_ASSETS", "Problem", "ResolveError",
-    "ResolvedSample", "SAMPLER_VERSION", "attribute_value", "canonical_json", "catalog_hash",
-    "catalog_json_schema", "check_catalog", "detail_names", "load_catalog", "resolve", "validate_asset_ids",
+    "CATALOG_VERSION",
+    "Catalog",
+    "CatalogError",
+    "DEFAULT_KNOWN_ASSETS",
+    "Problem",
+    "ResolveError",
+    "ResolvedSample",
+    "SAMPLER_VERSION",
+    "attribute_value",
+    "canonical_json",
+    "catalog_hash",
+    "catalog_json_schema",
+    "check_catalog",
+    "detail_names",
+    "load_catalog",
+    "resolve",
+    "validate_asset_ids",
 ]

@@ -126,47 +126,102 @@ def all_presets(cat: "Catalog") -> dict[str, dict[str, float]]:
     return out
 
 
-ATTRIBUTES: dict[str, Attribute] = {a.name: a for a in (
-    Attribute("ancestry", "identity", "choice", "$.ancestry.labels", levels=_ancestry_levels,
-              value=lambda s: next(iter(s.ancestry_labels)) if len(s.ancestry_labels) == 1 else "mixed"),
-    Attribute("age", "identity", "range", "$.age", (1.0, 90.0),
-              value=lambda s: s.age_years),
-    Attribute("gender", "identity", "range", "$.gender", (0.0, 1.0),
-              value=lambda s: s.gender),
-    Attribute("muscle", "identity", "range", "$.muscle", (0.0, 1.0),
-              value=lambda s: s.muscle),
-    Attribute("weight", "identity", "range", "$.weight", (0.0, 1.0),
-              value=lambda s: s.weight),
-    Attribute("monk_tone", "identity", "choice", "$.skin.melanin",
-              levels=lambda cat: tuple(str(k) for k in range(1, 11)),
-              value=lambda s: str(s.skin.monk_tone)),
-    Attribute("eye_color", "identity", "choice", "$.eyes.colors", levels=lambda cat: tuple(sorted(EYE_COLORS)),
-              value=lambda s: s.eyes.color_family),
-    Attribute("hair_style", "identity", "choice", "$.hair.styles", levels=_hair_levels,
-              value=lambda s: s.hair.style),
-    Attribute("facial_hair", "identity", "choice", "$.facial_hair.styles",
-              levels=lambda cat: ("none",) + choice_support(cat.facial_hair.styles),
-              value=lambda s: s.facial_hair.style),
-    Attribute("glasses", "image", "bool", "$.glasses.probability",
-              value=lambda s: s.glasses.present),
-    Attribute("glasses_family", "image", "choice", "$.glasses.families",
-              levels=lambda cat: ("none",) + choice_support(cat.glasses.families),
-              value=lambda s: s.glasses.family if s.glasses.present else "none"),
-    Attribute("expression", "image", "choice", "$.expression.presets", levels=_expression_levels,
-              value=lambda s: s.expression.preset),
-    Attribute("hdri", "image", "choice", "$.lighting.hdri", levels=lambda cat: choice_support(cat.lighting.hdri),
-              value=lambda s: s.lighting.hdri),
-    Attribute("headwear", "image", "choice", "$.headwear.ids",
-              levels=lambda cat: ("none",) + choice_support(cat.headwear.ids),
-              value=lambda s: s.headwear.id),
-    Attribute("background", "image", "choice", "$.background.kinds",
-              levels=lambda cat: choice_support(cat.background.kinds),
-              value=lambda s: s.background.kind),
-    Attribute("head_yaw", "image", "range", "$.head_pose.yaw_deg", (-90.0, 90.0),
-              value=lambda s: s.head_pose.yaw_deg),
-    Attribute("head_pitch", "image", "range", "$.head_pose.pitch_deg", (-90.0, 90.0),
-              value=lambda s: s.head_pose.pitch_deg),
-)}
+ATTRIBUTES: dict[str, Attribute] = {
+    a.name: a
+    for a in (
+        Attribute(
+            "ancestry",
+            "identity",
+            "choice",
+            "$.ancestry.labels",
+            levels=_ancestry_levels,
+            value=lambda s: next(iter(s.ancestry_labels)) if len(s.ancestry_labels) == 1 else "mixed",
+        ),
+        Attribute("age", "identity", "range", "$.age", (1.0, 90.0), value=lambda s: s.age_years),
+        Attribute("gender", "identity", "range", "$.gender", (0.0, 1.0), value=lambda s: s.gender),
+        Attribute("muscle", "identity", "range", "$.muscle", (0.0, 1.0), value=lambda s: s.muscle),
+        Attribute("weight", "identity", "range", "$.weight", (0.0, 1.0), value=lambda s: s.weight),
+        Attribute(
+            "monk_tone",
+            "identity",
+            "choice",
+            "$.skin.melanin",
+            levels=lambda cat: tuple(str(k) for k in range(1, 11)),
+            value=lambda s: str(s.skin.monk_tone),
+        ),
+        Attribute(
+            "eye_color",
+            "identity",
+            "choice",
+            "$.eyes.colors",
+            levels=lambda cat: tuple(sorted(EYE_COLORS)),
+            value=lambda s: s.eyes.color_family,
+        ),
+        Attribute(
+            "hair_style", "identity", "choice", "$.hair.styles", levels=_hair_levels, value=lambda s: s.hair.style
+        ),
+        Attribute(
+            "facial_hair",
+            "identity",
+            "choice",
+            "$.facial_hair.styles",
+            levels=lambda cat: ("none",) + choice_support(cat.facial_hair.styles),
+            value=lambda s: s.facial_hair.style,
+        ),
+        Attribute("glasses", "image", "bool", "$.glasses.probability", value=lambda s: s.glasses.present),
+        Attribute(
+            "glasses_family",
+            "image",
+            "choice",
+            "$.glasses.families",
+            levels=lambda cat: ("none",) + choice_support(cat.glasses.families),
+            value=lambda s: s.glasses.family if s.glasses.present else "none",
+        ),
+        Attribute(
+            "expression",
+            "image",
+            "choice",
+            "$.expression.presets",
+            levels=_expression_levels,
+            value=lambda s: s.expression.preset,
+        ),
+        Attribute(
+            "hdri",
+            "image",
+            "choice",
+            "$.lighting.hdri",
+            levels=lambda cat: choice_support(cat.lighting.hdri),
+            value=lambda s: s.lighting.hdri,
+        ),
+        Attribute(
+            "headwear",
+            "image",
+            "choice",
+            "$.headwear.ids",
+            levels=lambda cat: ("none",) + choice_support(cat.headwear.ids),
+            value=lambda s: s.headwear.id,
+        ),
+        Attribute(
+            "background",
+            "image",
+            "choice",
+            "$.background.kinds",
+            levels=lambda cat: choice_support(cat.background.kinds),
+            value=lambda s: s.background.kind,
+        ),
+        Attribute(
+            "head_yaw", "image", "range", "$.head_pose.yaw_deg", (-90.0, 90.0), value=lambda s: s.head_pose.yaw_deg
+        ),
+        Attribute(
+            "head_pitch",
+            "image",
+            "range",
+            "$.head_pose.pitch_deg",
+            (-90.0, 90.0),
+            value=lambda s: s.head_pose.pitch_deg,
+        ),
+    )
+}
 
 
 def band_table(cat: "Catalog", attribute: str) -> dict[str, tuple[float, float]]:
@@ -193,8 +248,10 @@ def to_level(cat: "Catalog", attribute: str, raw: Any) -> Level:
             bands = band_table(cat, attribute)
             if raw not in bands:
                 known = ", ".join(sorted(bands)) or "none defined"
-                raise ValueError(f"no band named {raw!r} for {attribute} (bands: {known}); define it under "
-                                 f"sampling.stratify_by or write {{\"min\": .., \"max\": ..}}")
+                raise ValueError(
+                    f"no band named {raw!r} for {attribute} (bands: {known}); define it under "
+                    f'sampling.stratify_by or write {{"min": .., "max": ..}}'
+                )
             lo, hi = bands[raw]
             return RangeLevel(lo, hi, raw, hi >= a.bounds[1])
         if hasattr(raw, "min") and hasattr(raw, "max"):
@@ -202,15 +259,17 @@ def to_level(cat: "Catalog", attribute: str, raw: Any) -> Level:
             if raw.max < lo or raw.min > hi:
                 raise ValueError(f"range {raw.min:g}..{raw.max:g} lies outside {attribute}'s {lo:g}..{hi:g}")
             return RangeLevel(raw.min, raw.max, None, raw.max >= hi)
-        raise ValueError(f"{attribute} is numeric: give a band name or {{\"min\": .., \"max\": ..}} (got {raw!r})")
+        raise ValueError(f'{attribute} is numeric: give a band name or {{"min": .., "max": ..}} (got {raw!r})')
     labels = [raw] if isinstance(raw, str) else raw
     if isinstance(raw, bool) or not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
         raise ValueError(f"{attribute} takes a label or a list of labels (got {raw!r})")
     possible = a.labels(cat)
     unknown = [x for x in labels if x not in possible]
     if unknown:
-        raise ValueError(f"{', '.join(map(repr, unknown))} is not a value {attribute} can take under this "
-                         f"catalog (possible: {', '.join(possible)}); add it to {a.source} or fix the name")
+        raise ValueError(
+            f"{', '.join(map(repr, unknown))} is not a value {attribute} can take under this "
+            f"catalog (possible: {', '.join(possible)}); add it to {a.source} or fix the name"
+        )
     return ChoiceLevel(frozenset(labels))
 
 

@@ -8,8 +8,16 @@ import itertools
 import math
 from typing import Any, Iterable
 
-from facefarm.catalog.attributes import (ATTRIBUTES, BoolLevel, ChoiceLevel, Level, RangeLevel,
-                                         all_presets, factor_levels, to_level)
+from facefarm.catalog.attributes import (
+    ATTRIBUTES,
+    BoolLevel,
+    ChoiceLevel,
+    Level,
+    RangeLevel,
+    all_presets,
+    factor_levels,
+    to_level,
+)
 from facefarm.catalog.problems import Problem, json_path
 from facefarm.catalog.vocabulary import DEFAULT_DETAIL_NAMES
 
@@ -37,7 +45,9 @@ def covers(outer: Level, inner: Level) -> bool:
     if isinstance(outer, BoolLevel) and isinstance(inner, BoolLevel):
         return outer.value == inner.value
     if isinstance(outer, RangeLevel) and isinstance(inner, RangeLevel):
-        return outer.lo <= inner.lo and (inner.hi < outer.hi or (inner.hi == outer.hi and (outer.closed or not inner.closed)))
+        return outer.lo <= inner.lo and (
+            inner.hi < outer.hi or (inner.hi == outer.hi and (outer.closed or not inner.closed))
+        )
     return False
 
 
@@ -78,8 +88,9 @@ def exclude_rules(cat: "Catalog") -> list[tuple[int, dict[str, Level]]]:
 
 def quota_amounts(cat: "Catalog", n_total: int) -> list[int]:
     """Samples each quota row asks for out of ``n_total`` (fractions rounded half up)."""
-    return [q.count if q.count is not None else int(math.floor(q.fraction * n_total + 0.5))
-            for q in cat.sampling.quotas]
+    return [
+        q.count if q.count is not None else int(math.floor(q.fraction * n_total + 0.5)) for q in cat.sampling.quotas
+    ]
 
 
 def quota_problems(cat: "Catalog", n_total: int) -> list[Problem]:
@@ -88,18 +99,35 @@ def quota_problems(cat: "Catalog", n_total: int) -> list[Problem]:
     amounts = quota_amounts(cat, n_total)
     ipi = cat.identity.images_per_identity
     if sum(amounts) > n_total:
-        out.append(Problem("$.sampling.quotas", f"impossible quota: the rows ask for {sum(amounts)} samples but N is "
-                                                f"{n_total}; lower the counts/fractions or raise N"))
-    if ipi > 1 and n_total % ipi and any(
-            any(ATTRIBUTES[a].scope == "identity" for a in q.where) for q in cat.sampling.quotas):
-        out.append(Problem("$.sampling.quotas", f"impossible quota: N ({n_total}) must be a multiple of "
-                                                f"identity.images_per_identity ({ipi}) when quotas name identity attributes"))
+        out.append(
+            Problem(
+                "$.sampling.quotas",
+                f"impossible quota: the rows ask for {sum(amounts)} samples but N is "
+                f"{n_total}; lower the counts/fractions or raise N",
+            )
+        )
+    if (
+        ipi > 1
+        and n_total % ipi
+        and any(any(ATTRIBUTES[a].scope == "identity" for a in q.where) for q in cat.sampling.quotas)
+    ):
+        out.append(
+            Problem(
+                "$.sampling.quotas",
+                f"impossible quota: N ({n_total}) must be a multiple of "
+                f"identity.images_per_identity ({ipi}) when quotas name identity attributes",
+            )
+        )
     for i, (q, k) in enumerate(zip(cat.sampling.quotas, amounts)):
         if ipi > 1 and any(ATTRIBUTES[a].scope == "identity" for a in q.where) and k % ipi:
             field = "count" if q.count is not None else "fraction"
-            out.append(Problem(f"$.sampling.quotas[{i}].{field}",
-                               f"impossible quota: {k} samples is not a whole number of identities of "
-                               f"{ipi} images (it names identity attributes); use a multiple of {ipi}"))
+            out.append(
+                Problem(
+                    f"$.sampling.quotas[{i}].{field}",
+                    f"impossible quota: {k} samples is not a whole number of identities of "
+                    f"{ipi} images (it names identity attributes); use a multiple of {ipi}",
+                )
+            )
     return out
 
 
@@ -108,31 +136,52 @@ def cross_field_problems(cat: "Catalog") -> list[Problem]:
     out: list[Problem] = []
     anc = cat.ancestry
     tax_labels = set(anc.taxonomy.labels)
-    for label in (anc.labels or {}):
+    for label in anc.labels or {}:
         if label not in tax_labels:
-            out.append(Problem(_key("$.ancestry.labels", label),
-                               f"label {label!r} is not in the taxonomy (labels: {', '.join(sorted(tax_labels))}); "
-                               f"fix the name or add it to the taxonomy"))
+            out.append(
+                Problem(
+                    _key("$.ancestry.labels", label),
+                    f"label {label!r} is not in the taxonomy (labels: {', '.join(sorted(tax_labels))}); "
+                    f"fix the name or add it to the taxonomy",
+                )
+            )
     n_labels = len(anc.labels or tax_labels)
     if anc.mixed_probability > 0 and n_labels < 2:
-        out.append(Problem("$.ancestry.mixed_probability",
-                           "mixing needs at least 2 labels; set mixed_probability to 0 or add labels"))
+        out.append(
+            Problem(
+                "$.ancestry.mixed_probability",
+                "mixing needs at least 2 labels; set mixed_probability to 0 or add labels",
+            )
+        )
 
     names = detail_names(cat)
     for name in cat.identity.detail_overrides:
         if name not in names:
-            out.append(Problem(_key("$.identity.detail_overrides", name),
-                               f"{name!r} is not in the detail names; add it to identity.detail_names or fix it"))
+            out.append(
+                Problem(
+                    _key("$.identity.detail_overrides", name),
+                    f"{name!r} is not in the detail names; add it to identity.detail_names or fix it",
+                )
+            )
     k = cat.identity.details_per_identity
     if k is not None and k > len(names):
-        out.append(Problem("$.identity.details_per_identity",
-                           f"{k} is more than the {len(names)} detail names; lower it or add names"))
+        out.append(
+            Problem(
+                "$.identity.details_per_identity",
+                f"{k} is more than the {len(names)} detail names; lower it or add names",
+            )
+        )
 
     presets = all_presets(cat)
     for label, path in _choice_paths(cat.expression.presets, "$.expression.presets"):
         if label not in presets:
-            out.append(Problem(path, f"unknown expression preset {label!r}; use one of {', '.join(sorted(presets))} "
-                                     f"or define it in expression.custom_presets"))
+            out.append(
+                Problem(
+                    path,
+                    f"unknown expression preset {label!r}; use one of {', '.join(sorted(presets))} "
+                    f"or define it in expression.custom_presets",
+                )
+            )
 
     out += _sampling_problems(cat)
     if cat.size is not None:
@@ -144,11 +193,20 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
     out: list[Problem] = []
     s = cat.sampling
     if s.mode == "stratified" and not s.stratify_by:
-        out.append(Problem("$.sampling.stratify_by", "stratified mode needs at least one factor; add one "
-                                                     "(e.g. {\"attribute\": \"ancestry\"}) or use mode \"independent\""))
+        out.append(
+            Problem(
+                "$.sampling.stratify_by",
+                "stratified mode needs at least one factor; add one "
+                '(e.g. {"attribute": "ancestry"}) or use mode "independent"',
+            )
+        )
     if s.mode == "independent" and s.stratify_by:
-        out.append(Problem("$.sampling.mode", "stratify_by is only used in stratified mode; set mode to "
-                                              "\"stratified\" or remove stratify_by"))
+        out.append(
+            Problem(
+                "$.sampling.mode",
+                'stratify_by is only used in stratified mode; set mode to "stratified" or remove stratify_by',
+            )
+        )
     seen: set[str] = set()
     factors_ok = True
     for i, f in enumerate(s.stratify_by):
@@ -160,27 +218,46 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
         seen.add(f.attribute)
         if a.kind == "range":
             if f.bands is None:
-                out.append(Problem(path, f"{f.attribute} is numeric: give named bands, e.g. "
-                                         f"\"bands\": {{\"low\": [{a.bounds[0]:g}, x], \"high\": [x, {a.bounds[1]:g}]}}"))
+                out.append(
+                    Problem(
+                        path,
+                        f"{f.attribute} is numeric: give named bands, e.g. "
+                        f'"bands": {{"low": [{a.bounds[0]:g}, x], "high": [x, {a.bounds[1]:g}]}}',
+                    )
+                )
                 factors_ok = False
             if f.levels is not None:
                 out.append(Problem(f"{path}.levels", f"{f.attribute} is numeric: use bands, not levels"))
                 factors_ok = False
             for name, (lo, hi) in (f.bands or {}).items():
                 if not lo < hi:
-                    out.append(Problem(_key(f"{path}.bands", name), f"band [{lo:g}, {hi:g}] is empty: the first number "
-                                                               f"must be below the second"))
+                    out.append(
+                        Problem(
+                            _key(f"{path}.bands", name),
+                            f"band [{lo:g}, {hi:g}] is empty: the first number must be below the second",
+                        )
+                    )
                     factors_ok = False
                 elif lo < a.bounds[0] or hi > a.bounds[1]:
-                    out.append(Problem(_key(f"{path}.bands", name), f"band [{lo:g}, {hi:g}] goes outside {f.attribute}'s "
-                                                               f"range {a.bounds[0]:g}..{a.bounds[1]:g}"))
+                    out.append(
+                        Problem(
+                            _key(f"{path}.bands", name),
+                            f"band [{lo:g}, {hi:g}] goes outside {f.attribute}'s "
+                            f"range {a.bounds[0]:g}..{a.bounds[1]:g}",
+                        )
+                    )
                     factors_ok = False
             if f.bands and factors_ok:
                 spans = sorted(f.bands.values())
                 for (lo1, hi1), (lo2, hi2) in zip(spans, spans[1:]):
                     if lo2 < hi1:
-                        out.append(Problem(f"{path}.bands", f"bands [{lo1:g}, {hi1:g}] and [{lo2:g}, {hi2:g}] overlap; "
-                                                            f"a sample must fall in one band"))
+                        out.append(
+                            Problem(
+                                f"{path}.bands",
+                                f"bands [{lo1:g}, {hi1:g}] and [{lo2:g}, {hi2:g}] overlap; "
+                                f"a sample must fall in one band",
+                            )
+                        )
                         factors_ok = False
         else:
             if f.bands is not None:
@@ -204,14 +281,22 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
             when = _levels(cat, c.force.when, f"{path}.force.when", out)
             then = _levels(cat, c.force.then, f"{path}.force.then", out)
             for attr in set(c.force.when) & set(c.force.then):
-                out.append(Problem(f"{path}.force.then.{attr}", f"{attr} is both tested (when) and set (then); "
-                                                                "a rule may not force what it tests"))
+                out.append(
+                    Problem(
+                        f"{path}.force.then.{attr}",
+                        f"{attr} is both tested (when) and set (then); a rule may not force what it tests",
+                    )
+                )
             if when is not None and then is not None and any(ATTRIBUTES[a].scope == "image" for a in when):
                 for attr in then:
                     if ATTRIBUTES[attr].scope == "identity":
-                        out.append(Problem(f"{path}.force.then.{attr}",
-                                           f"{attr} is drawn once per identity, so it cannot depend on per-image "
-                                           f"attributes in when ({', '.join(a for a in when if ATTRIBUTES[a].scope == 'image')})"))
+                        out.append(
+                            Problem(
+                                f"{path}.force.then.{attr}",
+                                f"{attr} is drawn once per identity, so it cannot depend on per-image "
+                                f"attributes in when ({', '.join(a for a in when if ATTRIBUTES[a].scope == 'image')})",
+                            )
+                        )
 
     for i, q in enumerate(s.quotas):
         lv = _levels(cat, q.where, f"$.sampling.quotas[{i}].where", out)
@@ -219,9 +304,13 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
             continue
         hit = excluded([r for _, r in rules], lv)
         if hit is not None:
-            out.append(Problem(f"$.sampling.quotas[{i}].where",
-                               f"impossible quota: every sample it asks for is excluded by "
-                               f"$.sampling.constraints[{rules[hit][0]}]; drop one of the two"))
+            out.append(
+                Problem(
+                    f"$.sampling.quotas[{i}].where",
+                    f"impossible quota: every sample it asks for is excluded by "
+                    f"$.sampling.constraints[{rules[hit][0]}]; drop one of the two",
+                )
+            )
     fractions = sum(q.fraction for q in s.quotas if q.fraction is not None)
     if fractions > 1.0 + 1e-9:
         out.append(Problem("$.sampling.quotas", f"impossible quota: fractions add up to {fractions:g} > 1"))
@@ -232,8 +321,11 @@ def _sampling_problems(cat: "Catalog") -> list[Problem]:
         cells = [dict(zip(attrs, combo)) for combo in itertools.product(*axes)]
         alive = [c for c in cells if excluded([r for _, r in rules], c) is None]
         if not alive:
-            out.append(Problem("$.sampling.constraints", "the exclude rules remove every stratum cell; "
-                                                         "relax a rule or add levels"))
+            out.append(
+                Problem(
+                    "$.sampling.constraints", "the exclude rules remove every stratum cell; relax a rule or add levels"
+                )
+            )
     return out
 
 
@@ -264,15 +356,23 @@ def asset_problems(cat: "Catalog", known: dict[str, set[str]]) -> list[Problem]:
     styles = set(known.get("hair_style", ()))
     for style in cat.hair.age_ramps_years if "hair_style" in known else ():
         if style not in styles:
-            out.append(Problem(_key("$.hair.age_ramps_years", style),
-                               f"unknown hair_style id {style!r}; known ids: {', '.join(sorted(styles))}"))
+            out.append(
+                Problem(
+                    _key("$.hair.age_ramps_years", style),
+                    f"unknown hair_style id {style!r}; known ids: {', '.join(sorted(styles))}",
+                )
+            )
     if "detail" in known and cat.identity.detail_names is not None:
         details = set(known["detail"])
         for i, name in enumerate(cat.identity.detail_names):
             if name not in details:
                 close = difflib.get_close_matches(name, sorted(details), n=3)
                 hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
-                out.append(Problem(f"$.identity.detail_names[{i}]",
-                                   f"{name!r} is not a detail of the head model; {hint}"
-                                   f"`facefarm catalog details` lists all {len(details)}"))
+                out.append(
+                    Problem(
+                        f"$.identity.detail_names[{i}]",
+                        f"{name!r} is not a detail of the head model; {hint}"
+                        f"`facefarm catalog details` lists all {len(details)}",
+                    )
+                )
     return out

@@ -19,7 +19,7 @@ def hex_to_srgb(value: str) -> RGB:
     """``"#rrggbb"`` -> sRGB floats in 0..1."""
     if not _HEX.match(value):
         raise ValueError(f"colour {value!r} is not of the form '#rrggbb'")
-    return tuple(int(value[i:i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
+    return tuple(int(value[i : i + 2], 16) / 255.0 for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def srgb_to_linear(c: float) -> float:

@@ -31,8 +31,16 @@ from statistics import NormalDist
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, Union
 
 import numpy as np
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field,
-                      ValidationInfo, create_model, field_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from facefarm.catalog.colors import HEX_PATTERN
@@ -51,12 +59,12 @@ def _positive_weight(v: float) -> float:
         raise PydanticCustomError(
             "weight_not_positive",
             "weight must be > 0 (got {got}); remove the entry instead of giving it weight 0",
-            {"got": v})
+            {"got": v},
+        )
     return v
 
 
-PositiveWeight = Annotated[float, AfterValidator(_positive_weight),
-                           Field(json_schema_extra={"exclusiveMinimum": 0})]
+PositiveWeight = Annotated[float, AfterValidator(_positive_weight), Field(json_schema_extra={"exclusiveMinimum": 0})]
 
 
 @lru_cache(maxsize=None)
@@ -66,12 +74,13 @@ def bounded(lo: float, hi: float, unit: str) -> Any:
     def check(v: float) -> float:
         if not lo <= v <= hi:
             raise PydanticCustomError(
-                "out_of_range", "must be within {lo}..{hi}{unit} (got {got}); change it to a value in that range",
-                {"lo": _fmt(lo), "hi": _fmt(hi), "unit": f" {unit}" if unit else "", "got": _fmt(v)})
+                "out_of_range",
+                "must be within {lo}..{hi}{unit} (got {got}); change it to a value in that range",
+                {"lo": _fmt(lo), "hi": _fmt(hi), "unit": f" {unit}" if unit else "", "got": _fmt(v)},
+            )
         return v
 
-    return Annotated[float, AfterValidator(check),
-                     Field(json_schema_extra={"minimum": lo, "maximum": hi})]
+    return Annotated[float, AfterValidator(check), Field(json_schema_extra={"minimum": lo, "maximum": hi})]
 
 
 def _fmt(x: float) -> str:
@@ -79,6 +88,7 @@ def _fmt(x: float) -> str:
 
 
 # --------------------------------------------------------------------------- numbers
+
 
 class _NumberBase(Frozen):
     #: (lo, hi) the attribute's valid range; set on each generated subclass.
@@ -101,8 +111,11 @@ class _UniformBase(_NumberBase):
     def _max_not_below_min(cls, v: float, info: ValidationInfo) -> float:
         lo = info.data.get("min")
         if lo is not None and v < lo:
-            raise PydanticCustomError("max_below_min", "max ({max}) is below min ({min}); swap them or raise max",
-                                      {"max": _fmt(v), "min": _fmt(lo)})
+            raise PydanticCustomError(
+                "max_below_min",
+                "max ({max}) is below min ({min}); swap them or raise max",
+                {"max": _fmt(v), "min": _fmt(lo)},
+            )
         return v
 
 
@@ -116,8 +129,8 @@ class _NormalBase(_NumberBase):
     def _sd_positive(cls, v: float) -> float:
         if not v > 0:
             raise PydanticCustomError(
-                "sd_not_positive", "sd must be > 0 (got {got}); for a constant use kind \"fixed\"",
-                {"got": _fmt(v)})
+                "sd_not_positive", 'sd must be > 0 (got {got}); for a constant use kind "fixed"', {"got": _fmt(v)}
+            )
         return v
 
 
@@ -131,8 +144,9 @@ class _TruncNormalBase(_NormalBase):
     def _max_above_min(cls, v: float, info: ValidationInfo) -> float:
         lo = info.data.get("min")
         if lo is not None and not v > lo:
-            raise PydanticCustomError("max_below_min", "max ({max}) must be above min ({min})",
-                                      {"max": _fmt(v), "min": _fmt(lo)})
+            raise PydanticCustomError(
+                "max_below_min", "max ({max}) must be above min ({min})", {"max": _fmt(v), "min": _fmt(lo)}
+            )
         return v
 
 
@@ -147,8 +161,10 @@ class _CategoricalNumberBase(_NumberBase):
         values = info.data.get("values")
         if v is not None and values is not None and len(v) != len(values):
             raise PydanticCustomError(
-                "length_mismatch", "weights has {n} entries but values has {m}; give one weight per value",
-                {"n": len(v), "m": len(values)})
+                "length_mismatch",
+                "weights has {n} entries but values has {m}; give one weight per value",
+                {"n": len(v), "m": len(values)},
+            )
         return v
 
 
@@ -158,8 +174,10 @@ def _number_shorthand(v: Any) -> Any:
         return {"kind": "fixed", "value": v}
     if not isinstance(v, (dict, BaseModel)):
         raise PydanticCustomError(
-            "number_dist_expected", "expected a number or a distribution object like "
-            "{\"kind\": \"uniform\", \"min\": .., \"max\": ..} (got {got})", {"got": repr(v)})
+            "number_dist_expected",
+            'expected a number or a distribution object like {"kind": "uniform", "min": .., "max": ..} (got {got})',
+            {"got": repr(v)},
+        )
     return v
 
 
@@ -175,8 +193,7 @@ def number_dist(tag: str, lo: float, hi: float, unit: str) -> Any:
         create_model(f"Uniform{tag}", __base__=_UniformBase, min=(B, ...), max=(B, ...)),
         create_model(f"Normal{tag}", __base__=_NormalBase, mean=(B, ...)),
         create_model(f"TruncNormal{tag}", __base__=_TruncNormalBase, min=(B, ...), max=(B, ...)),
-        create_model(f"Categorical{tag}", __base__=_CategoricalNumberBase,
-                     values=(list[B], Field(min_length=1))),
+        create_model(f"Categorical{tag}", __base__=_CategoricalNumberBase, values=(list[B], Field(min_length=1))),
     ]
     for c in classes:
         c.DOMAIN = (lo, hi)
@@ -190,6 +207,7 @@ NumberDist = Union[_FixedBase, _UniformBase, _NormalBase, _TruncNormalBase, _Cat
 
 # --------------------------------------------------------------------------- labels
 
+
 class _ChoiceBase(Frozen):
     pass
 
@@ -199,8 +217,10 @@ def _choice_shorthand(v: Any) -> Any:
         return {"kind": "fixed", "value": v}
     if not isinstance(v, (dict, BaseModel)):
         raise PydanticCustomError(
-            "choice_dist_expected", "expected a label or an object like "
-            "{\"kind\": \"categorical\", \"weights\": {\"label\": 1}} (got {got})", {"got": repr(v)})
+            "choice_dist_expected",
+            'expected a label or an object like {"kind": "categorical", "weights": {"label": 1}} (got {got})',
+            {"got": repr(v)},
+        )
     return v
 
 
@@ -223,6 +243,7 @@ else:
 
 
 # --------------------------------------------------------------------------- sampling
+
 
 def choice_weights(dist: Any) -> dict[str, float]:
     """Normalised label probabilities, keys sorted (so JSON key order never matters)."""

@@ -75,8 +75,13 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
     """Parse JSON text; malformed JSON becomes a Problem with line and column, and so do JSON
     nested deeper than :data:`MAX_JSON_DEPTH` and strings that are not valid Unicode."""
     if _depth(text) > MAX_JSON_DEPTH:
-        return None, [Problem("$", f"JSON nested more than {MAX_JSON_DEPTH} levels deep; a catalog needs far "
-                                   "fewer: check for runaway brackets")]
+        return None, [
+            Problem(
+                "$",
+                f"JSON nested more than {MAX_JSON_DEPTH} levels deep; a catalog needs far "
+                "fewer: check for runaway brackets",
+            )
+        ]
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as e:
@@ -87,8 +92,13 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
         return None, [Problem("$", f"JSON nested too deeply; a catalog needs at most {MAX_JSON_DEPTH} levels")]
     bad = _lone_surrogate(data, [])
     if bad is not None:
-        return None, [Problem(json_path(bad), "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which "
-                                              "is not valid Unicode; fix or remove the escape")]
+        return None, [
+            Problem(
+                json_path(bad),
+                "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which "
+                "is not valid Unicode; fix or remove the escape",
+            )
+        ]
     return data, []
 
 
@@ -132,8 +142,9 @@ def load_catalog(source: str | Path | dict) -> Catalog:
 
 def canonical_json(catalog: Catalog) -> str:
     """The catalog's canonical JSON: every default filled in, keys sorted, no whitespace."""
-    return json.dumps(catalog.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        catalog.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def catalog_hash(catalog: Catalog) -> str:

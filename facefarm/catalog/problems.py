@@ -105,11 +105,19 @@ def _models_in(tp: Any) -> list[type[BaseModel]]:
 
 
 _TYPE_WORDS = {
-    "float_type": "a number", "float_parsing": "a number", "int_type": "a whole number",
-    "int_parsing": "a whole number", "int_from_float": "a whole number", "bool_type": "true or false",
-    "bool_parsing": "true or false", "string_type": "a string", "dict_type": "an object {...}",
-    "model_type": "an object {...}", "model_attributes_type": "an object {...}",
-    "list_type": "a list [...]", "tuple_type": "a list [...]",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "a string",
+    "dict_type": "an object {...}",
+    "model_type": "an object {...}",
+    "model_attributes_type": "an object {...}",
+    "list_type": "a list [...]",
+    "tuple_type": "a list [...]",
 }
 
 
@@ -151,8 +159,10 @@ def _message(err: Mapping[str, Any], vocabulary: dict[str, list[str]], from_file
     if t == "union_tag_invalid":
         return f"kind {ctx.get('tag')!r} is unknown; use one of {ctx.get('expected_tags')}"
     if t == "union_tag_not_found":
-        return ('missing "kind": write a bare value, or an object with "kind" '
-                '(fixed, uniform, normal, truncnormal or categorical)')
+        return (
+            'missing "kind": write a bare value, or an object with "kind" '
+            "(fixed, uniform, normal, truncnormal or categorical)"
+        )
     if t in _TYPE_WORDS:
         return f"expected {_TYPE_WORDS[t]} here (got {_short(got)})"
     if t == "finite_number":

@@ -27,21 +27,37 @@ import numpy as np
 from facefarm.catalog.attributes import ATTRIBUTES, BoolLevel, ChoiceLevel, Level, RangeLevel, all_presets, to_level
 from facefarm.catalog.checks import detail_names, exclude_rules
 from facefarm.catalog.colors import hex_to_srgb, kelvin_to_srgb, rgb
-from facefarm.catalog.distributions import (choice_weights, draw, draw_choice, draw_from_weights,
-                                            draw_in_band)
-from facefarm.catalog.load import catalog_hash
+from facefarm.catalog.distributions import choice_weights, draw, draw_choice, draw_from_weights, draw_in_band
 from facefarm.catalog.expressions import ARKIT_UNITS, GAZE_UNITS
-from facefarm.catalog.resolved import (BackgroundSample, CameraSample, EyebrowsSample, EyesSample,
-                                       ExpressionSample, FacialHairSample, GlassesSample, HairSample,
-                                       HeadPoseSample, ItemSample, LightingSample, LightSample,
-                                       RenderSample, ResolvedSample, SkinSample)
+from facefarm.catalog.load import catalog_hash
+from facefarm.catalog.resolved import (
+    BackgroundSample,
+    CameraSample,
+    ExpressionSample,
+    EyebrowsSample,
+    EyesSample,
+    FacialHairSample,
+    GlassesSample,
+    HairSample,
+    HeadPoseSample,
+    ItemSample,
+    LightingSample,
+    LightSample,
+    RenderSample,
+    ResolvedSample,
+    SkinSample,
+)
 from facefarm.catalog.rng import SAMPLER_VERSION, hash_words, stream
 from facefarm.catalog.skin_tone import melanin_range, monk_tone, skin_albedo_srgb
 from facefarm.catalog.strata import FREE, Assignment, needs_plan, plan
-from facefarm.catalog.taxonomy import (blend_eye_colors, blend_number, blend_number_in_band,
-                                       blend_shape_bases, dirichlet_mix)
-from facefarm.catalog.vocabulary import EYE_COLORS, head_width_m
-from facefarm.catalog.vocabulary import sample_id
+from facefarm.catalog.taxonomy import (
+    blend_eye_colors,
+    blend_number,
+    blend_number_in_band,
+    blend_shape_bases,
+    dirichlet_mix,
+)
+from facefarm.catalog.vocabulary import EYE_COLORS, head_width_m, sample_id
 
 if TYPE_CHECKING:
     from facefarm.catalog.spec import Catalog
@@ -81,8 +97,12 @@ def _context(cat: "Catalog") -> _Context:
     forces: list[tuple[dict[str, Level], dict[str, Level]]] = []
     for c in cat.sampling.constraints:
         if c.force is not None:
-            forces.append(({a: to_level(cat, a, v) for a, v in c.force.when.items()},
-                           {a: to_level(cat, a, v) for a, v in c.force.then.items()}))
+            forces.append(
+                (
+                    {a: to_level(cat, a, v) for a, v in c.force.when.items()},
+                    {a: to_level(cat, a, v) for a, v in c.force.then.items()},
+                )
+            )
     ctx = _Context(cat, h, hash_words(h), [r for _, r in exclude_rules(cat)], forces)
     _CONTEXTS[id(cat)] = ctx
     while len(_CONTEXTS) > 8:
@@ -96,7 +116,7 @@ def _assignment(ctx: _Context, seed: int, index: int, n_total: int | None) -> As
         return FREE
     n = n_total if n_total is not None else cat.size
     if n is None:
-        raise ResolveError("this catalog stratifies or has quotas: pass n_total (or set \"size\" in the catalog)")
+        raise ResolveError('this catalog stratifies or has quotas: pass n_total (or set "size" in the catalog)')
     if not 0 <= index < n:
         raise ResolveError(f"index {index} is outside 0..{n - 1} (n_total = {n})")
     key = (seed, n)
@@ -109,6 +129,7 @@ def _assignment(ctx: _Context, seed: int, index: int, n_total: int | None) -> As
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def _num(dist: Any, rng: np.random.Generator, level: Level | None = None) -> float:
     if isinstance(level, RangeLevel):
@@ -146,6 +167,7 @@ def _matches(rule: dict[str, Level], values: dict[str, Any]) -> bool:
 
 
 # --------------------------------------------------------------------------- identity
+
 
 def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], attempt: int) -> dict:
     cat = ctx.catalog
@@ -195,8 +217,11 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     else:
         melanin = blend_number(tax, mix, "skin_melanin", g.random())
     g = rng("skin.haemoglobin")
-    haemo = (_num(skin.haemoglobin, g) if skin.haemoglobin is not None
-             else blend_number(tax, mix, "skin_haemoglobin", g.random()))
+    haemo = (
+        _num(skin.haemoglobin, g)
+        if skin.haemoglobin is not None
+        else blend_number(tax, mix, "skin_haemoglobin", g.random())
+    )
     g = rng("skin.wrinkles")
     if skin.wrinkles is not None:
         wrinkles = _num(skin.wrinkles, g)
@@ -204,10 +229,15 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
         onset, rate = _num(skin.wrinkles_onset_years, g), _num(skin.wrinkles_per_year, g)
         wrinkles = min(max((age - onset) * rate, 0.0), 1.0)
     skin_s = SkinSample(
-        melanin=_r(melanin), haemoglobin=_r(haemo), monk_tone=monk_tone(melanin),
-        albedo_rgb=skin_albedo_srgb(melanin, haemo), freckles=_num(skin.freckles, rng("skin.freckles")),
-        moles=_num(skin.moles, rng("skin.moles")), wrinkles=_r(wrinkles),
-        blemishes=_num(skin.blemishes, rng("skin.blemishes")))
+        melanin=_r(melanin),
+        haemoglobin=_r(haemo),
+        monk_tone=monk_tone(melanin),
+        albedo_rgb=skin_albedo_srgb(melanin, haemo),
+        freckles=_num(skin.freckles, rng("skin.freckles")),
+        moles=_num(skin.moles, rng("skin.moles")),
+        wrinkles=_r(wrinkles),
+        blemishes=_num(skin.blemishes, rng("skin.blemishes")),
+    )
 
     # Eyes.
     g = rng("eyes")
@@ -215,8 +245,11 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     family = _restricted(eye_w, forced.get("eye_color"), g)
     iris_melanin, iris_hex = EYE_COLORS[family]
     jitter = g.normal(0.0, cat.eyes.iris_jitter, 3) if cat.eyes.iris_jitter > 0 else np.zeros(3)
-    eyes_s = EyesSample(color_family=family, iris_melanin=iris_melanin,
-                        iris_rgb=rgb(_r(min(max(c + d, 0.0), 1.0)) for c, d in zip(_rgb(iris_hex), jitter)))
+    eyes_s = EyesSample(
+        color_family=family,
+        iris_melanin=iris_melanin,
+        iris_rgb=rgb(_r(min(max(c + d, 0.0), 1.0)) for c, d in zip(_rgb(iris_hex), jitter)),
+    )
 
     # Hair.
     hair = cat.hair
@@ -241,9 +274,15 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     else:
         onset, rate = _num(hair.grey_onset_years, g), _num(hair.grey_per_year, g)
         grey = min(max((age - onset) * rate, 0.0), 1.0)
-    hair_s = HairSample(style=style, length=_num(hair.length, rng("hair.length")), curl=_r(curl),
-                        density=_num(hair.density, rng("hair.density")), melanin=_r(h_mel),
-                        redness=_r(h_red), grey=_r(grey))
+    hair_s = HairSample(
+        style=style,
+        length=_num(hair.length, rng("hair.length")),
+        curl=_r(curl),
+        density=_num(hair.density, rng("hair.density")),
+        melanin=_r(h_mel),
+        redness=_r(h_red),
+        grey=_r(grey),
+    )
 
     # Facial hair: only eligible faces have a chance, unless forced.
     fh = cat.facial_hair
@@ -257,14 +296,23 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
         fh_mel = prior(fh.melanin, "facial_hair.melanin", "hair_melanin")
         fh_red = prior(fh.redness, "facial_hair.redness", "hair_redness")
         fh_grey = grey
-    facial_s = FacialHairSample(style=fh_style, density=_num(fh.density, rng("facial_hair.density")),
-                                melanin=_r(fh_mel), redness=_r(fh_red), grey=_r(fh_grey))
+    facial_s = FacialHairSample(
+        style=fh_style,
+        density=_num(fh.density, rng("facial_hair.density")),
+        melanin=_r(fh_mel),
+        redness=_r(fh_red),
+        grey=_r(fh_grey),
+    )
 
     eb = cat.eyebrows
     eb_mel = h_mel if eb.match_hair else prior(eb.melanin, "eyebrows.melanin", "hair_melanin")
-    brows_s = EyebrowsSample(thickness=_num(eb.thickness, rng("eyebrows.thickness")),
-                             density=_num(eb.density, rng("eyebrows.density")), melanin=_r(eb_mel),
-                             redness=_r(h_red), grey=_r(grey * 0.5))
+    brows_s = EyebrowsSample(
+        thickness=_num(eb.thickness, rng("eyebrows.thickness")),
+        density=_num(eb.density, rng("eyebrows.density")),
+        melanin=_r(eb_mel),
+        redness=_r(h_red),
+        grey=_r(grey * 0.5),
+    )
 
     # Shape details: a subset of names (or all), each a signed weight, plus the overrides.
     ident = cat.identity
@@ -282,17 +330,31 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
         details[name] = _num(ident.detail_overrides[name], rng(f"details.{name}"))
 
     values = {
-        "ancestry": which, "age": age, "gender": gender, "muscle": muscle, "weight": weight,
-        "monk_tone": str(skin_s.monk_tone), "eye_color": family, "hair_style": style, "facial_hair": fh_style,
+        "ancestry": which,
+        "age": age,
+        "gender": gender,
+        "muscle": muscle,
+        "weight": weight,
+        "monk_tone": str(skin_s.monk_tone),
+        "eye_color": family,
+        "hair_style": style,
+        "facial_hair": fh_style,
     }
     return {
         "values": values,
         "ancestry_labels": {k: _r(mix[k]) for k in sorted(mix)},
         "ancestry_weights": {k: _r(v) for k, v in blend_shape_bases(tax, mix).items()},
-        "age_years": _r(age), "gender": _r(gender), "muscle": _r(muscle), "weight": _r(weight),
+        "age_years": _r(age),
+        "gender": _r(gender),
+        "muscle": _r(muscle),
+        "weight": _r(weight),
         "proportions": _r(proportions),
         "shape_details": {k: _r(details[k]) for k in sorted(details)},
-        "skin": skin_s, "eyes": eyes_s, "hair": hair_s, "facial_hair": facial_s, "eyebrows": brows_s,
+        "skin": skin_s,
+        "eyes": eyes_s,
+        "hair": hair_s,
+        "facial_hair": facial_s,
+        "eyebrows": brows_s,
     }
 
 
@@ -332,11 +394,14 @@ def _identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level]) -> tup
             while len(ctx.identities) > 256:
                 ctx.identities.popitem(last=False)
             return result
-    raise ResolveError(f"identity {j}: no draw in {MAX_ATTEMPTS} attempts avoids the exclude rules; "
-                       f"the rules and the forced levels {sorted(forced)} contradict each other")
+    raise ResolveError(
+        f"identity {j}: no draw in {MAX_ATTEMPTS} attempts avoids the exclude rules; "
+        f"the rules and the forced levels {sorted(forced)} contradict each other"
+    )
 
 
 # --------------------------------------------------------------------------- image
+
 
 def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str, Level], attempt: int) -> dict:
     cat = ctx.catalog
@@ -365,9 +430,18 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
     thickness = draw(gl.thickness_mm, g)
     tint = _rgb(draw_choice(gl.lens_tints, g))
     transmission = draw(gl.lens_transmission, g)
-    glasses_s = (GlassesSample(present=True, family=family, color_rgb=frame, thickness_mm=_r(thickness),
-                               lens_tint_rgb=tint, lens_transmission=_r(transmission))
-                 if present else GlassesSample(present=False))
+    glasses_s = (
+        GlassesSample(
+            present=True,
+            family=family,
+            color_rgb=frame,
+            thickness_mm=_r(thickness),
+            lens_tint_rgb=tint,
+            lens_transmission=_r(transmission),
+        )
+        if present
+        else GlassesSample(present=False)
+    )
 
     g = rng("clothing")
     clothing_s = ItemSample(id=draw_choice(cat.clothing.ids, g), color_rgb=_rgb(draw_choice(cat.clothing.colors, g)))
@@ -404,14 +478,20 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
     for unit in ("eyeBlinkLeft", "eyeBlinkRight"):
         units[unit] = max(units[unit], blink)
     expression_s = ExpressionSample(
-        preset=preset, intensity=_r(intensity), units={k: _r(v) for k, v in units.items()},
-        gaze_yaw_deg=_num(ex.gaze_yaw_deg, rng("gaze.yaw")), gaze_pitch_deg=_num(ex.gaze_pitch_deg, rng("gaze.pitch")),
-        blink=_r(blink))
+        preset=preset,
+        intensity=_r(intensity),
+        units={k: _r(v) for k, v in units.items()},
+        gaze_yaw_deg=_num(ex.gaze_yaw_deg, rng("gaze.yaw")),
+        gaze_pitch_deg=_num(ex.gaze_pitch_deg, rng("gaze.pitch")),
+        blink=_r(blink),
+    )
 
     hp = cat.head_pose
-    pose_s = HeadPoseSample(yaw_deg=_num(hp.yaw_deg, rng("pose.yaw"), forced.get("head_yaw")),
-                            pitch_deg=_num(hp.pitch_deg, rng("pose.pitch"), forced.get("head_pitch")),
-                            roll_deg=_num(hp.roll_deg, rng("pose.roll")))
+    pose_s = HeadPoseSample(
+        yaw_deg=_num(hp.yaw_deg, rng("pose.yaw"), forced.get("head_yaw")),
+        pitch_deg=_num(hp.pitch_deg, rng("pose.pitch"), forced.get("head_pitch")),
+        roll_deg=_num(hp.roll_deg, rng("pose.roll")),
+    )
 
     cam = cat.camera
     g = rng("camera")
@@ -424,11 +504,16 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
         fraction_out = _r(fraction)
     width, height = cat.render.resolution
     camera_s = CameraSample(
-        focal_mm=_r(focal), sensor_width_mm=_r(sensor), distance_m=_r(distance), head_fraction=fraction_out,
-        width=int(width), height=int(height),
+        focal_mm=_r(focal),
+        sensor_width_mm=_r(sensor),
+        distance_m=_r(distance),
+        head_fraction=fraction_out,
+        width=int(width),
+        height=int(height),
         principal_offset_px=(_r(draw(cam.principal_jitter_px, g)), _r(draw(cam.principal_jitter_px, g))),
         position_jitter_m=tuple(_r(draw(cam.position_jitter_m, g)) for _ in range(3)),
-        white_balance=_r(draw(cam.white_balance, rng("camera.white_balance"))))
+        white_balance=_r(draw(cam.white_balance, rng("camera.white_balance"))),
+    )
 
     li = cat.lighting
     g = rng("lighting")
@@ -439,14 +524,25 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
     lights = []
     for n in range(int(round(draw(ex_l.count, g)))):
         gl_ = rng(f"light.{n}")
-        lights.append(LightSample(
-            kind=draw_choice(ex_l.kinds, gl_), azimuth_deg=_r(draw(ex_l.azimuth_deg, gl_)),
-            elevation_deg=_r(draw(ex_l.elevation_deg, gl_)), distance_m=_r(draw(ex_l.distance_m, gl_)),
-            size_m=_r(draw(ex_l.size_m, gl_)), intensity_w=_r(draw(ex_l.intensity_w, gl_)),
-            color_temperature_k=_r(kelvin), color_rgb=color))
-    lighting_s = LightingSample(hdri=hdri, rotation_deg=_num(li.rotation_deg, rng("lighting.rotation")),
-                                intensity=_num(li.intensity, rng("lighting.intensity")),
-                                color_temperature_k=_r(kelvin), extra_lights=tuple(lights))
+        lights.append(
+            LightSample(
+                kind=draw_choice(ex_l.kinds, gl_),
+                azimuth_deg=_r(draw(ex_l.azimuth_deg, gl_)),
+                elevation_deg=_r(draw(ex_l.elevation_deg, gl_)),
+                distance_m=_r(draw(ex_l.distance_m, gl_)),
+                size_m=_r(draw(ex_l.size_m, gl_)),
+                intensity_w=_r(draw(ex_l.intensity_w, gl_)),
+                color_temperature_k=_r(kelvin),
+                color_rgb=color,
+            )
+        )
+    lighting_s = LightingSample(
+        hdri=hdri,
+        rotation_deg=_num(li.rotation_deg, rng("lighting.rotation")),
+        intensity=_num(li.intensity, rng("lighting.intensity")),
+        color_temperature_k=_r(kelvin),
+        extra_lights=tuple(lights),
+    )
 
     g = rng("background")
     bg_kind = _restricted(choice_weights(cat.background.kinds), forced.get("background"), g)
@@ -454,13 +550,26 @@ def _draw_image(ctx: _Context, seed: int, i: int, ident: dict, forced: dict[str,
     background_s = BackgroundSample(kind=bg_kind, color_rgb=bg_color if bg_kind == "solid" else None)
 
     values = {
-        "glasses": present, "glasses_family": family if present else "none", "expression": preset,
-        "hdri": hdri, "headwear": hw_id, "background": bg_kind,
-        "head_yaw": pose_s.yaw_deg, "head_pitch": pose_s.pitch_deg,
+        "glasses": present,
+        "glasses_family": family if present else "none",
+        "expression": preset,
+        "hdri": hdri,
+        "headwear": hw_id,
+        "background": bg_kind,
+        "head_yaw": pose_s.yaw_deg,
+        "head_pitch": pose_s.pitch_deg,
     }
-    return {"values": values, "glasses": glasses_s, "clothing": clothing_s, "headwear": headwear_s,
-            "expression": expression_s, "head_pose": pose_s, "camera": camera_s, "lighting": lighting_s,
-            "background": background_s}
+    return {
+        "values": values,
+        "glasses": glasses_s,
+        "clothing": clothing_s,
+        "headwear": headwear_s,
+        "expression": expression_s,
+        "head_pose": pose_s,
+        "camera": camera_s,
+        "lighting": lighting_s,
+        "background": background_s,
+    }
 
 
 def resolve(catalog: "Catalog", seed: int, index: int, n_total: int | None = None) -> ResolvedSample:
@@ -497,24 +606,53 @@ def resolve(catalog: "Catalog", seed: int, index: int, n_total: int | None = Non
         if not any(_matches(r, values) for r in img_rules):
             break
     else:
-        raise ResolveError(f"sample {index}: no draw in {MAX_ATTEMPTS} attempts avoids the exclude rules; the "
-                           f"constraints (or the forced levels {sorted(img_forced)}) contradict each other or "
-                           f"exclude almost everything")
+        raise ResolveError(
+            f"sample {index}: no draw in {MAX_ATTEMPTS} attempts avoids the exclude rules; the "
+            f"constraints (or the forced levels {sorted(img_forced)}) contradict each other or "
+            f"exclude almost everything"
+        )
 
     r = catalog.render
     return ResolvedSample(
-        sample_id=sample_id(index), index=index, seed=seed, catalog_hash=ctx.catalog_hash,
-        sampler_version=SAMPLER_VERSION, identity_id=f"{ctx.catalog_hash[:8]}-s{seed}-{j:06d}", identity_index=j,
-        ancestry_labels=ident["ancestry_labels"], ancestry_weights=ident["ancestry_weights"],
-        age_years=ident["age_years"], gender=ident["gender"], muscle=ident["muscle"], weight=ident["weight"],
-        proportions=ident["proportions"], shape_details=ident["shape_details"], skin=ident["skin"],
-        eyes=ident["eyes"], hair=ident["hair"], facial_hair=ident["facial_hair"], eyebrows=ident["eyebrows"],
-        glasses=img["glasses"], clothing=img["clothing"], headwear=img["headwear"],
-        expression=img["expression"], head_pose=img["head_pose"], camera=img["camera"],
-        lighting=img["lighting"], background=img["background"],
-        render=RenderSample(backend=r.backend, samples=r.samples, device=r.device, denoise=r.denoise,
-                            hair_detail=r.hair_detail, view_transform=r.view_transform),
-        stratum=a.stratum_json(), quota=a.quota)
+        sample_id=sample_id(index),
+        index=index,
+        seed=seed,
+        catalog_hash=ctx.catalog_hash,
+        sampler_version=SAMPLER_VERSION,
+        identity_id=f"{ctx.catalog_hash[:8]}-s{seed}-{j:06d}",
+        identity_index=j,
+        ancestry_labels=ident["ancestry_labels"],
+        ancestry_weights=ident["ancestry_weights"],
+        age_years=ident["age_years"],
+        gender=ident["gender"],
+        muscle=ident["muscle"],
+        weight=ident["weight"],
+        proportions=ident["proportions"],
+        shape_details=ident["shape_details"],
+        skin=ident["skin"],
+        eyes=ident["eyes"],
+        hair=ident["hair"],
+        facial_hair=ident["facial_hair"],
+        eyebrows=ident["eyebrows"],
+        glasses=img["glasses"],
+        clothing=img["clothing"],
+        headwear=img["headwear"],
+        expression=img["expression"],
+        head_pose=img["head_pose"],
+        camera=img["camera"],
+        lighting=img["lighting"],
+        background=img["background"],
+        render=RenderSample(
+            backend=r.backend,
+            samples=r.samples,
+            device=r.device,
+            denoise=r.denoise,
+            hair_detail=r.hair_detail,
+            view_transform=r.view_transform,
+        ),
+        stratum=a.stratum_json(),
+        quota=a.quota,
+    )
 
 
 def attribute_value(sample: ResolvedSample, attribute: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from facefarm.catalog.vocabulary import BackendName
 
 RGB = tuple[float, float, float]
@@ -98,14 +99,17 @@ class CameraSample(_Out):
     sensor_width_mm: float
     distance_m: float
     head_fraction: float | None = Field(
-        None, description="Framing the distance was derived from (head width / image width), or null "
-                          "when the catalog fixed distance_m.")
+        None,
+        description="Framing the distance was derived from (head width / image width), or null "
+        "when the catalog fixed distance_m.",
+    )
     width: int
     height: int
     principal_offset_px: tuple[float, float]
     position_jitter_m: tuple[float, float, float]
-    white_balance: float = Field(1.0, description="Share of the light's colour the camera's white balance "
-                                                  "takes out (0..1).")
+    white_balance: float = Field(
+        1.0, description="Share of the light's colour the camera's white balance takes out (0..1)."
+    )
 
 
 class LightSample(_Out):
@@ -174,5 +178,6 @@ class ResolvedSample(_Out):
     background: BackgroundSample
     render: RenderSample
     stratum: dict[str, StratumValue] | None = Field(
-        None, description="Levels the sampling plan forced on this sample (strata cell and/or quota).")
+        None, description="Levels the sampling plan forced on this sample (strata cell and/or quota)."
+    )
     quota: int | None = Field(None, description="Index of the sampling.quotas row this sample fills.")

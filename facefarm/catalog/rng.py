@@ -27,16 +27,24 @@ _SCOPES = {"identity": 1, "image": 2, "plan": 3}
 
 def hash_words(catalog_hash: str) -> tuple[int, ...]:
     """The first 128 bits of a hex catalog hash as four uint32 words."""
-    return tuple(int(catalog_hash[i:i + 8], 16) for i in range(0, 32, 8))
+    return tuple(int(catalog_hash[i : i + 8], 16) for i in range(0, 32, 8))
 
 
-def stream(words: tuple[int, ...], seed: int, scope: str, unit: int, name: str,
-           attempt: int = 0) -> np.random.Generator:
+def stream(
+    words: tuple[int, ...], seed: int, scope: str, unit: int, name: str, attempt: int = 0
+) -> np.random.Generator:
     """The generator of one named stream; ``scope`` is "identity", "image" or "plan"."""
     if seed < 0 or unit < 0 or attempt < 0:
         raise ValueError(f"seed, unit and attempt must be >= 0 (got {seed}, {unit}, {attempt})")
-    entropy = [*words, SAMPLER_VERSION, int(seed), _SCOPES[scope], int(unit),
-               zlib.crc32(name.encode("utf-8")), int(attempt)]
+    entropy = [
+        *words,
+        SAMPLER_VERSION,
+        int(seed),
+        _SCOPES[scope],
+        int(unit),
+        zlib.crc32(name.encode("utf-8")),
+        int(attempt),
+    ]
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
@@ -67,6 +75,6 @@ def identity_stream(sample, name: str) -> np.random.Generator:
     for a resolved sample: keyed by its catalog hash, seed and identity index, so every image of
     one identity draws the same numbers."""
     h = int(sample.catalog_hash[:15], 16)
-    return np.random.default_rng(np.random.SeedSequence(
-        [h, int(sample.seed), int(sample.identity_index), IDENTITY_STREAMS[name]]))
-
+    return np.random.default_rng(
+        np.random.SeedSequence([h, int(sample.seed), int(sample.identity_index), IDENTITY_STREAMS[name]])
+    )

@@ -33,9 +33,23 @@ from pydantic import Field, field_validator, model_validator
 from facefarm.catalog.distributions import Frozen
 
 AttributeName = Literal[
-    "ancestry", "age", "gender", "muscle", "weight", "monk_tone", "eye_color", "hair_style",
-    "facial_hair", "glasses", "glasses_family", "expression", "hdri", "headwear", "background",
-    "head_yaw", "head_pitch",
+    "ancestry",
+    "age",
+    "gender",
+    "muscle",
+    "weight",
+    "monk_tone",
+    "eye_color",
+    "hair_style",
+    "facial_hair",
+    "glasses",
+    "glasses_family",
+    "expression",
+    "hdri",
+    "headwear",
+    "background",
+    "head_yaw",
+    "head_pitch",
 ]
 
 

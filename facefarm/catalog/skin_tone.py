@@ -38,16 +38,28 @@ from facefarm.catalog.colors import RGB, hex_to_srgb, linear_to_srgb, srgb_to_li
 
 #: The ten Monk Skin Tone orbs, tone 1 (lightest) .. 10 (darkest), sRGB hex.
 MONK_SRGB: tuple[str, ...] = (
-    "#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
-    "#a07e56", "#825c43", "#604134", "#3a312a", "#292420",
+    "#f6ede4",
+    "#f3e7db",
+    "#f7ead0",
+    "#eadaba",
+    "#d7bd96",
+    "#a07e56",
+    "#825c43",
+    "#604134",
+    "#3a312a",
+    "#292420",
 )
 
 #: Measured diffuse albedo of skin, Fitzpatrick types I..VI, linear sRGB: the "Skin I".."Skin VI"
 #: entries of the Physically Based database (https://physicallybased.info, CC0 1.0), which cites
 #: the spectral measurements of Jakubiec's Spectral Materials Database.
 FITZPATRICK_ALBEDO: tuple[RGB, ...] = (
-    (0.847, 0.638, 0.552), (0.799, 0.485, 0.347), (0.623, 0.433, 0.343),
-    (0.436, 0.227, 0.131), (0.283, 0.148, 0.079), (0.090, 0.050, 0.020),
+    (0.847, 0.638, 0.552),
+    (0.799, 0.485, 0.347),
+    (0.623, 0.433, 0.343),
+    (0.436, 0.227, 0.131),
+    (0.283, 0.148, 0.079),
+    (0.090, 0.050, 0.020),
 )
 #: Where each Fitzpatrick type sits on the melanin axis (the centre of the Monk tones paired with it).
 FITZPATRICK_MELANIN: tuple[float, ...] = (0.10, 0.25, 0.40, 0.55, 0.70, 0.90)
@@ -81,15 +93,16 @@ def skin_albedo_linear(melanin: float, haemoglobin: float = REFERENCE_HAEMOGLOBI
     return albedo_model(melanin, haemoglobin, BASE, MELANIN_ABS, FLOOR, GAMMA)
 
 
-def albedo_model(melanin: float, haemoglobin: float, base: RGB, melanin_abs: RGB, floor: float,
-                 gamma: float) -> RGB:
+def albedo_model(melanin: float, haemoglobin: float, base: RGB, melanin_abs: RGB, floor: float, gamma: float) -> RGB:
     """The albedo model with its constants as arguments (``tools/skin_albedo_fit.py`` fits them):
     per channel ``floor + base * exp(-melanin ** gamma * melanin_abs - (haemoglobin - 0.5) *
     HAEMOGLOBIN_ABS)``, capped at 1, melanin and haemoglobin clipped to 0..1."""
     m = min(max(float(melanin), 0.0), 1.0) ** gamma
     h = min(max(float(haemoglobin), 0.0), 1.0) - REFERENCE_HAEMOGLOBIN
-    return tuple(min(1.0, floor + b * math.exp(-m * a - h * ha))  # type: ignore[return-value]
-                 for b, a, ha in zip(base, melanin_abs, HAEMOGLOBIN_ABS))
+    return tuple(
+        min(1.0, floor + b * math.exp(-m * a - h * ha))  # type: ignore[return-value]
+        for b, a, ha in zip(base, melanin_abs, HAEMOGLOBIN_ABS)
+    )
 
 
 def skin_albedo_srgb(melanin: float, haemoglobin: float = REFERENCE_HAEMOGLOBIN) -> RGB:

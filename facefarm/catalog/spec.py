@@ -19,10 +19,15 @@ from facefarm.catalog.distributions import ColorChoice, Frozen, choice_dist, num
 from facefarm.catalog.expressions import ARKIT_UNITS
 from facefarm.catalog.sampling_spec import SamplingSpec
 from facefarm.catalog.taxonomy import EyeChoice, Taxonomy, load_taxonomy_data
-from facefarm.catalog.vocabulary import (CLOTHING_IDS, FACIAL_HAIR_STYLES, GLASSES_FAMILIES, HDRI_IDS,
-                                         HEADWEAR_IDS)
-from facefarm.catalog.vocabulary import BackendName
-from facefarm.catalog.vocabulary import MAX_SAMPLES
+from facefarm.catalog.vocabulary import (
+    CLOTHING_IDS,
+    FACIAL_HAIR_STYLES,
+    GLASSES_FAMILIES,
+    HDRI_IDS,
+    HEADWEAR_IDS,
+    MAX_SAMPLES,
+    BackendName,
+)
 
 CATALOG_VERSION = 1
 
@@ -106,19 +111,25 @@ class IdentitySpec(Frozen):
     """How images group into identities and how an identity's face shape details are drawn."""
 
     images_per_identity: int = Field(
-        1, ge=1, le=100000,
-        description="Images per identity (DigiFace style): identity index = image index // this.")
+        1, ge=1, le=100000, description="Images per identity (DigiFace style): identity index = image index // this."
+    )
     detail_names: list[str] | None = Field(
-        None, description="Detail parameters to draw (head model target pairs, e.g. 'nose-hump'); "
-                          "null = the default list in facefarm.catalog.vocabulary.")
+        None,
+        description="Detail parameters to draw (head model target pairs, e.g. 'nose-hump'); "
+        "null = the default list in facefarm.catalog.vocabulary.",
+    )
     details_per_identity: int | None = Field(
-        None, ge=0, description="How many of detail_names get a non-zero weight per identity (null = all).")
-    detail_dist: Signed = Field(default=_tn(0.0, 0.35, -1.0, 1.0), validate_default=True,
-                                description="Distribution of each drawn detail weight (-1..1).")
+        None, ge=0, description="How many of detail_names get a non-zero weight per identity (null = all)."
+    )
+    detail_dist: Signed = Field(
+        default=_tn(0.0, 0.35, -1.0, 1.0),
+        validate_default=True,
+        description="Distribution of each drawn detail weight (-1..1).",
+    )
     detail_scale: float = Field(1.0, ge=0.0, le=1.0, description="Multiplies every drawn detail weight.")
     detail_overrides: dict[str, Signed] = Field(
-        default_factory=dict,
-        description="Per-name distributions that replace detail_dist (always drawn, not scaled).")
+        default_factory=dict, description="Per-name distributions that replace detail_dist (always drawn, not scaled)."
+    )
 
     @field_validator("detail_names")
     @classmethod
@@ -133,15 +144,19 @@ class AncestrySpec(Frozen):
     """Who the samples are, in the user's own taxonomy of labels."""
 
     taxonomy: Taxonomy = Field(
-        default="example", validate_default=True,
+        default="example",
+        validate_default=True,
         description="Inline taxonomy, or a reference: a shipped name ('example') or a path relative "
-                    "to the catalog file.")
+        "to the catalog file.",
+    )
     labels: dict[str, float] | None = Field(
-        None, description="Population weight of each label (> 0); null = all taxonomy labels equally.")
+        None, description="Population weight of each label (> 0); null = all taxonomy labels equally."
+    )
     mixed_probability: float = _prob(0.2, "that a sample mixes several labels")
     mixed_max_labels: int = Field(2, ge=2, le=10, description="Most labels in one mixed sample (2..10).")
     mixed_concentration: float = Field(
-        1.0, gt=0.0, le=100.0, description="Dirichlet concentration of mixed weights (1 = uniform).")
+        1.0, gt=0.0, le=100.0, description="Dirichlet concentration of mixed weights (1 = uniform)."
+    )
 
     @field_validator("taxonomy", mode="before", json_schema_input_type=str | Taxonomy)
     @classmethod
@@ -188,20 +203,55 @@ class HairSpec(Frozen):
     multiplied by the style's age ramp (``age_ramps_years``), so receding hairlines and bald
     crowns go to older identities without changing the age distribution."""
 
-    styles: StrChoice = _d(_cat({"long": 3, "medium": 3, "wavy": 2, "bob": 2, "ponytail": 2, "curly": 1.5,
-                                 "bun": 1, "short": 1, "afro": 1, "braids": 1, "locs": 0.5}))
+    styles: StrChoice = _d(
+        _cat(
+            {
+                "long": 3,
+                "medium": 3,
+                "wavy": 2,
+                "bob": 2,
+                "ponytail": 2,
+                "curly": 1.5,
+                "bun": 1,
+                "short": 1,
+                "afro": 1,
+                "braids": 1,
+                "locs": 0.5,
+            }
+        )
+    )
     styles_male: StrChoice | None = Field(
-        default=_cat({"short": 5, "fade": 2, "buzz": 2, "medium": 2, "receding": 1.5, "bald": 1.5,
-                      "balding": 1.2, "curly": 0.7, "locs": 0.5, "afro": 0.5, "long": 0.5, "wavy": 0.3}),
-        validate_default=True, description="Styles for gender >= 0.5 (null = use styles for everyone).")
+        default=_cat(
+            {
+                "short": 5,
+                "fade": 2,
+                "buzz": 2,
+                "medium": 2,
+                "receding": 1.5,
+                "bald": 1.5,
+                "balding": 1.2,
+                "curly": 0.7,
+                "locs": 0.5,
+                "afro": 0.5,
+                "long": 0.5,
+                "wavy": 0.3,
+            }
+        ),
+        validate_default=True,
+        description="Styles for gender >= 0.5 (null = use styles for everyone).",
+    )
     age_ramps_years: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: {"bald": (14.0, 30.0), "receding": (20.0, 45.0), "balding": (28.0, 55.0)},
         description="Style id -> [a, b] years: the style's weight (in styles and styles_male) is 0 below "
-                    "age a and grows linearly to its full weight at age b. Styles not listed keep their "
-                    "weight at every age. If every style of a table is ramped to 0 at an age, the table's "
-                    "own weights are used. {} = no age dependence.")
-    length: Unit = Field(default=_u(0.0, 1.0), validate_default=True,
-                         description="Length within the style's range (0 shortest .. 1 longest).")
+        "age a and grows linearly to its full weight at age b. Styles not listed keep their "
+        "weight at every age. If every style of a table is ramped to 0 at an age, the table's "
+        "own weights are used. {} = no age dependence.",
+    )
+    length: Unit = Field(
+        default=_u(0.0, 1.0),
+        validate_default=True,
+        description="Length within the style's range (0 shortest .. 1 longest).",
+    )
     density: Unit = _d(_u(0.6, 1.0))
     curl: Unit | None = None
     melanin: Unit | None = None
@@ -250,8 +300,9 @@ class EyebrowsSpec(Frozen):
 class GlassesSpec(Frozen):
     probability: float = _prob(0.3, "that an image has glasses")
     families: StrChoice = _d(_cat({f: 1 for f in GLASSES_FAMILIES}))
-    frame_colors: ColorChoice = _d(_cat({"#111111": 4, "#5a3a22": 2, "#8c8c8c": 1, "#c9a227": 1,
-                                         "#7a1f2b": 1, "#1f3a7a": 1}))
+    frame_colors: ColorChoice = _d(
+        _cat({"#111111": 4, "#5a3a22": 2, "#8c8c8c": 1, "#c9a227": 1, "#7a1f2b": 1, "#1f3a7a": 1})
+    )
     thickness_mm: FrameMm = _d(_u(1.5, 5.0))
     lens_tints: ColorChoice = _d(_cat({"#ffffff": 1}))
     lens_transmission: Unit = _d(_u(0.85, 0.95))
@@ -259,8 +310,7 @@ class GlassesSpec(Frozen):
 
 class ClothingSpec(Frozen):
     ids: StrChoice = _d(_cat({c: 1 for c in CLOTHING_IDS}))
-    colors: ColorChoice = _d(_cat({"#222222": 2, "#f2f2f2": 2, "#2b4c7e": 2, "#7e2b2b": 1,
-                                   "#3d6b3d": 1, "#8a7f6a": 1}))
+    colors: ColorChoice = _d(_cat({"#222222": 2, "#f2f2f2": 2, "#2b4c7e": 2, "#7e2b2b": 1, "#3d6b3d": 1, "#8a7f6a": 1}))
 
 
 class HeadwearSpec(Frozen):
@@ -272,10 +322,24 @@ class HeadwearSpec(Frozen):
 class ExpressionSpec(Frozen):
     """Expressions: a named preset at an intensity, or a random sparse blend of the 52 units."""
 
-    presets: StrChoice = _d(_cat({"neutral": 4, "smile": 2, "big_smile": 1, "surprise": 1, "anger": 1,
-                                  "sadness": 1, "disgust": 1, "fear": 1, "mouth_open": 1}))
+    presets: StrChoice = _d(
+        _cat(
+            {
+                "neutral": 4,
+                "smile": 2,
+                "big_smile": 1,
+                "surprise": 1,
+                "anger": 1,
+                "sadness": 1,
+                "disgust": 1,
+                "fear": 1,
+                "mouth_open": 1,
+            }
+        )
+    )
     custom_presets: dict[str, dict[ArkitUnit, float]] = Field(
-        default_factory=dict, description="Extra presets: name -> {ARKit unit: weight 0..1}.")
+        default_factory=dict, description="Extra presets: name -> {ARKit unit: weight 0..1}."
+    )
     intensity: Unit = _d(_u(0.4, 1.0))
     noise_sd: float = Field(0.05, ge=0.0, le=0.5, description="Gaussian noise on the preset's active units.")
     random_probability: float = _prob(0.1, "of a random sparse blend instead of a preset")
@@ -311,10 +375,13 @@ class CameraSpec(Frozen):
     head_fraction: Unit = _d(_u(0.45, 0.6))
     principal_jitter_px: JitterPx = _d(_tn(0.0, 2.0, -6.0, 6.0))
     position_jitter_m: JitterM = _d(_tn(0.0, 0.01, -0.03, 0.03))
-    white_balance: Unit = Field(default=1.0, validate_default=True,
-                                description="How far the camera's auto white balance takes the colour of the "
-                                            "light on the face to neutral: 1 fully, 0 not at all (the "
-                                            "HDRI's and lights' own colour shows).")
+    white_balance: Unit = Field(
+        default=1.0,
+        validate_default=True,
+        description="How far the camera's auto white balance takes the colour of the "
+        "light on the face to neutral: 1 fully, 0 not at all (the "
+        "HDRI's and lights' own colour shows).",
+    )
 
 
 class ExtraLightsSpec(Frozen):
@@ -331,8 +398,9 @@ class LightingSpec(Frozen):
     hdri: StrChoice = _d(_cat({h: 1 for h in HDRI_IDS}))
     rotation_deg: Deg360 = _d(_u(-180.0, 180.0))
     intensity: Strength = _d(_u(0.7, 1.3))
-    color_temperature_k: Kelvin = Field(default=_u(4500.0, 7000.0), validate_default=True,
-                                        description="Colour temperature of the extra lights (K).")
+    color_temperature_k: Kelvin = Field(
+        default=_u(4500.0, 7000.0), validate_default=True, description="Colour temperature of the extra lights (K)."
+    )
     extra_lights: ExtraLightsSpec = Field(default_factory=ExtraLightsSpec)
 
 
@@ -348,15 +416,20 @@ class RenderSpec(Frozen):
     device: Literal["auto", "cpu", "cuda", "optix", "hip", "metal"] = "auto"
     denoise: bool = True
     view_transform: Literal["AgX", "Khronos PBR Neutral", "Standard"] = Field(
-        "AgX", description="How linear light becomes 8-bit sRGB, the same in both back-ends: AgX (Blender's "
-                           "default: soft highlights, greys bright colours a little), Khronos PBR Neutral "
-                           "(keeps base colours as they are up to the highlights: skin under even light shows its "
-                           "albedo), Standard (the plain sRGB curve, clips at 1).")
+        "AgX",
+        description="How linear light becomes 8-bit sRGB, the same in both back-ends: AgX (Blender's "
+        "default: soft highlights, greys bright colours a little), Khronos PBR Neutral "
+        "(keeps base colours as they are up to the highlights: skin under even light shows its "
+        "albedo), Standard (the plain sRGB curve, clips at 1).",
+    )
     hair_detail: float | None = Field(
-        None, ge=0.05, le=16.0,
+        None,
+        ge=0.05,
+        le=16.0,
         description="Strand-count multiplier for hair, brows and beards (ribbon width grows as counts fall, "
-                    "so coverage stays). null = chosen from the image's pixel density and the back-end: "
-                    "~0.4 for the fast back-end at 256 px, ~1.2 for Cycles at 512 px. Higher is finer and slower.")
+        "so coverage stays). null = chosen from the image's pixel density and the back-end: "
+        "~0.4 for the fast back-end at 256 px, ~1.2 for Cycles at 512 px. Higher is finer and slower.",
+    )
 
     @field_validator("resolution")
     @classmethod
@@ -391,10 +464,12 @@ class Catalog(Frozen):
     size: int | None = Field(None, ge=1, le=MAX_SAMPLES, description="Default number of samples (N) of the dataset.")
     identity: IdentitySpec = Field(default_factory=IdentitySpec)
     ancestry: AncestrySpec = Field(default_factory=AncestrySpec)
-    age: Years = Field(default=_tn(35.0, 20.0, 1.0, 90.0), validate_default=True,
-                       description="Age in years (1..90).")
-    gender: Unit = Field(default={"kind": "categorical", "values": [0.05, 0.15, 0.25, 0.75, 0.85, 0.95]},
-                         validate_default=True, description="Gender presentation, 0 female .. 1 male.")
+    age: Years = Field(default=_tn(35.0, 20.0, 1.0, 90.0), validate_default=True, description="Age in years (1..90).")
+    gender: Unit = Field(
+        default={"kind": "categorical", "values": [0.05, 0.15, 0.25, 0.75, 0.85, 0.95]},
+        validate_default=True,
+        description="Gender presentation, 0 female .. 1 male.",
+    )
     muscle: Unit = _d(_tn(0.5, 0.15, 0.0, 1.0))
     weight: Unit = _d(_tn(0.5, 0.15, 0.0, 1.0))
     proportions: Unit = _d(_tn(0.5, 0.15, 0.0, 1.0))
@@ -425,4 +500,3 @@ class Catalog(Frozen):
         if problems:
             raise ValueError("; ".join(str(p) for p in problems))
         return self
-

@@ -137,7 +137,7 @@ def plan(cat: "Catalog", words: tuple[int, ...], seed: int, n_total: int) -> tup
             raise CatalogError([], f"sampling plan: image quotas need {need} samples, only {len(shuffled)} are free")
         pos = 0
         for r, k in img_rows:
-            for i in shuffled[pos:pos + k]:
+            for i in shuffled[pos : pos + k]:
                 image_quota[i] = r
             pos += k
 
@@ -171,7 +171,7 @@ def plan(cat: "Catalog", words: tuple[int, ...], seed: int, n_total: int) -> tup
         for img_cell, count in zip(img_cells, counts):
             a = Assignment(tuple(sorted({**id_cell, **img_cell}.items())))
             k = code(a)
-            for i in order[pos:pos + count]:
+            for i in order[pos : pos + count]:
                 codes[i] = k
             pos += count
     return assignments, codes

@@ -24,8 +24,7 @@ import numpy as np
 from pydantic import Field
 from pydantic_core import PydanticCustomError
 
-from facefarm.catalog.distributions import (Frozen, PositiveWeight, choice_dist, choice_weights,
-                                            number_dist, quantile)
+from facefarm.catalog.distributions import Frozen, PositiveWeight, choice_dist, choice_weights, number_dist, quantile
 from facefarm.catalog.vocabulary import EYE_COLORS
 from facefarm.paths import ASSETS
 
@@ -46,13 +45,20 @@ class LabelPriors(Frozen):
 
     description: str = Field("", description="What the label means and where the numbers come from.")
     shape_bases: dict[Literal["african", "asian", "caucasian"], PositiveWeight] = Field(
-        min_length=1, description="Weights over the head model's ancestry shape bases; normalised to sum 1.")
+        min_length=1, description="Weights over the head model's ancestry shape bases; normalised to sum 1."
+    )
     skin_melanin: Unit = Field(description="Skin melanin 0..1 (Monk tone k covers [(k-1)/10, k/10)).")
-    skin_haemoglobin: Unit = Field(default_factory=lambda: {"kind": "uniform", "min": 0.35, "max": 0.65},
-                                   validate_default=True, description="Skin haemoglobin 0..1 (redness).")
+    skin_haemoglobin: Unit = Field(
+        default_factory=lambda: {"kind": "uniform", "min": 0.35, "max": 0.65},
+        validate_default=True,
+        description="Skin haemoglobin 0..1 (redness).",
+    )
     hair_melanin: Unit = Field(description="Hair melanin 0..1 (0 platinum blond .. 1 black).")
-    hair_redness: Unit = Field(default_factory=lambda: {"kind": "uniform", "min": 0.0, "max": 0.15},
-                               validate_default=True, description="Hair pheomelanin share 0..1 (red).")
+    hair_redness: Unit = Field(
+        default_factory=lambda: {"kind": "uniform", "min": 0.0, "max": 0.15},
+        validate_default=True,
+        description="Hair pheomelanin share 0..1 (red).",
+    )
     hair_curl: Unit = Field(description="Hair curl 0 straight .. 1 tightly coiled.")
     eye_colors: EyeChoice = Field(description="Eye colour family probabilities.")
 
@@ -77,9 +83,11 @@ def load_taxonomy_data(ref: str, base_dir: Path | None) -> dict[str, Any]:
     stays inside it. Error messages name the reference, never the file's contents."""
     if Path(ref).is_absolute() or ".." in Path(ref).parts:
         raise PydanticCustomError(
-            "taxonomy_outside", "taxonomy '{ref}' must be a path inside the catalog's folder (no absolute "
+            "taxonomy_outside",
+            "taxonomy '{ref}' must be a path inside the catalog's folder (no absolute "
             "path, no '..'), or a shipped name ({shipped})",
-            {"ref": ref, "shipped": ", ".join(sorted(x.stem for x in TAXONOMY_DIR.glob("*.json")))})
+            {"ref": ref, "shipped": ", ".join(sorted(x.stem for x in TAXONOMY_DIR.glob("*.json")))},
+        )
     candidates = [c for c in (_inside(base_dir if base_dir is not None else Path.cwd(), ref),) if c is not None]
     if "/" not in ref and Path(ref).suffix == "":
         candidates += [c for c in (_inside(TAXONOMY_DIR, f"{ref}.json"),) if c is not None]
@@ -89,20 +97,28 @@ def load_taxonomy_data(ref: str, base_dir: Path | None) -> dict[str, Any]:
                 return json.loads(c.read_text(encoding="utf-8"))
             except json.JSONDecodeError as e:
                 raise PydanticCustomError(
-                    "taxonomy_json", "taxonomy file {path} is malformed JSON at line {line}, column {col}",
-                    {"path": ref, "line": e.lineno, "col": e.colno}) from None
+                    "taxonomy_json",
+                    "taxonomy file {path} is malformed JSON at line {line}, column {col}",
+                    {"path": ref, "line": e.lineno, "col": e.colno},
+                ) from None
             except (OSError, UnicodeDecodeError) as e:
                 why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-                raise PydanticCustomError("taxonomy_unreadable", "cannot read taxonomy file {path}: {err}",
-                                          {"path": ref, "err": why or type(e).__name__}) from None
+                raise PydanticCustomError(
+                    "taxonomy_unreadable",
+                    "cannot read taxonomy file {path}: {err}",
+                    {"path": ref, "err": why or type(e).__name__},
+                ) from None
     shipped = ", ".join(sorted(x.stem for x in TAXONOMY_DIR.glob("*.json"))) or "none"
     raise PydanticCustomError(
         "taxonomy_not_found",
         "taxonomy '{ref}' not found; give a path relative to the catalog file, an inline object, "
-        "or a shipped name ({shipped})", {"ref": ref, "shipped": shipped})
+        "or a shipped name ({shipped})",
+        {"ref": ref, "shipped": shipped},
+    )
 
 
 # --------------------------------------------------------------------------- blending
+
 
 def blend_shape_bases(taxonomy: Taxonomy, mix: dict[str, float]) -> dict[str, float]:
     """Weighted blend of the labels' shape-base weights; returns all three bases, summing to 1."""
@@ -118,18 +134,19 @@ def blend_shape_bases(taxonomy: Taxonomy, mix: dict[str, float]) -> dict[str, fl
 
 def blend_number(taxonomy: Taxonomy, mix: dict[str, float], field: str, u: float) -> float:
     """Weighted mean of each label's ``field`` prior evaluated at the same quantile ``u``."""
-    return float(sum(mix[label] * quantile(getattr(taxonomy.labels[label], field), u)
-                     for label in sorted(mix)))
+    return float(sum(mix[label] * quantile(getattr(taxonomy.labels[label], field), u) for label in sorted(mix)))
 
 
-def blend_number_in_band(taxonomy: Taxonomy, mix: dict[str, float], field: str, u: float,
-                         lo: float, hi: float) -> float:
+def blend_number_in_band(
+    taxonomy: Taxonomy, mix: dict[str, float], field: str, u: float, lo: float, hi: float
+) -> float:
     """Like :func:`blend_number`, conditioned on the result lying in ``[lo, hi]``.
 
     The blend is non-decreasing in ``u``, so the ``u`` that land in the band form an
     interval; bisection finds it and ``u`` is rescaled into it. If no ``u`` lands in the band
     (the priors never produce it) the band is forced: uniform in it.
     """
+
     def f(x: float) -> float:
         return blend_number(taxonomy, mix, field, x)
 

@@ -26,6 +26,7 @@ def sample_id(index: int) -> str:
     """The id of sample ``index``: six digits, zero-padded (``000042``)."""
     return SAMPLE_ID_FORMAT.format(index=int(index))
 
+
 #: The 8 CC0 HDRIs shipped inside the bpy wheel (bpy/5.0/datafiles/studiolights/world/).
 HDRI_IDS: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 
@@ -33,11 +34,34 @@ HDRI_IDS: tuple[str, ...] = ("city", "courtyard", "forest", "interior", "night",
 #: tests/test_catalog_vocabulary.py keeps the two equal). ``receding`` and ``balding`` are short
 #: cuts on a receding hairline / thinning crown; ``bald`` has no scalp hair.
 HAIR_STYLES: tuple[str, ...] = (
-    "bald", "buzz", "short", "fade", "bob", "medium", "long", "wavy", "curly", "afro", "braids", "locs",
-    "ponytail", "bun", "receding", "balding")
+    "bald",
+    "buzz",
+    "short",
+    "fade",
+    "bob",
+    "medium",
+    "long",
+    "wavy",
+    "curly",
+    "afro",
+    "braids",
+    "locs",
+    "ponytail",
+    "bun",
+    "receding",
+    "balding",
+)
 
 GLASSES_FAMILIES: tuple[str, ...] = (
-    "round", "rectangular", "square", "oval", "aviator", "cat-eye", "browline", "rimless")
+    "round",
+    "rectangular",
+    "square",
+    "oval",
+    "aviator",
+    "cat-eye",
+    "browline",
+    "rimless",
+)
 
 #: Clothing the pipeline builds (facefarm/compose/garments/clothing.py): ``tshirt`` (crew neck), ``shirt``
 #: (collar), ``sweater``, ``hoodie``, ``jacket``, ``scarf`` (a scarf over a t-shirt).
@@ -50,44 +74,78 @@ FACIAL_HAIR_STYLES: tuple[str, ...] = ("stubble", "moustache", "goatee", "full_b
 
 #: Eye colour family -> (iris melanin 0..1, typical iris sRGB hex). Iris melanin follows the
 #: same 0..1 convention as hair melanin (Principled Hair BSDF): more melanin = darker, browner.
-EYE_COLORS = MappingProxyType({
-    "dark_brown": (0.95, "#3b2314"),
-    "brown": (0.8, "#5e3a1e"),
-    "amber": (0.6, "#8f5b1f"),
-    "hazel": (0.5, "#7a6a3a"),
-    "green": (0.3, "#5d7a48"),
-    "grey": (0.15, "#7c8a94"),
-    "blue": (0.1, "#5a7fa8"),
-})
+EYE_COLORS = MappingProxyType(
+    {
+        "dark_brown": (0.95, "#3b2314"),
+        "brown": (0.8, "#5e3a1e"),
+        "amber": (0.6, "#8f5b1f"),
+        "hazel": (0.5, "#7a6a3a"),
+        "green": (0.3, "#5d7a48"),
+        "grey": (0.15, "#7c8a94"),
+        "blue": (0.1, "#5a7fa8"),
+    }
+)
 
 #: Default identity detail parameters: signed -1..1 weights for the head model's paired
 #: MakeHuman targets, named after the pair without its suffixes ("nose-hump" = nose-hump-decr
 #: at -1 .. nose-hump-incr at +1). Unsided (whole-face) targets only, so a weight never
 #: makes the face asymmetric. A catalog can give its own list (identity.detail_names).
 DEFAULT_DETAIL_NAMES: tuple[str, ...] = (
-    "head-fat", "head-scale-vert", "head-scale-horiz", "head-scale-depth", "head-back-scale-depth",
-    "nose-hump", "nose-flaring", "nose-scale-vert", "nose-scale-horiz", "nose-scale-depth",
-    "nose-point-width", "nose-nostrils-width", "nose-width1", "nose-width2", "nose-width3",
-    "nose-septumangle", "nose-volume", "nose-greek",
-    "chin-prominent", "chin-width", "chin-height", "chin-bones", "chin-jaw-drop", "chin-cleft",
+    "head-fat",
+    "head-scale-vert",
+    "head-scale-horiz",
+    "head-scale-depth",
+    "head-back-scale-depth",
+    "nose-hump",
+    "nose-flaring",
+    "nose-scale-vert",
+    "nose-scale-horiz",
+    "nose-scale-depth",
+    "nose-point-width",
+    "nose-nostrils-width",
+    "nose-width1",
+    "nose-width2",
+    "nose-width3",
+    "nose-septumangle",
+    "nose-volume",
+    "nose-greek",
+    "chin-prominent",
+    "chin-width",
+    "chin-height",
+    "chin-bones",
+    "chin-jaw-drop",
+    "chin-cleft",
     "chin-prognathism",
-    "mouth-scale-horiz", "mouth-scale-vert", "mouth-scale-depth", "mouth-lowerlip-height",
-    "mouth-upperlip-height", "mouth-lowerlip-volume", "mouth-upperlip-volume",
-    "mouth-lowerlip-width", "mouth-upperlip-width", "mouth-cupidsbow", "mouth-cupidsbow-width",
+    "mouth-scale-horiz",
+    "mouth-scale-vert",
+    "mouth-scale-depth",
+    "mouth-lowerlip-height",
+    "mouth-upperlip-height",
+    "mouth-lowerlip-volume",
+    "mouth-upperlip-volume",
+    "mouth-lowerlip-width",
+    "mouth-upperlip-width",
+    "mouth-cupidsbow",
+    "mouth-cupidsbow-width",
     "mouth-philtrum-volume",
-    "forehead-temple", "forehead-scale-vert", "forehead-nubian",
-    "neck-scale-horiz", "neck-double",
+    "forehead-temple",
+    "forehead-scale-vert",
+    "forehead-nubian",
+    "neck-scale-horiz",
+    "neck-double",
 )
 
 #: Asset kind -> ids known without any asset library; what ``validate_asset_ids`` checks
 #: against when the caller has nothing better.
-DEFAULT_KNOWN_ASSETS = MappingProxyType({
-    "hdri": frozenset(HDRI_IDS),
-    "hair_style": frozenset(HAIR_STYLES),
-    "glasses": frozenset(GLASSES_FAMILIES),
-    "clothing": frozenset(CLOTHING_IDS),
-    "headwear": frozenset(HEADWEAR_IDS),
-})
+DEFAULT_KNOWN_ASSETS = MappingProxyType(
+    {
+        "hdri": frozenset(HDRI_IDS),
+        "hair_style": frozenset(HAIR_STYLES),
+        "glasses": frozenset(GLASSES_FAMILIES),
+        "clothing": frozenset(CLOTHING_IDS),
+        "headwear": frozenset(HEADWEAR_IDS),
+    }
+)
 
 #: Approximate head width (m, ear to ear) of an adult; children scale by :func:`head_width_m`.
 ADULT_HEAD_WIDTH_M = 0.155

@@ -48,8 +48,9 @@ def _catalog_source(catalog) -> str | dict:
         if not path.exists() and (CATALOGS / f"{catalog}.json").exists():
             return str(CATALOGS / f"{catalog}.json")  # a shipped catalog by name
         return str(path)
-    raise TypeError(f"catalog must be a path, a shipped catalog's name, a dict or a Catalog "
-                    f"(got {type(catalog).__name__})")
+    raise TypeError(
+        f"catalog must be a path, a shipped catalog's name, a dict or a Catalog (got {type(catalog).__name__})"
+    )
 
 
 def _label(source) -> str:
@@ -95,10 +96,22 @@ class _Tee(io.TextIOBase):
         return not self.quiet and self.stream.isatty()
 
 
-def render(catalog, n: int | None, out: str | os.PathLike, *, seed: int = 0,
-           backend: str | None = None, ray: bool = False, workers: int | None = None, address: str | None = None,
-           max_retries: int = 2, overwrite: bool = False, exports: bool = True, datasheet: bool = True,
-           quiet: bool = True) -> Dataset:
+def render(
+    catalog,
+    n: int | None,
+    out: str | os.PathLike,
+    *,
+    seed: int = 0,
+    backend: str | None = None,
+    ray: bool = False,
+    workers: int | None = None,
+    address: str | None = None,
+    max_retries: int = 2,
+    overwrite: bool = False,
+    exports: bool = True,
+    datasheet: bool = True,
+    quiet: bool = True,
+) -> Dataset:
     """Render ``n`` samples of ``catalog`` into ``out`` exactly as ``facefarm render`` does; returns the dataset.
 
     ``n=None`` takes the catalog's ``size`` (else 16); ``out`` is a folder or an fsspec URL.
@@ -124,8 +137,18 @@ def render(catalog, n: int | None, out: str | os.PathLike, *, seed: int = 0,
     problem = render_cli.plan_problem(cat, seed, n)
     if problem:
         raise ValueError(f"{_label(source)} with n={n}: {problem}")
-    argv = ["render", "catalog", "-o", os.fspath(out), "-n", str(n), "--seed", str(seed),
-            "--max-retries", str(max_retries)]
+    argv = [
+        "render",
+        "catalog",
+        "-o",
+        os.fspath(out),
+        "-n",
+        str(n),
+        "--seed",
+        str(seed),
+        "--max-retries",
+        str(max_retries),
+    ]
     argv += ["--backend", backend] if backend else []
     argv += [] if ray else ["--no-ray"]
     argv += ["--workers", str(workers)] if workers is not None else []
@@ -143,12 +166,16 @@ def render(catalog, n: int | None, out: str | os.PathLike, *, seed: int = 0,
     if status == render_cli.EXIT_INTERRUPTED:
         raise KeyboardInterrupt(f"render into {out} interrupted; call facefarm.render again to finish")
     if status == render_cli.EXIT_ERROR:
-        errors = [line.split("error: ", 1)[1] for line in stderr.buffer.getvalue().splitlines()
-                  if line.startswith("facefarm render: error: ")]
+        errors = [
+            line.split("error: ", 1)[1]
+            for line in stderr.buffer.getvalue().splitlines()
+            if line.startswith("facefarm render: error: ")
+        ]
         raise RenderError("; ".join(errors) or printed.strip() or f"render into {out} failed", printed)
     dataset = load(render_cli.output_root(os.fspath(out)))
     if status == render_cli.EXIT_FAILED:
         failed = dataset.header.get("failed", [])
-        raise RenderError(f"{len(failed)} of {n} samples failed in {out} (see .failed; rendering again retries "
-                          "them)", printed, failed)
+        raise RenderError(
+            f"{len(failed)} of {n} samples failed in {out} (see .failed; rendering again retries them)", printed, failed
+        )
     return dataset

@@ -14,14 +14,18 @@ import sys
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("audit", help="write a datasheet (distributions, intersections, contact sheets) "
-                                     "for a rendered dataset")
+    p = sub.add_parser(
+        "audit", help="write a datasheet (distributions, intersections, contact sheets) for a rendered dataset"
+    )
     p.add_argument("dataset", help="dataset root written by `facefarm render`")
     p.add_argument("--dest", default=None, help="datasheet folder (default DATASET/datasheet)")
     p.add_argument("--no-plots", action="store_true", help="write datasheet.md/json only, no PNG plots")
-    p.add_argument("--verify", action="store_true",
-                   help="hash and decode every sample's files (default: every file's presence and size, and "
-                        "hashes of up to 64 samples spread over the dataset)")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="hash and decode every sample's files (default: every file's presence and size, and "
+        "hashes of up to 64 samples spread over the dataset)",
+    )
     p.set_defaults(func=_audit)
 
 
@@ -41,8 +45,9 @@ def _audit(args) -> int:
         return 1
     except NotOurs as e:
         flag = "choose another --dest" if args.dest else "move it away, or choose another folder with --dest"
-        print(f"facefarm audit: error: {e}; facefarm replaces only a datasheet folder it wrote: {flag}",
-              file=sys.stderr)
+        print(
+            f"facefarm audit: error: {e}; facefarm replaces only a datasheet folder it wrote: {flag}", file=sys.stderr
+        )
         return 1
     except (ValueError, OSError) as e:
         print(f"facefarm audit: {e}", file=sys.stderr)
@@ -50,22 +55,29 @@ def _audit(args) -> int:
     facts = json.loads(md.with_name("datasheet.json").read_text())
     chk = facts["checks"]
     print(f"datasheet: {md}")
-    print(f"{facts['n_samples']} samples, {facts['n_identities']} identities; checked {chk['samples_checked']}: "
-          f"{chk['files_hash_mismatch']} hash mismatches, "
-          f"{chk['samples_checked'] - chk['images_with_provenance']} images without provenance")
+    print(
+        f"{facts['n_samples']} samples, {facts['n_identities']} identities; checked {chk['samples_checked']}: "
+        f"{chk['files_hash_mismatch']} hash mismatches, "
+        f"{chk['samples_checked'] - chk['images_with_provenance']} images without provenance"
+    )
     if chk["problems"]:
         more = f" and {len(chk['problems']) - 3} more" if len(chk["problems"]) > 3 else ""
         print(f"{len(chk['problems'])} file problem(s): {'; '.join(chk['problems'][:3])}{more} (see datasheet.md)")
     if chk["attribute_warnings"]:
-        print(f"{len(chk['attribute_warnings'])} sampled attributes not seen in the segmentation, e.g. "
-              f"{chk['attribute_warnings'][0]} (see datasheet.md)")
+        print(
+            f"{len(chk['attribute_warnings'])} sampled attributes not seen in the segmentation, e.g. "
+            f"{chk['attribute_warnings'][0]} (see datasheet.md)"
+        )
     big = facts["largest_imbalance"]
     if big:
-        print(f"largest imbalance: {big['table']}: {' / '.join(big['max_cell']['levels'])} = "
-              f"{big['max_cell']['count']} vs {' / '.join(big['min_cell']['levels'])} = {big['min_cell']['count']} "
-              f"(ratio {big['ratio']:.2f}; {big['empty_cells']} of {big['n_cells']} cells empty)")
+        print(
+            f"largest imbalance: {big['table']}: {' / '.join(big['max_cell']['levels'])} = "
+            f"{big['max_cell']['count']} vs {' / '.join(big['min_cell']['levels'])} = {big['min_cell']['count']} "
+            f"(ratio {big['ratio']:.2f}; {big['empty_cells']} of {big['n_cells']} cells empty)"
+        )
         me = big["most_empty"]
         if me["empty_cells"]:
-            print(f"most empty cells: {me['table']}: {me['empty_cells']} of {me['n_cells']} combinations "
-                  f"have no sample")
+            print(
+                f"most empty cells: {me['table']}: {me['empty_cells']} of {me['n_cells']} combinations have no sample"
+            )
     return 2 if chk["problems"] else 0

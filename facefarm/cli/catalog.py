@@ -24,18 +24,36 @@ def add_parser(sub) -> None:
 
     v = s.add_parser("validate", help="check a catalog spec; exit 0 with a summary or 1 listing every problem")
     v.add_argument("spec", help="catalog-spec JSON file")
-    v.add_argument("-n", "--n-total", type=int, default=None,
-                   help="dataset size N to check quotas and strata against (default: the catalog's size)")
-    v.add_argument("--known-assets", metavar="JSON", default=None,
-                   help='extra asset ids, {"hdri": [...], "hair_style": [...], ...}, added to the built-in ones')
+    v.add_argument(
+        "-n",
+        "--n-total",
+        type=int,
+        default=None,
+        help="dataset size N to check quotas and strata against (default: the catalog's size)",
+    )
+    v.add_argument(
+        "--known-assets",
+        metavar="JSON",
+        default=None,
+        help='extra asset ids, {"hdri": [...], "hair_style": [...], ...}, added to the built-in ones',
+    )
     v.set_defaults(func=_validate)
 
-    sc = s.add_parser("schema", help="print the catalog JSON Schema (generated from the models); "
-                                     "--write regenerates every schema file")
-    sc.add_argument("--of", choices=tuple(SCHEMA_FILES), default="catalog",
-                    help="which schema to print: catalog spec (default), sample label record, manifest.jsonl line")
-    sc.add_argument("--write", action="store_true",
-                    help=f"also write all of them to facefarm/assets/schema/ ({', '.join(SCHEMA_FILES.values())})")
+    sc = s.add_parser(
+        "schema",
+        help="print the catalog JSON Schema (generated from the models); --write regenerates every schema file",
+    )
+    sc.add_argument(
+        "--of",
+        choices=tuple(SCHEMA_FILES),
+        default="catalog",
+        help="which schema to print: catalog spec (default), sample label record, manifest.jsonl line",
+    )
+    sc.add_argument(
+        "--write",
+        action="store_true",
+        help=f"also write all of them to facefarm/assets/schema/ ({', '.join(SCHEMA_FILES.values())})",
+    )
     sc.set_defaults(func=_schema)
 
     r = s.add_parser("resolve", help="print the resolved JSON of samples")
@@ -49,8 +67,12 @@ def add_parser(sub) -> None:
     d.set_defaults(func=_details)
 
     e = s.add_parser("example", help="print a catalog shipped with facefarm (start your own from it)")
-    e.add_argument("name", nargs="?", default="default",
-                   help=f"one of: {', '.join(sorted(p.stem for p in CATALOGS.glob('*.json')))} (default: default)")
+    e.add_argument(
+        "name",
+        nargs="?",
+        default="default",
+        help=f"one of: {', '.join(sorted(p.stem for p in CATALOGS.glob('*.json')))} (default: default)",
+    )
     e.set_defaults(func=_example)
 
 
@@ -60,8 +82,7 @@ def _details(args) -> int:
 
     names = head_detail_names()
     if names is None:
-        print("facefarm catalog details: the head asset is not built yet; run `facefarm assets build`",
-              file=sys.stderr)
+        print("facefarm catalog details: the head asset is not built yet; run `facefarm assets build`", file=sys.stderr)
         return 1
     for name in sorted(names):
         print(f"{name}{'  (default)' if name in DEFAULT_DETAIL_NAMES else ''}")
@@ -105,8 +126,11 @@ def _validate(args) -> int:
     try:
         return _validate_inner(args)
     except Exception as e:  # noqa: BLE001 - the promise is: no traceback, ever
-        print(f"INVALID {args.spec}: internal error while validating ({type(e).__name__}: {e}); "
-              f"please report it with the spec", file=sys.stderr)
+        print(
+            f"INVALID {args.spec}: internal error while validating ({type(e).__name__}: {e}); "
+            f"please report it with the spec",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -124,12 +148,17 @@ def _validate_inner(args) -> int:
         return _print_problems(args.spec, problems)
     s = cat.sampling
     mode = s.mode + (f" over {', '.join(f.attribute for f in s.stratify_by)}" if s.stratify_by else "")
-    print(f"OK {args.spec}: catalog {cat.name or '(unnamed)'!r} v{cat.catalog_version}, hash {catalog_hash(cat)[:12]}, "
-          f"N={n if n is not None else 'unset'}, {mode}, {len(s.quotas)} quota(s), {len(s.constraints)} rule(s), "
-          f"{cat.identity.images_per_identity} image(s)/identity, {len(cat.ancestry.taxonomy.labels)} ancestry labels, "
-          f"{cat.render.backend} {cat.render.resolution[0]}x{cat.render.resolution[1]}"
-          + ("" if head_detail_names() is not None else
-             " (head asset not built yet: identity.detail_names not checked; run `facefarm assets build`)"))
+    print(
+        f"OK {args.spec}: catalog {cat.name or '(unnamed)'!r} v{cat.catalog_version}, hash {catalog_hash(cat)[:12]}, "
+        f"N={n if n is not None else 'unset'}, {mode}, {len(s.quotas)} quota(s), {len(s.constraints)} rule(s), "
+        f"{cat.identity.images_per_identity} image(s)/identity, {len(cat.ancestry.taxonomy.labels)} ancestry labels, "
+        f"{cat.render.backend} {cat.render.resolution[0]}x{cat.render.resolution[1]}"
+        + (
+            ""
+            if head_detail_names() is not None
+            else " (head asset not built yet: identity.detail_names not checked; run `facefarm assets build`)"
+        )
+    )
     return 0
 
 

@@ -11,18 +11,34 @@ import sys
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="export a rendered dataset to COCO, Hugging Face, WebDataset or "
-                                      "Face Synthetics layout (splits by identity)")
+    p = sub.add_parser(
+        "export",
+        help="export a rendered dataset to COCO, Hugging Face, WebDataset or "
+        "Face Synthetics layout (splits by identity)",
+    )
     p.add_argument("dataset", help="dataset root written by `facefarm render` (folder or fsspec URL)")
-    p.add_argument("--format", "-f", action="append", required=True, metavar="FMT",
-                   help="coco, hf, webdataset, facesynthetics or all; repeat or comma-separate for several")
-    p.add_argument("--dest", default=None,
-                   help="parent folder of the exports (one sub-folder per format); default DATASET/exports")
-    p.add_argument("--splits", default="0.8,0.1,0.1",
-                   help="train,val,test fractions by identity (default 0.8,0.1,0.1; '1' = all train)")
-    p.add_argument("--copy", action="store_true",
-                   help="copy image files instead of hard-linking them from the dataset (the default "
-                        "costs no disk space; with links, editing an exported image in place edits the dataset)")
+    p.add_argument(
+        "--format",
+        "-f",
+        action="append",
+        required=True,
+        metavar="FMT",
+        help="coco, hf, webdataset, facesynthetics or all; repeat or comma-separate for several",
+    )
+    p.add_argument(
+        "--dest", default=None, help="parent folder of the exports (one sub-folder per format); default DATASET/exports"
+    )
+    p.add_argument(
+        "--splits",
+        default="0.8,0.1,0.1",
+        help="train,val,test fractions by identity (default 0.8,0.1,0.1; '1' = all train)",
+    )
+    p.add_argument(
+        "--copy",
+        action="store_true",
+        help="copy image files instead of hard-linking them from the dataset (the default "
+        "costs no disk space; with links, editing an exported image in place edits the dataset)",
+    )
     p.set_defaults(func=_export)
 
 
@@ -44,8 +60,11 @@ def _export(args) -> int:
         print(f"facefarm export: error: {e} (or export elsewhere with --dest)", file=sys.stderr)
         return 1
     except NotOurs as e:
-        print(f"facefarm export: error: {e}; facefarm replaces only an export folder it wrote: move it away, "
-              f"or choose another --dest", file=sys.stderr)
+        print(
+            f"facefarm export: error: {e}; facefarm replaces only an export folder it wrote: move it away, "
+            f"or choose another --dest",
+            file=sys.stderr,
+        )
         return 1
     except (ValueError, OSError) as e:
         print(f"facefarm export: {e}", file=sys.stderr)

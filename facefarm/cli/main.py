@@ -21,7 +21,8 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="facefarm", description="Labelled synthetic human faces from a catalog of attributes.")
+        prog="facefarm", description="Labelled synthetic human faces from a catalog of attributes."
+    )
     parser.add_argument("--version", action="version", version=f"facefarm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS.values():

@@ -10,48 +10,77 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any
 import time
+from typing import Any
 
-from facefarm.sample.atomic import is_out_of_space
 from facefarm.catalog.vocabulary import BACKEND_NAMES
+from facefarm.sample.atomic import is_out_of_space
 
 EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "render", help="render a dataset from a catalog spec (resumable; local or on Ray)",
+        "render",
+        help="render a dataset from a catalog spec (resumable; local or on Ray)",
         description="Render N labelled samples of a catalog into OUT (a folder or an fsspec URL such as "
-                    "s3://bucket/run). Re-running the same command renders only the missing samples.")
+        "s3://bucket/run). Re-running the same command renders only the missing samples.",
+    )
     p.add_argument("spec", help="catalog spec JSON (see `facefarm catalog validate`)")
     p.add_argument("-o", "--output", required=True, help="output folder or fsspec URL (s3://, gs://, file://)")
     p.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
-    p.add_argument("--backend", choices=BACKEND_NAMES, default=None,
-                   help="override the catalog's render.backend")
-    p.add_argument("--workers", type=int, default=None,
-                   help="render workers (default: as many as the cores, GPUs and memory allow)")
-    p.add_argument("--address", default=None,
-                   help="join this Ray cluster (e.g. auto, HEAD:6379; default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="override the catalog's render.backend")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="render workers (default: as many as the cores, GPUs and memory allow)",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        help="join this Ray cluster (e.g. auto, HEAD:6379; default $RAY_ADDRESS, else a local Ray)",
+    )
     p.add_argument("--no-ray", action="store_true", help="render in this process, one sample at a time")
-    p.add_argument("--max-retries", type=int, default=2,
-                   help="extra attempts per sample after a failure or a dead worker (default 2)")
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="extra attempts per sample after a failure or a dead worker (default 2)",
+    )
     p.add_argument("--shard-size", type=int, default=None, help="samples per worker call (default: automatic)")
-    p.add_argument("--shard-timeout", type=float, default=None,
-                   help="seconds a worker may spend on one shard before it counts as hung and its samples go to "
-                        "another worker (default: 10x the slowest sample seen times the shard, at least 300)")
-    p.add_argument("--startup-timeout", type=float, default=300.0,
-                   help="seconds to wait for the first worker to start (default 300)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again "
-                        "(only facefarm's own files: anything else in OUT stays)")
-    p.add_argument("--shrink", action="store_true",
-                   help="allow a smaller -n than OUT's job.json holds: the manifest then lists the first N samples "
-                        "only; the others stay in samples/ (a later larger -n takes them back)")
-    p.add_argument("--verify", action="store_true",
-                   help="re-hash every sample already in OUT (sha256) before trusting it; by default sizes are "
-                        "checked for all and hashes for the newest only; a damaged sample is rendered again")
+    p.add_argument(
+        "--shard-timeout",
+        type=float,
+        default=None,
+        help="seconds a worker may spend on one shard before it counts as hung and its samples go to "
+        "another worker (default: 10x the slowest sample seen times the shard, at least 300)",
+    )
+    p.add_argument(
+        "--startup-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the first worker to start (default 300)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="OUT holds another job (catalog, seed, N or backend): delete its samples and start again "
+        "(only facefarm's own files: anything else in OUT stays)",
+    )
+    p.add_argument(
+        "--shrink",
+        action="store_true",
+        help="allow a smaller -n than OUT's job.json holds: the manifest then lists the first N samples "
+        "only; the others stay in samples/ (a later larger -n takes them back)",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="re-hash every sample already in OUT (sha256) before trusting it; by default sizes are "
+        "checked for all and hashes for the newest only; a damaged sample is rendered again",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-exports", action="store_true", help="skip the catalog's outputs.formats exports")
     p.add_argument("--no-datasheet", action="store_true", help="skip writing OUT/datasheet/")
@@ -63,7 +92,7 @@ def output_root(out: str) -> str:
     if "://" in out and not out.startswith("file://"):
         return out
     if out.startswith("file://"):
-        return "file://" + os.path.abspath(out[len("file://"):])
+        return "file://" + os.path.abspath(out[len("file://") :])
     return os.path.abspath(out)
 
 
@@ -160,9 +189,9 @@ def _ensure_head_asset(args) -> bool:
 
 def run(args) -> int:
     from facefarm.catalog import catalog_hash
+    from facefarm.farm.plan import Job
     from facefarm.head import asset as head_asset
     from facefarm.sample.store import StoreUnavailable, open_store
-    from facefarm.farm.plan import Job
 
     deliver_interrupts()
     if not _ensure_head_asset(args):  # first: the validator checks detail names against it
@@ -181,9 +210,16 @@ def run(args) -> int:
     if problem:
         _err(f"{args.spec} with -n {n}: {problem}")
         return EXIT_ERROR
-    job = Job(catalog=catalog.model_dump(mode="json"), catalog_hash=catalog_hash(catalog), seed=args.seed, n=n,
-              backend=args.backend or catalog.render.backend, device=catalog.render.device,
-              n_matters=depends_on_n(catalog), head_asset=head_asset.input_hash())
+    job = Job(
+        catalog=catalog.model_dump(mode="json"),
+        catalog_hash=catalog_hash(catalog),
+        seed=args.seed,
+        n=n,
+        backend=args.backend or catalog.render.backend,
+        device=catalog.render.device,
+        n_matters=depends_on_n(catalog),
+        head_asset=head_asset.input_hash(),
+    )
     root = output_root(args.output)
     try:
         store = open_store(root, write=True)
@@ -255,14 +291,18 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
     except OSError as e:
         if not is_out_of_space(e):
             raise
-        _err(f"{full or 'the output has no space left'}: the manifest could not be written. Every sample in "
-             f"{root}/samples is whole; free space and re-run the same command to finish")
+        _err(
+            f"{full or 'the output has no space left'}: the manifest could not be written. Every sample in "
+            f"{root}/samples is whole; free space and re-run the same command to finish"
+        )
         return EXIT_ERROR
     for f in header["failed"][:10]:
         print(f"  failed {f['sample_id']}: {f['reason']}", file=sys.stderr)
     rate = summary.rendered / summary.seconds if summary.seconds > 0 else 0.0
-    line = (f"{summary.rendered} done, {summary.skipped} skipped (already complete), {len(summary.failed)} failed"
-            f" -> {root} ({header['n_samples']}/{n} samples; {summary.seconds:.1f} s, {rate:.2f} samples/s)")
+    line = (
+        f"{summary.rendered} done, {summary.skipped} skipped (already complete), {len(summary.failed)} failed"
+        f" -> {root} ({header['n_samples']}/{n} samples; {summary.seconds:.1f} s, {rate:.2f} samples/s)"
+    )
     if error or full:
         _err(error or f"{full}: free space and re-run the same command to finish (every sample kept is whole)")
         print(f"stopped: {line}")
@@ -274,8 +314,10 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
         try:
             problem = _finish(args, store, catalog)
         except KeyboardInterrupt:
-            print(f"interrupted while writing exports or the datasheet: {line}; the samples are complete: "
-                  "re-run the same command (or `facefarm export` / `facefarm audit`) to write them")
+            print(
+                f"interrupted while writing exports or the datasheet: {line}; the samples are complete: "
+                "re-run the same command (or `facefarm export` / `facefarm audit`) to write them"
+            )
             return interrupted_status()
         if problem:
             _err(problem)
@@ -327,8 +369,11 @@ def _destination_problem(args, store, catalog) -> str | None:
 def _finish(args, store, catalog) -> str | None:
     """On a complete dataset: the catalog's exports and the datasheet (local outputs only); error text or None."""
     if not store.is_local:
-        print("exports and datasheet skipped for a remote output: run `facefarm export` / `facefarm audit` "
-              "on a local copy", file=sys.stderr)
+        print(
+            "exports and datasheet skipped for a remote output: run `facefarm export` / `facefarm audit` "
+            "on a local copy",
+            file=sys.stderr,
+        )
         return None
     from facefarm.sample.owned import NotOurs
 
@@ -354,8 +399,7 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
     """Run the workers over ``todo``; returns (Outcome or None, error text or None)."""
     from facefarm.farm.plan import default_shard_size
     from facefarm.farm.progress import Progress
-    from facefarm.farm.workers import (FarmError, Outcome, RayFarm, connect, run_local,
-                                                  start_local_worker)
+    from facefarm.farm.workers import FarmError, Outcome, RayFarm, connect, run_local, start_local_worker
 
     if not todo:
         return Outcome(), None
@@ -367,9 +411,15 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             return run_local(worker, todo, args.max_retries, on_result=progress.result), None
         started = connect(args.address)
         deliver_interrupts()  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
-        farm = RayFarm(job, root, workers=args.workers, max_retries=args.max_retries,
-                       startup_timeout=args.startup_timeout, local=started,
-                       shard_timeout=getattr(args, "shard_timeout", None))
+        farm = RayFarm(
+            job,
+            root,
+            workers=args.workers,
+            max_retries=args.max_retries,
+            startup_timeout=args.startup_timeout,
+            local=started,
+            shard_timeout=getattr(args, "shard_timeout", None),
+        )
         farm.start()
         progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
         shard = args.shard_size or default_shard_size(len(todo), farm.n_workers)

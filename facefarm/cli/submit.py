@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.farm.workers import auth_hint
 
@@ -23,11 +24,15 @@ TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
 def add_parser(sub) -> None:
-    s = sub.add_parser("submit", help="render a dataset as a Ray job on a cluster (prints the job id)",
-                       description=__doc__.split("\n\n")[1])
+    s = sub.add_parser(
+        "submit",
+        help="render a dataset as a Ray job on a cluster (prints the job id)",
+        description=__doc__.split("\n\n")[1],
+    )
     s.add_argument("spec", help="catalog spec JSON")
-    s.add_argument("-o", "--output", required=True,
-                   help="output every node can write: s3://bucket/run, gs://..., or a shared path")
+    s.add_argument(
+        "-o", "--output", required=True, help="output every node can write: s3://bucket/run, gs://..., or a shared path"
+    )
     s.add_argument("--address", required=True, help="the cluster's dashboard, e.g. http://HEAD:8265")
     s.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     s.add_argument("--seed", type=int, default=0)
@@ -36,8 +41,11 @@ def add_parser(sub) -> None:
     s.add_argument("--max-retries", type=int, default=2)
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("--job-id", default=None, help="submission id to use (default: Ray picks one)")
-    s.add_argument("--facefarm-command", default="facefarm",
-                   help="how the cluster runs facefarm (default `facefarm`; e.g. `python -m facefarm`)")
+    s.add_argument(
+        "--facefarm-command",
+        default="facefarm",
+        help="how the cluster runs facefarm (default `facefarm`; e.g. `python -m facefarm`)",
+    )
     s.add_argument("--wait", action="store_true", help="wait for the job and report as `status --wait`")
     s.set_defaults(func=submit)
 
@@ -64,8 +72,20 @@ def _client(address: str):
 
 def entrypoint(args, n: int, catalog_file: str = "catalog.json") -> str:
     """The shell command the cluster runs (in the uploaded working directory)."""
-    argv = [catalog_file, "-o", args.output, "-n", str(n), "--seed", str(args.seed),
-            "--max-retries", str(args.max_retries), "--address", "auto", "--quiet"]
+    argv = [
+        catalog_file,
+        "-o",
+        args.output,
+        "-n",
+        str(n),
+        "--seed",
+        str(args.seed),
+        "--max-retries",
+        str(args.max_retries),
+        "--address",
+        "auto",
+        "--quiet",
+    ]
     if args.backend:
         argv += ["--backend", args.backend]
     if args.workers:
@@ -87,8 +107,10 @@ def submit(args) -> int:
         return 1
     n = args.n if args.n is not None else (catalog.size or 16)
     if "://" not in args.output:
-        print(f"note: {args.output} is a path on the cluster's nodes; use s3://... unless it is a shared file "
-              "system", file=sys.stderr)
+        print(
+            f"note: {args.output} is a path on the cluster's nodes; use s3://... unless it is a shared file system",
+            file=sys.stderr,
+        )
     args.output = output_root(args.output)
     with tempfile.TemporaryDirectory(prefix="facefarm-submit-") as tmp:
         # the canonical JSON (defaults filled, references inlined) has the same hash on any machine
@@ -98,8 +120,11 @@ def submit(args) -> int:
         while True:
             try:
                 job_id = _client(args.address).submit_job(
-                    entrypoint=cmd, submission_id=args.job_id, runtime_env={"working_dir": tmp},
-                    metadata={"facefarm_output": args.output, "facefarm_n": str(n), "facefarm_spec": str(args.spec)})
+                    entrypoint=cmd,
+                    submission_id=args.job_id,
+                    runtime_env={"working_dir": tmp},
+                    metadata={"facefarm_output": args.output, "facefarm_n": str(n), "facefarm_spec": str(args.spec)},
+                )
                 break
             except Exception as e:  # noqa: BLE001 - connection refused, bad address, duplicate id...
                 # a head node that has just started answers 500 until its job agent is up: wait for it

@@ -13,18 +13,16 @@ from typing import Callable
 
 import numpy as np
 
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.compose import user_assets
-from facefarm.compose.posed_head import PosedHead
-from facefarm.compose.hair.strands import hair_strands
-from facefarm.compose.hair.grow import arc_length, resample
-from facefarm.scene.model import Curves, Mesh
 from facefarm.catalog.vocabulary import CLOTHING_IDS, HEADWEAR_IDS
+from facefarm.compose import user_assets
 from facefarm.compose.garments.clothing import clothing_meshes
 from facefarm.compose.garments.headwear import headwear_meshes
-from facefarm.compose.glasses import GlassesParams
-from facefarm.compose.glasses import families
-from facefarm.compose.glasses import fit_glasses
+from facefarm.compose.glasses import GlassesParams, families, fit_glasses
+from facefarm.compose.hair.grow import arc_length, resample
+from facefarm.compose.hair.strands import hair_strands
+from facefarm.compose.posed_head import PosedHead
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import Curves, Mesh
 
 ToWorld = Callable[[np.ndarray], np.ndarray]
 _NO_COLOR = (0.5, 0.5, 0.5)
@@ -46,8 +44,9 @@ def attachments(posed: PosedHead, hair_detail: float = 1.0) -> tuple[list[Mesh],
 
     ``hair_detail``: strand-count multiplier (see :class:`facefarm.scene.model.StrandDensity`).
     """
-    meshes = [_mesh_to_world(m, posed.to_world, posed.rotation)
-              for m in (*glasses_meshes(posed), *garment_meshes(posed))]
+    meshes = [
+        _mesh_to_world(m, posed.to_world, posed.rotation) for m in (*glasses_meshes(posed), *garment_meshes(posed))
+    ]
     strands = _under_headwear_removed(posed, hair_strands(posed, detail=hair_detail))
     curves = [_curves_to_world(c, posed.to_world) for c in strands]
     return meshes, curves
@@ -123,13 +122,19 @@ def garment_meshes(posed: PosedHead) -> list[Mesh]:
     out: list[Mesh] = []
     if (item := worn("clothing")) is not None:
         color = item.color_rgb or _NO_COLOR
-        out += (clothing_meshes(item.id, color, posed.body) if item.id in CLOTHING_IDS
-                else user_assets.fitted_meshes("clothing", item.id, head, vertices, color_rgb=color))
+        out += (
+            clothing_meshes(item.id, color, posed.body)
+            if item.id in CLOTHING_IDS
+            else user_assets.fitted_meshes("clothing", item.id, head, vertices, color_rgb=color)
+        )
     if (item := worn("headwear")) is not None:
         # scarves drape over the clothes
         color = item.color_rgb or _NO_COLOR
-        out += (headwear_meshes(item.id, color, posed.body, under=out) if item.id in HEADWEAR_IDS
-                else user_assets.fitted_meshes("headwear", item.id, head, vertices, color_rgb=color))
+        out += (
+            headwear_meshes(item.id, color, posed.body, under=out)
+            if item.id in HEADWEAR_IDS
+            else user_assets.fitted_meshes("headwear", item.id, head, vertices, color_rgb=color)
+        )
     return out
 
 
@@ -144,6 +149,7 @@ def glasses_meshes(posed: PosedHead) -> list[Mesh]:
     if params is None:
         return []
     if params.family not in families():
-        return user_assets.fitted_meshes("glasses", params.family, posed.head, posed.vertices,
-                                         color_rgb=params.color_rgb)
+        return user_assets.fitted_meshes(
+            "glasses", params.family, posed.head, posed.vertices, color_rgb=params.color_rgb
+        )
     return list(fit_glasses(params, posed.head, posed.vertices).meshes)

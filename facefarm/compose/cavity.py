@@ -36,8 +36,7 @@ def _hemisphere(k: int) -> np.ndarray:
 _DIRS = _hemisphere(RAYS)
 
 
-def mouth_light(points: np.ndarray, normals: np.ndarray, landmarks: np.ndarray,
-                forward: np.ndarray) -> np.ndarray:
+def mouth_light(points: np.ndarray, normals: np.ndarray, landmarks: np.ndarray, forward: np.ndarray) -> np.ndarray:
     """(n,) float32 in 0..1: the share of light reaching each of the (n, 3) ``points`` (unit
     ``normals`` (n, 3)) inside the mouth, given the (70, 3) ``landmarks`` of the same head (same
     frame) and the face's unit ``forward`` direction there. Points in front of the opening get 1."""
@@ -52,7 +51,7 @@ def mouth_light(points: np.ndarray, normals: np.ndarray, landmarks: np.ndarray,
     x = across - (across @ z) * z
     x /= max(float(np.linalg.norm(x)), 1e-12)
     y = np.cross(z, x)
-    depth = (centre - p) @ z                      # > 0 behind the opening
+    depth = (centre - p) @ z  # > 0 behind the opening
     light = np.ones(len(p))
     inside = depth > 0.0
     if not inside.any() or half_h < 1e-5:
@@ -65,8 +64,8 @@ def mouth_light(points: np.ndarray, normals: np.ndarray, landmarks: np.ndarray,
     t = np.cross(helper, ni)
     t /= vectors.length(t, True)
     b = np.cross(ni, t)
-    d = (_DIRS[None, :, :1] * t[:, None] + _DIRS[None, :, 1:2] * b[:, None] + _DIRS[None, :, 2:] * ni[:, None])
-    along = d @ z                                  # (m, k) towards the plane when > 0
+    d = _DIRS[None, :, :1] * t[:, None] + _DIRS[None, :, 1:2] * b[:, None] + _DIRS[None, :, 2:] * ni[:, None]
+    along = d @ z  # (m, k) towards the plane when > 0
     towards = along > 1e-6
     s = di[:, None] / np.where(towards, along, 1.0)
     hit = pi[:, None, :] + s[..., None] * d - centre

@@ -15,27 +15,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from facefarm.catalog.colors import srgb_to_linear
+from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
 from facefarm.compose import cavity, eyes, skin, skin_detail
-from facefarm.scene import white_balance
 from facefarm.compose.attachments import attachments
-from facefarm.compose.posed_head import PosedHead
-from facefarm.geometry.camera import Camera, intrinsics, look_at
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.scene.environment import hdri_path
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
-from facefarm.head.model import HeadModel, IdentityParams
-from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
-from facefarm.scene.model import RASTER_STRANDS, Environment, Landmarks, Light, Mesh, Scene, StrandDensity
+from facefarm.compose.posed_head import PosedHead
+from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.geometry.triangles import vertex_normals
-from facefarm.scene.model import OCCLUSION_ATTRIBUTE
-from facefarm.catalog.colors import srgb_to_linear_rgb
+from facefarm.head.model import HeadModel, IdentityParams
+from facefarm.scene import white_balance
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.environment import hdri_path
+from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
+from facefarm.scene.model import (
+    OCCLUSION_ATTRIBUTE,
+    RASTER_STRANDS,
+    Environment,
+    Landmarks,
+    Light,
+    Mesh,
+    Scene,
+    StrandDensity,
+)
 
 # Units that move the eyeballs: we drive gaze by rotating our own eyeballs instead,
 # and keep only the lid motion that follows gaze (see _gaze_units).
 _EYE_LOOK = ("eyeLookUp", "eyeLookDown", "eyeLookIn", "eyeLookOut")
-
 
 
 def _gaze_units(units: dict[str, float], yaw: float, pitch: float, blink: float) -> dict[str, float]:
@@ -52,10 +58,14 @@ def _gaze_units(units: dict[str, float], yaw: float, pitch: float, blink: float)
 
 def identity_params(sample) -> IdentityParams:
     return IdentityParams(
-        age_years=float(sample.age_years), gender=float(sample.gender),
-        ancestry=dict(sample.ancestry_weights), muscle=float(sample.muscle),
-        weight=float(sample.weight), proportions=float(sample.proportions),
-        details=dict(sample.shape_details))
+        age_years=float(sample.age_years),
+        gender=float(sample.gender),
+        ancestry=dict(sample.ancestry_weights),
+        muscle=float(sample.muscle),
+        weight=float(sample.weight),
+        proportions=float(sample.proportions),
+        details=dict(sample.shape_details),
+    )
 
 
 def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RASTER_STRANDS) -> Scene:
@@ -92,17 +102,26 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     normals = _landmark_normals(head, verts, surface, len(dense)) @ posed.rotation.T
-    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70,
-                          normals=normals)
+    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70, normals=normals)
 
     face = to_world(geo.face_centre)
     environment, lights = _lighting(sample, face)
-    wb = white_balance.gains(white_balance.illuminant(environment, lights, face, camera.camera_to_world[:3, 3] - face),
-                             sample.camera.white_balance)
+    wb = white_balance.gains(
+        white_balance.illuminant(environment, lights, face, camera.camera_to_world[:3, 3] - face),
+        sample.camera.white_balance,
+    )
     meta = {"sample_id": sample.sample_id, "head_scale": geo.scale, "hair_detail": detail}
-    return Scene(meshes=tuple(meshes), camera=camera, environment=environment,
-                 landmarks=landmarks, head_pose=head_pose, lights=tuple(lights), curves=tuple(curves),
-                 meta=meta, white_balance=wb)
+    return Scene(
+        meshes=tuple(meshes),
+        camera=camera,
+        environment=environment,
+        landmarks=landmarks,
+        head_pose=head_pose,
+        lights=tuple(lights),
+        curves=tuple(curves),
+        meta=meta,
+        white_balance=wb,
+    )
 
 
 def _landmark_normals(head: HeadModel, verts: np.ndarray, surface, n_dense: int) -> np.ndarray:
@@ -169,8 +188,12 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
             part_verts = fine_verts[vidx]
             light = np.ones(len(vidx), np.float32)
             # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
-            light[inside] = cavity.mouth_light(part_verts[inside], vertex_normals(part_verts, mouth_faces)[inside],
-                                               landmarks, np.array([0.0, 0.0, 1.0]))
+            light[inside] = cavity.mouth_light(
+                part_verts[inside],
+                vertex_normals(part_verts, mouth_faces)[inside],
+                landmarks,
+                np.array([0.0, 0.0, 1.0]),
+            )
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,
@@ -230,10 +253,15 @@ def _camera(cam, face_offset: np.ndarray, target_world: np.ndarray) -> Camera:
     """Camera at ``distance_m`` in front of the unposed face centre, looking at the posed one."""
     jitter = np.asarray(cam.position_jitter_m, float)
     eye = face_offset + np.array([0.0, 0.0, cam.distance_m]) + jitter
-    K = intrinsics(cam.focal_mm, cam.sensor_width_mm, cam.width, cam.height,
-                   tuple(cam.principal_offset_px))
-    return Camera(K=K, world_to_camera=look_at(eye, target_world), width=int(cam.width),
-                  height=int(cam.height), near=0.02, far=20.0)
+    K = intrinsics(cam.focal_mm, cam.sensor_width_mm, cam.width, cam.height, tuple(cam.principal_offset_px))
+    return Camera(
+        K=K,
+        world_to_camera=look_at(eye, target_world),
+        width=int(cam.width),
+        height=int(cam.height),
+        near=0.02,
+        far=20.0,
+    )
 
 
 def _lighting(sample, target):
@@ -248,11 +276,15 @@ def _lighting(sample, target):
     for extra in lt.extra_lights:
         tint = np.asarray(kelvin_to_linear_rgb(extra.color_temperature_k))
         tint = tint * np.asarray([srgb_to_linear(c) for c in extra.color_rgb])
-        lights.append(Light(
-            kind=extra.kind, color=tuple(float(c) for c in tint / max(tint.max(), 1e-6)),
-            intensity=float(extra.intensity_w),
-            pose=direction_pose(extra.azimuth_deg, extra.elevation_deg, extra.distance_m, target),
-            size=float(extra.size_m)))
+        lights.append(
+            Light(
+                kind=extra.kind,
+                color=tuple(float(c) for c in tint / max(tint.max(), 1e-6)),
+                intensity=float(extra.intensity_w),
+                pose=direction_pose(extra.azimuth_deg, extra.elevation_deg, extra.distance_m, target),
+                size=float(extra.size_m),
+            )
+        )
     return env, lights
 
 

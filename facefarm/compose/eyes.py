@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-IRIS_HALF_ANGLE = np.radians(33.0)   # iris diameter ~ 11.5 mm on a 12 mm-radius eye
+IRIS_HALF_ANGLE = np.radians(33.0)  # iris diameter ~ 11.5 mm on a 12 mm-radius eye
 PUPIL_HALF_ANGLE = np.radians(11.0)
 LIMBUS_WIDTH = np.radians(3.0)
 

@@ -26,13 +26,12 @@ from typing import Any, Literal, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from facefarm.paths import ASSETS
+from facefarm.catalog.colors import rgb, srgb_to_linear_rgb
+from facefarm.geometry import vectors
 from facefarm.geometry.surface import SurfaceDistance, orient_outward, sweep
+from facefarm.paths import ASSETS
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import Material, Mesh
-from facefarm.geometry import vectors
-from facefarm.catalog.colors import rgb
-from facefarm.catalog.colors import srgb_to_linear_rgb
 
 FAMILIES_PATH = ASSETS / "glasses" / "families.json"
 
@@ -42,10 +41,10 @@ VERTEX_DISTANCE_M = 0.012
 CLEARANCE_M = 0.0015
 #: Adult inter-pupil distance the fit scales from (children get proportionally smaller frames).
 ADULT_IPD_M = 0.063
-PANTOSCOPIC_TILT_DEG = 8.0   # lens bottoms towards the cheeks, as worn
-WRAP_DEG = 5.0               # face-form: temporal lens edges further back
+PANTOSCOPIC_TILT_DEG = 8.0  # lens bottoms towards the cheeks, as worn
+WRAP_DEG = 5.0  # face-form: temporal lens edges further back
 LENS_THICKNESS_M = 0.002
-BASE_CURVE_RADIUS_M = 0.11   # front surface radius of the lens (a ~4.5 D base curve)
+BASE_CURVE_RADIUS_M = 0.11  # front surface radius of the lens (a ~4.5 D base curve)
 _OUTLINE_POINTS = 72
 
 # parts of the head the glasses must stay clear of, by HeadModel.part_names
@@ -120,8 +119,8 @@ class GlassesParams:
             color_rgb=tuple(g.color_rgb) if g.color_rgb is not None else d.color_rgb,
             thickness_mm=float(g.thickness_mm) if g.thickness_mm is not None else d.thickness_mm,
             lens_tint_rgb=tuple(g.lens_tint_rgb) if g.lens_tint_rgb is not None else d.lens_tint_rgb,
-            lens_transmission=(float(g.lens_transmission) if g.lens_transmission is not None
-                               else d.lens_transmission))
+            lens_transmission=(float(g.lens_transmission) if g.lens_transmission is not None else d.lens_transmission),
+        )
 
 
 @dataclass(frozen=True)
@@ -131,10 +130,9 @@ class FittedGlasses:
     meshes: tuple[Mesh, ...]
     lens_width: float
     bridge_width: float
-    vertex_distance: float     # lens back (at its centre) to the cornea apex, after the push
-    forward_push: float        # how far the front had to move forward to clear the face
-    clearance: float           # smallest distance of the front and temples to the head, as fitted
-
+    vertex_distance: float  # lens back (at its centre) to the cornea apex, after the push
+    forward_push: float  # how far the front had to move forward to clear the face
+    clearance: float  # smallest distance of the front and temples to the head, as fitted
 
 
 # ---------------------------------------------------------------------------------- outline
@@ -154,10 +152,10 @@ def lens_outline(outline: LensOutline, width: float, n: int = _OUTLINE_POINTS) -
     u = u - outline.bottom_nasal_shift * np.where(top, 0.0, np.abs(s) ** 2)
     # most lenses are cut away where the nose widens below the bridge
     low = np.clip(-v / outline.bottom_scale, 0.0, 1.0)
-    u = u + outline.nasal_cut * np.clip(-u, 0.0, 1.0) * low ** 1.5
+    u = u + outline.nasal_cut * np.clip(-u, 0.0, 1.0) * low**1.5
     # cat-eye: lift the upper temporal corner
     u_t = np.clip(u, 0.0, None)
-    v = v + outline.temporal_lift * np.where(top, u_t ** 2 * np.abs(s) ** 0.3, 0.0)
+    v = v + outline.temporal_lift * np.where(top, u_t**2 * np.abs(s) ** 0.3, 0.0)
     a = np.radians(outline.tilt_deg)
     u, v = u * np.cos(a) - v * np.sin(a), u * np.sin(a) + v * np.cos(a)
     pts = np.stack([u, v], axis=1)
@@ -186,10 +184,10 @@ def _outline_normals(pts: np.ndarray) -> np.ndarray:
 class _Face:
     """Landmarks of the head the fit needs, head frame (metres)."""
 
-    eye_centres: np.ndarray   # (2, 3) right, left
-    cornea_z: float           # most forward point of either eyeball
+    eye_centres: np.ndarray  # (2, 3) right, left
+    cornea_z: float  # most forward point of either eyeball
     ipd: float
-    ears: tuple[dict, dict]   # per side (right, left): top (3,), height, depth
+    ears: tuple[dict, dict]  # per side (right, left): top (3,), height, depth
 
 
 def _measure(head, v: np.ndarray) -> _Face:
@@ -201,10 +199,20 @@ def _measure(head, v: np.ndarray) -> _Face:
         y_top, y_bot = e[:, 1].max(), e[:, 1].min()
         h = y_top - y_bot
         near_top = e[e[:, 1] > y_top - 0.15 * h]
-        ears.append({"top": np.array([near_top[:, 0].mean(), y_top, near_top[:, 2].mean()]),
-                     "height": h, "depth": e[:, 2].max() - e[:, 2].min(), "back": e[:, 2].min()})
-    return _Face(eye_centres=centres, cornea_z=float(eye_v[:, 2].max()),
-                 ipd=float(np.linalg.norm(centres[1] - centres[0])), ears=(ears[0], ears[1]))
+        ears.append(
+            {
+                "top": np.array([near_top[:, 0].mean(), y_top, near_top[:, 2].mean()]),
+                "height": h,
+                "depth": e[:, 2].max() - e[:, 2].min(),
+                "back": e[:, 2].min(),
+            }
+        )
+    return _Face(
+        eye_centres=centres,
+        cornea_z=float(eye_v[:, 2].max()),
+        ipd=float(np.linalg.norm(centres[1] - centres[0])),
+        ears=(ears[0], ears[1]),
+    )
 
 
 class HeadClearance:
@@ -233,15 +241,16 @@ class HeadClearance:
         return d, nrm
 
 
-def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
-                clearance: HeadClearance | None = None) -> FittedGlasses:
+def fit_glasses(
+    params: GlassesParams, head, vertices: np.ndarray, clearance: HeadClearance | None = None
+) -> FittedGlasses:
     """Build and fit the glasses of ``params`` to ``vertices`` ((V, 3) head frame of ``head``)."""
     fam = families()[params.family]
     v = np.asarray(vertices, np.float64)
     face = _measure(head, v)
     clear = clearance or HeadClearance(head, v)
     s = float(np.clip(face.ipd / ADULT_IPD_M, 0.5, 1.2))
-    t = params.thickness_mm * 1e-3 * (0.6 + 0.4 * s)   # thinner frames on small faces
+    t = params.thickness_mm * 1e-3 * (0.6 + 0.4 * s)  # thinner frames on small faces
 
     width = fam.width_per_ipd * face.ipd
     outline = lens_outline(fam.outline, width)
@@ -254,8 +263,7 @@ def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
         """Front and origin: bridge centre on the eyes' midline, lens centres a little below
         the pupils, lens backs one vertex distance in front of the corneas."""
         front = _Front.build(fam, outline, width, fam.dbl_per_ipd * face.ipd * dbl_scale, t)
-        origin = np.array([mid[0], mid[1] + (lift - 0.08) * height,
-                           face.cornea_z + vd + LENS_THICKNESS_M / 2])
+        origin = np.array([mid[0], mid[1] + (lift - 0.08) * height, face.cornea_z + vd + LENS_THICKNESS_M / 2])
         return front, origin
 
     # a wide or prominent nose would push the frame far forward: then also try a wider
@@ -292,9 +300,14 @@ def fit_glasses(params: GlassesParams, head, vertices: np.ndarray,
 
     meshes = _meshes(parts, fam, params)
     lens_back = place(np.array([[front.lens_centre_x, 0.0, -LENS_THICKNESS_M / 2]]))[0]
-    return FittedGlasses(meshes=tuple(meshes), lens_width=float(width), bridge_width=float(dbl),
-                         vertex_distance=float(lens_back[2] - face.cornea_z), forward_push=float(push),
-                         clearance=min(lowest))
+    return FittedGlasses(
+        meshes=tuple(meshes),
+        lens_width=float(width),
+        bridge_width=float(dbl),
+        vertex_distance=float(lens_back[2] - face.cornea_z),
+        forward_push=float(push),
+        clearance=min(lowest),
+    )
 
 
 def _forward_push(pts: np.ndarray, clear: HeadClearance) -> tuple[float, np.ndarray]:
@@ -335,11 +348,11 @@ class _Front:
     """The rigid front (lenses, rims, bridge, endpieces) in the glasses frame: origin at the
     bridge centre on the lens mid-plane, axes as the head frame."""
 
-    parts: list                 # (points (n,3), faces (m,3), role) ; role: lens_r/lens_l/rim/bridge/...
-    lens_centre_x: float        # left lens centre (+x); the right one is mirrored
-    rim_path: np.ndarray        # (n, 3) left rim centre line (or lens edge when rimless)
-    outline: np.ndarray         # (n, 2) lens outline
-    hinge_left: np.ndarray      # (3,) end of the left endpiece, where the temple starts
+    parts: list  # (points (n,3), faces (m,3), role) ; role: lens_r/lens_l/rim/bridge/...
+    lens_centre_x: float  # left lens centre (+x); the right one is mirrored
+    rim_path: np.ndarray  # (n, 3) left rim centre line (or lens edge when rimless)
+    outline: np.ndarray  # (n, 2) lens outline
+    hinge_left: np.ndarray  # (3,) end of the left endpiece, where the temple starts
     pad_anchor_left: np.ndarray  # (3,) lower nasal rim point the left pad arm leaves from
 
     def points(self) -> np.ndarray:
@@ -393,7 +406,7 @@ class _Front:
                 parts += [(wv, wf, "wire"), (_mirror(wv), wf[:, ::-1], "wire")]
                 top = np.flatnonzero(outline[:, 1] > -0.15 * half_h)
                 gap = int(np.argmax(np.diff(np.concatenate([top, top[:1] + len(outline)]))))
-                arc = np.roll(top, -(gap + 1))                 # contiguous, temple -> top -> nose
+                arc = np.roll(top, -(gap + 1))  # contiguous, temple -> top -> nose
                 bv, bf = sweep(rim_path[arc], prof, up=up[arc], scale=scale[arc])
                 parts += [(bv, bf, "rim"), (_mirror(bv), bf[:, ::-1], "rim")]
             else:
@@ -408,26 +421,32 @@ class _Front:
             return to3d(np.array([[p2[0], p2[1], sag[i]]]))[0], i
 
         # bridge: from the left nasal rim to its mirror image
-        n_l, _ = rim_point(0.3, 0.75, True, 0.0)   # bridges sit high, over the nasion
+        n_l, _ = rim_point(0.3, 0.75, True, 0.0)  # bridges sit high, over the nasion
         n_r = _mirror(n_l)
         arch = (0.0015 + 0.12 * dbl) if fam.bridge != "saddle" else 0.0008
         mid = 0.5 * (n_l + n_r) + np.array([0.0, arch, 0.001])
         path = _bezier(n_r, mid, n_l, 24)
         if fam.bridge == "saddle":
             bh = max(t * max(fam.rim_top, 1.0) * 1.1, 0.002)
-            bv, bf = sweep(path, _rect(), up=np.tile([0.0, 0.0, 1.0], (len(path), 1)),
-                           scale=np.tile([0.5 * bh, 0.5 * (depth or 0.003)], (len(path), 1)))
+            bv, bf = sweep(
+                path,
+                _rect(),
+                up=np.tile([0.0, 0.0, 1.0], (len(path), 1)),
+                scale=np.tile([0.5 * bh, 0.5 * (depth or 0.003)], (len(path), 1)),
+            )
         else:
             r = _wire_radius(t)
-            bv, bf = sweep(path, _circle(8), up=np.tile([0.0, 0.0, 1.0], (len(path), 1)),
-                           scale=np.tile([r, r], (len(path), 1)))
+            bv, bf = sweep(
+                path, _circle(8), up=np.tile([0.0, 0.0, 1.0], (len(path), 1)), scale=np.tile([r, r], (len(path), 1))
+            )
         parts.append((bv, bf, "bridge" if fam.bridge == "saddle" else "wire"))
         if fam.bridge == "double":
             top_l, _ = rim_point(0.75, 1.0, True, 0.0)
             path = _bezier(_mirror(top_l), 0.5 * (top_l + _mirror(top_l)) + [0, 0, 0.0005], top_l, 16)
             r = _wire_radius(t)
-            tv, tf = sweep(path, _circle(8), up=np.tile([0.0, 0.0, 1.0], (len(path), 1)),
-                           scale=np.tile([r, r], (len(path), 1)))
+            tv, tf = sweep(
+                path, _circle(8), up=np.tile([0.0, 0.0, 1.0], (len(path), 1)), scale=np.tile([r, r], (len(path), 1))
+            )
             parts.append((tv, tf, "wire"))
 
         # endpieces: from the temporal rim back to the hinge
@@ -436,19 +455,30 @@ class _Front:
         path = _bezier(e0, e0 + np.array([0.0035, 0.0, -0.0005]), hinge, 10)
         if metal:
             r = _wire_radius(t) * 1.3
-            ev, ef = sweep(path, _circle(8), up=np.tile([0.0, 1.0, 0.0], (len(path), 1)),
-                           scale=np.tile([r, r], (len(path), 1)))
+            ev, ef = sweep(
+                path, _circle(8), up=np.tile([0.0, 1.0, 0.0], (len(path), 1)), scale=np.tile([r, r], (len(path), 1))
+            )
             role = "wire"
         else:
             eh = float(np.clip(1.4 * t, 0.003, 0.006))
-            ev, ef = sweep(path, _rect(), up=np.tile([0.0, 1.0, 0.0], (len(path), 1)),
-                           scale=np.tile([0.0012, 0.5 * eh], (len(path), 1)))
+            ev, ef = sweep(
+                path,
+                _rect(),
+                up=np.tile([0.0, 1.0, 0.0], (len(path), 1)),
+                scale=np.tile([0.0012, 0.5 * eh], (len(path), 1)),
+            )
             role = "rim"
         parts += [(ev, ef, role), (_mirror(ev), ef[:, ::-1], role)]
 
         pad_anchor, _ = rim_point(-0.65, -0.05, True, 0.0)
-        return _Front(parts=parts, lens_centre_x=cx, rim_path=rim_path, outline=outline,
-                      hinge_left=hinge, pad_anchor_left=pad_anchor)
+        return _Front(
+            parts=parts,
+            lens_centre_x=cx,
+            rim_path=rim_path,
+            outline=outline,
+            hinge_left=hinge,
+            pad_anchor_left=pad_anchor,
+        )
 
 
 def _wire_radius(t: float) -> float:
@@ -457,7 +487,7 @@ def _wire_radius(t: float) -> float:
 
 def _sag(outline: np.ndarray) -> np.ndarray:
     """(n,) z of the lens front surface at outline points: a sphere of the base-curve radius."""
-    r2 = (outline ** 2).sum(axis=1)
+    r2 = (outline**2).sum(axis=1)
     return -r2 / (2 * BASE_CURVE_RADIUS_M)
 
 
@@ -466,13 +496,13 @@ def _lens_solid(outline: np.ndarray, thickness: float, rings: int = 5) -> tuple[
     (u, v, z), z = 0 the mid-plane at the lens centre. Returns ((V,3), (F,3)) outward-facing."""
     n = len(outline)
     frac = np.linspace(0.0, 1.0, rings + 1)[1:]
-    ring2 = np.concatenate([outline * f for f in frac])             # (rings*n, 2)
+    ring2 = np.concatenate([outline * f for f in frac])  # (rings*n, 2)
     pts2 = np.vstack([[0.0, 0.0], ring2])
-    sag = -(pts2 ** 2).sum(axis=1) / (2 * BASE_CURVE_RADIUS_M)
+    sag = -(pts2**2).sum(axis=1) / (2 * BASE_CURVE_RADIUS_M)
     front = np.column_stack([pts2, sag + thickness / 2])
     back = np.column_stack([pts2, sag - thickness / 2])
     fan: list[list[int]] = []
-    for j in range(n):                                              # centre fan
+    for j in range(n):  # centre fan
         fan.append([0, 1 + j, 1 + (j + 1) % n])
     for r in range(rings - 1):
         a0, b0 = 1 + r * n, 1 + (r + 1) * n
@@ -497,7 +527,7 @@ def _pads(front: _Front, place, clear: HeadClearance, s: float) -> list:
     for side in (0, 1):
         anchor = front.pad_anchor_left if side == 1 else _mirror(front.pad_anchor_left)
         a = place(anchor[None])[0]
-        inward = -1.0 if side == 1 else 1.0   # towards the midline
+        inward = -1.0 if side == 1 else 1.0  # towards the midline
         start = a + np.array([inward * 0.002, -0.002, -0.002])
         # slide back (-z) from the rim until just short of the nose
         zs = np.arange(0.0, 0.02, 0.0005)
@@ -526,8 +556,9 @@ def _pads(front: _Front, place, clear: HeadClearance, s: float) -> list:
             if short.max() <= 0:
                 break
             path = path + nrm * short[:, None]
-        wv, wf = sweep(path, _circle(6), up=np.tile([0.0, 1.0, 0.0], (len(path), 1)),
-                       scale=np.tile([r, r], (len(path), 1)))
+        wv, wf = sweep(
+            path, _circle(6), up=np.tile([0.0, 1.0, 0.0], (len(path), 1)), scale=np.tile([r, r], (len(path), 1))
+        )
         out.append((wv, wf, "wire"))
     return out
 
@@ -541,8 +572,9 @@ def _frame_from_normal(n: np.ndarray) -> np.ndarray:
     return np.column_stack([x, y, z])
 
 
-def _temple(hinge: np.ndarray, ear: dict, fam: FrameFamily, t: float,
-            clear: HeadClearance) -> tuple[np.ndarray, np.ndarray, float]:
+def _temple(
+    hinge: np.ndarray, ear: dict, fam: FrameFamily, t: float, clear: HeadClearance
+) -> tuple[np.ndarray, np.ndarray, float]:
     """A temple from ``hinge`` to just above the ear root, then down behind the ear, pushed
     clear of the skin. Returns (vertices (n,3), faces (m,3), smallest surface gap in metres)."""
     metal = fam.material == "metal"
@@ -580,12 +612,31 @@ def _temple(hinge: np.ndarray, ear: dict, fam: FrameFamily, t: float,
 def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
     """Group the placed parts into frame meshes by material and one mesh per lens."""
     lin = srgb_to_linear_rgb(params.color_rgb)
-    acetate = Material(name="glasses_acetate", kind="glasses_frame", base_color=lin, roughness=0.3,
-                       specular=0.5, frame_material="acetate")
-    metal = Material(name="glasses_metal", kind="glasses_frame", base_color=lin, roughness=0.25,
-                     metallic=1.0, specular=0.5, frame_material="metal")
-    pad = Material(name="glasses_pad", kind="glasses_frame", base_color=(0.75, 0.75, 0.72), roughness=0.2,
-                   alpha=1.0, frame_material="silicone")
+    acetate = Material(
+        name="glasses_acetate",
+        kind="glasses_frame",
+        base_color=lin,
+        roughness=0.3,
+        specular=0.5,
+        frame_material="acetate",
+    )
+    metal = Material(
+        name="glasses_metal",
+        kind="glasses_frame",
+        base_color=lin,
+        roughness=0.25,
+        metallic=1.0,
+        specular=0.5,
+        frame_material="metal",
+    )
+    pad = Material(
+        name="glasses_pad",
+        kind="glasses_frame",
+        base_color=(0.75, 0.75, 0.72),
+        roughness=0.2,
+        alpha=1.0,
+        frame_material="silicone",
+    )
     groups: dict[str, list] = {"acetate": [], "metal": [], "pad": []}
     lenses = []
     for pts, faces, role in parts:
@@ -602,18 +653,40 @@ def _meshes(parts, fam: FrameFamily, params: GlassesParams) -> list[Mesh]:
     for key, mat in (("acetate", acetate), ("metal", metal), ("pad", pad)):
         if groups[key]:
             v, f = _concat(groups[key])
-            out.append(Mesh(name=f"glasses_{key}", vertices=v.astype(np.float32), faces=f.astype(np.int32),
-                            face_class=np.full(len(f), cls, np.uint8), material=mat, smooth=True))
+            out.append(
+                Mesh(
+                    name=f"glasses_{key}",
+                    vertices=v.astype(np.float32),
+                    faces=f.astype(np.int32),
+                    face_class=np.full(len(f), cls, np.uint8),
+                    material=mat,
+                    smooth=True,
+                )
+            )
     tint = srgb_to_linear_rgb(params.lens_tint_rgb)
     trans = float(np.clip(params.lens_transmission, 0.0, 1.0))
     # base_color is what passes through (Cycles' transparent colour): tint x transmission;
     # alpha is the rasteriser's opacity
-    lens_mat = Material(name="glasses_lens", kind="glasses_lens", base_color=rgb(np.asarray(tint) * trans),
-                        roughness=0.02, specular=0.5, ior=1.5, alpha=float(np.clip(1.0 - trans, 0.04, 0.97)))
+    lens_mat = Material(
+        name="glasses_lens",
+        kind="glasses_lens",
+        base_color=rgb(np.asarray(tint) * trans),
+        roughness=0.02,
+        specular=0.5,
+        ior=1.5,
+        alpha=float(np.clip(1.0 - trans, 0.04, 0.97)),
+    )
     for pts, faces, role in lenses:
-        out.append(Mesh(name=f"glasses_{role}", vertices=pts.astype(np.float32), faces=faces.astype(np.int32),
-                        face_class=np.full(len(faces), cls, np.uint8), material=lens_mat,
-                        occludes_landmarks=False))
+        out.append(
+            Mesh(
+                name=f"glasses_{role}",
+                vertices=pts.astype(np.float32),
+                faces=faces.astype(np.int32),
+                face_class=np.full(len(faces), cls, np.uint8),
+                material=lens_mat,
+                occludes_landmarks=False,
+            )
+        )
     return out
 
 
@@ -629,7 +702,6 @@ def _concat(items) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(vs), np.concatenate(fs)
 
 
-
 def _circle(m: int) -> np.ndarray:
     a = np.linspace(0.0, 2 * np.pi, m, endpoint=False)
     return np.stack([np.cos(a), np.sin(a)], axis=1)
@@ -643,7 +715,7 @@ def _rect() -> np.ndarray:
 
 def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, n: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n)[:, None]
-    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
 
 
 def _ellipsoid(radii: np.ndarray, rings: int = 6, segs: int = 10) -> tuple[np.ndarray, np.ndarray]:

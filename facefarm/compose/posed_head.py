@@ -46,8 +46,9 @@ class PosedHead:
     face: FaceGeometry
 
     @staticmethod
-    def pose(sample: ResolvedSample, head: HeadModel, vertices: np.ndarray, rest: np.ndarray | None = None
-             ) -> "PosedHead":
+    def pose(
+        sample: ResolvedSample, head: HeadModel, vertices: np.ndarray, rest: np.ndarray | None = None
+    ) -> "PosedHead":
         """The posed head of ``sample`` for head-frame ``vertices`` (``rest``: the identity without
         expression, default ``vertices``)."""
         v = np.asarray(vertices, np.float64)

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facefarm.catalog.colors import srgb_to_linear_rgb
 from facefarm.catalog.rng import identity_stream
 from facefarm.catalog.skin_tone import skin_albedo_linear
 from facefarm.compose.hair.colour import hair_albedo_linear
+from facefarm.geometry import vectors
 from facefarm.scene.classes import CLASS_IDS
 from facefarm.scene.model import Material
-from facefarm.geometry import vectors
-from facefarm.catalog.colors import srgb_to_linear_rgb
 
 ADULT_INTEROCULAR_M = 0.063
 
@@ -28,11 +28,11 @@ ADULT_INTEROCULAR_M = 0.063
 class FaceGeometry:
     """Reference points of one identity's rest mesh (head frame, metres)."""
 
-    pivot: np.ndarray        # (3,) neck pivot the head pose rotates about
+    pivot: np.ndarray  # (3,) neck pivot the head pose rotates about
     face_centre: np.ndarray  # (3,) between the eyes and the mouth: what the camera aims at
-    eye_mid: np.ndarray      # (3,)
-    mouth: np.ndarray        # (3,)
-    scale: float             # interocular distance / adult average
+    eye_mid: np.ndarray  # (3,)
+    mouth: np.ndarray  # (3,)
+    scale: float  # interocular distance / adult average
 
     @staticmethod
     def measure(eye_centres: np.ndarray, vertices: np.ndarray, vertex_class: np.ndarray) -> "FaceGeometry":
@@ -70,7 +70,7 @@ def _spots(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray
         return np.zeros(len(points))
     d = points[:, None, :] - centres[None, :, :]
     d2 = vectors.dot(d, d).min(axis=1)
-    return np.exp(-d2 / (2 * radius ** 2))
+    return np.exp(-d2 / (2 * radius**2))
 
 
 def _smooth_on_mesh(values: np.ndarray, faces: np.ndarray, iterations: int) -> np.ndarray:
@@ -97,12 +97,18 @@ def _brow_band(vertices: np.ndarray, vertex_class: np.ndarray, faces: np.ndarray
     sel = inside > 0
     if sel.any():
         t = np.clip((x - x[sel].min()) / max(np.ptp(x[sel]), 1e-9), 0, 1)
-        w *= 1.0 - 0.5 * t ** 2
+        w *= 1.0 - 0.5 * t**2
     return 0.85 * w
 
 
-def skin_vertex_colors(sample, vertices: np.ndarray, vertex_class: np.ndarray, faces: np.ndarray,
-                       geo: FaceGeometry, scalp: np.ndarray | None = None) -> np.ndarray:
+def skin_vertex_colors(
+    sample,
+    vertices: np.ndarray,
+    vertex_class: np.ndarray,
+    faces: np.ndarray,
+    geo: FaceGeometry,
+    scalp: np.ndarray | None = None,
+) -> np.ndarray:
     """(V, 3) float32 linear albedo for every head vertex (non-skin parts get their own materials)."""
     sk = sample.skin
     base = np.asarray(skin_albedo_linear(sk.melanin, sk.haemoglobin))
@@ -155,18 +161,28 @@ def material_for(part: str, sample) -> Material:
     """Material of a head part by its name in the compiled head asset."""
     sk = sample.skin
     if part == "skin":
-        return Material(name="skin", kind="skin", roughness=0.45, specular=0.35, subsurface=0.25,
-                        subsurface_radius=(1.0, 0.35, 0.2), melanin=float(sk.melanin))
+        return Material(
+            name="skin",
+            kind="skin",
+            roughness=0.45,
+            specular=0.35,
+            subsurface=0.25,
+            subsurface_radius=(1.0, 0.35, 0.2),
+            melanin=float(sk.melanin),
+        )
     if part.startswith("eye"):
         return Material(name=part, kind="eye", roughness=0.05, specular=0.8, ior=1.376)
     if part.startswith("lash"):
-        col = tuple(hair_albedo_linear(sample.eyebrows.melanin, 0.1, 0.0) * 0.5) \
-            if hasattr(sample.eyebrows, "melanin") else (0.02, 0.015, 0.01)
+        col = (
+            tuple(hair_albedo_linear(sample.eyebrows.melanin, 0.1, 0.0) * 0.5)
+            if hasattr(sample.eyebrows, "melanin")
+            else (0.02, 0.015, 0.01)
+        )
         return Material(name=part, kind="lash", base_color=col, roughness=0.6)
     if part.startswith("teeth"):
-        return Material(name=part, kind="teeth", base_color=(0.62, 0.58, 0.50), roughness=0.25,
-                        specular=0.6, subsurface=0.1)
+        return Material(
+            name=part, kind="teeth", base_color=(0.62, 0.58, 0.50), roughness=0.25, specular=0.6, subsurface=0.1
+        )
     if part == "tongue":
-        return Material(name=part, kind="tongue", base_color=(0.45, 0.12, 0.12), roughness=0.35,
-                        subsurface=0.3)
+        return Material(name=part, kind="tongue", base_color=(0.45, 0.12, 0.12), roughness=0.35, subsurface=0.3)
     return Material(name=part, kind="mouth", base_color=(0.25, 0.05, 0.05), roughness=0.5)

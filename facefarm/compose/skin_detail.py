@@ -29,21 +29,25 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from facefarm.scene.classes import CLASS_IDS
 from facefarm.catalog.rng import identity_stream
 from facefarm.geometry import vectors
-from facefarm.scene.model import LASH_COVER_ATTRIBUTE
-from facefarm.scene.model import LASH_STRAND_ATTRIBUTE
-from facefarm.scene.model import WRINKLE_ATTRIBUTE
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE
 
 #: strands per card across the lid (upper, lower)
 _LASH_STRANDS = (90.0, 45.0)
 
 _FACE_CLASSES = (CLASS_IDS["SKIN"], CLASS_IDS["NOSE"])
 #: classes a blemish keeps clear of (on the coarse mesh, in the chart)
-_CLEAR_CLASSES = (CLASS_IDS["RIGHT_EYE"], CLASS_IDS["LEFT_EYE"], CLASS_IDS["TOP_LIP"],
-                  CLASS_IDS["BOTTOM_LIP"], CLASS_IDS["MOUTH_INTERIOR"], CLASS_IDS["RIGHT_BROW"],
-                  CLASS_IDS["LEFT_BROW"])
+_CLEAR_CLASSES = (
+    CLASS_IDS["RIGHT_EYE"],
+    CLASS_IDS["LEFT_EYE"],
+    CLASS_IDS["TOP_LIP"],
+    CLASS_IDS["BOTTOM_LIP"],
+    CLASS_IDS["MOUTH_INTERIOR"],
+    CLASS_IDS["RIGHT_BROW"],
+    CLASS_IDS["LEFT_BROW"],
+)
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ class SkinDetail:
     albedo_scale: np.ndarray
     wrinkle: np.ndarray
     lash_strand: np.ndarray  # (V_r,) strand coordinate on lash cards (0 elsewhere)
-    lash_cover: np.ndarray   # (V_r,) lash coverage 0..1 on lash cards (0 elsewhere)
+    lash_cover: np.ndarray  # (V_r,) lash coverage 0..1 on lash cards (0 elsewhere)
 
     def for_part(self, kind: str, vidx: np.ndarray) -> dict[str, np.ndarray] | None:
         """The per-vertex shader attributes of a part of material ``kind`` whose render vertices
@@ -65,8 +69,10 @@ class SkinDetail:
         if kind == "skin":
             return {WRINKLE_ATTRIBUTE: self.wrinkle[vidx].astype(np.float32)}
         if kind == "lash":
-            return {LASH_STRAND_ATTRIBUTE: self.lash_strand[vidx].astype(np.float32),
-                    LASH_COVER_ATTRIBUTE: self.lash_cover[vidx].astype(np.float32)}
+            return {
+                LASH_STRAND_ATTRIBUTE: self.lash_strand[vidx].astype(np.float32),
+                LASH_COVER_ATTRIBUTE: self.lash_cover[vidx].astype(np.float32),
+            }
         return None
 
 
@@ -74,16 +80,16 @@ class SkinDetail:
 class _Chart:
     """The render surface on the neutral head: positions, spacing, classes, landmarks."""
 
-    xyz: np.ndarray          # (V_r, 3) metres, neutral head frame
-    spacing: np.ndarray      # (V_r,) mean length of the edges at each vertex, metres
-    face: np.ndarray         # (V_r,) bool: SKIN or NOSE render vertex away from the scalp
-    neck: np.ndarray         # (V_r,) bool: NECK render vertex
-    landmarks: np.ndarray    # (70, 3) on the neutral head
-    coarse: np.ndarray       # (V, 3) the neutral head itself
+    xyz: np.ndarray  # (V_r, 3) metres, neutral head frame
+    spacing: np.ndarray  # (V_r,) mean length of the edges at each vertex, metres
+    face: np.ndarray  # (V_r,) bool: SKIN or NOSE render vertex away from the scalp
+    neck: np.ndarray  # (V_r,) bool: NECK render vertex
+    landmarks: np.ndarray  # (70, 3) on the neutral head
+    coarse: np.ndarray  # (V, 3) the neutral head itself
     spot_candidates: np.ndarray  # (c,) coarse vertex ids a blemish may be centred on
-    spot_weights: np.ndarray     # (c,) their probabilities (skin area around each)
-    lash_strand: np.ndarray      # (V_r,) see SkinDetail
-    lash_cover: np.ndarray       # (V_r,)
+    spot_weights: np.ndarray  # (c,) their probabilities (skin area around each)
+    lash_strand: np.ndarray  # (V_r,) see SkinDetail
+    lash_cover: np.ndarray  # (V_r,)
 
 
 _CHARTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -111,8 +117,12 @@ def _chart(head, surface) -> _Chart:
     cand = np.flatnonzero(np.isin(vc, _FACE_CLASSES))
     cand = cand[~np.isin(cand, head.scalp)]
     p = neutral[cand]
-    front = (p[:, 2] > -0.005) & (np.abs(p[:, 0]) < 0.06) & (p[:, 1] > lm[8, 1] + 0.006) \
+    front = (
+        (p[:, 2] > -0.005)
+        & (np.abs(p[:, 0]) < 0.06)
+        & (p[:, 1] > lm[8, 1] + 0.006)
         & (p[:, 1] < lm[17:27, 1].max() + 0.04)
+    )
     cand, p = cand[front], p[front]
     clear = neutral[np.isin(vc, _CLEAR_CLASSES)]
     eye_lm = lm[36:48]
@@ -123,13 +133,22 @@ def _chart(head, surface) -> _Chart:
     cand = cand[keep]
     # pick by skin area, not by vertex: the mesh is much denser on the nose and round the eyes
     tri = head.faces
-    area = 0.5 * np.linalg.norm(np.cross(neutral[tri[:, 1]] - neutral[tri[:, 0]],
-                                         neutral[tri[:, 2]] - neutral[tri[:, 0]]), axis=1)
+    area = 0.5 * np.linalg.norm(
+        np.cross(neutral[tri[:, 1]] - neutral[tri[:, 0]], neutral[tri[:, 2]] - neutral[tri[:, 0]]), axis=1
+    )
     vertex_area = np.bincount(tri.ravel(), np.repeat(area / 3.0, 3), len(neutral))[cand]
 
-    out = _Chart(xyz=xyz, spacing=spacing, face=face, neck=surface.vertex_class == CLASS_IDS["NECK"],
-                 landmarks=lm, coarse=neutral, spot_candidates=cand,
-                 spot_weights=vertex_area / vertex_area.sum(), **_lash_coordinates(head, surface, xyz))
+    out = _Chart(
+        xyz=xyz,
+        spacing=spacing,
+        face=face,
+        neck=surface.vertex_class == CLASS_IDS["NECK"],
+        landmarks=lm,
+        coarse=neutral,
+        spot_candidates=cand,
+        spot_weights=vertex_area / vertex_area.sum(),
+        **_lash_coordinates(head, surface, xyz),
+    )
     _CHARTS[surface] = out
     return out
 
@@ -150,8 +169,9 @@ def _lash_coordinates(head, surface, xyz: np.ndarray) -> dict[str, np.ndarray]:
             continue
         n = len(vidx)
         e = np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
-        _, card = connected_components(sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)),
-                                       directed=False)
+        _, card = connected_components(
+            sp.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n)), directed=False
+        )
         p = xyz[vidx]
         centre = centres[np.argmin(np.abs(centres[:, 0] - p[:, 0].mean()))]
         for c in np.unique(card):
@@ -167,7 +187,7 @@ def _lash_coordinates(head, surface, xyz: np.ndarray) -> dict[str, np.ndarray]:
             strand[vidx[sel]] = t * _LASH_STRANDS[0 if upper else 1]
             density = 1.0 if upper else 0.55
             # solid near the root (lashes overlap there), thinning to the tips and the eye corners
-            cover[vidx[sel]] = density * (1.0 - v ** 3) * np.clip(np.sin(np.pi * t) / 0.3, 0.4, 1.0)
+            cover[vidx[sel]] = density * (1.0 - v**3) * np.clip(np.sin(np.pi * t) / 0.3, 0.4, 1.0)
     return {"lash_strand": strand, "lash_cover": cover}
 
 
@@ -182,7 +202,7 @@ def _line(d: np.ndarray, width: float, spacing: np.ndarray) -> np.ndarray:
     A widened line keeps more than its share of darkness (``(width / sigma) ** 0.6``, not
     ``width / sigma``): in a photograph a fold also shades, which a coarse mesh cannot show.
     """
-    sigma = np.sqrt(width ** 2 + (0.5 * spacing) ** 2)
+    sigma = np.sqrt(width**2 + (0.5 * spacing) ** 2)
     return (width / sigma) ** 0.6 * np.exp(-0.5 * (d / sigma) ** 2)
 
 
@@ -198,7 +218,7 @@ def _polyline_distance(p: np.ndarray, pts: np.ndarray) -> tuple[np.ndarray, np.n
     ab = b - a
     seg_len = vectors.length(ab)
     cum = np.concatenate([[0.0], np.cumsum(seg_len)])
-    t = vectors.dot(p[:, None, :] - a[None], ab[None]) / np.maximum(seg_len ** 2, 1e-12)
+    t = vectors.dot(p[:, None, :] - a[None], ab[None]) / np.maximum(seg_len**2, 1e-12)
     tc = np.clip(t, 0.0, 1.0)
     near = a[None] + tc[..., None] * ab[None]
     d = vectors.length(p[:, None, :] - near)
@@ -242,7 +262,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
         y0 = brow_top + 0.013 + k * gap + rng.normal(0, 0.0012)
         half = rng.uniform(0.026, 0.042) * (1.0 - 0.12 * k)
         centre = rng.normal(0, 0.004)
-        path = y0 + curve * x ** 2 + 0.0015 * np.sin(x * 2 * np.pi / 0.05 + phase + k)
+        path = y0 + curve * x**2 + 0.0015 * np.sin(x * 2 * np.pi / 0.05 + phase + k)
         env = _taper((x - centre + half) / (2 * half)) * (z > lm[17:27, 2].min() - 0.02)
         add(0.45 * s * rng.uniform(0.6, 1.0), y - path, 0.0006 + 0.0006 * s, env)
 
@@ -259,7 +279,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
     s, rng = _group_strength(w, 0.05), identity_stream(sample, "skin.wrinkles.crows_feet")
     for side, corner in ((-1.0, lm[36]), (1.0, lm[45])):
         dx, dy, dz = x - corner[0], y - corner[1], z - corner[2]
-        u = np.where(side * dx > 0, np.sqrt(dx ** 2 + dz ** 2), side * dx)
+        u = np.where(side * dx > 0, np.sqrt(dx**2 + dz**2), side * dx)
         angles = np.linspace(-0.75, 0.6, int(rng.integers(3, 6))) + rng.normal(0, 0.08, 1)
         for a in angles:
             ray = np.array([np.cos(a), np.sin(a)])
@@ -280,8 +300,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
             env = _taper((x - x_lo) / (x_hi - x_lo)) * (np.abs(z - p[:, 2].mean()) < 0.02)
             below = lid - y
             for off in (0.0045, 0.0085):
-                add(0.35 * s * rng.uniform(0.6, 1.0), below - off - rng.normal(0, 0.0006),
-                    0.0005 + 0.0004 * s, env)
+                add(0.35 * s * rng.uniform(0.6, 1.0), below - off - rng.normal(0, 0.0006), 0.0005 + 0.0004 * s, env)
             bag = 0.25 * s * env * np.exp(-0.5 * ((below - 0.011) / 0.0035) ** 2) * face
             groove[:] = np.maximum(groove, bag)
 
@@ -294,7 +313,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
         p2 = mouth[:2] + np.array([side * 0.007, -0.007])
         p1 = 0.5 * (p0 + p2) + outward * rng.uniform(0.004, 0.007)
         t = np.linspace(0.0, 1.0, 16)[:, None]
-        curve_pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+        curve_pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
         d, along = _polyline_distance(np.stack([x, y], 1), curve_pts)
         front = z > mouth[2] - 0.03
         add(0.55 * s_nl * rng.uniform(0.7, 1.0), d, 0.0012 + 0.0018 * s_nl, _taper(along) * front, 0.25)
@@ -311,7 +330,7 @@ def _wrinkles(sample, c: _Chart) -> tuple[np.ndarray, np.ndarray]:
         chin = lm[8]
         for k in range(int(rng.integers(2, 4))):
             y0 = chin[1] - 0.03 - k * rng.uniform(0.014, 0.018)
-            path = y0 + rng.uniform(1.0, 3.0) * x ** 2
+            path = y0 + rng.uniform(1.0, 3.0) * x**2
             half = rng.uniform(0.035, 0.05)
             env = _taper((x + half) / (2 * half)) * (z > chin[2] - 0.09)
             add(0.40 * s * rng.uniform(0.6, 1.0), y - path, 0.0008 + 0.0006 * s, env, mask=c.neck)
@@ -339,8 +358,8 @@ def _blemishes(sample, c: _Chart) -> np.ndarray:
         if not near.any():
             continue
         # band-limited like the lines, keeping more than the area share so spots still read
-        sigma2 = r ** 2 + (0.5 * c.spacing[near]) ** 2
-        spot = (r ** 2 / sigma2) ** 0.5 * np.exp(-0.5 * d2[near] / sigma2) * k
+        sigma2 = r**2 + (0.5 * c.spacing[near]) ** 2
+        spot = (r**2 / sigma2) ** 0.5 * np.exp(-0.5 * d2[near] / sigma2) * k
         if is_red:  # inflamed skin round a papule
             halo2 = (2.5 * r) ** 2 + (0.5 * c.spacing[near]) ** 2
             spot = np.maximum(spot, 0.35 * k * np.exp(-0.5 * d2[near] / halo2))

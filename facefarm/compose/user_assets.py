@@ -40,13 +40,13 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from facefarm.paths import ASSETS
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.scene.model import Material, Mesh
+from facefarm.catalog.colors import srgb_to_linear_rgb
 from facefarm.catalog.vocabulary import CLOTHING_IDS, DEFAULT_KNOWN_ASSETS, HEADWEAR_IDS
 from facefarm.compose.garments.body import Body
 from facefarm.compose.glasses import HeadClearance, families
-from facefarm.catalog.colors import srgb_to_linear_rgb
+from facefarm.paths import ASSETS
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import Material, Mesh
 
 USER_ASSETS_ENV = "FACEFARM_USER_ASSETS"
 DEFAULT_FOLDER = ASSETS / "user"
@@ -63,13 +63,27 @@ FIT_RULES = {
     "crown+ears": ("crown", "ear_left", "ear_right"),
     "neck": ("neck_front", "neck_left", "neck_right"),
 }
-_RULES_FOR_KIND = {"glasses": {"nose_bridge+ears"}, "headwear": {"forehead+ears", "crown+ears"},
-                   "clothing": {"neck"}}
+_RULES_FOR_KIND = {"glasses": {"nose_bridge+ears"}, "headwear": {"forehead+ears", "crown+ears"}, "clothing": {"neck"}}
 #: plausible largest extent (m) of an adult-sized item of each kind
 PLAUSIBLE_SIZE_M = {"glasses": (0.08, 0.30), "headwear": (0.08, 0.60), "clothing": (0.15, 1.20)}
 _UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
-_SPDX = {"CC0-1.0", "CC-BY-4.0", "CC-BY-SA-4.0", "CC-BY-3.0", "CC-BY-SA-3.0", "MIT", "Apache-2.0",
-         "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "0BSD", "MIT-0", "Zlib", "OFL-1.1"}
+_SPDX = {
+    "CC0-1.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-4.0",
+    "CC-BY-3.0",
+    "CC-BY-SA-3.0",
+    "MIT",
+    "Apache-2.0",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "ISC",
+    "Unlicense",
+    "0BSD",
+    "MIT-0",
+    "Zlib",
+    "OFL-1.1",
+}
 #: smallest gap kept between a fitted user asset and the skin
 CLEARANCE_M = 0.0015
 
@@ -78,9 +92,11 @@ class Fit(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     rule: Literal["nose_bridge+ears", "forehead+ears", "crown+ears", "neck"] = Field(
-        description="which head points the anchors are mapped onto")
+        description="which head points the anchors are mapped onto"
+    )
     anchors: dict[str, tuple[float, float, float]] = Field(
-        description="anchor name -> point in the mesh's own units and axes")
+        description="anchor name -> point in the mesh's own units and axes"
+    )
 
 
 class Sidecar(BaseModel):
@@ -89,8 +105,10 @@ class Sidecar(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     schema_version: Literal[1] = 1
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$",
-                    description="catalog id: lower-case letters, digits, '_' and '-', 2-64 characters")
+    id: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$",
+        description="catalog id: lower-case letters, digits, '_' and '-', 2-64 characters",
+    )
     kind: Kind
     class_name: str = Field(alias="class", description="segmentation class: GLASSES, HEADWEAR or CLOTHING")
     mesh: str = Field(min_length=1, description="mesh file beside the sidecar (OBJ, glTF, GLB)")
@@ -105,23 +123,30 @@ class Sidecar(BaseModel):
     color_rgb: tuple[float, float, float] | None = Field(None, description="default colour, sRGB 0..1")
     roughness: float = Field(0.6, ge=0.0, le=1.0)
     metallic: float = Field(0.0, ge=0.0, le=1.0)
-    conform: bool = Field(False, description="elastic item (band, knit): after the rigid fit, pull it in "
-                                             "round the head until it nearly touches, keeping its thickness")
+    conform: bool = Field(
+        False,
+        description="elastic item (band, knit): after the rigid fit, pull it in "
+        "round the head until it nearly touches, keeping its thickness",
+    )
 
     @field_validator("kind", mode="before")
     @classmethod
     def _no_hair_cards(cls, v):
         if v == "hair_card":
-            raise ValueError("hair_card assets are not supported: nothing builds hair cards into strands; "
-                             "use a built-in hair style, or make the item headwear")
+            raise ValueError(
+                "hair_card assets are not supported: nothing builds hair cards into strands; "
+                "use a built-in hair style, or make the item headwear"
+            )
         return v
 
     @field_validator("license")
     @classmethod
     def _known_licence(cls, v: str) -> str:
         if v not in _SPDX and not v.startswith("LicenseRef-"):
-            raise ValueError(f"licence {v!r} is not an SPDX id we know ({', '.join(sorted(_SPDX))}); "
-                             "use one of those or 'LicenseRef-<name>' with the licence text beside the asset")
+            raise ValueError(
+                f"licence {v!r} is not an SPDX id we know ({', '.join(sorted(_SPDX))}); "
+                "use one of those or 'LicenseRef-<name>' with the licence text beside the asset"
+            )
         return v
 
     @field_validator("color_rgb")
@@ -137,10 +162,10 @@ class UserAsset:
     """A validated user asset, its mesh in y-up metres (asset frame) and anchors to match."""
 
     sidecar: Sidecar
-    path: Path                  # the sidecar
-    vertices: np.ndarray        # (n, 3) float64 metres, y up
-    faces: np.ndarray           # (m, 3) int64
-    anchors: dict               # name -> (3,) metres, y up
+    path: Path  # the sidecar
+    vertices: np.ndarray  # (n, 3) float64 metres, y up
+    faces: np.ndarray  # (m, 3) int64
+    anchors: dict  # name -> (3,) metres, y up
 
 
 @dataclass
@@ -197,7 +222,7 @@ def _validate(path: Path) -> AssetReport:
         rep.errors.append(f"cannot read the sidecar: {e}")
         return rep
     if isinstance(raw, dict) and "licence" in raw and "license" not in raw:
-        raw = {**raw, "license": raw.pop("licence")}   # British spelling accepted
+        raw = {**raw, "license": raw.pop("licence")}  # British spelling accepted
     try:
         sc = Sidecar.model_validate(raw)
     except ValidationError as e:
@@ -218,15 +243,18 @@ def _validate(path: Path) -> AssetReport:
     if sc.class_name != KIND_CLASS[sc.kind]:
         rep.errors.append(f"class: {sc.class_name!r} does not match kind {sc.kind!r}; use {KIND_CLASS[sc.kind]!r}")
     if sc.fit.rule not in _RULES_FOR_KIND[sc.kind]:
-        rep.errors.append(f"fit.rule: {sc.fit.rule!r} does not fit a {sc.kind}; use one of "
-                          f"{sorted(_RULES_FOR_KIND[sc.kind])}")
+        rep.errors.append(
+            f"fit.rule: {sc.fit.rule!r} does not fit a {sc.kind}; use one of {sorted(_RULES_FOR_KIND[sc.kind])}"
+        )
     missing = [a for a in FIT_RULES[sc.fit.rule] if a not in sc.fit.anchors]
     if missing:
         rep.errors.append(f"fit.anchors: rule {sc.fit.rule!r} needs {', '.join(missing)}")
     mesh_path = path.parent / sc.mesh
     if not mesh_path.resolve().is_relative_to(path.parent.resolve()):
-        rep.errors.append(f"mesh: {sc.mesh!r} is outside the asset folder (an absolute path, '..' or a link "
-                          "out of it); put the mesh file beside the sidecar")
+        rep.errors.append(
+            f"mesh: {sc.mesh!r} is outside the asset folder (an absolute path, '..' or a link "
+            "out of it); put the mesh file beside the sidecar"
+        )
         return rep
     if not mesh_path.is_file():
         rep.errors.append(f"mesh: {sc.mesh!r} not found beside the sidecar ({mesh_path})")
@@ -243,16 +271,19 @@ def _validate(path: Path) -> AssetReport:
     if not lo <= extent <= hi:
         guess = [u for u, k in _UNITS.items() if lo <= extent / to_m * k <= hi]
         hint = f"; did you mean units {guess[0]!r}?" if guess else ""
-        rep.errors.append(f"units: the mesh is {extent:.4g} m across in {sc.units!r}, but a {sc.kind} is "
-                          f"{lo:g}-{hi:g} m{hint}")
+        rep.errors.append(
+            f"units: the mesh is {extent:.4g} m across in {sc.units!r}, but a {sc.kind} is {lo:g}-{hi:g} m{hint}"
+        )
     anchors = {k: _to_y_up(np.asarray(p, float)[None] * to_m, sc.up_axis)[0] for k, p in sc.fit.anchors.items()}
     box_lo, box_hi = v.min(axis=0), v.max(axis=0)
     slack = 0.5 * extent
     for name, p in anchors.items():
         if np.any(p < box_lo - slack) or np.any(p > box_hi + slack):
-            rep.errors.append(f"fit.anchors.{name}: {list(sc.fit.anchors[name])} lies far outside the mesh "
-                              f"(bounding box {np.round(box_lo / to_m, 3).tolist()} .. "
-                              f"{np.round(box_hi / to_m, 3).tolist()} {sc.units})")
+            rep.errors.append(
+                f"fit.anchors.{name}: {list(sc.fit.anchors[name])} lies far outside the mesh "
+                f"(bounding box {np.round(box_lo / to_m, 3).tolist()} .. "
+                f"{np.round(box_hi / to_m, 3).tolist()} {sc.units})"
+            )
     if not rep.errors:
         rep.asset = UserAsset(sidecar=sc, path=path, vertices=v, faces=f, anchors=anchors)
     return rep
@@ -274,7 +305,7 @@ def _load_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def _to_y_up(p: np.ndarray, up: str) -> np.ndarray:
     if up == "y":
         return p
-    return np.column_stack([p[:, 0], p[:, 2], -p[:, 1]])   # z-up (Blender) -> y-up
+    return np.column_stack([p[:, 0], p[:, 2], -p[:, 1]])  # z-up (Blender) -> y-up
 
 
 def _signature(folder: Path) -> tuple:
@@ -286,8 +317,11 @@ def _signature(folder: Path) -> tuple:
 
 @lru_cache(maxsize=8)
 def _valid_assets(folder: str, signature: tuple) -> dict[tuple[str, str], UserAsset]:
-    return {(r.asset.sidecar.kind, r.asset.sidecar.id): r.asset for r in validate_folder(folder)
-            if r.ok and r.asset is not None}
+    return {
+        (r.asset.sidecar.kind, r.asset.sidecar.id): r.asset
+        for r in validate_folder(folder)
+        if r.ok and r.asset is not None
+    }
 
 
 def user_assets(folder: str | Path | None = None) -> dict[tuple[str, str], UserAsset]:
@@ -298,7 +332,6 @@ def user_assets(folder: str | Path | None = None) -> dict[tuple[str, str], UserA
 
 
 def _builtin_ids() -> dict[str, set[str]]:
-
     known = {k: set(v) for k, v in DEFAULT_KNOWN_ASSETS.items()}
     known["glasses"] = set(families())
     known["clothing"] = set(CLOTHING_IDS)
@@ -312,7 +345,7 @@ def known_asset_ids(folder: str | Path | None = None) -> dict[str, set[str]]:
     Pass to ``facefarm.catalog.validate_asset_ids``. Kinds: ``glasses``, ``clothing``,
     ``headwear``, ``hair_style``, ``hdri`` (user assets add glasses, clothing and headwear)."""
     known = _builtin_ids()
-    for (kind, asset_id) in user_assets(folder):
+    for kind, asset_id in user_assets(folder):
         known.setdefault(CATALOG_KIND[kind], set()).add(asset_id)
     return known
 
@@ -360,20 +393,23 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.
     if np.linalg.det(u) * np.linalg.det(vt) < 0:
         d[-1] = -1.0
     r = u @ np.diag(d) @ vt
-    var = (a ** 2).sum() / len(src)
+    var = (a**2).sum() / len(src)
     scale = float((sig * d).sum() / var) if var > 0 else 1.0
     return scale, r, mu_d - scale * r @ mu_s
 
 
-def fitted_meshes(kind: str, asset_id: str, head, vertices: np.ndarray, color_rgb=None,
-                  folder: str | Path | None = None) -> list[Mesh]:
+def fitted_meshes(
+    kind: str, asset_id: str, head, vertices: np.ndarray, color_rgb=None, folder: str | Path | None = None
+) -> list[Mesh]:
     """The user asset ``asset_id`` of ``kind`` fitted to ``vertices`` ((V, 3) head frame of
     ``head``), as one Mesh of the kind's class. KeyError when no valid asset has that id."""
     assets = user_assets(folder)
     if (kind, asset_id) not in assets:
         known = sorted(i for k, i in assets if k == kind)
-        raise KeyError(f"no valid user {kind} asset {asset_id!r} in {Path(folder) if folder else user_folder()} "
-                       f"(valid: {known}); run `facefarm assets validate` to see what is wrong")
+        raise KeyError(
+            f"no valid user {kind} asset {asset_id!r} in {Path(folder) if folder else user_folder()} "
+            f"(valid: {known}); run `facefarm assets validate` to see what is wrong"
+        )
     asset = assets[(kind, asset_id)]
     sc = asset.sidecar
     names = FIT_RULES[sc.fit.rule]
@@ -386,11 +422,22 @@ def fitted_meshes(kind: str, asset_id: str, head, vertices: np.ndarray, color_rg
         v = _conform(v, head, vertices, dst.mean(axis=0))
     v = _clear(v, kind, head, vertices, dst.mean(axis=0))
     rgb = color_rgb if color_rgb is not None else (sc.color_rgb or (0.5, 0.5, 0.5))
-    mat = Material(name=f"user_{asset_id}", kind=_MATERIAL_KIND[kind],  # type: ignore[arg-type]
-                   base_color=srgb_to_linear_rgb(rgb), roughness=sc.roughness,
-                   metallic=sc.metallic)
-    return [Mesh(name=f"user_{kind}_{asset_id}", vertices=v.astype(np.float32), faces=asset.faces.astype(np.int32),
-                 face_class=np.full(len(asset.faces), CLASS_IDS[KIND_CLASS[kind]], np.uint8), material=mat)]
+    mat = Material(
+        name=f"user_{asset_id}",
+        kind=_MATERIAL_KIND[kind],  # type: ignore[arg-type]
+        base_color=srgb_to_linear_rgb(rgb),
+        roughness=sc.roughness,
+        metallic=sc.metallic,
+    )
+    return [
+        Mesh(
+            name=f"user_{kind}_{asset_id}",
+            vertices=v.astype(np.float32),
+            faces=asset.faces.astype(np.int32),
+            face_class=np.full(len(asset.faces), CLASS_IDS[KIND_CLASS[kind]], np.uint8),
+            material=mat,
+        )
+    ]
 
 
 def _conform(v: np.ndarray, head, vertices: np.ndarray, centre: np.ndarray, bins: int = 48) -> np.ndarray:
@@ -449,16 +496,18 @@ def example_headband_obj() -> str:
     band (cm, y up) sized for an adult head, higher at the front. Deterministic; facefarm's
     own work, CC0."""
     ring, around = 96, 8
-    a_x, a_z, centre_z = 8.6, 10.6, -1.6      # ellipse half-axes and centre (cm)
-    lines = ["# facefarm example user asset: headband (CC0-1.0). Generated by",
-             "# facefarm.compose.user_assets.example_headband_obj(); units cm, +y up, +z front."]
+    a_x, a_z, centre_z = 8.6, 10.6, -1.6  # ellipse half-axes and centre (cm)
+    lines = [
+        "# facefarm example user asset: headband (CC0-1.0). Generated by",
+        "# facefarm.compose.user_assets.example_headband_obj(); units cm, +y up, +z front.",
+    ]
     prof = [(0.0, 1.5), (0.25, 1.45), (0.3, 0.0), (0.25, -1.45), (0.0, -1.5), (-0.2, -1.4), (-0.2, 1.4)]
     assert len(prof) <= around
     verts = []
     for i in range(ring):
         t = 2 * np.pi * i / ring
         x, z = a_x * np.sin(t), centre_z + a_z * np.cos(t)
-        y = 1.2 * np.cos(t) - 0.4           # front higher than the back
+        y = 1.2 * np.cos(t) - 0.4  # front higher than the back
         nx, nz = np.sin(t) / a_x, np.cos(t) / a_z
         n = np.hypot(nx, nz)
         nx, nz = nx / n, nz / n
@@ -492,4 +541,3 @@ def format_reports(reports: list[AssetReport]) -> str:
     bad = sum(not r.ok for r in reports)
     out.append(f"{len(reports) - bad} valid, {bad} with problems")
     return "\n".join(out)
-

@@ -96,25 +96,47 @@ class Augment:
 
     def __post_init__(self):
         if self.occluder_class not in CLASS_IDS:
-            raise ValueError(f"occluder_class {self.occluder_class!r} is not a class of the schema "
-                             f"({', '.join(CLASS_IDS)})")
+            raise ValueError(
+                f"occluder_class {self.occluder_class!r} is not a class of the schema ({', '.join(CLASS_IDS)})"
+            )
         if self.jpeg.strength > 94:
             raise ValueError(f"jpeg strength is at most 94 (quality down to 95 - strength; got {self.jpeg.strength})")
 
     @classmethod
     def digiface(cls) -> Augment:
         """A moderate mix of every op, in the spirit of DigiFace-1M's augmentation."""
-        return cls(affine=Op(0.5), perspective=Op(0.2), occluder=Op(0.2), blur=Op(0.2), motion_blur=Op(0.1),
-                   noise=Op(0.2), jpeg=Op(0.3), colour=Op(0.5), grayscale=Op(0.1), downsample=Op(0.2))
+        return cls(
+            affine=Op(0.5),
+            perspective=Op(0.2),
+            occluder=Op(0.2),
+            blur=Op(0.2),
+            motion_blur=Op(0.1),
+            noise=Op(0.2),
+            jpeg=Op(0.3),
+            colour=Op(0.5),
+            grayscale=Op(0.1),
+            downsample=Op(0.2),
+        )
 
 
 #: The ops in the order they are applied (geometric, occluder, photometric).
-OPS: tuple[str, ...] = ("affine", "perspective", "occluder", "blur", "motion_blur", "noise", "jpeg", "colour",
-                        "grayscale", "downsample")
+OPS: tuple[str, ...] = (
+    "affine",
+    "perspective",
+    "occluder",
+    "blur",
+    "motion_blur",
+    "noise",
+    "jpeg",
+    "colour",
+    "grayscale",
+    "downsample",
+)
 
 
-def augment(sample: Sample, rng_or_seed: int | Sequence[int] | np.random.Generator,
-            spec: Augment | None = None) -> Sample:
+def augment(
+    sample: Sample, rng_or_seed: int | Sequence[int] | np.random.Generator, spec: Augment | None = None
+) -> Sample:
     """``sample`` with the ops of ``spec`` applied (module docstring); ``spec=None`` changes nothing.
 
     Geometric ops keep the image size. Photometric ops need a uint8 image (as loaded); geometric ones and
@@ -177,7 +199,9 @@ def _perspective(sample: Sample, r: np.random.Generator, strength: float) -> Sam
 
 
 _GEOMETRIC: dict[str, Callable[[Sample, np.random.Generator, float], Sample]] = {
-    "affine": _affine, "perspective": _perspective}
+    "affine": _affine,
+    "perspective": _perspective,
+}
 
 
 # -- occluder -------------------------------------------------------------------------------------------
@@ -207,8 +231,9 @@ def polygon_mask(polygon: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
-def occlude(sample: Sample, r: np.random.Generator, strength: float = 1.0,
-            occluder_class: str = OCCLUDER_CLASS) -> Sample:
+def occlude(
+    sample: Sample, r: np.random.Generator, strength: float = 1.0, occluder_class: str = OCCLUDER_CLASS
+) -> Sample:
     """``sample`` with one random occluder painted over it (module docstring)."""
     w, h = sample.size
     pts = np.asarray(sample.landmarks, dtype=np.float64)
@@ -313,12 +338,20 @@ def _downsample(image: np.ndarray, r: np.random.Generator, strength: float) -> n
     factor = float(np.exp(r.uniform(0, np.log(max(strength, 1.0)))))
     small = (max(1, round(w / factor)), max(1, round(h / factor)))
     # INTER_NEAREST_EXACT: plain INTER_NEAREST samples half a pixel off the centres
-    down = cv2.resize(image, small, interpolation=int(r.choice([cv2.INTER_AREA, cv2.INTER_LINEAR,
-                                                                cv2.INTER_NEAREST_EXACT])))
-    return cv2.resize(down, (w, h), interpolation=int(r.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC,
-                                                                cv2.INTER_NEAREST_EXACT])))
+    down = cv2.resize(
+        image, small, interpolation=int(r.choice([cv2.INTER_AREA, cv2.INTER_LINEAR, cv2.INTER_NEAREST_EXACT]))
+    )
+    return cv2.resize(
+        down, (w, h), interpolation=int(r.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_NEAREST_EXACT]))
+    )
 
 
 _PHOTOMETRIC: dict[str, Callable[[np.ndarray, np.random.Generator, float], np.ndarray]] = {
-    "blur": _blur, "motion_blur": _motion_blur, "noise": _noise, "jpeg": _jpeg, "colour": _colour,
-    "grayscale": _grayscale, "downsample": _downsample}
+    "blur": _blur,
+    "motion_blur": _motion_blur,
+    "noise": _noise,
+    "jpeg": _jpeg,
+    "colour": _colour,
+    "grayscale": _grayscale,
+    "downsample": _downsample,
+}

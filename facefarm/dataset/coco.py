@@ -34,10 +34,19 @@ from pathlib import Path
 import numpy as np
 
 from facefarm import __version__
-from facefarm.scene.classes import N_LANDMARKS, landmark_layout
-from facefarm.dataset.source import (FACE_CLASS_NAMES, SourceDataset, face_mask, landmarks_uv,
-                                             legacy_export, sample_key, staged_folder, visibility_flags, write_json)
+from facefarm.dataset.source import (
+    FACE_CLASS_NAMES,
+    SourceDataset,
+    face_mask,
+    landmarks_uv,
+    legacy_export,
+    sample_key,
+    staged_folder,
+    visibility_flags,
+    write_json,
+)
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
+from facefarm.scene.classes import N_LANDMARKS, landmark_layout
 
 FORMAT = "coco"
 CATEGORY_ID = 1
@@ -106,11 +115,17 @@ def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
     for r in records:
         # ids are index + 1: COCOeval treats id 0 as "unmatched", and image ids follow suit.
         image_id = int(r["index"]) + 1
-        images.append({
-            "id": image_id, "file_name": f"{sample_key(r)}.png", "width": int(r["width"]),
-            "height": int(r["height"]), "sample_id": r["sample_id"], "identity_id": r["identity_id"],
-            "license": 1,
-        })
+        images.append(
+            {
+                "id": image_id,
+                "file_name": f"{sample_key(r)}.png",
+                "width": int(r["width"]),
+                "height": int(r["height"]),
+                "sample_id": r["sample_id"],
+                "identity_id": r["identity_id"],
+                "license": 1,
+            }
+        )
         annotations.append(annotation(r, source.image(r, "segmentation"), image_id, image_id))
     header = source.header
     return {
@@ -124,7 +139,7 @@ def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
             "catalog_hash": header.get("catalog_hash"),
             "synthetic": True,
             "keypoint_convention": "pixel indices: centre of the top-left pixel is (0, 0); add 0.5 for "
-                                   "corner-origin coordinates (the dataset's own uv labels)",
+            "corner-origin coordinates (the dataset's own uv labels)",
             "box_convention": "corner origin: [x, y, w, h], the top-left pixel spans [0, 1)",
             "face_classes": list(FACE_CLASS_NAMES),
         },
@@ -135,8 +150,7 @@ def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
     }
 
 
-def export(source: SourceDataset, dest: str | os.PathLike,
-           fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
+def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
     """Write the COCO export of ``source`` to ``dest``; returns {split: annotation file} (non-empty splits)."""
     out: dict[str, Path] = {}
     dest = Path(dest)

@@ -79,31 +79,73 @@ FIELDS: tuple[tuple[str, str, str, str | None, bool, str], ...] = (
     # read from inside ``attributes``: readers that load JSON Lines with pandas turn a top-level "000042" into 42
     ("sample_id", "sc:Text", "attributes", "sample_id", False, "Sample id, unique in the dataset."),
     ("index", "sc:Integer", "index", None, False, "Sample index in the render plan."),
-    ("identity_id", "sc:Text", "identity_id", None, False,
-     "Synthetic identity id; samples sharing it are one generated person (splits are by identity)."),
+    (
+        "identity_id",
+        "sc:Text",
+        "identity_id",
+        None,
+        False,
+        "Synthetic identity id; samples sharing it are one generated person (splits are by identity).",
+    ),
     ("image", "sc:Text", "files", "image", False, "Path of the sRGB PNG, relative to the dataset root."),
-    ("segmentation", "sc:Text", "files", "segmentation", False,
-     "Path of the segmentation PNG (uint8 class ids, classes.json; 255 = IGNORE)."),
-    ("depth", "sc:Text", "files", "depth", False,
-     "Path of the depth PNG (uint16; metres = value x depth_scale_m; 0 = no surface)."),
+    (
+        "segmentation",
+        "sc:Text",
+        "files",
+        "segmentation",
+        False,
+        "Path of the segmentation PNG (uint8 class ids, classes.json; 255 = IGNORE).",
+    ),
+    (
+        "depth",
+        "sc:Text",
+        "files",
+        "depth",
+        False,
+        "Path of the depth PNG (uint16; metres = value x depth_scale_m; 0 = no surface).",
+    ),
     ("width", "sc:Integer", "width", None, False, "Image width, pixels."),
     ("height", "sc:Integer", "height", None, False, "Image height, pixels."),
     ("depth_scale_m", "sc:Float", "depth_scale_m", None, False, "Metres per depth PNG unit."),
-    ("landmarks", "sc:Float", "landmarks", "uv", True,
-     "70 x 2 landmark pixels (u, v): 68 iBUG 300-W points then the right and left pupil; origin at the "
-     "image's top-left corner, pixel centres at +0.5."),
-    ("landmarks_visible", "sc:Boolean", "landmarks", "visible", True,
-     "Per landmark: in frame and not hidden (by the head itself, hair, glasses...)."),
+    (
+        "landmarks",
+        "sc:Float",
+        "landmarks",
+        "uv",
+        True,
+        "70 x 2 landmark pixels (u, v): 68 iBUG 300-W points then the right and left pupil; origin at the "
+        "image's top-left corner, pixel centres at +0.5.",
+    ),
+    (
+        "landmarks_visible",
+        "sc:Boolean",
+        "landmarks",
+        "visible",
+        True,
+        "Per landmark: in frame and not hidden (by the head itself, hair, glasses...).",
+    ),
     ("landmarks_in_frame", "sc:Boolean", "landmarks", "in_frame", True, "Per landmark: inside the image."),
     ("face_bbox", "sc:Float", "face_bbox", None, True, "Box of the visible face-class pixels, [x0, y0, x1, y1]."),
     ("yaw_deg", "sc:Float", "head_pose", "yaw_deg", False, "Head yaw relative to the camera, degrees."),
     ("pitch_deg", "sc:Float", "head_pose", "pitch_deg", False, "Head pitch relative to the camera, degrees."),
     ("roll_deg", "sc:Float", "head_pose", "roll_deg", False, "Head roll relative to the camera, degrees."),
     ("age_years", "sc:Float", "attributes", "age_years", False, "Sampled age of the synthetic identity, years."),
-    ("gender", "sc:Float", "attributes", "gender", False,
-     "Gender-presentation shape parameter, 0 = feminine .. 1 = masculine (a body-shape slider, not an identity)."),
-    ("monk_tone", "sc:Integer", "attributes", "skin.monk_tone", False,
-     "Monk Skin Tone decile of the sampled melanin parameter (not measured from pixels)."),
+    (
+        "gender",
+        "sc:Float",
+        "attributes",
+        "gender",
+        False,
+        "Gender-presentation shape parameter, 0 = feminine .. 1 = masculine (a body-shape slider, not an identity).",
+    ),
+    (
+        "monk_tone",
+        "sc:Integer",
+        "attributes",
+        "skin.monk_tone",
+        False,
+        "Monk Skin Tone decile of the sampled melanin parameter (not measured from pixels).",
+    ),
     ("expression", "sc:Text", "attributes", "expression.preset", False, "Expression preset."),
     ("glasses", "sc:Boolean", "attributes", "glasses.present", False, "Whether glasses were sampled."),
     ("hair_style", "sc:Text", "attributes", "hair.style", False, "Hair style id."),
@@ -115,8 +157,14 @@ def _field(name: str, dtype: str, column: str, path: str | None, repeated: bool,
     source: dict[str, Any] = {"fileObject": {"@id": MANIFEST_ID}, "extract": {"column": column}}
     if path is not None:
         source["transform"] = {"jsonPath": path}
-    out: dict[str, Any] = {"@type": "cr:Field", "@id": f"{RECORDS_ID}/{name}", "name": name,
-                           "description": description, "dataType": dtype, "source": source}
+    out: dict[str, Any] = {
+        "@type": "cr:Field",
+        "@id": f"{RECORDS_ID}/{name}",
+        "name": name,
+        "description": description,
+        "dataType": dtype,
+        "source": source,
+    }
     if repeated:
         out["repeated"] = True
     return out
@@ -132,10 +180,12 @@ def _biases(facts: dict) -> list[str]:
     ]
     big = facts.get("largest_imbalance")
     if big:
-        out.append(f"Largest imbalance in this dataset ({big['table']}): "
-                   f"{' / '.join(big['max_cell']['levels'])} has {big['max_cell']['count']} samples, "
-                   f"{' / '.join(big['min_cell']['levels'])} has {big['min_cell']['count']} "
-                   f"(ratio {big['ratio']:.2f}); {big['empty_cells']} of {big['n_cells']} cells are empty.")
+        out.append(
+            f"Largest imbalance in this dataset ({big['table']}): "
+            f"{' / '.join(big['max_cell']['levels'])} has {big['max_cell']['count']} samples, "
+            f"{' / '.join(big['min_cell']['levels'])} has {big['min_cell']['count']} "
+            f"(ratio {big['ratio']:.2f}); {big['empty_cells']} of {big['n_cells']} cells are empty."
+        )
     return out
 
 
@@ -147,24 +197,33 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
     licence = facts.get("licence") or {}
     backends = ", ".join(sorted((facts.get("labels") or {}).get("backends") or {})) or "pyrender or cycles"
     manifest: dict[str, Any] = {
-        "@type": "cr:FileObject", "@id": MANIFEST_ID, "name": MANIFEST_ID,
+        "@type": "cr:FileObject",
+        "@id": MANIFEST_ID,
+        "name": MANIFEST_ID,
         "description": "One JSON object per sample: ids, camera, head pose, landmarks, face box, sampled "
-                       "attributes, file paths and their sha256.",
-        "contentUrl": "manifest.jsonl", "encodingFormat": "application/jsonlines"}
+        "attributes, file paths and their sha256.",
+        "contentUrl": "manifest.jsonl",
+        "encodingFormat": "application/jsonlines",
+    }
     if header.get("manifest_sha256"):
         manifest["sha256"] = header["manifest_sha256"]
-    files = {"@type": "cr:FileSet", "@id": FILES_ID, "name": FILES_ID,
-             "description": "The sample PNGs: NNNNNN.png (sRGB image), NNNNNN_seg.png (class ids), "
-                            "NNNNNN_depth.png (uint16 depth); each carries provenance text chunks "
-                            "(synthetic=true, generator, sample_id, seed, catalog_hash).",
-             "encodingFormat": "image/png", "includes": "samples/*.png"}
+    files = {
+        "@type": "cr:FileSet",
+        "@id": FILES_ID,
+        "name": FILES_ID,
+        "description": "The sample PNGs: NNNNNN.png (sRGB image), NNNNNN_seg.png (class ids), "
+        "NNNNNN_depth.png (uint16 depth); each carries provenance text chunks "
+        "(synthetic=true, generator, sample_id, seed, catalog_hash).",
+        "encodingFormat": "image/png",
+        "includes": "samples/*.png",
+    }
     created = str(header.get("created") or prov.get("created") or "")
     return {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
         "name": name or f"facefarm-{catalog_hash[:8] or 'dataset'}",
         "description": f"{facts['statement']} {facts['n_samples']} images of {facts['n_identities']} synthetic "
-                       f"identities with 70 landmarks (visibility), segmentation, depth, head pose and camera.",
+        f"identities with 70 landmarks (visibility), segmentation, depth, head pose and camera.",
         "conformsTo": CONFORMS_TO,
         "license": licence.get("url") or LICENCE_URL,
         "version": version,
@@ -179,14 +238,16 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
             f"Rendered, not collected: facefarm {version} sampled every attribute from a catalog (hash "
             f"{catalog_hash}, seed {header.get('seed')}), built a 3D head from a CC0 template model, hair, garments "
             f"and glasses from procedural assets, lit it with an HDRI and rendered it with {backends}. No "
-            "photograph of a person was used."),
+            "photograph of a person was used."
+        ),
         "rai:dataCollectionType": ["Synthetic data generation", "Software rendering"],
         "rai:dataCollectionRawData": "None: there are no raw observations; dataset.json holds the catalog that "
-                                     "regenerates every sample exactly.",
+        "regenerates every sample exactly.",
         "rai:dataAnnotationProtocol": [
             "Labels are computed, not annotated: landmarks are projections of fixed mesh points with a visibility "
             "test, segmentation and depth are render passes of the same surface, pose and camera are the "
-            "generator's own parameters."],
+            "generator's own parameters."
+        ],
         "rai:machineAnnotationTools": [f"facefarm {version} ({backends})"],
         "rai:dataPreprocessingProtocol": ["None: images are written as rendered (PNG, lossless)."],
         "rai:dataUseCases": [facts["purpose"]],
@@ -195,31 +256,51 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
         "rai:personalSensitiveInformation": [
             "None. No image depicts a real person and no personal data were used; ancestry, age and gender "
             "values are sampling parameters of synthetic heads, not facts about anyone (a rendered face can "
-            "resemble someone by chance)."],
+            "resemble someone by chance)."
+        ],
         "rai:dataSocialImpact": (
             "Lets face-analysis models be trained and audited without collecting people's photographs, and "
             "measured across controlled skin tone, age, ancestry label and expression; the same data can "
             "improve face recognition or attribute inference used for surveillance, which the intended use "
-            "excludes."),
+            "excludes."
+        ),
         "rai:dataReleaseMaintenancePlan": (
             "A dataset is fixed by (facefarm version, catalog, seed): re-render it with the same inputs to "
-            "reproduce it, or with a newer facefarm for fixes; the datasheet records the versions."),
+            "reproduce it, or with a newer facefarm for fixes; the datasheet records the versions."
+        ),
         "distribution": [manifest, files],
-        "recordSet": [{
-            "@type": "cr:RecordSet", "@id": RECORDS_ID, "name": RECORDS_ID,
-            "description": "One record per rendered sample (a line of manifest.jsonl).",
-            "key": {"@id": f"{RECORDS_ID}/sample_id"},
-            "field": [_field(*f) for f in FIELDS],
-        }, {
-            "@type": "cr:RecordSet", "@id": PNG_RECORDS_ID, "name": PNG_RECORDS_ID,
-            "description": "Every sample PNG with its path (images, segmentations and depth maps).",
-            "field": [
-                {"@type": "cr:Field", "@id": f"{PNG_RECORDS_ID}/path", "name": "path", "dataType": "sc:Text",
-                 "description": "Path relative to the dataset root.",
-                 "source": {"fileSet": {"@id": FILES_ID}, "extract": {"fileProperty": "fullpath"}}},
-                {"@type": "cr:Field", "@id": f"{PNG_RECORDS_ID}/content", "name": "content", "dataType": "sc:ImageObject",
-                 "description": "The PNG.",
-                 "source": {"fileSet": {"@id": FILES_ID}, "extract": {"fileProperty": "content"}}},
-            ],
-        }],
+        "recordSet": [
+            {
+                "@type": "cr:RecordSet",
+                "@id": RECORDS_ID,
+                "name": RECORDS_ID,
+                "description": "One record per rendered sample (a line of manifest.jsonl).",
+                "key": {"@id": f"{RECORDS_ID}/sample_id"},
+                "field": [_field(*f) for f in FIELDS],
+            },
+            {
+                "@type": "cr:RecordSet",
+                "@id": PNG_RECORDS_ID,
+                "name": PNG_RECORDS_ID,
+                "description": "Every sample PNG with its path (images, segmentations and depth maps).",
+                "field": [
+                    {
+                        "@type": "cr:Field",
+                        "@id": f"{PNG_RECORDS_ID}/path",
+                        "name": "path",
+                        "dataType": "sc:Text",
+                        "description": "Path relative to the dataset root.",
+                        "source": {"fileSet": {"@id": FILES_ID}, "extract": {"fileProperty": "fullpath"}},
+                    },
+                    {
+                        "@type": "cr:Field",
+                        "@id": f"{PNG_RECORDS_ID}/content",
+                        "name": "content",
+                        "dataType": "sc:ImageObject",
+                        "description": "The PNG.",
+                        "source": {"fileSet": {"@id": FILES_ID}, "extract": {"fileProperty": "content"}},
+                    },
+                ],
+            },
+        ],
     }

@@ -82,8 +82,9 @@ def box_transform(box, size: int | tuple[int, int], scale: float = 1.25) -> np.n
     return _similarity(centre, np.array([1.0, 0.0]), scale * max(x1 - x0, y1 - y0), _size(size))
 
 
-def _warp_image(image: np.ndarray, a: np.ndarray, size: tuple[int, int], interpolation: int,
-                antialias: bool) -> np.ndarray:
+def _warp_image(
+    image: np.ndarray, a: np.ndarray, size: tuple[int, int], interpolation: int, antialias: bool
+) -> np.ndarray:
     lin, t = a[:, :2], a[:, 2]
     scale = float(np.sqrt(abs(np.linalg.det(lin))))
     if antialias and scale < 1.0:
@@ -96,12 +97,23 @@ def _warp_image(image: np.ndarray, a: np.ndarray, size: tuple[int, int], interpo
         lin = lin @ np.diag([w / w2, h / h2])
     # OpenCV's pixel centres are at integers: p_cv = p - 0.5 on both sides of the map
     a_cv = np.hstack([lin, (t + lin @ [0.5, 0.5] - 0.5)[:, None]])
-    return cv2.warpAffine(image, a_cv, size, flags=interpolation, borderMode=cv2.BORDER_CONSTANT,  # type: ignore[call-overload]
-                          borderValue=0)
+    return cv2.warpAffine(
+        image,
+        a_cv,
+        size,
+        flags=interpolation,
+        borderMode=cv2.BORDER_CONSTANT,  # type: ignore[call-overload]
+        borderValue=0,
+    )
 
 
-def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],
-         interpolation: int = cv2.INTER_LINEAR, antialias: bool = True) -> Sample:
+def warp(
+    sample: Sample,
+    transform: np.ndarray,
+    size: int | tuple[int, int],
+    interpolation: int = cv2.INTER_LINEAR,
+    antialias: bool = True,
+) -> Sample:
     """``sample`` with every label moved by the affine ``transform`` (2, 3; facefarm pixel frame) into a
     ``size`` image: image by ``interpolation`` (0 outside the source; when the map shrinks and
     ``antialias``, the image is first averaged down with ``cv2.INTER_AREA``), segmentation and depth by
@@ -127,9 +139,16 @@ def warp(sample: Sample, transform: np.ndarray, size: int | tuple[int, int],
 
     uv = np.asarray(sample.landmarks, dtype=np.float64) @ lin.T + t
     in_image = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
-    return dataclasses.replace(sample, image=image, segmentation=seg, depth=depth, landmarks=uv,
-                               visible=sample.visible & in_image, in_frame=sample.in_frame & in_image,
-                               transform=compose(a, sample.transform))
+    return dataclasses.replace(
+        sample,
+        image=image,
+        segmentation=seg,
+        depth=depth,
+        landmarks=uv,
+        visible=sample.visible & in_image,
+        in_frame=sample.in_frame & in_image,
+        transform=compose(a, sample.transform),
+    )
 
 
 def homogeneous(transform: np.ndarray) -> np.ndarray:
@@ -187,8 +206,9 @@ def nearest_labels(sample: Sample, transform: np.ndarray, size: tuple[int, int])
     return seg, depth
 
 
-def warp_perspective(sample: Sample, homography: np.ndarray, size: int | tuple[int, int],
-                     interpolation: int = cv2.INTER_LINEAR) -> Sample:
+def warp_perspective(
+    sample: Sample, homography: np.ndarray, size: int | tuple[int, int], interpolation: int = cv2.INTER_LINEAR
+) -> Sample:
     """:func:`warp` for a projective map (3, 3, facefarm pixel frame): image by ``interpolation`` (0 outside the
     source), segmentation and depth by the nearest source pixel, landmarks exactly (the homography with its
     division); ``visible`` and ``in_frame`` also require the point inside the new image. ``transform``
@@ -197,20 +217,39 @@ def warp_perspective(sample: Sample, homography: np.ndarray, size: int | tuple[i
     m = homogeneous(homography)
     if abs(np.linalg.det(m)) < 1e-12:
         raise ValueError(f"homography is singular: {m.tolist()}")
-    image = cv2.warpPerspective(sample.image, to_opencv(m), (w, h), flags=interpolation,  # type: ignore[call-overload]
-                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    image = cv2.warpPerspective(
+        sample.image,
+        to_opencv(m),
+        (w, h),
+        flags=interpolation,  # type: ignore[call-overload]
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     seg, depth = nearest_labels(sample, m, (w, h))
     uv = transform_points(m, sample.landmarks)
     in_image = np.isfinite(uv).all(axis=1)
-    in_image[in_image] = ((uv[in_image, 0] >= 0) & (uv[in_image, 0] < w) & (uv[in_image, 1] >= 0)
-                          & (uv[in_image, 1] < h))
-    return dataclasses.replace(sample, image=image, segmentation=seg, depth=depth, landmarks=uv,
-                               visible=sample.visible & in_image, in_frame=sample.in_frame & in_image,
-                               transform=compose(m, sample.transform))
+    in_image[in_image] = (uv[in_image, 0] >= 0) & (uv[in_image, 0] < w) & (uv[in_image, 1] >= 0) & (uv[in_image, 1] < h)
+    return dataclasses.replace(
+        sample,
+        image=image,
+        segmentation=seg,
+        depth=depth,
+        landmarks=uv,
+        visible=sample.visible & in_image,
+        in_frame=sample.in_frame & in_image,
+        transform=compose(m, sample.transform),
+    )
 
 
-def crop(sample: Sample, size: int | tuple[int, int], scale: float = 1.25, *, method: str = "landmarks",
-         interpolation: int = cv2.INTER_LINEAR, antialias: bool = True) -> Sample:
+def crop(
+    sample: Sample,
+    size: int | tuple[int, int],
+    scale: float = 1.25,
+    *,
+    method: str = "landmarks",
+    interpolation: int = cv2.INTER_LINEAR,
+    antialias: bool = True,
+) -> Sample:
     """A ``size`` x ``size`` (or ``(width, height)``) crop of ``sample``, face centred and upright.
 
     method "landmarks": similarity from the eye centres and mouth corners (:func:`landmark_transform`;

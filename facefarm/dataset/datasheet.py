@@ -68,13 +68,15 @@ STATEMENT = (
     "These data are synthetic. Every image is a computer rendering of a procedurally generated 3D head; "
     "no photograph of a real person was used to make any image, and no image depicts a real person, "
     "although a rendered face can resemble someone by chance. Every PNG image carries text chunks "
-    "saying so (synthetic=true, generator, generator_version, sample_id, seed, catalog_hash).")
+    "saying so (synthetic=true, generator, generator_version, sample_id, seed, catalog_hash)."
+)
 PURPOSE = (
     "For training and evaluating face analysis models that need exact, dense labels: 2D/3D facial "
     "landmarks (70 points with visibility), semantic segmentation, depth, head pose and camera "
     "parameters; and for measuring how such models behave across controlled attributes (skin tone, "
     "age, ancestry labels, expression, glasses, pose, lighting). Not for identifying people, inferring "
-    "anyone's ethnicity, gender or age from photographs, or any decision about a person.")
+    "anyone's ethnicity, gender or age from photographs, or any decision about a person."
+)
 LIMITS = (
     "All faces are deformations of one template head (MakeHuman HM08, CC0) driven by three ancestry "
     "shape bases, macro sliders (age, gender, muscle, weight) and a few detail targets: identity "
@@ -101,11 +103,18 @@ LIMITS = (
 
 #: (lo, hi, name): lo <= age < hi, years.
 AGE_BANDS: tuple[tuple[float, float, str], ...] = (
-    (0.0, 13.0, "0-12"), (13.0, 18.0, "13-17"), (18.0, 35.0, "18-34"), (35.0, 55.0, "35-54"),
-    (55.0, math.inf, "55+"))
+    (0.0, 13.0, "0-12"),
+    (13.0, 18.0, "13-17"),
+    (18.0, 35.0, "18-34"),
+    (35.0, 55.0, "35-54"),
+    (55.0, math.inf, "55+"),
+)
 #: (lo, hi, name) of gender presentation, 0 = female .. 1 = male.
 GENDER_BANDS: tuple[tuple[float, float, str], ...] = (
-    (0.0, 1 / 3, "feminine"), (1 / 3, 2 / 3, "androgynous"), (2 / 3, math.inf, "masculine"))
+    (0.0, 1 / 3, "feminine"),
+    (1 / 3, 2 / 3, "androgynous"),
+    (2 / 3, math.inf, "masculine"),
+)
 
 #: The default intersection tables: factor names of :func:`factors`.
 TABLES: tuple[tuple[str, ...], ...] = (
@@ -116,15 +125,25 @@ TABLES: tuple[tuple[str, ...], ...] = (
 )
 
 #: Flattened attribute names that identify a sample rather than describe it.
-_ID_ATTRIBUTES = {"sample_id", "index", "seed", "catalog_hash", "identity_id", "identity_index",
-                  "sampler_version", "quota"}
+_ID_ATTRIBUTES = {
+    "sample_id",
+    "index",
+    "seed",
+    "catalog_hash",
+    "identity_id",
+    "identity_index",
+    "sampler_version",
+    "quota",
+}
 #: Attribute groups with many keys: summarised per key instead of one plot each.
 _MULTI_KEY = ("expression.units.", "shape_details.", "ancestry_weights.", "ancestry_labels.", "stratum.")
 #: Many-key attributes the datasheet lists in their own compact tables: (prefix, title).
-_MD_GROUPS = (("ancestry_labels.", "Ancestry label weights (samples carrying each label)"),
-              ("expression.units.", "Expression unit weights"),
-              ("shape_details.", "Identity shape details"),
-              ("stratum.", "Sampling-plan strata (forced levels)"))
+_MD_GROUPS = (
+    ("ancestry_labels.", "Ancestry label weights (samples carrying each label)"),
+    ("expression.units.", "Expression unit weights"),
+    ("shape_details.", "Identity shape details"),
+    ("stratum.", "Sampling-plan strata (forced levels)"),
+)
 _MD_GROUPED = tuple(p for p, _ in _MD_GROUPS)
 _MAX_CATEGORIES = 16
 _THUMB = 128
@@ -134,6 +153,7 @@ _CHECK_MAX = 64
 
 
 # --------------------------------------------------------------------------- per-sample factors
+
 
 def ethnicity_group(attributes: dict) -> str:
     """The taxonomy label of a single-label sample, ``"mixed"`` for a blend, ``"unknown"`` if absent."""
@@ -178,11 +198,22 @@ def factors(attributes: dict) -> dict[str, str]:
 
 #: catalog attribute name (``sampling.stratify_by``) -> path of its value in a resolved sample
 CATALOG_ATTRIBUTE_PATHS: dict[str, str] = {
-    "age": "age_years", "gender": "gender", "muscle": "muscle", "weight": "weight",
-    "monk_tone": "skin.monk_tone", "eye_color": "eyes.color_family", "hair_style": "hair.style",
-    "facial_hair": "facial_hair.style", "glasses": "glasses.present", "glasses_family": "glasses.family",
-    "expression": "expression.preset", "hdri": "lighting.hdri", "headwear": "headwear.id",
-    "background": "background.kind", "head_yaw": "head_pose.yaw_deg", "head_pitch": "head_pose.pitch_deg",
+    "age": "age_years",
+    "gender": "gender",
+    "muscle": "muscle",
+    "weight": "weight",
+    "monk_tone": "skin.monk_tone",
+    "eye_color": "eyes.color_family",
+    "hair_style": "hair.style",
+    "facial_hair": "facial_hair.style",
+    "glasses": "glasses.present",
+    "glasses_family": "glasses.family",
+    "expression": "expression.preset",
+    "hdri": "lighting.hdri",
+    "headwear": "headwear.id",
+    "background": "background.kind",
+    "head_yaw": "head_pose.yaw_deg",
+    "head_pitch": "head_pose.pitch_deg",
 }
 
 
@@ -228,6 +259,7 @@ def ancestry_levels(catalog: dict) -> list[str]:
 
 # --------------------------------------------------------------------------- distributions
 
+
 def _audit_view(obj):
     """Attributes as the audit counts them: short number lists split into ``name[i]``, object lists -> count."""
     if isinstance(obj, dict):
@@ -272,15 +304,25 @@ def summarise(values: list) -> dict:
             a = np.asarray(present, dtype=float)
             p = np.percentile(a, [5, 25, 50, 75, 95])
             counts, edges = np.histogram(a, bins=10)
-            return {"kind": "continuous", "n": int(a.size), "missing": missing, "mean": float(a.mean()),
-                    "sd": float(a.std()), "min": float(a.min()), "p5": float(p[0]), "p25": float(p[1]),
-                    "median": float(p[2]), "p75": float(p[3]), "p95": float(p[4]), "max": float(a.max()),
-                    "histogram": {"counts": counts.tolist(), "edges": edges.tolist()}}
+            return {
+                "kind": "continuous",
+                "n": int(a.size),
+                "missing": missing,
+                "mean": float(a.mean()),
+                "sd": float(a.std()),
+                "min": float(a.min()),
+                "p5": float(p[0]),
+                "p25": float(p[1]),
+                "median": float(p[2]),
+                "p75": float(p[3]),
+                "p95": float(p[4]),
+                "max": float(a.max()),
+                "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+            }
     keyed = [json.dumps(v) if isinstance(v, list) else v for v in present]
     tally = Counter(str(v).lower() if isinstance(v, bool) else str(v) for v in keyed)
     order = sorted(tally, key=_natural)
-    return {"kind": "categorical", "n": len(present), "missing": missing,
-            "counts": {k: tally[k] for k in order}}
+    return {"kind": "categorical", "n": len(present), "missing": missing, "counts": {k: tally[k] for k in order}}
 
 
 def _natural(s: str):
@@ -299,8 +341,8 @@ def distributions(records: list[dict]) -> dict[str, dict]:
 
 # --------------------------------------------------------------------------- intersections
 
-def crosstab(rows: list[dict[str, str]], keys: tuple[str, ...],
-             levels: dict[str, list[str]] | None = None) -> dict:
+
+def crosstab(rows: list[dict[str, str]], keys: tuple[str, ...], levels: dict[str, list[str]] | None = None) -> dict:
     """Counts over every combination of ``keys`` levels, with the imbalance between cells.
 
     ``levels`` gives each factor's full level list (cells that can exist but never occur are
@@ -317,11 +359,18 @@ def crosstab(rows: list[dict[str, str]], keys: tuple[str, ...],
         if not given.get(k):  # no declared order: sort the observed levels
             levels[k].sort(key=_natural)
     counts = Counter(tuple(r[k] for k in keys) for r in rows)
-    cells: list[dict[str, Any]] = [{"levels": list(combo), "count": counts.get(combo, 0)}
-                                   for combo in itertools.product(*(levels[k] for k in keys))]
+    cells: list[dict[str, Any]] = [
+        {"levels": list(combo), "count": counts.get(combo, 0)}
+        for combo in itertools.product(*(levels[k] for k in keys))
+    ]
     filled = [c for c in cells if c["count"] > 0]
-    out: dict[str, Any] = {"factors": list(keys), "levels": levels, "cells": cells, "n_cells": len(cells),
-           "empty": [c["levels"] for c in cells if c["count"] == 0]}
+    out: dict[str, Any] = {
+        "factors": list(keys),
+        "levels": levels,
+        "cells": cells,
+        "n_cells": len(cells),
+        "empty": [c["levels"] for c in cells if c["count"] == 0],
+    }
     if filled:
         hi = max(filled, key=lambda c: c["count"])
         lo = min(filled, key=lambda c: c["count"])
@@ -338,9 +387,13 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
     samples not reserved by quotas (their count is ``excluded_quota_samples``).
     """
     rows = [factors(r.get("attributes") or {}) for r in records]
-    known = {"ethnicity": ancestry_levels(catalog), "age_band": [b[2] for b in AGE_BANDS],
-             "gender_band": [b[2] for b in GENDER_BANDS], "glasses": ["no glasses", "glasses"],
-             "monk_tone": [f"MST {k}" for k in range(1, 11)]}
+    known = {
+        "ethnicity": ancestry_levels(catalog),
+        "age_band": [b[2] for b in AGE_BANDS],
+        "gender_band": [b[2] for b in GENDER_BANDS],
+        "glasses": ["no glasses", "glasses"],
+        "monk_tone": [f"MST {k}" for k in range(1, 11)],
+    }
     facial_hair = _choice_labels(_get(catalog, "facial_hair.styles"))
     if facial_hair:
         known["facial_hair"] = ["none"] + [x for x in facial_hair if x != "none"]
@@ -354,8 +407,9 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
         # for a stratified catalog it should come out exactly equal (ratio 1) by construction.
         planned = [r for r in records if (r.get("attributes") or {}).get("quota") is None]
         names = tuple(f"catalog:{f['attribute']}" for f in stratify)
-        design_rows = [{n: catalog_level(r.get("attributes") or {}, f) for n, f in zip(names, stratify)}
-                       for r in planned]
+        design_rows = [
+            {n: catalog_level(r.get("attributes") or {}, f) for n, f in zip(names, stratify)} for r in planned
+        ]
         levels = {n: _catalog_levels(catalog, f) for n, f in zip(names, stratify)}
         table = crosstab(design_rows, names, levels)
         table["excluded_quota_samples"] = len(records) - len(planned)
@@ -377,10 +431,20 @@ def largest_imbalance(tables: dict[str, dict]) -> dict | None:
     t = tables[name]
     share, empty_name = max((len(t["empty"]) / t["n_cells"], n) for n, t in tables.items() if t["n_cells"])
     e = tables[empty_name]
-    return {"table": name, "ratio": ratio, "max_cell": t["max"], "min_cell": t["min"],
-            "empty_cells": len(t["empty"]), "n_cells": t["n_cells"],
-            "most_empty": {"table": empty_name, "empty_cells": len(e["empty"]), "n_cells": e["n_cells"],
-                           "examples": e["empty"][:5]}}
+    return {
+        "table": name,
+        "ratio": ratio,
+        "max_cell": t["max"],
+        "min_cell": t["min"],
+        "empty_cells": len(t["empty"]),
+        "n_cells": t["n_cells"],
+        "most_empty": {
+            "table": empty_name,
+            "empty_cells": len(e["empty"]),
+            "n_cells": e["n_cells"],
+            "examples": e["empty"][:5],
+        },
+    }
 
 
 def _choice_labels(dist) -> list[str]:
@@ -398,8 +462,11 @@ def _choice_labels(dist) -> list[str]:
 
 #: (attribute path, "absent" value, segmentation class): an attribute the sampler set should be
 #: visible in the segmentation, and an absent one should not.
-_PIXEL_CHECKS = (("glasses.present", False, "GLASSES"), ("headwear.id", "none", "HEADWEAR"),
-                 ("facial_hair.style", "none", "BEARD"))
+_PIXEL_CHECKS = (
+    ("glasses.present", False, "GLASSES"),
+    ("headwear.id", "none", "HEADWEAR"),
+    ("facial_hair.style", "none", "BEARD"),
+)
 
 
 def attribute_pixel_mismatches(attributes: dict, segmentation: np.ndarray) -> list[str]:
@@ -435,10 +502,12 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
     """
     from PIL import Image
 
-
     records = list(source.records)
-    picks = records if limit is None or len(records) <= limit else [records[int(i)] for i in
-                                                  np.linspace(0, len(records) - 1, limit).round()]
+    picks = (
+        records
+        if limit is None or len(records) <= limit
+        else [records[int(i)] for i in np.linspace(0, len(records) - 1, limit).round()]
+    )
     picked = {id(r) for r in picks}
     hash_ok = hash_bad = prov_ok = 0
     bad: list[str] = []
@@ -447,7 +516,7 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
     for r in records:
         sid = r.get("sample_id")
         sizes = r.get("sizes") or {}
-        for kind in (r.get("files") or {}):
+        for kind in r.get("files") or {}:
             try:
                 name = source.file_name(r, kind)
             except UnsafePath:
@@ -489,8 +558,14 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
                     bad.append(f"{sid}:provenance")
             if kind == "segmentation":
                 warnings += [f"{sid}: {w}" for w in attribute_pixel_mismatches(r.get("attributes") or {}, decoded)]
-    return {"samples_checked": len(picks), "files_hash_ok": hash_ok, "files_hash_mismatch": hash_bad,
-            "images_with_provenance": prov_ok, "problems": bad, "attribute_warnings": warnings}
+    return {
+        "samples_checked": len(picks),
+        "files_hash_ok": hash_ok,
+        "files_hash_mismatch": hash_bad,
+        "images_with_provenance": prov_ok,
+        "problems": bad,
+        "attribute_warnings": warnings,
+    }
 
 
 def _short(e: Exception) -> str:
@@ -515,6 +590,7 @@ def label_stats(records: list[dict]) -> dict:
 
 
 # --------------------------------------------------------------------------- the audit
+
 
 def provenance(header: dict) -> dict:
     """Generator, versions and run parameters from dataset.json (everything but the big blocks)."""
@@ -546,9 +622,12 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, 
         "catalog": catalog,
         "taxonomy": taxonomy_mapping(catalog),
         "distributions": distributions(records),
-        "group_counts": {k: summarise([factors(r.get("attributes") or {})[k] for r in records])["counts"]
-                         for k in ("ethnicity", "age_band", "gender_band", "glasses", "monk_tone")}
-        if records else {},
+        "group_counts": {
+            k: summarise([factors(r.get("attributes") or {})[k] for r in records])["counts"]
+            for k in ("ethnicity", "age_band", "gender_band", "glasses", "monk_tone")
+        }
+        if records
+        else {},
         "intersections": tables,
         "largest_imbalance": largest_imbalance(tables),
         "labels": label_stats(records),
@@ -558,8 +637,13 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, 
 
 
 #: asset kind (:data:`~facefarm.catalog.vocabulary.DEFAULT_KNOWN_ASSETS`) -> where a sample's id of it is
-_ASSET_PATHS = {"hdri": "lighting.hdri", "hair_style": "hair.style", "glasses": "glasses.family",
-                "clothing": "clothing.id", "headwear": "headwear.id"}
+_ASSET_PATHS = {
+    "hdri": "lighting.hdri",
+    "hair_style": "hair.style",
+    "glasses": "glasses.family",
+    "clothing": "clothing.id",
+    "headwear": "headwear.id",
+}
 
 
 def licence(records: list[dict]) -> dict:
@@ -569,12 +653,26 @@ def licence(records: list[dict]) -> dict:
         manifest = json.loads((ASSETS / "manifest.json").read_text())
     except (OSError, ValueError):
         manifest = {}
-    inputs = [{"name": m.get("name", ""), "licence": m.get("licence", ""), "url": m.get("homepage", "")}
-              for key in ("sources", "reference_data") for m in manifest.get(key) or []]
-    inputs.append({"name": "HDRI environments (the studio lights shipped inside the bpy wheel)",
-                   "licence": "CC0-1.0", "url": "https://www.blender.org"})
-    inputs.append({"name": "facefarm's own assets (segmentation regions, landmark definitions, glasses families, "
-                           "hair styles, garments, catalogs)", "licence": "Apache-2.0", "url": ""})
+    inputs = [
+        {"name": m.get("name", ""), "licence": m.get("licence", ""), "url": m.get("homepage", "")}
+        for key in ("sources", "reference_data")
+        for m in manifest.get(key) or []
+    ]
+    inputs.append(
+        {
+            "name": "HDRI environments (the studio lights shipped inside the bpy wheel)",
+            "licence": "CC0-1.0",
+            "url": "https://www.blender.org",
+        }
+    )
+    inputs.append(
+        {
+            "name": "facefarm's own assets (segmentation regions, landmark definitions, glasses families, "
+            "hair styles, garments, catalogs)",
+            "licence": "Apache-2.0",
+            "url": "",
+        }
+    )
     user: dict[str, set[str]] = {}
     for r in records:
         attributes = r.get("attributes") or {}
@@ -582,8 +680,12 @@ def licence(records: list[dict]) -> dict:
             value = _get(attributes, path)
             if isinstance(value, str) and value not in DEFAULT_KNOWN_ASSETS[kind] and value != "none":
                 user.setdefault(kind, set()).add(value)
-    return {"licence": LICENCE, "url": LICENCE_URL, "inputs": inputs,
-            "user_assets": {k: sorted(v) for k, v in sorted(user.items())}}
+    return {
+        "licence": LICENCE,
+        "url": LICENCE_URL,
+        "inputs": inputs,
+        "user_assets": {k: sorted(v) for k, v in sorted(user.items())},
+    }
 
 
 def taxonomy_mapping(catalog: dict) -> dict:
@@ -596,8 +698,15 @@ def taxonomy_mapping(catalog: dict) -> dict:
 
 
 #: Taxonomy parameters in the order the datasheet shows them.
-_TAXONOMY_COLUMNS = ("shape_bases", "skin_melanin", "skin_haemoglobin", "hair_melanin", "hair_redness",
-                     "hair_curl", "eye_colors")
+_TAXONOMY_COLUMNS = (
+    "shape_bases",
+    "skin_melanin",
+    "skin_haemoglobin",
+    "hair_melanin",
+    "hair_redness",
+    "hair_curl",
+    "eye_colors",
+)
 
 
 def catalog_settings(catalog: dict, prefix: str = "") -> list[tuple[str, str]]:
@@ -642,6 +751,7 @@ def describe(v) -> str:
 
 # --------------------------------------------------------------------------- plots
 
+
 def _figure(w: float, h: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -660,7 +770,6 @@ def _save(fig, path: Path) -> str:
 def plot_monk(dist: dict, path: Path) -> str:
     """Bar chart of Monk Skin Tone counts, each bar in its orb colour."""
     from matplotlib.ticker import MaxNLocator
-
 
     counts = (dist or {}).get("counts", {})
     fig = _figure(6, 3)
@@ -733,8 +842,9 @@ def plot_simplex(records: list[dict], path: Path) -> str:
 
 
 def _constant(d: dict) -> bool:
-    return (d["kind"] == "categorical" and len(d["counts"]) == 1) or (d["kind"] == "continuous"
-                                                                      and d["min"] == d["max"])
+    return (d["kind"] == "categorical" and len(d["counts"]) == 1) or (
+        d["kind"] == "continuous" and d["min"] == d["max"]
+    )
 
 
 def _is_colour_channel(name: str) -> bool:
@@ -747,8 +857,11 @@ def plot_grid(dists: dict[str, dict], columns: dict[str, list], kind: str, path:
     Left out: attributes with a single value (the datasheet lists them as constant), many-key
     groups (their own plots) and colour channels (see :func:`plot_colours`).
     """
-    names = [n for n, d in dists.items() if d["kind"] == kind and not n.startswith(_MULTI_KEY)
-             and not _constant(d) and not _is_colour_channel(n)]
+    names = [
+        n
+        for n, d in dists.items()
+        if d["kind"] == kind and not n.startswith(_MULTI_KEY) and not _constant(d) and not _is_colour_channel(n)
+    ]
     if not names:
         return None
     ncol = 5
@@ -775,8 +888,14 @@ def plot_grid(dists: dict[str, dict], columns: dict[str, list], kind: str, path:
         ax.tick_params(labelsize=6, pad=1)
         ax.set_title(name, fontsize=7, pad=2)
     # tight_layout costs seconds on a grid this size; fixed margins fit these small labels
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.02 + 0.3 / nrow, top=1 - 0.35 / nrow,
-                        wspace=0.45 if kind == "categorical" else 0.25, hspace=0.55)
+    fig.subplots_adjust(
+        left=0.07,
+        right=0.99,
+        bottom=0.02 + 0.3 / nrow,
+        top=1 - 0.35 / nrow,
+        wspace=0.45 if kind == "categorical" else 0.25,
+        hspace=0.55,
+    )
     fig.savefig(path)
     return path.name
 
@@ -824,7 +943,7 @@ def plot_multikey(dists: dict[str, dict], prefix: str, title: str, path: Path) -
     hi = [dists[n]["p95"] - dists[n]["median"] for n in names]
     y = np.arange(len(names))
     ax.barh(y, mid, xerr=[lo, hi], color="#8172b2", error_kw={"lw": 0.6})
-    ax.set_yticks(y, [n[len(prefix):] for n in names], fontsize=6)
+    ax.set_yticks(y, [n[len(prefix) :] for n in names], fontsize=6)
     ax.invert_yaxis()
     ax.set_xlabel("median (whiskers: 5th-95th percentile)")
     ax.set_title(title)
@@ -846,8 +965,7 @@ def plot_table(table: dict, path: Path) -> str | None:
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
     ax.set_xticks(range(len(cols)), ["\n".join(c) for c in cols], fontsize=6, rotation=0)
     for (i, j), v in np.ndenumerate(m):
-        ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
-                color="white" if v < m.max() * 0.6 else "black")
+        ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color="white" if v < m.max() * 0.6 else "black")
     fig.colorbar(im, ax=ax, fraction=0.03)
     ax.set_title(" x ".join(keys) + " (counts)", fontsize=9)
     return _save(fig, path)
@@ -914,8 +1032,10 @@ def write_plots(source: SourceDataset, facts: dict, folder: Path) -> dict[str, s
     name = plot_colours(columns, folder / "colours.png")
     if name:
         plots["colours"] = name
-    for prefix, key, title in (("expression.units.", "expression_units", "Expression unit weights"),
-                               ("shape_details.", "shape_details", "Identity shape details")):
+    for prefix, key, title in (
+        ("expression.units.", "expression_units", "Expression unit weights"),
+        ("shape_details.", "shape_details", "Identity shape details"),
+    ):
         name = plot_multikey(dists, prefix, title, folder / f"{key}.png")
         if name:
             plots[key] = name
@@ -927,12 +1047,14 @@ def write_plots(source: SourceDataset, facts: dict, folder: Path) -> dict[str, s
     for r in records:
         groups.setdefault(ethnicity_group(r.get("attributes") or {}), []).append(r)
     for g in sorted(groups):
-        plots[f"contact: {g}"] = contact_sheet(source, groups[g], f"ethnicity group: {g}",
-                                               folder / f"contact_{_slug(g)}.png")
+        plots[f"contact: {g}"] = contact_sheet(
+            source, groups[g], f"ethnicity group: {g}", folder / f"contact_{_slug(g)}.png"
+        )
     return plots
 
 
 # --------------------------------------------------------------------------- markdown
+
 
 def _fmt(x) -> str:
     if isinstance(x, float):
@@ -966,9 +1088,11 @@ def _summary_text(d: dict) -> str:
 def _imbalance_line(name: str, t: dict) -> str:
     if t["ratio"] is None:
         return f"**{name}**: no samples."
-    s = (f"**{name}**: max/min over non-empty cells = **{t['ratio']:.2f}** "
-         f"(most: {' / '.join(t['max']['levels'])} = {t['max']['count']}; "
-         f"least: {' / '.join(t['min']['levels'])} = {t['min']['count']})")
+    s = (
+        f"**{name}**: max/min over non-empty cells = **{t['ratio']:.2f}** "
+        f"(most: {' / '.join(t['max']['levels'])} = {t['max']['count']}; "
+        f"least: {' / '.join(t['min']['levels'])} = {t['min']['count']})"
+    )
     if t["empty"]:
         shown = "; ".join(" / ".join(e) for e in t["empty"][:8])
         more = f" and {len(t['empty']) - 8} more" if len(t["empty"]) > 8 else ""
@@ -978,79 +1102,110 @@ def _imbalance_line(name: str, t: dict) -> str:
 
 def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     """datasheet.md from the :func:`audit` facts and the plot file names."""
-    md = [f"# Datasheet: {facts['dataset']}\n",
-          f"## Synthetic data\n\n{facts['statement']}\n",
-          f"**Intended use.** {facts['purpose']}\n",
-          "**Known limits.**\n\n" + "".join(f"- {x}\n" for x in facts["limits"])]
+    md = [
+        f"# Datasheet: {facts['dataset']}\n",
+        f"## Synthetic data\n\n{facts['statement']}\n",
+        f"**Intended use.** {facts['purpose']}\n",
+        "**Known limits.**\n\n" + "".join(f"- {x}\n" for x in facts["limits"]),
+    ]
     n, ni = facts["n_samples"], facts["n_identities"]
     md.append(f"## Summary\n\n{n} images of {ni} identities.\n")
     big = facts["largest_imbalance"]
     if big:
-        md.append(f"**Largest imbalance** ({big['table']}): most-filled cell {' / '.join(big['max_cell']['levels'])} "
-                  f"has {big['max_cell']['count']} samples, least-filled non-empty cell "
-                  f"{' / '.join(big['min_cell']['levels'])} has {big['min_cell']['count']} "
-                  f"(ratio {big['ratio']:.2f}); {big['empty_cells']} of {big['n_cells']} cells are empty.\n")
+        md.append(
+            f"**Largest imbalance** ({big['table']}): most-filled cell {' / '.join(big['max_cell']['levels'])} "
+            f"has {big['max_cell']['count']} samples, least-filled non-empty cell "
+            f"{' / '.join(big['min_cell']['levels'])} has {big['min_cell']['count']} "
+            f"(ratio {big['ratio']:.2f}); {big['empty_cells']} of {big['n_cells']} cells are empty.\n"
+        )
         me = big["most_empty"]
         if me["empty_cells"]:
-            md.append(f"**Most empty cells** ({me['table']}): {me['empty_cells']} of {me['n_cells']} "
-                      f"combinations have no sample, e.g. " + "; ".join(" / ".join(c) for c in me["examples"])
-                      + ".\n")
+            md.append(
+                f"**Most empty cells** ({me['table']}): {me['empty_cells']} of {me['n_cells']} "
+                f"combinations have no sample, e.g. " + "; ".join(" / ".join(c) for c in me["examples"]) + ".\n"
+            )
     md.append(_licence_md(facts.get("licence") or licence([])))
     prov = facts["provenance"]
-    md.append("## Provenance and versions\n\n" + _table_md(
-        ["field", "value"], [[k, json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v]
-                             for k, v in prov.items()]))
+    md.append(
+        "## Provenance and versions\n\n"
+        + _table_md(
+            ["field", "value"],
+            [[k, json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v] for k, v in prov.items()],
+        )
+    )
     chk = facts["checks"]
-    md.append(f"**Checks** on {chk['samples_checked']} samples: {chk['files_hash_ok']} files match their "
-              f"sha256, {chk['files_hash_mismatch']} do not; {chk['images_with_provenance']} images carry "
-              f"the provenance text chunks (synthetic=true).")
+    md.append(
+        f"**Checks** on {chk['samples_checked']} samples: {chk['files_hash_ok']} files match their "
+        f"sha256, {chk['files_hash_mismatch']} do not; {chk['images_with_provenance']} images carry "
+        f"the provenance text chunks (synthetic=true)."
+    )
     if chk["problems"]:
         md.append(" Problems: " + ", ".join(chk["problems"][:20]))
     warn = chk.get("attribute_warnings") or []
-    md.append(f"\n\n**Sampled vs. rendered**: {len(warn)} attribute(s) the segmentation contradicts "
-              "(glasses, headwear or facial hair sampled but without pixels of their class, or the reverse; "
-              "an item can also be hidden legitimately)" + (": " + "; ".join(warn[:20]) if warn else "") + ".")
+    md.append(
+        f"\n\n**Sampled vs. rendered**: {len(warn)} attribute(s) the segmentation contradicts "
+        "(glasses, headwear or facial hair sampled but without pixels of their class, or the reverse; "
+        "an item can also be hidden legitimately)" + (": " + "; ".join(warn[:20]) if warn else "") + "."
+    )
     md.append("\n")
-    md.append("## Catalog and taxonomy\n\nThe catalog that produced every sample (its full JSON is in "
-              "datasheet.json and dataset.json). Each taxonomy label is nothing but a set of appearance "
-              "priors, mapped to the head model's parameters as follows:\n")
+    md.append(
+        "## Catalog and taxonomy\n\nThe catalog that produced every sample (its full JSON is in "
+        "datasheet.json and dataset.json). Each taxonomy label is nothing but a set of appearance "
+        "priors, mapped to the head model's parameters as follows:\n"
+    )
     tax = facts["taxonomy"]
     if tax:
         params = [p for p in _TAXONOMY_COLUMNS if any(p in m for m in tax.values())]
         params += sorted({p for m in tax.values() for p in m} - set(params) - {"description"})
-        md.append(_table_md(["label"] + params, [[label] + [m.get(p, "") for p in params]
-                                                 for label, m in tax.items()]))
-        md.append("\n" + "".join(f"- **{label}**: {m['description']}\n" for label, m in tax.items()
-                                 if m.get("description")))
+        md.append(_table_md(["label"] + params, [[label] + [m.get(p, "") for p in params] for label, m in tax.items()]))
+        md.append(
+            "\n" + "".join(f"- **{label}**: {m['description']}\n" for label, m in tax.items() if m.get("description"))
+        )
     else:
         md.append("(no taxonomy in the catalog)\n")
     settings = catalog_settings({k: v for k, v in facts["catalog"].items() if k != "description"})
     settings = [(k, v) for k, v in settings if not k.startswith("ancestry.taxonomy.")]
-    md.append("\n<details><summary>Catalog settings</summary>\n\n" + _table_md(["setting", "value"], settings)
-              + "\n</details>\n")
+    md.append(
+        "\n<details><summary>Catalog settings</summary>\n\n"
+        + _table_md(["setting", "value"], settings)
+        + "\n</details>\n"
+    )
     md.append("## Distributions\n")
-    for key, title in (("monk_tone", "Skin tone (Monk scale)"), ("age", "Age"),
-                       ("ancestry_simplex", "Ancestry shape-base weights")):
+    for key, title in (
+        ("monk_tone", "Skin tone (Monk scale)"),
+        ("age", "Age"),
+        ("ancestry_simplex", "Ancestry shape-base weights"),
+    ):
         if key in plots:
             md.append(f"### {title}\n\n![{title}]({plots[key]})\n")
     gc = facts["group_counts"]
     if gc:
-        md.append("### Groups\n\n" + "".join(
-            f"- **{k}**: " + ", ".join(f"{a} {b}" for a, b in v.items()) + "\n" for k, v in gc.items()))
+        md.append(
+            "### Groups\n\n"
+            + "".join(f"- **{k}**: " + ", ".join(f"{a} {b}" for a, b in v.items()) + "\n" for k, v in gc.items())
+        )
     dists = facts["distributions"]
     main = {k: d for k, d in dists.items() if not k.startswith(_MD_GROUPED)}
     cats = [(k, d) for k, d in main.items() if d["kind"] == "categorical"]
     conts = [(k, d) for k, d in main.items() if d["kind"] == "continuous"]
     if cats:
-        md.append("\n### Categorical attributes\n\n" + _table_md(
-            ["attribute", "counts", "missing"],
-            [[k, ", ".join(f"{a}: {b}" for a, b in list(d["counts"].items())[:24]), d["missing"]] for k, d in cats]))
+        md.append(
+            "\n### Categorical attributes\n\n"
+            + _table_md(
+                ["attribute", "counts", "missing"],
+                [[k, ", ".join(f"{a}: {b}" for a, b in list(d["counts"].items())[:24]), d["missing"]] for k, d in cats],
+            )
+        )
         if "categorical" in plots:
             md.append(f"\n![categorical]({plots['categorical']})\n")
     if conts:
-        md.append("\n### Continuous attributes\n\n" + _table_md(
-            ["attribute", "n", "mean", "sd", "min", "p5", "median", "p95", "max"],
-            [[k, d["n"], d["mean"], d["sd"], d["min"], d["p5"], d["median"], d["p95"], d["max"]] for k, d in conts]))
+        md.append(
+            "\n### Continuous attributes\n\n"
+            + _table_md(
+                ["attribute", "n", "mean", "sd", "min", "p5", "median", "p95", "max"],
+                [[k, d["n"], d["mean"], d["sd"], d["min"], d["p5"], d["median"], d["p95"], d["max"]] for k, d in conts],
+            )
+        )
         for key in ("continuous", "colours"):
             if key in plots:
                 md.append(f"\n![{key}]({plots[key]})\n")
@@ -1058,17 +1213,22 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
         group = [(k, d) for k, d in dists.items() if k.startswith(prefix)]
         if not group:
             continue
-        md.append(f"\n### {title}\n\n" + _table_md(
-            ["key", "samples", "summary"],
-            [[k[len(prefix):], d.get("n", 0), _summary_text(d)] for k, d in group]))
+        md.append(
+            f"\n### {title}\n\n"
+            + _table_md(
+                ["key", "samples", "summary"], [[k[len(prefix) :], d.get("n", 0), _summary_text(d)] for k, d in group]
+            )
+        )
         key = prefix.rstrip(".").replace(".", "_")
         if key in plots:
             md.append(f"\n![{key}]({plots[key]})\n")
     constant = [k for k, d in main.items() if _constant(d)]
     if constant:
         md.append("\nConstant in this dataset (one value only, not plotted): " + ", ".join(constant) + ".\n")
-    md.append("\n## Intersections\n\nCounts over every combination of levels, including combinations "
-              "that never occur. A mixed-ancestry sample is in the group \"mixed\".\n")
+    md.append(
+        "\n## Intersections\n\nCounts over every combination of levels, including combinations "
+        'that never occur. A mixed-ancestry sample is in the group "mixed".\n'
+    )
     for name, t in facts["intersections"].items():
         md.append(f"\n### {name}\n\n" + _imbalance_line(name, t) + "\n\n" + _crosstab_md(t))
         if t.get("excluded_quota_samples"):
@@ -1076,29 +1236,42 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
         if f"intersection: {name}" in plots:
             md.append(f"\n![{name}]({plots[f'intersection: {name}']})\n")
     lab = facts["labels"]
-    md.append("\n## Labels and rendering\n\n" + _table_md(
-        ["quantity", "mean", "min", "max"],
-        [[k, d.get("mean", ""), d.get("min", ""), d.get("max", "")] for k, d in lab.items()
-         if isinstance(d, dict) and d.get("kind") == "continuous"]))
+    md.append(
+        "\n## Labels and rendering\n\n"
+        + _table_md(
+            ["quantity", "mean", "min", "max"],
+            [
+                [k, d.get("mean", ""), d.get("min", ""), d.get("max", "")]
+                for k, d in lab.items()
+                if isinstance(d, dict) and d.get("kind") == "continuous"
+            ],
+        )
+    )
     md.append(f"\nBack-ends: {lab['backends']}; resolutions: {lab['resolutions']}.\n")
-    contacts = [(k[len("contact: "):], v) for k, v in plots.items() if k.startswith("contact: ")]
+    contacts = [(k[len("contact: ") :], v) for k, v in plots.items() if k.startswith("contact: ")]
     if contacts:
         md.append("\n## Contact sheets\n\n" + "".join(f"### {g}\n\n![{g}]({f})\n\n" for g, f in contacts))
     return "\n".join(md)
 
 
 def _licence_md(lic: dict) -> str:
-    lines = [f"## Licence\n\nThe images and labels are released under **{lic['licence']}** ({lic['url']}): they "
-             "are renders of CC0 models and facefarm's own assets, and depict no real person. What went into them:\n"]
+    lines = [
+        f"## Licence\n\nThe images and labels are released under **{lic['licence']}** ({lic['url']}): they "
+        "are renders of CC0 models and facefarm's own assets, and depict no real person. What went into them:\n"
+    ]
     lines.append(_table_md(["input", "licence"], [[i["name"], i["licence"]] for i in lic["inputs"]]).rstrip("\n"))
     if lic["user_assets"]:
         ids = "; ".join(f"{k}: {', '.join(v)}" for k, v in lic["user_assets"].items())
-        lines.append(f"\n**User assets** ({ids}) are not facefarm's: their licences (`facefarm assets validate` "
-                     "lists each sidecar's) bind these renders too; change the licence above to match them.\n")
+        lines.append(
+            f"\n**User assets** ({ids}) are not facefarm's: their licences (`facefarm assets validate` "
+            "lists each sidecar's) bind these renders too; change the licence above to match them.\n"
+        )
     else:
         lines.append("\nNo user assets were used.\n")
-    lines.append(f"Machine-readable metadata: [{CROISSANT_FILE}]({CROISSANT_FILE}) (Croissant 1.0 with the "
-                 "Responsible-AI fields; its paths are relative to the dataset root).\n")
+    lines.append(
+        f"Machine-readable metadata: [{CROISSANT_FILE}]({CROISSANT_FILE}) (Croissant 1.0 with the "
+        "Responsible-AI fields; its paths are relative to the dataset root).\n"
+    )
     return "\n".join(lines)
 
 
@@ -1114,8 +1287,9 @@ def legacy_datasheet(folder: Path) -> set[str] | None:
     return {"datasheet.md", "datasheet.json", *plots}
 
 
-def write_datasheet(dataset_root: str | os.PathLike, dest: str | os.PathLike | None = None,
-                    plots: bool = True, verify: bool = False) -> Path:
+def write_datasheet(
+    dataset_root: str | os.PathLike, dest: str | os.PathLike | None = None, plots: bool = True, verify: bool = False
+) -> Path:
     """Write ``{dataset_root}/datasheet/`` (or ``dest``); returns the path of datasheet.md.
 
     ``plots=False`` skips the PNGs (a few seconds of matplotlib) and writes the text and JSON only.

@@ -28,8 +28,7 @@ def landmarks_text(record: dict) -> str:
     return "".join(f"{x:.3f} {y:.3f}\n" for x, y in landmarks_uv(record))
 
 
-def export(source: SourceDataset, dest: str | os.PathLike,
-           fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
+def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
     """Write the Face Synthetics layout; returns {split: folder} for non-empty splits."""
     dest = Path(dest)
     out: dict[str, Path] = {}

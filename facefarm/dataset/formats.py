@@ -31,7 +31,7 @@ def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
     for item in (x.strip() for x in items):
         if not item:
             continue
-        for name in (FORMATS if item == "all" else [item]):
+        for name in FORMATS if item == "all" else [item]:
             if name not in FORMATS:
                 raise ValueError(f"unknown export format {name!r}: choose from {', '.join(FORMATS)} or 'all'")
             if name not in names:
@@ -39,8 +39,13 @@ def parse_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def export_format(dataset_root: str | os.PathLike, fmt: str, dest: str | os.PathLike | None = None,
-                  fractions=DEFAULT_FRACTIONS, source=None) -> dict:
+def export_format(
+    dataset_root: str | os.PathLike,
+    fmt: str,
+    dest: str | os.PathLike | None = None,
+    fractions=DEFAULT_FRACTIONS,
+    source=None,
+) -> dict:
     """Export one format; ``dest`` defaults to ``{dataset_root}/exports/{fmt}``. Returns {split: path(s)}."""
     (fmt,) = parse_formats([fmt])
     source = source or open_dataset(dataset_root)
@@ -48,9 +53,13 @@ def export_format(dataset_root: str | os.PathLike, fmt: str, dest: str | os.Path
     return importlib.import_module(FORMATS[fmt]).export(source, target, parse_fractions(fractions))
 
 
-def export_all(dataset_root: str | os.PathLike, formats: str | Iterable[str],
-               dest: str | os.PathLike | None = None, fractions=DEFAULT_FRACTIONS,
-               link: bool = True) -> dict[str, dict]:
+def export_all(
+    dataset_root: str | os.PathLike,
+    formats: str | Iterable[str],
+    dest: str | os.PathLike | None = None,
+    fractions=DEFAULT_FRACTIONS,
+    link: bool = True,
+) -> dict[str, dict]:
     """Export a finished dataset to each of ``formats``; returns ``{format: {split: path(s)}}``.
 
     ``dest``: parent folder of the exports (one sub-folder per format); default

@@ -33,8 +33,15 @@ import os
 from pathlib import Path
 
 from facefarm import __version__
-from facefarm.dataset.source import (SourceDataset, flatten, is_numeric_tree, legacy_export, sample_key, staged_folder,
-                                             visibility_flags)
+from facefarm.dataset.source import (
+    SourceDataset,
+    flatten,
+    is_numeric_tree,
+    legacy_export,
+    sample_key,
+    staged_folder,
+    visibility_flags,
+)
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "hf"
@@ -90,7 +97,8 @@ def harmonise(rows: list[dict]) -> list[dict]:
         seen.update(dict.fromkeys(r))
     # label columns in their natural order, then the attributes sorted so groups sit together
     columns = [c for c in seen if not c.startswith("attributes.")] + sorted(
-        c for c in seen if c.startswith("attributes."))
+        c for c in seen if c.startswith("attributes.")
+    )
     kind, floats, weights, template = {}, set(), set(), {}
     for c in columns:
         kinds = {_kind(r.get(c)) for r in rows}
@@ -211,15 +219,19 @@ under other licences (`facefarm assets validate` lists each one's), change `lice
 
 def size_category(n: int) -> str:
     """The Hugging Face ``size_categories`` tag for ``n`` examples."""
-    for limit, tag in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                       (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")):
+    for limit, tag in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+        (10_000_000, "1M<n<10M"),
+    ):
         if n < limit:
             return tag
     return "10M<n<100M"
 
 
-def export(source: SourceDataset, dest: str | os.PathLike,
-           fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
+def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
     """Write the imagefolder export; returns {split: metadata.jsonl path} for non-empty splits."""
     dest = Path(dest)
     out: dict[str, Path] = {}
@@ -240,7 +252,13 @@ def export(source: SourceDataset, dest: str | os.PathLike,
             (tmp / split / "metadata.jsonl").write_text(body)
             out[split] = dest / split / "metadata.jsonl"
             counts[split] = len(records)
-        (tmp / "README.md").write_text(_CARD.format(
-            n=len(source.records), size=size_category(len(source.records)), version=__version__, catalog_hash=source.header.get("catalog_hash"),
-            splits=", ".join(f"{k} {v}" for k, v in counts.items())))
+        (tmp / "README.md").write_text(
+            _CARD.format(
+                n=len(source.records),
+                size=size_category(len(source.records)),
+                version=__version__,
+                catalog_hash=source.header.get("catalog_hash"),
+                splits=", ".join(f"{k} {v}" for k, v in counts.items()),
+            )
+        )
     return out

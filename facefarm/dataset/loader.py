@@ -105,8 +105,7 @@ class Dataset(Sequence):
     ``verify=True`` hashes every file read against the record's sha256 (:class:`VerificationError`).
     """
 
-    def __init__(self, source: SourceDataset, rows: Sequence[dict], *, verify: bool = False,
-                 name: str | None = None):
+    def __init__(self, source: SourceDataset, rows: Sequence[dict], *, verify: bool = False, name: str | None = None):
         self._source = source
         self._rows = tuple(rows)
         self.verify = verify
@@ -178,8 +177,7 @@ class Dataset(Sequence):
         key = SPLIT_ALIASES.get(name, name)
         names = SPLIT_NAMES[: len(fractions)]
         if key not in names:
-            raise ValueError(f"no split {name!r}: with {len(fractions)} fraction(s) the splits are "
-                             f"{', '.join(names)}")
+            raise ValueError(f"no split {name!r}: with {len(fractions)} fraction(s) the splits are {', '.join(names)}")
         return self._view(split_records(self._rows, fractions, salt)[key], key)
 
     def splits(self, fractions: Sequence[float] | str = DEFAULT_FRACTIONS, salt: str = "") -> dict[str, Dataset]:
@@ -206,18 +204,26 @@ class Dataset(Sequence):
         seg = decode_png(self._file(row, "segmentation"))
         depth_raw = decode_png(self._file(row, "depth"))
         shape = (record.height, record.width)
-        for kind, arr, dtype in (("image", image, np.uint8), ("segmentation", seg, np.uint8),
-                                 ("depth", depth_raw, np.uint16)):
+        for kind, arr, dtype in (
+            ("image", image, np.uint8),
+            ("segmentation", seg, np.uint8),
+            ("depth", depth_raw, np.uint16),
+        ):
             if arr.shape[:2] != shape or arr.dtype != dtype:
-                raise ValueError(f"{self.root}/{row['files'][kind]}: {arr.dtype} {arr.shape}, the record says "
-                                 f"{np.dtype(dtype)} {shape}")
+                raise ValueError(
+                    f"{self.root}/{row['files'][kind]}: {arr.dtype} {arr.shape}, the record says "
+                    f"{np.dtype(dtype)} {shape}"
+                )
         lm = record.landmarks
         return Sample(
-            image=image, segmentation=seg,
+            image=image,
+            segmentation=seg,
             depth=depth_raw.astype(np.float32) * np.float32(record.depth_scale_m),
             landmarks=np.asarray(lm.uv, dtype=np.float64).reshape(N_LANDMARKS, 2),
-            visible=np.asarray(lm.visible, dtype=bool), in_frame=np.asarray(lm.in_frame, dtype=bool),
-            record=record)
+            visible=np.asarray(lm.visible, dtype=bool),
+            in_frame=np.asarray(lm.in_frame, dtype=bool),
+            record=record,
+        )
 
     # -- other libraries ------------------------------------------------------------------------------
     def to_torch(self, transform: Callable[[Sample], Any] | None = None):
@@ -232,8 +238,9 @@ class Dataset(Sequence):
         try:
             import torch  # noqa: F401 - only to fail early with the install hint
         except ImportError as e:
-            raise ImportError("Dataset.to_torch() needs PyTorch: `pip install torch` "
-                              f"(or use the numpy samples directly) [{e}]") from e
+            raise ImportError(
+                f"Dataset.to_torch() needs PyTorch: `pip install torch` (or use the numpy samples directly) [{e}]"
+            ) from e
         return _torch_dataset_class()(self, transform)
 
     def to_hf(self, splits: bool = False, fractions: Sequence[float] | str = DEFAULT_FRACTIONS):
@@ -255,10 +262,16 @@ class Dataset(Sequence):
         if not splits:
             return whole
         by_id = {r["sample_id"]: row for r, row in zip(self._rows, rows)}
-        return datasets.DatasetDict({
-            ("validation" if k == "val" else k): datasets.Dataset.from_list([by_id[r["sample_id"]] for r in v],
-                                                                           features=whole.features)
-            for k, v in split_records(self._rows, parse_fractions(fractions)).items() if v})
+        return datasets.DatasetDict(
+            {
+                ("validation" if k == "val" else k): datasets.Dataset.from_list(
+                    [by_id[r["sample_id"]] for r in v], features=whole.features
+                )
+                for k, v in split_records(self._rows, parse_fractions(fractions)).items()
+                if v
+            }
+        )
+
 
 def load(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
     """Open a finished dataset (the folder, or fsspec URL, that ``facefarm render -o`` wrote).
@@ -272,8 +285,9 @@ def load(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
     source = open_dataset(path)
     version = source.header.get("schema_version")
     if version != 1:
-        raise ValueError(f"{path}: dataset schema_version {version!r}; this facefarm reads version 1 "
-                         "(upgrade facefarm)")
+        raise ValueError(
+            f"{path}: dataset schema_version {version!r}; this facefarm reads version 1 (upgrade facefarm)"
+        )
     if verify:
         want = source.header.get("manifest_sha256")
         got = hashlib.sha256(source.read("manifest.jsonl")).hexdigest()
@@ -317,8 +331,9 @@ def _torch_dataset_class() -> type:
             sample = self.dataset[i]
             if self.transform is not None:
                 return self.transform(sample)
-            return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-                    for k, v in sample_arrays(sample).items()}
+            return {
+                k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in sample_arrays(sample).items()
+            }
 
     TorchDataset.__module__, TorchDataset.__qualname__ = __name__, "TorchDataset"
     return TorchDataset

@@ -36,14 +36,26 @@ from typing import NoReturn
 import numpy as np
 from PIL import Image
 
-from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
+from facefarm.dataset.splits import SPLIT_NAMES
 from facefarm.sample.owned import NotOurs, check_replaceable, files_under, record_ownership, remove_owned  # noqa: F401
 from facefarm.sample.store import Store, open_store
-from facefarm.dataset.splits import SPLIT_NAMES
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
 
 FACE_CLASS_NAMES: tuple[str, ...] = (
-    "SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW", "RIGHT_EAR", "LEFT_EAR",
-    "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD", "GLASSES", "FACEWEAR",
+    "SKIN",
+    "NOSE",
+    "RIGHT_EYE",
+    "LEFT_EYE",
+    "RIGHT_BROW",
+    "LEFT_BROW",
+    "RIGHT_EAR",
+    "LEFT_EAR",
+    "MOUTH_INTERIOR",
+    "TOP_LIP",
+    "BOTTOM_LIP",
+    "BEARD",
+    "GLASSES",
+    "FACEWEAR",
 )
 FACE_CLASSES: tuple[int, ...] = tuple(CLASS_IDS[n] for n in FACE_CLASS_NAMES)
 
@@ -106,9 +118,11 @@ class SourceDataset:
         return name
 
     def _damaged(self, record: dict, kind: str, name: str, why: str) -> DamagedFile:
-        return DamagedFile(f"{self.store.root}/{name} (sample {record.get('sample_id')}'s {kind}) {why}: "
-                           f"`facefarm audit` lists every such file; `facefarm render` with the same command "
-                           f"renders it again")
+        return DamagedFile(
+            f"{self.store.root}/{name} (sample {record.get('sample_id')}'s {kind}) {why}: "
+            f"`facefarm audit` lists every such file; `facefarm render` with the same command "
+            f"renders it again"
+        )
 
     def read_file(self, record: dict, kind: str) -> bytes:
         """Bytes of a sample's ``kind`` file (``image``, ``segmentation``, ``depth``, ``labels``).
@@ -144,8 +158,9 @@ class SourceDataset:
         try:
             return decode_png(data)
         except Exception as e:  # noqa: BLE001 - PIL raises OSError, SyntaxError, zlib.error... for damage
-            raise self._damaged(record, kind, record["files"][kind],
-                                f"does not decode ({(str(e).splitlines() or [''])[0][:100]})") from None
+            raise self._damaged(
+                record, kind, record["files"][kind], f"does not decode ({(str(e).splitlines() or [''])[0][:100]})"
+            ) from None
 
     def place(self, record: dict, kind: str, dest: Path) -> None:
         """Put a sample's file at ``dest``.
@@ -180,7 +195,8 @@ def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceData
     for name in ("dataset.json", "manifest.jsonl"):
         if not store.exists(name):
             raise FileNotFoundError(
-                f"{root}: no {name} — not a finished facefarm dataset (run `facefarm render` to completion first)")
+                f"{root}: no {name} — not a finished facefarm dataset (run `facefarm render` to completion first)"
+            )
     header = json.loads(store.get("dataset.json"))
     records = []
     for lineno, line in enumerate(store.get("manifest.jsonl").decode().splitlines(), 1):
@@ -213,8 +229,9 @@ def landmarks_uv(record: dict) -> np.ndarray:
     """(70, 2) float64 pixels, OpenCV convention: origin at the top-left image corner, pixel centres at +0.5."""
     uv = np.asarray(record["landmarks"]["uv"], dtype=np.float64)
     if uv.shape != (N_LANDMARKS, 2):
-        raise ValueError(f"sample {record.get('sample_id')}: landmarks.uv has shape {uv.shape}, "
-                         f"expected ({N_LANDMARKS}, 2)")
+        raise ValueError(
+            f"sample {record.get('sample_id')}: landmarks.uv has shape {uv.shape}, expected ({N_LANDMARKS}, 2)"
+        )
     return uv
 
 
@@ -244,8 +261,7 @@ def flatten(obj: dict, prefix: str = "") -> dict:
         name = f"{prefix}{k}"
         if isinstance(v, dict):
             out.update(flatten(v, name + "."))
-        elif isinstance(v, list) and (not v or not (all(isinstance(x, _SCALARS) for x in v)
-                                                    or is_numeric_tree(v))):
+        elif isinstance(v, list) and (not v or not (all(isinstance(x, _SCALARS) for x in v) or is_numeric_tree(v))):
             out[name] = json.dumps(v, sort_keys=True)
         else:
             out[name] = v
@@ -314,8 +330,9 @@ def legacy_export(fmt: str):
 
 
 @contextmanager
-def staged_folder(dest: str | os.PathLike, what: str = "export",
-                  legacy: Callable[[Path], set[str] | None] | None = None):
+def staged_folder(
+    dest: str | os.PathLike, what: str = "export", legacy: Callable[[Path], set[str] | None] | None = None
+):
     """Build a folder in a temporary sibling of ``dest``; on success it replaces ``dest``.
 
     Yields the temporary folder (a Path). ``dest`` must be absent, empty, or hold only what

@@ -58,8 +58,9 @@ def assign_split(identity_id: str, fractions: Sequence[float] = DEFAULT_FRACTION
     return next(n for n, f in zip(reversed(names), reversed(fractions)) if f > 0)
 
 
-def split_records(records: Iterable[dict], fractions: Sequence[float] = DEFAULT_FRACTIONS,
-                  salt: str = "") -> dict[str, list[dict]]:
+def split_records(
+    records: Iterable[dict], fractions: Sequence[float] = DEFAULT_FRACTIONS, salt: str = ""
+) -> dict[str, list[dict]]:
     """Group label records by split (key ``identity_id``); every split name is present, maybe empty.
 
     Order inside a split is the input order (the manifest's, i.e. by index).

@@ -29,9 +29,8 @@ import json
 import os
 from pathlib import Path
 
-from facefarm.dataset.source import SourceDataset, legacy_export, sample_key, staged_folder, write_json
+from facefarm.dataset.source import SourceDataset, decode_png, legacy_export, sample_key, staged_folder, write_json
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
-from facefarm.dataset.source import decode_png
 
 FORMAT = "webdataset"
 #: Samples per shard: at 512 px a sample's three PNGs are ~0.5-1 MB, so shards stay well under 1 GB.
@@ -54,7 +53,6 @@ def label_decoder():
     """
     import webdataset as wds
 
-
     return wds.handle_extension("seg.png depth.png", decode_png)
 
 
@@ -70,8 +68,13 @@ def sample_members(source: SourceDataset, record: dict) -> dict:
     }
 
 
-def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRACTIONS,
-           maxcount: int = SHARD_MAXCOUNT, maxsize: float = SHARD_MAXSIZE) -> dict[str, list[Path]]:
+def export(
+    source: SourceDataset,
+    dest: str | os.PathLike,
+    fractions=DEFAULT_FRACTIONS,
+    maxcount: int = SHARD_MAXCOUNT,
+    maxsize: float = SHARD_MAXSIZE,
+) -> dict[str, list[Path]]:
     """Write tar shards per split; returns {split: [shard paths]} for non-empty splits."""
     import webdataset as wds
 

@@ -19,11 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from facefarm import __version__, paths
-from facefarm.sample import writer
-from facefarm.sample.store import Store
 from facefarm.catalog.vocabulary import sample_id
 from facefarm.farm.lock import LOCK_FILE
 from facefarm.farm.plan import Job
+from facefarm.sample import writer
+from facefarm.sample.store import Store
 
 JOB_FILE = "job.json"
 JOB_FORMAT = 1
@@ -47,8 +47,9 @@ def git_commit() -> str | None:
     if not (checkout / ".git").exists():
         return None
     try:
-        out = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -82,9 +83,11 @@ def _read_own(store: Store, name: str) -> dict | None:
     except ValueError:
         data = None
     if not isinstance(data, dict) or data.get("generator") != GENERATOR:
-        raise JobMismatch(f"refusing to write into {store.root}: its {name} was not written by facefarm (or is "
-                          f"damaged). Move it away, or choose another output folder (--overwrite replaces only "
-                          f"files facefarm wrote)")
+        raise JobMismatch(
+            f"refusing to write into {store.root}: its {name} was not written by facefarm (or is "
+            f"damaged). Move it away, or choose another output folder (--overwrite replaces only "
+            f"files facefarm wrote)"
+        )
     return data
 
 
@@ -95,16 +98,24 @@ def read_job(store: Store) -> dict | None:
 
 #: Identity fields a job.json written before they existed may lack (then they are not compared).
 _LATER_FIELDS = ("generator_version", "head_asset")
-_HINTS = {"n": " (this catalog stratifies or has quotas, so every sample depends on N)",
-          "head_asset": " (the samples there were made from another head asset build)",
-          "generator_version": " (another facefarm release makes other samples)"}
+_HINTS = {
+    "n": " (this catalog stratifies or has quotas, so every sample depends on N)",
+    "head_asset": " (the samples there were made from another head asset build)",
+    "generator_version": " (another facefarm release makes other samples)",
+}
 
 
 def _differences(old: dict, job: Job) -> list[str]:
     new = job.identity()
     out = []
-    for key, label in (("catalog_hash", "catalog"), ("seed", "seed"), ("backend", "backend"), ("n", "-n"),
-                       ("head_asset", "head asset"), ("generator_version", "facefarm version")):
+    for key, label in (
+        ("catalog_hash", "catalog"),
+        ("seed", "seed"),
+        ("backend", "backend"),
+        ("n", "-n"),
+        ("head_asset", "head asset"),
+        ("generator_version", "facefarm version"),
+    ):
         if key not in new or (key in _LATER_FIELDS and key not in old):
             continue
         if old.get(key) != new[key]:
@@ -121,8 +132,12 @@ def _recorded_sample_files(store: Store, names: list[str]) -> set[str]:
             record = json.loads(store.get(labels))
         except ValueError:
             continue
-        if not isinstance(record, dict) or record.get("sample_id") != sid or not isinstance(
-                record.get("files"), dict) or (record.get("render") or {}).get("generator") != GENERATOR:
+        if (
+            not isinstance(record, dict)
+            or record.get("sample_id") != sid
+            or not isinstance(record.get("files"), dict)
+            or (record.get("render") or {}).get("generator") != GENERATOR
+        ):
             continue
         own = writer.sample_names(sid)
         out.add(labels)
@@ -144,9 +159,11 @@ def remove_own_samples(store: Store, claimed: bool = True) -> int:
         foreign = [n for n in names if n not in proven]
         if foreign:
             more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
-            raise JobMismatch(f"refusing to overwrite {store.root}: {foreign[0]}{more} is named like a sample, "
-                              f"but no facefarm record lists it and there is no {JOB_FILE}. Move it away, or "
-                              f"choose another output folder")
+            raise JobMismatch(
+                f"refusing to overwrite {store.root}: {foreign[0]}{more} is named like a sample, "
+                f"but no facefarm record lists it and there is no {JOB_FILE}. Move it away, or "
+                f"choose another output folder"
+            )
     store.remove_many(names)
     store.clean_temporaries(writer.SAMPLES, writer.is_sample_file)
     if store.is_local:
@@ -181,9 +198,11 @@ def claim_output(store: Store, job: Job, overwrite: bool = False, shrink: bool =
     # rebuilt at the end of the run even if damaged); without it they must prove themselves
     header = None if old is not None else _read_own(store, "dataset.json")
     if old is None and header is None and store.exists("manifest.jsonl"):
-        raise JobMismatch(f"refusing to write into {store.root}: its manifest.jsonl was not written by facefarm "
-                          f"(there is no job.json or dataset.json of facefarm's). Move it away, or choose another "
-                          f"output folder")
+        raise JobMismatch(
+            f"refusing to write into {store.root}: its manifest.jsonl was not written by facefarm "
+            f"(there is no job.json or dataset.json of facefarm's). Move it away, or choose another "
+            f"output folder"
+        )
     has_samples = any(writer.is_sample_file(n) for n in store.list(writer.SAMPLES))
     problem = None
     if old is not None:
@@ -195,7 +214,8 @@ def claim_output(store: Store, job: Job, overwrite: bool = False, shrink: bool =
             raise JobMismatch(
                 f"refusing to shrink {store.root}: its {JOB_FILE} asks for -n {old['n']}, this run for -n {job.n}, "
                 f"which would leave {left} out of the manifest. Pass --shrink to keep only the first {job.n} "
-                f"(the others stay in {writer.SAMPLES}/), or --overwrite to start again")
+                f"(the others stay in {writer.SAMPLES}/), or --overwrite to start again"
+            )
     elif has_samples or header is not None:
         problem = f"it holds samples but no {JOB_FILE}"
     claim = Claim(previous=old)
@@ -203,13 +223,15 @@ def claim_output(store: Store, job: Job, overwrite: bool = False, shrink: bool =
         if not overwrite:
             raise JobMismatch(
                 f"refusing to write into {store.root}: {problem}. Choose another output folder, or pass "
-                "--overwrite to delete its samples and start again.")
+                "--overwrite to delete its samples and start again."
+            )
         remove_own_samples(store, claimed=old is not None or header is not None)
         for name in ROOT_FILES:  # each checked above to be facefarm's
             store.remove(name)
         claim = Claim(previous=None, overwritten=True)
-    claim.temporaries_removed = (store.clean_temporaries(writer.SAMPLES, writer.is_sample_file)
-                                 + store.clean_temporaries("", lambda name: name in ROOT_FILES or name == LOCK_FILE))
+    claim.temporaries_removed = store.clean_temporaries(
+        writer.SAMPLES, writer.is_sample_file
+    ) + store.clean_temporaries("", lambda name: name in ROOT_FILES or name == LOCK_FILE)
     record = job_record(job)
     if claim.previous is not None:
         record["created"] = claim.previous.get("created", record["created"])  # the job, not this run
@@ -278,9 +300,11 @@ def check_lines(store: Store, job: Job, lines) -> None:
     """Raise :class:`JobMismatch` for a record of another job (catalog hash or seed): the folder was tampered with."""
     for line in lines:
         if line.get("catalog_hash") != job.catalog_hash or line.get("seed") != job.seed:
-            raise JobMismatch(f"{writer.sample_names(line['sample_id'])['labels']} in {store.root} belongs to "
-                              f"another job (catalog {line.get('catalog_hash')}, seed {line.get('seed')}): move "
-                              f"it away (that sample is then rendered again), or choose another output folder")
+            raise JobMismatch(
+                f"{writer.sample_names(line['sample_id'])['labels']} in {store.root} belongs to "
+                f"another job (catalog {line.get('catalog_hash')}, seed {line.get('seed')}): move "
+                f"it away (that sample is then rendered again), or choose another output folder"
+            )
 
 
 def uncommit(store: Store, sample_ids) -> None:
@@ -329,12 +353,19 @@ class RunSummary:
 def dataset_header(job: Job, summary: RunSummary, previous: dict | None) -> dict:
     """The dataset.json header (``writer.write_manifest`` adds schema_version, n_samples, manifest hash)."""
     runs = list((previous or {}).get("runs", []))
-    runs.append({
-        "started": summary.started, "finished": now_iso(), "rendered": summary.rendered,
-        "skipped": summary.skipped, "failed": len(summary.failed), "workers": summary.workers,
-        "worker_restarts": summary.worker_restarts, "seconds": round(summary.seconds, 3),
-        "interrupted": summary.interrupted,
-    })
+    runs.append(
+        {
+            "started": summary.started,
+            "finished": now_iso(),
+            "rendered": summary.rendered,
+            "skipped": summary.skipped,
+            "failed": len(summary.failed),
+            "workers": summary.workers,
+            "worker_restarts": summary.worker_restarts,
+            "seconds": round(summary.seconds, 3),
+            "interrupted": summary.interrupted,
+        }
+    )
     assets = summary.assets or (previous or {}).get("assets", {})
     return {
         "generator": GENERATOR,
@@ -352,15 +383,23 @@ def dataset_header(job: Job, summary: RunSummary, previous: dict | None) -> dict
         "platform": platform.platform(),
         "created": now_iso(),
         "runs": runs,
-        "schema_files": {"classes": "facefarm/assets/schema/classes.json", "landmarks": "facefarm/assets/schema/landmarks70.json"},
+        "schema_files": {
+            "classes": "facefarm/assets/schema/classes.json",
+            "landmarks": "facefarm/assets/schema/landmarks70.json",
+        },
         "classes": json.loads((paths.ASSETS / "schema" / "classes.json").read_text()),
         "landmarks": json.loads((paths.ASSETS / "schema" / "landmarks70.json").read_text()),
         "catalog": job.catalog,
     }
 
 
-def assemble(store: Store, job: Job, summary: RunSummary, fresh_lines: dict[int, dict] | None = None,
-             known_lines: dict[int, dict] | None = None) -> dict:
+def assemble(
+    store: Store,
+    job: Job,
+    summary: RunSummary,
+    fresh_lines: dict[int, dict] | None = None,
+    known_lines: dict[int, dict] | None = None,
+) -> dict:
     """Rewrite manifest.jsonl and dataset.json from the committed samples of ``job``. Returns the header.
 
     ``fresh_lines`` (index -> manifest line) are the records this run's workers just wrote,
@@ -371,8 +410,9 @@ def assemble(store: Store, job: Job, summary: RunSummary, fresh_lines: dict[int,
     fresh_lines = dict(fresh_lines or {})
     complete = writer.complete_ids(store)
     wanted = {i: sample_id(i) for i in range(job.n)}
-    known = {i: x for i, x in (known_lines or {}).items() if i in wanted and wanted[i] in complete
-             and i not in fresh_lines}
+    known = {
+        i: x for i, x in (known_lines or {}).items() if i in wanted and wanted[i] in complete and i not in fresh_lines
+    }
     missing = [sid for i, sid in wanted.items() if sid in complete and i not in fresh_lines and i not in known]
     lines = list(fresh_lines.values()) + list(known.values()) + _read_lines(store, missing)
     check_lines(store, job, lines)
@@ -383,4 +423,3 @@ def assemble(store: Store, job: Job, summary: RunSummary, fresh_lines: dict[int,
     if written is None:
         raise OSError(f"{store.root}/dataset.json did not read back after it was written")
     return written
-

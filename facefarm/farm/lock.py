@@ -140,8 +140,14 @@ def output_lock(store: Store, command: str = "facefarm render"):
     path = store.local_path(LOCK_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     host = socket.gethostname()
-    me = {"host": host, "pid": os.getpid(), "pid_start": process_start(os.getpid()), "boot_id": boot_id(),
-          "command": command, "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    me = {
+        "host": host,
+        "pid": os.getpid(),
+        "pid_start": process_start(os.getpid()),
+        "boot_id": boot_id(),
+        "command": command,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
     for _ in range(3):
         if _create(path, me):
             break
@@ -150,10 +156,15 @@ def output_lock(store: Store, command: str = "facefarm render"):
             continue
         if holder is None and not path.exists():  # released in the meantime
             continue
-        who = (f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}"
-               if holder else "another run (unreadable lock file)")
-        raise Locked(f"{store.root} is being written by {who}: {path} holds it. Wait for that run to end; if it "
-                     f"is gone (e.g. its machine died), delete {path} and run again")
+        who = (
+            f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('started')}"
+            if holder
+            else "another run (unreadable lock file)"
+        )
+        raise Locked(
+            f"{store.root} is being written by {who}: {path} holds it. Wait for that run to end; if it "
+            f"is gone (e.g. its machine died), delete {path} and run again"
+        )
     else:
         raise Locked(f"could not take the lock {path}: other runs keep taking it; try again")
     try:

@@ -12,9 +12,7 @@ import math
 from dataclasses import dataclass
 
 from facefarm import __version__
-
 from facefarm.render import backends
-
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,12 @@ class Job:
 
     def identity(self) -> dict:
         """The fields that must match for two runs to write into the same output (N only if it matters)."""
-        out = {"catalog_hash": self.catalog_hash, "seed": self.seed, "backend": self.backend,
-               "generator_version": self.generator_version}
+        out = {
+            "catalog_hash": self.catalog_hash,
+            "seed": self.seed,
+            "backend": self.backend,
+            "generator_version": self.generator_version,
+        }
         if self.head_asset is not None:
             out["head_asset"] = self.head_asset
         return {**out, "n": self.n} if self.n_matters else out
@@ -80,7 +82,7 @@ def plan_shards(todo: list[int] | tuple[int, ...], shard_size: int) -> list[Shar
     if shard_size < 1:
         raise ValueError(f"shard_size must be >= 1 (got {shard_size})")
     idx = sorted(set(int(i) for i in todo))
-    return [Shard(k, tuple(idx[s:s + shard_size])) for k, s in enumerate(range(0, len(idx), shard_size))]
+    return [Shard(k, tuple(idx[s : s + shard_size])) for k, s in enumerate(range(0, len(idx), shard_size))]
 
 
 #: A worker's resident memory: the process (head model, back-end, numba) plus what grows with the
@@ -122,8 +124,9 @@ class ResourceError(RuntimeError):
     """The cluster cannot host the workers the job asks for."""
 
 
-def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], local: bool,
-                node_cpus: float = 1.0) -> tuple[int, dict]:
+def fit_workers(
+    job: Job, requested: int | None, cluster: dict[str, float], local: bool, node_cpus: float = 1.0
+) -> tuple[int, dict]:
     """How many workers to start and each one's resources, given ``ray.cluster_resources()``.
 
     ``requested`` None picks a default: as many workers as the cores (or GPUs) allow, bounded by the
@@ -138,8 +141,9 @@ def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], loca
     if res["num_gpus"] and gpus < 1:
         raise ResourceError(
             f"the catalog asks {job.backend} for a GPU (render.device = {job.device!r}) but the Ray cluster has "
-            f"no GPUs (resources: CPU={cpus:g}, GPU={gpus:g}); set render.device to \"cpu\" or \"auto\", "
-            "or join a cluster with GPU workers (--address)")
+            f'no GPUs (resources: CPU={cpus:g}, GPU={gpus:g}); set render.device to "cpu" or "auto", '
+            "or join a cluster with GPU workers (--address)"
+        )
     if cpus < res["num_cpus"]:
         raise ResourceError(f"the Ray cluster has {cpus:g} CPUs; a render worker needs {res['num_cpus']}")
     cap = int(cpus // res["num_cpus"])
@@ -147,8 +151,10 @@ def fit_workers(job: Job, requested: int | None, cluster: dict[str, float], loca
         cap = min(cap, int(gpus // res["num_gpus"]))
     memory = float(cluster.get("memory", 0.0))
     if memory and memory < res["memory"]:
-        raise ResourceError(f"a render worker at this resolution needs ~{res['memory'] / 1e9:.1f} GB of memory and "
-                            f"the Ray cluster has {memory / 1e9:.1f} GB; lower render.resolution or add memory")
+        raise ResourceError(
+            f"a render worker at this resolution needs ~{res['memory'] / 1e9:.1f} GB of memory and "
+            f"the Ray cluster has {memory / 1e9:.1f} GB; lower render.resolution or add memory"
+        )
     if requested is None:
         requested = min(cap, int(memory // res["memory"])) if memory else cap
     if requested < 1:

@@ -11,8 +11,17 @@ class Progress:
     """Counts settled samples; ``initial`` are the ones already complete (they do not count in the rate)."""
 
     def __init__(self, total: int, initial: int = 0, enabled: bool = True):
-        self.bar = tqdm(total=total, initial=initial, unit="sample", desc="render", file=sys.stderr,
-                        dynamic_ncols=True, mininterval=0.5, smoothing=0.1, disable=not enabled)
+        self.bar = tqdm(
+            total=total,
+            initial=initial,
+            unit="sample",
+            desc="render",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            smoothing=0.1,
+            disable=not enabled,
+        )
         self.failed = 0
         self.restarts = 0
 

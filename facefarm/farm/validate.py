@@ -49,8 +49,9 @@ def known_assets(extra: dict[str, set[str]] | None = None) -> dict[str, set[str]
     return known
 
 
-def validate_spec(spec: str | Path | dict, n: int | None = None, seed: int = 0,
-                  extra_assets: dict[str, set[str]] | None = None) -> tuple[Catalog | None, list[Problem]]:
+def validate_spec(
+    spec: str | Path | dict, n: int | None = None, seed: int = 0, extra_assets: dict[str, set[str]] | None = None
+) -> tuple[Catalog | None, list[Problem]]:
     """(catalog, []) when ``spec`` can be rendered with ``n`` samples (default: the catalog's
     size), else (None, problems)."""
     catalog, problems = check_catalog(spec)
@@ -60,8 +61,13 @@ def validate_spec(spec: str | Path | dict, n: int | None = None, seed: int = 0,
     if n is None:
         n = catalog.size
     if n is not None and not 1 <= n <= MAX_SAMPLES:
-        problems.append(Problem("$.size", f"N must be within 1..{MAX_SAMPLES:,} (got {n:,}); split a larger "
-                                          "dataset into several runs with different seeds"))
+        problems.append(
+            Problem(
+                "$.size",
+                f"N must be within 1..{MAX_SAMPLES:,} (got {n:,}); split a larger "
+                "dataset into several runs with different seeds",
+            )
+        )
         n = None
     if n is not None:
         problems += quota_problems(catalog, n)

@@ -76,9 +76,17 @@ class SampleWorker:
     ``catalog``: the catalog JSON (dict) of the job; ``store_root``: local folder or fsspec URL.
     """
 
-    def __init__(self, catalog: dict, backend: str, store_root: str, seed: int, n: int,
-                 head_asset: str | None = None, compose_ahead: bool | None = None,
-                 driver: tuple[str, int] | None = None):
+    def __init__(
+        self,
+        catalog: dict,
+        backend: str,
+        store_root: str,
+        seed: int,
+        n: int,
+        head_asset: str | None = None,
+        compose_ahead: bool | None = None,
+        driver: tuple[str, int] | None = None,
+    ):
         # PyOpenGL picks its platform at first import; headless workers need EGL (or OSMesa).
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
         if driver is not None:
@@ -91,13 +99,14 @@ class SampleWorker:
         self.seed, self.n = int(seed), int(n)
         self.store = open_store(store_root)
         self.renderer = SampleRenderer(self.catalog, backend)
-        self.compose_ahead = self.renderer.info.compose_ahead if compose_ahead is None \
-            else bool(compose_ahead)
+        self.compose_ahead = self.renderer.info.compose_ahead if compose_ahead is None else bool(compose_ahead)
         # a node with another head asset build would make other samples under the same job
         mine = head_asset_versions(self.renderer).get("head")
         if head_asset is not None and mine != head_asset:
-            raise RuntimeError(f"this node's head asset is {mine}, the job's is {head_asset}: run "
-                               "`facefarm assets build` with the same facefarm version on every node")
+            raise RuntimeError(
+                f"this node's head asset is {mine}, the job's is {head_asset}: run "
+                "`facefarm assets build` with the same facefarm version on every node"
+            )
 
     def info(self) -> dict:
         """Where this worker runs and what it loaded: {"pid", "host", "assets"}."""
@@ -106,8 +115,7 @@ class SampleWorker:
     def pid(self) -> int:
         return os.getpid()
 
-    def render_one(self, index: int, prepared: Future | None = None,
-                   then: Callable[[], None] | None = None) -> dict:
+    def render_one(self, index: int, prepared: Future | None = None, then: Callable[[], None] | None = None) -> dict:
         """Render and commit sample ``index`` unless it is already complete.
 
         ``prepared``: a future of its :meth:`SampleRenderer.prepare` (composed ahead), if any;
@@ -121,8 +129,7 @@ class SampleWorker:
         from facefarm.sample.renderer import one_blas_thread
 
         t0 = time.perf_counter()
-        out: dict[str, Any] = {"index": int(index), "sample_id": None, "status": "error", "line": None,
-                               "reason": None}
+        out: dict[str, Any] = {"index": int(index), "sample_id": None, "status": "error", "line": None, "reason": None}
         try:
             sid = out["sample_id"] = sample_id(index)
             if writer.is_complete(self.store, sid):
@@ -130,8 +137,9 @@ class SampleWorker:
                 out["status"] = "complete"
             else:
                 with one_blas_thread():
-                    ready = prepared.result() if prepared is not None else \
-                        self.renderer.prepare(self.seed, index, self.n)
+                    ready = (
+                        prepared.result() if prepared is not None else self.renderer.prepare(self.seed, index, self.n)
+                    )
                     if then is not None:
                         next_up, then = then, None  # called once: here, not again below
                         next_up()
@@ -177,12 +185,13 @@ class SampleWorker:
 
             def ahead(k: int) -> Callable[[], None]:
                 def go() -> None:  # compose the next sample of the shard still to render
-                    for j in indices[k + 1:]:
+                    for j in indices[k + 1 :]:
                         if j in futures:
                             return
                         if not writer.is_complete(self.store, sample_id(j)):
                             futures[j] = pool.submit(self.renderer.prepare, self.seed, j, self.n)
                             return
+
                 return go
 
             for k, i in enumerate(indices):
@@ -251,8 +260,9 @@ def start_local_worker(job: Job, store_root: str) -> SampleWorker:
         raise FarmError(f"the renderer failed to start: {traceback.format_exception_only(type(e), e)[-1].strip()}")
 
 
-def run_local(worker: SampleWorker, todo: list[int], max_retries: int = 2,
-              on_result: Callable[[dict], None] | None = None) -> Outcome:
+def run_local(
+    worker: SampleWorker, todo: list[int], max_retries: int = 2, on_result: Callable[[dict], None] | None = None
+) -> Outcome:
     """Render ``todo`` in this process in order, a few samples per shard (so the worker can
     compose one ahead); same retry semantics as the farm."""
     outcome = Outcome(workers=1, assets=head_asset_versions(worker.renderer))
@@ -307,12 +317,15 @@ def auth_hint(error: BaseException | str) -> str:
     """What to do when a Ray cluster refused us for lack of a token ('' when it did not): Ray 2.59+
     starts clusters with token authentication, and a client needs the same token."""
     text = str(error).lower()
-    if not any(w in text for w in ("authentication", "auth token", "unauthenticated", "401", "403")) \
-            and not ("failed to connect" in text and not os.environ.get("RAY_AUTH_MODE")):
+    if not any(w in text for w in ("authentication", "auth token", "unauthenticated", "401", "403")) and not (
+        "failed to connect" in text and not os.environ.get("RAY_AUTH_MODE")
+    ):
         return ""
-    return ("; the cluster may require a token (Ray >= 2.59 enables token authentication): set "
-            "RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (`ray get-auth-token` on the head node prints it) or "
-            "RAY_AUTH_TOKEN_PATH in this shell, as on every node")
+    return (
+        "; the cluster may require a token (Ray >= 2.59 enables token authentication): set "
+        "RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (`ray get-auth-token` on the head node prints it) or "
+        "RAY_AUTH_TOKEN_PATH in this shell, as on every node"
+    )
 
 
 def _probe(address: str, timeout: float = 5.0) -> None:
@@ -325,8 +338,10 @@ def _probe(address: str, timeout: float = 5.0) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as e:
-        raise FarmError(f"cannot reach the Ray cluster at {address}: {e.strerror or e}; is `ray start --head` "
-                        "running there (its GCS port, default 6379)?") from None
+        raise FarmError(
+            f"cannot reach the Ray cluster at {address}: {e.strerror or e}; is `ray start --head` "
+            "running there (its GCS port, default 6379)?"
+        ) from None
 
 
 def _smallest_node_cpus() -> float:
@@ -348,8 +363,17 @@ def _last_line(e: BaseException) -> str:
 def _is_worker_death(exc: BaseException) -> bool:
     from ray import exceptions as rx
 
-    return isinstance(exc, (rx.RayActorError, rx.WorkerCrashedError, rx.OutOfMemoryError, rx.NodeDiedError,
-                            rx.ObjectLostError, rx.LocalRayletDiedError))
+    return isinstance(
+        exc,
+        (
+            rx.RayActorError,
+            rx.WorkerCrashedError,
+            rx.OutOfMemoryError,
+            rx.NodeDiedError,
+            rx.ObjectLostError,
+            rx.LocalRayletDiedError,
+        ),
+    )
 
 
 @dataclass
@@ -371,8 +395,16 @@ class RayFarm:
     :class:`FarmError` when the job's workers cannot be placed (e.g. GPU workers, no GPUs).
     """
 
-    def __init__(self, job: Job, store_root: str, workers: int | None = None, max_retries: int = 2,
-                 startup_timeout: float = 300.0, local: bool = True, shard_timeout: float | None = None):
+    def __init__(
+        self,
+        job: Job,
+        store_root: str,
+        workers: int | None = None,
+        max_retries: int = 2,
+        startup_timeout: float = 300.0,
+        local: bool = True,
+        shard_timeout: float | None = None,
+    ):
         import ray
 
         self.job, self.store_root = job, store_root
@@ -382,14 +414,18 @@ class RayFarm:
         self.shard_timeout = shard_timeout
         self._slowest_sample = 0.0
         try:
-            self.n_workers, self.resources = fit_workers(job, workers, ray.cluster_resources(), local,
-                                                         node_cpus=_smallest_node_cpus())
+            self.n_workers, self.resources = fit_workers(
+                job, workers, ray.cluster_resources(), local, node_cpus=_smallest_node_cpus()
+            )
         except ResourceError as e:
             raise FarmError(str(e)) from None
         self._actor_cls: Any = ray.remote(SampleWorker).options(
-            num_cpus=self.resources["num_cpus"], num_gpus=self.resources["num_gpus"],
+            num_cpus=self.resources["num_cpus"],
+            num_gpus=self.resources["num_gpus"],
             memory=self.resources["memory"],
-            max_restarts=0, max_task_retries=0)
+            max_restarts=0,
+            max_task_retries=0,
+        )
         self.slots: list[_Slot] = []
         self.restarts = 0
         self.assets: dict = {}
@@ -397,8 +433,9 @@ class RayFarm:
     # -- actors
     def _new_slot(self) -> _Slot:
         j = self.job
-        actor = self._actor_cls.remote(j.catalog, j.backend, self.store_root, j.seed, j.n, j.head_asset,
-                                       driver=(socket.gethostname(), os.getpid()))
+        actor = self._actor_cls.remote(
+            j.catalog, j.backend, self.store_root, j.seed, j.n, j.head_asset, driver=(socket.gethostname(), os.getpid())
+        )
         return _Slot(actor=actor, ready_ref=actor.info.remote())
 
     def start(self) -> None:
@@ -414,7 +451,8 @@ class RayFarm:
                 self.close()
                 raise FarmError(
                     f"no render worker started within {self.startup_timeout:g} s; the cluster cannot place "
-                    f"{self.n_workers} worker(s) needing {self._res_text()} (ray status shows what is free)")
+                    f"{self.n_workers} worker(s) needing {self._res_text()} (ray status shows what is free)"
+                )
             for s in self.slots:
                 if s.ready_ref == done[0]:
                     try:
@@ -477,8 +515,13 @@ class RayFarm:
         self.slots = []
 
     # -- the loop
-    def run(self, todo: list[int], shard_size: int = 1, on_result: Callable[[dict], None] | None = None,
-            on_restart: Callable[[int, str], None] | None = None) -> Outcome:
+    def run(
+        self,
+        todo: list[int],
+        shard_size: int = 1,
+        on_result: Callable[[dict], None] | None = None,
+        on_restart: Callable[[int, str], None] | None = None,
+    ) -> Outcome:
         """Render ``todo``; returns when every sample is committed or failed (or on Ctrl-C)."""
         import ray
 
@@ -535,16 +578,21 @@ class RayFarm:
                 elif stalled_since is None:
                     stalled_since = time.monotonic()
                 elif time.monotonic() - stalled_since > self.startup_timeout:
-                    raise FarmError(f"no render worker could be restarted within {self.startup_timeout:g} s "
-                                    f"(workers need {self._res_text()}; ray status shows what is free)")
+                    raise FarmError(
+                        f"no render worker could be restarted within {self.startup_timeout:g} s "
+                        f"(workers need {self._res_text()}; ray status shows what is free)"
+                    )
                 now = time.monotonic()
                 for s in self.slots:
                     if s.pid and s.inflight and s.busy_since is not None:
                         current = next(iter(s.inflight.values()))
                         if now - s.busy_since > stall_limit(current):
                             # a hung worker (stopped, deadlocked, a driver stuck in it) holds its samples forever
-                            replace(s, f"worker pid {s.pid} on {s.host} made no progress for "
-                                       f"{now - s.busy_since:.0f} s (stalled)")
+                            replace(
+                                s,
+                                f"worker pid {s.pid} on {s.host} made no progress for "
+                                f"{now - s.busy_since:.0f} s (stalled)",
+                            )
                             continue
                     while s.pid and queue and len(s.inflight) < IN_FLIGHT_PER_WORKER:
                         indices = queue.popleft()
@@ -577,8 +625,9 @@ class RayFarm:
                         continue
                     del slot.inflight[ref]
                     slot.busy_since = time.monotonic() if slot.inflight else None
-                    self._slowest_sample = max([self._slowest_sample] + [float(r.get("seconds") or 0.0)
-                                                                         for r in results])
+                    self._slowest_sample = max(
+                        [self._slowest_sample] + [float(r.get("seconds") or 0.0) for r in results]
+                    )
                     retry = [r["index"] for r in results if not attempts.settle(r)]
                     if retry:
                         queue.appendleft(tuple(retry))

@@ -52,8 +52,13 @@ class Camera:
         return 2.0 * np.arctan2(self.height / 2.0, self.K[1, 1])
 
 
-def intrinsics(focal_mm: float, sensor_width_mm: float, width: int, height: int,
-               principal_offset_px: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+def intrinsics(
+    focal_mm: float,
+    sensor_width_mm: float,
+    width: int,
+    height: int,
+    principal_offset_px: tuple[float, float] = (0.0, 0.0),
+) -> np.ndarray:
     """K for square pixels from a focal length and a sensor width (both mm)."""
     f = focal_mm / sensor_width_mm * width
     cx = width / 2.0 + principal_offset_px[0]

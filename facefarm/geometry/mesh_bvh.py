@@ -62,12 +62,12 @@ def build(centroids: np.ndarray, leaf_size: int):
         for d in range(1, 3):
             if hi[d] - lo[d] > hi[axis] - lo[axis]:
                 axis = d
-        seg = order[s:s + c].copy()
+        seg = order[s : s + c].copy()
         keys = np.empty(c)
         for i in range(c):
             keys[i] = centroids[seg[i], axis]
         # a stable sort keeps equal centroids in face order, so the tree is a function of its input
-        order[s:s + c] = seg[np.argsort(keys, kind="mergesort")]
+        order[s : s + c] = seg[np.argsort(keys, kind="mergesort")]
         half = c // 2
         a = n_nodes
         left[node] = a
@@ -81,8 +81,9 @@ def build(centroids: np.ndarray, leaf_size: int):
 
 
 @numba.njit(cache=True, nogil=True)
-def refit(vertices: np.ndarray, faces: np.ndarray, order: np.ndarray, left: np.ndarray,
-          start: np.ndarray, count: np.ndarray):
+def refit(
+    vertices: np.ndarray, faces: np.ndarray, order: np.ndarray, left: np.ndarray, start: np.ndarray, count: np.ndarray
+):
     """((N, 3) lower and (N, 3) upper box corners of every node, (m, 9) the corners of every
     triangle in leaf order) for these ``vertices``. Children always come after their parent, so
     one backward pass fills the inner nodes."""
@@ -203,8 +204,17 @@ def _barycentric(q0, q1, q2, t, j, eps, out, i):
 
 
 @numba.njit(cache=True, nogil=True)
-def closest(points: np.ndarray, corners: np.ndarray, order: np.ndarray, left: np.ndarray,
-            start: np.ndarray, count: np.ndarray, lo: np.ndarray, hi: np.ndarray, eps: float):
+def closest(
+    points: np.ndarray,
+    corners: np.ndarray,
+    order: np.ndarray,
+    left: np.ndarray,
+    start: np.ndarray,
+    count: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    eps: float,
+):
     """For (n, 3) ``points``: (squared distance (n,), face (n,), closest point (n, 3), its
     barycentric coordinates (n, 3), see :func:`_barycentric`). ``corners``: the (m, 9) corner
     table of :func:`refit`, in leaf order.

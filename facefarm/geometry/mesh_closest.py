@@ -72,8 +72,9 @@ class ClosestPoints:
             return Closest(np.zeros((0, 3)), np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros(0))
         if len(self.faces) == 0:
             raise ValueError("closest points on a mesh without faces")
-        sqd, face, q, bary = mesh_bvh.closest(p, self._corners, self._order, self._left, self._start,
-                                              self._count, self._lo, self._hi, BARY_EPS)
+        sqd, face, q, bary = mesh_bvh.closest(
+            p, self._corners, self._order, self._left, self._start, self._count, self._lo, self._hi, BARY_EPS
+        )
         return Closest(point=q, face=face, bary=bary, distance=np.sqrt(sqd))
 
     def smooth_normal(self, c: Closest, vertex_normals: np.ndarray) -> np.ndarray:

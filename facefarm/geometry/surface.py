@@ -38,8 +38,13 @@ class SurfaceDistance:
         return c.distance * sign, c.point, nrm
 
 
-def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.ndarray | None = None,
-          scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def sweep(
+    path: np.ndarray,
+    profile: np.ndarray,
+    closed: bool = False,
+    up: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """A tube: ``profile`` ((m, 2) closed polygon in (side, up) units) swept along ``path`` ((n, 3)).
 
     ``up`` ((n, 3)) orients the profile's second axis at each point (default +y); ``scale``
@@ -69,8 +74,11 @@ def sweep(path: np.ndarray, profile: np.ndarray, closed: bool = False, up: np.nd
     side /= vectors.length(side, True)
     upv = np.cross(side, tan)
     prof = np.asarray(profile, np.float64)
-    verts = (path[:, None, :] + side[:, None, :] * (prof[None, :, 0] * scale[:, 0:1])[..., None]
-             + upv[:, None, :] * (prof[None, :, 1] * scale[:, 1:2])[..., None]).reshape(-1, 3)
+    verts = (
+        path[:, None, :]
+        + side[:, None, :] * (prof[None, :, 0] * scale[:, 0:1])[..., None]
+        + upv[:, None, :] * (prof[None, :, 1] * scale[:, 1:2])[..., None]
+    ).reshape(-1, 3)
     quads: list[np.ndarray] = []
     rings = n if closed else n - 1
     j = np.arange(m)

@@ -12,8 +12,7 @@ from facefarm.geometry import vectors
 
 def scatter_add(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     """(n, d) sums of the (k, d) ``values`` rows into rows ``index`` (k,) (``np.add.at``, by bincount)."""
-    return np.stack([np.bincount(index, weights=values[:, j], minlength=n) for j in range(values.shape[1])],
-                    axis=1)
+    return np.stack([np.bincount(index, weights=values[:, j], minlength=n) for j in range(values.shape[1])], axis=1)
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -32,8 +31,7 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray, weights: np.ndarray 
     return np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
 
 
-def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray
-                         ) -> tuple[np.ndarray, np.ndarray]:
+def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Closest points on triangles (a, b, c) to points ``p``; all (..., 3) float64, broadcast.
 
     Returns (closest (..., 3), barycentric (..., 3)). Ericson, *Real-Time Collision

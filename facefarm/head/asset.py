@@ -30,8 +30,15 @@ WHEEL_SHA256 = "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2
 COMPILER_VERSION = "2"
 
 #: Modules whose code decides the compiled arrays (their source is part of the hash).
-COMPILER_MODULES = ("head/asset.py", "head/build/compiler.py", "head/eyes.py", "head/regions.py",
-                    "head/build/source.py", "head/subdivision.py", "head/render_surface.py")
+COMPILER_MODULES = (
+    "head/asset.py",
+    "head/build/compiler.py",
+    "head/eyes.py",
+    "head/regions.py",
+    "head/build/source.py",
+    "head/subdivision.py",
+    "head/render_surface.py",
+)
 
 # A fixed zip timestamp keeps the .npz byte-identical across builds.
 _EPOCH = (1980, 1, 1, 0, 0, 0)

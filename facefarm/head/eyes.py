@@ -65,7 +65,7 @@ def uv_sphere(rings: int, segments: int) -> tuple[np.ndarray, np.ndarray, np.nda
 def fit_sphere(points: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares sphere through (n, 3) points: (centre (3,), radius)."""
     a = np.c_[2.0 * points, np.ones(len(points))]
-    b = (points ** 2).sum(axis=1)
+    b = (points**2).sum(axis=1)
     sol, *_ = np.linalg.lstsq(a, b, rcond=None)
     centre = sol[:3]
     return centre, float(np.sqrt(sol[3] + centre @ centre))

@@ -42,8 +42,12 @@ def _age_factors(v: float) -> dict[str, float]:
     # Breakpoints baby 0, child 0.1875, young 0.5, old 1 (macro.json); MakeHuman's own constants.
     if v < 0.5:
         young = max(0.0, (v - 0.1875) * 3.2)
-        return {"baby": max(0.0, 1.0 - v * 5.333), "child": max(0.0, min(1.0, 5.333 * v) - young),
-                "young": young, "old": 0.0}
+        return {
+            "baby": max(0.0, 1.0 - v * 5.333),
+            "child": max(0.0, min(1.0, 5.333 * v) - young),
+            "young": young,
+            "old": 0.0,
+        }
     old = max(0.0, v * 2.0 - 1.0)
     return {"baby": 0.0, "child": 0.0, "young": 1.0 - old, "old": old}
 
@@ -54,8 +58,9 @@ def _three_way(v: float, names: tuple[str, str, str]) -> dict[str, float]:
     return {names[0]: lo, names[1]: 1.0 - (hi + lo), names[2]: hi}
 
 
-def factors(*, age: float, gender: float, ancestry: dict[str, float], muscle: float,
-            weight: float, proportions: float) -> dict[str, float]:
+def factors(
+    *, age: float, gender: float, ancestry: dict[str, float], muscle: float, weight: float, proportions: float
+) -> dict[str, float]:
     """Every factor name -> value, from slider values in 0..1 (``age`` is the slider, not years)."""
     clamp = lambda x: min(max(float(x), 0.0), 1.0)  # noqa: E731 - MakeHuman clamps every slider
     g = clamp(gender)
@@ -77,10 +82,11 @@ def target_names() -> list[str]:
     The proportions set has no baby targets in MakeHuman, so a baby gets none.
     """
     names = [f"{a}-{g}-{age}" for a, g, age in itertools.product(ANCESTRIES, GENDERS, AGES)]
-    names += [f"universal-{g}-{age}-{m}-{w}"
-              for g, age, m, w in itertools.product(GENDERS, AGES, MUSCLES, WEIGHTS)]
-    names += [f"proportions/{g}-{age}-{m}-{w}-{p}"
-              for g, age, m, w, p in itertools.product(GENDERS, AGES[1:], MUSCLES, WEIGHTS, PROPORTIONS)]
+    names += [f"universal-{g}-{age}-{m}-{w}" for g, age, m, w in itertools.product(GENDERS, AGES, MUSCLES, WEIGHTS)]
+    names += [
+        f"proportions/{g}-{age}-{m}-{w}-{p}"
+        for g, age, m, w, p in itertools.product(GENDERS, AGES[1:], MUSCLES, WEIGHTS, PROPORTIONS)
+    ]
     return names
 
 

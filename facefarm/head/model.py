@@ -30,7 +30,8 @@ from typing import Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from facefarm.head import asset as head_asset, macro as head_macro
+from facefarm.head import asset as head_asset
+from facefarm.head import macro as head_macro
 from facefarm.head.eyes import similarity
 from facefarm.head.transfer import Neighbourhoods, local_scale, neighbourhoods
 
@@ -80,14 +81,28 @@ class IdentityParams:
         object.__setattr__(self, "details", MappingProxyType(det))
 
     def __hash__(self) -> int:
-        return hash((self.age_years, self.gender, tuple(sorted(self.ancestry.items())), self.muscle,
-                     self.weight, self.proportions, tuple(sorted(self.details.items()))))
+        return hash(
+            (
+                self.age_years,
+                self.gender,
+                tuple(sorted(self.ancestry.items())),
+                self.muscle,
+                self.weight,
+                self.proportions,
+                tuple(sorted(self.details.items())),
+            )
+        )
 
     def macro_factors(self) -> dict[str, float]:
         """MakeHuman's factor values for these sliders (see :mod:`head_macro`)."""
-        return head_macro.factors(age=head_macro.age_slider(self.age_years), gender=self.gender,
-                                  ancestry=dict(self.ancestry), muscle=self.muscle,
-                                  weight=self.weight, proportions=self.proportions)
+        return head_macro.factors(
+            age=head_macro.age_slider(self.age_years),
+            gender=self.gender,
+            ancestry=dict(self.ancestry),
+            muscle=self.muscle,
+            weight=self.weight,
+            proportions=self.proportions,
+        )
 
 
 _CACHE: dict[Path, "HeadModel"] = {}
@@ -140,8 +155,10 @@ class RenderSurface:
             if f"{k}{key}_index" in a:
                 idx = a[f"{k}{key}_index"].astype(np.int64)
                 w = a[f"{k}{key}_weight"].astype(np.float64)
-                rows = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(len(idx)), 3), idx.ravel())),
-                                     shape=(len(idx), self.subdivision.shape[0]))
+                rows = sp.csr_matrix(
+                    (w.ravel(), (np.repeat(np.arange(len(idx)), 3), idx.ravel())),
+                    shape=(len(idx), self.subdivision.shape[0]),
+                )
                 self._points[key] = (rows @ self.subdivision).tocsr()
 
     def vertices(self, values: np.ndarray) -> np.ndarray:
@@ -161,8 +178,10 @@ class RenderSurface:
     def point_operator(self, key: str = "landmark") -> sp.csr_matrix:
         """(k, V) float64 CSR: the ``landmark`` or ``dense`` points as fixed rows over coarse vertices."""
         if key not in self._points:
-            raise RuntimeError(f"this head asset has no {key} definitions (facefarm/assets/landmarks/); "
-                               "run tools/derive_landmarks.py, then `facefarm assets build`")
+            raise RuntimeError(
+                f"this head asset has no {key} definitions (facefarm/assets/landmarks/); "
+                "run tools/derive_landmarks.py, then `facefarm assets build`"
+            )
         return self._points[key]
 
 
@@ -214,7 +233,8 @@ class HeadModel:
         self.identity_names: tuple[str, ...] = tuple(p["name"] for p in params)
         #: name -> (min, max) allowed value of each detail parameter
         self.identity_ranges: Mapping[str, tuple[float, float]] = MappingProxyType(
-            {p["name"]: (p["min"], p["max"]) for p in params})
+            {p["name"]: (p["min"], p["max"]) for p in params}
+        )
         self._param_cols = {p["name"]: (p["negative"], p["positive"]) for p in params}
         self._expr_index = {n: i for i, n in enumerate(self.expression_names)}
         self._macro_names = list(meta["macro_targets"])
@@ -224,18 +244,19 @@ class HeadModel:
 
         #: render surfaces, coarsest first (see :meth:`surface_for`)
         self.surfaces: tuple[RenderSurface, ...] = tuple(
-            RenderSurface(a, d["level"], self.n_vertices, d["median_skin_edge_m"]) for d in render_meta["levels"])
+            RenderSurface(a, d["level"], self.n_vertices, d["median_skin_edge_m"]) for d in render_meta["levels"]
+        )
         self._max_edge_px = float(render_meta["max_edge_px"])
 
         nb_rows = len(a["blend_base"]) * 3
         n_detail = len(meta["detail_targets"])
         rows = a["detail_rows"].astype(np.int64)
-        self._detail = sp.csr_matrix((a["detail_vals"].astype(np.float64), (rows, a["detail_cols"])),
-                                     shape=(nb_rows, n_detail))
+        self._detail = sp.csr_matrix(
+            (a["detail_vals"].astype(np.float64), (rows, a["detail_cols"])), shape=(nb_rows, n_detail)
+        )
         self._macro = a["macro_targets"].reshape(len(self._macro_names), -1)
         self._expr = a["expression_targets"].reshape(len(self.expression_names), -1)
-        self._nb: Neighbourhoods = neighbourhoods(a["vertices"][: self._n_orig].astype(np.float64),
-                                                  a["transfer_group"])
+        self._nb: Neighbourhoods = neighbourhoods(a["vertices"][: self._n_orig].astype(np.float64), a["transfer_group"])
         centre0 = a["eye_template"].mean(axis=1)
         self._origin0 = centre0.mean(axis=0)
 
@@ -254,7 +275,8 @@ class HeadModel:
         if not (npz.exists() and meta.exists()):
             raise FileNotFoundError(
                 f"head asset {npz.name} not found in {npz.parent}: run `facefarm assets build` "
-                "(or `make assets`) to compile it")
+                "(or `make assets`) to compile it"
+            )
         arrays, info = head_asset.read_asset(npz, meta)
         model = cls(arrays, info, npz)
         _CACHE[npz] = model

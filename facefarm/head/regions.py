@@ -24,6 +24,7 @@ from collections import deque
 from typing import Callable
 
 import numpy as np
+
 from facefarm.scene.classes import CLASS_IDS
 
 
@@ -52,10 +53,17 @@ def face_normals(vertices: np.ndarray, quads: np.ndarray) -> np.ndarray:
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
-def label_faces(rules: list[dict], *, vertices: np.ndarray, quads: np.ndarray, part: np.ndarray,
-                part_names: tuple[str, ...], uv_centroid: np.ndarray,
-                mask: Callable[[str], Callable[[np.ndarray], np.ndarray]],
-                target_length: Callable[[str], np.ndarray]) -> np.ndarray:
+def label_faces(
+    rules: list[dict],
+    *,
+    vertices: np.ndarray,
+    quads: np.ndarray,
+    part: np.ndarray,
+    part_names: tuple[str, ...],
+    uv_centroid: np.ndarray,
+    mask: Callable[[str], Callable[[np.ndarray], np.ndarray]],
+    target_length: Callable[[str], np.ndarray],
+) -> np.ndarray:
     """Apply ``rules`` in order; returns (f,) uint8 class ids (0 where no rule matched).
 
     vertices : (n, 3) base mesh, decimetres · quads : (f, 4) vertex ids · part : (f,) index into

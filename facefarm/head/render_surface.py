@@ -29,9 +29,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from facefarm.head.subdivision import Level, catmull_clark, corner_uv, locate, quad_point_to_triangle, triangulate
 from facefarm.scene.classes import CLASS_IDS
-from facefarm.head.subdivision import (Level, catmull_clark, corner_uv, locate,
-                                                quad_point_to_triangle, triangulate)
 
 #: Label of skin inside the hair-cap region (not a class id: it renders as SKIN, or HAIR under a cap).
 SCALP = 256
@@ -73,8 +72,7 @@ def quad_adjacency(quads: np.ndarray, n: int) -> sp.csr_matrix:
     return m
 
 
-def label_shares(quads: np.ndarray, quad_label: np.ndarray, n: int, labels: np.ndarray,
-                 iterations: int) -> np.ndarray:
+def label_shares(quads: np.ndarray, quad_label: np.ndarray, n: int, labels: np.ndarray, iterations: int) -> np.ndarray:
     """(n, L) share of each of ``labels`` among the quads around each vertex, then averaged over
     one-rings ``iterations`` times. Rows of vertices outside ``quads`` are zero; others sum to 1."""
     col = np.searchsorted(labels, quad_label)
@@ -113,8 +111,7 @@ class _Cutter:
         return got
 
 
-def _clip(poly: list, h: np.ndarray, cid: tuple, tri: np.ndarray, t: int, cutter: _Cutter,
-          fields: dict) -> list:
+def _clip(poly: list, h: np.ndarray, cid: tuple, tri: np.ndarray, t: int, cutter: _Cutter, fields: dict) -> list:
     """Clip a convex polygon (in barycentric coordinates of triangle ``tri``) to ``h . w >= 0``.
 
     Polygon vertices are (w (3,), edges frozenset of triangle sides it lies on, constraints
@@ -148,8 +145,9 @@ def _clip(poly: list, h: np.ndarray, cid: tuple, tri: np.ndarray, t: int, cutter
                     A = np.stack([fields[c1], fields[c2], np.ones(3)])
                     if abs(np.linalg.det(A)) > 1e-14:
                         w = np.linalg.solve(A, np.array([0.0, 0.0, 1.0]))
-                vid = cutter.vertex(("i", t) + tuple(sorted(cons)), tuple(int(x) for x in tri),
-                                    tuple(float(x) for x in w))
+                vid = cutter.vertex(
+                    ("i", t) + tuple(sorted(cons)), tuple(int(x) for x in tri), tuple(float(x) for x in w)
+                )
             out.append((w, edges, frozenset(cons), vid))
     return out
 
@@ -159,15 +157,20 @@ def _fan(ids: list[int], w: list[np.ndarray]) -> list[tuple[int, int, int]]:
     k = len(ids)
     best, best_area = 0, -1.0
     for a in range(k):
-        areas = [abs(np.linalg.det(np.stack([w[a], w[(a + i) % k], w[(a + i + 1) % k]])))
-                 for i in range(1, k - 1)]
+        areas = [abs(np.linalg.det(np.stack([w[a], w[(a + i) % k], w[(a + i + 1) % k]]))) for i in range(1, k - 1)]
         if min(areas) > best_area:
             best, best_area = a, min(areas)
     return [(ids[best], ids[(best + i) % k], ids[(best + i + 1) % k]) for i in range(1, k - 1)]
 
 
-def cut(tris: np.ndarray, shares: np.ndarray, labels: np.ndarray, bias: np.ndarray,
-        crop: np.ndarray | None, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
+def cut(
+    tris: np.ndarray,
+    shares: np.ndarray,
+    labels: np.ndarray,
+    bias: np.ndarray,
+    crop: np.ndarray | None,
+    positions: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, sp.csr_matrix]:
     """Split triangles where the winning label changes or the crop field crosses zero.
 
     tris : (T, 3) fine vertex ids · shares : (V_fine, L) label fields · labels : (L,) label ids ·
@@ -268,9 +271,20 @@ def _weld(faces: np.ndarray, positions: np.ndarray, n_fine: int, tol: float = 1e
 
 
 # ----------------------------------------------------------------------------- assembly
-def build_surface(*, vertices: np.ndarray, quads: np.ndarray, quad_part: np.ndarray, quad_class: np.ndarray,
-                  mirror: np.ndarray, subdivide_parts: list[int], skin_part: int, scalp: np.ndarray,
-                  levels: int, smooth_iterations: int, crop) -> CutSurface:
+def build_surface(
+    *,
+    vertices: np.ndarray,
+    quads: np.ndarray,
+    quad_part: np.ndarray,
+    quad_class: np.ndarray,
+    mirror: np.ndarray,
+    subdivide_parts: list[int],
+    skin_part: int,
+    scalp: np.ndarray,
+    levels: int,
+    smooth_iterations: int,
+    crop,
+) -> CutSurface:
     """Subdivide, then cut the skin along its smooth class and crop boundaries.
 
     vertices : (V, 3) base mesh (the frame ``crop`` expects) · quads : (Q, 4) · quad_part,
@@ -340,10 +354,19 @@ def build_surface(*, vertices: np.ndarray, quads: np.ndarray, quad_part: np.ndar
     fine_class = np.zeros(n_fine, np.int32)
     fine_class[tris.ravel()] = np.repeat(tri_class, 3)
     vlabel[not_skin] = (W[not_skin] @ fine_class.astype(float)).round().astype(np.int32)
-    return CutSurface(S=S, W=W.tocsr(), faces=faces.astype(np.int32),
-                      face_part=tri_part[face_fine].astype(np.uint8), face_label=face_label,
-                      vertex_label=vlabel, fine_faces=tris, face_fine=face_fine, levels=tuple(lv),
-                      fine_tri_quad=tri_quad, fine_crop=crop_val)
+    return CutSurface(
+        S=S,
+        W=W.tocsr(),
+        faces=faces.astype(np.int32),
+        face_part=tri_part[face_fine].astype(np.uint8),
+        face_label=face_label,
+        vertex_label=vlabel,
+        fine_faces=tris,
+        face_fine=face_fine,
+        levels=tuple(lv),
+        fine_tri_quad=tri_quad,
+        fine_crop=crop_val,
+    )
 
 
 def _symmetric_rank(labels: np.ndarray) -> np.ndarray:
@@ -357,13 +380,15 @@ def _symmetric_rank(labels: np.ndarray) -> np.ndarray:
         else:
             name = next((k for k, v in CLASS_IDS.items() if v == lab), "")
             out[i] = 1.0 + sorted({k.replace("LEFT_", "").replace("RIGHT_", "") for k in CLASS_IDS}).index(
-                name.replace("LEFT_", "").replace("RIGHT_", ""))
+                name.replace("LEFT_", "").replace("RIGHT_", "")
+            )
     return out
 
 
 # ----------------------------------------------------------------------------- points on the surface
-def surface_points(surface: CutSurface, quads: np.ndarray, index: np.ndarray, weight: np.ndarray,
-                   candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def surface_points(
+    surface: CutSurface, quads: np.ndarray, index: np.ndarray, weight: np.ndarray, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Re-express barycentric points of the coarse mesh on the fine surface at the same parameter.
 
     index, weight : (k, 3) coarse vertex ids and weights, all within one of the ``candidates``
@@ -419,8 +444,9 @@ def _store_csr(out: dict, key: str, m: sp.csr_matrix) -> None:
     out[f"{key}_data"] = m.data.astype(np.float64)
 
 
-def render_arrays(arrays: dict[str, np.ndarray], part_names: tuple[str, ...],
-                  config: dict) -> tuple[dict[str, np.ndarray], list[dict]]:
+def render_arrays(
+    arrays: dict[str, np.ndarray], part_names: tuple[str, ...], config: dict
+) -> tuple[dict[str, np.ndarray], list[dict]]:
     """The render-surface arrays of the head asset, one set per level of detail.
 
     From the asset's coarse arrays and ``regions.json``'s ``render_surface`` section; keys are
@@ -434,10 +460,18 @@ def render_arrays(arrays: dict[str, np.ndarray], part_names: tuple[str, ...],
     info = []
     for level in config["levels"]:
         surf = build_surface(
-            vertices=arrays["vertices"].astype(np.float64), quads=arrays["quads"], quad_part=arrays["quad_part"],
-            quad_class=arrays["quad_class"], mirror=arrays["mirror"],
-            subdivide_parts=[part_names.index(p) for p in config["subdivide_parts"]], skin_part=skin,
-            scalp=arrays["scalp"], levels=int(level), smooth_iterations=int(config["smooth_iterations"]), crop=crop)
+            vertices=arrays["vertices"].astype(np.float64),
+            quads=arrays["quads"],
+            quad_part=arrays["quad_part"],
+            quad_class=arrays["quad_class"],
+            mirror=arrays["mirror"],
+            subdivide_parts=[part_names.index(p) for p in config["subdivide_parts"]],
+            skin_part=skin,
+            scalp=arrays["scalp"],
+            levels=int(level),
+            smooth_iterations=int(config["smooth_iterations"]),
+            crop=crop,
+        )
         k = f"surface{level}_"
         _store_csr(out, k + "subdivision", surf.S)
         _store_csr(out, k + "cut", surf.W)
@@ -445,8 +479,9 @@ def render_arrays(arrays: dict[str, np.ndarray], part_names: tuple[str, ...],
         out[k + "face_part"] = surf.face_part
         out[k + "face_class"] = np.where(surf.face_label == SCALP, CLASS_IDS["SKIN"], surf.face_label).astype(np.uint8)
         out[k + "face_scalp"] = surf.face_label == SCALP
-        out[k + "vertex_class"] = np.where(surf.vertex_label == SCALP, CLASS_IDS["SKIN"],
-                                           surf.vertex_label).astype(np.uint8)
+        out[k + "vertex_class"] = np.where(surf.vertex_label == SCALP, CLASS_IDS["SKIN"], surf.vertex_label).astype(
+            np.uint8
+        )
         out[k + "mirror"] = (surf.levels[-1].mirror if surf.levels else arrays["mirror"]).astype(np.int32)
         fine_pos = surf.S @ arrays["vertices"].astype(np.float64)
         for key in ("landmark", "dense"):
@@ -465,8 +500,14 @@ def render_arrays(arrays: dict[str, np.ndarray], part_names: tuple[str, ...],
         fpart = arrays["quad_part"][_ancestors(surf, len(arrays["quads"]))]
         sq = fq[fpart == skin]
         edge = np.linalg.norm(fine_pos[sq] - fine_pos[np.roll(sq, -1, axis=1)], axis=2)
-        info.append({"level": int(level), "median_skin_edge_m": round(float(np.median(edge)), 6),
-                     "faces": int(len(surf.faces)), "vertices": int(surf.W.shape[0])})
+        info.append(
+            {
+                "level": int(level),
+                "median_skin_edge_m": round(float(np.median(edge)), 6),
+                "faces": int(len(surf.faces)),
+                "vertices": int(surf.W.shape[0]),
+            }
+        )
     return out, info
 
 

@@ -109,12 +109,12 @@ def catmull_clark(quads: np.ndarray, n_vertices: int, select: np.ndarray, mirror
     interior = sp.diags(1.0 / nv) @ (Q + 2.0 * R + sp.diags(nv - 3.0))
     # open edge: (a + 6 P + b) / 8 with a, b the neighbours along open edges
     oe = edges[open_edge]
-    B = rows(np.concatenate([oe[:, 0], oe[:, 1]]), np.concatenate([oe[:, 1], oe[:, 0]]),
-             np.full(2 * len(oe), 0.125), (n, n)) + sp.diags(np.where(on_open, 0.75, 0.0))
+    B = rows(
+        np.concatenate([oe[:, 0], oe[:, 1]]), np.concatenate([oe[:, 1], oe[:, 0]]), np.full(2 * len(oe), 0.125), (n, n)
+    ) + sp.diags(np.where(on_open, 0.75, 0.0))
     keep = np.ones(n, bool)
     keep[used] = False
-    V = (sp.diags((~on_open & ~keep).astype(np.float64)) @ interior + B
-         + sp.diags(keep.astype(np.float64)))
+    V = sp.diags((~on_open & ~keep).astype(np.float64)) @ interior + B + sp.diags(keep.astype(np.float64))
     S = sp.vstack([V, E, F]).tocsr()
     S.eliminate_zeros()
     S.sort_indices()
@@ -130,12 +130,19 @@ def catmull_clark(quads: np.ndarray, n_vertices: int, select: np.ndarray, mirror
     corner = np.concatenate([np.tile(np.arange(4), nq), np.full(len(copied), -1)])
     selected = np.concatenate([np.ones(4 * nq, bool), np.zeros(len(copied), bool)])
     order = np.lexsort((corner, parent))  # children stay in their parent's order
-    return Level(S=S, quads=out_quads[order], parent=parent[order], corner=corner[order],
-                 selected=selected[order], mirror=_fine_mirror(np.asarray(mirror), edges, sq, n))
+    return Level(
+        S=S,
+        quads=out_quads[order],
+        parent=parent[order],
+        corner=corner[order],
+        selected=selected[order],
+        mirror=_fine_mirror(np.asarray(mirror), edges, sq, n),
+    )
 
 
 def _fine_mirror(mirror: np.ndarray, edges: np.ndarray, quads: np.ndarray, n: int) -> np.ndarray:
     """(V_fine,) mirror partner of every fine vertex, from the coarse mirror table."""
+
     def index(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
         lookup = {tuple(k): i for i, k in enumerate(keys.tolist())}
         out = np.array([lookup.get(tuple(k), -1) for k in wanted.tolist()], np.int64)

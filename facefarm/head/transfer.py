@@ -37,8 +37,9 @@ class Neighbourhoods:
     spread: sp.csr_matrix
 
 
-def neighbourhoods(base: np.ndarray, group: np.ndarray, radius: float = 0.04,
-                   spacing: float = 0.01, n_spread: int = 4) -> Neighbourhoods:
+def neighbourhoods(
+    base: np.ndarray, group: np.ndarray, radius: float = 0.04, spacing: float = 0.01, n_spread: int = 4
+) -> Neighbourhoods:
     """Neighbourhoods on the (n, 3) base mesh (metres); pairs never cross ``group``s.
 
     Samples are the lowest vertex id in each occupied ``spacing`` cube of a group; each
@@ -79,10 +80,10 @@ def neighbourhoods(base: np.ndarray, group: np.ndarray, radius: float = 0.04,
     w = np.exp(-d2 / (2.0 * (radius / 2.0) ** 2))
     s = len(samples)
     pair_to_sample = sp.csr_matrix((w, (si, np.arange(len(si)))), shape=(s, len(si)))
-    spread = sp.csr_matrix((np.concatenate(spread_w), (np.concatenate(spread_r), np.concatenate(spread_c))),
-                           shape=(n, s))
-    return Neighbourhoods(i.astype(np.int32), j.astype(np.int32), w, pair_to_sample,
-                          pair_to_sample @ d2, spread)
+    spread = sp.csr_matrix(
+        (np.concatenate(spread_w), (np.concatenate(spread_r), np.concatenate(spread_c))), shape=(n, s)
+    )
+    return Neighbourhoods(i.astype(np.int32), j.astype(np.int32), w, pair_to_sample, pair_to_sample @ d2, spread)
 
 
 def local_scale(nb: Neighbourhoods, current: np.ndarray) -> np.ndarray:

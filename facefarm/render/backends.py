@@ -22,17 +22,22 @@ GPU_DEVICES = ("cuda", "optix", "hip", "metal")
 def _pyrender(render_settings) -> Any:
     from facefarm.render.pyrender.renderer import PyrenderRenderer
 
-    return PyrenderRenderer(view_transform=getattr(render_settings, "view_transform", "AgX"),
-                            device=getattr(render_settings, "device", "auto"))
+    return PyrenderRenderer(
+        view_transform=getattr(render_settings, "view_transform", "AgX"),
+        device=getattr(render_settings, "device", "auto"),
+    )
 
 
 def _cycles(render_settings) -> Any:
     from facefarm.render.cycles.renderer import CyclesRenderer
 
     rs = render_settings
-    return CyclesRenderer(device=getattr(rs, "device", "auto"), samples=getattr(rs, "samples", 64),
-                          denoise=getattr(rs, "denoise", True),
-                          view_transform=getattr(rs, "view_transform", "AgX"))
+    return CyclesRenderer(
+        device=getattr(rs, "device", "auto"),
+        samples=getattr(rs, "samples", 64),
+        denoise=getattr(rs, "denoise", True),
+        view_transform=getattr(rs, "view_transform", "AgX"),
+    )
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,24 @@ class Backend:
 
 
 BACKENDS: dict[str, Backend] = {
-    "pyrender": Backend("pyrender", RASTER_STRANDS, gpu_devices=("cuda", "optix"), auto_gpu=False, shares_gpu=True,
-                        compose_ahead=False, factory=_pyrender),
-    "cycles": Backend("cycles", PATH_TRACED_STRANDS, gpu_devices=GPU_DEVICES, auto_gpu=True, shares_gpu=False,
-                      compose_ahead=True, factory=_cycles),
+    "pyrender": Backend(
+        "pyrender",
+        RASTER_STRANDS,
+        gpu_devices=("cuda", "optix"),
+        auto_gpu=False,
+        shares_gpu=True,
+        compose_ahead=False,
+        factory=_pyrender,
+    ),
+    "cycles": Backend(
+        "cycles",
+        PATH_TRACED_STRANDS,
+        gpu_devices=GPU_DEVICES,
+        auto_gpu=True,
+        shares_gpu=False,
+        compose_ahead=True,
+        factory=_cycles,
+    ),
 }
 
 

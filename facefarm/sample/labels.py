@@ -30,7 +30,6 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.geometry.pose import euler_from_rotation
-
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
 from facefarm.scene.model import RenderResult, Scene
 
@@ -40,9 +39,21 @@ from facefarm.scene.model import RenderResult, Scene
 DEFAULT_DEPTH_TOLERANCE_M = 0.001
 
 #: Classes whose visible pixels make the segmentation face box.
-FACE_CLASSES = tuple(CLASS_IDS[n] for n in (
-    "SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW", "LEFT_BROW",
-    "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "BEARD"))
+FACE_CLASSES = tuple(
+    CLASS_IDS[n]
+    for n in (
+        "SKIN",
+        "NOSE",
+        "RIGHT_EYE",
+        "LEFT_EYE",
+        "RIGHT_BROW",
+        "LEFT_BROW",
+        "MOUTH_INTERIOR",
+        "TOP_LIP",
+        "BOTTOM_LIP",
+        "BEARD",
+    )
+)
 
 
 def _ids(*names: str) -> frozenset[int]:
@@ -72,8 +83,9 @@ _PUPIL_CLASSES = (_ids("RIGHT_EYE"), _ids("LEFT_EYE"))
 #: passing, it still shows the point (an eye corner at a pixel of the nose class, a mouth corner
 #: at one of skin). Everything else (background, hair, brow and beard strands, glasses frames,
 #: headwear, clothing) shows a point with a region only where it is that region's own.
-HEAD_CLASSES = _ids("SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_EAR", "LEFT_EAR", "MOUTH_INTERIOR",
-                    "TOP_LIP", "BOTTOM_LIP", "NECK")
+HEAD_CLASSES = _ids(
+    "SKIN", "NOSE", "RIGHT_EYE", "LEFT_EYE", "RIGHT_EAR", "LEFT_EAR", "MOUTH_INTERIOR", "TOP_LIP", "BOTTOM_LIP", "NECK"
+)
 _HEAD = np.zeros(256, bool)
 _HEAD[sorted(HEAD_CLASSES)] = True
 
@@ -104,10 +116,15 @@ GROUP_LIMITS: dict[str, tuple[float | None, float]] = {
 }
 
 
-def visibility(uv: np.ndarray, z: np.ndarray, occluder_depth: np.ndarray,
-               depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M,
-               segmentation: np.ndarray | None = None, own: np.ndarray | None = None,
-               own_gap_m: np.ndarray | None = None) -> np.ndarray:
+def visibility(
+    uv: np.ndarray,
+    z: np.ndarray,
+    occluder_depth: np.ndarray,
+    depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M,
+    segmentation: np.ndarray | None = None,
+    own: np.ndarray | None = None,
+    own_gap_m: np.ndarray | None = None,
+) -> np.ndarray:
     """Which points are not hidden: (K, 2) pixels, (K,) camera z (m), (H, W) occluder depth -> (K,) bool.
 
     A point is seen at one of the 2 x 2 pixel centres around it when the occluder depth
@@ -193,8 +210,7 @@ def head_pose_in_camera(scene: Scene) -> dict:
     hp = np.asarray(scene.head_pose, np.float64)
     h2c = w2c @ hp
     yaw, pitch, roll = euler_from_rotation(h2c[:3, :3])
-    return {"rotation": h2c[:3, :3], "translation": h2c[:3, 3],
-            "yaw_deg": yaw, "pitch_deg": pitch, "roll_deg": roll}
+    return {"rotation": h2c[:3, :3], "translation": h2c[:3, 3], "yaw_deg": yaw, "pitch_deg": pitch, "roll_deg": roll}
 
 
 def segmentation_box(segmentation: np.ndarray, classes=FACE_CLASSES) -> np.ndarray | None:
@@ -207,8 +223,7 @@ def segmentation_box(segmentation: np.ndarray, classes=FACE_CLASSES) -> np.ndarr
     return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float64)
 
 
-def landmark_labels(scene: Scene, result: RenderResult,
-                    depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M) -> dict:
+def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M) -> dict:
     """Labels for one rendered sample; numpy arrays (use :func:`to_jsonable` for JSON).
 
     Returns
@@ -230,8 +245,7 @@ def landmark_labels(scene: Scene, result: RenderResult,
     z = xyz[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         uv = (xyz @ cam.K.T)[:, :2] / z[:, None]
-    in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) \
-        & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
+    in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     occ = result.occluder_depth if result.occluder_depth is not None else result.depth
     own, own_gap = own_surface(scene, xyz)
     visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap)
@@ -249,8 +263,7 @@ def landmark_labels(scene: Scene, result: RenderResult,
         "world_to_camera": np.asarray(cam.world_to_camera, np.float64),
         "image_size": (int(cam.width), int(cam.height)),
         "bbox_face_seg": segmentation_box(result.segmentation),
-        "bbox_landmarks": (np.concatenate([sparse.min(axis=0), sparse.max(axis=0)])
-                           if n_sparse else None),
+        "bbox_landmarks": (np.concatenate([sparse.min(axis=0), sparse.max(axis=0)]) if n_sparse else None),
     }
 
 
@@ -319,8 +332,13 @@ def flip_labels(labels: dict, flip_index: np.ndarray) -> dict:
     hp = labels["head_pose"]
     rot = s @ hp["rotation"] @ s
     yaw, pitch, roll = euler_from_rotation(rot)
-    out["head_pose"] = {"rotation": rot, "translation": s @ hp["translation"],
-                        "yaw_deg": yaw, "pitch_deg": pitch, "roll_deg": roll}
+    out["head_pose"] = {
+        "rotation": rot,
+        "translation": s @ hp["translation"],
+        "yaw_deg": yaw,
+        "pitch_deg": pitch,
+        "roll_deg": roll,
+    }
     for key in ("bbox_face_seg", "bbox_landmarks"):
         b = labels.get(key)
         if b is not None:

@@ -60,12 +60,12 @@ def record_ownership(folder: str | os.PathLike, what: str) -> None:
     """Write ``folder``'s ownership file listing every file now in it (call when it is complete)."""
     folder = Path(folder)
     files = [f for f in files_under(folder) if f != OWNER_FILE]
-    (folder / OWNER_FILE).write_text(json.dumps({"generator": "facefarm", "what": what, "files": files},
-                                                indent=1) + "\n")
+    (folder / OWNER_FILE).write_text(
+        json.dumps({"generator": "facefarm", "what": what, "files": files}, indent=1) + "\n"
+    )
 
 
-def check_replaceable(dest: str | os.PathLike,
-                      legacy: Callable[[Path], set[str] | None] | None = None) -> set[str]:
+def check_replaceable(dest: str | os.PathLike, legacy: Callable[[Path], set[str] | None] | None = None) -> set[str]:
     """Raise :class:`NotOurs` unless facefarm may replace ``dest`` whole; returns the files it may delete.
 
     ``dest`` may be absent, an empty folder, or a folder holding only files its ownership file

@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from facefarm.catalog.resolved import ResolvedSample
-from facefarm.sample.writer import sample_names
 from facefarm.catalog.vocabulary import BackendName
+from facefarm.sample.writer import sample_names
 
 SCHEMA_BASE = "https://github.com/facefarm/facefarm/assets/schema/"
 N_LANDMARKS = 70  # facefarm/assets/schema/landmarks70.json
@@ -40,36 +40,46 @@ BBox = Annotated[Vec4, Field(description="[x0, y0, x1, y1] pixels (image frame a
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 Seconds = Annotated[float, Field(ge=0)]
 
-_UV = ("pixels, image frame: origin at the top-left corner of the image, u right, v down, the centre "
-       "of pixel (column i, row j) at (i + 0.5, j + 0.5) (subtract 0.5 for OpenCV's convention, which puts "
-       "it at (i, j)); exact projections of 3-D points with `camera.K`, also for hidden points and points "
-       "outside the image")
+_UV = (
+    "pixels, image frame: origin at the top-left corner of the image, u right, v down, the centre "
+    "of pixel (column i, row j) at (i + 0.5, j + 0.5) (subtract 0.5 for OpenCV's convention, which puts "
+    "it at (i, j)); exact projections of 3-D points with `camera.K`, also for hidden points and points "
+    "outside the image"
+)
 _XYZ = "metres, OpenCV camera frame (x right, y down, z forward into the scene)"
 
 
 class Camera(_Strict):
     """The pinhole camera that rendered the sample (OpenCV conventions)."""
 
-    K: Matrix3 = Field(description="3 x 3 intrinsics in pixels, [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]; "
-                                   "pixel frame as in `landmarks.uv` (a centred principal point is cx = W / 2).")
+    K: Matrix3 = Field(
+        description="3 x 3 intrinsics in pixels, [[fx, 0, cx], [0, fy, cy], [0, 0, 1]]; "
+        "pixel frame as in `landmarks.uv` (a centred principal point is cx = W / 2)."
+    )
     world_to_camera: Matrix4 = Field(
         description="4 x 4 rigid transform, row-major, from the world frame (= the head model frame: metres, "
-                    "+x the subject's left, +y up, +z out of the face) to the " + _XYZ + ".")
+        "+x the subject's left, +y up, +z out of the face) to the " + _XYZ + "."
+    )
     convention: Literal["opencv"] = Field(description="Camera frame and matrix convention.")
 
 
 class HeadPose(_Strict):
     """The head in the camera frame."""
 
-    rotation: Matrix3 = Field(description="3 x 3 head-to-camera rotation (head frame as in "
-                                          "`camera.world_to_camera`, camera frame OpenCV).")
+    rotation: Matrix3 = Field(
+        description="3 x 3 head-to-camera rotation (head frame as in `camera.world_to_camera`, camera frame OpenCV)."
+    )
     translation: Vec3 = Field(description="The head frame's origin in the camera frame, " + _XYZ + ".")
-    yaw_deg: float = Field(description="Degrees; + = the face turns towards the subject's left (image right); "
-                                       "0, 0, 0 = looking straight into the camera. With F = diag(1, -1, -1), "
-                                       "F @ rotation = Ry(yaw) @ Rx(-pitch) @ Rz(roll), about the camera axes.")
+    yaw_deg: float = Field(
+        description="Degrees; + = the face turns towards the subject's left (image right); "
+        "0, 0, 0 = looking straight into the camera. With F = diag(1, -1, -1), "
+        "F @ rotation = Ry(yaw) @ Rx(-pitch) @ Rz(roll), about the camera axes."
+    )
     pitch_deg: float = Field(description="Degrees; + = chin up.")
-    roll_deg: float = Field(description="Degrees; + = the top of the head moves towards the subject's right "
-                                        "shoulder (counter-clockwise in the image).")
+    roll_deg: float = Field(
+        description="Degrees; + = the top of the head moves towards the subject's right "
+        "shoulder (counter-clockwise in the image)."
+    )
 
 
 class _Points(_Strict):
@@ -88,10 +98,12 @@ class Landmarks(_Points):
     uv: UV70 = Field(description=f"{N_LANDMARKS} x 2 (u, v) {_UV}.")
     visible: Flags70 = Field(
         description=f"{N_LANDMARKS} booleans: in frame and the surface the point marks is what its pixel "
-                    "sees; false when hidden (by hair, glasses frames, headwear, clothing, the head itself).")
+        "sees; false when hidden (by hair, glasses frames, headwear, clothing, the head itself)."
+    )
     in_frame: Flags70 = Field(
         description=f"{N_LANDMARKS} booleans: in front of the camera (beyond its near plane) and inside "
-                    "[0, width) x [0, height).")
+        "[0, width) x [0, height)."
+    )
     xyz_camera: XYZ70 = Field(description=f"{N_LANDMARKS} x 3 points, {_XYZ}.")
 
 
@@ -118,17 +130,21 @@ class RecordSeconds(_Strict):
 class ManifestSeconds(RecordSeconds):
     """Stage seconds on a manifest line: the record's, and `write` when this run wrote the sample."""
 
-    write: Seconds = Field(None, json_schema_extra=_no_default,  # type: ignore[assignment]  # absent, never null
-                           description="Writing the sample's files; measured after its label file is written, "
-                                       "so present only on lines of samples rendered by the run that wrote "
-                                       "the manifest (never in the label file).")
+    write: Seconds = Field(
+        None,
+        json_schema_extra=_no_default,  # type: ignore[assignment]  # absent, never null
+        description="Writing the sample's files; measured after its label file is written, "
+        "so present only on lines of samples rendered by the run that wrote "
+        "the manifest (never in the label file).",
+    )
 
 
 class RecordRender(_Strict):
     """How the sample was rendered."""
 
     backend: BackendName = Field(
-        description="The back-end that rendered it (`--backend` may override `attributes.render.backend`).")
+        description="The back-end that rendered it (`--backend` may override `attributes.render.backend`)."
+    )
     generator: Literal["facefarm"]
     version: str = Field(description="facefarm version.")
     hair_detail: float | None = Field(description="Hair strand-count multiplier the scene used.")
@@ -148,10 +164,14 @@ class RecordFiles(_Strict):
     """Paths of the sample's image files, relative to the dataset root."""
 
     image: str = Field(pattern=_SAMPLE_FILE + r"\.png$", description="RGB, 8-bit sRGB PNG with provenance text.")
-    segmentation: str = Field(pattern=_SAMPLE_FILE + r"_seg\.png$",
-                              description="8-bit PNG of class ids (facefarm/assets/schema/classes.json).")
-    depth: str = Field(pattern=_SAMPLE_FILE + r"_depth\.png$",
-                       description="16-bit PNG of camera-frame z in units of `depth_scale_m`; 0 = background.")
+    segmentation: str = Field(
+        pattern=_SAMPLE_FILE + r"_seg\.png$",
+        description="8-bit PNG of class ids (facefarm/assets/schema/classes.json).",
+    )
+    depth: str = Field(
+        pattern=_SAMPLE_FILE + r"_depth\.png$",
+        description="16-bit PNG of camera-frame z in units of `depth_scale_m`; 0 = background.",
+    )
 
 
 class ManifestFiles(RecordFiles):
@@ -190,16 +210,22 @@ class _Record(_Strict):
     landmarks: Landmarks
     face_bbox: BBox | None = Field(
         description="Pixel-edge box (x1, y1 exclusive) of the visible face-class pixels of the segmentation "
-                    "(skin, nose, eyes, brows, mouth, lips, beard); `landmarks_bbox` when none is visible.")
+        "(skin, nose, eyes, brows, mouth, lips, beard); `landmarks_bbox` when none is visible."
+    )
     landmarks_bbox: BBox | None = Field(
-        description="[min u, min v, max u, max v] of the 70 landmarks, hidden ones included; not clipped "
-                    "to the image.")
+        description="[min u, min v, max u, max v] of the 70 landmarks, hidden ones included; not clipped to the image."
+    )
     depth_scale_m: float = Field(gt=0, description="Metres per step of the depth PNG.")
-    attributes: ResolvedSample = Field(description="Every resolved value of the sample (catalog units: "
-                                                   "years, degrees, mm, metres, kelvin; colours sRGB 0..1).")
+    attributes: ResolvedSample = Field(
+        description="Every resolved value of the sample (catalog units: "
+        "years, degrees, mm, metres, kelvin; colours sRGB 0..1)."
+    )
     sha256: FileHashes
-    sizes: FileSizes = Field(None, json_schema_extra=_no_default,  # type: ignore[assignment]
-                             description="Bytes of each file; absent in records written before facefarm 0.4.")
+    sizes: FileSizes = Field(
+        None,
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="Bytes of each file; absent in records written before facefarm 0.4.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self):

@@ -16,13 +16,13 @@ from threadpoolctl import ThreadpoolController
 
 from facefarm import __version__
 from facefarm.catalog import Catalog, ResolvedSample, resolve
-from facefarm.sample import writer
 from facefarm.compose.compositor import compose
 from facefarm.head.model import HeadModel
 from facefarm.render import backends
+from facefarm.sample import writer
 from facefarm.sample.labels import landmark_labels
-from facefarm.scene.model import Scene
 from facefarm.sample.store import Store
+from facefarm.scene.model import Scene
 
 GENERATOR = "facefarm"
 
@@ -48,9 +48,13 @@ def _r(a, nd=4):
 
 
 def _jsonable_pose(pose: dict) -> dict:
-    return {"rotation": _r(pose["rotation"], 6), "translation": _r(pose["translation"], 6),
-            "yaw_deg": round(float(pose["yaw_deg"]), 4), "pitch_deg": round(float(pose["pitch_deg"]), 4),
-            "roll_deg": round(float(pose["roll_deg"]), 4)}
+    return {
+        "rotation": _r(pose["rotation"], 6),
+        "translation": _r(pose["translation"], 6),
+        "yaw_deg": round(float(pose["yaw_deg"]), 4),
+        "pitch_deg": round(float(pose["pitch_deg"]), 4),
+        "roll_deg": round(float(pose["roll_deg"]), 4),
+    }
 
 
 def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
@@ -75,20 +79,28 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
         },
         "head_pose": _jsonable_pose(labels["head_pose"]),
         "landmarks": {
-            "uv": _r(uv[:n]), "visible": vis[:n].tolist(), "in_frame": inf[:n].tolist(),
+            "uv": _r(uv[:n]),
+            "visible": vis[:n].tolist(),
+            "in_frame": inf[:n].tolist(),
             "xyz_camera": _r(xyz[:n], 6),
         },
         "dense": {
-            "uv": _r(uv[n:]), "visible": vis[n:].tolist(), "in_frame": inf[n:].tolist(),
+            "uv": _r(uv[n:]),
+            "visible": vis[n:].tolist(),
+            "in_frame": inf[n:].tolist(),
             "xyz_camera": _r(xyz[n:], 6),
         },
         "face_bbox": None if face_box is None else _r(face_box, 2),
         "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
         "depth_scale_m": writer.DEPTH_SCALE_M,
         "attributes": sample.model_dump(mode="json"),
-        "render": {"backend": backend, "generator": GENERATOR, "version": __version__,
-                   "hair_detail": scene.meta.get("hair_detail"),
-                   "seconds": {k: round(float(v), 5) for k, v in timings.items()}},
+        "render": {
+            "backend": backend,
+            "generator": GENERATOR,
+            "version": __version__,
+            "hair_detail": scene.meta.get("hair_detail"),
+            "seconds": {k: round(float(v), 5) for k, v in timings.items()},
+        },
     }
 
 
@@ -143,9 +155,14 @@ class SampleRenderer:
         t["labels"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         provenance = {
-            "Software": f"{GENERATOR} {__version__}", "synthetic": "true", "generator": GENERATOR,
-            "generator_version": __version__, "sample_id": sample.sample_id, "seed": str(prepared.seed),
-            "catalog_hash": sample.catalog_hash, "backend": self.backend_name,
+            "Software": f"{GENERATOR} {__version__}",
+            "synthetic": "true",
+            "generator": GENERATOR,
+            "generator_version": __version__,
+            "sample_id": sample.sample_id,
+            "seed": str(prepared.seed),
+            "catalog_hash": sample.catalog_hash,
+            "backend": self.backend_name,
         }
         files = writer.encode_files(result.rgb, result.segmentation, result.depth, provenance)
         t["encode"] = time.perf_counter() - t0

@@ -35,7 +35,7 @@ class Store:
         return fs, paths[0].rstrip("/")
 
     def local_path(self, name: str = "") -> Path:
-        root = self.root[len("file://"):] if self.root.startswith("file://") else self.root
+        root = self.root[len("file://") :] if self.root.startswith("file://") else self.root
         return Path(root) / name
 
     def put(self, name: str, data: bytes) -> None:
@@ -67,8 +67,11 @@ class Store:
             d = self.local_path(folder)
             if not d.is_dir():
                 return []
-            return sorted(f"{folder}/{p.name}" for p in d.iterdir()
-                          if p.name.endswith(suffix) and not p.name.startswith(atomic.TMP_PREFIX))
+            return sorted(
+                f"{folder}/{p.name}"
+                for p in d.iterdir()
+                if p.name.endswith(suffix) and not p.name.startswith(atomic.TMP_PREFIX)
+            )
         fs, base = self._fs()
         if not fs.exists(f"{base}/{folder}"):
             return []
@@ -100,8 +103,14 @@ class Store:
             if info.get("type") not in (None, "file"):
                 continue
             name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
-            t = next((info[k] for k in ("mtime", "LastModified", "last_modified", "updated", "created")
-                      if info.get(k) is not None), None)
+            t = next(
+                (
+                    info[k]
+                    for k in ("mtime", "LastModified", "last_modified", "updated", "created")
+                    if info.get(k) is not None
+                ),
+                None,
+            )
             if t is not None and not isinstance(t, (int, float)):
                 t = getattr(t, "timestamp", lambda: None)()
             found[f"{folder}/{name}"] = (int(info.get("size") or 0), t)
@@ -157,11 +166,14 @@ def open_store(root: str | os.PathLike, write: bool = False) -> Store:
         chain = [part.split("://", 1)[0] for part in str(root).split("::")]  # e.g. simplecache::s3://
         if write and any(p in NOT_PERSISTENT for p in chain):
             protocol = next(p for p in chain if p in NOT_PERSISTENT)
-            raise StoreUnavailable(f"cannot write a dataset to {root}: {protocol}:// keeps nothing after this "
-                                   "process ends; give a folder or an object store URL (s3://...)")
+            raise StoreUnavailable(
+                f"cannot write a dataset to {root}: {protocol}:// keeps nothing after this "
+                "process ends; give a folder or an object store URL (s3://...)"
+            )
         try:
             fsspec.get_filesystem_class(protocol)
         except (ImportError, ValueError) as e:
-            raise StoreUnavailable(f"cannot open {root}: {e} (e.g. `pip install s3fs` for s3://, "
-                                   f"`pip install gcsfs` for gs://)") from None
+            raise StoreUnavailable(
+                f"cannot open {root}: {e} (e.g. `pip install s3fs` for s3://, `pip install gcsfs` for gs://)"
+            ) from None
     return store

@@ -73,8 +73,9 @@ def depth_to_uint16(depth_m: np.ndarray) -> np.ndarray:
     return np.clip(q, 0, np.iinfo(np.uint16).max).astype(np.uint16)
 
 
-def encode_files(rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray,
-                 provenance: dict[str, str]) -> dict[str, bytes]:
+def encode_files(
+    rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray, provenance: dict[str, str]
+) -> dict[str, bytes]:
     """Encode the image outputs of one sample; keys as in :func:`sample_names` (without labels)."""
     return {
         "image": encode_png(rgb, text=provenance),
@@ -104,8 +105,9 @@ def read_record(store: Store, sample_id: str) -> dict:
     return json.loads(store.get(sample_names(sample_id)["labels"]))
 
 
-def check_sample(store: Store, sample_id: str, listing: dict[str, tuple] | None = None,
-                 hashed: bool = False) -> tuple[dict | None, str | None]:
+def check_sample(
+    store: Store, sample_id: str, listing: dict[str, tuple] | None = None, hashed: bool = False
+) -> tuple[dict | None, str | None]:
     """(record, None) for a whole committed sample, else (None, why not: one short phrase).
 
     Whole: its label file parses into this sample's record, and each file the record names is
@@ -120,8 +122,12 @@ def check_sample(store: Store, sample_id: str, listing: dict[str, tuple] | None 
         return None, f"{labels} is missing"
     except ValueError:  # empty, cut short or garbled (JSONDecodeError and UnicodeDecodeError both)
         return None, f"{labels} is not whole JSON"
-    if not isinstance(record, dict) or record.get("sample_id") != sample_id or not isinstance(
-            record.get("files"), dict) or not record["files"]:
+    if (
+        not isinstance(record, dict)
+        or record.get("sample_id") != sample_id
+        or not isinstance(record.get("files"), dict)
+        or not record["files"]
+    ):
         return None, f"{labels} is not this sample's record"
     sizes, hashes = record.get("sizes") or {}, record.get("sha256") or {}
     for kind, name in record["files"].items():
@@ -164,8 +170,12 @@ def write_manifest(store: Store, header: dict, records: list[dict]) -> None:
     records = sorted(records, key=lambda r: r["index"])
     body = "".join(json.dumps(manifest_line(r), separators=(",", ":")) + "\n" for r in records)
     store.put("manifest.jsonl", body.encode())
-    header = dict(header, schema_version=SCHEMA_VERSION, n_samples=len(records),
-                  manifest_sha256=hashlib.sha256(body.encode()).hexdigest())
+    header = dict(
+        header,
+        schema_version=SCHEMA_VERSION,
+        n_samples=len(records),
+        manifest_sha256=hashlib.sha256(body.encode()).hexdigest(),
+    )
     store.put("dataset.json", (json.dumps(header, indent=1) + "\n").encode())
 
 

@@ -31,8 +31,9 @@ _WORK_WIDTH = 256
 _SUN_FACTOR = 12.0
 _MAX_SUNS = 2
 #: Cosine-lobe convolution weights per SH band (pi, 2pi/3, pi/4).
-_A_HAT = np.array([np.pi, 2 * np.pi / 3, 2 * np.pi / 3, 2 * np.pi / 3,
-                   np.pi / 4, np.pi / 4, np.pi / 4, np.pi / 4, np.pi / 4])
+_A_HAT = np.array(
+    [np.pi, 2 * np.pi / 3, 2 * np.pi / 3, 2 * np.pi / 3, np.pi / 4, np.pi / 4, np.pi / 4, np.pi / 4, np.pi / 4]
+)
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 
@@ -56,12 +57,20 @@ class EnvLighting:
 def sh_basis(d: np.ndarray) -> np.ndarray:
     """Real SH basis up to l = 2 at unit directions (..., 3) -> (..., 9); same order as the shader."""
     x, y, z = d[..., 0], d[..., 1], d[..., 2]
-    return np.stack([
-        0.282095 * np.ones_like(x),
-        0.488603 * y, 0.488603 * z, 0.488603 * x,
-        1.092548 * x * y, 1.092548 * y * z, 0.315392 * (3 * z * z - 1),
-        1.092548 * x * z, 0.546274 * (x * x - y * y),
-    ], axis=-1)
+    return np.stack(
+        [
+            0.282095 * np.ones_like(x),
+            0.488603 * y,
+            0.488603 * z,
+            0.488603 * x,
+            1.092548 * x * y,
+            1.092548 * y * z,
+            0.315392 * (3 * z * z - 1),
+            1.092548 * x * z,
+            0.546274 * (x * x - y * y),
+        ],
+        axis=-1,
+    )
 
 
 def _downsample(img: np.ndarray, width: int) -> np.ndarray:
@@ -98,8 +107,9 @@ def lighting_from_map(img: np.ndarray, key: str = "") -> EnvLighting:
             direction /= np.linalg.norm(direction)
             suns.append((direction.astype(np.float32), total.astype(np.float32)))
             clamp_mask |= region
-    residual_work = np.where(clamp_mask[..., None],
-                             work * np.minimum(1.0, thr / np.maximum(luma, 1e-12))[..., None], work)
+    residual_work = np.where(
+        clamp_mask[..., None], work * np.minimum(1.0, thr / np.maximum(luma, 1e-12))[..., None], work
+    )
     coeffs = np.einsum("hwk,hwc,hw->kc", sh_basis(dirs), residual_work, solid)
     sh = (coeffs * _A_HAT[:, None]).astype(np.float32)
 

@@ -75,8 +75,7 @@ def hdri_path(hdri_id: str, extra_dirs: tuple[str | os.PathLike, ...] = ()) -> s
         return str(Path(hdri_id).resolve())
     found = available_hdris(extra_dirs)
     if hdri_id not in found:
-        raise KeyError(f"unknown HDRI {hdri_id!r}; known: {sorted(found)} "
-                       f"(add folders with ${HDRI_DIRS_ENV})")
+        raise KeyError(f"unknown HDRI {hdri_id!r}; known: {sorted(found)} (add folders with ${HDRI_DIRS_ENV})")
     return found[hdri_id]
 
 
@@ -94,8 +93,10 @@ def _load_equirect(path: str, _mtime_ns: int) -> np.ndarray:
 
     img = cv2.imread(path, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
     if img is None:
-        raise OSError(f"cannot read HDRI {path} (OpenCV built without OpenEXR, or not an image; "
-                      "OPENCV_IO_ENABLE_OPENEXR=1 must be set before cv2 is imported)")
+        raise OSError(
+            f"cannot read HDRI {path} (OpenCV built without OpenEXR, or not an image; "
+            "OPENCV_IO_ENABLE_OPENEXR=1 must be set before cv2 is imported)"
+        )
     if img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
     img = np.ascontiguousarray(img[:, :, 2::-1], dtype=np.float32)  # BGR(A) -> RGB
@@ -127,11 +128,12 @@ def equirect_directions(height: int, width: int) -> tuple[np.ndarray, np.ndarray
     """
     u = (np.arange(width) + 0.5) / width
     t = (np.arange(height) + 0.5) / height
-    phi = (u - 0.5) * 2.0 * np.pi          # atan2(z, x)
-    theta = t * np.pi                      # angle from +y
+    phi = (u - 0.5) * 2.0 * np.pi  # atan2(z, x)
+    theta = t * np.pi  # angle from +y
     st = np.sin(theta)[:, None]
-    d = np.stack([st * np.cos(phi)[None, :], np.repeat(np.cos(theta)[:, None], width, 1),
-                  st * np.sin(phi)[None, :]], axis=-1)
+    d = np.stack(
+        [st * np.cos(phi)[None, :], np.repeat(np.cos(theta)[:, None], width, 1), st * np.sin(phi)[None, :]], axis=-1
+    )
     band = np.cos(np.pi * np.arange(height) / height) - np.cos(np.pi * np.arange(1, height + 1) / height)
     solid = np.repeat((band * 2.0 * np.pi / width)[:, None], width, axis=1)
     return d, solid
@@ -154,8 +156,9 @@ def sample_equirect(image: np.ndarray, directions: np.ndarray, rotation_deg: flo
     x0 %= w
     x1 = (x0 + 1) % w
     y1 = np.minimum(y0 + 1, h - 1)
-    out = ((image[y0, x0] * (1 - fx) + image[y0, x1] * fx) * (1 - fy)
-           + (image[y1, x0] * (1 - fx) + image[y1, x1] * fx) * fy)
+    out = (image[y0, x0] * (1 - fx) + image[y0, x1] * fx) * (1 - fy) + (
+        image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    ) * fy
     return out.astype(np.float32).reshape(*shape, 3)
 
 
@@ -180,7 +183,6 @@ def background_image(camera, environment) -> np.ndarray:
     bg = environment.background
     if isinstance(bg, str) and environment.hdri is not None:
         img = load_equirect(hdri_path(environment.hdri))
-        return sample_equirect(img, pixel_rays(camera), environment.rotation_deg) * np.float32(
-            environment.intensity)
+        return sample_equirect(img, pixel_rays(camera), environment.rotation_deg) * np.float32(environment.intensity)
     colour = environment.color if isinstance(bg, str) else bg
     return np.broadcast_to(np.asarray(colour, np.float32), (h, w, 3)).copy()

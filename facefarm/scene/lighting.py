@@ -14,8 +14,9 @@ def kelvin_to_linear_rgb(kelvin: float) -> tuple[float, float, float]:
     return (lin[0] / m, lin[1] / m, lin[2] / m)
 
 
-def direction_pose(azimuth_deg: float, elevation_deg: float, distance: float = 1.0,
-                   target=(0.0, 0.0, 0.0)) -> np.ndarray:
+def direction_pose(
+    azimuth_deg: float, elevation_deg: float, distance: float = 1.0, target=(0.0, 0.0, 0.0)
+) -> np.ndarray:
     """(4, 4) light-to-world pose of a light on a sphere around ``target`` aiming at it.
 
     Azimuth 0 = in front of the face (+z), positive towards the subject's left (+x);

@@ -20,8 +20,21 @@ import numpy as np
 from facefarm.geometry.camera import Camera
 
 MaterialKind = Literal[
-    "skin", "eye", "cornea", "teeth", "tongue", "mouth", "lash", "brow",
-    "hair", "beard", "glasses_frame", "glasses_lens", "cloth", "headwear", "marker",
+    "skin",
+    "eye",
+    "cornea",
+    "teeth",
+    "tongue",
+    "mouth",
+    "lash",
+    "brow",
+    "hair",
+    "beard",
+    "glasses_frame",
+    "glasses_lens",
+    "cloth",
+    "headwear",
+    "marker",
 ]
 
 
@@ -70,6 +83,7 @@ class Material:
 #: Sheen of a fabric that does not set its own (a cotton twill: a cap, a user's garment).
 FABRIC_SHEEN = 0.3
 
+
 @dataclass(frozen=True)
 class StrandDensity:
     """How many hair strands an image needs, as a function of the pixels it spends on the face.
@@ -89,8 +103,7 @@ class StrandDensity:
     def detail(self, pixels_per_metre: float) -> float:
         """Strand-count multiplier for an image that resolves ``pixels_per_metre`` at the face,
         rounded to 1/16 so that nearby framings share strand counts."""
-        return float(np.clip(np.round(16.0 * pixels_per_metre / self.reference_px_per_m) / 16.0,
-                             self.lo, self.hi))
+        return float(np.clip(np.round(16.0 * pixels_per_metre / self.reference_px_per_m) / 16.0, self.lo, self.hi))
 
 
 #: Strands for a rasteriser (the fast back-end): at 256 px with the face over half the image

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facefarm.scene.environment import rotation_y
 from facefarm.scene.env_lighting import environment_lighting, irradiance
+from facefarm.scene.environment import rotation_y
 from facefarm.scene.model import Environment, Light
 
 _LUMA = np.array([0.2126, 0.7152, 0.0722])
@@ -42,8 +42,9 @@ def hemisphere_normals(towards: np.ndarray) -> np.ndarray:
     return np.vstack([z, tilted])
 
 
-def illuminant(environment: Environment, lights: tuple[Light, ...] | list[Light], at: np.ndarray,
-               towards: np.ndarray) -> np.ndarray:
+def illuminant(
+    environment: Environment, lights: tuple[Light, ...] | list[Light], at: np.ndarray, towards: np.ndarray
+) -> np.ndarray:
     """(3,) linear RGB irradiance at world point ``at``, averaged over :func:`hemisphere_normals`
     of the world direction ``towards`` (the camera)."""
     normals = hemisphere_normals(towards)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from robust_support import base_render, copy_of
 
 

@@ -19,8 +19,9 @@ def facefarm(*args, timeout: int = 300) -> subprocess.CompletedProcess:
     """`python -m facefarm ARGS` as a user would run it (headless GL), captured."""
     env = dict(os.environ, PYOPENGL_PLATFORM="egl")
     env.pop("RAY_ADDRESS", None)
-    return subprocess.run([sys.executable, "-m", "facefarm", *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "facefarm", *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def render_args(spec: Path, out: Path, *extra) -> list:

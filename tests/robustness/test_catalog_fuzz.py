@@ -15,10 +15,35 @@ from facefarm.farm.validate import validate_spec
 from facefarm.paths import CATALOGS
 
 #: values a mutation may put anywhere: wrong types, extremes, odd strings, nesting
-ODD = [None, True, False, 0, -1, 1e30, -1e30, 3.5, "", "x", "\u00e9\u4e2d", "#zzzzzz", "#ffffff", [], [1, 2], {},
-       {"kind": "uniform", "min": 5, "max": 1}, {"kind": "categorical", "weights": {}},
-       {"kind": "normal", "mean": 0, "sd": -1}, {"kind": "fixed"}, [[[[]]]], {"a": {"b": {"c": {}}}},
-       "1e309", 2 ** 63, -(2 ** 63), math.inf, math.nan]
+ODD = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1e30,
+    -1e30,
+    3.5,
+    "",
+    "x",
+    "\u00e9\u4e2d",
+    "#zzzzzz",
+    "#ffffff",
+    [],
+    [1, 2],
+    {},
+    {"kind": "uniform", "min": 5, "max": 1},
+    {"kind": "categorical", "weights": {}},
+    {"kind": "normal", "mean": 0, "sd": -1},
+    {"kind": "fixed"},
+    [[[[]]]],
+    {"a": {"b": {"c": {}}}},
+    "1e309",
+    2**63,
+    -(2**63),
+    math.inf,
+    math.nan,
+]
 
 
 def _paths(node, path=()):

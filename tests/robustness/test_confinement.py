@@ -7,9 +7,9 @@ import json
 import os
 
 import pytest
+from robust_support import facefarm
 
 from facefarm.dataset.source import open_dataset
-from robust_support import facefarm
 
 pytestmark = pytest.mark.slow
 
@@ -44,8 +44,7 @@ def test_export_refuses_a_path_out_of_the_dataset(dataset, secret, tmp_path, how
     copied = [f for f in dest.rglob("*") if f.is_file() and b"secret" in f.read_bytes()] if dest.exists() else []
     assert not copied
     with pytest.raises(ValueError, match="000001.*outside"):
-        open_dataset(dataset).read_file(json.loads((dataset / "manifest.jsonl").read_text().splitlines()[1]),
-                                        "image")
+        open_dataset(dataset).read_file(json.loads((dataset / "manifest.jsonl").read_text().splitlines()[1]), "image")
 
 
 def test_audit_refuses_a_path_out_of_the_dataset(dataset, secret):

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
-
 from robust_support import facefarm
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("fmt, victim", [("coco", "000001_seg.png"), ("facesynthetics", "000000.png"),
-                                         ("webdataset", "000001.json"), ("hf", "000000_depth.png")])
+@pytest.mark.parametrize(
+    "fmt, victim",
+    [
+        ("coco", "000001_seg.png"),
+        ("facesynthetics", "000000.png"),
+        ("webdataset", "000001.json"),
+        ("hf", "000000_depth.png"),
+    ],
+)
 def test_export_names_the_damaged_file(dataset, tmp_path, fmt, victim):
     path = dataset / "samples" / victim
     if victim == "000000_depth.png":

@@ -8,10 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from robust_support import facefarm, last_line, render_args
 
 from facefarm.farm.lock import LOCK_FILE, Locked, output_lock
 from facefarm.sample.store import open_store
-from robust_support import facefarm, last_line, render_args
 
 
 def _dead_pid() -> int:
@@ -56,8 +56,12 @@ def test_a_reused_pid_or_an_earlier_boot_does_not_keep_a_lock(tmp_path):
         pytest.skip("no /proc here")
     out = tmp_path / "out"
     out.mkdir()
-    live = {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": process_start(os.getpid()),
-            "boot_id": boot_id()}
+    live = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "pid_start": process_start(os.getpid()),
+        "boot_id": boot_id(),
+    }
     for stale in ({"pid_start": "1"}, {"boot_id": "an-earlier-boot"}):
         (out / LOCK_FILE).write_text(json.dumps({**live, **stale}))  # our pid, but not our process
         with output_lock(open_store(out)):

@@ -50,8 +50,8 @@ def test_a_file_added_while_building_stops_the_swap(tmp_path):
 
 @pytest.mark.parametrize("url", [False, True])
 def test_overwrite_deletes_only_sample_names_locally_and_through_fsspec(tmp_path, url):
-    from facefarm.farm import job as jobs
     from facefarm.catalog.vocabulary import sample_id
+    from facefarm.farm import job as jobs
     from facefarm.farm.plan import Job
     from facefarm.sample import writer
     from facefarm.sample.store import open_store
@@ -60,8 +60,12 @@ def test_overwrite_deletes_only_sample_names_locally_and_through_fsspec(tmp_path
     job = Job(catalog={"catalog_version": 1}, catalog_hash="c" * 64, seed=0, n=4, backend="pyrender")
     jobs.claim_output(store, job)
     for i in range(3):
-        writer.write_sample(store, sample_id(i), {"image": b"x"},
-                            {"sample_id": sample_id(i), "index": i, "seed": 0, "catalog_hash": "c" * 64})
+        writer.write_sample(
+            store,
+            sample_id(i),
+            {"image": b"x"},
+            {"sample_id": sample_id(i), "index": i, "seed": 0, "catalog_hash": "c" * 64},
+        )
     (tmp_path / "samples" / "notes.txt").write_text("keep")
     assert jobs.scan(store, 4).done == [0, 1, 2]
     other = Job(catalog={"catalog_version": 1}, catalog_hash="d" * 64, seed=0, n=4, backend="pyrender")
@@ -70,15 +74,19 @@ def test_overwrite_deletes_only_sample_names_locally_and_through_fsspec(tmp_path
 
 
 def test_without_job_json_overwrite_deletes_only_what_facefarm_records_list(tmp_path):
-    from facefarm.farm import job as jobs
     from facefarm.catalog.vocabulary import sample_id
+    from facefarm.farm import job as jobs
     from facefarm.farm.plan import Job
     from facefarm.sample import writer
     from facefarm.sample.store import open_store
 
     store = open_store(tmp_path)
-    writer.write_sample(store, sample_id(1), {"image": b"x"},
-                        {"sample_id": sample_id(1), "index": 1, "render": {"generator": "facefarm"}})
+    writer.write_sample(
+        store,
+        sample_id(1),
+        {"image": b"x"},
+        {"sample_id": sample_id(1), "index": 1, "render": {"generator": "facefarm"}},
+    )
     (tmp_path / "samples" / "000000.png").write_bytes(b"a user's photo")
     job = Job(catalog={"catalog_version": 1}, catalog_hash="c" * 64, seed=0, n=4, backend="pyrender")
     with pytest.raises(jobs.JobMismatch, match="000000.png.*no facefarm record lists it"):
@@ -99,7 +107,10 @@ def test_an_export_of_a_facefarm_without_ownership_files_is_recognised_at_its_pl
         (old / "train" / name).write_bytes(b"x")
     (ds / "dataset.json").write_text('{"generator": "facefarm"}')
     assert check_replaceable(old, legacy_export("facesynthetics")) == {
-        "train/000000.png", "train/000000_seg.png", "train/000000_ldmks.txt"}
+        "train/000000.png",
+        "train/000000_seg.png",
+        "train/000000_ldmks.txt",
+    }
     (old / "README").write_text("mine")
     with pytest.raises(NotOurs, match="README"):
         check_replaceable(old, legacy_export("facesynthetics"))

@@ -6,13 +6,13 @@ import json
 import os
 
 import pytest
+from robust_support import facefarm, last_line, render_args
 
-from facefarm.farm import job as jobs
 from facefarm.catalog.vocabulary import sample_id
+from facefarm.farm import job as jobs
 from facefarm.farm.plan import Job
 from facefarm.sample import writer
 from facefarm.sample.store import open_store
-from robust_support import facefarm, last_line, render_args
 
 
 def make_job(**kw) -> Job:
@@ -21,8 +21,13 @@ def make_job(**kw) -> Job:
 
 
 def commit(store, job, index, data=b"png-bytes"):
-    rec = {"schema_version": writer.SCHEMA_VERSION, "sample_id": sample_id(index), "index": index,
-           "seed": job.seed, "catalog_hash": job.catalog_hash}
+    rec = {
+        "schema_version": writer.SCHEMA_VERSION,
+        "sample_id": sample_id(index),
+        "index": index,
+        "seed": job.seed,
+        "catalog_hash": job.catalog_hash,
+    }
     return writer.write_sample(store, rec["sample_id"], {"image": data, "depth": data + b"!"}, rec)
 
 

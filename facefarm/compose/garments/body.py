@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from facefarm.geometry.surface import SurfaceDistance
 from facefarm.geometry.triangles import vertex_normals
 from facefarm.scene.classes import CLASS_IDS
-from facefarm.geometry.surface import SurfaceDistance
-
 
 #: Adult eyeball-centre distance of the head model; garment sizes scale with it.
 _MODEL_ADULT_IPD_M = 0.058
@@ -19,12 +19,12 @@ _MODEL_ADULT_IPD_M = 0.058
 class HeadTopology:
     """What the garments need from a head asset that no identity or expression changes."""
 
-    skin_faces: np.ndarray     # (F, 3) int64 skin-part faces
-    outer: np.ndarray          # (F,) bool: skin faces on the outside (not the mouth interior)
-    skin_ids: np.ndarray       # (S,) vertex ids used by skin faces
-    boundary: np.ndarray       # (B,) skin vertex ids on the open crop boundary
+    skin_faces: np.ndarray  # (F, 3) int64 skin-part faces
+    outer: np.ndarray  # (F,) bool: skin faces on the outside (not the mouth interior)
+    skin_ids: np.ndarray  # (S,) vertex ids used by skin faces
+    boundary: np.ndarray  # (B,) skin vertex ids on the open crop boundary
     boundary_edges: np.ndarray  # (E, 2) the crop boundary's edges
-    neck: np.ndarray           # (V,) bool vertex masks by class
+    neck: np.ndarray  # (V,) bool vertex masks by class
     ears: np.ndarray
     brows: np.ndarray
     skin: np.ndarray
@@ -42,10 +42,16 @@ def head_topology(head) -> HeadTopology:
         cls = np.asarray(head.vertex_class)
         inner = head.face_class[head.face_part == skin_part] == CLASS_IDS["MOUTH_INTERIOR"]
         _TOPOLOGY[key] = HeadTopology(
-            skin_faces=faces, outer=~inner, skin_ids=np.unique(faces), boundary=_boundary_vertices(faces),
+            skin_faces=faces,
+            outer=~inner,
+            skin_ids=np.unique(faces),
+            boundary=_boundary_vertices(faces),
             boundary_edges=open_edges(faces),
-            neck=cls == CLASS_IDS["NECK"], ears=np.isin(cls, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]]),
-            brows=np.isin(cls, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]]), skin=cls == CLASS_IDS["SKIN"])
+            neck=cls == CLASS_IDS["NECK"],
+            ears=np.isin(cls, [CLASS_IDS["LEFT_EAR"], CLASS_IDS["RIGHT_EAR"]]),
+            brows=np.isin(cls, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]]),
+            skin=cls == CLASS_IDS["SKIN"],
+        )
     return _TOPOLOGY[key]
 
 
@@ -58,27 +64,27 @@ class Body:
     ``head_z``: z of the vertical head axis for headwear; ``s``: size relative to an adult.
     """
 
-    v: np.ndarray              # (V, 3) float64 all head vertices
-    skin_faces: np.ndarray     # (F, 3) skin-part faces
-    outer_faces: np.ndarray    # (G, 3) skin faces on the outside (no mouth interior): what garments cover
-    skin_ids: np.ndarray       # (S,) vertex ids used by skin faces
-    normals: np.ndarray        # (V, 3) skin vertex normals
-    surface: SurfaceDistance   # signed distance to the outer skin
-    vertex_class: np.ndarray   # (V,)
-    boundary: np.ndarray       # (B,) skin vertex ids on the open crop boundary
-    crop_edges: np.ndarray     # (E, 2) skin vertex ids of the crop boundary's edges
+    v: np.ndarray  # (V, 3) float64 all head vertices
+    skin_faces: np.ndarray  # (F, 3) skin-part faces
+    outer_faces: np.ndarray  # (G, 3) skin faces on the outside (no mouth interior): what garments cover
+    skin_ids: np.ndarray  # (S,) vertex ids used by skin faces
+    normals: np.ndarray  # (V, 3) skin vertex normals
+    surface: SurfaceDistance  # signed distance to the outer skin
+    vertex_class: np.ndarray  # (V,)
+    boundary: np.ndarray  # (B,) skin vertex ids on the open crop boundary
+    crop_edges: np.ndarray  # (E, 2) skin vertex ids of the crop boundary's edges
     neck_z: float
     neck_r: float
     nape_y: float
-    bottom_y: float            # lowest skin point
-    brow_y: float              # top of the brows
+    bottom_y: float  # lowest skin point
+    brow_y: float  # top of the brows
     ear_top_y: float
     ear_bottom_y: float
     head_z: float
     head_top_y: float
-    skull_half_width: float    # widest skin point (not ears) at the height of the ear tops
+    skull_half_width: float  # widest skin point (not ears) at the height of the ear tops
     s: float
-    landmarks: np.ndarray      # (70, 3) the head's landmark points on these vertices
+    landmarks: np.ndarray  # (70, 3) the head's landmark points on these vertices
 
     @staticmethod
     def measure(head, vertices: np.ndarray) -> "Body":
@@ -100,14 +106,29 @@ class Body:
         ear_top = float(ears[:, 1].max())
         skull = v[topo.skin & (np.abs(v[:, 1] - ear_top) < 0.01 * s)]
         outer = faces[topo.outer]
-        return Body(v=v, skin_faces=faces, outer_faces=outer, skin_ids=ids, normals=vertex_normals(v, faces),
-                    surface=SurfaceDistance(v, outer), vertex_class=cls, boundary=topo.boundary,
-                    crop_edges=topo.boundary_edges,
-                    neck_z=neck_z, neck_r=neck_r, nape_y=nape, bottom_y=float(sk[:, 1].min()),
-                    brow_y=float(brows[:, 1].max()), ear_top_y=float(ears[:, 1].max()),
-                    ear_bottom_y=float(ears[:, 1].min()), head_z=float(top[:, 2].mean()),
-                    head_top_y=float(sk[:, 1].max()), skull_half_width=float(np.abs(skull[:, 0]).max()), s=s,
-                    landmarks=np.asarray(head.landmark_points(v), np.float64))
+        return Body(
+            v=v,
+            skin_faces=faces,
+            outer_faces=outer,
+            skin_ids=ids,
+            normals=vertex_normals(v, faces),
+            surface=SurfaceDistance(v, outer),
+            vertex_class=cls,
+            boundary=topo.boundary,
+            crop_edges=topo.boundary_edges,
+            neck_z=neck_z,
+            neck_r=neck_r,
+            nape_y=nape,
+            bottom_y=float(sk[:, 1].min()),
+            brow_y=float(brows[:, 1].max()),
+            ear_top_y=float(ears[:, 1].max()),
+            ear_bottom_y=float(ears[:, 1].min()),
+            head_z=float(top[:, 2].mean()),
+            head_top_y=float(sk[:, 1].max()),
+            skull_half_width=float(np.abs(skull[:, 0]).max()),
+            s=s,
+            landmarks=np.asarray(head.landmark_points(v), np.float64),
+        )
 
     def neck_polar(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(azimuth about the neck axis, 0 = front, + towards the subject's left; radius)."""

@@ -28,28 +28,26 @@ from typing import Callable
 
 import numpy as np
 
-
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.geometry.surface import SurfaceDistance, sweep
-from facefarm.scene.model import Material, Mesh
+from facefarm.compose.garments.body import Body, boundary_loop
+from facefarm.compose.garments.shell import (
+    clip_surface,
+    cover_skin,
+    drape,
+    extend_crop,
+    garment_mesh,
+    hang,
+    hem,
+    linear_rgb,
+    push_out,
+    resample_polyline,
+    ring_points,
+    shaded,
+    smooth_polyline,
+)
 from facefarm.geometry import vectors
-from facefarm.compose.garments.body import Body
-from facefarm.compose.garments.body import boundary_loop
-from facefarm.compose.garments.shell import clip_surface
-from facefarm.compose.garments.shell import cover_skin
-from facefarm.compose.garments.shell import drape
-from facefarm.compose.garments.shell import extend_crop
-from facefarm.compose.garments.shell import garment_mesh
-from facefarm.compose.garments.shell import hang
-from facefarm.compose.garments.shell import hem
-from facefarm.compose.garments.shell import linear_rgb
-from facefarm.compose.garments.shell import push_out
-from facefarm.compose.garments.shell import resample_polyline
-from facefarm.compose.garments.shell import ring_points
-from facefarm.compose.garments.shell import shaded
-from facefarm.compose.garments.shell import smooth_polyline
-
-
+from facefarm.geometry.surface import SurfaceDistance, sweep
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import Material, Mesh
 
 
 def clothing_meshes(garment_id: str, color_rgb, body: Body) -> list[Mesh]:
@@ -59,13 +57,12 @@ def clothing_meshes(garment_id: str, color_rgb, body: Body) -> list[Mesh]:
     return CLOTHING_BUILDERS[garment_id](body, linear_rgb(color_rgb))
 
 
-
 def _push_bust(p: np.ndarray, body: Body, gap: float) -> np.ndarray:
     """:func:`push_out` for points of a torso garment: below the skin's open crop a point's
     inside/outside sign is unreliable (the nearest skin is the crop's edge), so there only
     points near the skin move."""
     d, q, nrm = body.surface.query(p)
-    e = body.v[body.crop_edges]                                    # (E, 2, 3)
+    e = body.v[body.crop_edges]  # (E, 2, 3)
     ab = e[:, 1] - e[:, 0]
     t = np.clip(vectors.dot(q[:, None] - e[None, :, 0], ab[None]) / np.maximum(vectors.dot(ab, ab), 1e-18), 0, 1)
     on_edge = vectors.length(q[:, None] - (e[None, :, 0] + t[..., None] * ab[None])).min(axis=1) < 1e-5
@@ -78,12 +75,8 @@ def _push_bust(p: np.ndarray, body: Body, gap: float) -> np.ndarray:
     return p + nrm * short[:, None] * 1.05
 
 
-
-
 def _cloth(name: str, rgb, roughness: float = 0.85, sheen: float = 0.6) -> Material:
-    return Material(name=name, kind="cloth", base_color=tuple(rgb), roughness=roughness, specular=0.3,
-                    sheen=sheen)
-
+    return Material(name=name, kind="cloth", base_color=tuple(rgb), roughness=roughness, specular=0.3, sheen=sheen)
 
 
 # ---------------------------------------------------------------------------------- clothing
@@ -118,13 +111,15 @@ def _neckline_y(body: Body, line: Neckline, p: np.ndarray) -> np.ndarray:
     return np.maximum(y, body.crop_height(phi) + 0.012 * body.s)
 
 
-def _torso(body: Body, neckline: Neckline, thickness: float, smooth: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _torso(
+    body: Body, neckline: Neckline, thickness: float, smooth: int = 16
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The torso shell under ``neckline``, extended into the bust. Returns (v, f, neckline loop ids)."""
     g = neckline.field(body)(body.v)
     crop = np.zeros(len(body.v), bool)
     crop[body.boundary] = True
     shell = clip_surface(body.v, body.outer_faces, g, body.normals, crop)
-    th = thickness * body.s ** 0.5
+    th = thickness * body.s**0.5
     p = drape(shell, body, th, smooth=smooth)
     under = g[body.outer_faces].max(axis=1) < -0.004 * body.s
     p = cover_skin(p, shell.f, body, under, 0.4 * th)
@@ -170,7 +165,7 @@ def _tshirt(body: Body, rgb, name: str = "tshirt") -> list[Mesh]:
     out = [garment_mesh(name, v, f, "CLOTHING", mat)]
     if len(loop):
         ring = _collar_ring(v, loop)
-        hv, hf = hem(ring, 0.0028 * body.s ** 0.5, body)
+        hv, hf = hem(ring, 0.0028 * body.s**0.5, body)
         out.append(garment_mesh(f"{name}_hem", hv, hf, "CLOTHING", mat))
     return out
 
@@ -181,11 +176,11 @@ def _sweater(body: Body, rgb) -> list[Mesh]:
     out = [garment_mesh("sweater", v, f, "CLOTHING", mat)]
     if len(loop):
         ring = _collar_ring(v, loop)
-        top = _rise(body, ring, 0.022 * body.s, 0.007 * body.s ** 0.5)
+        top = _rise(body, ring, 0.022 * body.s, 0.007 * body.s**0.5)
         bv, bf = _band(ring, top)
-        bv = push_out(bv, body, np.full(len(bv), 0.003 * body.s ** 0.5))
+        bv = push_out(bv, body, np.full(len(bv), 0.003 * body.s**0.5))
         out.append(garment_mesh("sweater_collar", bv, bf, "CLOTHING", mat))
-        hv, hf = hem(top, 0.004 * body.s ** 0.5, body)
+        hv, hf = hem(top, 0.004 * body.s**0.5, body)
         out.append(garment_mesh("sweater_rib", hv, hf, "CLOTHING", mat))
     return out
 
@@ -202,9 +197,9 @@ def _shirt(body: Body, rgb) -> list[Mesh]:
         rise = np.clip(np.minimum(rise, _room_below_jaw(body, ring) - 0.006 * body.s), 0.0, None)
         stand = ring.copy()
         stand[:, 1] += rise
-        stand = push_out(stand, body, np.full(len(stand), 0.006 * body.s ** 0.5))
+        stand = push_out(stand, body, np.full(len(stand), 0.006 * body.s**0.5))
         sv, sf = _band(ring, stand)
-        sv = push_out(sv, body, np.full(len(sv), 0.003 * body.s ** 0.5))
+        sv = push_out(sv, body, np.full(len(sv), 0.003 * body.s**0.5))
         out.append(garment_mesh("shirt_collar_stand", sv, sf, "CLOTHING", mat))
         # the fall folds over the stand, outwards and down to collar points at the front
         out_dir = stand - np.column_stack([np.zeros(len(stand)), stand[:, 1], np.full(len(stand), body.neck_z)])
@@ -212,12 +207,12 @@ def _shirt(body: Body, rgb) -> list[Mesh]:
         out_dir /= np.maximum(vectors.length(out_dir, True), 1e-9)
         drop = rise * 0.95 + 0.012 * body.s * np.clip(1.0 - np.abs(phi) / 1.2, 0.0, 1.0)
         fall = stand + out_dir * (0.01 * body.s) - np.column_stack([np.zeros(len(stand)), drop, np.zeros(len(stand))])
-        fall = push_out(fall, body, np.full(len(fall), 0.009 * body.s ** 0.5))
+        fall = push_out(fall, body, np.full(len(fall), 0.009 * body.s**0.5))
         top = stand + out_dir * 0.002
         fv, ff = _band(top, fall, rows=3)
-        fv = push_out(fv, body, np.full(len(fv), 0.003 * body.s ** 0.5))
+        fv = push_out(fv, body, np.full(len(fv), 0.003 * body.s**0.5))
         out.append(garment_mesh("shirt_collar", fv, ff, "CLOTHING", mat))
-        hv, hf = hem(top, 0.0018 * body.s ** 0.5, body)
+        hv, hf = hem(top, 0.0018 * body.s**0.5, body)
         out.append(garment_mesh("shirt_collar_fold", hv, hf, "CLOTHING", mat))
         out += _buttons(body, v, f, "shirt_buttons", (0.85, 0.85, 0.82))
     return out
@@ -254,7 +249,7 @@ def _buttons(body: Body, v: np.ndarray, f: np.ndarray, name: str, rgb) -> list[M
         if len(near) == 0:
             continue
         c = near[np.argmax(near[:, 2])] + np.array([0.0, 0.0, 0.0012])
-        pieces.append(_disc(c, 0.0045 * body.s ** 0.5, 0.0012))
+        pieces.append(_disc(c, 0.0045 * body.s**0.5, 0.0012))
     if not pieces:
         return []
     vs, fs, off = [], [], 0
@@ -262,8 +257,11 @@ def _buttons(body: Body, v: np.ndarray, f: np.ndarray, name: str, rgb) -> list[M
         vs.append(pv)
         fs.append(pf + off)
         off += len(pv)
-    return [garment_mesh(name, np.concatenate(vs), np.concatenate(fs), "CLOTHING",
-                  _cloth(name, rgb, roughness=0.35, sheen=0.0))]
+    return [
+        garment_mesh(
+            name, np.concatenate(vs), np.concatenate(fs), "CLOTHING", _cloth(name, rgb, roughness=0.35, sheen=0.0)
+        )
+    ]
 
 
 def _disc(centre: np.ndarray, radius: float, thick: float) -> tuple[np.ndarray, np.ndarray]:
@@ -308,7 +306,7 @@ def _hoodie(body: Body, rgb) -> list[Mesh]:
     out.append(garment_mesh("hoodie_hood", hv, hf, "CLOTHING", mat))
     # drawstrings hang from the front ends of the hood, over the hoodie
     over = SurfaceDistance(v, f)
-    r_string = 0.0022 * s ** 0.5
+    r_string = 0.0022 * s**0.5
     for end in (path[0], path[-1]):
         strand = hang(end + np.array([0.0, -0.01, 0.0]) * s, 0.11 * s, over, r_string + 0.002)
         strand = push_out(strand, body, np.full(len(strand), r_string + 0.004))
@@ -327,27 +325,27 @@ def _jacket(body: Body, rgb) -> list[Mesh]:
         return out
     ring = _collar_ring(v, loop, 120)
     phi, _ = body.neck_polar(ring)
-    ring = np.roll(ring, -int(np.argmin(np.abs(phi))), axis=0)   # start at the front
+    ring = np.roll(ring, -int(np.argmin(np.abs(phi))), axis=0)  # start at the front
     phi, _ = body.neck_polar(ring)
     if phi[1] < phi[0]:
         ring, phi = ring[::-1], phi[::-1]
-    keep = np.abs(phi) > 0.12                                      # the opening at the zip
+    keep = np.abs(phi) > 0.12  # the opening at the zip
     ring, phi = ring[keep], phi[keep]
     # the collar stands 3 cm at the back, less in front, and always stops below the jaw
     height = 0.032 * s * (0.55 + 0.45 * np.clip(-np.cos(phi), 0.0, 1.0))
     height = np.minimum(height, _room_below_jaw(body, ring) - 0.006 * s)
     stand = ring + np.column_stack([np.zeros(len(ring)), np.clip(height, 0.004 * s, None), np.zeros(len(ring))])
     for _ in range(3):
-        stand = push_out(stand, body, np.full(len(stand), 0.016 * s ** 0.5))
+        stand = push_out(stand, body, np.full(len(stand), 0.016 * s**0.5))
         stand = smooth_polyline(stand, False, 2)
     sv, sf = _band(ring, stand, closed=False)
-    sv = push_out(sv, body, np.full(len(sv), 0.003 * s ** 0.5))
+    sv = push_out(sv, body, np.full(len(sv), 0.003 * s**0.5))
     out.append(garment_mesh("jacket_collar", sv, sf, "CLOTHING", mat))
-    hv, hf = hem(stand, 0.003 * s ** 0.5, body, closed=False)
+    hv, hf = hem(stand, 0.003 * s**0.5, body, closed=False)
     out.append(garment_mesh("jacket_collar_edge", hv, hf, "CLOTHING", mat))
     # the zip: down the front midline, on the jacket's surface
     over = SurfaceDistance(v, f)
-    mid = v[(np.abs(v[:, 0]) < 0.012 * s) & (v[:, 2] > body.neck_z)]     # the front midline
+    mid = v[(np.abs(v[:, 0]) < 0.012 * s) & (v[:, 2] > body.neck_z)]  # the front midline
     if len(mid) < 2:
         return out
     ys = np.linspace(mid[:, 1].max(), mid[:, 1].min(), 30)
@@ -358,11 +356,21 @@ def _jacket(body: Body, rgb) -> list[Mesh]:
     probe = np.column_stack([np.zeros(ok.sum()), ys[ok], front_z[ok] + 0.002])
     _, q, n = over.query(probe)
     zip_path = smooth_polyline(q + n * 0.0015, False, 2)
-    zv, zf = sweep(zip_path, ring_points(6), up=np.tile([0.0, 0.0, 1.0], (len(zip_path), 1)),
-                   scale=np.tile([0.003 * s ** 0.5, 0.0012], (len(zip_path), 1)))
-    out.append(garment_mesh("jacket_zip", zv, zf, "CLOTHING",
-                     Material(name="jacket_zip", kind="cloth", base_color=(0.03, 0.03, 0.03), roughness=0.3,
-                              metallic=0.5)))
+    zv, zf = sweep(
+        zip_path,
+        ring_points(6),
+        up=np.tile([0.0, 0.0, 1.0], (len(zip_path), 1)),
+        scale=np.tile([0.003 * s**0.5, 0.0012], (len(zip_path), 1)),
+    )
+    out.append(
+        garment_mesh(
+            "jacket_zip",
+            zv,
+            zf,
+            "CLOTHING",
+            Material(name="jacket_zip", kind="cloth", base_color=(0.03, 0.03, 0.03), roughness=0.3, metallic=0.5),
+        )
+    )
     return out
 
 
@@ -377,11 +385,10 @@ def _scarf(body: Body, rgb) -> list[Mesh]:
     mat = _cloth("scarf", rgb, roughness=0.95, sheen=0.8)
     y0 = body.nape_y - 1.15 * body.neck_r
     a = np.linspace(0.0, 2 * np.pi, 96, endpoint=False)
-    height, thick = 0.019 * s, 0.0075 * s          # half-sizes of a turn's cross-section
+    height, thick = 0.019 * s, 0.0075 * s  # half-sizes of a turn's cross-section
     for turn, (gap, dy, tilt, phase) in enumerate(((0.0, 0.004, 0.010, 0.0), (0.011, -0.012, -0.006, 1.7))):
         r = body.neck_r + (0.008 + gap) * s
-        ring = np.column_stack([np.sin(a) * r, y0 + (dy - tilt * np.cos(a)) * s,
-                                body.neck_z + np.cos(a) * r * 1.05])
+        ring = np.column_stack([np.sin(a) * r, y0 + (dy - tilt * np.cos(a)) * s, body.neck_z + np.cos(a) * r * 1.05])
         ring = smooth_polyline(push_out(ring, body, np.full(len(ring), thick + 0.003 * s)), True, 4)
         ring = push_out(ring, body, np.full(len(ring), thick + 0.003 * s))
         folds = 1.0 + 0.18 * np.sin(7 * a + phase) * np.sin(3 * a + 2 * phase)
@@ -395,15 +402,21 @@ def _scarf(body: Body, rgb) -> list[Mesh]:
     over = SurfaceDistance(shirt.vertices.astype(np.float64), shirt.faces)
     tube = 0.016 * s
     path = hang(start + np.array([0.0, -0.3 * tube, 0.0]), 0.15 * s, over, 0.45 * tube + 0.002)
-    hv, hf = sweep(path, ring_points(10), scale=np.tile([tube * 1.5, tube * 0.45], (len(path), 1)),
-                   up=np.tile([0.0, 0.0, 1.0], (len(path), 1)))
+    hv, hf = sweep(
+        path,
+        ring_points(10),
+        scale=np.tile([tube * 1.5, tube * 0.45], (len(path), 1)),
+        up=np.tile([0.0, 0.0, 1.0], (len(path), 1)),
+    )
     out.append(garment_mesh("scarf_end", hv, hf, "CLOTHING", mat))
     return out
 
 
 CLOTHING_BUILDERS: dict[str, Callable[[Body, tuple], list[Mesh]]] = {
-    "tshirt": _tshirt, "shirt": _shirt, "sweater": _sweater, "hoodie": _hoodie, "jacket": _jacket,
+    "tshirt": _tshirt,
+    "shirt": _shirt,
+    "sweater": _sweater,
+    "hoodie": _hoodie,
+    "jacket": _jacket,
     "scarf": _scarf,
 }
-
-

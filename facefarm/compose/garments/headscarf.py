@@ -24,11 +24,22 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from facefarm.compose.garments.body import boundary_loop
+from facefarm.compose.garments.shell import (
+    clip_surface,
+    garment_mesh,
+    hang,
+    headwear_material,
+    hem,
+    merged_arrays,
+    push_out,
+    resample_polyline,
+    ring_points,
+    smooth_polyline,
+)
+from facefarm.geometry import vectors
 from facefarm.geometry.surface import SurfaceDistance, sweep
 from facefarm.scene.model import Mesh
-from facefarm.geometry import vectors
-from facefarm.compose.garments.body import boundary_loop
-from facefarm.compose.garments.shell import clip_surface, garment_mesh, hang, headwear_material, hem, merged_arrays, push_out, resample_polyline, ring_points, smooth_polyline
 
 #: Grid spacing along the head (m x s) and columns round it.
 _ROW_M = 0.004
@@ -47,15 +58,19 @@ def hijab_field(body) -> Callable[[np.ndarray], np.ndarray]:
     s = body.s
     radius = 0.09 * s
     lm = body.landmarks[:68]
-    brows = lm[26:16:-1].copy()                    # left brow's outer end -> right brow's outer end
+    brows = lm[26:16:-1].copy()  # left brow's outer end -> right brow's outer end
     lift = 0.024 * s - 0.012 * s * np.abs(np.linspace(-1.0, 1.0, len(brows))) ** 4
-    brows[:, 1] += lift                            # the hairline curve, lower at the brow tails
-    poly = _unroll(body, np.concatenate([lm[:17], lm[16:17] + [0.0, 0.012 * s, 0.0], brows,
-                                         lm[0:1] + [0.0, 0.012 * s, 0.0]]), radius)
+    brows[:, 1] += lift  # the hairline curve, lower at the brow tails
+    poly = _unroll(
+        body,
+        np.concatenate([lm[:17], lm[16:17] + [0.0, 0.012 * s, 0.0], brows, lm[0:1] + [0.0, 0.012 * s, 0.0]]),
+        radius,
+    )
     margin = 0.007 * s
 
     def g(p: np.ndarray) -> np.ndarray:
         return margin - _signed_distance(_unroll(body, p, radius), poly)
+
     return g
 
 
@@ -84,6 +99,7 @@ def kerchief_field(body) -> Callable[[np.ndarray], np.ndarray]:
         fw = np.clip(c, 0.0, 1.0) ** 0.5
         bw = np.clip(-c, 0.0, 1.0) ** 1.2
         return (y_side + (y_front - y_side) * fw + (y_back - y_side) * bw) - p[:, 1]
+
     return g
 
 
@@ -100,12 +116,12 @@ class _Wrap:
         s = body.s
         self.body = body
         self.y0 = body.ear_top_y
-        self.r0 = max(body.head_top_y - self.y0, 0.05 * s)          # arc scale of the crown
+        self.r0 = max(body.head_top_y - self.y0, 0.05 * s)  # arc scale of the crown
         self.y_axis = (body.nape_y - body.neck_r, self.y0)
         self.z_axis = (body.neck_z, body.head_z)
         top = self.r0 * np.pi / 2
         n_rows = int(np.ceil((top - (y_bottom - self.y0)) / (_ROW_M * s))) + 1
-        self.rows = np.linspace(y_bottom - self.y0, top, n_rows)     # (R,) s: < 0 below y0
+        self.rows = np.linspace(y_bottom - self.y0, top, n_rows)  # (R,) s: < 0 below y0
         self.cols = np.linspace(-np.pi, np.pi, _COLUMNS, endpoint=False)
 
     def axis_z(self, y: np.ndarray) -> np.ndarray:
@@ -171,7 +187,7 @@ def _fill(env: np.ndarray) -> np.ndarray:
     have = np.isfinite(out).all(axis=1)
     if not have.any():
         raise ValueError("nothing to wrap: no skin samples fell on the headscarf grid")
-    for k in range(len(out)):                      # rows below the skin's crop: carry down
+    for k in range(len(out)):  # rows below the skin's crop: carry down
         if not have[k]:
             near = np.flatnonzero(have)
             out[k] = out[near[np.argmin(np.abs(near - k))]]
@@ -204,14 +220,23 @@ def _samples(body, under: Sequence[Mesh]) -> np.ndarray:
     vertices."""
     tri = body.v[body.outer_faces]
     rolled = np.roll(tri, 1, axis=1)
-    pts = [tri.reshape(-1, 3), tri.mean(axis=1)] + [(t * tri + (1 - t) * rolled).reshape(-1, 3) for t in (0.25, 0.5, 0.75)]
+    pts = [tri.reshape(-1, 3), tri.mean(axis=1)] + [
+        (t * tri + (1 - t) * rolled).reshape(-1, 3) for t in (0.25, 0.5, 0.75)
+    ]
     # thin dangling parts (drawstrings, a scarf's end) would tent the scarf into spikes
     pts += [np.asarray(m.vertices, np.float64) for m in under if not m.name.endswith(_DANGLING)]
     return np.concatenate(pts)
 
 
-def wrap(body, field, thickness: float, y_bottom: float, under: Sequence[Mesh] = (),
-         flare_from: float | None = None, volume: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def wrap(
+    body,
+    field,
+    thickness: float,
+    y_bottom: float,
+    under: Sequence[Mesh] = (),
+    flare_from: float | None = None,
+    volume: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """The taut wrap of the head (and ``under`` meshes) cut to ``field`` <= 0: (v (n, 3), f (m, 3)).
 
     ``thickness``: m off the envelope; ``y_bottom``: lowest grid row (head-frame y);
@@ -227,7 +252,7 @@ def wrap(body, field, thickness: float, y_bottom: float, under: Sequence[Mesh] =
         floor += (np.clip(flare_from - y_row, 0.0, None) / 2.5)[:, None]
     if volume:
         back = np.clip(-np.cos(grid.cols), 0.0, 1.0) ** 1.5
-        rows = np.exp(-((grid.rows - 0.3 * grid.r0) / (0.6 * grid.r0)) ** 2)
+        rows = np.exp(-(((grid.rows - 0.3 * grid.r0) / (0.6 * grid.r0)) ** 2))
         floor += volume * rows[:, None] * back[None, :]
     r = _relax(floor, _RELAX)
     p = grid.points(r)
@@ -265,12 +290,13 @@ def hijab(body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
     """A hijab: round the face oval, over the head and ears, under the chin, down to the shoulders."""
 
     s = body.s
-    th = 0.006 * s ** 0.5
+    th = 0.006 * s**0.5
     # round the neck to the collar, and no lower than the skin goes: below it the wrap has
     # nothing but the clothes to rest on
     y_bottom = max(body.nape_y - 2.0 * body.neck_r, body.bottom_y + 0.015 * s)
-    v, f = wrap(body, hijab_field(body), th, y_bottom, under, flare_from=body.nape_y - 1.2 * body.neck_r,
-                volume=0.012 * s)
+    v, f = wrap(
+        body, hijab_field(body), th, y_bottom, under, flare_from=body.nape_y - 1.2 * body.neck_r, volume=0.012 * s
+    )
     mat = headwear_material("headscarf", rgb, roughness=0.85)
     out = [garment_mesh("headscarf", v, f, "HEADWEAR", mat)]
     # the hem round the face (the loop highest up); the lower edge is the scarf's fall
@@ -278,7 +304,7 @@ def hijab(body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
     if loops:
         face_loop = max(loops[:2], key=lambda lp: v[lp, 1].mean())
         edge = resample_polyline(smooth_polyline(v[face_loop], True, 2), 160, True)
-        hv, hf = hem(edge, 0.003 * s ** 0.5, body)
+        hv, hf = hem(edge, 0.003 * s**0.5, body)
         out.append(garment_mesh("headscarf_hem", hv, hf, "HEADWEAR", mat))
     return out
 
@@ -287,7 +313,7 @@ def kerchief(body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
     """A kerchief over the hair and ear tops, knotted at the nape with two short tails."""
 
     s = body.s
-    th = 0.005 * s ** 0.5
+    th = 0.005 * s**0.5
     field = kerchief_field(body)
     v, f = wrap(body, field, th, body.nape_y - 0.02 * s)
     mat = headwear_material("kerchief", rgb, roughness=0.85)
@@ -296,7 +322,7 @@ def kerchief(body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
     if not loops:
         return out
     edge = resample_polyline(smooth_polyline(v[loops[0]], True, 2), 160, True)
-    hv, hf = hem(edge, 0.0025 * s ** 0.5, body)
+    hv, hf = hem(edge, 0.0025 * s**0.5, body)
     out.append(garment_mesh("kerchief_hem", hv, hf, "HEADWEAR", mat))
     back = edge[np.argmin(np.cos(body.head_azimuth(edge)))]
     nrm = back - np.array([0.0, back[1], body.head_z])
@@ -304,8 +330,12 @@ def kerchief(body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
     knot_r = 0.011 * s
     knot = back + nrm * (knot_r + 0.004 * s)
     knot = push_out(knot[None], body, np.array([knot_r + 0.003 * s]))[0]
-    kv, kf = sweep(np.array([knot - [0.01 * s, 0, 0], knot + [0.01 * s, 0, 0]]), ring_points(12),
-                   up=np.tile(nrm, (2, 1)), scale=np.full((2, 2), knot_r))
+    kv, kf = sweep(
+        np.array([knot - [0.01 * s, 0, 0], knot + [0.01 * s, 0, 0]]),
+        ring_points(12),
+        up=np.tile(nrm, (2, 1)),
+        scale=np.full((2, 2), knot_r),
+    )
     out.append(garment_mesh("kerchief_knot", kv, kf, "HEADWEAR", mat))
     for side in (-1.0, 1.0):
         top = knot + np.array([side * 0.008 * s, -0.6 * knot_r, 0.0]) + nrm * 0.002 * s
@@ -313,7 +343,11 @@ def kerchief(body, rgb, under: Sequence[Mesh] = ()) -> list[Mesh]:
         tail[:, 0] += side * np.linspace(0.0, 0.012 * s, len(tail))
         tail = push_out(tail, body, np.full(len(tail), 0.006 * s))
         width = np.linspace(0.009, 0.013, len(tail)) * s
-        tv, tf = sweep(tail, ring_points(8), up=np.tile(nrm, (len(tail), 1)),
-                       scale=np.column_stack([width, np.full(len(tail), 0.002 * s)]))
+        tv, tf = sweep(
+            tail,
+            ring_points(8),
+            up=np.tile(nrm, (len(tail), 1)),
+            scale=np.column_stack([width, np.full(len(tail), 0.002 * s)]),
+        )
         out.append(garment_mesh("kerchief_tail", tv, tf, "HEADWEAR", mat))
     return out

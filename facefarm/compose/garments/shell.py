@@ -6,16 +6,13 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from facefarm.compose.garments.body import Body
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.scene.model import FABRIC_SHEEN
-from facefarm.scene.model import Material
-from facefarm.scene.model import Mesh
-from facefarm.geometry.surface import SurfaceDistance
-from facefarm.compose.garments.body import open_edges
-from facefarm.geometry.surface import sweep
-from facefarm.geometry import vectors
+
 from facefarm.catalog.colors import srgb_to_linear_rgb
+from facefarm.compose.garments.body import Body, open_edges
+from facefarm.geometry import vectors
+from facefarm.geometry.surface import SurfaceDistance, sweep
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import FABRIC_SHEEN, Material, Mesh
 
 
 def linear_rgb(rgb) -> tuple[float, float, float]:
@@ -27,14 +24,13 @@ def linear_rgb(rgb) -> tuple[float, float, float]:
 class Shell:
     """An open triangle surface with, per vertex, where on the skin it came from."""
 
-    v: np.ndarray       # (n, 3)
-    f: np.ndarray       # (m, 3)
-    n: np.ndarray       # (n, 3) unit skin normal at the source point
+    v: np.ndarray  # (n, 3)
+    f: np.ndarray  # (m, 3)
+    n: np.ndarray  # (n, 3) unit skin normal at the source point
     on_crop: np.ndarray  # (n,) bool: vertex lies on the skin's crop boundary
 
 
-def clip_surface(v: np.ndarray, f: np.ndarray, g: np.ndarray, normals: np.ndarray,
-                 crop: np.ndarray) -> Shell:
+def clip_surface(v: np.ndarray, f: np.ndarray, g: np.ndarray, normals: np.ndarray, crop: np.ndarray) -> Shell:
     """The part of the triangle surface (v, f) where the per-vertex field ``g`` <= 0, cut
     exactly along g = 0 (linear on edges). ``normals`` (V, 3) are interpolated to cut points;
     ``crop`` (V,) bool marks boundary vertices to carry over."""
@@ -110,8 +106,9 @@ def _neighbours(n: int, f: np.ndarray):
     return sp.diags(1.0 / np.maximum(deg, 1)) @ a
 
 
-def drape(shell: Shell, body: Body, thickness: float | np.ndarray, smooth: int = 20,
-          gap: float | None = None) -> np.ndarray:
+def drape(
+    shell: Shell, body: Body, thickness: float | np.ndarray, smooth: int = 20, gap: float | None = None
+) -> np.ndarray:
     """(n, 3) positions of ``shell`` offset by ``thickness`` (m, scalar or per vertex), smoothed
     like cloth over hollows, and kept at least ``gap`` (default 0.6 x thickness) off the skin."""
     th = np.broadcast_to(np.asarray(thickness, float), (len(shell.v),))
@@ -131,8 +128,9 @@ def drape(shell: Shell, body: Body, thickness: float | np.ndarray, smooth: int =
     return push_out(push_out(p, body, gap_v), body, gap_v)
 
 
-def cover_skin(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, gap: float,
-           rounds: int = 4) -> np.ndarray:
+def cover_skin(
+    p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, gap: float, rounds: int = 4
+) -> np.ndarray:
     """Lift the shell (p, f) wherever the covered skin pokes through it or comes within
     ``gap`` of it from inside. ``covered``: (F,) bool skin faces the shell should hide; their
     corners, centroids and points along the edges are tested (the skin is coarse, so its
@@ -144,12 +142,14 @@ def cover_skin(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, ga
         return p
     tri = body.v[sf]
     rolled = np.roll(tri, 1, axis=1)
-    probes = np.concatenate([tri.reshape(-1, 3), tri.mean(axis=1)]
-                            + [(t * tri + (1 - t) * rolled).reshape(-1, 3) for t in (0.25, 0.5, 0.75)])
+    probes = np.concatenate(
+        [tri.reshape(-1, 3), tri.mean(axis=1)]
+        + [(t * tri + (1 - t) * rolled).reshape(-1, 3) for t in (0.25, 0.5, 0.75)]
+    )
     reach = 0.012 * body.s
     for _ in range(rounds):
         d, q, n, face = SurfaceDistance(p, f).query(probes, return_faces=True)
-        bad = d > -gap                       # the skin point is outside or too close under
+        bad = d > -gap  # the skin point is outside or too close under
         if not bad.any():
             break
         qb, nb, db, fb = q[bad], n[bad], d[bad], face[bad]
@@ -158,23 +158,21 @@ def cover_skin(p: np.ndarray, f: np.ndarray, body: Body, covered: np.ndarray, ga
         balls = cKDTree(p).query_ball_point(qb, reach)
         sizes = np.fromiter((len(b) for b in balls), int, len(balls))
         pi = np.concatenate([np.repeat(np.arange(len(qb)), sizes), np.repeat(np.arange(len(qb)), 3)])
-        pj = np.concatenate([np.concatenate(balls).astype(int) if sizes.sum() else np.zeros(0, int),
-                             f[fb].ravel()])
+        pj = np.concatenate([np.concatenate(balls).astype(int) if sizes.sum() else np.zeros(0, int), f[fb].ravel()])
         corner = np.concatenate([np.zeros(sizes.sum(), bool), np.ones(3 * len(qb), bool)])
         w = 1.0 - vectors.length(p[pj] - qb[pi]) / reach
         w = np.where(corner, np.maximum(w, 0.5), w)
         amount = (db[pi] + gap) * 1.2 * w
         ok = amount > 0
         pi, pj, amount = pi[ok], pj[ok], amount[ok]
-        order = np.lexsort((pi, -amount, pj))           # per vertex: largest lift, first skin point
+        order = np.lexsort((pi, -amount, pj))  # per vertex: largest lift, first skin point
         first = order[np.r_[True, pj[order][1:] != pj[order][:-1]]]
         p = p.copy()
         p[pj[first]] += nb[pi[first]] * amount[first][:, None]
     return p
 
 
-def push_out(p: np.ndarray, body: Body | SurfaceDistance, gap: np.ndarray, reach: float | None = None
-              ) -> np.ndarray:
+def push_out(p: np.ndarray, body: Body | SurfaceDistance, gap: np.ndarray, reach: float | None = None) -> np.ndarray:
     """Move points that are closer than ``gap`` (m, per point) to the skin (or to another
     surface) out along its normal; with ``reach``, only points at most that deep inside."""
     surface = body.surface if isinstance(body, Body) else body
@@ -253,11 +251,11 @@ def extend_crop(shell: Shell, p: np.ndarray, body: Body, rings: int = 6) -> tupl
             t = (k - 1) / (rings - 1)
             ease = 1 - (1 - t) ** 2
             pos = first + (end - first) * np.array([ease, t, ease])
-        elif k <= half:                    # out over the shoulder
+        elif k <= half:  # out over the shoulder
             t = (k - 1) / max(half - 1, 1)
             ease = 1 - (1 - t) ** 2
             pos = first + (shoulder - first) * np.array([ease, t, ease])
-        else:                              # and down the chest, back and arms
+        else:  # and down the chest, back and arms
             t = (k - half) / (rings - half)
             pos = shoulder + np.column_stack([np.zeros(len(ids)), (y_end - y_sh) * t, np.zeros(len(ids))])
         for _ in range(2 * k):  # lower rings are smoother: the ragged edge fades into the bust
@@ -299,13 +297,17 @@ def merged_arrays(meshes: Sequence[Mesh]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def garment_mesh(name: str, v: np.ndarray, f: np.ndarray, cls: str, material: Material) -> Mesh:
-    return Mesh(name=name, vertices=np.asarray(v, np.float32), faces=np.asarray(f, np.int32),
-                face_class=np.full(len(f), CLASS_IDS[cls], np.uint8), material=material)
+    return Mesh(
+        name=name,
+        vertices=np.asarray(v, np.float32),
+        faces=np.asarray(f, np.int32),
+        face_class=np.full(len(f), CLASS_IDS[cls], np.uint8),
+        material=material,
+    )
 
 
 def headwear_material(name: str, rgb, roughness: float = 0.8, sheen: float = FABRIC_SHEEN) -> Material:
-    return Material(name=name, kind="headwear", base_color=tuple(rgb), roughness=roughness, specular=0.3,
-                    sheen=sheen)
+    return Material(name=name, kind="headwear", base_color=tuple(rgb), roughness=roughness, specular=0.3, sheen=sheen)
 
 
 def shaded(rgb, k: float) -> tuple[float, float, float]:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facefarm.geometry import vectors
 from facefarm.geometry.mesh_closest import ClosestPoints
 from facefarm.geometry.triangles import vertex_normals
-from facefarm.geometry import vectors
 
 #: The head mesh ends at the shoulders; its cut continues this far down as a prism that
 #: stands in for the torso, so long hair drapes over the shoulders instead of through them.
@@ -25,8 +25,9 @@ TORSO_M = 0.3
 _ROUNDING_M = 1e-7
 
 
-def cap_boundary(vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, step: float = 0.015,
-                 rings: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def cap_boundary(
+    vertices: np.ndarray, faces: np.ndarray, extrude: float = 0.0, step: float = 0.015, rings: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     """Close every boundary loop of a consistently oriented mesh.
 
     Each loop is first extruded straight down (-y) by ``extrude`` metres in ``step`` layers (so
@@ -98,6 +99,7 @@ def _per_topology(kind: str, f: np.ndarray, n_vertices: int, build):
 
 def _boundary_next(f: np.ndarray, n_vertices: int) -> dict[int, int]:
     """{a: b} for every boundary edge a -> b of the (m, 3) faces."""
+
     def build() -> dict[int, int]:
         directed = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
         fwd = directed[:, 0] * (n_vertices + 1) + directed[:, 1]
@@ -120,12 +122,11 @@ def _smooth_loop(rim: np.ndarray, iterations: int) -> np.ndarray:
     return out
 
 
-def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def _pseudo_normals(v: np.ndarray, f: np.ndarray, fn: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Angle-weighted vertex normals (n, 3) and edge normals (m, 3, 3) of the mesh with unit face
     normals ``fn`` (m, 3): for face i, the edge opposite corner k gets the sum of the normals of
     the two faces sharing it, face i and ``other[i, k]`` (:func:`_across`)."""
-    e = v[np.roll(f, -1, axis=1)] - v[f]              # e[:, k]: corner k -> corner k + 1
+    e = v[np.roll(f, -1, axis=1)] - v[f]  # e[:, k]: corner k -> corner k + 1
     length = vectors.length(e)
     # the angle at corner k lies between e[:, k] and -e[:, k - 1]
     cos = -vectors.dot(e, np.roll(e, 1, axis=1)) / np.maximum(length * np.roll(length, 1, axis=1), 1e-30)
@@ -181,8 +182,9 @@ class HeadSurface:
         tri = self.vertices[self.faces]
         fn = vectors.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
         self._fn = vectors.unit(fn, 1e-30)
-        across = _per_topology("across", self.faces, len(self.vertices),
-                               lambda: _across(self.faces, len(self.vertices)))
+        across = _per_topology(
+            "across", self.faces, len(self.vertices), lambda: _across(self.faces, len(self.vertices))
+        )
         self._vertex_pn, self._edge_pn = _pseudo_normals(self.vertices, self.faces, self._fn, across)
         self._closest = ClosestPoints(self.vertices, self.faces)
 
@@ -209,8 +211,9 @@ class HeadSurface:
         sign = np.where(vectors.dot(off, pn) < 0, -1.0, 1.0)
         return Nearest(point=c.point, face=face, bary=bary, normal=n, distance=sign * c.distance)
 
-    def push_out(self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 24,
-                 measured: Nearest | None = None) -> np.ndarray:
+    def push_out(
+        self, points: np.ndarray, offset: np.ndarray | float, iterations: int = 24, measured: Nearest | None = None
+    ) -> np.ndarray:
         """Points moved out to at least ``offset`` metres outside the surface ((n,) or scalar).
 
         A point closer than ``offset`` (or inside) moves straight away from its closest surface

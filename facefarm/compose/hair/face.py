@@ -13,16 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from facefarm.compose.hair import grow as hg
-from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.hair.collision import HeadFrame
 from facefarm.compose.hair.regions import NeutralHead, polygon_weight, smoothstep
 from facefarm.compose.hair.scalp import StrandSet, lerp, points_per_strand, strand_count
 from facefarm.compose.hair.styles import BrowShape, FacialStyle, HairLibrary
-from facefarm.compose.hair.collision import HeadFrame
+from facefarm.scene.classes import CLASS_IDS
 
 EX, EY, EZ = np.eye(3)
 
 
 # ---- eyebrows -------------------------------------------------------------------------------
+
 
 def brow_weight(nh: NeutralHead, shape: BrowShape, thickness: float):
     """Weight (0..1) of the brow region at (n, 3) neutral points; ``thickness`` 0..1 scales its height."""
@@ -40,14 +41,24 @@ def brow_weight(nh: NeutralHead, shape: BrowShape, thickness: float):
     return weight
 
 
-def brow_strands(shape: BrowShape, thickness: float, density: float, detail: float,
-                 nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator) -> dict[str, StrandSet]:
+def brow_strands(
+    shape: BrowShape,
+    thickness: float,
+    density: float,
+    detail: float,
+    nh: NeutralHead,
+    frame: HeadFrame,
+    rng: np.random.Generator,
+) -> dict[str, StrandSet]:
     """{"r": right brow, "l": left brow} strands of one identity."""
     k = points_per_strand(shape.points, detail)
     weight = brow_weight(nh, shape, thickness)
     if "brows" not in nh.cache:  # faces under the thickest brow: a superset for every identity
-        allowed = nh.face_is_skin & (nh.face_normal[:, 2] > 0.2) & np.isin(
-            nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
+        allowed = (
+            nh.face_is_skin
+            & (nh.face_normal[:, 2] > 0.2)
+            & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
+        )
         nh.cache["brows"] = nh.candidate_faces(brow_weight(nh, shape, 1.0), allowed)
     faces = nh.cache["brows"]
     n = strand_count(shape.strands, 0.5 + 0.6 * density, detail) * 2
@@ -62,8 +73,15 @@ def brow_strands(shape: BrowShape, thickness: float, density: float, detail: flo
     side = np.sign(roots.neutral[:, 0])
     direction = np.c_[side * np.cos(ang), np.sin(ang), np.zeros(len(t))]
     length = lerp(shape.length_m, 0.3 + 0.7 * thickness) * rng.uniform(0.6, 1.0, len(t)) * (1 - 0.4 * t)
-    spec = hg.GrowSpec(length=length, lift=0.12, stiffness=0.5, gravity=np.zeros(3), gravity_weight=0.0,
-                       offset=rng.uniform(0.0, 0.0008, len(t)), steps=k - 1)
+    spec = hg.GrowSpec(
+        length=length,
+        lift=0.12,
+        stiffness=0.5,
+        gravity=np.zeros(3),
+        gravity_weight=0.0,
+        offset=rng.uniform(0.0, 0.0008, len(t)),
+        steps=k - 1,
+    )
     pts = hg.grow(frame.surface, pos, nr.normal, lambda p, near, s: direction, spec)
     area = 2 * 0.6 * (x1 - x0) * 2 * 0.0038 * (0.7 + 0.6 * thickness)
     r0 = np.clip(shape.coverage * area / (2 * len(t) * max(length.mean(), 1e-3)), 4e-5, 6e-4)
@@ -74,17 +92,19 @@ def brow_strands(shape: BrowShape, thickness: float, density: float, detail: flo
 
 # ---- facial hair ----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FacialRequest:
     style: FacialStyle
     density: float
-    curl: float          # the scalp hair's curl: beards curl with it
-    length: float        # 0..1 within the style's range (identity-level random)
+    curl: float  # the scalp hair's curl: beards curl with it
+    length: float  # 0..1 within the style's range (identity-level random)
     detail: float = 1.0
 
 
-def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame: HeadFrame,
-                   rng: np.random.Generator) -> StrandSet:
+def facial_strands(
+    req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator
+) -> StrandSet:
     st = req.style
     k = points_per_strand(st.points, req.detail)
     if st.strands == 0:
@@ -111,12 +131,24 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
     curl = hg.Curl.from_amount(curl_amount)
     shrink = curl.shrink if curl else 1.0
     offset = rng.uniform(0.0, 1.0, n) * (0.12 * length if st.id != "stubble" else 0.0)
-    spec = hg.GrowSpec(length=length * shrink, lift=st.lift, stiffness=0.4, gravity=frame.gravity,
-                       gravity_weight=0.6, offset=offset, steps=max(k - 1, 2 if st.id == "stubble" else 4))
+    spec = hg.GrowSpec(
+        length=length * shrink,
+        lift=st.lift,
+        stiffness=0.4,
+        gravity=frame.gravity,
+        gravity_weight=0.6,
+        offset=offset,
+        steps=max(k - 1, 2 if st.id == "stubble" else 4),
+    )
     if n > 600 and k > 4:
         gi = np.arange(min(n, 400))
-        guides = hg.grow(frame.surface, pos[gi], nr.normal[gi], lambda p, near, s: comb_dir[gi],
-                         hg.GrowSpec(**{**spec.__dict__, "length": spec.length[gi], "offset": spec.offset[gi]}))
+        guides = hg.grow(
+            frame.surface,
+            pos[gi],
+            nr.normal[gi],
+            lambda p, near, s: comb_dir[gi],
+            hg.GrowSpec(**{**spec.__dict__, "length": spec.length[gi], "offset": spec.offset[gi]}),
+        )
         group = (pos[:, 0] > 0).astype(int)
         curves = hg.children(pos[gi], guides, group[gi], pos, group)
         cut = np.minimum(length * shrink, hg.arc_length(curves)[:, -1])
@@ -128,8 +160,13 @@ def facial_strands(req: FacialRequest, lib: HairLibrary, nh: NeutralHead, frame:
     pts = hg.resample(curves, k)
     pts = hg.settle(frame.surface, pts, hg.MIN_OFFSET_M)
     tri = frame.vertices[nh.faces[faces]]
-    area = float((0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-                  * weight(nh.vertices[nh.faces[faces]].mean(axis=1))).sum())
+    area = float(
+        (
+            0.5
+            * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+            * weight(nh.vertices[nh.faces[faces]].mean(axis=1))
+        ).sum()
+    )
     r0 = float(np.clip(st.coverage * area / (2 * n * max(length.mean(), 1e-3)), 4e-5, 8e-4))
     radius = r0 * np.linspace(1.0, 0.5, k)[None, :] * rng.uniform(0.8, 1.2, (n, 1))
     return StrandSet(pts, radius)

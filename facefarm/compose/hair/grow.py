@@ -65,8 +65,7 @@ class GrowSpec:
     gravity_scale: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: CombFn, spec: GrowSpec
-         ) -> np.ndarray:
+def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: CombFn, spec: GrowSpec) -> np.ndarray:
     """(g, steps + 1, 3) guide polylines from (g, 3) ``roots`` with skin ``normals``.
 
     ``comb(points, nearest, s)`` returns the (g, 3) direction hair is combed in at ``points``
@@ -97,15 +96,17 @@ def grow(surface: HeadSurface, roots: np.ndarray, normals: np.ndarray, comb: Com
             low = nr.distance < shell
             p[low] += away(nr, p[low], low) * (shell - nr.distance)[low, None]
             out[:, i - 1] = p
-            nr = Nearest(point=nr.point, face=nr.face, bary=nr.bary, normal=nr.normal,
-                         distance=np.maximum(nr.distance, shell))
+            nr = Nearest(
+                point=nr.point, face=nr.face, bary=nr.bary, normal=nr.normal, distance=np.maximum(nr.distance, shell)
+            )
         contact = np.clip(1.0 - (nr.distance - shell) / CONTACT_M, 0.0, 1.0)[:, None]
         c = unit(comb(p, nr, s))
         gw = spec.gravity_weight * (1.0 if spec.gravity_scale is None else spec.gravity_scale(p)[:, None])
         on_skin = unit(tangential(c + gw * grav, nr.normal))
         lift_w = lift * np.exp(-s / lift_len)[:, None]
-        target = unit(lift_w * nr.normal + (1 - lift_w) * (contact * on_skin
-                                                           + (1 - contact) * unit(c * 0.35 + grav * gw)))
+        target = unit(
+            lift_w * nr.normal + (1 - lift_w) * (contact * on_skin + (1 - contact) * unit(c * 0.35 + grav * gw))
+        )
         keep = (spec.stiffness ** (h / 0.01))[:, None]
         d = unit(keep * d + (1 - keep) * target)
         step = h[:, None] * d
@@ -124,8 +125,14 @@ def rise(s: np.ndarray | float) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-def children(guide_roots: np.ndarray, guides: np.ndarray, guide_group: np.ndarray,
-             child_roots: np.ndarray, child_group: np.ndarray, k: int = 3) -> np.ndarray:
+def children(
+    guide_roots: np.ndarray,
+    guides: np.ndarray,
+    guide_group: np.ndarray,
+    child_roots: np.ndarray,
+    child_group: np.ndarray,
+    k: int = 3,
+) -> np.ndarray:
     """(c, n, 3) child polylines: each child's root plus the weighted shape of its ``k`` nearest
     guides of the same group (inverse-square distance weights).
 
@@ -238,8 +245,9 @@ def frames(curves: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.nd
     return t, u, np.cross(t, u)
 
 
-def apply_curl(curves: np.ndarray, curl: Curl, phase: np.ndarray, reference: np.ndarray,
-               ramp_m: float = 0.01) -> np.ndarray:
+def apply_curl(
+    curves: np.ndarray, curl: Curl, phase: np.ndarray, reference: np.ndarray, ramp_m: float = 0.01
+) -> np.ndarray:
     """Add a helix (or a planar wave along ``reference``) around (s, n, 3) polylines.
 
     The amplitude ramps up over the first ``ramp_m`` so roots stay put; ``phase`` (s,) radians.
@@ -255,8 +263,7 @@ def apply_curl(curves: np.ndarray, curl: Curl, phase: np.ndarray, reference: np.
     return curves + off
 
 
-def smooth_noise(curves: np.ndarray, amplitude: np.ndarray, wavelength: float,
-                 rng: np.random.Generator) -> np.ndarray:
+def smooth_noise(curves: np.ndarray, amplitude: np.ndarray, wavelength: float, rng: np.random.Generator) -> np.ndarray:
     """(s, n, 3) smooth random displacement growing from 0 at the root to ``amplitude`` (s,) metres."""
     s = arc_length(curves)
     out = np.zeros_like(curves)
@@ -295,8 +302,9 @@ def settle(surface: HeadSurface, curves: np.ndarray, shell: np.ndarray | float) 
     return p
 
 
-def _strand_distances(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, every: int = 4
-                      ) -> tuple[np.ndarray, Nearest]:
+def _strand_distances(
+    surface: HeadSurface, p: np.ndarray, sh: np.ndarray, every: int = 4
+) -> tuple[np.ndarray, Nearest]:
     """Signed distances of the (s, k, 3) strand points ``p``: exact wherever a point may be closer
     than its shell ``sh`` (s, k), elsewhere a lower bound that proves it is not.
 
@@ -309,8 +317,13 @@ def _strand_distances(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, every
     """
     s, k = p.shape[:2]
     flat = p.reshape(-1, 3)
-    nr = Nearest(point=np.zeros((s * k, 3)), face=np.zeros(s * k, np.int64), bary=np.zeros((s * k, 3)),
-                 normal=np.zeros((s * k, 3)), distance=np.full(s * k, np.inf))
+    nr = Nearest(
+        point=np.zeros((s * k, 3)),
+        face=np.zeros(s * k, np.int64),
+        bary=np.zeros((s * k, 3)),
+        normal=np.zeros((s * k, 3)),
+        distance=np.full(s * k, np.inf),
+    )
 
     def measure(mask: np.ndarray) -> None:
         idx = np.flatnonzero(mask.ravel())
@@ -329,8 +342,7 @@ def _strand_distances(surface: HeadSurface, p: np.ndarray, sh: np.ndarray, every
     if len(between):
         a, b = prev[between], nxt[between]
         pb = p[:, between]
-        d[:, between] = np.maximum(d[:, a] - vectors.length(pb - p[:, a]),
-                                   d[:, b] - vectors.length(pb - p[:, b]))
+        d[:, between] = np.maximum(d[:, a] - vectors.length(pb - p[:, a]), d[:, b] - vectors.length(pb - p[:, b]))
         unproven = np.zeros((s, k), bool)
         unproven[:, between] = d[:, between] < sh[:, between]
         if unproven.any():

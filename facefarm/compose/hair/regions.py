@@ -19,9 +19,9 @@ from typing import Callable
 
 import numpy as np
 
-from facefarm.scene.classes import CLASS_IDS
-from facefarm.head.regions import inside_polygon
 from facefarm.geometry import vectors
+from facefarm.head.regions import inside_polygon
+from facefarm.scene.classes import CLASS_IDS
 
 #: Radius (m) that turns face-chart azimuth into arc length, about the cheek's distance from the ear axis.
 CHART_RADIUS_M = 0.09
@@ -108,7 +108,7 @@ class NeutralHead:
         probes = np.concatenate([tri.reshape(-1, 3), tri.mean(axis=1)])
         w = weight(probes)
         w_corner = w[: 3 * len(ids)].reshape(-1, 3).max(axis=1)
-        w_centre = w[3 * len(ids):]
+        w_centre = w[3 * len(ids) :]
         return ids[np.maximum(w_corner, w_centre) > 0]
 
     def sample(self, faces: np.ndarray, weight: WeightFn, n: int, rng: np.random.Generator) -> Roots:
@@ -149,14 +149,23 @@ class NeutralHead:
 
 # ---- region weights (each returns a function of (n, 3) neutral points -> (n,) 0..1) ------------
 
+
 def smoothstep(x: np.ndarray) -> np.ndarray:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
 
 
-def scalp_weight(nh: NeutralHead, hairline: np.ndarray, *, soft_deg: float = 4.0, raise_deg: float = 0.0,
-                 temple_recession_deg: float = 0.0, crown_bald_deg: float = 0.0,
-                 top_thinning: float = 0.0, phase: float = 0.0) -> WeightFn:
+def scalp_weight(
+    nh: NeutralHead,
+    hairline: np.ndarray,
+    *,
+    soft_deg: float = 4.0,
+    raise_deg: float = 0.0,
+    temple_recession_deg: float = 0.0,
+    crown_bald_deg: float = 0.0,
+    top_thinning: float = 0.0,
+    phase: float = 0.0,
+) -> WeightFn:
     """Weight of scalp hair above ``hairline`` ((k, 2) [|azimuth|, min elevation] deg).
 
     ``raise_deg`` lifts the whole front hairline; ``temple_recession_deg`` lifts it more at the
@@ -170,7 +179,7 @@ def scalp_weight(nh: NeutralHead, hairline: np.ndarray, *, soft_deg: float = 4.0
         a = np.abs(az)
         front = smoothstep((70.0 - a) / 20.0)  # the front hairline only, not the sideburns or nape
         line = np.interp(a, hairline[:, 0], hairline[:, 1])
-        line = line + front * (raise_deg + temple_recession_deg * np.exp(-((a - 45.0) / 14.0) ** 2))
+        line = line + front * (raise_deg + temple_recession_deg * np.exp(-(((a - 45.0) / 14.0) ** 2)))
         line = line + 1.2 * np.sin(np.radians(a) * 9.0 + phase) + 0.8 * np.sin(np.radians(a) * 23.0 + 2 * phase)
         w = smoothstep((el - line) / soft_deg + 0.5)
         if crown_bald_deg > 0 or top_thinning > 0:

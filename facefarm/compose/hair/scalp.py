@@ -14,11 +14,11 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from facefarm.compose.hair import grow as hg
-from facefarm.scene.classes import CLASS_IDS
+from facefarm.compose.hair.collision import HeadFrame
 from facefarm.compose.hair.regions import NeutralHead, Roots, scalp_weight, smoothstep
 from facefarm.compose.hair.styles import HairLibrary, ScalpStyle
-from facefarm.compose.hair.collision import HeadFrame
 from facefarm.geometry import vectors
+from facefarm.scene.classes import CLASS_IDS
 
 EX, EY, EZ = np.eye(3)
 #: Chart direction of the crown whorl hair radiates from.
@@ -84,13 +84,20 @@ def hairline_weight(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, rng: n
     st = req.style
     male_age = float(np.clip(req.gender, 0, 1) * np.clip((req.age_years - 17.0) / 35.0, 0, 1))
     crown = lerp(st.crown_bald_deg, rng.random()) if st.crown_bald_deg else 0.0
-    return scalp_weight(nh, lib.hairlines[st.hairline], temple_recession_deg=7.0 * male_age,
-                        raise_deg=2.0 if req.age_years < 3 else 0.0, crown_bald_deg=crown,
-                        top_thinning=st.top_thinning, phase=rng.uniform(0, 2 * np.pi))
+    return scalp_weight(
+        nh,
+        lib.hairlines[st.hairline],
+        temple_recession_deg=7.0 * male_age,
+        raise_deg=2.0 if req.age_years < 3 else 0.0,
+        crown_bald_deg=crown,
+        top_thinning=st.top_thinning,
+        phase=rng.uniform(0, 2 * np.pi),
+    )
 
 
-def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: HeadFrame,
-                  rng: np.random.Generator) -> StrandSet:
+def scalp_strands(
+    req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator
+) -> StrandSet:
     """The scalp hair of one identity (an empty set for bald styles)."""
     st = req.style
     k = points_per_strand(st.points, req.detail)
@@ -102,8 +109,16 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
     weight = hairline_weight(req, lib, nh, rng)
     if req.under_headwear is not None and req.under_headwear.any() and st.flow in ("bun", "radial"):
         # a bun or an afro does not fit under a hat: tucked in, it lies flat like a short cut
-        st = replace(st, flow="back", length_m=(0.02, 0.04), volume_m=0.0, lift=0.05, side_factor=1.0,
-                     back_factor=1.0, curl=(0.0, 0.3))
+        st = replace(
+            st,
+            flow="back",
+            length_m=(0.02, 0.04),
+            volume_m=0.0,
+            lift=0.05,
+            side_factor=1.0,
+            back_factor=1.0,
+            curl=(0.0, 0.3),
+        )
         req = replace(req, style=st)
     allowed = nh.face_is_skin & (nh.face_class == CLASS_IDS["SKIN"])
     faces = nh.candidate_faces(weight, allowed)
@@ -114,8 +129,19 @@ def scalp_strands(req: ScalpRequest, lib: HairLibrary, nh: NeutralHead, frame: H
     if len(roots) == 0:
         return StrandSet.empty(k)
     area = _region_area(nh, frame.vertices, faces, weight)
-    return _grow_style(req, st, roots, area, k, lib.hairlines[st.hairline], nh, frame, rng,
-                       side_sign, fringe_draw < st.fringe_probability)
+    return _grow_style(
+        req,
+        st,
+        roots,
+        area,
+        k,
+        lib.hairlines[st.hairline],
+        nh,
+        frame,
+        rng,
+        side_sign,
+        fringe_draw < st.fringe_probability,
+    )
 
 
 def _region_area(nh: NeutralHead, vertices: np.ndarray, faces: np.ndarray, weight) -> float:
@@ -135,9 +161,19 @@ def _length_factor(st: ScalpStyle, az: np.ndarray, el: np.ndarray) -> np.ndarray
     return top + (1 - top) * around
 
 
-def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k: int, hairline: np.ndarray,
-                nh: NeutralHead, frame: HeadFrame, rng: np.random.Generator, side_sign: float,
-                fringe: bool) -> StrandSet:
+def _grow_style(
+    req: ScalpRequest,
+    st: ScalpStyle,
+    roots: Roots,
+    area: float,
+    k: int,
+    hairline: np.ndarray,
+    nh: NeutralHead,
+    frame: HeadFrame,
+    rng: np.random.Generator,
+    side_sign: float,
+    fringe: bool,
+) -> StrandSet:
     surf = frame.surface
     pos = roots.on(frame.vertices, nh.faces)
     normal = surf.query(pos).normal
@@ -187,9 +223,16 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         curves, cut = _bundled(st, req, frame, pos, normal, lengths, gi, comb, steps, rng)
         curl = None
     else:
-        spec = hg.GrowSpec(length=lengths[gi] * shrink * 1.12, lift=lift_at[gi], stiffness=stiffness,
-                           gravity=frame.gravity, gravity_weight=gravity_w, offset=offset[gi], steps=steps,
-                           gravity_scale=_off_the_face(frame, in_fringe[gi]))
+        spec = hg.GrowSpec(
+            length=lengths[gi] * shrink * 1.12,
+            lift=lift_at[gi],
+            stiffness=stiffness,
+            gravity=frame.gravity,
+            gravity_weight=gravity_w,
+            offset=offset[gi],
+            steps=steps,
+            gravity_scale=_off_the_face(frame, in_fringe[gi]),
+        )
         guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
         # children copy their guides' shapes and are cut to their own lengths
         curves = hg.children(pos[gi], guides, group[gi], pos, group)
@@ -227,8 +270,9 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
         else:
             # too few points for the turns: keep the low-frequency wander a curl gives and let
             # a wider ribbon stand for the coil's envelope
-            dense = dense + hg.smooth_noise(dense, np.where(hat, 0.0, curl.radius * 1.5),
-                                            max(curl.period * 4, 0.02), rng)
+            dense = dense + hg.smooth_noise(
+                dense, np.where(hat, 0.0, curl.radius * 1.5), max(curl.period * 4, 0.02), rng
+            )
     frizz = (0.0015 + 0.002 * curl_amount) * np.clip(out_len / 0.05, 0, 1) * ~hat
     dense = dense + hg.smooth_noise(dense, frizz, 0.04, rng)
     if fr_level is not None:
@@ -262,6 +306,7 @@ def _grow_style(req: ScalpRequest, st: ScalpStyle, roots: Roots, area: float, k:
 def _off_the_face(frame: HeadFrame, fringe: np.ndarray):
     """Gravity scale for strands (a bool (g,) fringe flag each): none over the face, so hair
     combed back or aside stays there; fringe strands fall as they like."""
+
     def scale(p: np.ndarray) -> np.ndarray:
         s = frame.scale
         # in front of the ears, over the face: gravity's forward pull would drape hair onto it
@@ -308,8 +353,18 @@ def _comb(st: ScalpStyle, frame: HeadFrame, whorl: np.ndarray, parting_x: float 
 
 # ---- tied styles: ponytail and bun ---------------------------------------------------------
 
-def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, pos: np.ndarray,
-          normal: np.ndarray, lengths: np.ndarray, gi: np.ndarray, rng: np.random.Generator):
+
+def _tied(
+    st: ScalpStyle,
+    req: ScalpRequest,
+    frame: HeadFrame,
+    nh: NeutralHead,
+    pos: np.ndarray,
+    normal: np.ndarray,
+    lengths: np.ndarray,
+    gi: np.ndarray,
+    rng: np.random.Generator,
+):
     """Hair combed tight to a tie, then a tail (ponytail) or a coil (bun).
 
     pos, normal (n, 3) roots · lengths (n,) tail lengths · gi guide ids. Returns the
@@ -327,8 +382,17 @@ def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, 
 
     scalp_len = vectors.length(pos - tie) * 1.6 + 0.02
     steps = int(np.clip(np.ceil(scalp_len.max() / 0.01), 8, 36))
-    spec = hg.GrowSpec(length=scalp_len[gi], lift=0.05, stiffness=0.2, gravity=np.zeros(3), gravity_weight=0.0,
-                       offset=np.full(len(gi), 0.0015), steps=steps, stop_at=tie, stop_radius=r_tie * 0.5)
+    spec = hg.GrowSpec(
+        length=scalp_len[gi],
+        lift=0.05,
+        stiffness=0.2,
+        gravity=np.zeros(3),
+        gravity_weight=0.0,
+        offset=np.full(len(gi), 0.0015),
+        steps=steps,
+        stop_at=tie,
+        stop_radius=r_tie * 0.5,
+    )
     guides = hg.grow(surf, pos[gi], normal[gi], toward_tie, spec)
     # children follow their guides and close in on the tie as the guide does
     scalp = hg.children(pos[gi], guides, np.zeros(len(gi), int), pos, np.zeros(n, int))
@@ -336,7 +400,7 @@ def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, 
     d_now = vectors.length(scalp - tie)
     pull = np.clip(1.0 - d_now / np.maximum(d_root, 1e-6), 0.0, 1.0)[..., None]
     at_tie = tie + hg.unit(scalp - tie) * np.minimum(d_now, r_tie)[..., None]
-    scalp = scalp * (1 - pull ** 3) + at_tie * pull ** 3
+    scalp = scalp * (1 - pull**3) + at_tie * pull**3
 
     # where each strand enters the tie, as an angle around the tie's normal
     e1 = hg.unit(np.cross(tie_n, EY if abs(tie_n[1]) < 0.9 else EX))
@@ -346,11 +410,11 @@ def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, 
     rho = np.sqrt(rng.random(n))
     tail_len = lengths * rng.uniform(0.85, 1.0, n)
     n_t = 24
-    s = np.linspace(0.0, 1.0, n_t)[None, :] * tail_len[:, None]          # (n, n_t)
+    s = np.linspace(0.0, 1.0, n_t)[None, :] * tail_len[:, None]  # (n, n_t)
     if st.flow == "ponytail":
         axis = _tail_axis(surf, tie, tie_n, frame.gravity, float(tail_len.max()), n_t * 2)
         a_cum = hg.arc_length(axis[None])[0]
-        A = np.stack([np.interp(s, a_cum, axis[:, d]) for d in range(3)], axis=-1)   # (n, n_t, 3)
+        A = np.stack([np.interp(s, a_cum, axis[:, d]) for d in range(3)], axis=-1)  # (n, n_t, 3)
         _, u, v = hg.frames(A, tie_n)
         r = r_tie + (0.02 * frame.scale - r_tie) * smoothstep(s / 0.05) * (1 - 0.35 * s / tail_len.max())
         r = r * np.sqrt(np.clip(req.density, 0.3, 1.2))
@@ -362,8 +426,11 @@ def _tied(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, nh: NeutralHead, 
         a_i = R * 0.6 * (2 * rng.random(n) - 1) * np.sqrt(1 - (R_i / R) ** 2 * 0.8)
         turns = rng.uniform(1.2, 2.0, n)
         theta = phi[:, None] + np.linspace(0, 1, n_t)[None, :] * (2 * np.pi * turns)[:, None]
-        coil = (B + a_i[:, None, None] * tie_n
-                + R_i[:, None, None] * (np.cos(theta)[..., None] * e1 + np.sin(theta)[..., None] * e2))
+        coil = (
+            B
+            + a_i[:, None, None] * tie_n
+            + R_i[:, None, None] * (np.cos(theta)[..., None] * e1 + np.sin(theta)[..., None] * e2)
+        )
         blend = smoothstep(np.linspace(0, 1, n_t) / 0.25)[None, :, None]
         tail = tie * (1 - blend) + coil * blend
     curves = np.concatenate([scalp, tail], axis=1)
@@ -385,8 +452,19 @@ def _tail_axis(surf, tie, tie_n, gravity, length, steps) -> np.ndarray:
 
 # ---- bundled styles: braids and locs --------------------------------------------------------
 
-def _bundled(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, pos: np.ndarray, normal: np.ndarray,
-             lengths: np.ndarray, gi: np.ndarray, comb, steps: int, rng: np.random.Generator):
+
+def _bundled(
+    st: ScalpStyle,
+    req: ScalpRequest,
+    frame: HeadFrame,
+    pos: np.ndarray,
+    normal: np.ndarray,
+    lengths: np.ndarray,
+    gi: np.ndarray,
+    comb,
+    steps: int,
+    rng: np.random.Generator,
+):
     """Box braids / locs: guides are the ropes; every strand joins its nearest rope's root.
 
     Returns the (n, m, 3) polylines and (n,) the lengths to cut them at (a rope's strands end
@@ -394,11 +472,18 @@ def _bundled(st: ScalpStyle, req: ScalpRequest, frame: HeadFrame, pos: np.ndarra
     surf = frame.surface
     n = len(pos)
     rb = st.bundle_radius_m * np.sqrt(np.clip(req.density, 0.4, 1.2))
-    spec = hg.GrowSpec(length=lengths[gi], lift=st.lift, stiffness=st.stiffness, gravity=frame.gravity,
-                       gravity_weight=1.0, offset=np.full(len(gi), rb + 0.0015), steps=steps)
+    spec = hg.GrowSpec(
+        length=lengths[gi],
+        lift=st.lift,
+        stiffness=st.stiffness,
+        gravity=frame.gravity,
+        gravity_weight=1.0,
+        offset=np.full(len(gi), rb + 0.0015),
+        steps=steps,
+    )
     guides = hg.grow(surf, pos[gi], normal[gi], _bind(comb, gi), spec)
     _, rope = cKDTree(pos[gi]).query(pos)
-    axis = guides[rope]                                                    # (n, m, 3)
+    axis = guides[rope]  # (n, m, 3)
     s = hg.arc_length(axis)
     _, u, v = hg.frames(axis, hg.unit(axis - frame.centre))
     if st.flow == "braids":

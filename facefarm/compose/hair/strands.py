@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from facefarm.scene.classes import CLASS_IDS
+from facefarm.catalog.colors import rgb
+from facefarm.catalog.rng import identity_stream
+from facefarm.compose.hair.collision import HeadFrame, HeadSurface
+from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 from facefarm.compose.hair.face import FacialRequest, brow_strands, facial_strands
 from facefarm.compose.hair.regions import NeutralHead
 from facefarm.compose.hair.scalp import ScalpRequest, StrandSet, hairline_weight, scalp_strands
 from facefarm.compose.hair.styles import facial_style, library, scalp_style
-from facefarm.compose.hair.collision import HeadFrame, HeadSurface
-from facefarm.scene.model import Curves, Material, MaterialKind
-from facefarm.catalog.rng import identity_stream
-from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
 from facefarm.compose.posed_head import PosedHead
-from facefarm.catalog.colors import rgb
+from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.model import Curves, Material, MaterialKind
 
 _NEUTRAL: dict[object, NeutralHead] = {}
 
@@ -44,8 +44,6 @@ def neutral_head(head) -> NeutralHead:
     if key not in _NEUTRAL:
         _NEUTRAL[key] = NeutralHead(head)
     return _NEUTRAL[key]
-
-
 
 
 def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) -> HeadFrame:
@@ -59,10 +57,15 @@ def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) ->
     n_right = nh.vertices[head.vertex_class == CLASS_IDS["RIGHT_EAR"]].mean(axis=0)
     brows = np.isin(head.vertex_class, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
     g = np.array([0.0, -1.0, 0.0]) if gravity is None else np.asarray(gravity, float)
-    return HeadFrame(surface=HeadSurface.from_head(head, v), vertices=v, centre=v[ears].mean(axis=0),
-                     scale=float(np.linalg.norm(left - right) / np.linalg.norm(n_left - n_right)),
-                     chin_y=float(v[nh.chin_vertex, 1]), brow_top_y=float(v[brows, 1].max()),
-                     gravity=g / max(np.linalg.norm(g), 1e-12))
+    return HeadFrame(
+        surface=HeadSurface.from_head(head, v),
+        vertices=v,
+        centre=v[ears].mean(axis=0),
+        scale=float(np.linalg.norm(left - right) / np.linalg.norm(n_left - n_right)),
+        chin_y=float(v[nh.chin_vertex, 1]),
+        brow_top_y=float(v[brows, 1].max()),
+        gravity=g / max(np.linalg.norm(g), 1e-12),
+    )
 
 
 #: Real hairs one strand stands for at detail 1 (~100k scalp hairs in ~6000 strands; ~250 hairs
@@ -83,15 +86,32 @@ def _material(name: str, kind: MaterialKind, melanin: float, redness: float, gre
     melanin, redness = float(melanin), float(redness)
     colour = hair_albedo_linear(melanin, redness, grey)
     mixed = 0.0 < grey < 1.0
-    return Material(name=name, kind=kind, base_color=rgb(colour), roughness=0.35,
-                    specular=0.5, melanin=GREY_MELANIN if grey >= 1.0 else melanin,
-                    redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
-                    hair_radial_roughness=0.3, hair_random_color=0.1, hair_random_roughness=0.1,
-                    lock_color=rgb(cycles_lock_colour(melanin, redness, grey)) if mixed else None)
+    return Material(
+        name=name,
+        kind=kind,
+        base_color=rgb(colour),
+        roughness=0.35,
+        specular=0.5,
+        melanin=GREY_MELANIN if grey >= 1.0 else melanin,
+        redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
+        hair_radial_roughness=0.3,
+        hair_random_color=0.1,
+        hair_random_roughness=0.1,
+        lock_color=rgb(cycles_lock_colour(melanin, redness, grey)) if mixed else None,
+    )
 
 
-def _curves(name: str, kind: MaterialKind, class_id: int, strands: StrandSet, melanin: float, redness: float,
-            grey: float, rng: np.random.Generator, detail: float) -> list[Curves]:
+def _curves(
+    name: str,
+    kind: MaterialKind,
+    class_id: int,
+    strands: StrandSet,
+    melanin: float,
+    redness: float,
+    grey: float,
+    rng: np.random.Generator,
+    detail: float,
+) -> list[Curves]:
     """``strands`` as Curves grouped by the grey share of the lock each strand stands for.
 
     A strand stands for ``HAIRS_PER_STRAND[kind] / detail`` real hairs, each grey with probability
@@ -111,17 +131,30 @@ def _curves(name: str, kind: MaterialKind, class_id: int, strands: StrandSet, me
         sel = level == li
         if sel.any():
             suffix = "" if g == 0.0 else "_grey" if g == 1.0 else f"_grey{int(round(100 * g))}"
-            out.append(Curves(name=name + suffix, points=strands.points[sel].astype(np.float32),
-                              radius=strands.radius[sel].astype(np.float32), class_id=class_id,
-                              material=_material(name + suffix, kind, melanin, redness, g)))
+            out.append(
+                Curves(
+                    name=name + suffix,
+                    points=strands.points[sel].astype(np.float32),
+                    radius=strands.radius[sel].astype(np.float32),
+                    class_id=class_id,
+                    material=_material(name + suffix, kind, melanin, redness, g),
+                )
+            )
     return out
 
 
 def _scalp_request(sample, detail: float, covered: np.ndarray | None) -> ScalpRequest:
     hair = sample.hair
-    return ScalpRequest(style=scalp_style(hair.style), length=float(hair.length), curl=float(hair.curl),
-                        density=float(hair.density), age_years=float(sample.age_years),
-                        gender=float(sample.gender), detail=detail, under_headwear=covered)
+    return ScalpRequest(
+        style=scalp_style(hair.style),
+        length=float(hair.length),
+        curl=float(hair.curl),
+        density=float(hair.density),
+        age_years=float(sample.age_years),
+        gender=float(sample.gender),
+        detail=detail,
+        under_headwear=covered,
+    )
 
 
 def hair_cover(sample, head) -> np.ndarray:
@@ -161,20 +194,59 @@ def hair_strands(posed: PosedHead, *, detail: float = 1.0, gravity: np.ndarray |
     if not posed.tucks_all_hair:  # each part draws from its own stream: skipping one moves no other
         req = _scalp_request(sample, detail, posed.headwear_coverage)
         scalp = scalp_strands(req, lib, nh, frame, identity_stream(sample, "hair.scalp"))
-        out += _curves("hair", "hair", CLASS_IDS["HAIR"], scalp, hair.melanin, hair.redness, hair.grey,
-                       identity_stream(sample, "hair.scalp.colour"), detail)
+        out += _curves(
+            "hair",
+            "hair",
+            CLASS_IDS["HAIR"],
+            scalp,
+            hair.melanin,
+            hair.redness,
+            hair.grey,
+            identity_stream(sample, "hair.scalp.colour"),
+            detail,
+        )
 
-    b = brow_strands(lib.brows, float(brows.thickness), float(brows.density), detail, nh, frame,
-                     identity_stream(sample, "hair.brows"))
+    b = brow_strands(
+        lib.brows,
+        float(brows.thickness),
+        float(brows.density),
+        detail,
+        nh,
+        frame,
+        identity_stream(sample, "hair.brows"),
+    )
     for side, cls in (("r", "RIGHT_BROW"), ("l", "LEFT_BROW")):
-        out += _curves(f"brow_{side}", "brow", CLASS_IDS[cls], b[side], brows.melanin, brows.redness,
-                       brows.grey, identity_stream(sample, "hair.brows.colour"), detail)
+        out += _curves(
+            f"brow_{side}",
+            "brow",
+            CLASS_IDS[cls],
+            b[side],
+            brows.melanin,
+            brows.redness,
+            brows.grey,
+            identity_stream(sample, "hair.brows.colour"),
+            detail,
+        )
 
     if beard.style != "none":
         rng = identity_stream(sample, "hair.beard")
-        freq = FacialRequest(style=facial_style(beard.style), density=float(beard.density),
-                             curl=float(hair.curl), length=float(rng.random()), detail=detail)
+        freq = FacialRequest(
+            style=facial_style(beard.style),
+            density=float(beard.density),
+            curl=float(hair.curl),
+            length=float(rng.random()),
+            detail=detail,
+        )
         fs = facial_strands(freq, lib, nh, frame, rng)
-        out += _curves("beard", "beard", CLASS_IDS["BEARD"], fs, beard.melanin, beard.redness, beard.grey,
-                       identity_stream(sample, "hair.beard.colour"), detail)
+        out += _curves(
+            "beard",
+            "beard",
+            CLASS_IDS["BEARD"],
+            fs,
+            beard.melanin,
+            beard.redness,
+            beard.grey,
+            identity_stream(sample, "hair.beard.colour"),
+            detail,
+        )
     return out

@@ -109,8 +109,8 @@ class BrowShape:
 class HairLibrary:
     scalp: dict[str, ScalpStyle]
     facial: dict[str, FacialStyle]
-    hairlines: dict[str, np.ndarray] = field(repr=False)         # name -> (k, 2) [azimuth, elevation] deg
-    facial_regions: dict[str, np.ndarray] = field(repr=False)    # name -> (k, 2) [azimuth deg, height m]
+    hairlines: dict[str, np.ndarray] = field(repr=False)  # name -> (k, 2) [azimuth, elevation] deg
+    facial_regions: dict[str, np.ndarray] = field(repr=False)  # name -> (k, 2) [azimuth deg, height m]
     brows: BrowShape = field(repr=False)
 
 
@@ -118,8 +118,9 @@ def _record(cls, key: str, raw: dict, where: str):
     names = {f.name for f in fields(cls)}
     unknown = set(raw) - names
     if unknown:
-        raise ValueError(f"{STYLES_PATH}: {where}.{key} has unknown field(s) {sorted(unknown)}; "
-                         f"known: {sorted(names - {'id'})}")
+        raise ValueError(
+            f"{STYLES_PATH}: {where}.{key} has unknown field(s) {sorted(unknown)}; known: {sorted(names - {'id'})}"
+        )
     out = dict(raw)
     for k, v in raw.items():
         if k in ("length_m", "curl", "fade_el", "ends_at", "crown_bald_deg", "bun_radius_m") and isinstance(v, list):
@@ -153,10 +154,17 @@ def library() -> HairLibrary:
         if missing:
             raise ValueError(f"{STYLES_PATH}: facial.{f.id}.regions names unknown region(s) {sorted(missing)}")
     b = doc["brows"]
-    brows = BrowShape(x_range_m=_pair(b["x_range_m"]), centre_y_m=tuple(map(tuple, b["centre_y_m"])),
-                      half_height_m=tuple(map(tuple, b["half_height_m"])), angle_deg=tuple(map(tuple, b["angle_deg"])),
-                      length_m=_pair(b["length_m"]), strands=int(b["strands"]), points=int(b["points"]),
-                      coverage=float(b.get("coverage", 2.5)), description=b.get("description", ""))
+    brows = BrowShape(
+        x_range_m=_pair(b["x_range_m"]),
+        centre_y_m=tuple(map(tuple, b["centre_y_m"])),
+        half_height_m=tuple(map(tuple, b["half_height_m"])),
+        angle_deg=tuple(map(tuple, b["angle_deg"])),
+        length_m=_pair(b["length_m"]),
+        strands=int(b["strands"]),
+        points=int(b["points"]),
+        coverage=float(b.get("coverage", 2.5)),
+        description=b.get("description", ""),
+    )
     return HairLibrary(scalp=scalp, facial=facial, hairlines=hairlines, facial_regions=regions, brows=brows)
 
 

@@ -28,14 +28,17 @@ def select_device(requested: str, available: dict[str, list]) -> str:
     if want == "AUTO":
         return next((t for t in GPU_PREFERENCE if t in found), "CPU")
     if want not in KNOWN_TYPES:
-        raise ValueError(f"unknown Cycles device {requested!r}; use 'auto' or one of "
-                         f"{', '.join(t.lower() for t in KNOWN_TYPES)}")
+        raise ValueError(
+            f"unknown Cycles device {requested!r}; use 'auto' or one of {', '.join(t.lower() for t in KNOWN_TYPES)}"
+        )
     if want == "CPU" or want in found:
         return want
     have = ", ".join(sorted(found)) or "none"
-    raise RuntimeError(f"Cycles device {requested!r} was requested but is not available "
-                       f"(GPU device types found: {have}); pass device='auto' or 'cpu' to "
-                       f"render without it")
+    raise RuntimeError(
+        f"Cycles device {requested!r} was requested but is not available "
+        f"(GPU device types found: {have}); pass device='auto' or 'cpu' to "
+        f"render without it"
+    )
 
 
 def available_devices() -> dict[str, list[str]]:

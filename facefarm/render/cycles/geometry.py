@@ -32,8 +32,10 @@ def add_mesh(collection, mesh: Mesh) -> bpy.types.Object:
     v = np.ascontiguousarray(mesh.vertices, np.float32)
     f = np.ascontiguousarray(mesh.faces, np.int32)
     if f.ndim != 2 or f.shape[1] != 3 or len(mesh.face_class) != len(f):
-        raise ValueError(f"mesh {mesh.name!r}: faces must be (m, 3) with one class per face; "
-                         f"got faces {f.shape}, face_class {np.shape(mesh.face_class)}")
+        raise ValueError(
+            f"mesh {mesh.name!r}: faces must be (m, 3) with one class per face; "
+            f"got faces {f.shape}, face_class {np.shape(mesh.face_class)}"
+        )
     n, m = len(v), len(f)
     me = bpy.data.meshes.new(mesh.name)
     me.vertices.add(n)
@@ -78,8 +80,9 @@ def add_curves(collection, curves: Curves) -> bpy.types.Object:
     pts = np.ascontiguousarray(curves.points, np.float32)
     rad = np.ascontiguousarray(curves.radius, np.float32)
     if pts.ndim != 3 or pts.shape[2] != 3 or rad.shape != pts.shape[:2]:
-        raise ValueError(f"curves {curves.name!r}: points must be (s, k, 3) and radius (s, k); "
-                         f"got {pts.shape} and {rad.shape}")
+        raise ValueError(
+            f"curves {curves.name!r}: points must be (s, k, 3) and radius (s, k); got {pts.shape} and {rad.shape}"
+        )
     s, k = pts.shape[:2]
     cv = bpy.data.hair_curves.new(curves.name)
     cv.add_curves([k] * s)

@@ -25,8 +25,7 @@ from typing import Callable, Literal
 
 import bpy
 
-from facefarm.scene.model import Material
-from facefarm.scene.model import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE
+from facefarm.scene.model import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE, Material
 
 #: Name of the per-vertex linear-RGB albedo colour attribute on meshes.
 ALBEDO_ATTRIBUTE = "albedo"
@@ -92,10 +91,12 @@ SHADERS: dict[str, ShaderBuilder] = {}
 
 def shader(*kinds: str) -> Callable[[ShaderBuilder], ShaderBuilder]:
     """Register a builder for one or more material kinds."""
+
     def register(fn: ShaderBuilder) -> ShaderBuilder:
         for k in kinds:
             SHADERS[k] = fn
         return fn
+
     return register
 
 
@@ -104,16 +105,18 @@ def build_material(material: Material, surface: Surface) -> bpy.types.Material:
     try:
         builder = SHADERS[material.kind]
     except KeyError:
-        raise KeyError(f"material {material.name!r}: no Cycles shader for kind {material.kind!r}; "
-                       f"known kinds: {sorted(SHADERS)}") from None
+        raise KeyError(
+            f"material {material.name!r}: no Cycles shader for kind {material.kind!r}; known kinds: {sorted(SHADERS)}"
+        ) from None
     mat = bpy.data.materials.new(material.name)
     g = NodeGraph(mat.node_tree)
     g.output(builder(g, material, surface))
     return mat
 
 
-def material_for_class(base: bpy.types.Material, class_id: int,
-                       made: dict[int, bpy.types.Material]) -> bpy.types.Material:
+def material_for_class(
+    base: bpy.types.Material, class_id: int, made: dict[int, bpy.types.Material]
+) -> bpy.types.Material:
     """``base`` (or a copy of it) carrying ``pass_index = class_id``; ``made`` caches per class."""
     if class_id not in made:
         mat = base if not made else base.copy()
@@ -131,9 +134,13 @@ def _albedo(g: NodeGraph, m: Material, s: Surface) -> bpy.types.NodeSocket | tup
     if not s.has_vertex_colors:
         return tuple(m.base_color)
     attr = g.node("ShaderNodeAttribute", attribute_type="GEOMETRY", attribute_name=ALBEDO_ATTRIBUTE)
-    mix = g.node("ShaderNodeMix", {"Factor_Float": 1.0, "A_Color": attr.outputs["Color"],
-                                   "B_Color": tuple(m.base_color)},
-                 data_type="RGBA", blend_type="MULTIPLY", clamp_result=True)
+    mix = g.node(
+        "ShaderNodeMix",
+        {"Factor_Float": 1.0, "A_Color": attr.outputs["Color"], "B_Color": tuple(m.base_color)},
+        data_type="RGBA",
+        blend_type="MULTIPLY",
+        clamp_result=True,
+    )
     return _socket(mix.outputs, "Result_Color")
 
 
@@ -146,8 +153,13 @@ def _object_coords(g: NodeGraph) -> bpy.types.NodeSocket:
 
 
 def _principled(g: NodeGraph, m: Material, **inputs) -> bpy.types.Node:
-    base = {"Roughness": m.roughness, "Metallic": m.metallic, "IOR": m.ior,
-            "Specular IOR Level": m.specular, "Alpha": m.alpha}
+    base = {
+        "Roughness": m.roughness,
+        "Metallic": m.metallic,
+        "IOR": m.ior,
+        "Specular IOR Level": m.specular,
+        "Alpha": m.alpha,
+    }
     base.update(inputs)
     return g.node("ShaderNodeBsdfPrincipled", base)
 
@@ -165,11 +177,15 @@ def _shadow_transparent(g: NodeGraph, surface: bpy.types.NodeSocket) -> bpy.type
 
 def _ranged_noise(g: NodeGraph, scale: float, lo: float, hi: float, detail: float = 2.0):
     """3D noise over world-metre coordinates mapped to [lo, hi]."""
-    noise = g.node("ShaderNodeTexNoise", {"Vector": _object_coords(g), "Scale": scale,
-                                          "Detail": detail, "Roughness": 0.5},
-                   noise_dimensions="3D")
-    rng = g.node("ShaderNodeMapRange", {"Value": noise.outputs["Factor"], "From Min": 0.3,
-                                        "From Max": 0.7, "To Min": lo, "To Max": hi})
+    noise = g.node(
+        "ShaderNodeTexNoise",
+        {"Vector": _object_coords(g), "Scale": scale, "Detail": detail, "Roughness": 0.5},
+        noise_dimensions="3D",
+    )
+    rng = g.node(
+        "ShaderNodeMapRange",
+        {"Value": noise.outputs["Factor"], "From Min": 0.3, "From Max": 0.7, "To Min": lo, "To Max": hi},
+    )
     return rng.outputs["Result"]
 
 
@@ -190,36 +206,46 @@ SKIN_SHEEN = 0.05
 def _skin(g: NodeGraph, m: Material, s: Surface):
     """Random-walk subsurface skin with pores (Voronoi pits + fine noise) and patchy roughness."""
     coords = _object_coords(g)
-    pores = g.node("ShaderNodeTexVoronoi", {"Vector": coords, "Scale": PORE_SCALE,
-                                            "Randomness": 0.9},
-                   voronoi_dimensions="3D", feature="F1", distance="EUCLIDEAN")
-    fine = g.node("ShaderNodeTexNoise", {"Vector": coords, "Scale": 900.0, "Detail": 3.0},
-                  noise_dimensions="3D")
-    height = g.node("ShaderNodeMath", {0: pores.outputs["Distance"], 1: fine.outputs["Factor"]},
-                    operation="ADD")
-    bump = g.node("ShaderNodeBump", {"Height": height.outputs[0],
-                                     "Strength": PORE_STRENGTH,
-                                     "Distance": 0.0001})
+    pores = g.node(
+        "ShaderNodeTexVoronoi",
+        {"Vector": coords, "Scale": PORE_SCALE, "Randomness": 0.9},
+        voronoi_dimensions="3D",
+        feature="F1",
+        distance="EUCLIDEAN",
+    )
+    fine = g.node("ShaderNodeTexNoise", {"Vector": coords, "Scale": 900.0, "Detail": 3.0}, noise_dimensions="3D")
+    height = g.node("ShaderNodeMath", {0: pores.outputs["Distance"], 1: fine.outputs["Factor"]}, operation="ADD")
+    bump = g.node("ShaderNodeBump", {"Height": height.outputs[0], "Strength": PORE_STRENGTH, "Distance": 0.0001})
     if WRINKLE_ATTRIBUTE in s.attributes:
         # folds: a groove of up to ~0.5 mm (inverted: the attribute is depth, not height)
-        bump = g.node("ShaderNodeBump", {"Height": _float_attribute(g, WRINKLE_ATTRIBUTE),
-                                         "Strength": WRINKLE_STRENGTH,
-                                         "Distance": 0.0005, "Normal": bump.outputs["Normal"]},
-                      invert=True)
+        bump = g.node(
+            "ShaderNodeBump",
+            {
+                "Height": _float_attribute(g, WRINKLE_ATTRIBUTE),
+                "Strength": WRINKLE_STRENGTH,
+                "Distance": 0.0005,
+                "Normal": bump.outputs["Normal"],
+            },
+            invert=True,
+        )
     rough = _ranged_noise(g, 45.0, 0.8 * m.roughness, 1.2 * m.roughness, detail=3.0)
-    p = _principled(g, m, **{
-        "Base Color": _albedo(g, m, s),
-        "Roughness": rough,
-        "Subsurface Weight": m.subsurface,
-        "Subsurface Radius": tuple(m.subsurface_radius),
-        "Subsurface Scale": SKIN_SUBSURFACE_SCALE_M,
-        "Subsurface IOR": 1.4,
-        "Coat Weight": 0.0,
-        "Coat Roughness": 0.25,
-        "Sheen Weight": SKIN_SHEEN,
-        "Sheen Roughness": 0.4,
-        "Normal": bump.outputs["Normal"],
-    })
+    p = _principled(
+        g,
+        m,
+        **{
+            "Base Color": _albedo(g, m, s),
+            "Roughness": rough,
+            "Subsurface Weight": m.subsurface,
+            "Subsurface Radius": tuple(m.subsurface_radius),
+            "Subsurface Scale": SKIN_SUBSURFACE_SCALE_M,
+            "Subsurface IOR": 1.4,
+            "Coat Weight": 0.0,
+            "Coat Roughness": 0.25,
+            "Sheen Weight": SKIN_SHEEN,
+            "Sheen Roughness": 0.4,
+            "Normal": bump.outputs["Normal"],
+        },
+    )
     p.subsurface_method = "RANDOM_WALK_SKIN"
     return p.outputs["BSDF"]
 
@@ -227,16 +253,20 @@ def _skin(g: NodeGraph, m: Material, s: Surface):
 @shader("eye")
 def _eye(g: NodeGraph, m: Material, s: Surface):
     """Eyeball painted by vertex colours (sclera/iris/pupil) under a wet, clear corneal coat."""
-    p = _principled(g, m, **{
-        "Base Color": _albedo(g, m, s),
-        # 0 means "not specified" for the organ kinds: fall back to a plausible tissue value
-        "Subsurface Weight": m.subsurface or 0.15,  # sclera is slightly translucent
-        "Subsurface Radius": (1.0, 0.6, 0.5),
-        "Subsurface Scale": 0.001,
-        "Coat Weight": 1.0,
-        "Coat Roughness": 0.02,
-        "Coat IOR": 1.376,  # cornea / tear film
-    })
+    p = _principled(
+        g,
+        m,
+        **{
+            "Base Color": _albedo(g, m, s),
+            # 0 means "not specified" for the organ kinds: fall back to a plausible tissue value
+            "Subsurface Weight": m.subsurface or 0.15,  # sclera is slightly translucent
+            "Subsurface Radius": (1.0, 0.6, 0.5),
+            "Subsurface Scale": 0.001,
+            "Coat Weight": 1.0,
+            "Coat Roughness": 0.02,
+            "Coat IOR": 1.376,  # cornea / tear film
+        },
+    )
     p.subsurface_method = "RANDOM_WALK"
     return p.outputs["BSDF"]
 
@@ -244,21 +274,28 @@ def _eye(g: NodeGraph, m: Material, s: Surface):
 @shader("cornea")
 def _cornea(g: NodeGraph, m: Material, s: Surface):
     """Clear refracting shell over the iris."""
-    p = _principled(g, m, **{"Base Color": (1.0, 1.0, 1.0), "Roughness": 0.0, "Metallic": 0.0,
-                             "Transmission Weight": 1.0, "IOR": 1.376})
+    p = _principled(
+        g,
+        m,
+        **{"Base Color": (1.0, 1.0, 1.0), "Roughness": 0.0, "Metallic": 0.0, "Transmission Weight": 1.0, "IOR": 1.376},
+    )
     return _shadow_transparent(g, p.outputs["BSDF"])
 
 
 @shader("teeth")
 def _teeth(g: NodeGraph, m: Material, s: Surface):
-    p = _principled(g, m, **{
-        "Base Color": _albedo(g, m, s),
-        "Subsurface Weight": m.subsurface or 0.3,
-        "Subsurface Radius": (1.0, 0.8, 0.6),
-        "Subsurface Scale": 0.001,
-        "Coat Weight": 0.5,
-        "Coat Roughness": 0.05,
-    })
+    p = _principled(
+        g,
+        m,
+        **{
+            "Base Color": _albedo(g, m, s),
+            "Subsurface Weight": m.subsurface or 0.3,
+            "Subsurface Radius": (1.0, 0.8, 0.6),
+            "Subsurface Scale": 0.001,
+            "Coat Weight": 0.5,
+            "Coat Roughness": 0.05,
+        },
+    )
     p.subsurface_method = "RANDOM_WALK"
     return p.outputs["BSDF"]
 
@@ -266,17 +303,20 @@ def _teeth(g: NodeGraph, m: Material, s: Surface):
 @shader("tongue", "mouth")
 def _wet_tissue(g: NodeGraph, m: Material, s: Surface):
     """Mucosa: translucent red tissue under a film of saliva."""
-    bump = g.node("ShaderNodeBump", {"Height": _ranged_noise(g, 400.0, 0.0, 1.0),
-                                     "Strength": 0.2, "Distance": 0.0002})
-    p = _principled(g, m, **{
-        "Base Color": _albedo(g, m, s),
-        "Subsurface Weight": m.subsurface or 0.5,
-        "Subsurface Radius": tuple(m.subsurface_radius),
-        "Subsurface Scale": 0.002,
-        "Coat Weight": 0.7,
-        "Coat Roughness": 0.1,
-        "Normal": bump.outputs["Normal"],
-    })
+    bump = g.node("ShaderNodeBump", {"Height": _ranged_noise(g, 400.0, 0.0, 1.0), "Strength": 0.2, "Distance": 0.0002})
+    p = _principled(
+        g,
+        m,
+        **{
+            "Base Color": _albedo(g, m, s),
+            "Subsurface Weight": m.subsurface or 0.5,
+            "Subsurface Radius": tuple(m.subsurface_radius),
+            "Subsurface Scale": 0.002,
+            "Coat Weight": 0.7,
+            "Coat Roughness": 0.1,
+            "Normal": bump.outputs["Normal"],
+        },
+    )
     p.subsurface_method = "RANDOM_WALK"
     return p.outputs["BSDF"]
 
@@ -286,24 +326,40 @@ def _hair(g: NodeGraph, m: Material, s: Surface):
     """Principled Hair BSDF (melanin, redness) on curves; on meshes (lash shells, scalp caps)
     ``base_color`` (x vertex colours) with a soft sheen, as the Material contract says."""
     if s.geometry == "curves":
-        common = {"Roughness": m.roughness, "Radial Roughness": m.hair_radial_roughness,
-                  "Coat": 0.0, "IOR": 1.55,
-                  "Random Roughness": m.hair_random_roughness}
+        common = {
+            "Roughness": m.roughness,
+            "Radial Roughness": m.hair_radial_roughness,
+            "Coat": 0.0,
+            "IOR": 1.55,
+            "Random Roughness": m.hair_random_roughness,
+        }
         if m.lock_color is not None:
             # a lock of pigmented and grey hairs: no melanin gives its grey, its colour does
-            h = g.node("ShaderNodeBsdfHairPrincipled", {**common, "Color": (*m.lock_color, 1.0)},
-                       parametrization="COLOR", model="CHIANG")
+            h = g.node(
+                "ShaderNodeBsdfHairPrincipled",
+                {**common, "Color": (*m.lock_color, 1.0)},
+                parametrization="COLOR",
+                model="CHIANG",
+            )
         else:
-            h = g.node("ShaderNodeBsdfHairPrincipled", {
-                **common, "Melanin": m.melanin, "Melanin Redness": m.redness,
-                "Random Color": m.hair_random_color,
-            }, parametrization="MELANIN", model="CHIANG")
+            h = g.node(
+                "ShaderNodeBsdfHairPrincipled",
+                {
+                    **common,
+                    "Melanin": m.melanin,
+                    "Melanin Redness": m.redness,
+                    "Random Color": m.hair_random_color,
+                },
+                parametrization="MELANIN",
+                model="CHIANG",
+            )
         return h.outputs["BSDF"]
     alpha = m.alpha
     if LASH_STRAND_ATTRIBUTE in s.attributes and LASH_COVER_ATTRIBUTE in s.attributes:
         alpha = _lash_alpha(g, m.alpha)
-    p = _principled(g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": 0.3,
-                             "Sheen Roughness": 0.3, "Alpha": alpha})
+    p = _principled(
+        g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": 0.3, "Sheen Roughness": 0.3, "Alpha": alpha}
+    )
     return p.outputs["BSDF"]
 
 
@@ -312,18 +368,20 @@ def _lash_alpha(g: NodeGraph, alpha: float) -> bpy.types.NodeSocket:
     by noise so strands are uneven and cross) thresholded by the card's coverage, so strands
     stay solid at the root and thin out to nothing at the tips."""
     strand = _float_attribute(g, LASH_STRAND_ATTRIBUTE)
-    jitter = g.node("ShaderNodeTexNoise", {"Vector": _object_coords(g), "Scale": 1500.0, "Detail": 1.0},
-                    noise_dimensions="3D")
-    phase = g.node("ShaderNodeMath", {0: jitter.outputs["Factor"], 1: 0.8, 2: strand},
-                   operation="MULTIPLY_ADD")
+    jitter = g.node(
+        "ShaderNodeTexNoise", {"Vector": _object_coords(g), "Scale": 1500.0, "Detail": 1.0}, noise_dimensions="3D"
+    )
+    phase = g.node("ShaderNodeMath", {0: jitter.outputs["Factor"], 1: 0.8, 2: strand}, operation="MULTIPLY_ADD")
     wave = g.node("ShaderNodeMath", {0: phase.outputs[0], 1: 2.0 * 3.14159265}, operation="MULTIPLY")
     wave = g.node("ShaderNodeMath", {0: wave.outputs[0]}, operation="COSINE")
     # a strand where cos > 1 - 2.6 * cover: solid where cover > ~0.8, thin where it is low
     cover = _float_attribute(g, LASH_COVER_ATTRIBUTE)
     edge = g.node("ShaderNodeMath", {0: cover, 1: -2.6, 2: 1.0}, operation="MULTIPLY_ADD")
     diff = g.node("ShaderNodeMath", {0: wave.outputs[0], 1: edge.outputs[0]}, operation="SUBTRACT")
-    solid = g.node("ShaderNodeMapRange", {"Value": diff.outputs[0], "From Min": 0.0, "From Max": 0.15,
-                                          "To Min": 0.0, "To Max": alpha})
+    solid = g.node(
+        "ShaderNodeMapRange",
+        {"Value": diff.outputs[0], "From Min": 0.0, "From Max": 0.15, "To Min": 0.0, "To Max": alpha},
+    )
     return solid.outputs["Result"]
 
 
@@ -331,8 +389,9 @@ def _lash_alpha(g: NodeGraph, alpha: float) -> bpy.types.NodeSocket:
 def _frame(g: NodeGraph, m: Material, s: Surface):
     """Metal (metallic >= 0.5) or lacquered plastic (clear coat)."""
     plastic = m.metallic < 0.5
-    p = _principled(g, m, **{"Base Color": _albedo(g, m, s),
-                             "Coat Weight": 0.6 if plastic else 0.0, "Coat Roughness": 0.05})
+    p = _principled(
+        g, m, **{"Base Color": _albedo(g, m, s), "Coat Weight": 0.6 if plastic else 0.0, "Coat Roughness": 0.05}
+    )
     return p.outputs["BSDF"]
 
 
@@ -345,8 +404,7 @@ def _lens(g: NodeGraph, m: Material, s: Surface):
     """
     fresnel = g.node("ShaderNodeFresnel", {"IOR": max(m.ior, 1.0001)})
     clear = g.node("ShaderNodeBsdfTransparent", {"Color": tuple(m.base_color)})
-    gloss = g.node("ShaderNodeBsdfGlossy", {"Color": (1.0, 1.0, 1.0),
-                                            "Roughness": min(m.roughness, 0.05)})
+    gloss = g.node("ShaderNodeBsdfGlossy", {"Color": (1.0, 1.0, 1.0), "Roughness": min(m.roughness, 0.05)})
     mix = g.node("ShaderNodeMixShader", {"Fac": fresnel.outputs["Fac"]})
     g.tree.links.new(clear.outputs[0], mix.inputs[1])
     g.tree.links.new(gloss.outputs[0], mix.inputs[2])
@@ -356,19 +414,28 @@ def _lens(g: NodeGraph, m: Material, s: Surface):
 @shader("cloth", "headwear")
 def _cloth(g: NodeGraph, m: Material, s: Surface):
     """Fabric: sheen plus a fine weave bump."""
-    weave = g.node("ShaderNodeTexWave", {"Vector": _object_coords(g), "Scale": 600.0,
-                                         "Distortion": 2.0, "Detail": 2.0},
-                   wave_type="BANDS", bands_direction="DIAGONAL")
-    bump = g.node("ShaderNodeBump", {"Height": weave.outputs["Fac"], "Strength": 0.3,
-                                     "Distance": 0.0003})
-    p = _principled(g, m, **{"Base Color": _albedo(g, m, s), "Sheen Weight": m.sheen,
-                             "Sheen Roughness": SHEEN_ROUGHNESS, "Normal": bump.outputs["Normal"]})
+    weave = g.node(
+        "ShaderNodeTexWave",
+        {"Vector": _object_coords(g), "Scale": 600.0, "Distortion": 2.0, "Detail": 2.0},
+        wave_type="BANDS",
+        bands_direction="DIAGONAL",
+    )
+    bump = g.node("ShaderNodeBump", {"Height": weave.outputs["Fac"], "Strength": 0.3, "Distance": 0.0003})
+    p = _principled(
+        g,
+        m,
+        **{
+            "Base Color": _albedo(g, m, s),
+            "Sheen Weight": m.sheen,
+            "Sheen Roughness": SHEEN_ROUGHNESS,
+            "Normal": bump.outputs["Normal"],
+        },
+    )
     return p.outputs["BSDF"]
 
 
 @shader("marker")
 def _marker(g: NodeGraph, m: Material, s: Surface):
     """Unlit emitter (calibration targets): radiance = base_color x emission."""
-    e = g.node("ShaderNodeEmission", {"Color": _albedo(g, m, s),
-                                      "Strength": float(m.emission)})
+    e = g.node("ShaderNodeEmission", {"Color": _albedo(g, m, s), "Strength": float(m.emission)})
     return e.outputs["Emission"]

@@ -98,8 +98,13 @@ def use_occluder_layer(bpy_scene, on: bool) -> None:
 
 def _bundled(module: str):
     """Import a Python module shipped inside the bpy wheel (OpenImageIO, PyOpenColorIO)."""
-    site = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / \
-        f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
+    site = (
+        Path(bpy.utils.resource_path("LOCAL"))
+        / "python"
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "site-packages"
+    )
     if str(site) not in sys.path:
         sys.path.append(str(site))  # appended: never shadows the venv's own packages
     return __import__(module)
@@ -127,7 +132,10 @@ def read_passes(exr_path: str) -> Passes:
     # Blender also writes passes nobody reads (the noisy beauty, the label layers' Combined):
     # reading a part costs ~10 ms at 256 px, so only the wanted ones are read
     wanted = {f"{BEAUTY_LAYER}.Combined.{c}" for c in "RGB"} | {
-        f"{LABEL_LAYER}.Depth.Z", f"{LABEL_LAYER}.Material Index.X", f"{OCCLUDER_LAYER}.Depth.Z"}
+        f"{LABEL_LAYER}.Depth.Z",
+        f"{LABEL_LAYER}.Material Index.X",
+        f"{OCCLUDER_LAYER}.Depth.Z",
+    }
     try:
         part = 0
         while inp.seek_subimage(part, 0):  # Blender writes one EXR part per pass
@@ -147,9 +155,12 @@ def read_passes(exr_path: str) -> Passes:
     except KeyError as e:
         raise KeyError(f"render output lacks pass {e}; has {sorted(channels)}") from None
     occ = channels.get(f"{OCCLUDER_LAYER}.Depth.Z")
-    return Passes(rgb=rgb.astype(np.float32), depth=_metres(z),
-                  class_id=np.rint(index).clip(0, 255).astype(np.uint8),
-                  occluder_depth=None if occ is None else _metres(occ))
+    return Passes(
+        rgb=rgb.astype(np.float32),
+        depth=_metres(z),
+        class_id=np.rint(index).clip(0, 255).astype(np.uint8),
+        occluder_depth=None if occ is None else _metres(occ),
+    )
 
 
 def _metres(z: np.ndarray) -> np.ndarray:
@@ -162,10 +173,10 @@ def _display_processor(view: str, display: str):
     config_path = Path(bpy.utils.resource_path("LOCAL")) / "datafiles" / "colormanagement" / "config.ocio"
     config = ocio.Config.CreateFromFile(str(config_path))
     if view not in config.getViews(display):
-        raise ValueError(f"unknown view transform {view!r} for display {display!r}; "
-                         f"have {list(config.getViews(display))}")
-    return config.getProcessor("Linear Rec.709", display, view,
-                               ocio.TRANSFORM_DIR_FORWARD).getDefaultCPUProcessor()
+        raise ValueError(
+            f"unknown view transform {view!r} for display {display!r}; have {list(config.getViews(display))}"
+        )
+    return config.getProcessor("Linear Rec.709", display, view, ocio.TRANSFORM_DIR_FORWARD).getDefaultCPUProcessor()
 
 
 def to_display(rgb_linear: np.ndarray, view: str = "AgX", display: str = "sRGB") -> np.ndarray:

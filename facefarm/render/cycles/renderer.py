@@ -67,10 +67,18 @@ class CyclesRenderer:
     view_transform : Blender view transform for the 8-bit image ("AgX", "Standard", ...)
     """
 
-    def __init__(self, device: str = "auto", samples: int = 64, denoise: bool = True,
-                 recycle_every: int | None = None, *, threads: int | None = None,
-                 view_transform: str = "AgX"):
-        from facefarm.render.cycles import device as cycles_device, passes as cycles_passes
+    def __init__(
+        self,
+        device: str = "auto",
+        samples: int = 64,
+        denoise: bool = True,
+        recycle_every: int | None = None,
+        *,
+        threads: int | None = None,
+        view_transform: str = "AgX",
+    ):
+        from facefarm.render.cycles import device as cycles_device
+        from facefarm.render.cycles import passes as cycles_passes
 
         if samples < 1:
             raise ValueError(f"samples must be >= 1, got {samples}")
@@ -102,7 +110,8 @@ class CyclesRenderer:
         """Factory settings, then this renderer's render settings."""
         import bpy
 
-        from facefarm.render.cycles import device as cycles_device, passes as cycles_passes
+        from facefarm.render.cycles import device as cycles_device
+        from facefarm.render.cycles import passes as cycles_passes
 
         global _owner
         bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -134,8 +143,17 @@ class CyclesRenderer:
 
         keep = {img.name for img in self._hdri_cache.values()} | {"Render Result"}
         d = bpy.data
-        ids = [*d.objects, *d.meshes, *d.hair_curves, *d.materials, *d.lights, *d.cameras,
-               *d.node_groups, *d.textures, *(im for im in d.images if im.name not in keep)]
+        ids = [
+            *d.objects,
+            *d.meshes,
+            *d.hair_curves,
+            *d.materials,
+            *d.lights,
+            *d.cameras,
+            *d.node_groups,
+            *d.textures,
+            *(im for im in d.images if im.name not in keep),
+        ]
         if ids:
             d.batch_remove(ids)
 
@@ -162,7 +180,10 @@ class CyclesRenderer:
         """Render ``scene`` at its camera's resolution with this renderer's samples."""
         import bpy
 
-        from facefarm.render.cycles import camera as cycles_camera, geometry as cycles_geometry, passes as cycles_passes, world as cycles_world
+        from facefarm.render.cycles import camera as cycles_camera
+        from facefarm.render.cycles import geometry as cycles_geometry
+        from facefarm.render.cycles import passes as cycles_passes
+        from facefarm.render.cycles import world as cycles_world
 
         if self._tmp is None:
             raise RuntimeError("CyclesRenderer.render() called after close()")
@@ -194,12 +215,15 @@ class CyclesRenderer:
             bpy.ops.render.render(write_still=True)
         t2 = time.perf_counter()
         passes = cycles_passes.read_passes(s.render.filepath)
-        rgb = cycles_passes.to_display(passes.rgb * np.asarray(scene.white_balance, np.float32),
-                                       self.view_transform)
+        rgb = cycles_passes.to_display(passes.rgb * np.asarray(scene.white_balance, np.float32), self.view_transform)
         t3 = time.perf_counter()
         self._since_reset += 1
         self.renders += 1
         occluder_depth = passes.depth if passes.occluder_depth is None else passes.occluder_depth
-        return RenderResult(rgb=rgb, segmentation=passes.class_id, depth=passes.depth,
-                            occluder_depth=occluder_depth,
-                            timings={"build_s": t1 - t0, "render_s": t2 - t1, "readback_s": t3 - t2})
+        return RenderResult(
+            rgb=rgb,
+            segmentation=passes.class_id,
+            depth=passes.depth,
+            occluder_depth=occluder_depth,
+            timings={"build_s": t1 - t0, "render_s": t2 - t1, "readback_s": t3 - t2},
+        )

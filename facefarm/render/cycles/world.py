@@ -70,21 +70,23 @@ def build_world(bpy_scene, env: Environment, hdri_cache: dict[str, bpy.types.Ima
     if env.hdri:
         coords = g.node("ShaderNodeTexCoord").outputs["Generated"]  # world ray direction
         M = environment_lookup_matrix(env.rotation_deg)
-        rows = [g.node("ShaderNodeVectorMath", {0: coords, 1: tuple(M[i])}, operation="DOT_PRODUCT")
-                for i in range(3)]
+        rows = [g.node("ShaderNodeVectorMath", {0: coords, 1: tuple(M[i])}, operation="DOT_PRODUCT") for i in range(3)]
         vec = g.node("ShaderNodeCombineXYZ", {k: r.outputs["Value"] for k, r in zip("XYZ", rows)})
         image = load_hdri(env.hdri, hdri_cache)
-        tex = g.node("ShaderNodeTexEnvironment", {"Vector": vec.outputs["Vector"]},
-                     image=image, interpolation="Linear", projection="EQUIRECTANGULAR")
+        tex = g.node(
+            "ShaderNodeTexEnvironment",
+            {"Vector": vec.outputs["Vector"]},
+            image=image,
+            interpolation="Linear",
+            projection="EQUIRECTANGULAR",
+        )
         # Cycles' automatic importance-map size costs ~3 s of CPU per render for a
         # 1024 x 512 map; half the map's width costs 0.15 s and still isolates the sun
         world.cycles.sampling_method = "MANUAL"
         world.cycles.sample_map_resolution = int(np.clip(image.size[0] // 2, 256, 2048))
-        light = g.node("ShaderNodeBackground", {"Color": tex.outputs["Color"],
-                                                "Strength": float(env.intensity)})
+        light = g.node("ShaderNodeBackground", {"Color": tex.outputs["Color"], "Strength": float(env.intensity)})
     else:
-        light = g.node("ShaderNodeBackground", {"Color": tuple(env.color),
-                                                "Strength": float(env.intensity)})
+        light = g.node("ShaderNodeBackground", {"Color": tuple(env.color), "Strength": float(env.intensity)})
         world.cycles.sampling_method = "AUTOMATIC"  # a constant world needs no map
     shader = light.outputs["Background"]
     if env.background != "hdri":

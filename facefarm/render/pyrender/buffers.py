@@ -19,8 +19,9 @@ import numpy as np
 _F32 = 4  # bytes
 
 
-def primitive(pyrender, positions: np.ndarray, indices: np.ndarray | None = None,
-              color_0: np.ndarray | None = None, **attributes):
+def primitive(
+    pyrender, positions: np.ndarray, indices: np.ndarray | None = None, color_0: np.ndarray | None = None, **attributes
+):
     """A ``pyrender.Primitive`` (same arguments) that packs its vertex buffer in one copy.
 
     ``color_0`` given as (n, 4) float32 RGBA is used as is; anything else goes through
@@ -51,13 +52,16 @@ def _packed_class(pyrender):
             GL.glBindVertexArray(self._vaid)
 
             # attribute order and slots as pyrender's: position, normal, tangent, uv0, uv1, colour
-            parts = [a for a in (self.positions, self.normals, self.tangents, self.texcoord_0,
-                                 self.texcoord_1, self.color_0) if a is not None]
+            parts = [
+                a
+                for a in (self.positions, self.normals, self.tangents, self.texcoord_0, self.texcoord_1, self.color_0)
+                if a is not None
+            ]
             sizes = [a.shape[1] for a in parts]
             data = np.empty((len(self.positions), sum(sizes)), np.float32)
             offset = 0
             for a, size in zip(parts, sizes):
-                data[:, offset:offset + size] = a
+                data[:, offset : offset + size] = a
                 offset += size
             vertex_buffer = GL.glGenBuffers(1)
             self._buffers.append(vertex_buffer)
@@ -65,8 +69,9 @@ def _packed_class(pyrender):
             GL.glBufferData(GL.GL_ARRAY_BUFFER, data.nbytes, data, GL.GL_STATIC_DRAW)
             offset = 0
             for i, size in enumerate(sizes):
-                GL.glVertexAttribPointer(i, size, GL.GL_FLOAT, GL.GL_FALSE, _F32 * data.shape[1],
-                                         ctypes.c_void_p(_F32 * offset))
+                GL.glVertexAttribPointer(
+                    i, size, GL.GL_FLOAT, GL.GL_FALSE, _F32 * data.shape[1], ctypes.c_void_p(_F32 * offset)
+                )
                 GL.glEnableVertexAttribArray(i)
                 offset += size
 
@@ -80,8 +85,7 @@ def _packed_class(pyrender):
             for i in range(4):
                 slot = i + len(sizes)
                 GL.glEnableVertexAttribArray(slot)
-                GL.glVertexAttribPointer(slot, 4, GL.GL_FLOAT, GL.GL_FALSE, _F32 * 16,
-                                         ctypes.c_void_p(_F32 * 4 * i))
+                GL.glVertexAttribPointer(slot, 4, GL.GL_FLOAT, GL.GL_FALSE, _F32 * 16, ctypes.c_void_p(_F32 * 4 * i))
                 GL.glVertexAttribDivisor(slot, 1)
 
             if self.indices is not None:

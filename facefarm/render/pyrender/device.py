@@ -53,16 +53,22 @@ def egl_cuda_ids() -> list[int | None]:
         return []
     try:
         query = EGL.eglGetProcAddress("eglQueryDeviceAttribEXT")
-        attrib = ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_void_p, ctypes.c_int,
-                                  ctypes.POINTER(ctypes.c_long))(query) if query else None
+        attrib = (
+            ctypes.CFUNCTYPE(ctypes.c_uint, ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_long))(query)
+            if query
+            else None
+        )
     except Exception:  # noqa: BLE001
         attrib = None
     out: list[int | None] = []
     for d in devices:
         value = ctypes.c_long(-1)
         handle = getattr(d, "_display", None)
-        ok = attrib is not None and handle is not None and attrib(ctypes.cast(handle, ctypes.c_void_p),
-                                                                  _EGL_CUDA_DEVICE_NV, ctypes.byref(value))
+        ok = (
+            attrib is not None
+            and handle is not None
+            and attrib(ctypes.cast(handle, ctypes.c_void_p), _EGL_CUDA_DEVICE_NV, ctypes.byref(value))
+        )
         out.append(int(value.value) if ok and value.value >= 0 else None)
     return out
 
@@ -78,9 +84,11 @@ def choose(device: str) -> None:
 def check_renderer(renderer: str, device: str) -> None:
     """Refuse a GPU request that landed on a software rasteriser; ``renderer``: GL_RENDERER."""
     if wants_gpu(device) and any(s in renderer.lower() for s in SOFTWARE_RENDERERS):
-        raise RuntimeError(f"the fast back-end was asked for a GPU (render.device = {device!r}) but EGL gave "
-                           f"the software rasteriser {renderer!r}: check the NVIDIA driver and its EGL vendor "
-                           "library on this node, or set render.device to \"cpu\" or \"auto\"")
+        raise RuntimeError(
+            f"the fast back-end was asked for a GPU (render.device = {device!r}) but EGL gave "
+            f"the software rasteriser {renderer!r}: check the NVIDIA driver and its EGL vendor "
+            'library on this node, or set render.device to "cpu" or "auto"'
+        )
 
 
 def renderer_string() -> str:

@@ -18,8 +18,9 @@ from facefarm.scene.model import Curves, Material
 
 #: Thin or open surfaces seen from both sides; everything else is a closed or
 #: one-sided surface whose back faces are culled (in RGB and segmentation alike).
-DOUBLE_SIDED_KINDS = frozenset({"lash", "brow", "hair", "beard", "glasses_frame", "glasses_lens",
-                                "cloth", "headwear", "marker"})
+DOUBLE_SIDED_KINDS = frozenset(
+    {"lash", "brow", "hair", "beard", "glasses_frame", "glasses_lens", "cloth", "headwear", "marker"}
+)
 #: Ribbons are never thinner than this on screen, so a strand cannot fall between pixel samples.
 MIN_RIBBON_PX = 0.7
 #: Per-strand albedo jitter of the fast back-end's hair: lightness (log-normal sigma) and hue
@@ -50,8 +51,11 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])  # length = 2 * area
     out = np.zeros_like(v)
     for c in range(3):
-        out[:, c] = (np.bincount(f[:, 0], fn[:, c], len(v)) + np.bincount(f[:, 1], fn[:, c], len(v))
-                     + np.bincount(f[:, 2], fn[:, c], len(v)))
+        out[:, c] = (
+            np.bincount(f[:, 0], fn[:, c], len(v))
+            + np.bincount(f[:, 1], fn[:, c], len(v))
+            + np.bincount(f[:, 2], fn[:, c], len(v))
+        )
     norm = np.linalg.norm(out, axis=1, keepdims=True)
     out = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
     out[norm[:, 0] == 0] = (0.0, 0.0, 1.0)
@@ -132,8 +136,9 @@ def strand_tint(curves: Curves, s: int, k: int) -> tuple[np.ndarray, np.ndarray]
     seg = vectors.length(np.diff(p, axis=1))
     arc = np.concatenate([np.zeros((s, 1)), np.cumsum(seg, axis=1)], axis=1)
     t = arc / np.maximum(arc[:, -1:], 1e-12)  # (s, k) 0 at the root, 1 at the tip
-    log_l = (STRAND_LIGHTNESS_JITTER * z[:, :1] + ROOT_TIP_LIGHTNESS[0]
-             + (ROOT_TIP_LIGHTNESS[1] - ROOT_TIP_LIGHTNESS[0]) * t)[..., None]
+    log_l = (
+        STRAND_LIGHTNESS_JITTER * z[:, :1] + ROOT_TIP_LIGHTNESS[0] + (ROOT_TIP_LIGHTNESS[1] - ROOT_TIP_LIGHTNESS[0]) * t
+    )[..., None]
     hue = STRAND_HUE_JITTER * z[:, 1, None, None] * np.array([1.0, 0.0, -1.0])
     tint = np.exp(log_l + hue)
     base = np.maximum(np.asarray(curves.material.base_color, np.float64), 1e-6)
@@ -191,6 +196,11 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
     c, d = idx[:, 1:, 1], idx[:, 1:, 0]
     faces = np.concatenate([np.stack([a, b, c], -1), np.stack([a, c, d], -1)], axis=1).reshape(-1, 3)
     n = s * k * 2
-    return Ribbons(vertices=verts.reshape(n, 3), faces=faces, normals=normals.reshape(n, 3),
-                   shaded_vertices=shaded.reshape(n, 3), tangents=tangents.reshape(n, 4),
-                   colors=colors.reshape(n, 4))
+    return Ribbons(
+        vertices=verts.reshape(n, 3),
+        faces=faces,
+        normals=normals.reshape(n, 3),
+        shaded_vertices=shaded.reshape(n, 3),
+        tangents=tangents.reshape(n, 4),
+        colors=colors.reshape(n, 4),
+    )

@@ -35,20 +35,30 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from facefarm.render.pyrender import geometry as geom
-from facefarm.render.pyrender import device as gl_device
 from facefarm.geometry.camera import CV_TO_GL, Camera
-from facefarm.scene.environment import rotation_y
+from facefarm.render.pyrender import device as gl_device
+from facefarm.render.pyrender import geometry as geom
+from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
-from facefarm.scene.env_lighting import EnvLighting, environment_lighting
-from facefarm.render.pyrender.shaders import (BG_UNIT, CLASS_UNIT, CLASS_WIDTH, ENV_UNIT, LUT_UNIT,
-                                                 FACE_HAIR_SHARE, MAX_SHADOWS, MAX_SKY, N_OPEN, SHADOW_UNIT, SHARP_ROUGHNESS,
-                                                 shader_dir)
-from facefarm.render.pyrender import shadows as shadow_maps
-from facefarm.scene.model import OCCLUSION_ATTRIBUTE
+from facefarm.render.pyrender.shaders import (
+    BG_UNIT,
+    CLASS_UNIT,
+    CLASS_WIDTH,
+    ENV_UNIT,
+    FACE_HAIR_SHARE,
+    LUT_UNIT,
+    MAX_SHADOWS,
+    MAX_SKY,
+    N_OPEN,
+    SHADOW_UNIT,
+    SHARP_ROUGHNESS,
+    shader_dir,
+)
 from facefarm.render.pyrender.view import LOG2_MAX, LOG2_MIN, view_lut
-from facefarm.scene.model import Environment, Light, Material, RenderResult, Scene
+from facefarm.scene.env_lighting import EnvLighting, environment_lighting
+from facefarm.scene.environment import rotation_y
+from facefarm.scene.model import OCCLUSION_ATTRIBUTE, Environment, Light, Material, RenderResult, Scene
 
 #: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
 _SPOT_OUTER = np.radians(22.5)
@@ -69,11 +79,11 @@ _MAX_LIGHTS_PER_KIND = 4
 class _NodeParams:
     """Per-node uniforms of the lit pass (see :mod:`facefarm.render.pyrender.shaders`)."""
 
-    sss: float = 0.0                                # subsurface amount, 0..1
-    sss_radius: tuple[float, float, float] = (1.0, 1.0, 1.0)   # per channel, max 1
-    specular: float = 0.5                           # Principled "specular": f0 = 0.08 * specular
-    sheen: float = 0.0                              # fabric sheen weight (Material.sheen)
-    strand_share: float = 1.0                       # light reaching strands (FACE_HAIR_SHARE for brows, beards)
+    sss: float = 0.0  # subsurface amount, 0..1
+    sss_radius: tuple[float, float, float] = (1.0, 1.0, 1.0)  # per channel, max 1
+    specular: float = 0.5  # Principled "specular": f0 = 0.08 * specular
+    sheen: float = 0.0  # fabric sheen weight (Material.sheen)
+    strand_share: float = 1.0  # light reaching strands (FACE_HAIR_SHARE for brows, beards)
     two_sided: bool = False
 
 
@@ -82,14 +92,14 @@ class _Frame:
     """What the lit-pass hook needs while one Scene is being drawn."""
 
     lighting: EnvLighting
-    env_rot: np.ndarray                  # (3, 3) world -> map frame
+    env_rot: np.ndarray  # (3, 3) world -> map frame
     intensity: float
     bg_is_hdri: bool
     bg_color: tuple[float, float, float]
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    node_params: dict = field(default_factory=dict)   # pyrender node -> per-node uniforms
+    node_params: dict = field(default_factory=dict)  # pyrender node -> per-node uniforms
     shadow_lights: list = field(default_factory=list)  # shadows.ShadowLight that may get a map
-    shadows: list = field(default_factory=list)        # shadows.ShadowView, one per map layer
+    shadows: list = field(default_factory=list)  # shadows.ShadowView, one per map layer
     shadow_size: int = 1
     open_dirs: np.ndarray = field(default_factory=lambda: np.zeros((N_OPEN, 4), np.float32))
 
@@ -172,8 +182,9 @@ class _Context:
             GL.glFinish()
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_S, GL.GL_REPEAT)
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE)
-        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER,
-                           GL.GL_LINEAR_MIPMAP_LINEAR if mipmaps else GL.GL_LINEAR)
+        GL.glTexParameteri(
+            GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR if mipmaps else GL.GL_LINEAR
+        )
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
         return int(tex)
 
@@ -186,8 +197,9 @@ class _Context:
         GL.glBindTexture(GL.GL_TEXTURE_3D, tex)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         # lut is indexed [b, g, r]: r runs fastest, so texture s = red, t = green, r = blue
-        GL.glTexImage3D(GL.GL_TEXTURE_3D, 0, GL.GL_RGB32F, n, n, n, 0, GL.GL_RGB, GL.GL_FLOAT,
-                        np.ascontiguousarray(lut, np.float32))
+        GL.glTexImage3D(
+            GL.GL_TEXTURE_3D, 0, GL.GL_RGB32F, n, n, n, 0, GL.GL_RGB, GL.GL_FLOAT, np.ascontiguousarray(lut, np.float32)
+        )
         for wrap in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T, GL.GL_TEXTURE_WRAP_R):
             GL.glTexParameteri(GL.GL_TEXTURE_3D, wrap, GL.GL_CLAMP_TO_EDGE)
         GL.glTexParameteri(GL.GL_TEXTURE_3D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR)
@@ -206,17 +218,19 @@ class _Context:
 
         rows = max(1, -(-len(face_class) // CLASS_WIDTH))
         if rows > MAX_CLASS_ROWS:
-            raise ValueError(f"{len(face_class)} labelled faces: more than the segmentation pass's "
-                             f"{CLASS_WIDTH * MAX_CLASS_ROWS}")
+            raise ValueError(
+                f"{len(face_class)} labelled faces: more than the segmentation pass's {CLASS_WIDTH * MAX_CLASS_ROWS}"
+            )
         texels = np.zeros(rows * CLASS_WIDTH, np.uint8)
-        texels[:len(face_class)] = face_class
+        texels[: len(face_class)] = face_class
         if self._class_tex is None:
             self._class_tex = int(GL.glGenTextures(1))
         GL.glActiveTexture(GL.GL_TEXTURE0 + CLASS_UNIT)
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._class_tex)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
-        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, GL.GL_R8UI, CLASS_WIDTH, rows, 0, GL.GL_RED_INTEGER,
-                        GL.GL_UNSIGNED_BYTE, texels)
+        GL.glTexImage2D(
+            GL.GL_TEXTURE_2D, 0, GL.GL_R8UI, CLASS_WIDTH, rows, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_BYTE, texels
+        )
         for param in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
             GL.glTexParameteri(GL.GL_TEXTURE_2D, param, GL.GL_NEAREST)
 
@@ -233,8 +247,11 @@ class _Context:
             GL.glDeleteTextures(list(old[:2]))
         # reflections: the map without its suns (they are lights), mip-mapped for roughness;
         # background: the map itself
-        hit = (self._upload(lighting.residual, True), self._upload(lighting.radiance, False),
-               lighting.residual.shape[1])
+        hit = (
+            self._upload(lighting.residual, True),
+            self._upload(lighting.radiance, False),
+            lighting.residual.shape[1],
+        )
         self.env_textures[lighting.key] = hit
         return hit
 
@@ -255,8 +272,11 @@ class _Context:
         if self._lut_tex is None:
             self._lut_tex = self._upload_lut(self._view_lut)
         refl, bg, width = self._env_textures(fr.lighting)
-        for unit, target, tex in ((ENV_UNIT, GL.GL_TEXTURE_2D, refl), (BG_UNIT, GL.GL_TEXTURE_2D, bg),
-                                  (LUT_UNIT, GL.GL_TEXTURE_3D, self._lut_tex)):
+        for unit, target, tex in (
+            (ENV_UNIT, GL.GL_TEXTURE_2D, refl),
+            (BG_UNIT, GL.GL_TEXTURE_2D, bg),
+            (LUT_UNIT, GL.GL_TEXTURE_3D, self._lut_tex),
+        ):
             GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
             GL.glBindTexture(target, tex)
         GL.glUniform1f(loc("lut_size"), float(self._view_lut.shape[0]))
@@ -308,16 +328,20 @@ class _Context:
         GL.glUniformMatrix4fv(loc("shadow_mat"), MAX_SHADOWS, GL.GL_TRUE, mats)
         GL.glUniform1fv(loc("shadow_offset"), MAX_SHADOWS, offsets)
 
-    def render_shadows(self, frame: _Frame, depth: np.ndarray, camera: Camera, bounds: np.ndarray | None,
-                       casters: list) -> None:
+    def render_shadows(
+        self, frame: _Frame, depth: np.ndarray, camera: Camera, bounds: np.ndarray | None, casters: list
+    ) -> None:
         """Fit and draw the shadow maps of ``frame``'s lights (see :mod:`.shadows`)."""
         size = shadow_maps.map_size(camera.width, camera.height)
         lights = shadow_maps.chosen(frame.shadow_lights)
         if SKY_DIRECTIONS:
             lights += shadow_maps.sky_lights(camera, frame.lighting.sh, frame.env_rot, SKY_DIRECTIONS)
             frame.open_dirs = shadow_maps.open_directions(camera, frame.lighting.sh, frame.env_rot)
-        views = ([] if bounds is None or not lights else
-                 shadow_maps.plan(lights, shadow_maps.visible_points(depth, camera), bounds, size))
+        views = (
+            []
+            if bounds is None or not lights
+            else shadow_maps.plan(lights, shadow_maps.visible_points(depth, camera), bounds, size)
+        )
         self.osr._platform.make_current()
         try:
             self.shadow_maps.render(views, size, casters)
@@ -348,8 +372,7 @@ class _Context:
             # the process on the same display (another renderer's included): destroy only ours.
             from OpenGL import EGL
 
-            EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE,
-                               EGL.EGL_NO_CONTEXT)
+            EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
             EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
             platform._egl_context = None
             platform._egl_display = None
@@ -362,8 +385,8 @@ class _Context:
 class PyrenderRenderer:
     """Renders :class:`Scene` objects to RGB, segmentation and depth; keep one alive and reuse it::
 
-        with PyrenderRenderer() as r:
-            result = r.render(scene)  # RenderResult(rgb, segmentation, depth, timings, occluder_depth)
+    with PyrenderRenderer() as r:
+        result = r.render(scene)  # RenderResult(rgb, segmentation, depth, timings, occluder_depth)
     """
 
     def __init__(self, view_transform: str = "AgX", device: str = "auto"):
@@ -432,10 +455,17 @@ class PyrenderRenderer:
                 m.is_visible = True
         rgb = np.ascontiguousarray(rgb[:, :, :3])
         t4 = time.perf_counter()
-        timings = {"build_ms": 1e3 * (t1 - t0), "seg_ms": 1e3 * (t2 - t1), "occluder_ms": 1e3 * (t3 - t2),
-                   "shadow_ms": 1e3 * (t_shadow - t3), "rgb_ms": 1e3 * (t4 - t_shadow), "total_ms": 1e3 * (t4 - t0)}
-        return RenderResult(rgb=rgb, segmentation=segmentation, depth=depth, timings=timings,
-                            occluder_depth=occluder_depth)
+        timings = {
+            "build_ms": 1e3 * (t1 - t0),
+            "seg_ms": 1e3 * (t2 - t1),
+            "occluder_ms": 1e3 * (t3 - t2),
+            "shadow_ms": 1e3 * (t_shadow - t3),
+            "rgb_ms": 1e3 * (t4 - t_shadow),
+            "total_ms": 1e3 * (t4 - t0),
+        }
+        return RenderResult(
+            rgb=rgb, segmentation=segmentation, depth=depth, timings=timings, occluder_depth=occluder_depth
+        )
 
     def close(self) -> None:
         """Release every GL context and texture."""
@@ -456,31 +486,38 @@ class PyrenderRenderer:
 
 @dataclass
 class _Built:
-    scene: object                       # pyrender.Scene
-    seg_map: dict                       # seg nodes (the SEG passes draw only these)
-    occluder_map: dict | None           # subset of seg_map, or None when identical
-    seg_meshes: list                    # pyrender.Mesh objects that only the SEG passes draw
-    face_class: np.ndarray              # (m,) uint8 class of every face the SEG passes draw, in draw order
+    scene: object  # pyrender.Scene
+    seg_map: dict  # seg nodes (the SEG passes draw only these)
+    occluder_map: dict | None  # subset of seg_map, or None when identical
+    seg_meshes: list  # pyrender.Mesh objects that only the SEG passes draw
+    face_class: np.ndarray  # (m,) uint8 class of every face the SEG passes draw, in draw order
     frame: _Frame
-    bounds: np.ndarray | None           # (2, 3) min/max corner of what the SEG passes draw
-    casters: list                       # (SEG primitive, leading indices that cast shadows)
+    bounds: np.ndarray | None  # (2, 3) min/max corner of what the SEG passes draw
+    casters: list  # (SEG primitive, leading indices that cast shadows)
 
 
 def _pyrender_material(pyrender, material: Material):
     alpha = float(np.clip(material.alpha, 0.0, 1.0))
     return pyrender.MetallicRoughnessMaterial(
         baseColorFactor=(*map(float, material.base_color), alpha),
-        metallicFactor=float(material.metallic), roughnessFactor=float(material.roughness),
-        doubleSided=geom.double_sided(material), alphaMode="BLEND" if alpha < 1.0 else "OPAQUE")
+        metallicFactor=float(material.metallic),
+        roughnessFactor=float(material.roughness),
+        doubleSided=geom.double_sided(material),
+        alphaMode="BLEND" if alpha < 1.0 else "OPAQUE",
+    )
 
 
 def _node_params(material: Material, two_sided: bool) -> _NodeParams:
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
-    return _NodeParams(sss=float(material.subsurface), sss_radius=(float(radius[0]), float(radius[1]), float(radius[2])),
-                       specular=float(material.specular), sheen=float(material.sheen or 0.0),
-                       strand_share=FACE_HAIR_SHARE if material.kind in ("brow", "beard") else 1.0,
-                       two_sided=two_sided)
+    return _NodeParams(
+        sss=float(material.subsurface),
+        sss_radius=(float(radius[0]), float(radius[1]), float(radius[2])),
+        specular=float(material.specular),
+        sheen=float(material.sheen or 0.0),
+        strand_share=FACE_HAIR_SHARE if material.kind in ("brow", "beard") else 1.0,
+        two_sided=two_sided,
+    )
 
 
 def _variant(material: Material, n: int) -> dict:
@@ -498,11 +535,16 @@ def _light_node(pyrender, light: Light):
         # watts -> radiant intensity (W/sr) of an isotropic emitter
         return pyrender.PointLight(color=c, intensity=float(light.intensity) / (4 * np.pi))
     if light.kind == "spot":
-        return pyrender.SpotLight(color=c, intensity=float(light.intensity) / (4 * np.pi),
-                                  innerConeAngle=_SPOT_INNER, outerConeAngle=_SPOT_OUTER)
+        return pyrender.SpotLight(
+            color=c,
+            intensity=float(light.intensity) / (4 * np.pi),
+            innerConeAngle=_SPOT_INNER,
+            outerConeAngle=_SPOT_OUTER,
+        )
     # area: a one-sided Lambertian emitter, on-axis intensity P / pi, ~cos falloff; size ignored
-    return pyrender.SpotLight(color=c, intensity=float(light.intensity) / np.pi,
-                              innerConeAngle=0.0, outerConeAngle=np.pi / 2)
+    return pyrender.SpotLight(
+        color=c, intensity=float(light.intensity) / np.pi, innerConeAngle=0.0, outerConeAngle=np.pi / 2
+    )
 
 
 def _light_power(light: Light) -> float:
@@ -534,22 +576,35 @@ def _build(scene: Scene, pyrender) -> _Built:
     cam = scene.camera
     ps = ordered_scene(pyrender, bg_color=(0.0, 0.0, 0.0, 0.0), ambient_light=(0.0, 0.0, 0.0))
     K = cam.K
-    pcam = pyrender.IntrinsicsCamera(fx=float(K[0, 0]), fy=float(K[1, 1]), cx=float(K[0, 2]),
-                                     cy=float(K[1, 2]), znear=float(cam.near), zfar=float(cam.far))
+    pcam = pyrender.IntrinsicsCamera(
+        fx=float(K[0, 0]),
+        fy=float(K[1, 1]),
+        cx=float(K[0, 2]),
+        cy=float(K[1, 2]),
+        znear=float(cam.near),
+        zfar=float(cam.far),
+    )
     ps.add(pcam, pose=cam.camera_to_world @ CV_TO_GL)
 
     lighting, bg_is_hdri, bg_color = _environment(scene.environment)
     env = scene.environment
-    frame = _Frame(lighting=lighting, env_rot=rotation_y(-env.rotation_deg), intensity=float(env.intensity),
-                   bg_is_hdri=bg_is_hdri, bg_color=bg_color, white_balance=scene.white_balance)
+    frame = _Frame(
+        lighting=lighting,
+        env_rot=rotation_y(-env.rotation_deg),
+        intensity=float(env.intensity),
+        bg_is_hdri=bg_is_hdri,
+        bg_color=bg_color,
+        white_balance=scene.white_balance,
+    )
     # everything labelled, pooled into one indexed mesh for the landmark occluders and one for
     # the rest (their faces' classes in one texture): two draws per SEG pass however many
     # meshes there are
     pools: dict[bool, list] = {True: [], False: []}
 
     def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True):
-        pools[bool(occludes)].append((np.asarray(vertices, np.float32),
-                                      *geom.class_faces(faces, face_class, both_sides), casts_shadow))
+        pools[bool(occludes)].append(
+            (np.asarray(vertices, np.float32), *geom.class_faces(faces, face_class, both_sides), casts_shadow)
+        )
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -558,8 +613,11 @@ def _build(scene: Scene, pyrender) -> _Built:
         colors = None if mesh.vertex_colors is None else np.asarray(mesh.vertex_colors, np.float32)
         if mesh.smooth:
             positions = np.asarray(mesh.vertices, np.float32)
-            normals = (np.asarray(mesh.normals, np.float32) if mesh.normals is not None
-                       else geom.vertex_normals(mesh.vertices, mesh.faces))
+            normals = (
+                np.asarray(mesh.normals, np.float32)
+                if mesh.normals is not None
+                else geom.vertex_normals(mesh.vertices, mesh.faces)
+            )
             indices = np.asarray(mesh.faces, np.int32)
         else:
             positions, normals, colors, indices = geom.flat_shaded(mesh.vertices, mesh.faces, colors)
@@ -569,57 +627,89 @@ def _build(scene: Scene, pyrender) -> _Built:
         if light is not None and mesh.smooth:
             # how much light reaches these vertices (the inside of the mouth), in texcoord_0.x
             extra["texcoord_0"] = np.column_stack([light, np.zeros(len(light))]).astype(np.float32)
-        prim = primitive(pyrender, positions=positions, normals=normals, indices=indices, color_0=color_0,
-                         material=_pyrender_material(pyrender, mat),
-                         mode=pyrender.constants.GLTF.TRIANGLES, **extra)
+        prim = primitive(
+            pyrender,
+            positions=positions,
+            normals=normals,
+            indices=indices,
+            color_0=color_0,
+            material=_pyrender_material(pyrender, mat),
+            mode=pyrender.constants.GLTF.TRIANGLES,
+            **extra,
+        )
         node = ps.add(pyrender.Mesh([prim], name=mesh.name))
         frame.node_params[node] = _node_params(mat, geom.double_sided(mat))
         if not geom.is_transparent_lens(mat):
-            add_seg(mesh.vertices, mesh.faces, mesh.face_class, geom.double_sided(mat),
-                    mesh.occludes_landmarks)
+            add_seg(mesh.vertices, mesh.faces, mesh.face_class, geom.double_sided(mat), mesh.occludes_landmarks)
 
     for material, group in _same_but_colour(scene.curves):
         ribbons = [(c, geom.ribbons(c, cam)) for c in group]
         ribbons = [(c, rb) for c, rb in ribbons if len(rb.faces)]
         if not ribbons:
             continue
-        rb = geom.Ribbons(**{f: np.concatenate([getattr(r, f) for _, r in ribbons])
-                             for f in ("vertices", "normals", "shaded_vertices", "tangents")},
-                          faces=_stack_faces([r.faces for _, r in ribbons], [len(r.vertices) for _, r in ribbons]),
-                          colors=np.concatenate([r.colors * np.array([*c.material.base_color, 1.0], np.float32)
-                                                 for c, r in ribbons]))
+        rb = geom.Ribbons(
+            **{
+                f: np.concatenate([getattr(r, f) for _, r in ribbons])
+                for f in ("vertices", "normals", "shaded_vertices", "tangents")
+            },
+            faces=_stack_faces([r.faces for _, r in ribbons], [len(r.vertices) for _, r in ribbons]),
+            colors=np.concatenate([r.colors * np.array([*c.material.base_color, 1.0], np.float32) for c, r in ribbons]),
+        )
         # tangents select the strand shader variant (anisotropic highlights, per-vertex tint);
         # the group's colours ride on the vertices, so one draw serves every colour of a kind
-        prim = primitive(pyrender, positions=rb.shaded_vertices, normals=rb.normals, indices=rb.faces,
-                         tangents=rb.tangents, color_0=rb.colors,
-                         material=_pyrender_material(pyrender, material),
-                         mode=pyrender.constants.GLTF.TRIANGLES)
+        prim = primitive(
+            pyrender,
+            positions=rb.shaded_vertices,
+            normals=rb.normals,
+            indices=rb.faces,
+            tangents=rb.tangents,
+            color_0=rb.colors,
+            material=_pyrender_material(pyrender, material),
+            mode=pyrender.constants.GLTF.TRIANGLES,
+        )
         node = ps.add(pyrender.Mesh([prim], name=group[0].name))
         frame.node_params[node] = _node_params(material, True)
         # hair occludes landmarks (a fringe over the brows hides them)
         # hair casts no shadow map: its ribbons are most of the triangles (4-6x a map's cost), and
         # its self-shadowing is STRAND_LIGHT_SHARE's
-        add_seg(rb.vertices, rb.faces, np.concatenate([np.full(len(r.faces), c.class_id, np.uint8)
-                                                       for c, r in ribbons]), True, True, casts_shadow=False)
+        add_seg(
+            rb.vertices,
+            rb.faces,
+            np.concatenate([np.full(len(r.faces), c.class_id, np.uint8) for c, r in ribbons]),
+            True,
+            True,
+            casts_shadow=False,
+        )
 
-    quad = pyrender.Primitive(positions=_background_quad(cam), indices=np.array([[0, 1, 2], [0, 2, 3]]),
-                              material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
-                              mode=pyrender.constants.GLTF.TRIANGLES)
+    quad = pyrender.Primitive(
+        positions=_background_quad(cam),
+        indices=np.array([[0, 1, 2], [0, 2, 3]]),
+        material=pyrender.MetallicRoughnessMaterial(doubleSided=True),
+        mode=pyrender.constants.GLTF.TRIANGLES,
+    )
     ps.add(pyrender.Mesh([quad], name="background"))  # no normals: the backdrop shader variant
 
     r_env = rotation_y(env.rotation_deg)
     suns = [(r_env @ d, p * env.intensity) for d, p in lighting.suns]
     lights = [(_light_node(pyrender, lt), lt.pose, _light_power(lt), True) for lt in scene.lights]
-    lights += [(pyrender.DirectionalLight(color=tuple(p / max(p.max(), 1e-12)), intensity=float(p.max())),
-                _pose_towards(-d), float(p.max()), False) for d, p in suns]
+    lights += [
+        (
+            pyrender.DirectionalLight(color=tuple(p / max(p.max(), 1e-12)), intensity=float(p.max())),
+            _pose_towards(-d),
+            float(p.max()),
+            False,
+        )
+        for d, p in suns
+    ]
     # pyrender binds each kind's lights in the order they were added (ordered_scene)
     kinds = {pyrender.DirectionalLight: "directional", pyrender.PointLight: "point", pyrender.SpotLight: "spot"}
     counts = dict.fromkeys(kinds.values(), 0)
     for light, pose, power, from_scene in lights:
         ps.add(light, pose=pose)
         kind = kinds[type(light)]
-        frame.shadow_lights.append(shadow_maps.ShadowLight(kind, counts[kind], np.asarray(pose, float),
-                                                           power, from_scene))
+        frame.shadow_lights.append(
+            shadow_maps.ShadowLight(kind, counts[kind], np.asarray(pose, float), power, from_scene)
+        )
         counts[kind] += 1
 
     seg_map, occ_map, seg_meshes, classes, casters = {}, {}, [], [], []
@@ -637,7 +727,7 @@ def _build(scene: Scene, pyrender) -> _Built:
         seg_meshes.append(pm)
         # the shadow casters: a prefix of the pool's faces (meshes come before hair ribbons)
         casting = [len(f) for _, f, _, c in parts if c]
-        assert all(c for _, _, _, c in parts[:len(casting)]), "shadow casters must lead their pool"
+        assert all(c for _, _, _, c in parts[: len(casting)]), "shadow casters must lead their pool"
         if casting:
             casters.append((pm.primitives[0], 3 * sum(casting)))
         # the pool's first face in the class texture, as three bytes (the segmentation shader)
@@ -648,8 +738,16 @@ def _build(scene: Scene, pyrender) -> _Built:
         first_face += len(faces)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     face_class = np.concatenate(classes) if classes else np.zeros(0, np.uint8)
-    return _Built(scene=ps, seg_map=seg_map, occluder_map=occluder_map, seg_meshes=seg_meshes,
-                  face_class=face_class, frame=frame, bounds=bounds, casters=casters)
+    return _Built(
+        scene=ps,
+        seg_map=seg_map,
+        occluder_map=occluder_map,
+        seg_meshes=seg_meshes,
+        face_class=face_class,
+        frame=frame,
+        bounds=bounds,
+        casters=casters,
+    )
 
 
 def _same_but_colour(curves) -> list[tuple[Material, list]]:
@@ -659,8 +757,16 @@ def _same_but_colour(curves) -> list[tuple[Material, list]]:
     groups: dict = {}
     for c in curves:
         m = c.material
-        key = (c.class_id, m.kind, m.roughness, m.metallic, m.specular, m.subsurface,
-               tuple(m.subsurface_radius), m.alpha)
+        key = (
+            c.class_id,
+            m.kind,
+            m.roughness,
+            m.metallic,
+            m.specular,
+            m.subsurface,
+            tuple(m.subsurface_radius),
+            m.alpha,
+        )
         groups.setdefault(key, []).append(c)
     return [(replace(g[0].material, base_color=(1.0, 1.0, 1.0)), g) for g in groups.values()]
 

@@ -137,7 +137,8 @@ def _sum_over_lights(acc: str, term: str) -> str:
     }}"""
 
 
-_COMMON = r"""
+_COMMON = (
+    r"""
 const float PI = 3.141592653589793;
 struct Material {
     vec3 emissive_factor;
@@ -301,7 +302,9 @@ float ggx(vec3 n, vec3 v, vec3 l, float alpha) {
 
 // sum over the scene's lights of radiance x GGX, at position p
 vec3 light_specular(vec3 p, vec3 n, vec3 v, float alpha) {
-    vec3 spec = vec3(0.0);""" + _sum_over_lights("spec", "ggx(n, v, l, alpha)") + r"""
+    vec3 spec = vec3(0.0);"""
+    + _sum_over_lights("spec", "ggx(n, v, l, alpha)")
+    + r"""
     return spec;
 }
 
@@ -314,8 +317,10 @@ vec3 base_f0(vec3 albedo) {
     return mix(vec3(0.08 * spec_level), albedo, clamp(material.metallic_factor, 0.0, 1.0));
 }
 """
+)
 
-MESH_VERT = r"""#version 330 core
+MESH_VERT = (
+    r"""#version 330 core
 #extension GL_ARB_shading_language_420pack : require
 layout(location = 0) in vec3 position;
 #ifdef NORMAL_LOC
@@ -341,7 +346,9 @@ uniform float env_max_lod;
 uniform float sss_amount;
 uniform vec3 sss_radius;
 uniform int two_sided;
-""" + _COMMON + r"""
+"""
+    + _COMMON
+    + r"""
 out vec3 frag_position;
 out vec3 frag_normal;
 out vec3 color_front;
@@ -374,7 +381,9 @@ vec3 irradiance(vec3 p, vec3 n) {
     vec3 s = sss_amount * sss_radius;
     vec3 w = 0.6 * s;
     vec3 e = sh_irradiance(n, exp(-s), exp(-3.0 * s)) * sky_vis;
-    vec3 d = vec3(0.0);""" + _sum_over_lights("d", "wrapped(dot(n, l), w)") + r"""
+    vec3 d = vec3(0.0);"""
+    + _sum_over_lights("d", "wrapped(dot(n, l), w)")
+    + r"""
 #ifdef TANGENT_LOC
     // hair shadows itself: most strands lie under others and see little of a light (there are
     // no shadows here); the share a strand gets on average was measured against Cycles
@@ -418,7 +427,9 @@ vec3 strand_term(vec3 l, vec3 n, vec3 v, vec3 f0, vec3 albedo, float e) {
 vec3 strand_specular(vec3 p, vec3 n, vec3 v, vec3 f0, vec3 albedo) {
     float sigma = 0.5 * roughness();
     float e = 1.0 / (sigma * sigma);
-    vec3 spec = vec3(0.0);""" + _sum_over_lights("spec", "strand_term(l, n, v, f0, albedo, e)") + r"""
+    vec3 spec = vec3(0.0);"""
+    + _sum_over_lights("spec", "strand_term(l, n, v, f0, albedo, e)")
+    + r"""
     return spec;
 }
 #endif
@@ -521,13 +532,17 @@ void main()
 #endif
 }
 """
+)
 
-MESH_FRAG = r"""#version 330 core
+MESH_FRAG = (
+    r"""#version 330 core
 #extension GL_ARB_shading_language_420pack : require
 layout(binding = BG_UNIT) uniform sampler2D bg_map;
 uniform int bg_is_hdri;
 uniform vec3 bg_color;
-""" + _COMMON + r"""
+"""
+    + _COMMON
+    + r"""
 in vec3 frag_position;
 in vec3 frag_normal;
 in vec3 color_front;
@@ -567,6 +582,7 @@ void main()
 #endif
 }
 """
+)
 
 # Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). Every face's class id
 # sits in one integer texture (row-major, CLASS_WIDTH texels a row, all seg nodes' faces in
@@ -599,19 +615,28 @@ void main()
 }
 """
 
+
 def _units(src: str) -> str:
-    return (src.replace("ENV_UNIT", str(ENV_UNIT)).replace("BG_UNIT", str(BG_UNIT))
-            .replace("LUT_UNIT", str(LUT_UNIT)).replace("CLASS_UNIT", str(CLASS_UNIT))
-            .replace("SHADOW_UNIT", str(SHADOW_UNIT)).replace("MAX_SHADOWS", str(MAX_SHADOWS)).replace("MAX_SKY", str(MAX_SKY)).replace("N_OPEN", str(N_OPEN))
-            .replace("THIN_SHADOW_LIFT", repr(THIN_SHADOW_LIFT))
-            .replace("CLASS_WIDTH", str(CLASS_WIDTH)).replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
-            .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL)).replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING)))
+    return (
+        src.replace("ENV_UNIT", str(ENV_UNIT))
+        .replace("BG_UNIT", str(BG_UNIT))
+        .replace("LUT_UNIT", str(LUT_UNIT))
+        .replace("CLASS_UNIT", str(CLASS_UNIT))
+        .replace("SHADOW_UNIT", str(SHADOW_UNIT))
+        .replace("MAX_SHADOWS", str(MAX_SHADOWS))
+        .replace("MAX_SKY", str(MAX_SKY))
+        .replace("N_OPEN", str(N_OPEN))
+        .replace("THIN_SHADOW_LIFT", repr(THIN_SHADOW_LIFT))
+        .replace("CLASS_WIDTH", str(CLASS_WIDTH))
+        .replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
+        .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL))
+        .replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING))
+    )
 
 
 MESH_VERT, MESH_FRAG, SEG_FRAG = _units(MESH_VERT), _units(MESH_FRAG), _units(SEG_FRAG)
 
-_CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG,
-           "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}
+_CUSTOM = {"mesh.vert": MESH_VERT, "mesh.frag": MESH_FRAG, "segmentation.vert": SEG_VERT, "segmentation.frag": SEG_FRAG}
 
 
 def _trusted(folder: Path, files: dict[str, str]) -> bool:

@@ -70,8 +70,8 @@ class ShadowView:
     index: int
     clip: np.ndarray
     offset: float
-    direction: tuple[float, float, float] = (0.0, 0.0, 0.0)   # towards a directional light or sky
-    weight: float = 0.0                                       # a sky direction's weight
+    direction: tuple[float, float, float] = (0.0, 0.0, 0.0)  # towards a directional light or sky
+    weight: float = 0.0  # a sky direction's weight
 
     @property
     def tex(self) -> np.ndarray:
@@ -105,8 +105,14 @@ def open_directions(camera: Camera, sh: np.ndarray, env_rot: np.ndarray) -> np.n
     back = _towards_camera(camera)
     side = np.cross([0.0, 1.0, 0.0], back)
     el = np.radians(_SKY_ELEVATION)
-    dirs = [back, -back, side, -side, np.cos(el) * -back + np.array([0.0, np.sin(el), 0.0]),
-            np.array([0.0, -1.0, 0.0])][:N_OPEN]
+    dirs = [
+        back,
+        -back,
+        side,
+        -side,
+        np.cos(el) * -back + np.array([0.0, np.sin(el), 0.0]),
+        np.array([0.0, -1.0, 0.0]),
+    ][:N_OPEN]
     return np.array([[*d, _sky_weight(d, sh, env_rot)] for d in dirs], np.float32)
 
 
@@ -128,12 +134,13 @@ def sky_lights(camera: Camera, sh: np.ndarray, env_rot: np.ndarray, count: int =
     back = _towards_camera(camera)
     el = np.radians(_SKY_ELEVATION)
     dirs = [np.array([0.0, 1.0, 0.0])]
-    for az in np.radians(_SKY_AZIMUTHS[:MAX_SKY - 1]):
+    for az in np.radians(_SKY_AZIMUTHS[: MAX_SKY - 1]):
         c, s = np.cos(az), np.sin(az)
         h = np.array([c * back[0] + s * back[2], 0.0, -s * back[0] + c * back[2]])
         dirs.append(np.cos(el) * h + np.array([0.0, np.sin(el), 0.0]))
-    return [ShadowLight("sky", k, _pose_along(d), _sky_weight(d, sh, env_rot), False)
-            for k, d in enumerate(dirs[:count])]
+    return [
+        ShadowLight("sky", k, _pose_along(d), _sky_weight(d, sh, env_rot), False) for k, d in enumerate(dirs[:count])
+    ]
 
 
 def _pose_along(d: np.ndarray) -> np.ndarray:
@@ -195,8 +202,14 @@ def _orthographic(lt: ShadowLight, points: np.ndarray, corners: np.ndarray, size
     tex[2, :3], tex[2, 3] = -R[:, 2] / depth, z_near / depth
     tex[3, 3] = 1.0
     clip = np.linalg.inv(TEX_FROM_CLIP) @ tex
-    return ShadowView(lt.kind, lt.index, clip, OFFSET_TEXELS * float(max(ext[0], ext[1])) / size,
-                      (float(R[0, 2]), float(R[1, 2]), float(R[2, 2])), lt.power)
+    return ShadowView(
+        lt.kind,
+        lt.index,
+        clip,
+        OFFSET_TEXELS * float(max(ext[0], ext[1])) / size,
+        (float(R[0, 2]), float(R[1, 2]), float(R[2, 2])),
+        lt.power,
+    )
 
 
 def _perspective(lt: ShadowLight, points: np.ndarray, corners: np.ndarray, size: int) -> ShadowView | None:
@@ -222,8 +235,14 @@ def _perspective(lt: ShadowLight, points: np.ndarray, corners: np.ndarray, size:
     view[0, :3], view[1, :3], view[2, :3] = x, y, z
     view[:3, 3] = -view[:3, :3] @ o
     t = 1.0 / np.tan(half)
-    proj = np.array([[t, 0, 0, 0], [0, t, 0, 0],
-                     [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)], [0, 0, -1, 0]])
+    proj = np.array(
+        [
+            [t, 0, 0, 0],
+            [0, t, 0, 0],
+            [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+            [0, 0, -1, 0],
+        ]
+    )
     texel = 2.0 * float(np.median(along)) * np.tan(half) / size
     return ShadowView(lt.kind, lt.index, proj @ view, OFFSET_TEXELS * texel)
 
@@ -256,12 +275,26 @@ class ShadowMaps:
         if self.texture is None:
             self.texture = int(GL.glGenTextures(1))
         GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, self.texture)
-        GL.glTexImage3D(GL.GL_TEXTURE_2D_ARRAY, 0, GL.GL_DEPTH_COMPONENT32F, size, size, layers, 0,
-                        GL.GL_DEPTH_COMPONENT, GL.GL_FLOAT, None)
-        for param, value in ((GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR), (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
-                             (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE), (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
-                             (GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE),
-                             (GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL)):
+        GL.glTexImage3D(
+            GL.GL_TEXTURE_2D_ARRAY,
+            0,
+            GL.GL_DEPTH_COMPONENT32F,
+            size,
+            size,
+            layers,
+            0,
+            GL.GL_DEPTH_COMPONENT,
+            GL.GL_FLOAT,
+            None,
+        )
+        for param, value in (
+            (GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR),
+            (GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR),
+            (GL.GL_TEXTURE_WRAP_S, GL.GL_CLAMP_TO_EDGE),
+            (GL.GL_TEXTURE_WRAP_T, GL.GL_CLAMP_TO_EDGE),
+            (GL.GL_TEXTURE_COMPARE_MODE, GL.GL_COMPARE_REF_TO_TEXTURE),
+            (GL.GL_TEXTURE_COMPARE_FUNC, GL.GL_LEQUAL),
+        ):
             GL.glTexParameteri(GL.GL_TEXTURE_2D_ARRAY, param, value)
         GL.glBindTexture(GL.GL_TEXTURE_2D_ARRAY, 0)
         self._shape = (size, layers)
@@ -277,9 +310,13 @@ class ShadowMaps:
             return
         self._allocate(size, len(views))
         if self._program is None:
-            self._program = int(shaders.compileProgram(shaders.compileShader(_VERT, GL.GL_VERTEX_SHADER),
-                                                       shaders.compileShader(_FRAG, GL.GL_FRAGMENT_SHADER),
-                                                       validate=False))
+            self._program = int(
+                shaders.compileProgram(
+                    shaders.compileShader(_VERT, GL.GL_VERTEX_SHADER),
+                    shaders.compileShader(_FRAG, GL.GL_FRAGMENT_SHADER),
+                    validate=False,
+                )
+            )
             self._fbo = int(GL.glGenFramebuffers(1))
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self._fbo)
         GL.glDrawBuffer(GL.GL_NONE)

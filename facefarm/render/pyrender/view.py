@@ -51,8 +51,10 @@ def srgb_encode(linear: np.ndarray) -> np.ndarray:
 def _ocio_processor(view: str, display: str = "sRGB"):
     spec = importlib.util.find_spec("bpy")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"view transform {view!r} needs Blender's OCIO config: pip install bpy==5.0.1 "
-                           "(or use view_transform='Standard')")
+        raise RuntimeError(
+            f"view transform {view!r} needs Blender's OCIO config: pip install bpy==5.0.1 "
+            "(or use view_transform='Standard')"
+        )
     root = Path(spec.submodule_search_locations[0])
     configs = sorted(root.glob("*/datafiles/colormanagement/config.ocio"))
     sites = sorted(root.glob("*/python/lib/python*/site-packages"))
@@ -99,7 +101,10 @@ def apply_lut(linear: np.ndarray, lut: np.ndarray) -> np.ndarray:
     for dr in (0, 1):
         for dg in (0, 1):
             for db in (0, 1):
-                w = ((f[..., 0] if dr else 1 - f[..., 0]) * (f[..., 1] if dg else 1 - f[..., 1])
-                     * (f[..., 2] if db else 1 - f[..., 2]))
+                w = (
+                    (f[..., 0] if dr else 1 - f[..., 0])
+                    * (f[..., 1] if dg else 1 - f[..., 1])
+                    * (f[..., 2] if db else 1 - f[..., 2])
+                )
                 out = out + w[..., None] * lut[i0[..., 2] + db, i0[..., 1] + dg, i0[..., 0] + dr]
     return np.asarray(out)
