@@ -366,6 +366,7 @@ def test_solid_background_still_lit_by_the_hdri(cycles_renderer):
     assert centre.sum() > 60 and abs(centre[0] - centre[1]) < 40  # grey, lit by the studio HDRI
 
 
+@pytest.mark.blender
 def test_white_balance_gains_scale_the_light_before_the_view(cycles_renderer):
     """The same Scene.white_balance the fast back-end applies: a white ball under a bluish
     sky renders blue without it and grey with the gains for that sky."""
