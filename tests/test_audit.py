@@ -32,6 +32,8 @@ from facefarm.sample import writer
 from facefarm.sample.store import open_store
 from facefarm.scene.classes import CLASS_IDS
 
+pytestmark = pytest.mark.slow  # renders
+
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):

@@ -134,6 +134,7 @@ def _validate_and_render(tmp_path, doc_text: str) -> tuple[tuple[int, str], tupl
     return (v.returncode, v.stdout + v.stderr), (r.returncode, r.stdout + r.stderr)
 
 
+@pytest.mark.slow  # starts the render command
 @pytest.mark.parametrize(
     "text,path,fragment",
     [
@@ -154,6 +155,7 @@ def test_validate_and_render_refuse_alike_with_a_json_path(tmp_path, head_asset,
     assert not (tmp_path / "out" / "samples").exists()
 
 
+@pytest.mark.slow  # starts the render command
 def test_validate_and_render_accept_the_shipped_user_asset(tmp_path, head_asset):
     doc = {
         "catalog_version": 1,
@@ -165,6 +167,7 @@ def test_validate_and_render_accept_the_shipped_user_asset(tmp_path, head_asset)
     assert r_rc == 0, r_out
 
 
+@pytest.mark.slow  # starts the render command
 def test_sizes_beyond_the_cap_are_refused_before_planning(tmp_path, head_asset):
     from facefarm.catalog.vocabulary import MAX_SAMPLES
 

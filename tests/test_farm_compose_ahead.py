@@ -20,7 +20,7 @@ from facefarm.catalog.vocabulary import sample_id  # noqa: E402
 from facefarm.farm.workers import SampleWorker
 from facefarm.render.backends import backend  # noqa: E402
 
-pytestmark = pytest.mark.usefixtures("head_asset")
+pytestmark = [pytest.mark.usefixtures("head_asset"), pytest.mark.slow]  # renders
 
 CATALOG = {"catalog_version": 1, "size": 5, "render": {"resolution": [96, 96]}}
 SHARD = [0, 1, 2, 3, 4]

@@ -157,6 +157,7 @@ def test_load_is_cached(head_asset, head):
     assert HeadModel.load() is head
 
 
+@pytest.mark.slow  # compiles a head asset
 def test_building_keeps_the_assets_of_other_versions(tmp_path, monkeypatch):
     """The cache is shared by every facefarm of a user: compiling one version's head asset must not
     delete another's (two checkouts or two installed versions would otherwise keep rebuilding)."""

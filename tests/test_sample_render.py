@@ -15,6 +15,8 @@ from facefarm.compose.compositor import compose  # noqa: E402
 from facefarm.sample.labels import landmark_labels  # noqa: E402
 from facefarm.scene.classes import CLASS_IDS  # noqa: E402
 
+pytestmark = pytest.mark.slow  # renders
+
 N = 8
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from robust_support import facefarm
 
+pytestmark = pytest.mark.slow  # renders
+
 
 @pytest.fixture
 def small_disk(tmp_path):
