@@ -138,17 +138,7 @@ def warp(
     depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
 
     uv = np.asarray(sample.landmarks, dtype=np.float64) @ lin.T + t
-    in_image = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
-    return dataclasses.replace(
-        sample,
-        image=image,
-        segmentation=seg,
-        depth=depth,
-        landmarks=uv,
-        visible=sample.visible & in_image,
-        in_frame=sample.in_frame & in_image,
-        transform=compose(a, sample.transform),
-    )
+    return _warped(sample, image, seg, depth, uv, (w, h), a)
 
 
 def homogeneous(transform: np.ndarray) -> np.ndarray:
@@ -206,6 +196,24 @@ def nearest_labels(sample: Sample, transform: np.ndarray, size: tuple[int, int])
     return seg, depth
 
 
+def _warped(sample: Sample, image, seg, depth, uv: np.ndarray, size: tuple[int, int], transform) -> Sample:
+    """``sample`` with its warped pixels and landmarks ``uv``; ``visible`` and ``in_frame`` also require the
+    point (finite: a homography can send it to infinity) inside the new ``size`` image; ``transform`` composes."""
+    w, h = size
+    in_image = np.isfinite(uv).all(axis=1)
+    in_image[in_image] = (uv[in_image, 0] >= 0) & (uv[in_image, 0] < w) & (uv[in_image, 1] >= 0) & (uv[in_image, 1] < h)
+    return dataclasses.replace(
+        sample,
+        image=image,
+        segmentation=seg,
+        depth=depth,
+        landmarks=uv,
+        visible=sample.visible & in_image,
+        in_frame=sample.in_frame & in_image,
+        transform=compose(transform, sample.transform),
+    )
+
+
 def warp_perspective(
     sample: Sample, homography: np.ndarray, size: int | tuple[int, int], interpolation: int = cv2.INTER_LINEAR
 ) -> Sample:
@@ -227,18 +235,7 @@ def warp_perspective(
     )
     seg, depth = nearest_labels(sample, m, (w, h))
     uv = transform_points(m, sample.landmarks)
-    in_image = np.isfinite(uv).all(axis=1)
-    in_image[in_image] = (uv[in_image, 0] >= 0) & (uv[in_image, 0] < w) & (uv[in_image, 1] >= 0) & (uv[in_image, 1] < h)
-    return dataclasses.replace(
-        sample,
-        image=image,
-        segmentation=seg,
-        depth=depth,
-        landmarks=uv,
-        visible=sample.visible & in_image,
-        in_frame=sample.in_frame & in_image,
-        transform=compose(m, sample.transform),
-    )
+    return _warped(sample, image, seg, depth, uv, (w, h), m)
 
 
 def crop(
