@@ -2,6 +2,10 @@
 
 Local writes are atomic renames (:mod:`facefarm.sample.atomic`); object stores
 make each PUT atomic by themselves. Either way a reader sees a whole file or none.
+
+Object stores are asked afresh on every lookup: fsspec file systems (s3fs, gcsfs) cache
+directory listings per process, but the files here are written by other processes (Ray
+workers, a run killed before this one), so a cached listing would miss them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ class Store:
         fs, _, paths = fsspec.get_fs_token_paths(self.root)
         return fs, paths[0].rstrip("/")
 
+    def _fresh(self, name: str):
+        """(file system, full path of ``name``) with no cached listing of that path or its parents."""
+        fs, base = self._fs()
+        path = f"{base}/{name}".rstrip("/")
+        fs.invalidate_cache(path)
+        return fs, path
+
     def local_path(self, name: str = "") -> Path:
         root = self.root[len("file://") :] if self.root.startswith("file://") else self.root
         return Path(root) / name
@@ -58,8 +69,8 @@ class Store:
     def exists(self, name: str) -> bool:
         if self.is_local:
             return self.local_path(name).exists()
-        fs, base = self._fs()
-        return fs.exists(f"{base}/{name}")
+        fs, path = self._fresh(name)
+        return fs.exists(path)
 
     def list(self, folder: str, suffix: str = "") -> list[str]:
         """Names (relative to the root) of the files directly inside ``folder`` ending in ``suffix``."""
@@ -72,10 +83,10 @@ class Store:
                 for p in d.iterdir()
                 if p.name.endswith(suffix) and not p.name.startswith(atomic.TMP_PREFIX)
             )
-        fs, base = self._fs()
-        if not fs.exists(f"{base}/{folder}"):
+        fs, path = self._fresh(folder)
+        if not fs.exists(path):
             return []
-        names = [p.rsplit("/", 1)[-1] for p in fs.ls(f"{base}/{folder}", detail=False)]
+        names = [p.rsplit("/", 1)[-1] for p in fs.ls(path, detail=False)]
         return sorted(f"{folder}/{n}" for n in names if n.endswith(suffix))
 
     def listing(self, folder: str) -> dict[str, tuple[int, float | None]]:
@@ -95,11 +106,11 @@ class Store:
                     st = e.stat()
                     out[f"{folder}/{e.name}"] = (st.st_size, st.st_mtime)
             return out
-        fs, base = self._fs()
-        if not fs.exists(f"{base}/{folder}"):
+        fs, path = self._fresh(folder)
+        if not fs.exists(path):
             return {}
         found: dict[str, tuple[int, float | None]] = {}
-        for info in fs.ls(f"{base}/{folder}", detail=True):
+        for info in fs.ls(path, detail=True):
             if info.get("type") not in (None, "file"):
                 continue
             name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
@@ -121,9 +132,9 @@ class Store:
         if self.is_local:
             self.local_path(name).unlink(missing_ok=True)
             return
-        fs, base = self._fs()
-        if fs.exists(f"{base}/{name}"):
-            fs.rm_file(f"{base}/{name}")
+        fs, path = self._fresh(name)
+        if fs.exists(path):
+            fs.rm_file(path)
 
     def remove_many(self, names: "builtins.list[str]") -> None:
         """Delete several files (object stores: in batched requests, not one request each)."""
