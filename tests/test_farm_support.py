@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -26,32 +25,24 @@ def write_spec(path: Path, spec: dict = TINY) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def ray_session() -> dict:
-    """Start (once) a local Ray with 2 CPUs and a dashboard; returns {"gcs", "dashboard"} addresses."""
-    import ray
+    """Start (once) a private local Ray with 2 CPUs and a dashboard; returns {"gcs", "dashboard"} addresses.
+
+    Started as facefarm starts its own (free ports, a temporary folder of its own), so that
+    another Ray on this host (another test run, a user's `ray start`) does not take its job agent.
+    """
+    import atexit
+
+    from facefarm.farm import local_ray
 
     if not _SESSION:
         os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
         # Ray jobs run their entrypoint with the cluster's PATH: let it find this venv's `facefarm`
         os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "")
-        ctx = ray.init(
-            address="local",
-            num_cpus=2,
-            include_dashboard=True,
-            dashboard_host="127.0.0.1",
-            dashboard_port=_free_port(),
-            logging_level="ERROR",
-            log_to_driver=False,
-        )
-        _SESSION["gcs"] = ctx.address_info["gcs_address"]
-        url = ctx.dashboard_url
-        _SESSION["dashboard"] = f"http://{url}" if url else None
+        ray = local_ray.start(2, dashboard=True, logging_level="ERROR", log_to_driver=False)
+        atexit.register(ray.stop)
+        _SESSION["gcs"] = ray.address
+        _SESSION["dashboard"] = ray.dashboard_url
     return _SESSION
 
 

@@ -18,6 +18,7 @@ from test_render_cli import final_counts
 
 import facefarm
 from facefarm.cli.submit import complete_count
+from facefarm.farm.local_ray import free_port
 from facefarm.sample import writer
 from facefarm.sample.store import open_store
 
@@ -28,12 +29,6 @@ BUCKET = "facefarm-test"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A moto S3 server on 127.0.0.1 with one bucket; this process and its children point at it.
@@ -41,7 +36,7 @@ def s3(tmp_path_factory):
     Yields the s3fs file system (the same cached instance facefarm's stores use in this process)."""
     pytest.importorskip("moto.server")
     s3fs = pytest.importorskip("s3fs")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with open(log, "wb") as f:
         server = subprocess.Popen(

@@ -403,7 +403,7 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
 
     if not todo:
         return Outcome(), None
-    progress, started, farm, worker = None, False, None, None
+    progress, started, farm, worker = None, None, None, None
     try:
         if args.no_ray:
             worker = start_local_worker(job, root)
@@ -417,7 +417,7 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             workers=args.workers,
             max_retries=args.max_retries,
             startup_timeout=args.startup_timeout,
-            local=started,
+            local=started is not None,
             shard_timeout=getattr(args, "shard_timeout", None),
         )
         farm.start()
@@ -435,7 +435,5 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             worker.close()
         if farm is not None:
             farm.close()
-        if started:
-            import ray
-
-            ray.shutdown()
+        if started is not None:
+            started.stop()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from facefarm.catalog.vocabulary import sample_id
+from facefarm.farm import local_ray
 from facefarm.farm.lock import pid_alive
 from facefarm.farm.plan import Job, ResourceError, fit_workers
 from facefarm.sample.atomic import is_out_of_space
@@ -289,16 +290,17 @@ def run_local(
 # ---------------------------------------------------------------------------------------------- Ray
 
 
-def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
-    """Join the cluster at ``address`` (or $RAY_ADDRESS), else start a quiet embedded local Ray.
+def connect(address: str | None = None, num_cpus: int | None = None) -> local_ray.LocalRay | None:
+    """Join the cluster at ``address`` (or $RAY_ADDRESS), else start a quiet private local Ray
+    (:mod:`facefarm.farm.local_ray`: free ports, its own temporary folder).
 
-    Returns True when this call started a local Ray (the caller shuts it down). An already
+    Returns the local Ray this call started (the caller stops it), else None. An already
     initialised Ray (tests, notebooks) is reused as it is.
     """
     import ray
 
     if ray.is_initialized():
-        return False
+        return None
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet: dict[str, Any] = dict(logging_level="ERROR", log_to_driver=False, configure_logging=True)
     if address:
@@ -307,10 +309,9 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> bool:
             ray.init(address=address, **quiet)
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise FarmError(f"cannot join the Ray cluster at {address!r}: {e}{auth_hint(e)}") from None
-        return False
+        return None
     os.environ.setdefault("PYOPENGL_PLATFORM", "egl")  # inherited by the local worker processes
-    ray.init(address="local", num_cpus=num_cpus or os.cpu_count() or 1, include_dashboard=False, **quiet)
-    return True
+    return local_ray.start(num_cpus or os.cpu_count() or 1, **quiet)
 
 
 def auth_hint(error: BaseException | str) -> str:
