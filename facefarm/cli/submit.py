@@ -11,6 +11,7 @@ are complete.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sys
 import tempfile
@@ -21,6 +22,11 @@ from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.farm.workers import auth_hint
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
+#: lines of a failed job's log that `status` shows: the cause is at its end (facefarm's "error:"
+#: line, the last lines of a traceback, the shell's "not found")
+FAILURE_LINES = 8
+_LOG_TAIL = re.compile(r",? last available logs \(truncated to [\d,]+ chars\):?$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def add_parser(sub) -> None:
@@ -158,13 +164,31 @@ def _state(info) -> str:
     return str(getattr(info.status, "value", info.status))
 
 
-def _describe(job_id: str, info, output: str | None, n: int | None) -> str:
+def failure_lines(message: str | None, logs: str | None = None, last: int = FAILURE_LINES) -> list[str]:
+    """The last ``last`` non-empty lines of a failed job's log: from Ray's message (which carries the
+    log's tail after its first line), else from ``logs``."""
+    _, _, tail = (message or "").strip().partition("\n")
+    lines = [_ANSI.sub("", ln).rstrip() for ln in (tail or logs or "").splitlines()]
+    # a progress bar redraws with carriage returns: keep what was on screen last
+    lines = [ln.rsplit("\r", 1)[-1] for ln in lines]
+    return [ln for ln in lines if ln.strip()][-last:]
+
+
+def _describe(job_id: str, info, output: str | None, n: int | None, logs=lambda: None) -> str:
+    """One line of state and progress; for a failed job, the last lines of its log below it, indented.
+
+    ``logs``: returns the job's log (asked only when Ray's message carries none)."""
     text = f"{job_id}: {_state(info)}"
     if output and n:
         done = complete_count(output, n)
         text += f" - {done}/{n} samples complete in {output}" if done is not None else f" - {output} not readable here"
-    if _state(info) in TERMINAL and info.message:
-        text += f" ({info.message.strip().splitlines()[0][:200]})"
+    message = (info.message or "").strip()
+    if _state(info) in TERMINAL and message:
+        text += f" ({_LOG_TAIL.sub('', message.splitlines()[0])[:200]})"
+    if _state(info) == "FAILED":
+        lines = failure_lines(message) or failure_lines(None, logs())
+        if lines:
+            text += "\n" + "\n".join(f"  | {ln[:300]}" for ln in lines)
     return text
 
 
@@ -177,7 +201,7 @@ def _follow(address: str, job_id: str, output: str | None, n: int | None, timeou
     last = None
     while True:
         info = _job(address, job_id)
-        line = _describe(job_id, info, output, n)
+        line = _describe(job_id, info, output, n, logs=lambda: _logs(address, job_id))
         if line != last:
             print(line, flush=True)
             last = line
@@ -187,6 +211,14 @@ def _follow(address: str, job_id: str, output: str | None, n: int | None, timeou
             print(f"{job_id}: still {_state(info)} after {timeout:g} s", file=sys.stderr)
             return 1
         time.sleep(2.0)
+
+
+def _logs(address: str, job_id: str) -> str | None:
+    """The job's log, or None when the cluster does not give it (best effort: only to explain a failure)."""
+    try:
+        return _client(address).get_job_logs(job_id)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def status(args) -> int:
@@ -212,7 +244,7 @@ def status(args) -> int:
         if args.wait:
             code = _follow(args.address, args.job_id, output, n, args.timeout)
         else:
-            print(_describe(args.job_id, info, output, n))
+            print(_describe(args.job_id, info, output, n, logs=lambda: _logs(args.address, args.job_id)))
             code = 0
         if args.logs:
             print(_client(args.address).get_job_logs(args.job_id), end="")
