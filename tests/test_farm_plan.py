@@ -250,6 +250,22 @@ def test_auth_failures_say_how_to_pass_the_token(monkeypatch):
     assert auth_hint(ConnectionError("Failed to connect to Ray cluster")) == ""
 
 
+def test_a_failed_jobs_status_keeps_the_end_of_its_log():
+    """What `facefarm status` shows under a failed job: the last lines of the log Ray's message carries
+    (without the message's own first line, colours or a progress bar's redraws), else of the job's log."""
+    from facefarm.cli.submit import FAILURE_LINES, failure_lines
+
+    log = [f"line {i}" for i in range(20)] + ["\x1b[31mfacefarm render: error: cannot write to /x\x1b[0m", ""]
+    message = "Job entrypoint command failed with exit code 1, last available logs (truncated to 20,000 chars):\n"
+    got = failure_lines(message + "\n".join(log))
+    assert len(got) == FAILURE_LINES and got[-1] == "facefarm render: error: cannot write to /x"
+    assert got[0] == f"line {20 - FAILURE_LINES + 1}"
+    assert failure_lines(message + " 10%|#   \r 40%|####  \r") == [" 40%|####"]
+    no_logs = "Job entrypoint command failed with exit code 127. No logs available."
+    assert failure_lines(no_logs) == []
+    assert failure_lines(no_logs, "sh: 1: facefarm: not found\n") == ["sh: 1: facefarm: not found"]
+
+
 def test_fast_workers_on_gpus_share_their_node_gpu():
     job = make_job(spec={**SPEC, "render": {**SPEC["render"], "device": "cuda"}})
     n, res = fit_workers(job, None, {"CPU": 16.0, "GPU": 1.0}, local=False, node_cpus=16)

@@ -168,7 +168,7 @@ def failure_lines(message: str | None, logs: str | None = None, last: int = FAIL
     """The last ``last`` non-empty lines of a failed job's log: from Ray's message (which carries the
     log's tail after its first line), else from ``logs``."""
     _, _, tail = (message or "").strip().partition("\n")
-    lines = [_ANSI.sub("", ln).rstrip() for ln in (tail or logs or "").splitlines()]
+    lines = [_ANSI.sub("", ln).rstrip() for ln in (tail or logs or "").split("\n")]
     # a progress bar redraws with carriage returns: keep what was on screen last
     lines = [ln.rsplit("\r", 1)[-1] for ln in lines]
     return [ln for ln in lines if ln.strip()][-last:]
