@@ -149,3 +149,19 @@ def test_a_killed_render_into_s3_resumes_and_reads_back(s3, tmp_path):
     # the same command once more renders nothing
     p = subprocess.run(render_cmd(spec, url, n, "--no-ray"), env=cli_env(), capture_output=True, text=True)
     assert p.returncode == 0 and final_counts(p)[:3] == (0, n, 0), p.stderr
+
+    # another seed is refused, and with --overwrite replaces every sample (deleted in batches)
+    p = subprocess.run(
+        render_cmd(spec, url, 2, "--no-ray", "--seed", "1"), env=cli_env(), capture_output=True, text=True
+    )
+    assert p.returncode == 1 and "--overwrite" in p.stderr, p.stderr
+    p = subprocess.run(
+        render_cmd(spec, url, 2, "--no-ray", "--seed", "1", "--overwrite"),
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0 and final_counts(p)[:3] == (2, 0, 0), p.stderr
+    s3.invalidate_cache()
+    assert len(s3.find(f"{BUCKET}/runs/killed/samples")) == 2 * 4
+    assert [s.record.seed for s in facefarm.load(url)] == [1, 1]
