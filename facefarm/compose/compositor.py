@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
-from facefarm.compose import cavity, eyes, skin, skin_detail
+from facefarm.compose import cavity, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
@@ -92,7 +92,7 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     px_per_m = camera.K[0, 0] / sample.camera.distance_m
     surface = head.surface_for(px_per_m)
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
-    meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo, lm))
+    meshes = list(_head_meshes(sample, head, surface, rest, verts, posed, geo, lm))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
@@ -149,9 +149,10 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
+def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, landmarks):
     """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
-    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame).
+    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame);
+    ``posed`` places the head frame in the world.
 
     Colours are computed on the coarse mesh and carried, with the positions, through the same
     operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`).
@@ -162,9 +163,11 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
     in_cap = np.zeros((len(rest), 1))
     if cap is not None:
         in_cap[cap] = 1.0
-    # one sparse product for all four: positions, skin and eye colours, and the painted cap
-    fine = surface.vertices(np.hstack([verts, colours, eye_colours, in_cap]))
-    fine_verts, fine_colours, fine_eye, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
+    # one sparse product for all five: positions posed and at rest, skin and eye colours, and
+    # the painted cap
+    fine = surface.vertices(np.hstack([verts, rest, colours, eye_colours, in_cap]))
+    fine_verts, fine_rest = fine[:, :3], fine[:, 3:6]
+    fine_colours, fine_eye, fine_cap = fine[:, 6:9], fine[:, 9:12], fine[:, 12]
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
     mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
@@ -173,31 +176,37 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
         if len(faces) == 0:
             continue
         material = skin.material_for(part, sample)
+        part_verts = fine_verts[vidx]
+        normals = None  # the back-end's from the faces
+        face_class = surface.face_class[sel].copy()
         vc = None
         if material.kind == "skin":
             vc = fine_colours[vidx]
         elif material.kind == "eye":
             vc = fine_eye[vidx]
-        face_class = surface.face_class[sel].copy()
+        elif material.kind == "teeth":
+            part_verts, faces, part_rest, normals = teeth.subdivide(part_verts, faces, fine_rest[vidx])
+            face_class = np.repeat(face_class, 4**teeth.LEVELS)
+            vc = teeth.tooth_albedo(part_rest, upper=part.endswith("upper"), age_years=sample.age_years)
         if part == "skin" and cap is not None:
             face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
         attributes = detail.for_part(material.kind, vidx)
         mouth_faces = faces if material.kind in ("teeth", "tongue") else faces[face_class == mouth_class]
         if len(mouth_faces):
             inside = np.unique(mouth_faces)
-            part_verts = fine_verts[vidx]
-            light = np.ones(len(vidx), np.float32)
+            light = np.ones(len(part_verts), np.float32)
             # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
             light[inside] = cavity.mouth_light(
                 part_verts[inside],
-                vertex_normals(part_verts, mouth_faces)[inside],
+                (vertex_normals(part_verts, mouth_faces) if normals is None else normals)[inside],
                 landmarks,
                 np.array([0.0, 0.0, 1.0]),
             )
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,
-            vertices=to_world(fine_verts[vidx]).astype(np.float32),
+            vertices=posed.to_world(part_verts).astype(np.float32),
+            normals=None if normals is None else (normals @ posed.rotation.T).astype(np.float32),
             faces=faces,
             face_class=face_class.astype(np.uint8),
             material=material,
