@@ -107,7 +107,7 @@ def tooth_albedo(rest: np.ndarray, upper: bool, age_years: float) -> np.ndarray:
     along = np.clip(h / crown, 0.0, 1.0)[:, None]
     edge = np.clip(1.0 - h / 1.2, 0.0, 1.0)[:, None] * (tooth < 3)[:, None] * 0.6
     ageing = np.clip((age_years - 20.0) / 60.0, 0.0, 1.0)
-    enamel = ENAMEL * np.array([1.0, 1.0 - 0.06 * ageing, 1.0 - 0.18 * ageing]) * (1.0 - 0.12 * ageing)
+    enamel = ENAMEL * np.array([1.0, 1.0 - 0.05 * ageing, 1.0 - 0.14 * ageing]) * (1.0 - 0.08 * ageing)
     colour = enamel * (1.0 - 0.10 * along * np.array([0.0, 0.4, 1.0]))
     colour = colour * (1.0 - edge) + EDGE * edge
     # the gap between neighbours, wider toward the biting edge
