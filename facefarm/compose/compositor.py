@@ -159,15 +159,15 @@ def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, land
     """
     cap = _hair_cap(sample, head)
     colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
-    eye_colours = _eye_vertex_colors(sample, head, rest)
+    iris = skin.iris_linear_rgb(sample)
+    eye_centres, eye_axes = head.eye_centres(rest), head.eye_axes(rest)
     in_cap = np.zeros((len(rest), 1))
     if cap is not None:
         in_cap[cap] = 1.0
-    # one sparse product for all five: positions posed and at rest, skin and eye colours, and
-    # the painted cap
-    fine = surface.vertices(np.hstack([verts, rest, colours, eye_colours, in_cap]))
-    fine_verts, fine_rest = fine[:, :3], fine[:, 3:6]
-    fine_colours, fine_eye, fine_cap = fine[:, 6:9], fine[:, 9:12], fine[:, 12]
+    # one sparse product for all four: positions posed and at rest, skin colours, and the
+    # painted cap
+    fine = surface.vertices(np.hstack([verts, rest, colours, in_cap]))
+    fine_verts, fine_rest, fine_colours, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
     mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
@@ -183,7 +183,11 @@ def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, land
         if material.kind == "skin":
             vc = fine_colours[vidx]
         elif material.kind == "eye":
-            vc = fine_eye[vidx]
+            e = 0 if part == "eye_r" else 1
+            part_verts, faces, normals, vc = eyes.painted_eyeball(
+                part_verts, faces, fine_rest[vidx], eye_centres[e], eye_axes[e], iris
+            )
+            face_class = np.repeat(face_class, 4**eyes.LEVELS)
         elif material.kind == "teeth":
             part_verts, faces, part_rest, normals = teeth.subdivide(part_verts, faces, fine_rest[vidx])
             face_class = np.repeat(face_class, 4**teeth.LEVELS)
@@ -242,20 +246,6 @@ def _cap_faces(faces: np.ndarray, face_class: np.ndarray, fine_cap: np.ndarray) 
     that are mostly hair cap, i.e. the painted cap fraction ``fine_cap`` (V_r,) averages over 0.5
     at their corners: the label edge sits where the paint turns from skin to hair colour."""
     return (face_class == CLASS_IDS["SKIN"]) & (fine_cap[faces].mean(axis=1) > 0.5)
-
-
-def _eye_vertex_colors(sample, head, rest):
-    """Sclera / iris / pupil colours painted by the angle of each eyeball vertex from its gaze axis."""
-    col = np.zeros((head.n_vertices, 3))
-    iris = skin.iris_linear_rgb(sample)
-    centres, axes = head.eye_centres(rest), head.eye_axes(rest)
-    for e in (0, 1):
-        sl = head.eyes_slice(e)
-        d = rest[sl] - centres[e]
-        d /= np.linalg.norm(d, axis=1, keepdims=True)
-        angles = np.arccos(np.clip(d @ axes[e], -1.0, 1.0))
-        col[sl] = eyes.eye_colors(angles, iris)
-    return col
 
 
 def _camera(cam, face_offset: np.ndarray, target_world: np.ndarray) -> Camera:

@@ -24,9 +24,8 @@ colour (:func:`facefarm.compose.skin.material_for`).
 from __future__ import annotations
 
 import numpy as np
-from trimesh import remesh
 
-from facefarm.geometry.triangles import vertex_normals
+from facefarm.geometry import triangles
 
 #: Midpoint subdivisions of the template's tooth bands (each splits every triangle in four).
 LEVELS = 3
@@ -56,13 +55,11 @@ def subdivide(vertices: np.ndarray, faces: np.ndarray, rest: np.ndarray, levels:
     band's smooth vertex normals carried to the new vertices (the new triangles lie in the old
     flat ones: their own normals would show the band's facets).
     """
-    v, f, r = np.asarray(vertices, np.float64), np.asarray(faces, np.int64), np.asarray(rest, np.float64)
-    n = vertex_normals(v, f)
-    for _ in range(levels):
-        v, f, attrs = remesh.subdivide(v, f, vertex_attributes={"rest": r, "normal": n})
-        r, n = attrs["rest"], attrs["normal"]
-    n = n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-    return v, f, r, n
+    v, f, attrs = triangles.subdivide(
+        vertices, faces, {"rest": rest, "normal": triangles.vertex_normals(vertices, faces)}, levels
+    )
+    n = attrs["normal"]
+    return v, f, attrs["rest"], n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def _arc_length(x: np.ndarray, curvature: float) -> np.ndarray:
