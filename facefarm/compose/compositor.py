@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
-from facefarm.compose import cavity, eyes, skin, skin_detail, teeth
+from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
@@ -102,7 +102,15 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     normals = _landmark_normals(head, verts, surface, len(dense)) @ posed.rotation.T
-    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70, normals=normals)
+    sparse = to_world(lm)
+    outline = sparse.copy()  # the annotators' convention: the jaw on the outline of this view
+    skin_mesh = next(m for m in meshes if m.name == "skin")
+    outline[contour.JAW] = contour.on_outline(
+        skin_mesh.vertices, contour.paths_for(head, surface), sparse[contour.JAW], posed.rotation, camera
+    )
+    landmarks = Landmarks(
+        points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
+    )
 
     face = to_world(geo.face_centre)
     environment, lights = _lighting(sample, face)

@@ -54,7 +54,7 @@ def painted_eyeball(vertices: np.ndarray, faces: np.ndarray, rest: np.ndarray, c
     sv, sf, attrs = triangles.subdivide(v, faces, {"rest": rest}, LEVELS)
     out = sv - posed_centre
     normals = out / np.linalg.norm(out, axis=1, keepdims=True)
-    d = attrs["rest"] - np.asarray(centre, np.float64)
+    d: np.ndarray = attrs["rest"] - np.asarray(centre, np.float64)
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     angles = np.arccos(np.clip(d @ np.asarray(axis, np.float64), -1.0, 1.0))
     return posed_centre + radius * normals, sf, normals, eye_colors(angles, iris_rgb)
