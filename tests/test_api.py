@@ -455,3 +455,17 @@ def test_warp_refuses_a_singular_transform():
     s = _checker_sample(landmarks=np.zeros((70, 2)))
     with pytest.raises(ValueError, match="singular"):
         warp(s, np.zeros((2, 3)), 16)
+
+
+def test_load_reads_either_landmark_convention(rendered):
+    out, _ = rendered
+    xray, contour = facefarm.load(out), facefarm.load(out, landmarks="contour")
+    assert contour.landmarks == "contour" and contour.split("train").landmarks == "contour"
+    moved = 0
+    for a, b in zip(xray, contour):
+        np.testing.assert_array_equal(a.landmarks[17:], b.landmarks[17:])  # only the jaw follows the outline
+        np.testing.assert_array_equal(b.landmarks, b.record.landmarks_contour.uv)
+        moved += int(np.abs(a.landmarks[:17] - b.landmarks[:17]).max() > 0.5)
+    assert moved >= len(xray) // 2
+    with pytest.raises(ValueError, match="xray, contour"):
+        facefarm.load(out, landmarks="outline")

@@ -727,3 +727,42 @@ def test_a_mesh_lit_in_full_by_the_compositor_is_still_shadowed(renderer):
     lit = replace(ball, attributes={OCCLUSION_ATTRIBUTE: np.ones(len(ball.vertices), np.float32)})
     marked = renderer.render(replace(sc, meshes=(lit, *sc.meshes[1:])))
     assert np.abs(marked.rgb.astype(int) - plain.rgb).max() <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# lash cards: cut into strands by their strand coordinate and coverage
+
+
+def lash_card_scene(cover: float, strands: float) -> Scene:
+    """A white backdrop plane, with a dark lash card in front of it whose strand coordinate runs
+    0..``strands`` across the image and whose coverage is ``cover`` everywhere (None: no card)."""
+    back = mesh("back", trimesh.creation.box((0.3, 0.3, 0.01)), CLASS_IDS["SKIN"], color=(0.9, 0.9, 0.9))
+    card = trimesh.creation.box((0.08, 0.08, 0.002))
+    card.apply_translation((0.0, 0.0, 0.05))
+    v = np.asarray(card.vertices)
+    strand = (v[:, 0] - v[:, 0].min()) / np.ptp(v[:, 0]) * strands
+    lash = replace(
+        mesh("lash_r", card, CLASS_IDS["RIGHT_EYE"], kind="lash", color=(0.02, 0.015, 0.01), occludes_landmarks=False),
+        attributes={"lash_strand": strand.astype(np.float32), "lash_cover": np.full(len(v), cover, np.float32)},
+    )
+    light = Light(kind="directional", color=(1.0, 1.0, 1.0), intensity=3.0, pose=np.eye(4))  # along -z
+    return scene([back, lash] if cover is not None else [back], lights=[light])
+
+
+def test_lash_cards_are_cut_into_strands_by_their_coverage(renderer):
+    bare = renderer.render(lash_card_scene(None, 12.0))
+    none = renderer.render(lash_card_scene(0.0, 12.0))
+    full = renderer.render(lash_card_scene(1.0, 12.0))
+    half = renderer.render(lash_card_scene(0.3, 12.0))
+    inside = full.segmentation == CLASS_IDS["RIGHT_EYE"]  # the card's pixels (labels keep the card)
+    assert np.count_nonzero(inside) >= 300 and np.array_equal(inside, none.segmentation == CLASS_IDS["RIGHT_EYE"])
+    lum = {
+        k: r.rgb.astype(float).mean(axis=2) for k, r in (("bare", bare), ("none", none), ("full", full), ("half", half))
+    }
+    # no coverage: the card is not drawn at all; full coverage: dark, solid; partial: strands
+    # with the backdrop between them, darker and lighter columns across the strand coordinate
+    assert np.abs(lum["none"] - lum["bare"]).max() <= 1.0
+    assert lum["full"][inside].mean() < 0.6 * lum["bare"][inside].mean()
+    columns = np.array([lum["half"][:, j][inside[:, j]].mean() for j in range(inside.shape[1]) if inside[:, j].any()])
+    assert lum["full"][inside].mean() < columns.mean() < lum["bare"][inside].mean()
+    assert columns.max() - columns.min() > 0.3 * (lum["bare"][inside].mean() - lum["full"][inside].mean())

@@ -52,6 +52,9 @@ class CheckResult:
     nme: np.ndarray  # per detected sample, all 68 points
     nme_inner: np.ndarray  # per detected sample, points 17..67 (no jaw contour)
     yaw: np.ndarray  # |yaw| of each sample
+    nme_contour: np.ndarray  # per detected sample, all 68 points in the annotators' convention
+    nme_jaw: np.ndarray  # per detected sample, jaw 0..16: x-ray points
+    nme_jaw_contour: np.ndarray  # per detected sample, jaw 0..16: on the outline
 
     @property
     def hit_rate(self) -> float:
@@ -72,6 +75,7 @@ def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = 
     renderer = SampleRenderer(load_catalog(catalog_path), backend="pyrender")
     dl = Dlib68()
     nmes, inner, yaws, detected, total = [], [], [], 0, 0
+    contour, jaw, jaw_contour = [], [], []
     i = 0
     while total < n and i < 20 * n:
         record, files = renderer.render(seed, i, None)
@@ -87,10 +91,16 @@ def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = 
             continue
         detected += 1
         ours = np.asarray(record["landmarks"]["uv"])[:68]
+        outline = np.asarray(record.get("landmarks_contour", record["landmarks"])["uv"])[:68]
         nmes.append(nme(ours, pts))
         inner.append(nme(ours, pts, slice(17, 68)))
+        contour.append(nme(outline, pts))
+        jaw.append(nme(ours, pts, slice(0, 17)))
+        jaw_contour.append(nme(outline, pts, slice(0, 17)))
     renderer.close()
-    return CheckResult(total, detected, np.array(nmes), np.array(inner), np.array(yaws))
+    return CheckResult(
+        total, detected, np.array(nmes), np.array(inner), np.array(yaws), *map(np.array, (contour, jaw, jaw_contour))
+    )
 
 
 def main() -> None:
@@ -106,6 +116,10 @@ def main() -> None:
         print(
             f"NME vs dlib (68 pts): median {np.median(r.nme):.4f}, mean {r.nme.mean():.4f}; "
             f"inner 51 pts: median {np.median(r.nme_inner):.4f}"
+        )
+        print(
+            f"jaw (17 pts): x-ray median {np.median(r.nme_jaw):.4f}, contour median {np.median(r.nme_jaw_contour):.4f}; "
+            f"68 pts contour: median {np.median(r.nme_contour):.4f}, mean {r.nme_contour.mean():.4f}"
         )
 
 

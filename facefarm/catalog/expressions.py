@@ -78,13 +78,25 @@ def _both(name: str, w: float) -> dict[str, float]:
 
 _PRESETS: dict[str, dict[str, float]] = {
     "neutral": {},
-    "smile": {**_both("mouthSmile", 0.8), **_both("cheekSquint", 0.4), **_both("eyeSquint", 0.2)},
+    # smiles part the lips over the upper teeth (the template's mouthUpperUp alone lifts the lip
+    # little: mouthShrugUpper adds to it); the big one opens the jaw and shows the lower lip's
+    # inside, both raise the cheeks and narrow the eyes (Duchenne: AU6 + AU12, + AU25/26)
+    "smile": {
+        **_both("mouthSmile", 0.8),
+        "mouthShrugUpper": 0.3,
+        **_both("mouthUpperUp", 0.5),
+        "jawOpen": 0.08,
+        **_both("cheekSquint", 0.4),
+        **_both("eyeSquint", 0.2),
+    },
     "big_smile": {
-        **_both("mouthSmile", 1.0),
-        **_both("cheekSquint", 0.6),
-        **_both("eyeSquint", 0.35),
-        **_both("mouthUpperUp", 0.3),
-        "jawOpen": 0.3,
+        **_both("mouthSmile", 0.9),
+        "mouthShrugUpper": 0.5,
+        **_both("mouthUpperUp", 0.8),
+        **_both("mouthLowerDown", 0.3),
+        "jawOpen": 0.25,
+        **_both("cheekSquint", 0.5),
+        **_both("eyeSquint", 0.3),
     },
     "surprise": {
         "browInnerUp": 0.9,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
-from facefarm.compose import cavity, eyes, skin, skin_detail
+from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
@@ -92,7 +92,7 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     px_per_m = camera.K[0, 0] / sample.camera.distance_m
     surface = head.surface_for(px_per_m)
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
-    meshes = list(_head_meshes(sample, head, surface, rest, verts, to_world, geo, lm))
+    meshes = list(_head_meshes(sample, head, surface, rest, verts, posed, geo, lm))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
@@ -102,7 +102,15 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     normals = _landmark_normals(head, verts, surface, len(dense)) @ posed.rotation.T
-    landmarks = Landmarks(points=to_world(np.vstack([lm, dense])), names=names, n_sparse=70, normals=normals)
+    sparse = to_world(lm)
+    outline = sparse.copy()  # the annotators' convention: the jaw on the outline of this view
+    skin_mesh = next(m for m in meshes if m.name == "skin")
+    outline[contour.JAW] = contour.on_outline(
+        skin_mesh.vertices, contour.paths_for(head, surface), sparse[contour.JAW], posed.rotation, camera
+    )
+    landmarks = Landmarks(
+        points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
+    )
 
     face = to_world(geo.face_centre)
     environment, lights = _lighting(sample, face)
@@ -149,22 +157,25 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
+def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, landmarks):
     """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
-    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame).
+    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame);
+    ``posed`` places the head frame in the world.
 
     Colours are computed on the coarse mesh and carried, with the positions, through the same
     operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`).
     """
     cap = _hair_cap(sample, head)
     colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
-    eye_colours = _eye_vertex_colors(sample, head, rest)
+    iris = skin.iris_linear_rgb(sample)
+    eye_centres, eye_axes = head.eye_centres(rest), head.eye_axes(rest)
     in_cap = np.zeros((len(rest), 1))
     if cap is not None:
         in_cap[cap] = 1.0
-    # one sparse product for all four: positions, skin and eye colours, and the painted cap
-    fine = surface.vertices(np.hstack([verts, colours, eye_colours, in_cap]))
-    fine_verts, fine_colours, fine_eye, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
+    # one sparse product for all four: positions posed and at rest, skin colours, and the
+    # painted cap
+    fine = surface.vertices(np.hstack([verts, rest, colours, in_cap]))
+    fine_verts, fine_rest, fine_colours, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
     mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
@@ -173,31 +184,41 @@ def _head_meshes(sample, head, surface, rest, verts, to_world, geo, landmarks):
         if len(faces) == 0:
             continue
         material = skin.material_for(part, sample)
+        part_verts = fine_verts[vidx]
+        normals = None  # the back-end's from the faces
+        face_class = surface.face_class[sel].copy()
         vc = None
         if material.kind == "skin":
             vc = fine_colours[vidx]
         elif material.kind == "eye":
-            vc = fine_eye[vidx]
-        face_class = surface.face_class[sel].copy()
+            e = 0 if part == "eye_r" else 1
+            part_verts, faces, normals, vc = eyes.painted_eyeball(
+                part_verts, faces, fine_rest[vidx], eye_centres[e], eye_axes[e], iris
+            )
+            face_class = np.repeat(face_class, 4**eyes.LEVELS)
+        elif material.kind == "teeth":
+            part_verts, faces, part_rest, normals = teeth.subdivide(part_verts, faces, fine_rest[vidx])
+            face_class = np.repeat(face_class, 4**teeth.LEVELS)
+            vc = teeth.tooth_albedo(part_rest, upper=part.endswith("upper"), age_years=sample.age_years)
         if part == "skin" and cap is not None:
             face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
         attributes = detail.for_part(material.kind, vidx)
         mouth_faces = faces if material.kind in ("teeth", "tongue") else faces[face_class == mouth_class]
         if len(mouth_faces):
             inside = np.unique(mouth_faces)
-            part_verts = fine_verts[vidx]
-            light = np.ones(len(vidx), np.float32)
+            light = np.ones(len(part_verts), np.float32)
             # light reaching into the mouth, for a back-end without shadows (head frame: the face looks along +z)
             light[inside] = cavity.mouth_light(
                 part_verts[inside],
-                vertex_normals(part_verts, mouth_faces)[inside],
+                (vertex_normals(part_verts, mouth_faces) if normals is None else normals)[inside],
                 landmarks,
                 np.array([0.0, 0.0, 1.0]),
             )
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,
-            vertices=to_world(fine_verts[vidx]).astype(np.float32),
+            vertices=posed.to_world(part_verts).astype(np.float32),
+            normals=None if normals is None else (normals @ posed.rotation.T).astype(np.float32),
             faces=faces,
             face_class=face_class.astype(np.uint8),
             material=material,
@@ -233,20 +254,6 @@ def _cap_faces(faces: np.ndarray, face_class: np.ndarray, fine_cap: np.ndarray) 
     that are mostly hair cap, i.e. the painted cap fraction ``fine_cap`` (V_r,) averages over 0.5
     at their corners: the label edge sits where the paint turns from skin to hair colour."""
     return (face_class == CLASS_IDS["SKIN"]) & (fine_cap[faces].mean(axis=1) > 0.5)
-
-
-def _eye_vertex_colors(sample, head, rest):
-    """Sclera / iris / pupil colours painted by the angle of each eyeball vertex from its gaze axis."""
-    col = np.zeros((head.n_vertices, 3))
-    iris = skin.iris_linear_rgb(sample)
-    centres, axes = head.eye_centres(rest), head.eye_axes(rest)
-    for e in (0, 1):
-        sl = head.eyes_slice(e)
-        d = rest[sl] - centres[e]
-        d /= np.linalg.norm(d, axis=1, keepdims=True)
-        angles = np.arccos(np.clip(d @ axes[e], -1.0, 1.0))
-        col[sl] = eyes.eye_colors(angles, iris)
-    return col
 
 
 def _camera(cam, face_offset: np.ndarray, target_world: np.ndarray) -> Camera:

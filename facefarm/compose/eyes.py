@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-IRIS_HALF_ANGLE = np.radians(33.0)  # iris diameter ~ 11.5 mm on a 12 mm-radius eye
-PUPIL_HALF_ANGLE = np.radians(11.0)
+from facefarm.geometry import triangles
+
+#: Midpoint subdivisions of the eyeballs before painting: the template's UV spheres have rings
+#: ~10 degrees apart, so a pupil 11 degrees round drew as a bar between two rings.
+LEVELS = 2
+IRIS_HALF_ANGLE = np.radians(30.0)  # iris diameter ~ 12 mm on a 12 mm-radius eye (visible 11.7 mm)
+PUPIL_HALF_ANGLE = np.radians(9.5)  # a 4 mm pupil, indoor light
 LIMBUS_WIDTH = np.radians(3.0)
 
 
@@ -34,3 +39,22 @@ def eye_colors(angles: np.ndarray, iris_rgb, sclera_rgb=(0.72, 0.68, 0.64), rng=
     col[limbus] *= 0.35
     col[angles < PUPIL_HALF_ANGLE] = (0.01, 0.01, 0.012)
     return np.clip(col, 0.0, 1.0)
+
+
+def painted_eyeball(vertices: np.ndarray, faces: np.ndarray, rest: np.ndarray, centre, axis, iris_rgb):
+    """An eyeball subdivided (:data:`LEVELS`) onto its sphere and painted by angle from its axis.
+
+    vertices, rest : (n, 3) metres, head frame, posed (gaze included) and at rest; faces : (f, 3);
+    ``centre``, ``axis`` : the eyeball's centre and unit gaze axis at rest. Returns (vertices
+    (m, 3), faces (f * 4**LEVELS, 3), normals (m, 3), colours (m, 3) linear RGB).
+    """
+    v = np.asarray(vertices, np.float64)
+    posed_centre = v.mean(axis=0)  # the template's eyeball rings are symmetric about the centre
+    radius = float(np.linalg.norm(v - posed_centre, axis=1).mean())
+    sv, sf, attrs = triangles.subdivide(v, faces, {"rest": rest}, LEVELS)
+    out = sv - posed_centre
+    normals = out / np.linalg.norm(out, axis=1, keepdims=True)
+    d: np.ndarray = attrs["rest"] - np.asarray(centre, np.float64)
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    angles = np.arccos(np.clip(d @ np.asarray(axis, np.float64), -1.0, 1.0))
+    return posed_centre + radius * normals, sf, normals, eye_colors(angles, iris_rgb)

@@ -180,8 +180,9 @@ def material_for(part: str, sample) -> Material:
         )
         return Material(name=part, kind="lash", base_color=col, roughness=0.6)
     if part.startswith("teeth"):
+        # white: the albedo of each tooth and of the gums is in the vertex colours (compose.teeth)
         return Material(
-            name=part, kind="teeth", base_color=(0.62, 0.58, 0.50), roughness=0.25, specular=0.6, subsurface=0.1
+            name=part, kind="teeth", base_color=(1.0, 1.0, 1.0), roughness=0.25, specular=0.6, subsurface=0.1
         )
     if part == "tongue":
         return Material(name=part, kind="tongue", base_color=(0.45, 0.12, 0.12), roughness=0.35, subsurface=0.3)

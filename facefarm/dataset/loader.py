@@ -98,6 +98,10 @@ class Sample:
         return f"Sample({sid}, {w}x{h}, {int(self.visible.sum())}/{N_LANDMARKS} landmarks visible)"
 
 
+#: Landmark conventions a dataset can be read in (:func:`load`).
+LANDMARK_CONVENTIONS = ("xray", "contour")
+
+
 class Dataset(Sequence):
     """A rendered dataset (or a split of one): ``len(ds)``, ``ds[i]`` -> :class:`Sample`, iteration.
 
@@ -105,10 +109,22 @@ class Dataset(Sequence):
     ``verify=True`` hashes every file read against the record's sha256 (:class:`VerificationError`).
     """
 
-    def __init__(self, source: SourceDataset, rows: Sequence[dict], *, verify: bool = False, name: str | None = None):
+    def __init__(
+        self,
+        source: SourceDataset,
+        rows: Sequence[dict],
+        *,
+        verify: bool = False,
+        name: str | None = None,
+        landmarks: str = "xray",
+    ):
+        if landmarks not in LANDMARK_CONVENTIONS:
+            raise ValueError(f"landmarks={landmarks!r}: choose one of {', '.join(LANDMARK_CONVENTIONS)}")
         self._source = source
         self._rows = tuple(rows)
         self.verify = verify
+        #: which landmark convention ``Sample.landmarks`` / ``visible`` carry (see :func:`load`)
+        self.landmarks = landmarks
         #: the split this dataset is ("train", "val", "test"), or None for the whole dataset
         self.name = name
 
@@ -162,7 +178,7 @@ class Dataset(Sequence):
         return f"Dataset({self.root!r},{part} {len(self)} samples, {len(self.identities)} identities)"
 
     def _view(self, rows: Sequence[dict], name: str | None) -> Dataset:
-        return Dataset(self._source, rows, verify=self.verify, name=name)
+        return Dataset(self._source, rows, verify=self.verify, name=name, landmarks=self.landmarks)
 
     # -- splits -------------------------------------------------------------------------------------
     def split(self, name: str, fractions: Sequence[float] | str = DEFAULT_FRACTIONS, salt: str = "") -> Dataset:
@@ -215,6 +231,13 @@ class Dataset(Sequence):
                     f"{np.dtype(dtype)} {shape}"
                 )
         lm = record.landmarks
+        if self.landmarks == "contour":
+            if record.landmarks_contour is None:
+                raise ValueError(
+                    f"{self.root}/{row['files']['labels']}: no `landmarks_contour` (written before facefarm 0.5); "
+                    "re-render the dataset, or load it with landmarks='xray'"
+                )
+            lm = record.landmarks_contour
         return Sample(
             image=image,
             segmentation=seg,
@@ -273,8 +296,13 @@ class Dataset(Sequence):
         )
 
 
-def load(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
+def load(path: str | os.PathLike, *, verify: bool = False, landmarks: str = "xray") -> Dataset:
     """Open a finished dataset (the folder, or fsspec URL, that ``facefarm render -o`` wrote).
+
+    ``landmarks``: which convention a sample's ``landmarks`` and ``visible`` follow: ``"xray"``
+    (each point anchored on the head's surface, projected whether seen or not; the record's
+    ``landmarks``) or ``"contour"`` (as people annotate photos, 300-W / WFLW: the jaw on the
+    face's visible outline in that view; the record's ``landmarks_contour``).
 
     Reads ``dataset.json`` and ``manifest.jsonl`` now and sample files on access. ``verify=True``
     checks the manifest against dataset.json's ``manifest_sha256`` now, and every image, segmentation
@@ -293,7 +321,7 @@ def load(path: str | os.PathLike, *, verify: bool = False) -> Dataset:
         got = hashlib.sha256(source.read("manifest.jsonl")).hexdigest()
         if got != want:
             raise VerificationError(f"{path}/manifest.jsonl: sha256 {got} is not dataset.json's {want}")
-    return Dataset(source, source.records, verify=verify)
+    return Dataset(source, source.records, verify=verify, landmarks=landmarks)
 
 
 # -- adapters ----------------------------------------------------------------------------------------

@@ -69,3 +69,23 @@ def closest_on_triangles(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndar
     bary = np.where(((d1 <= 0) & (d2 <= 0))[..., None], np.stack([one, zero, zero], -1), bary)
     q = bary[..., 0:1] * a + bary[..., 1:2] * b + bary[..., 2:3] * c
     return q, bary
+
+
+def subdivide(
+    vertices: np.ndarray, faces: np.ndarray, attributes: dict[str, np.ndarray], levels: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Split every triangle in four at its edge midpoints, ``levels`` times (flat: the new
+    vertices lie in the old triangles).
+
+    vertices : (n, 3) float; faces : (f, 3) int; attributes : name -> (n, k) per-vertex values,
+    interpolated linearly (normals come back unnormalised). Returns (vertices (m, 3), faces
+    (f * 4**levels, 3), attributes (m, k)); face ``i`` becomes faces ``i * 4**levels`` to
+    ``(i + 1) * 4**levels - 1``.
+    """
+    from trimesh import remesh
+
+    v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
+    attrs = {k: np.asarray(a, np.float64) for k, a in attributes.items()}
+    for _ in range(levels):
+        v, f, attrs = remesh.subdivide(v, f, vertex_attributes=attrs)
+    return v, f, attrs

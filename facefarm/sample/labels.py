@@ -238,6 +238,8 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
     K : (3, 3) intrinsics; world_to_camera : (4, 4); image_size : (width, height)
     bbox_face_seg : [x0, y0, x1, y1] of the visible face-class pixels (None if none)
     bbox_landmarks : [min u, min v, max u, max v] of the sparse points (x-ray, unclipped)
+    contour : the sparse points in the annotators' convention (uv, xyz_camera, visible,
+        in_frame: the jaw on the face's outline in this view), or None when the scene has none
     """
     cam = scene.camera
     pts = np.asarray(scene.landmarks.points, np.float64).reshape(-1, 3)
@@ -251,6 +253,9 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
     visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap)
     n_sparse = int(scene.landmarks.n_sparse)
     sparse = uv[:n_sparse]
+    contour = None
+    if scene.landmarks.contour is not None and n_sparse == N_LANDMARKS:
+        contour = _contour_labels(scene, result, own[:n_sparse], own_gap[:n_sparse], depth_tolerance_m)
     return {
         "uv": uv,
         "xyz_camera": xyz,
@@ -264,7 +269,29 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
         "image_size": (int(cam.width), int(cam.height)),
         "bbox_face_seg": segmentation_box(result.segmentation),
         "bbox_landmarks": (np.concatenate([sparse.min(axis=0), sparse.max(axis=0)]) if n_sparse else None),
+        "contour": contour,
     }
+
+
+def _contour_labels(scene: Scene, result: RenderResult, own: np.ndarray, own_gap: np.ndarray, tolerance: float):
+    """The sparse points in the annotators' convention (``Landmarks.contour``): uv, xyz_camera,
+    visible, in_frame. Jaw points lie on the outline, where the head turns edge-on by
+    construction: the jaw's own classes count as their surface whatever the facing; every
+    other point is tested as its x-ray self."""
+    cam = scene.camera
+    xyz = cam.to_camera(np.asarray(scene.landmarks.contour, np.float64).reshape(-1, 3))
+    z = xyz[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv = (xyz @ cam.K.T)[:, :2] / z[:, None]
+    in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
+    a, b = landmark_layout()["groups"]["jaw"]
+    own, own_gap = own.copy(), own_gap.copy()
+    own[a : b + 1] = False
+    own[a : b + 1, sorted(GROUP_CLASSES["jaw"])] = True
+    own_gap[a : b + 1] = np.inf
+    occ = result.occluder_depth if result.occluder_depth is not None else result.depth
+    visible = in_frame & visibility(uv, z, occ, tolerance, result.segmentation, own, own_gap)
+    return {"uv": uv, "xyz_camera": xyz, "visible": visible, "in_frame": in_frame}
 
 
 def to_jsonable(value):

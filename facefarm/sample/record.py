@@ -208,6 +208,14 @@ class _Record(_Strict):
     camera: Camera
     head_pose: HeadPose
     landmarks: Landmarks
+    landmarks_contour: Landmarks = Field(
+        None,
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="The same 70 points as people annotate photos (the 300-W / WFLW convention): the jaw "
+        "(0-16) on the face's visible outline in this view, found by marching each jaw point across the "
+        "cheek to where the head turns edge-on; every other point as in `landmarks`. Absent in records "
+        "written before facefarm 0.5.",
+    )
     face_bbox: BBox | None = Field(
         description="Pixel-edge box (x1, y1 exclusive) of the visible face-class pixels of the segmentation "
         "(skin, nose, eyes, brows, mouth, lips, beard); `landmarks_bbox` when none is visible."

@@ -57,6 +57,15 @@ def _jsonable_pose(pose: dict) -> dict:
     }
 
 
+def _points(points: dict) -> dict:
+    return {
+        "uv": _r(points["uv"]),
+        "visible": np.asarray(points["visible"], bool).tolist(),
+        "in_frame": np.asarray(points["in_frame"], bool).tolist(),
+        "xyz_camera": _r(points["xyz_camera"], 6),
+    }
+
+
 def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
     """The JSON label record of one sample (see README, "Output format")."""
     n = scene.landmarks.n_sparse
@@ -84,6 +93,7 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
             "in_frame": inf[:n].tolist(),
             "xyz_camera": _r(xyz[:n], 6),
         },
+        **({} if labels.get("contour") is None else {"landmarks_contour": _points(labels["contour"])}),
         "dense": {
             "uv": _r(uv[n:]),
             "visible": vis[n:].tolist(),

@@ -209,12 +209,16 @@ class Landmarks:
     normals : (k, 3) float64 unit outward normals of the smooth head surface at the points
         (world frame), or None; labels use them to tell a point the head itself hides (its
         surface turned away from the camera) from one whose own surface its pixel sees
+    contour : (n_sparse, 3) float64 metres, world frame, or None: the sparse points in the
+        annotators' convention for this view (the jaw on the face's visible outline; every
+        other point as in ``points``)
     """
 
     points: np.ndarray
     names: tuple[str, ...]
     n_sparse: int = 70
     normals: np.ndarray | None = None
+    contour: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -51,12 +51,20 @@ def _packed_class(pyrender):
             self._vaid = GL.glGenVertexArrays(1)
             GL.glBindVertexArray(self._vaid)
 
-            # attribute order and slots as pyrender's: position, normal, tangent, uv0, uv1, colour
-            parts = [
-                a
-                for a in (self.positions, self.normals, self.tangents, self.texcoord_0, self.texcoord_1, self.color_0)
-                if a is not None
-            ]
+            # attribute order and slots as pyrender's defines number them: position, normal,
+            # tangent, uv0, uv1, colour, joints, weights (pyrender itself never uploads the last
+            # two; our lash shader reads weights_0)
+            attributes = (
+                self.positions,
+                self.normals,
+                self.tangents,
+                self.texcoord_0,
+                self.texcoord_1,
+                self.color_0,
+                self.joints_0,
+                self.weights_0,
+            )
+            parts = [np.asarray(a, np.float32) for a in attributes if a is not None]
             sizes = [a.shape[1] for a in parts]
             data = np.empty((len(self.positions), sum(sizes)), np.float32)
             offset = 0

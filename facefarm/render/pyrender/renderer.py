@@ -58,7 +58,16 @@ from facefarm.render.pyrender.shaders import (
 from facefarm.render.pyrender.view import LOG2_MAX, LOG2_MIN, view_lut
 from facefarm.scene.env_lighting import EnvLighting, environment_lighting
 from facefarm.scene.environment import rotation_y
-from facefarm.scene.model import OCCLUSION_ATTRIBUTE, Environment, Light, Material, RenderResult, Scene
+from facefarm.scene.model import (
+    LASH_COVER_ATTRIBUTE,
+    LASH_STRAND_ATTRIBUTE,
+    OCCLUSION_ATTRIBUTE,
+    Environment,
+    Light,
+    Material,
+    RenderResult,
+    Scene,
+)
 
 #: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
 _SPOT_OUTER = np.radians(22.5)
@@ -496,14 +505,15 @@ class _Built:
     casters: list  # (SEG primitive, leading indices that cast shadows)
 
 
-def _pyrender_material(pyrender, material: Material):
+def _pyrender_material(pyrender, material: Material, blend: bool = False):
+    """``blend``: drawn blended after the opaque meshes even at alpha 1 (the shader cuts it)."""
     alpha = float(np.clip(material.alpha, 0.0, 1.0))
     return pyrender.MetallicRoughnessMaterial(
         baseColorFactor=(*map(float, material.base_color), alpha),
         metallicFactor=float(material.metallic),
         roughnessFactor=float(material.roughness),
         doubleSided=geom.double_sided(material),
-        alphaMode="BLEND" if alpha < 1.0 else "OPAQUE",
+        alphaMode="BLEND" if alpha < 1.0 or blend else "OPAQUE",
     )
 
 
@@ -623,17 +633,23 @@ def _build(scene: Scene, pyrender) -> _Built:
             positions, normals, colors, indices = geom.flat_shaded(mesh.vertices, mesh.faces, colors)
         color_0 = None if colors is None else np.column_stack([colors, np.ones(len(colors), np.float32)])
         extra = _variant(mat, len(positions))
-        light = (mesh.attributes or {}).get(OCCLUSION_ATTRIBUTE)
+        attributes = mesh.attributes or {}
+        light = attributes.get(OCCLUSION_ATTRIBUTE)
         if light is not None and mesh.smooth:
             # how much light reaches these vertices (the inside of the mouth), in texcoord_0.x
             extra["texcoord_0"] = np.column_stack([light, np.zeros(len(light))]).astype(np.float32)
+        lash = mesh.smooth and LASH_STRAND_ATTRIBUTE in attributes and LASH_COVER_ATTRIBUTE in attributes
+        if lash:
+            # lash cards: strand coordinate and coverage in weights_0.xy, cut into strands per fragment
+            strand, cover = attributes[LASH_STRAND_ATTRIBUTE], attributes[LASH_COVER_ATTRIBUTE]
+            extra["weights_0"] = np.column_stack([strand, cover, np.zeros((len(strand), 2))]).astype(np.float32)
         prim = primitive(
             pyrender,
             positions=positions,
             normals=normals,
             indices=indices,
             color_0=color_0,
-            material=_pyrender_material(pyrender, mat),
+            material=_pyrender_material(pyrender, mat, blend=lash),
             mode=pyrender.constants.GLTF.TRIANGLES,
             **extra,
         )

@@ -34,6 +34,9 @@ Program variants, chosen through the vertex attributes pyrender turns into defin
   triangle get them per fragment; the attribute itself is unused;
 * a ``texcoord_0`` attribute (``TEXCOORD_0_LOC``): its x is the share of light that reaches
   the vertex (the inside of the mouth, :mod:`facefarm.compose.cavity`); the shading is scaled by it;
+* a ``weights_0`` attribute (``WEIGHTS_0_LOC``): lash cards; its x, y are the strand
+  coordinate and coverage (:mod:`facefarm.compose.skin_detail`), cut per fragment into
+  partly transparent strands (drawn blended, after the opaque meshes);
 * a ``tangent`` attribute (``TANGENT_LOC``): hair ribbons
   (:func:`facefarm.render.pyrender.geometry.ribbons`). Their light highlights are
   Kajiya-Kay cones around the strand tangent (``tangent.xyz``, root -> tip) with two
@@ -335,6 +338,10 @@ layout(location = COLOR_0_LOC) in vec4 color_0;
 #ifdef TEXCOORD_0_LOC
 layout(location = TEXCOORD_0_LOC) in vec2 texcoord_0;
 #endif
+#ifdef WEIGHTS_0_LOC
+layout(location = WEIGHTS_0_LOC) in vec4 weights_0;
+out vec2 lash;
+#endif
 layout(location = INST_M_LOC) in mat4 inst_m;
 
 uniform mat4 M;
@@ -489,6 +496,9 @@ void main()
     vec4 world = M * inst_m * vec4(position, 1.0);
     gl_Position = P * V * world;
     frag_position = world.xyz;
+#ifdef WEIGHTS_0_LOC
+    lash = weights_0.xy;
+#endif
 #ifdef NORMAL_LOC
     vec3 n = normalize(mat3(M * inst_m) * normal);
     frag_normal = n;
@@ -549,6 +559,21 @@ in vec3 color_front;
 in vec3 color_back;
 in float frag_alpha;
 out vec4 frag_color;
+#ifdef WEIGHTS_0_LOC
+in vec2 lash;
+
+// a lash card cut into strands, as the Cycles lash shader cuts it: a wave across the strand
+// coordinate l.x (each strand's phase jittered) passing the card's coverage l.y; where the
+// strands are finer than a pixel, their mean coverage (one evaluation per pixel would alias)
+float lash_coverage(vec2 l) {
+    float jitter = fract(sin(floor(l.x) * 12.9898) * 43758.5453);
+    float wave = cos(6.2831853 * (l.x + 0.25 * jitter));
+    float edge = 1.0 - 2.6 * l.y;
+    float sharp = clamp((wave - edge) / 0.15, 0.0, 1.0);
+    float mean = acos(clamp(edge, -1.0, 1.0)) / 3.14159265;
+    return mix(sharp, mean, clamp(2.0 * fwidth(l.x) - 0.5, 0.0, 1.0));
+}
+#endif
 
 float shadow_lookup(int k, vec3 t) {
     // one bilinear-compared tap, as per vertex: four cost ~15 ms a 256 px sample (lens fragments)
@@ -579,6 +604,9 @@ void main()
     color = display(color + spec / max(frag_alpha, 0.05));
   #endif
     frag_color = vec4(color, frag_alpha);
+  #ifdef WEIGHTS_0_LOC
+    frag_color.a *= lash_coverage(lash);
+  #endif
 #endif
 }
 """
