@@ -24,7 +24,6 @@ from torch import nn
 
 import facefarm
 from facefarm.dataset.augment import Op
-from facefarm.paths import CATALOGS
 
 POINTS = slice(0, 68)  # the 68 iBUG points (70 also has the two pupils)
 OUTER_EYE_CORNERS = (36, 45)
@@ -89,8 +88,17 @@ def main(argv: list[str] | None = None) -> dict:
     if args.data:
         ds = facefarm.load(args.data)
     else:
-        catalog = _catalog(args.catalog, args.resolution)
-        ds = facefarm.render(catalog, args.n, args.out, ray=args.ray, exports=False, datasheet=False, quiet=False)
+        resolution = {"render.resolution": [args.resolution, args.resolution]}  # as `--set` on the command line
+        ds = facefarm.render(
+            args.catalog,
+            args.n,
+            args.out,
+            overrides=resolution,
+            ray=args.ray,
+            exports=False,
+            datasheet=False,
+            quiet=False,
+        )
     train, val = ds.split("train"), ds.split("val")  # by identity: no face is in both
     if len(val) == 0:  # a tiny dataset may have no identity in val: evaluate on train (not a real NME)
         print(f"{ds}: no sample in the val split; evaluating on train")
@@ -148,15 +156,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"val NME {result['nme']:.4f} (untrained {nme_before:.4f}) after {step} steps, {result['seconds']:.0f} s")
     print(json.dumps(result))
     return result
-
-
-def _catalog(name: str, resolution: int) -> dict:
-    """The catalog (a path or a shipped catalog's name) as a dict, rendered at ``resolution`` pixels."""
-    path = name if name.endswith(".json") else CATALOGS / f"{name}.json"
-    with open(path, encoding="utf-8") as f:
-        catalog = json.load(f)
-    catalog.setdefault("render", {})["resolution"] = [resolution, resolution]
-    return catalog
 
 
 if __name__ == "__main__":
