@@ -38,6 +38,7 @@ from facefarm.dataset.source import (
     FACE_CLASS_NAMES,
     SourceDataset,
     face_mask,
+    image_extension,
     landmarks_uv,
     legacy_export,
     sample_key,
@@ -118,7 +119,7 @@ def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
         images.append(
             {
                 "id": image_id,
-                "file_name": f"{sample_key(r)}.png",
+                "file_name": f"{sample_key(r)}.{image_extension(r)}",
                 "width": int(r["width"]),
                 "height": int(r["height"]),
                 "sample_id": r["sample_id"],
@@ -159,7 +160,7 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
             if not records:
                 continue
             for r in records:
-                source.place(r, "image", tmp / split / f"{sample_key(r)}.png")
+                source.place(r, "image", tmp / split / f"{sample_key(r)}.{image_extension(r)}")
             name = f"annotations/face_keypoints_{split}.json"
             write_json(tmp / name, coco_dict(source, records, split))
             out[split] = dest / name

@@ -139,7 +139,7 @@ def _recorded_sample_files(store: Store, names: list[str]) -> set[str]:
             or (record.get("render") or {}).get("generator") != GENERATOR
         ):
             continue
-        own = writer.sample_names(sid)
+        own = writer.sample_names(sid, writer.image_format_of(str(record["files"].get("image", ""))))
         out.add(labels)
         out |= {name for kind, name in record["files"].items() if own.get(kind) == name}
     return out
