@@ -24,6 +24,7 @@ from facefarm.catalog import catalog_hash, check_catalog, load_catalog  # noqa: 
 from facefarm.catalog.overrides import overrides_from  # noqa: E402
 from facefarm.dataset.datasheet import check_files  # noqa: E402
 from facefarm.dataset.source import open_dataset  # noqa: E402
+from facefarm.dataset.splits import assign_split  # noqa: E402
 from facefarm.paths import CATALOGS  # noqa: E402
 from facefarm.sample.writer import encode_image, read_provenance  # noqa: E402
 
@@ -104,6 +105,9 @@ def test_the_record_names_the_real_file_and_labels_stay_png(rendered):
         assert sample.image.shape == (48, 48, 3) and sample.image.dtype == np.uint8
         assert np.abs(sample.image.astype(int) - _cv2_rgb(out / rec.files.image)).mean() < 1.0
         np.testing.assert_array_equal(sample.segmentation, cv2.imread(str(out / rec.files.segmentation), -1))
+        assert rec.split == assign_split(rec.identity_id) and rec.sample_id in {
+            r.sample_id for r in ds.split(rec.split)
+        }
     assert not list((out / "samples").glob("*[0-9].png"))  # no PNG image beside the JPEG / WebP
     assert ds.header["catalog"]["outputs"]["image_format"] == fmt
 

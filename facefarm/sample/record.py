@@ -253,10 +253,17 @@ class SampleRecord(_Record):
 
 
 class ManifestLine(_Record):
-    """One line of ``manifest.jsonl``: the sample's record without `dense`, plus `files.labels`."""
+    """One line of ``manifest.jsonl``: the sample's record without `dense`, plus `files.labels` and `split`."""
 
     render: ManifestRender
     files: ManifestFiles
+    split: Literal["train", "val", "test"] = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="The identity's split at the default fractions 0.8 / 0.1 / 0.1, by a hash of `identity_id` "
+        "(what `facefarm export` and `Dataset.split` use unless given other fractions); absent in manifests "
+        "written before facefarm 0.4.",
+    )
 
 
 def _schema(model: type[BaseModel], name: str) -> dict:
