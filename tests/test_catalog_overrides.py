@@ -58,6 +58,10 @@ def test_an_override_is_a_dotted_path_and_a_json_value_else_a_string(text, keys,
     assert o.keys == keys and o.value == value
 
 
+def test_a_value_nested_past_the_recursion_limit_is_a_string_not_a_crash():
+    assert parse_override("name=" + "[" * 5000).value == "[" * 5000
+
+
 @pytest.mark.parametrize("text", ["render.resolution", "=3", "render..resolution=3", ".a=1"])
 def test_a_malformed_override_says_how_to_write_one(text):
     with pytest.raises(ValueError, match="KEY.PATH=VALUE|dotted path"):

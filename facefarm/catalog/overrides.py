@@ -43,7 +43,7 @@ def parse_value(text: str) -> Any:
     """``text`` as JSON (``512``, ``[512,512]``, ``true``, ``"a"``), else the text itself as a string."""
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or absurdly nested): the schema then says what it wants
         return text
 
 

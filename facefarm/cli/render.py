@@ -116,7 +116,7 @@ def add_set_argument(parser) -> None:
         type=_override,
         action="append",
         default=[],
-        help="override a catalog field, e.g. --set render.resolution=[512,512] --set identity.age=30 "
+        help="override a catalog field, e.g. --set render.resolution=[512,512] --set age=30 "
         "(VALUE is JSON, else a string; checked like the catalog; it changes the catalog's hash)",
     )
 
