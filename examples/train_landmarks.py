@@ -3,11 +3,11 @@
 A starting point to copy: render (or load) a dataset with facefarm's Python API, crop each face with
 ``facefarm.crop``, batch it with ``Dataset.to_torch()`` and a DataLoader, train, evaluate.
 
-    python examples/train_landmarks.py --out out/landmarks -n 500     # renders 500 samples once (resumable)
-    python examples/train_landmarks.py --data out/quickstart          # a dataset `facefarm render` wrote
+    python examples/train_landmarks.py --out out/landmarks -n 500 --ray   # renders 500 samples once (resumable)
+    python examples/train_landmarks.py --data out/quickstart              # a dataset `facefarm render` wrote
 
-Needs PyTorch (``pip install torch``); runs on the CPU (a few minutes for 500 samples) or a GPU if
-there is one. NME: the mean distance between predicted and true landmarks over the 68 iBUG points,
+Needs PyTorch (``pip install torch``); trains on a GPU if there is one, else in a few minutes on the CPU
+(rendering takes about a second a sample on one core; ``--ray`` renders on every core). NME: the mean distance between predicted and true landmarks over the 68 iBUG points,
 divided by the distance between the outer eye corners (points 36 and 45), as in 300-W.
 """
 
@@ -31,7 +31,7 @@ AUGMENT = facefarm.Augment(affine=Op(0.5, strength=0.5), colour=Op(0.5), blur=Op
 
 
 def to_item(sample: facefarm.Sample, size: int, augment: bool) -> dict:
-    """A sample as a training item: an aligned ``size`` px crop and its landmarks in crop pixels."""
+    """A sample as a training item: an aligned ``size`` px crop and its landmarks as fractions of the crop."""
     s = facefarm.crop(sample, size, scale=1.25)
     if augment:  # label-correct: the landmarks move with the pixels; seeded per item by torch's generator
         s = facefarm.augment(s, int(torch.randint(2**62, ())), AUGMENT)
