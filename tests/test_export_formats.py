@@ -187,6 +187,27 @@ def _evaluate(coco, shift_px: float) -> np.ndarray:
     return ev.stats
 
 
+def test_coco_face_parts_give_every_class_mask_back_exactly(dataset, exports):
+    root, records = dataset
+    seen = 0
+    for split, path in exports["coco"].items():
+        coco = _coco(Path(path).parent / f"face_parts_{split}.json")
+        names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
+        ids = [a["id"] for a in coco.dataset["annotations"]]
+        assert len(ids) == len(set(ids)) and min(ids) >= 1
+        assert names == {i: n.lower() for n, i in CLASS_IDS.items() if n not in ("BACKGROUND", "IGNORE")}
+        for img in coco.loadImgs(coco.getImgIds()):
+            seg = _seg(root, records[img["sample_id"]])
+            anns = coco.loadAnns(coco.getAnnIds(imgIds=img["id"]))
+            assert sorted(a["category_id"] for a in anns) == sorted(set(np.unique(seg).tolist()) - {0, 255})
+            for ann in anns:  # each RLE decodes to exactly its class's pixels
+                np.testing.assert_array_equal(coco.annToMask(ann).astype(bool), seg == ann["category_id"])
+                assert ann["area"] == (seg == ann["category_id"]).sum() and ann["iscrowd"] == 0
+            assert (Path(path).parent.parent / split / img["file_name"]).is_file()
+            seen += 1
+    assert seen == len(records)
+
+
 def test_cocoeval_of_ground_truth_against_itself_gives_ap_one(exports):
     coco = _coco(exports["coco"]["train"])
     assert len(coco.getAnnIds()) > 0
@@ -317,6 +338,8 @@ def test_cli_export_writes_the_chosen_formats_and_rejects_bad_input(dataset, tmp
     assert sorted(p.name for p in (dest / "coco" / "annotations").iterdir()) == [
         "face_keypoints_train.json",
         "face_keypoints_val.json",
+        "face_parts_train.json",
+        "face_parts_val.json",
     ]
     capsys.readouterr()
     assert cli_main(["export", str(root), "-f", "parquet"]) == 1

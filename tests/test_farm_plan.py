@@ -9,6 +9,7 @@ import pytest
 from facefarm.catalog import catalog_hash, load_catalog, resolve
 from facefarm.catalog.vocabulary import sample_id
 from facefarm.cli.render import depends_on_n, plan_problem
+from facefarm.dataset.splits import DEFAULT_FRACTIONS, assign_split, split_records
 from facefarm.farm import job as jobs
 from facefarm.farm.plan import Job, ResourceError, default_shard_size, fit_workers, plan_shards, worker_resources
 from facefarm.sample import writer
@@ -207,6 +208,21 @@ def test_assemble_orders_by_index_and_reads_committed_samples(tmp_path):
     assert len(header["runs"]) == 1 and header["runs"][0]["rendered"] == 2
     # a second assemble keeps the run history
     assert len(jobs.assemble(store, job, jobs.RunSummary(), {})["runs"]) == 2
+
+
+def test_each_manifest_line_names_its_identity_split_as_exports_assign_it(tmp_path):
+    store = open_store(tmp_path)
+    job = make_job()
+    jobs.claim_output(store, job)
+    identities = [f"person-{k}" for k in range(6)]
+    for i, identity in enumerate(identities):
+        rec = dict(_fake_commit(store, job, i), identity_id=identity)
+        store.put(writer.sample_names(rec["sample_id"])["labels"], json.dumps(rec).encode())
+    jobs.assemble(store, job, jobs.RunSummary())
+    lines = [json.loads(x) for x in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    assert [x["split"] for x in lines] == [assign_split(x) for x in identities]
+    by_split = split_records(lines, DEFAULT_FRACTIONS)  # the assignment `facefarm export` makes
+    assert all(x["split"] == name for name, part in by_split.items() for x in part)
 
 
 def test_n_may_grow_unless_samples_depend_on_it(tmp_path):

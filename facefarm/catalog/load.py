@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from facefarm.catalog.checks import asset_problems, cross_field_problems
+from facefarm.catalog.overrides import Override, apply_overrides, blame
 from facefarm.catalog.problems import CatalogError, Problem, json_path, problems_from_validation_error
 from facefarm.catalog.spec import Catalog
 
@@ -102,10 +104,14 @@ def parse_json(text: str) -> tuple[Any, list[Problem]]:
     return data, []
 
 
-def check_catalog(source: str | Path | dict) -> tuple[Catalog | None, list[Problem]]:
+def check_catalog(
+    source: str | Path | dict, overrides: Sequence[Override] = ()
+) -> tuple[Catalog | None, list[Problem]]:
     """Validate a catalog from a path, a ``dict``, and report every problem.
 
-    Returns ``(catalog, [])`` or ``(None, problems)``; never raises for bad input.
+    ``overrides`` (:mod:`facefarm.catalog.overrides`) replace values of the spec's JSON before it is
+    validated; a problem they cause names them. Returns ``(catalog, [])`` or ``(None, problems)``;
+    never raises for bad input.
     """
     base_dir = None
     if isinstance(source, dict):
@@ -122,12 +128,16 @@ def check_catalog(source: str | Path | dict) -> tuple[Catalog | None, list[Probl
         base_dir = path.resolve().parent
     if not isinstance(data, dict):
         return None, [Problem("$", f"a catalog is a JSON object {{...}}, not {type(data).__name__}")]
+    if overrides:
+        data, problems = apply_overrides(data, overrides)
+        if problems:
+            return None, problems
     context = {"base_dir": base_dir, "defer_cross_checks": True}
     try:
         cat = Catalog.model_validate(data, context=context)
     except ValidationError as e:
-        return None, problems_from_validation_error(e, data, Catalog)
-    problems = cross_field_problems(cat)
+        return None, blame(problems_from_validation_error(e, data, Catalog), overrides)
+    problems = blame(cross_field_problems(cat), overrides)
     return (None, problems) if problems else (cat, [])
 
 

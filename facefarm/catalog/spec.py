@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_serializer, model_validator
 
 from facefarm.catalog.checks import cross_field_problems
 from facefarm.catalog.distributions import ColorChoice, Frozen, choice_dist, number_dist
@@ -443,9 +443,33 @@ LabelName = Literal["rgb", "segmentation", "depth", "landmarks70", "dense_landma
 FormatName = Literal["coco", "hf", "webdataset", "facesynthetics"]
 
 
+ImageFormat = Literal["png", "jpeg", "webp"]
+#: The image encoding a catalog gets when it names none (left out of its canonical JSON, see OutputsSpec).
+DEFAULT_IMAGE_FORMAT: ImageFormat = "png"
+DEFAULT_IMAGE_QUALITY = 90
+
+
 class OutputsSpec(Frozen):
     labels: list[LabelName] = Field(default=["rgb", "segmentation", "depth", "landmarks70"], min_length=1)
     formats: list[FormatName] = Field(default=["facesynthetics"], min_length=1)
+    image_format: ImageFormat = Field(
+        DEFAULT_IMAGE_FORMAT,
+        description="Encoding of the RGB image: png (lossless), jpeg or webp (lossy, at image_quality). "
+        "Segmentation and depth are always PNG (exact class ids and uint16 depth).",
+    )
+    image_quality: int = Field(
+        DEFAULT_IMAGE_QUALITY, ge=1, le=100, description="JPEG / WebP quality, 1..100 (not used for png)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # a PNG catalog dumps without the encoding fields, so catalogs written before they existed keep
+        # their canonical JSON, hash and therefore their samples; a JPEG or WebP one is another catalog
+        data = handler(self)
+        if self.image_format == DEFAULT_IMAGE_FORMAT:
+            data.pop("image_format", None)
+            data.pop("image_quality", None)
+        return data
 
     @field_validator("labels", "formats")
     @classmethod

@@ -13,15 +13,21 @@ import contextlib
 import io
 import os
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from facefarm.catalog import Catalog, CatalogError, ResolvedSample
 from facefarm.catalog import resolve as resolve_sample
+from facefarm.catalog.overrides import Override, overrides_from
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.cli import render as render_cli
 from facefarm.cli.main import build_parser
 from facefarm.dataset.loader import Dataset, load
 from facefarm.paths import CATALOGS
+
+#: Catalog overrides as the API takes them: ``{"render.resolution": [128, 128]}``, or ``--set`` strings.
+Overrides = Mapping[str, Any] | Iterable[str | Override] | None
 
 
 class RenderError(RuntimeError):
@@ -57,23 +63,27 @@ def _label(source) -> str:
     return source if isinstance(source, str) else "catalog"
 
 
-def catalog_for(catalog) -> Catalog:
-    """The validated catalog (asset ids included, as ``facefarm render`` checks them); raises CatalogError."""
+def catalog_for(catalog, overrides: Overrides = None) -> Catalog:
+    """The validated catalog (asset ids included, as ``facefarm render`` checks them), ``overrides``
+    applied (see :func:`render`); raises CatalogError."""
     source = _catalog_source(catalog)
-    cat, problems = render_cli.load_checked(source)
+    cat, problems = render_cli.load_checked(source, overrides=overrides_from(overrides))
     if problems:
         raise CatalogError(problems, _label(source))
     return cat
 
 
-def resolve(catalog, seed: int = 0, index: int = 0, n: int | None = None) -> ResolvedSample:
+def resolve(
+    catalog, seed: int = 0, index: int = 0, n: int | None = None, *, overrides: Overrides = None
+) -> ResolvedSample:
     """Every attribute value of sample ``index`` of the dataset (``catalog``, ``seed``), as rendering draws them.
 
     Pure and fast (no rendering): ``facefarm.resolve("default", 0, 7).head_pose.yaw_deg``. ``n`` (the
     dataset size) matters only for catalogs with strata or quotas; it defaults to the catalog's ``size``.
-    Raises CatalogError for a bad catalog, ResolveError for bad arguments or impossible rules.
+    ``overrides`` as for :func:`render`. Raises CatalogError for a bad catalog, ResolveError for bad
+    arguments or impossible rules.
     """
-    return resolve_sample(catalog_for(catalog), seed, index, n)
+    return resolve_sample(catalog_for(catalog, overrides), seed, index, n)
 
 
 class _Tee(io.TextIOBase):
@@ -111,6 +121,7 @@ def render(
     exports: bool = True,
     datasheet: bool = True,
     quiet: bool = True,
+    overrides: Overrides = None,
 ) -> Dataset:
     """Render ``n`` samples of ``catalog`` into ``out`` exactly as ``facefarm render`` does; returns the dataset.
 
@@ -118,13 +129,16 @@ def render(
     Resumable: run it again and only missing samples are rendered. ``ray=False`` (the default here)
     renders in this process (``--no-ray``); ``ray=True`` starts a private local Ray (``workers``) or joins
     ``address``, like the command line. ``quiet=False`` shows the progress bar and messages.
+    ``overrides`` set catalog fields by dotted path, as ``--set`` does: ``{"render.resolution": [128, 128]}``
+    or ``["render.resolution=[128,128]"]``; the overridden catalog is validated and hashed as a whole.
 
     Raises CatalogError (bad catalog), ValueError (bad n / seed / retries, quotas impossible for this n),
     RenderError (the run stopped, e.g. ``out`` holds another job: pass ``overwrite=True``; or samples
     failed: ``.failed``), KeyboardInterrupt (interrupted: call again to finish).
     """
     source = _catalog_source(catalog)
-    cat = catalog_for(source)
+    changes = overrides_from(overrides)
+    cat = catalog_for(source, changes)
     n = n if n is not None else (cat.size or 16)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1 (got {n!r})")
@@ -159,6 +173,7 @@ def render(
     argv += ["--quiet"] if quiet else []
     args = build_parser().parse_args(argv)
     args.spec = source  # the command line's loader takes a dict as well as a path
+    args.overrides = changes
     stdout, stderr = _Tee(sys.stdout, quiet), _Tee(sys.stderr, quiet)
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         status = render_cli.run(args)

@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from facefarm.cli.render import add_set_argument
 from facefarm.paths import ASSETS, CATALOGS
 
 SCHEMA_DIR = ASSETS / "schema"
@@ -31,6 +32,7 @@ def add_parser(sub) -> None:
         default=None,
         help="dataset size N to check quotas and strata against (default: the catalog's size)",
     )
+    add_set_argument(v)
     v.add_argument(
         "--known-assets",
         metavar="JSON",
@@ -61,6 +63,7 @@ def add_parser(sub) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("-i", "--index", type=int, nargs="+", default=[0])
     r.add_argument("-n", "--n-total", type=int, default=None)
+    add_set_argument(r)
     r.set_defaults(func=_resolve)
 
     d = s.add_parser("details", help="list the head model's identity details (for identity.detail_names)")
@@ -142,7 +145,7 @@ def _validate_inner(args) -> int:
     if errors:
         print("\n".join(errors), file=sys.stderr)
         return 1
-    cat, problems = validate_spec(args.spec, n=args.n_total, extra_assets=extra)
+    cat, problems = validate_spec(args.spec, n=args.n_total, extra_assets=extra, overrides=args.overrides)
     n = args.n_total if args.n_total is not None else (cat.size if cat is not None else None)
     if cat is None:
         return _print_problems(args.spec, problems)
@@ -187,7 +190,7 @@ def _resolve(args) -> int:
     from facefarm.catalog import ResolveError, check_catalog, resolve
     from facefarm.catalog.problems import CatalogError
 
-    cat, problems = check_catalog(args.spec)
+    cat, problems = check_catalog(args.spec, args.overrides)
     if cat is None:
         return _print_problems(args.spec, problems)
     try:

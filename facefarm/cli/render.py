@@ -7,12 +7,15 @@ and above the last line); 130 interrupted (re-run the same command to finish).
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
+from facefarm.catalog.overrides import Override, parse_override
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.sample.atomic import is_out_of_space
 
@@ -30,6 +33,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output folder or fsspec URL (s3://, gs://, file://)")
     p.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    add_set_argument(p)
     p.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="override the catalog's render.backend")
     p.add_argument(
         "--workers",
@@ -96,11 +100,32 @@ def output_root(out: str) -> str:
     return os.path.abspath(out)
 
 
-def load_checked(spec: str | dict, n: int | None = None, seed: int = 0):
+def _override(text: str) -> Override:
+    try:
+        return parse_override(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_set_argument(parser) -> None:
+    """``--set KEY.PATH=VALUE`` (repeatable), for every command that reads a catalog."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="KEY.PATH=VALUE",
+        type=_override,
+        action="append",
+        default=[],
+        help="override a catalog field, e.g. --set render.resolution=[512,512] --set age=30 "
+        "(VALUE is JSON, else a string; checked like the catalog; it changes the catalog's hash)",
+    )
+
+
+def load_checked(spec: str | dict, n: int | None = None, seed: int = 0, overrides: Sequence[Override] = ()):
     """(catalog, problems): exactly the checks of `facefarm catalog validate` (one validator)."""
     from facefarm.farm.validate import validate_spec
 
-    return validate_spec(spec, n=n, seed=seed)
+    return validate_spec(spec, n=n, seed=seed, overrides=overrides)
 
 
 def depends_on_n(catalog) -> bool:
@@ -196,7 +221,7 @@ def run(args) -> int:
     deliver_interrupts()
     if not _ensure_head_asset(args):  # first: the validator checks detail names against it
         return EXIT_ERROR
-    catalog, problems = load_checked(args.spec, n=args.n, seed=max(args.seed, 0))
+    catalog, problems = load_checked(args.spec, n=args.n, seed=max(args.seed, 0), overrides=args.overrides)
     if problems:
         _err(f"{args.spec}: {len(problems)} problem(s) in the catalog")
         for p in problems:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from facefarm.catalog.vocabulary import BACKEND_NAMES
+from facefarm.cli.render import add_set_argument
 from facefarm.farm.workers import auth_hint
 
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -42,6 +43,7 @@ def add_parser(sub) -> None:
     s.add_argument("--address", required=True, help="the cluster's dashboard, e.g. http://HEAD:8265")
     s.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     s.add_argument("--seed", type=int, default=0)
+    add_set_argument(s)
     s.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     s.add_argument("--workers", type=int, default=None, help="render workers (default: one per GPU/CPU)")
     s.add_argument("--max-retries", type=int, default=2)
@@ -105,7 +107,7 @@ def submit(args) -> int:
     from facefarm.catalog import canonical_json
     from facefarm.cli.render import load_checked, output_root
 
-    catalog, problems = load_checked(args.spec)
+    catalog, problems = load_checked(args.spec, overrides=args.overrides)
     if problems:
         print(f"facefarm submit: error: {args.spec}: {len(problems)} problem(s) in the catalog", file=sys.stderr)
         for p in problems:

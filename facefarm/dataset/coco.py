@@ -1,9 +1,16 @@
-"""COCO keypoints export: one ``face`` category with the 70 named landmarks.
+"""COCO export: keypoints (one ``face`` category with the 70 named landmarks) and per-class masks.
 
 Layout under the destination::
 
     annotations/face_keypoints_{split}.json   COCO dict (images, annotations, categories, info, licenses)
-    {split}/{sample_key}.png                   the RGB images (``file_name`` is relative to this folder)
+    annotations/face_parts_{split}.json       COCO masks: one category per segmentation class
+    {split}/{sample_key}.png                   the RGB images (``file_name`` is relative to this folder;
+                                               .jpg / .webp for a JPEG / WebP dataset)
+
+``face_parts``: the categories are the dataset's segmentation classes with their own ids
+(``facefarm/assets/schema/classes.json``: 1 SKIN ... 18 FACEWEAR; BACKGROUND and IGNORE left out), and
+each image has one annotation per class present in it: ``segmentation`` the RLE of exactly the pixels of
+that class (``pycocotools.COCO.annToMask`` gives ``seg == id`` back), ``area``, ``bbox``, ``iscrowd`` 0.
 
 One annotation per image (one face per image):
 
@@ -30,6 +37,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +46,7 @@ from facefarm.dataset.source import (
     FACE_CLASS_NAMES,
     SourceDataset,
     face_mask,
+    image_extension,
     landmarks_uv,
     legacy_export,
     sample_key,
@@ -46,7 +55,7 @@ from facefarm.dataset.source import (
     write_json,
 )
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
-from facefarm.scene.classes import N_LANDMARKS, landmark_layout
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
 
 FORMAT = "coco"
 CATEGORY_ID = 1
@@ -109,16 +118,65 @@ def annotation(record: dict, segmentation: np.ndarray, ann_id: int, image_id: in
     }
 
 
+def part_categories(header: dict) -> list[dict]:
+    """The COCO categories of ``face_parts``: every class of the dataset's class table but BACKGROUND and IGNORE."""
+    table = (header.get("classes") or {}).get("classes") or [{"id": i, "name": n} for n, i in CLASS_IDS.items()]
+    return [
+        {
+            "id": int(c["id"]),
+            "name": str(c["name"]).lower(),
+            "supercategory": "face" if c["name"] in FACE_CLASS_NAMES else "other",
+        }
+        for c in sorted(table, key=lambda c: int(c["id"]))
+        if c["name"] not in ("BACKGROUND", "IGNORE")
+    ]
+
+
+def part_annotations(segmentation: np.ndarray, category_ids: list[int], first_id: int, image_id: int) -> list[dict]:
+    """One annotation per class present in ``segmentation`` ((H, W) uint8 class ids): its exact RLE mask."""
+    from pycocotools import mask as mask_utils
+
+    out: list[dict] = []
+    for cid in category_ids:
+        mask = segmentation == cid
+        if not mask.any():
+            continue
+        rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+        area, bbox = float(mask_utils.area(rle)), [float(x) for x in mask_utils.toBbox(rle)]
+        rle["counts"] = rle["counts"].decode("ascii")
+        out.append(
+            {
+                "id": first_id + len(out),
+                "image_id": image_id,
+                "category_id": cid,
+                "iscrowd": 0,
+                "area": area,
+                "bbox": bbox,
+                "segmentation": rle,
+            }
+        )
+    return out
+
+
 def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
-    """The COCO JSON of one split (reads each sample's segmentation)."""
-    images, annotations = [], []
+    """The COCO keypoints JSON of one split (reads each sample's segmentation)."""
+    return coco_dicts(source, records, split)[0]
+
+
+def coco_dicts(source: SourceDataset, records: list[dict], split: str) -> tuple[dict, dict]:
+    """The COCO JSONs of one split, (keypoints, per-class masks); each segmentation is read once."""
+    images: list[dict] = []
+    annotations: list[dict] = []
+    parts: list[dict] = []
+    categories = part_categories(source.header)
+    category_ids = [c["id"] for c in categories]
     for r in records:
         # ids are index + 1: COCOeval treats id 0 as "unmatched", and image ids follow suit.
         image_id = int(r["index"]) + 1
         images.append(
             {
                 "id": image_id,
-                "file_name": f"{sample_key(r)}.png",
+                "file_name": f"{sample_key(r)}.{image_extension(r)}",
                 "width": int(r["width"]),
                 "height": int(r["height"]),
                 "sample_id": r["sample_id"],
@@ -126,28 +184,42 @@ def coco_dict(source: SourceDataset, records: list[dict], split: str) -> dict:
                 "license": 1,
             }
         )
-        annotations.append(annotation(r, source.image(r, "segmentation"), image_id, image_id))
+        segmentation = source.image(r, "segmentation")
+        annotations.append(annotation(r, segmentation, image_id, image_id))
+        parts += part_annotations(segmentation, category_ids, len(parts) + 1, image_id)
     header = source.header
-    return {
-        "info": {
-            "description": "facefarm synthetic faces (computer-generated; no real person is depicted)",
-            "version": str(header.get("schema_version", "")),
-            "year": _dt.date.today().year,
-            "contributor": f"facefarm {__version__}",
-            "date_created": header.get("created", _dt.datetime.now(_dt.timezone.utc).isoformat()),
-            "split": split,
-            "catalog_hash": header.get("catalog_hash"),
-            "synthetic": True,
-            "keypoint_convention": "pixel indices: centre of the top-left pixel is (0, 0); add 0.5 for "
+    info: dict[str, Any] = {
+        "description": "facefarm synthetic faces (computer-generated; no real person is depicted)",
+        "version": str(header.get("schema_version", "")),
+        "year": _dt.date.today().year,
+        "contributor": f"facefarm {__version__}",
+        "date_created": header.get("created", _dt.datetime.now(_dt.timezone.utc).isoformat()),
+        "split": split,
+        "catalog_hash": header.get("catalog_hash"),
+        "synthetic": True,
+        "box_convention": "corner origin: [x, y, w, h], the top-left pixel spans [0, 1)",
+    }
+    licenses = [{"id": 1, "name": "see the dataset's datasheet", "url": ""}]
+    keypoints = {
+        "info": dict(
+            info,
+            keypoint_convention="pixel indices: centre of the top-left pixel is (0, 0); add 0.5 for "
             "corner-origin coordinates (the dataset's own uv labels)",
-            "box_convention": "corner origin: [x, y, w, h], the top-left pixel spans [0, 1)",
-            "face_classes": list(FACE_CLASS_NAMES),
-        },
-        "licenses": [{"id": 1, "name": "see the dataset's datasheet", "url": ""}],
+            face_classes=list(FACE_CLASS_NAMES),
+        ),
+        "licenses": licenses,
         "images": images,
         "annotations": annotations,
         "categories": [category()],
     }
+    masks = {
+        "info": dict(info, description=info["description"] + "; one mask per segmentation class"),
+        "licenses": licenses,
+        "images": images,
+        "annotations": parts,
+        "categories": categories,
+    }
+    return keypoints, masks
 
 
 def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRACTIONS) -> dict[str, Path]:
@@ -159,8 +231,10 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
             if not records:
                 continue
             for r in records:
-                source.place(r, "image", tmp / split / f"{sample_key(r)}.png")
+                source.place(r, "image", tmp / split / f"{sample_key(r)}.{image_extension(r)}")
             name = f"annotations/face_keypoints_{split}.json"
-            write_json(tmp / name, coco_dict(source, records, split))
+            keypoints, masks = coco_dicts(source, records, split)
+            write_json(tmp / name, keypoints)
+            write_json(tmp / f"annotations/face_parts_{split}.json", masks)
             out[split] = dest / name
     return out

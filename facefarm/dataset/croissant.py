@@ -10,7 +10,8 @@ the dict that ``facefarm audit`` writes as ``datasheet/croissant.json``:
   ``machineAnnotationTools``), ``dataUseCases``, ``dataLimitations``, ``dataBiases`` (with the audit's
   largest imbalance), ``personalSensitiveInformation``, ``dataSocialImpact``, maintenance;
 * ``distribution``: a FileObject for ``manifest.jsonl`` (its sha256 from dataset.json) and a FileSet
-  of the ``samples/*.png`` files (images, segmentations, depth maps);
+  of the ``samples/*.png`` files (images, segmentations, depth maps), and one of the ``samples/*.jpg`` or
+  ``*.webp`` images when the catalog's ``outputs.image_format`` is JPEG or WebP;
 * ``recordSet`` "samples", one record per manifest line: sample and identity ids, the three file
   paths, image size, the 70 landmarks and their visibility, face box, head pose and a few attributes;
   and "pngs", every PNG of the FileSet with its path.
@@ -73,6 +74,8 @@ CONTEXT: dict[str, Any] = {
 }
 
 MANIFEST_ID, FILES_ID, RECORDS_ID, PNG_RECORDS_ID = "manifest.jsonl", "sample-pngs", "samples", "pngs"
+#: The FileSet of a JPEG or WebP dataset's images; image_format -> (MIME type, extension).
+IMAGES_ID, LOSSY_FORMATS = "sample-images", {"jpeg": ("image/jpeg", "jpg"), "webp": ("image/webp", "webp")}
 
 #: (name, data type, manifest column, JSON path inside it or None, repeated, description)
 FIELDS: tuple[tuple[str, str, str, str | None, bool, str], ...] = (
@@ -87,7 +90,14 @@ FIELDS: tuple[tuple[str, str, str, str | None, bool, str], ...] = (
         False,
         "Synthetic identity id; samples sharing it are one generated person (splits are by identity).",
     ),
-    ("image", "sc:Text", "files", "image", False, "Path of the sRGB PNG, relative to the dataset root."),
+    (
+        "image",
+        "sc:Text",
+        "files",
+        "image",
+        False,
+        "Path of the sRGB image (PNG, JPEG or WebP), relative to the dataset root.",
+    ),
     (
         "segmentation",
         "sc:Text",
@@ -217,6 +227,27 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
         "encodingFormat": "image/png",
         "includes": "samples/*.png",
     }
+    image_format = ((header.get("catalog") or {}).get("outputs") or {}).get("image_format", "png")
+    quality = ((header.get("catalog") or {}).get("outputs") or {}).get("image_quality")
+    lossy = image_format in LOSSY_FORMATS
+    distribution = [manifest, files]
+    if lossy:
+        mime, ext = LOSSY_FORMATS[image_format]
+        files["description"] = (
+            "The sample label PNGs: NNNNNN_seg.png (class ids), NNNNNN_depth.png (uint16 depth), with "
+            "provenance text chunks (synthetic=true, generator, sample_id, seed, catalog_hash)."
+        )
+        distribution.append(
+            {
+                "@type": "cr:FileSet",
+                "@id": IMAGES_ID,
+                "name": IMAGES_ID,
+                "description": f"The sRGB images NNNNNN.{ext} ({image_format}, quality {quality}), the "
+                "provenance as JSON in EXIF ImageDescription.",
+                "encodingFormat": mime,
+                "includes": f"samples/*.{ext}",
+            }
+        )
     created = str(header.get("created") or prov.get("created") or "")
     return {
         "@context": CONTEXT,
@@ -249,7 +280,12 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
             "generator's own parameters."
         ],
         "rai:machineAnnotationTools": [f"facefarm {version} ({backends})"],
-        "rai:dataPreprocessingProtocol": ["None: images are written as rendered (PNG, lossless)."],
+        "rai:dataPreprocessingProtocol": [
+            f"Images are written as rendered, {image_format.upper()} at quality {quality} (lossy); labels are "
+            "computed before encoding, and segmentation and depth are lossless PNG."
+            if lossy
+            else "None: images are written as rendered (PNG, lossless)."
+        ],
         "rai:dataUseCases": [facts["purpose"]],
         "rai:dataLimitations": list(facts.get("limits") or []),
         "rai:dataBiases": _biases(facts),
@@ -268,7 +304,7 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
             "A dataset is fixed by (facefarm version, catalog, seed): re-render it with the same inputs to "
             "reproduce it, or with a newer facefarm for fixes; the datasheet records the versions."
         ),
-        "distribution": [manifest, files],
+        "distribution": distribution,
         "recordSet": [
             {
                 "@type": "cr:RecordSet",

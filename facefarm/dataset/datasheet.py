@@ -33,7 +33,6 @@ when it blends several. Age bands and gender-presentation bands are :data:`AGE_B
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 import json
 import math
@@ -60,6 +59,7 @@ from facefarm.dataset.source import (
     staged_folder,
 )
 from facefarm.paths import ASSETS
+from facefarm.sample.writer import read_provenance
 from facefarm.scene.classes import CLASS_IDS
 
 DATASHEET_DIR = "datasheet"
@@ -67,8 +67,9 @@ DATASHEET_DIR = "datasheet"
 STATEMENT = (
     "These data are synthetic. Every image is a computer rendering of a procedurally generated 3D head; "
     "no photograph of a real person was used to make any image, and no image depicts a real person, "
-    "although a rendered face can resemble someone by chance. Every PNG image carries text chunks "
-    "saying so (synthetic=true, generator, generator_version, sample_id, seed, catalog_hash)."
+    "although a rendered face can resemble someone by chance. Every image carries metadata saying so "
+    "(PNG text chunks, or EXIF in a JPEG or WebP image: synthetic=true, generator, generator_version, "
+    "sample_id, seed, catalog_hash)."
 )
 PURPOSE = (
     "For training and evaluating face analysis models that need exact, dense labels: 2D/3D facial "
@@ -494,14 +495,12 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
 
     Every file a record names must lie inside the dataset, exist and (where the record gives
     it) have the recorded size. The ``limit`` samples (evenly spread over the dataset) are also
-    re-hashed against the manifest's sha256, decoded, their PNG provenance text chunks read, and
+    re-hashed against the manifest's sha256, decoded, their provenance (PNG text chunks or EXIF) read, and
     their sampled attributes compared with the segmentation (:func:`attribute_pixel_mismatches`).
     ``problems`` (a file missing, damaged, outside the dataset, or failing its hash or
     provenance) mean the files are not what was rendered; ``attribute_warnings`` mean the
     rendering may not show what was sampled.
     """
-    from PIL import Image
-
     records = list(source.records)
     picks = (
         records
@@ -551,7 +550,7 @@ def check_files(source: SourceDataset, limit: int | None = _CHECK_MAX) -> dict:
                 bad.append(f"{sid}:{kind} damaged ({name} does not decode: {_short(e)})")
                 continue
             if kind == "image":
-                text = getattr(Image.open(io.BytesIO(data)), "text", {})
+                text = read_provenance(data)  # PNG text chunks, or a JPEG's / WebP's EXIF
                 if text.get("synthetic") == "true" and text.get("sample_id") == sid and text.get("generator"):
                     prov_ok += 1
                 else:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from facefarm.dataset.source import SourceDataset, landmarks_uv, legacy_export, staged_folder
+from facefarm.dataset.source import SourceDataset, image_extension, landmarks_uv, legacy_export, staged_folder
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "facesynthetics"
@@ -40,7 +40,7 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
             folder.mkdir(parents=True)
             for r in records:
                 stem = f"{int(r['index']):06d}"
-                source.place(r, "image", folder / f"{stem}.png")
+                source.place(r, "image", folder / f"{stem}.{image_extension(r)}")  # .png unless JPEG / WebP
                 source.place(r, "segmentation", folder / f"{stem}_seg.png")
                 (folder / f"{stem}_ldmks.txt").write_text(landmarks_text(r))
             out[split] = dest / split

@@ -4,7 +4,7 @@ Layout under the destination::
 
     README.md                       dataset card (synthetic-data statement, columns)
     {split}/metadata.jsonl          one row per image
-    {split}/{key}.png               RGB            -> column "image"
+    {split}/{key}.png               RGB (.jpg / .webp: the dataset's image format) -> column "image"
     {split}/{key}_seg.png           uint8 class ids -> column "segmentation"
     {split}/{key}_depth.png         uint16 depth    -> column "depth"
 
@@ -36,6 +36,7 @@ from facefarm import __version__
 from facefarm.dataset.source import (
     SourceDataset,
     flatten,
+    image_extension,
     is_numeric_tree,
     legacy_export,
     sample_key,
@@ -151,7 +152,7 @@ def metadata_row(record: dict, key: str) -> dict:
     """One ``metadata.jsonl`` row (before :func:`harmonise`) for a manifest record."""
     lm = record["landmarks"]
     row = {
-        "file_name": f"{key}.png",
+        "file_name": f"{key}.{image_extension(record)}",
         "segmentation_file_name": f"{key}_seg.png",
         "depth_file_name": f"{key}_depth.png",
         "sample_id": record["sample_id"],
@@ -242,7 +243,7 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
         for split, records in splits.items():
             for r in records:
                 key = sample_key(r)
-                source.place(r, "image", tmp / split / f"{key}.png")
+                source.place(r, "image", tmp / split / f"{key}.{image_extension(r)}")
                 source.place(r, "segmentation", tmp / split / f"{key}_seg.png")
                 source.place(r, "depth", tmp / split / f"{key}_depth.png")
                 rows.append(metadata_row(r, key))

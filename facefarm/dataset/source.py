@@ -39,6 +39,7 @@ from PIL import Image
 from facefarm.dataset.splits import SPLIT_NAMES
 from facefarm.sample.owned import NotOurs, check_replaceable, files_under, record_ownership, remove_owned  # noqa: F401
 from facefarm.sample.store import Store, open_store
+from facefarm.sample.writer import IMAGE_EXTENSIONS, image_format_of
 from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
 
 FACE_CLASS_NAMES: tuple[str, ...] = (
@@ -211,7 +212,7 @@ def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceData
 
 
 def decode_png(data: bytes) -> np.ndarray:
-    """PNG bytes -> array, keeping 16-bit greyscale as uint16."""
+    """PNG (or JPEG / WebP: any image Pillow reads) bytes -> array, keeping 16-bit greyscale as uint16."""
     img: Image.Image = Image.open(io.BytesIO(data))
     if img.mode in ("I;16", "I;16B", "I"):
         return np.asarray(img, dtype=np.uint16)
@@ -266,6 +267,12 @@ def flatten(obj: dict, prefix: str = "") -> dict:
         else:
             out[name] = v
     return out
+
+
+def image_extension(record: dict) -> str:
+    """The extension of a sample's RGB image, "png", "jpg" or "webp" (the catalog's ``outputs.image_format``);
+    exports name their copy of it so. Segmentation and depth are always PNG."""
+    return IMAGE_EXTENSIONS[image_format_of(str((record.get("files") or {}).get("image", "")))]
 
 
 def sample_key(record: dict) -> str:

@@ -3,6 +3,7 @@
 Layout under the destination::
 
     {split}/{split}-000000.tar, ...   members {key}.png, {key}.seg.png, {key}.depth.png, {key}.json
+                                      ({key}.jpg or {key}.webp for a JPEG / WebP dataset's image)
     shards.json                       per split: shard file names, sample counts, a brace pattern
 
 WebDataset groups tar members by *key* = the member name up to its first dot, so keys
@@ -29,7 +30,15 @@ import json
 import os
 from pathlib import Path
 
-from facefarm.dataset.source import SourceDataset, decode_png, legacy_export, sample_key, staged_folder, write_json
+from facefarm.dataset.source import (
+    SourceDataset,
+    decode_png,
+    image_extension,
+    legacy_export,
+    sample_key,
+    staged_folder,
+    write_json,
+)
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "webdataset"
@@ -60,7 +69,7 @@ def sample_members(source: SourceDataset, record: dict) -> dict:
     """The WebDataset sample dict of one record: ``__key__`` plus raw bytes per extension."""
     return {
         "__key__": sample_key(record),
-        "png": source.read_file(record, "image"),
+        image_extension(record): source.read_file(record, "image"),  # png, jpg or webp
         "seg.png": source.read_file(record, "segmentation"),
         "depth.png": source.read_file(record, "depth"),
         # Re-encoded compactly; the stored label file is the same JSON.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from facefarm import __version__, paths
 from facefarm.catalog.vocabulary import sample_id
+from facefarm.dataset.splits import DEFAULT_FRACTIONS, assign_split
 from facefarm.farm.lock import LOCK_FILE
 from facefarm.farm.plan import Job
 from facefarm.sample import writer
@@ -139,7 +140,7 @@ def _recorded_sample_files(store: Store, names: list[str]) -> set[str]:
             or (record.get("render") or {}).get("generator") != GENERATOR
         ):
             continue
-        own = writer.sample_names(sid)
+        own = writer.sample_names(sid, writer.image_format_of(str(record["files"].get("image", ""))))
         out.add(labels)
         out |= {name for kind, name in record["files"].items() if own.get(kind) == name}
     return out
@@ -393,6 +394,14 @@ def dataset_header(job: Job, summary: RunSummary, previous: dict | None) -> dict
     }
 
 
+def with_split(line: dict) -> dict:
+    """A manifest line with its ``split``: the identity's split at the default fractions, the assignment
+    ``facefarm export`` and ``Dataset.split`` use unless told other fractions (by identity, so stable)."""
+    if "identity_id" not in line:
+        return line
+    return dict(line, split=assign_split(str(line["identity_id"]), DEFAULT_FRACTIONS))
+
+
 def assemble(
     store: Store,
     job: Job,
@@ -416,6 +425,7 @@ def assemble(
     missing = [sid for i, sid in wanted.items() if sid in complete and i not in fresh_lines and i not in known]
     lines = list(fresh_lines.values()) + list(known.values()) + _read_lines(store, missing)
     check_lines(store, job, lines)
+    lines = [with_split(line) for line in lines]
     previous = writer.read_header(store)
     header = dataset_header(job, summary, previous)
     writer.write_manifest(store, header, lines)

@@ -12,10 +12,12 @@ at a JSON path with what to change.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from facefarm.catalog import Catalog, CatalogError, Problem, ResolveError, check_catalog, resolve, validate_asset_ids
 from facefarm.catalog.checks import quota_problems
+from facefarm.catalog.overrides import Override, blame
 from facefarm.catalog.vocabulary import MAX_SAMPLES
 from facefarm.compose.user_assets import known_asset_ids
 from facefarm.head import asset as head_asset
@@ -50,13 +52,25 @@ def known_assets(extra: dict[str, set[str]] | None = None) -> dict[str, set[str]
 
 
 def validate_spec(
-    spec: str | Path | dict, n: int | None = None, seed: int = 0, extra_assets: dict[str, set[str]] | None = None
+    spec: str | Path | dict,
+    n: int | None = None,
+    seed: int = 0,
+    extra_assets: dict[str, set[str]] | None = None,
+    overrides: Sequence[Override] = (),
 ) -> tuple[Catalog | None, list[Problem]]:
-    """(catalog, []) when ``spec`` can be rendered with ``n`` samples (default: the catalog's
-    size), else (None, problems)."""
-    catalog, problems = check_catalog(spec)
+    """(catalog, []) when ``spec``, with ``overrides`` applied (``--set``), can be rendered with ``n``
+    samples (default: the catalog's size), else (None, problems)."""
+    catalog, problems = check_catalog(spec, overrides)
     if catalog is None:
         return None, problems
+    catalog, problems = _checked(catalog, n, seed, extra_assets)
+    return catalog, blame(problems, overrides)
+
+
+def _checked(
+    catalog: Catalog, n: int | None, seed: int, extra_assets: dict[str, set[str]] | None
+) -> tuple[Catalog | None, list[Problem]]:
+    """The checks beyond the catalog's own: asset ids, N against quotas and strata, a probe of the plan."""
     problems = validate_asset_ids(catalog, known_assets(extra_assets))
     if n is None:
         n = catalog.size

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from facefarm.catalog.resolved import ResolvedSample
 from facefarm.catalog.vocabulary import BackendName
-from facefarm.sample.writer import sample_names
+from facefarm.sample.writer import image_format_of, sample_names
 
 SCHEMA_BASE = "https://github.com/facefarm/facefarm/assets/schema/"
 N_LANDMARKS = 70  # facefarm/assets/schema/landmarks70.json
@@ -124,7 +124,7 @@ class RecordSeconds(_Strict):
     compose: Seconds = Field(description="Resolved sample -> scene (head, hair, garments...).")
     render: Seconds = Field(description="The back-end's render.")
     labels: Seconds = Field(description="Landmarks, visibility, head pose, boxes.")
-    encode: Seconds = Field(description="PNG encoding of the image, segmentation and depth.")
+    encode: Seconds = Field(description="Encoding of the image (PNG, JPEG or WebP), segmentation and depth (PNG).")
 
 
 class ManifestSeconds(RecordSeconds):
@@ -163,7 +163,11 @@ _SAMPLE_FILE = r"^samples/[0-9]{6,}"
 class RecordFiles(_Strict):
     """Paths of the sample's image files, relative to the dataset root."""
 
-    image: str = Field(pattern=_SAMPLE_FILE + r"\.png$", description="RGB, 8-bit sRGB PNG with provenance text.")
+    image: str = Field(
+        pattern=_SAMPLE_FILE + r"\.(png|jpg|webp)$",
+        description="RGB, 8-bit sRGB: PNG with provenance text chunks, or JPEG / WebP (the catalog's "
+        "`outputs.image_format`) with the provenance as JSON in EXIF ImageDescription.",
+    )
     segmentation: str = Field(
         pattern=_SAMPLE_FILE + r"_seg\.png$",
         description="8-bit PNG of class ids (facefarm/assets/schema/classes.json).",
@@ -241,7 +245,7 @@ class _Record(_Strict):
         for key in ("sample_id", "index", "seed", "catalog_hash", "identity_id"):
             if getattr(a, key) != getattr(self, key):
                 raise ValueError(f"attributes.{key} {getattr(a, key)!r} != {key} {getattr(self, key)!r}")
-        names = sample_names(self.sample_id)
+        names = sample_names(self.sample_id, image_format_of(self.files.image))
         for key, value in self.files.model_dump().items():
             if value != names[key]:
                 raise ValueError(f"files.{key} {value!r} is not {names[key]!r}")
@@ -257,10 +261,17 @@ class SampleRecord(_Record):
 
 
 class ManifestLine(_Record):
-    """One line of ``manifest.jsonl``: the sample's record without `dense`, plus `files.labels`."""
+    """One line of ``manifest.jsonl``: the sample's record without `dense`, plus `files.labels` and `split`."""
 
     render: ManifestRender
     files: ManifestFiles
+    split: Literal["train", "val", "test"] = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="The identity's split at the default fractions 0.8 / 0.1 / 0.1, by a hash of `identity_id` "
+        "(what `facefarm export` and `Dataset.split` use unless given other fractions); absent in manifests "
+        "written before facefarm 0.4.",
+    )
 
 
 def _schema(model: type[BaseModel], name: str) -> dict:

@@ -174,7 +174,10 @@ class SampleRenderer:
             "catalog_hash": sample.catalog_hash,
             "backend": self.backend_name,
         }
-        files = writer.encode_files(result.rgb, result.segmentation, result.depth, provenance)
+        out = self.catalog.outputs
+        files = writer.encode_files(
+            result.rgb, result.segmentation, result.depth, provenance, out.image_format, out.image_quality
+        )
         t["encode"] = time.perf_counter() - t0
         record = build_record(sample, scene, labels, t, self.backend_name)
         return record, files
@@ -188,7 +191,7 @@ class SampleRenderer:
         """:meth:`finish` a prepared sample and write it (atomically, labels last). Returns the record."""
         record, files = self.finish(prepared)
         t0 = time.perf_counter()
-        record = writer.write_sample(store, record["sample_id"], files, record)
+        record = writer.write_sample(store, record["sample_id"], files, record, self.catalog.outputs.image_format)
         # measured after the label file is written, so only the returned record has it
         record["render"]["seconds"]["write"] = round(time.perf_counter() - t0, 5)
         return record

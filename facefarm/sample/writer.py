@@ -4,7 +4,8 @@ Layout of a dataset root (documented in the README, "Output format")::
 
     dataset.json                 header: schema version, catalog, its hash, versions, counts
     manifest.jsonl               one record per complete sample, ordered by index
-    samples/{id}.png             RGB, sRGB, with provenance PNG text chunks
+    samples/{id}.png             RGB, sRGB, with provenance PNG text chunks ({id}.jpg / {id}.webp with the
+                                 provenance in EXIF when the catalog's outputs.image_format says so)
     samples/{id}_seg.png         uint8 class ids (facefarm/assets/schema/classes.json)
     samples/{id}_depth.png       uint16 camera z in units of ``depth_scale_m`` (0 = background)
     samples/{id}.json            full labels (also dense landmarks); written LAST = commit marker
@@ -32,8 +33,13 @@ DEPTH_SCALE_M = 1e-4  # one uint16 step = 0.1 mm, so depths up to 6.5 m fit
 SAMPLES = "samples"
 
 
+#: The RGB image's encodings (the catalog's ``outputs.image_format``) -> file extension.
+IMAGE_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+#: EXIF tags that carry a JPEG or WebP image's provenance (a PNG has text chunks): JSON, and the generator.
+EXIF_DESCRIPTION, EXIF_SOFTWARE = 0x010E, 0x0131
+
 #: A file name the writer makes inside ``samples/`` (what --overwrite may delete there)
-SAMPLE_FILE = re.compile(r"^\d{6,}(_seg|_depth)?\.(png|json)$")
+SAMPLE_FILE = re.compile(r"^\d{6,}((_seg|_depth)?\.png|\.jpg|\.webp|\.json)$")
 
 
 def is_sample_file(name: str) -> bool:
@@ -41,10 +47,10 @@ def is_sample_file(name: str) -> bool:
     return bool(SAMPLE_FILE.match(name.rsplit("/", 1)[-1]))
 
 
-def sample_names(sample_id: str) -> dict[str, str]:
-    """Relative file names of one sample's outputs."""
+def sample_names(sample_id: str, image_format: str = "png") -> dict[str, str]:
+    """Relative file names of one sample's outputs (the image's extension follows ``image_format``)."""
     return {
-        "image": f"{SAMPLES}/{sample_id}.png",
+        "image": f"{SAMPLES}/{sample_id}.{IMAGE_EXTENSIONS[image_format]}",
         "segmentation": f"{SAMPLES}/{sample_id}_seg.png",
         "depth": f"{SAMPLES}/{sample_id}_depth.png",
         "labels": f"{SAMPLES}/{sample_id}.json",
@@ -67,6 +73,39 @@ def encode_png(array: np.ndarray, text: dict[str, str] | None = None, compress_l
     return buf.getvalue()
 
 
+def image_format_of(name: str) -> str:
+    """The encoding of an image file by its name: "png", "jpeg" or "webp" ("png" for anything else)."""
+    ext = name.rsplit(".", 1)[-1].lower()
+    return next((f for f, e in IMAGE_EXTENSIONS.items() if e == ext), "png")
+
+
+def encode_image(rgb: np.ndarray, image_format: str, quality: int, provenance: dict[str, str]) -> bytes:
+    """(H, W, 3) uint8 sRGB -> PNG (provenance in text chunks) or JPEG / WebP at ``quality`` (provenance
+    as JSON in the EXIF ImageDescription, the generator in Software; :func:`read_provenance` reads both)."""
+    if image_format == "png":
+        return encode_png(rgb, text=provenance)
+    exif = Image.Exif()
+    exif[EXIF_DESCRIPTION] = json.dumps(provenance, sort_keys=True)
+    exif[EXIF_SOFTWARE] = provenance.get("Software", "")
+    buf = io.BytesIO()
+    pil_format = {"jpeg": "JPEG", "webp": "WEBP"}[image_format]
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format=pil_format, quality=int(quality), exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def read_provenance(data: bytes) -> dict[str, str]:
+    """The provenance an image file carries: PNG text chunks, or the JSON in a JPEG's / WebP's EXIF."""
+    img = Image.open(io.BytesIO(data))
+    text = getattr(img, "text", None)
+    if text:
+        return dict(text)
+    try:
+        found = json.loads(img.getexif().get(EXIF_DESCRIPTION) or "{}")
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+
+
 def depth_to_uint16(depth_m: np.ndarray) -> np.ndarray:
     """(H, W) float metres -> (H, W) uint16 in DEPTH_SCALE_M steps; 0 stays 0 (no surface)."""
     q = np.round(np.asarray(depth_m, np.float64) / DEPTH_SCALE_M)
@@ -74,19 +113,26 @@ def depth_to_uint16(depth_m: np.ndarray) -> np.ndarray:
 
 
 def encode_files(
-    rgb: np.ndarray, segmentation: np.ndarray, depth: np.ndarray, provenance: dict[str, str]
+    rgb: np.ndarray,
+    segmentation: np.ndarray,
+    depth: np.ndarray,
+    provenance: dict[str, str],
+    image_format: str = "png",
+    quality: int = 90,
 ) -> dict[str, bytes]:
     """Encode the image outputs of one sample; keys as in :func:`sample_names` (without labels)."""
     return {
-        "image": encode_png(rgb, text=provenance),
+        "image": encode_image(rgb, image_format, quality, provenance),
         "segmentation": encode_png(segmentation.astype(np.uint8), text=provenance),
         "depth": encode_png(depth_to_uint16(depth), text=provenance),
     }
 
 
-def write_sample(store: Store, sample_id: str, files: dict[str, bytes], record: dict) -> dict:
+def write_sample(
+    store: Store, sample_id: str, files: dict[str, bytes], record: dict, image_format: str = "png"
+) -> dict:
     """Write a sample's files, then its label record (the commit marker). Returns the record."""
-    names = sample_names(sample_id)
+    names = sample_names(sample_id, image_format)
     record = dict(record)
     record["files"] = {k: names[k] for k in files}
     record["sha256"] = {k: hashlib.sha256(v).hexdigest() for k, v in files.items()}
@@ -114,8 +160,7 @@ def check_sample(
     the writer's name for it, exists, has the recorded size and, when ``hashed``, the recorded
     sha256. ``listing``: :meth:`Store.listing` of ``samples/`` (else each file is looked up).
     """
-    names = sample_names(sample_id)
-    labels = names["labels"]
+    labels = sample_names(sample_id)["labels"]
     try:
         record = json.loads(store.get(labels))
     except FileNotFoundError:
@@ -129,6 +174,7 @@ def check_sample(
         or not record["files"]
     ):
         return None, f"{labels} is not this sample's record"
+    names = sample_names(sample_id, image_format_of(str(record["files"].get("image", ""))))
     sizes, hashes = record.get("sizes") or {}, record.get("sha256") or {}
     for kind, name in record["files"].items():
         if name != names.get(kind):  # also keeps a resume from following a path out of samples/
