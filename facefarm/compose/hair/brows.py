@@ -85,7 +85,7 @@ def age_priors(age_years: float, gender: float) -> AgePriors:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Brow:
     """One identity's brows on the neutral head (subject's left; the right mirrors it).
 
@@ -93,7 +93,7 @@ class Brow:
     ``height`` (5,) the band's height there (all metres, neutral head frame); ``top_share``:
     share of the band above the landmark line; ``density``: root density multiplier;
     ``length``: hair length multiplier; ``melanin``: hair melanin multiplier (children's brows
-    are lighter than their hair); ``thickness``: the catalog's 0..1 value (hair length);
+    are lighter than their hair); ``thickness``: the catalog's 0..1 value (it also lengthens hairs);
     ``shape``: the library's mean brow (hair directions, lengths, counts); ``reach`` (5,) how
     far above its root a hair's tip lies on average (metres): roots keep that far below the top
     edge, so the tips of the upright medial hairs end at it instead of above it.
