@@ -20,7 +20,8 @@ median distances, then face proportions in outer-eye-corner distances |p36 - p45
 * mouth width |p48 - p54|; jaw width |p0 - p16|;
 
 from the ground-truth landmarks, from dlib's predicted ones, and from the neutral 3D head
-(frontal, orthographic) of every bench identity, with the identities' shape spread: mean
+(frontal, orthographic; brow points on the identity's own brow where the checkout places one
+per identity) of every bench identity, with the identities' shape spread: mean
 pairwise distance of their Procrustes-aligned 68 3D landmarks over the eye-corner distance.
 
 ``--repo PATH`` measures the facefarm checkout at PATH (its catalog, head model and
@@ -205,10 +206,17 @@ def run(
     fr = Dlib()
 
     # neutral 3D heads of the identities: proportions (adults) and shape spread (everyone)
+    try:
+        from facefarm.compose.hair.brows import identity_brow, landmark_rows
+    except ImportError:  # a checkout whose brow points are the head asset's fixed ones
+        identity_brow = landmark_rows = None
     heads3d, props3d = [], []
     for j in range(n_identities):
         s = resolve(cat, seed, j * per)
-        pts = head.landmark_points(head.shape(identity_params(s)))
+        rest = head.shape(identity_params(s)).astype(np.float64)
+        pts = head.landmark_points(rest)
+        if identity_brow is not None:  # the brow points the renders label: the identity's own brow
+            pts[17:27] = landmark_rows(identity_brow(s, head, rest), head, head.surfaces[-1]) @ rest
         heads3d.append(pts)
         if s.age_years >= ADULT_YEARS:
             props3d.append(proportions(pts[:, :2] * [1, -1]))

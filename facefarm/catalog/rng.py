@@ -67,6 +67,7 @@ IDENTITY_STREAMS: dict[str, int] = {
     "hair.brows.colour": 9104,
     "hair.beard": 9105,
     "hair.beard.colour": 9106,
+    "hair.brows.shape": 9107,  # the identity's brow height, arch and thickness spread
 }
 
 

@@ -291,8 +291,19 @@ class FacialHairSpec(Frozen):
 
 
 class EyebrowsSpec(Frozen):
-    thickness: Unit = _d(_tn(0.5, 0.2, 0.0, 1.0))
-    density: Unit = _d(_u(0.6, 1.0))
+    """Eyebrows. Where they sit, and their mean thickness, density and colour by sex and age,
+    come from priors (``facefarm/compose/hair/brows.py``); these values move a brow within them."""
+
+    thickness: Unit = Field(
+        default=_tn(0.5, 0.2, 0.0, 1.0),
+        validate_default=True,
+        description="Brow height relative to the sex and age prior: 0 = 0.75x, 0.5 = 1x, 1 = 1.25x.",
+    )
+    density: Unit = Field(
+        default=_u(0.6, 1.0),
+        validate_default=True,
+        description="Hairs per area relative to the sex and age prior (0..1).",
+    )
     match_hair: bool = Field(True, description="Colour follows the scalp hair (greying at half the rate).")
     melanin: Unit | None = None
 

@@ -18,6 +18,7 @@ import numpy as np
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
 from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
+from facefarm.compose.hair import brows
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.compose.posed_head import PosedHead
@@ -38,6 +39,9 @@ from facefarm.scene.model import (
     Scene,
     StrandDensity,
 )
+
+#: The 300-W brow points (17-26) of the 70-point layout.
+BROW_POINTS = slice(17, 27)
 
 # Units that move the eyeballs: we drive gaze by rotating our own eyeballs instead,
 # and keep only the lid motion that follows gaze (see _gaze_units).
@@ -92,7 +96,9 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     px_per_m = camera.K[0, 0] / sample.camera.distance_m
     surface = head.surface_for(px_per_m)
     lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
-    meshes = list(_head_meshes(sample, head, surface, rest, verts, posed, geo, lm))
+    brow_rows = brows.landmark_rows(posed.brow, head, surface)  # 17-26 follow this identity's brow
+    lm[BROW_POINTS] = brow_rows @ verts
+    meshes = list(_head_meshes(posed, surface, to_world, lm))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
@@ -101,7 +107,7 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         lm[i] = verts[head.eyes_slice(eye).start]
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
-    normals = _landmark_normals(head, verts, surface, len(dense)) @ posed.rotation.T
+    normals = _landmark_normals(head, verts, surface, len(dense), brow_rows) @ posed.rotation.T
     sparse = to_world(lm)
     outline = sparse.copy()  # the annotators' convention: the jaw on the outline of this view
     skin_mesh = next(m for m in meshes if m.name == "skin")
@@ -132,13 +138,14 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     )
 
 
-def _landmark_normals(head: HeadModel, verts: np.ndarray, surface, n_dense: int) -> np.ndarray:
+def _landmark_normals(head: HeadModel, verts: np.ndarray, surface, n_dense: int, brow_rows) -> np.ndarray:
     """(70 + n_dense, 3) unit outward normals (head frame) at the landmark and dense points: the
     coarse mesh's vertex normals carried by the points' own operators (smooth, so a point on a fold
-    or a lip edge gets the facing of its neighbourhood, not of one fine triangle); the pupils get
-    their eye's gaze axis."""
+    or a lip edge gets the facing of its neighbourhood, not of one fine triangle; ``brow_rows``
+    those of the brow points); the pupils get their eye's gaze axis."""
     vn = vertex_normals(verts, head.faces)
     n = surface.point_operator("landmark") @ vn
+    n[BROW_POINTS] = brow_rows @ vn
     n[68:70] = head.eye_axes(verts)
     if n_dense:
         n = np.vstack([n, surface.point_operator("dense") @ vn])
@@ -157,14 +164,16 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, landmarks):
+def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
     """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
-    ``landmarks``: the (70, 3) landmark points of ``verts`` on ``surface`` (head frame);
-    ``posed`` places the head frame in the world.
+    ``landmarks``: the (70, 3) landmark points of the posed vertices on ``surface`` (head frame);
+    ``to_world`` places the head frame in the world.
 
     Colours are computed on the coarse mesh and carried, with the positions, through the same
-    operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`).
+    operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`);
+    the brow is painted, and its skin labelled, on the render surface itself.
     """
+    sample, head, rest, verts, geo = posed.sample, posed.head, posed.rest, posed.vertices, posed.face
     cap = _hair_cap(sample, head)
     colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
     iris = skin.iris_linear_rgb(sample)
@@ -178,6 +187,7 @@ def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, land
     fine_verts, fine_rest, fine_colours, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
+    fine_colours = skin.paint_brow(sample, fine_colours, brows.surface_weight(posed.brow, head, surface), posed.brow)
     mouth_class = CLASS_IDS["MOUTH_INTERIOR"]
     for pi, part in enumerate(head.part_names):
         vidx, faces, sel = surface.part(pi)
@@ -200,6 +210,8 @@ def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, land
             part_verts, faces, part_rest, normals = teeth.subdivide(part_verts, faces, fine_rest[vidx])
             face_class = np.repeat(face_class, 4**teeth.LEVELS)
             vc = teeth.tooth_albedo(part_rest, upper=part.endswith("upper"), age_years=sample.age_years)
+        if part == "skin":
+            face_class = brows.brow_face_class(posed.brow, head, surface, sel, face_class)
         if part == "skin" and cap is not None:
             face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
         attributes = detail.for_part(material.kind, vidx)
@@ -217,7 +229,7 @@ def _head_meshes(sample, head, surface, rest, verts, posed: PosedHead, geo, land
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,
-            vertices=posed.to_world(part_verts).astype(np.float32),
+            vertices=to_world(part_verts).astype(np.float32),
             normals=None if normals is None else (normals @ posed.rotation.T).astype(np.float32),
             faces=faces,
             face_class=face_class.astype(np.uint8),

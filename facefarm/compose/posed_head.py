@@ -16,6 +16,7 @@ import numpy as np
 from facefarm.catalog import ResolvedSample
 from facefarm.compose.garments.body import Body
 from facefarm.compose.garments.headwear import headwear_coverage, headwear_field, tucks_all_hair
+from facefarm.compose.hair.brows import Brow, identity_brow
 from facefarm.compose.skin import FaceGeometry
 from facefarm.geometry.pose import pose_matrix
 from facefarm.head.model import HeadModel
@@ -74,6 +75,11 @@ class PosedHead:
     def gravity(self) -> np.ndarray:
         """(3,) world "down" seen from the posed head (hair falls with the world, not the head)."""
         return self.rotation.T @ _DOWN
+
+    @cached_property
+    def brow(self) -> Brow:
+        """The identity's eyebrows (placed on ``rest``): hairs, paint, brow labels and landmarks."""
+        return identity_brow(self.sample, self.head, self.rest)
 
     @cached_property
     def body(self) -> Body:

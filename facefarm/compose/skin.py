@@ -2,8 +2,8 @@
 
 Skin colour starts from the sample's melanin and haemoglobin through the albedo
 model in :mod:`facefarm.catalog.skin_tone` (fitted to measured skin albedo) and adds
-what makes a face read as a face: redder, darker lips; flushed cheeks; brows;
-a low-frequency mottle; freckles and moles. Identity-level detail (mottle,
+what makes a face read as a face: redder, darker lips; flushed cheeks;
+a low-frequency mottle; freckles and moles; :func:`paint_brow` the colour under the brow hairs. Identity-level detail (mottle,
 freckles, moles) is seeded by the identity, so every image of a person shares it.
 """
 
@@ -73,32 +73,19 @@ def _spots(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray
     return np.exp(-d2 / (2 * radius**2))
 
 
-def _smooth_on_mesh(values: np.ndarray, faces: np.ndarray, iterations: int) -> np.ndarray:
-    """Average (V,) values over each vertex's one-ring ``iterations`` times (soft region edges)."""
-    import scipy.sparse as sp
-
-    n = len(values)
-    i = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2], faces[:, 1], faces[:, 2], faces[:, 0]])
-    j = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0], faces[:, 0], faces[:, 1], faces[:, 2]])
-    adj = sp.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n)) + sp.identity(n)
-    adj = sp.diags(1.0 / np.asarray(adj.sum(axis=1)).ravel()) @ adj
-    for _ in range(iterations):
-        values = adj @ values
-    return values
+#: Opacity of the brow colour painted under the brow hairs at full density: the skin between
+#: hairs is shaded by them, so a brow reads as one soft shape, not as strokes on bare skin.
+BROW_PAINT = 0.6
 
 
-def _brow_band(vertices: np.ndarray, vertex_class: np.ndarray, faces: np.ndarray, thickness: float) -> np.ndarray:
-    """(V,) 0..1 weight of a painted eyebrow: the brow regions with softened edges, thinning
-    towards the temple; ``thickness`` widens the soft edge."""
-    inside = np.isin(vertex_class, [CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]]).astype(float)
-    w = _smooth_on_mesh(inside, faces, 1)
-    w = np.clip((w - 0.2 + 0.15 * thickness) / 0.35, 0, 1)
-    x = np.abs(vertices[:, 0])
-    sel = inside > 0
-    if sel.any():
-        t = np.clip((x - x[sel].min()) / max(np.ptp(x[sel]), 1e-9), 0, 1)
-        w *= 1.0 - 0.5 * t**2
-    return 0.85 * w
+def paint_brow(sample, colours: np.ndarray, weight: np.ndarray, brow) -> np.ndarray:
+    """(V_r, 3) ``colours`` with the brow painted where ``weight`` (V_r,) 0..1 says it lies:
+    the brow hairs' colour (:class:`~facefarm.compose.hair.brows.Brow` ``melanin`` scales the
+    sample's brow melanin), stronger where the brow is denser."""
+    eb = sample.eyebrows
+    colour = hair_albedo_linear(float(eb.melanin) * brow.melanin, eb.redness, eb.grey)
+    w = BROW_PAINT * float(np.clip(brow.density, 0.0, 1.0)) * np.clip(weight, 0.0, 1.0)
+    return (1.0 - w[:, None]) * colours + w[:, None] * colour
 
 
 def skin_vertex_colors(
@@ -144,11 +131,6 @@ def skin_vertex_colors(
     if n_moles and len(face_pts):
         centres = face_pts[rng.integers(0, len(face_pts), n_moles)]
         col *= 1.0 - (0.55 * _spots(vertices, centres, 0.0018 * s))[:, None]
-
-    brow_colour = hair_albedo_linear(sample.eyebrows.melanin, sample.eyebrows.redness, sample.eyebrows.grey)
-    w = _brow_band(vertices, vertex_class, faces, float(sample.eyebrows.thickness))
-    w *= np.clip(0.75 + 0.25 * float(sample.eyebrows.density) + 0.15 * _smooth_field(vertices, rng, (0.003,)), 0, 1)
-    col = (1 - w[:, None]) * col + w[:, None] * brow_colour
 
     if scalp is not None and len(scalp):
         hair = sample.hair

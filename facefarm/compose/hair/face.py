@@ -1,9 +1,7 @@
-"""Eyebrows and facial hair (stubble, moustache, goatee, full beard) as short strands.
+"""Facial hair (stubble, moustache, goatee, full beard) as short strands.
 
-Brows are drawn in the frontal plane of the neutral head (the same place the head's BROW
-classes and painted brows sit) and grow medial -> lateral, rising at the inner end and
-falling at the tail. Facial hair covers the union of face-chart polygons of its style and
-grows downwards (backwards under the jaw), lying close to the skin.
+Facial hair covers the union of face-chart polygons of its style and grows downwards
+(backwards under the jaw), lying close to the skin. Eyebrows: :mod:`facefarm.compose.hair.brows`.
 """
 
 from __future__ import annotations
@@ -16,78 +14,10 @@ from facefarm.compose.hair import grow as hg
 from facefarm.compose.hair.collision import HeadFrame
 from facefarm.compose.hair.regions import NeutralHead, polygon_weight, smoothstep
 from facefarm.compose.hair.scalp import StrandSet, lerp, points_per_strand, strand_count
-from facefarm.compose.hair.styles import BrowShape, FacialStyle, HairLibrary
+from facefarm.compose.hair.styles import FacialStyle, HairLibrary
 from facefarm.scene.classes import CLASS_IDS
 
 EX, EY, EZ = np.eye(3)
-
-
-# ---- eyebrows -------------------------------------------------------------------------------
-
-
-def brow_weight(nh: NeutralHead, shape: BrowShape, thickness: float):
-    """Weight (0..1) of the brow region at (n, 3) neutral points; ``thickness`` 0..1 scales its height."""
-    x0, x1 = shape.x_range_m
-    scale_h = 0.7 + 0.6 * float(np.clip(thickness, 0, 1))
-
-    def weight(p: np.ndarray) -> np.ndarray:
-        t = (np.abs(p[:, 0]) - x0) / (x1 - x0)
-        yc = BrowShape.profile(shape.centre_y_m, t)
-        hh = BrowShape.profile(shape.half_height_m, t) * scale_h
-        across = smoothstep((hh - np.abs(p[:, 1] - yc)) / 0.0015 + 0.5)
-        along = smoothstep(t / 0.06 + 0.5) * smoothstep((1 - t) / 0.04 + 0.5)
-        return across * along * (p[:, 2] > nh.centre[2])
-
-    return weight
-
-
-def brow_strands(
-    shape: BrowShape,
-    thickness: float,
-    density: float,
-    detail: float,
-    nh: NeutralHead,
-    frame: HeadFrame,
-    rng: np.random.Generator,
-) -> dict[str, StrandSet]:
-    """{"r": right brow, "l": left brow} strands of one identity."""
-    k = points_per_strand(shape.points, detail)
-    weight = brow_weight(nh, shape, thickness)
-    if "brows" not in nh.cache:  # faces under the thickest brow: a superset for every identity
-        allowed = (
-            nh.face_is_skin
-            & (nh.face_normal[:, 2] > 0.2)
-            & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["LEFT_BROW"], CLASS_IDS["RIGHT_BROW"]])
-        )
-        nh.cache["brows"] = nh.candidate_faces(brow_weight(nh, shape, 1.0), allowed)
-    faces = nh.cache["brows"]
-    n = strand_count(shape.strands, 0.5 + 0.6 * density, detail) * 2
-    roots = nh.sample(faces, weight, n, rng)
-    if len(roots) == 0:
-        return {"r": StrandSet.empty(k), "l": StrandSet.empty(k)}
-    pos = roots.on(frame.vertices, nh.faces)
-    nr = frame.surface.query(pos)
-    x0, x1 = shape.x_range_m
-    t = np.clip((np.abs(roots.neutral[:, 0]) - x0) / (x1 - x0), 0, 1)
-    ang = np.radians(BrowShape.profile(shape.angle_deg, t) + rng.normal(0, 8, len(t)))
-    side = np.sign(roots.neutral[:, 0])
-    direction = np.c_[side * np.cos(ang), np.sin(ang), np.zeros(len(t))]
-    length = lerp(shape.length_m, 0.3 + 0.7 * thickness) * rng.uniform(0.6, 1.0, len(t)) * (1 - 0.4 * t)
-    spec = hg.GrowSpec(
-        length=length,
-        lift=0.12,
-        stiffness=0.5,
-        gravity=np.zeros(3),
-        gravity_weight=0.0,
-        offset=rng.uniform(0.0, 0.0008, len(t)),
-        steps=k - 1,
-    )
-    pts = hg.grow(frame.surface, pos, nr.normal, lambda p, near, s: direction, spec)
-    area = 2 * 0.6 * (x1 - x0) * 2 * 0.0038 * (0.7 + 0.6 * thickness)
-    r0 = np.clip(shape.coverage * area / (2 * len(t) * max(length.mean(), 1e-3)), 4e-5, 6e-4)
-    radius = r0 * np.linspace(1.0, 0.4, k)[None, :] * rng.uniform(0.8, 1.2, (len(t), 1))
-    left = side > 0
-    return {"r": StrandSet(pts[~left], radius[~left]), "l": StrandSet(pts[left], radius[left])}
 
 
 # ---- facial hair ----------------------------------------------------------------------------

@@ -25,9 +25,10 @@ import numpy as np
 
 from facefarm.catalog.colors import rgb
 from facefarm.catalog.rng import identity_stream
+from facefarm.compose.hair.brows import brow_strands
 from facefarm.compose.hair.collision import HeadFrame, HeadSurface
 from facefarm.compose.hair.colour import GREY_MELANIN, GREY_REDNESS, cycles_lock_colour, hair_albedo_linear
-from facefarm.compose.hair.face import FacialRequest, brow_strands, facial_strands
+from facefarm.compose.hair.face import FacialRequest, facial_strands
 from facefarm.compose.hair.regions import NeutralHead
 from facefarm.compose.hair.scalp import ScalpRequest, StrandSet, hairline_weight, scalp_strands
 from facefarm.compose.hair.styles import facial_style, library, scalp_style
@@ -68,9 +69,9 @@ def head_frame(head, vertices: np.ndarray, gravity: np.ndarray | None = None) ->
     )
 
 
-#: Real hairs one strand stands for at detail 1 (~100k scalp hairs in ~6000 strands; ~250 hairs
-#: in a brow's ~80 strands; a beard's hairs about as dense as its strands are, over a few).
-HAIRS_PER_STRAND = {"hair": 16.0, "brow": 3.0, "beard": 4.0}
+#: Real hairs one strand stands for at detail 1 (~100k scalp hairs in ~6000 strands; ~600 hairs
+#: in a brow's ~420 strands; a beard's hairs about as dense as its strands are, over a few).
+HAIRS_PER_STRAND = {"hair": 16.0, "brow": 1.5, "beard": 4.0}
 #: Grey shares a lock is drawn with (each strand stands for a lock of hairs, grey or not).
 GREY_LEVELS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -85,13 +86,14 @@ def _material(name: str, kind: MaterialKind, melanin: float, redness: float, gre
     parametrization."""
     melanin, redness = float(melanin), float(redness)
     colour = hair_albedo_linear(melanin, redness, grey)
+    lying = kind == "brow"  # brow hairs lie on the skin, in each other's shade: a duller sheen
     mixed = 0.0 < grey < 1.0
     return Material(
         name=name,
         kind=kind,
         base_color=rgb(colour),
-        roughness=0.35,
-        specular=0.5,
+        roughness=0.45 if lying else 0.35,
+        specular=0.3 if lying else 0.5,
         melanin=GREY_MELANIN if grey >= 1.0 else melanin,
         redness=GREY_REDNESS * redness if grey >= 1.0 else redness,
         hair_radial_roughness=0.3,
@@ -206,22 +208,14 @@ def hair_strands(posed: PosedHead, *, detail: float = 1.0, gravity: np.ndarray |
             detail,
         )
 
-    b = brow_strands(
-        lib.brows,
-        float(brows.thickness),
-        float(brows.density),
-        detail,
-        nh,
-        frame,
-        identity_stream(sample, "hair.brows"),
-    )
+    b = brow_strands(posed.brow, detail, nh, frame, identity_stream(sample, "hair.brows"))
     for side, cls in (("r", "RIGHT_BROW"), ("l", "LEFT_BROW")):
         out += _curves(
             f"brow_{side}",
             "brow",
             CLASS_IDS[cls],
             b[side],
-            brows.melanin,
+            brows.melanin * posed.brow.melanin,
             brows.redness,
             brows.grey,
             identity_stream(sample, "hair.brows.colour"),

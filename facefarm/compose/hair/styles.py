@@ -86,16 +86,26 @@ class FacialStyle:
 
 @dataclass(frozen=True)
 class BrowShape:
-    """The eyebrow outline and hair direction along it (frontal plane, metres; see styles.json)."""
+    """The mean adult eyebrow, in eye-widths of each face (see ``brows`` in styles.json).
 
-    x_range_m: tuple[float, float]
-    centre_y_m: tuple[tuple[float, float], ...]
-    half_height_m: tuple[tuple[float, float], ...]
+    ``landmark_x_ew`` / ``landmark_y_ew`` (5,): the 300-W brow points, inner end .. tail, as
+    distance from the midline and height above the upper-lid line; ``height_ew`` (5,) the band's
+    height there, ``top_share`` of it above the landmark line; ``angle_deg`` ``[[t, deg], ...]``
+    the hair direction along the brow (from the subject's lateral, up positive),
+    ``herringbone_deg`` how much the upper hairs turn down and the lower ones up towards the
+    brow's middle line; ``length_m`` hair length range; ``strands`` per brow at detail 1.
+    """
+
+    landmark_x_ew: tuple[float, ...]
+    landmark_y_ew: tuple[float, ...]
+    height_ew: tuple[float, ...]
+    top_share: float
     angle_deg: tuple[tuple[float, float], ...]
+    herringbone_deg: float
     length_m: tuple[float, float]
     strands: int
     points: int
-    coverage: float = 2.5
+    coverage: float = 1.6
     description: str = ""
 
     @staticmethod
@@ -155,16 +165,21 @@ def library() -> HairLibrary:
             raise ValueError(f"{STYLES_PATH}: facial.{f.id}.regions names unknown region(s) {sorted(missing)}")
     b = doc["brows"]
     brows = BrowShape(
-        x_range_m=_pair(b["x_range_m"]),
-        centre_y_m=tuple(map(tuple, b["centre_y_m"])),
-        half_height_m=tuple(map(tuple, b["half_height_m"])),
+        landmark_x_ew=tuple(map(float, b["landmark_x_ew"])),
+        landmark_y_ew=tuple(map(float, b["landmark_y_ew"])),
+        height_ew=tuple(map(float, b["height_ew"])),
+        top_share=float(b["top_share"]),
         angle_deg=tuple(map(tuple, b["angle_deg"])),
+        herringbone_deg=float(b["herringbone_deg"]),
         length_m=_pair(b["length_m"]),
         strands=int(b["strands"]),
         points=int(b["points"]),
-        coverage=float(b.get("coverage", 2.5)),
+        coverage=float(b.get("coverage", 1.6)),
         description=b.get("description", ""),
     )
+    for key in ("landmark_x_ew", "landmark_y_ew", "height_ew"):
+        if len(getattr(brows, key)) != 5:
+            raise ValueError(f"{STYLES_PATH}: brows.{key} must list the 5 brow landmarks (inner end .. tail)")
     return HairLibrary(scalp=scalp, facial=facial, hairlines=hairlines, facial_regions=regions, brows=brows)
 
 
