@@ -316,6 +316,46 @@ def test_facesynthetics_layout_reads_like_the_original(dataset, exports):
     assert n == len(records)
 
 
+def test_exports_carry_the_chosen_landmark_convention(dataset, tmp_path, capsys):
+    root, records = dataset
+    dest = tmp_path / "contour"
+    assert (
+        cli_main(
+            [
+                "export",
+                str(root),
+                "-f",
+                "facesynthetics",
+                "--dest",
+                str(dest),
+                "--splits",
+                "1",
+                "--landmarks",
+                "contour",
+            ]
+        )
+        == 0
+    )
+    moved = 0
+    for rec in records.values():
+        points = np.loadtxt(dest / "facesynthetics" / "train" / f"{rec['index']:06d}_ldmks.txt")
+        np.testing.assert_allclose(points, rec["landmarks_contour"]["uv"], atol=1e-3)
+        np.testing.assert_allclose(points[17:], np.asarray(rec["landmarks"]["uv"])[17:], atol=1e-3)
+        moved += int(np.abs(points[:17] - np.asarray(rec["landmarks"]["uv"])[:17]).max() > 0.5)
+    assert moved >= len(records) // 2  # the jaw follows the outline, not the anchors
+    # a dataset without contour points says what to do
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "dataset.json").write_bytes((root / "dataset.json").read_bytes())
+    lines = [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+    (old / "manifest.jsonl").write_text(
+        "".join(json.dumps({k: v for k, v in r.items() if k != "landmarks_contour"}) + "\n" for r in lines)
+    )
+    capsys.readouterr()
+    assert cli_main(["export", str(old), "-f", "coco", "--dest", str(tmp_path / "x"), "--landmarks", "contour"]) == 1
+    assert "re-render the dataset, or export with --landmarks xray" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- command line
 
 

@@ -34,6 +34,13 @@ def add_parser(sub) -> None:
         help="train,val,test fractions by identity (default 0.8,0.1,0.1; '1' = all train)",
     )
     p.add_argument(
+        "--landmarks",
+        choices=("xray", "contour"),
+        default="xray",
+        help="landmark convention: xray (each point anchored on the head, projected seen or not; default) "
+        "or contour (the jaw on the face's outline in the view, as people annotate photos)",
+    )
+    p.add_argument(
         "--copy",
         action="store_true",
         help="copy image files instead of hard-linking them from the dataset (the default "
@@ -55,7 +62,9 @@ def _export(args) -> int:
         fractions = parse_fractions(args.splits)
         # writing DATASET/exports: not while a render writes the dataset
         with dataset_lock(args.dataset, "facefarm export") if args.dest is None else nullcontext():
-            result = export_all(args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy)
+            result = export_all(
+                args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy, landmarks=args.landmarks
+            )
     except Locked as e:
         print(f"facefarm export: error: {e} (or export elsewhere with --dest)", file=sys.stderr)
         return 1

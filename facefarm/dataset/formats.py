@@ -59,8 +59,12 @@ def export_all(
     dest: str | os.PathLike | None = None,
     fractions=DEFAULT_FRACTIONS,
     link: bool = True,
+    landmarks: str = "xray",
 ) -> dict[str, dict]:
     """Export a finished dataset to each of ``formats``; returns ``{format: {split: path(s)}}``.
+
+    ``landmarks``: ``"xray"`` (the records' ``landmarks``) or ``"contour"`` (their
+    ``landmarks_contour``: the jaw on the view's outline, as 300-W / WFLW annotate photos).
 
     ``dest``: parent folder of the exports (one sub-folder per format); default
     ``{dataset_root}/exports``. The catalog's ``outputs.formats`` list can be passed as is.
@@ -69,7 +73,7 @@ def export_all(
     """
     names = parse_formats(formats)
     fractions = parse_fractions(fractions)
-    source = open_dataset(dataset_root, link_files=link)
+    source = open_dataset(dataset_root, link_files=link).in_convention(landmarks)
     targets = {fmt: default_destination(dataset_root, fmt) if dest is None else Path(dest) / fmt for fmt in names}
     for fmt, target in targets.items():  # every folder checked before any is written
         check_replaceable(target, legacy_export(fmt))

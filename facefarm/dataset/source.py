@@ -29,7 +29,7 @@ import uuid
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
@@ -87,6 +87,24 @@ class SourceDataset:
     #: hard-link files into exports when possible (no extra space) instead of copying them
     link_files: bool = True
 
+
+    def in_convention(self, landmarks: str) -> "SourceDataset":
+        """This dataset with every record's ``landmarks`` in one convention: ``"xray"`` as written,
+        ``"contour"`` the record's ``landmarks_contour`` (the jaw on the view's outline, as
+        people annotate photos). Raises ValueError for another name or a record without them."""
+        if landmarks == "xray":
+            return self
+        if landmarks != "contour":
+            raise ValueError(f"landmarks {landmarks!r}: choose xray or contour")
+        records = []
+        for r in self.records:
+            if "landmarks_contour" not in r:
+                raise ValueError(
+                    f"sample {r.get('sample_id')}: no landmarks_contour (written before facefarm 0.5); "
+                    "re-render the dataset, or export with --landmarks xray"
+                )
+            records.append({**r, "landmarks": r["landmarks_contour"]})
+        return replace(self, records=tuple(records))
     def read(self, name: str) -> bytes:
         """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
         return self.store.get(name)
