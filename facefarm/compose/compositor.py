@@ -202,10 +202,10 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
             vc = fine_colours[vidx]
         elif material.kind == "eye":
             e = 0 if part == "eye_r" else 1
-            part_verts, faces, normals, vc = eyes.painted_eyeball(
+            part_verts, faces, source, normals, vc = eyes.painted_eyeball(
                 part_verts, faces, fine_rest[vidx], eye_centres[e], eye_axes[e], iris
             )
-            face_class = np.repeat(face_class, 4**eyes.LEVELS)
+            face_class = face_class[source]
         elif material.kind == "teeth":
             part_verts, faces, part_rest, normals = teeth.subdivide(part_verts, faces, fine_rest[vidx])
             face_class = np.repeat(face_class, 4**teeth.LEVELS)

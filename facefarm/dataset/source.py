@@ -87,7 +87,6 @@ class SourceDataset:
     #: hard-link files into exports when possible (no extra space) instead of copying them
     link_files: bool = True
 
-
     def in_convention(self, landmarks: str) -> "SourceDataset":
         """This dataset with every record's ``landmarks`` in one convention: ``"xray"`` as written,
         ``"contour"`` the record's ``landmarks_contour`` (the jaw on the view's outline, as
@@ -105,6 +104,7 @@ class SourceDataset:
                 )
             records.append({**r, "landmarks": r["landmarks_contour"]})
         return replace(self, records=tuple(records))
+
     def read(self, name: str) -> bytes:
         """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
         return self.store.get(name)
