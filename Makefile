@@ -35,8 +35,8 @@ test-fast: assets
 
 # what CI checks before the tests: ruff over the tree, mypy over the layers configured in pyproject.toml
 lint: setup
-	$(BIN)/ruff check facefarm tests bench tools
-	$(BIN)/ruff format --check facefarm tests bench tools
+	$(BIN)/ruff check facefarm tests bench tools examples
+	$(BIN)/ruff format --check facefarm tests bench tools examples
 	$(BIN)/mypy
 
 bench: assets
