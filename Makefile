@@ -7,7 +7,7 @@ export PYOPENGL_PLATFORM ?= egl
 # downloads and the compiled head asset stay in the checkout (an installed facefarm uses ~/.cache/facefarm)
 export FACEFARM_HOME ?= $(CURDIR)/build
 
-.PHONY: setup assets render test test-fast lint bench clean
+.PHONY: setup assets render test test-fast lint bench bench-sim2real clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,13 @@ lint: setup
 
 bench: assets
 	$(BIN)/python -m bench.run
+
+# Train on facefarm renders, test on real faces (bench/sim2real.py; ~40-50 min the first time on 2 cores).
+# PyTorch is the bench's own dependency, installed here when missing: TORCH=path/to/a/cpu.whl to use a local wheel.
+TORCH ?= torch
+bench-sim2real: assets
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q --disable-pip-version-check "$(TORCH)"
+	$(BIN)/python bench/sim2real.py $(ARGS)
 
 clean:
 	rm -rf build out
