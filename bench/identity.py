@@ -45,6 +45,9 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # this checkout, for bench.* (after --repo's)
+from bench.checkout import import_repo, merge_spec  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 THRESHOLD = 0.6
 #: Targets from the realism issue (real faces; facefarm before the change in parentheses there).
@@ -55,29 +58,9 @@ ADULT_YEARS = 18.0
 IMAGE_FIELDS = ("expression", "head_pose", "camera", "lighting", "background", "glasses", "clothing", "headwear")
 
 
-def _import_repo(repo: Path):
-    """Import facefarm from ``repo`` (first on sys.path), checking that it is that one."""
-    sys.path.insert(0, str(repo))
-    import facefarm
-
-    got = Path(facefarm.__file__).resolve().parent.parent
-    if got != repo.resolve():
-        raise SystemExit(f"facefarm imported from {got}, not {repo}: put {repo} first on PYTHONPATH")
-    return facefarm
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if k.startswith("_"):
-            continue
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def bench_catalog(repo: Path, n_images: int, override: Path, backend: str = "pyrender") -> dict:
     spec = json.loads((repo / "facefarm/assets/catalogs/default.json").read_text())
-    spec = _merge(spec, json.loads(override.read_text()))
+    spec = merge_spec(spec, json.loads(override.read_text()))
     spec["size"] = n_images
     spec.setdefault("render", {}).update(backend=backend, resolution=[256, 256])
     if backend == "cycles":
@@ -192,7 +175,7 @@ def run(
     backend: str = "pyrender",
     controlled_only: bool = False,
 ) -> dict:
-    _import_repo(repo)
+    import_repo(repo)
     from facefarm.catalog import load_catalog, resolve
     from facefarm.compose.compositor import compose, identity_params
     from facefarm.head.model import HeadModel

@@ -63,6 +63,9 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np  # noqa: E402
 
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # this checkout, for bench.* (after --repo's)
+from bench.checkout import import_repo, merge_spec  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 
 #: Training crop side (px) and the crop box: BOX_SCALE x the landmarks' longer extent, for every face.
@@ -73,30 +76,10 @@ ROTATE_DEG, SCALE_JITTER, SHIFT_JITTER = 15.0, 0.1, 0.05
 WIDTHS, BATCH, LR, EPOCHS = (16, 32, 64, 128, 256), 32, 2e-3, 15
 
 
-def _import_repo(repo: Path):
-    """Import facefarm from ``repo`` (first on sys.path), checking that it is that one."""
-    sys.path.insert(0, str(repo))
-    import facefarm
-
-    got = Path(facefarm.__file__).resolve().parent.parent
-    if got != repo.resolve():
-        raise SystemExit(f"facefarm imported from {got}, not {repo}: put {repo} first on PYTHONPATH")
-    return facefarm
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        if k.startswith("_"):
-            continue
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def bench_catalog(repo: Path, override: Path) -> dict:
     """The default catalog of ``repo`` with ``override`` (bench/catalogs/sim2real.json) merged over it."""
     spec = json.loads((repo / "facefarm/assets/catalogs/default.json").read_text())
-    return _merge(spec, json.loads(override.read_text()))
+    return merge_spec(spec, json.loads(override.read_text()))
 
 
 def checkout_key(repo: Path) -> str:
@@ -123,7 +106,7 @@ def render_synthetic(repo: Path, spec: dict, n: int, seed: int) -> tuple[np.ndar
     The folder is named by the checkout's files and the catalog (``facefarm render`` resumes in it, so a
     larger ``n`` renders only the new samples); the arrays are kept beside it in ``arrays-{n}.npz``.
     """
-    facefarm = _import_repo(repo)
+    facefarm = import_repo(repo)
     from facefarm.catalog.load import catalog_hash, load_catalog
 
     chash = catalog_hash(load_catalog(spec))
@@ -464,7 +447,7 @@ def git_commit(repo: Path) -> str:
 
 
 def run(repo: Path, n: int, seed: int, train_seed: int, epochs: int, catalog: Path, archive: Path | None) -> dict:
-    facefarm = _import_repo(repo)
+    facefarm = import_repo(repo)
     perm = flip_index(repo)
     spec = bench_catalog(repo, catalog)
     t0 = time.perf_counter()
@@ -638,7 +621,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     repo = args.repo.resolve()
     if args.render_only:
-        _import_repo(repo)
+        import_repo(repo)
         render_synthetic(repo, bench_catalog(repo, args.catalog), args.n, args.seed)
         return
     _torch()  # fail before rendering, not after

@@ -10,25 +10,13 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from facefarm.catalog import load_catalog, resolve  # noqa: E402
-from facefarm.scene.classes import CLASS_IDS  # noqa: E402
+from facefarm.sample.labels import FACE_CLASSES  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-#: Classes of the face's front: a pixel of one of these is inside the outline.
-FACE = [
-    CLASS_IDS[c]
-    for c in (
-        "SKIN",
-        "NOSE",
-        "RIGHT_EYE",
-        "LEFT_EYE",
-        "RIGHT_BROW",
-        "LEFT_BROW",
-        "TOP_LIP",
-        "BOTTOM_LIP",
-        "MOUTH_INTERIOR",
-    )
-]
+#: Classes of the face's front (the segmentation face box's): a pixel of one of these is inside
+#: the outline (the heads here have no beard).
+FACE = list(FACE_CLASSES)
 
 
 @pytest.fixture(scope="module")
