@@ -169,6 +169,17 @@ def _matches(rule: dict[str, Level], values: dict[str, Any]) -> bool:
 # --------------------------------------------------------------------------- identity
 
 
+def iris_variation(rgb: tuple[float, float, float], jitter: np.ndarray) -> np.ndarray:
+    """The family's sRGB iris colour varied by three normal draws of sd ``eyes.iris_jitter``: the
+    first scales its brightness (by exp(3 x), ~12 % at the default 0.04), the other two shift
+    its channels by a quarter of that, so hue moves little. An offset added to each channel
+    alone turned dark irises red or purple (dark brown #3b2314 came out as #2d130c)."""
+    c = np.asarray(rgb, np.float64)
+    j = np.asarray(jitter, np.float64)
+    tint = 0.25 * (j - j.mean())
+    return np.clip(c * np.exp(3.0 * (j[0] + tint)), 0.0, 1.0)
+
+
 def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], attempt: int) -> dict:
     cat = ctx.catalog
     tax = cat.ancestry.taxonomy
@@ -248,7 +259,7 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     eyes_s = EyesSample(
         color_family=family,
         iris_melanin=iris_melanin,
-        iris_rgb=rgb(_r(min(max(c + d, 0.0), 1.0)) for c, d in zip(_rgb(iris_hex), jitter)),
+        iris_rgb=rgb(_r(c) for c in iris_variation(_rgb(iris_hex), jitter)),
     )
 
     # Hair.
