@@ -206,6 +206,7 @@ def run(
 
     renderer = SampleRenderer(cat, backend, head)
     desc_gt, ident_gt, desc_dl, ident_dl, props_gt, props_dl = [], [], [], [], [], []
+    props_ct = []  # the annotators' convention (landmarks_contour), as the real figures are annotated
     ages, genders = [], []
     try:
         for k in range(0 if controlled_only else n_identities * per):
@@ -233,6 +234,9 @@ def run(
                 and abs(pose["pitch_deg"]) <= FRONTAL_DEG
             ):
                 props_gt.append(proportions(pts))
+                contour = record.get("landmarks_contour")  # records before 0.5.0 have none
+                if contour is not None:
+                    props_ct.append(proportions(np.asarray(contour["uv"], float)[:68]))
                 if got is not None:
                     props_dl.append(proportions(got[1]))
             print(f"\r{k + 1}/{n_identities * per}", end="", file=sys.stderr, flush=True)
@@ -272,6 +276,7 @@ def run(
         "detected": f"{len(desc_dl)}/{len(desc_gt)}",
         "props_gt": mean(props_gt),
         "props_dlib": mean(props_dl),
+        "props_contour": mean(props_ct) if props_ct else None,
         "props_3d": mean(props3d),
         "n_frontal": len(props_gt),
         "n_adult_ids": len(props3d),
@@ -327,10 +332,13 @@ def table(rows: dict[str, dict]) -> str:
     for name, r in rows.items():
         for key, label, n in (
             ("props_gt", "renders, ground truth", r["n_frontal"]),
+            ("props_contour", "renders, ground truth as annotated (contour jaw)", r["n_frontal"]),
             ("props_dlib", "renders, dlib predicted", None),
             ("props_3d", "neutral 3D, frontal", r["n_adult_ids"]),
         ):
-            p = r[key]
+            p = r.get(key)
+            if p is None:  # a checkout without contour landmarks, or an older --json
+                continue
             out.append(
                 f"| {name} | {label} | {p['brow_lid']:.3f} | {p['mouth']:.3f} | {p['jaw']:.3f} | "
                 f"{'' if n is None else n} |"

@@ -99,9 +99,12 @@ def cache_root() -> Path:
     return base.resolve() / "bench" / "sim2real"
 
 
-def render_synthetic(repo: Path, spec: dict, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, Path]:
+def render_synthetic(
+    repo: Path, spec: dict, n: int, seed: int, landmarks: str = "xray"
+) -> tuple[np.ndarray, np.ndarray, Path]:
     """Render (or reuse) samples 0..n-1 of ``spec``; returns images (n, H, W, 3) uint8 RGB, their 68
-    landmarks (n, 68, 2) float32 pixels, and the render folder.
+    landmarks (n, 68, 2) float32 pixels in the ``landmarks`` convention (``facefarm.load``'s: "xray"
+    or "contour", the jaw on the outline as photos are annotated), and the render folder.
 
     The folder is named by the checkout's files and the catalog (``facefarm render`` resumes in it, so a
     larger ``n`` renders only the new samples); the arrays are kept beside it in ``arrays-{n}.npz``.
@@ -111,7 +114,7 @@ def render_synthetic(repo: Path, spec: dict, n: int, seed: int) -> tuple[np.ndar
 
     chash = catalog_hash(load_catalog(spec))
     folder = cache_root() / "renders" / f"{facefarm.__version__}-{checkout_key(repo)}-{chash[:12]}-s{seed}"
-    arrays = folder / f"arrays-{n}.npz"
+    arrays = folder / (f"arrays-{n}.npz" if landmarks == "xray" else f"arrays-{n}-{landmarks}.npz")
     if arrays.exists():
         z = np.load(arrays)
         return z["images"], z["landmarks"], folder
@@ -128,13 +131,15 @@ def render_synthetic(repo: Path, spec: dict, n: int, seed: int) -> tuple[np.ndar
             spec, n, folder / "dataset", seed=seed, backend="pyrender", exports=False, datasheet=False, quiet=False
         )
         print(f"rendered in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    images, landmarks = [], []
+    if landmarks != "xray":
+        ds = facefarm.load(folder / "dataset", landmarks=landmarks)
+    images, points = [], []
     for i in range(n):
         s = ds[i]
         images.append(s.image)
-        landmarks.append(np.asarray(s.landmarks, np.float32)[:68])
-    out = {"images": np.stack(images), "landmarks": np.stack(landmarks)}
-    tmp = folder / f".arrays-{n}.tmp.npz"
+        points.append(np.asarray(s.landmarks, np.float32)[:68])
+    out = {"images": np.stack(images), "landmarks": np.stack(points)}
+    tmp = folder / f".{arrays.stem}.tmp.npz"
     np.savez(tmp, **out)
     tmp.rename(arrays)
     return out["images"], out["landmarks"], folder
@@ -446,12 +451,21 @@ def git_commit(repo: Path) -> str:
     return head + ("+dirty" if git("status", "--porcelain", "--", "facefarm") else "")
 
 
-def run(repo: Path, n: int, seed: int, train_seed: int, epochs: int, catalog: Path, archive: Path | None) -> dict:
+def run(
+    repo: Path,
+    n: int,
+    seed: int,
+    train_seed: int,
+    epochs: int,
+    catalog: Path,
+    archive: Path | None,
+    landmarks: str = "xray",
+) -> dict:
     facefarm = import_repo(repo)
     perm = flip_index(repo)
     spec = bench_catalog(repo, catalog)
     t0 = time.perf_counter()
-    images, points, folder = render_synthetic(repo, spec, n, seed)
+    images, points, folder = render_synthetic(repo, spec, n, seed, landmarks)
     t_render = time.perf_counter() - t0
     points = points.astype(np.float64)
     n_test = max(1, n // 10)  # the last tenth: held-out synthetic test faces
@@ -486,6 +500,7 @@ def run(repo: Path, n: int, seed: int, train_seed: int, epochs: int, catalog: Pa
         }
     return {
         "facefarm": facefarm.__version__,
+        "landmarks": landmarks,
         "commit": git_commit(repo),
         "n": n,
         "n_train": n - n_test,
@@ -613,6 +628,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     ap.add_argument("--render-only", action="store_true", help="render (or find) the samples and stop")
     ap.add_argument(
+        "--landmarks",
+        choices=("xray", "contour"),
+        default="xray",
+        help="train on the renders' x-ray landmarks (default, the ablation rows so far) or on "
+        "landmarks_contour (the jaw on the outline, as the real photos are annotated; facefarm >= 0.5)",
+    )
+    ap.add_argument(
         "--table", type=Path, nargs="+", default=None, help="print the ablation rows of earlier --json results"
     )
     args = ap.parse_args(argv)
@@ -625,7 +647,7 @@ def main(argv: list[str] | None = None) -> None:
         render_synthetic(repo, bench_catalog(repo, args.catalog), args.n, args.seed)
         return
     _torch()  # fail before rendering, not after
-    result = run(repo, args.n, args.seed, args.train_seed, args.epochs, args.catalog, args.real_archive)
+    result = run(repo, args.n, args.seed, args.train_seed, args.epochs, args.catalog, args.real_archive, args.landmarks)
     label = args.label or f"{result['facefarm']}"
     if args.json is not None:
         args.json.write_text(json.dumps({label: result}, indent=1))
