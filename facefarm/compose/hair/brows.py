@@ -80,7 +80,9 @@ def age_priors(age_years: float, gender: float) -> AgePriors:
         density=float(np.interp(a, [1.0, 4.0, 14.0, 55.0, 90.0], [0.45, 0.6, 1.0, 1.0, 0.65])),
         length=float(np.interp(a, [1.0, 4.0, 16.0], [0.5, 0.6, 1.0]))
         * (1.0 + 0.35 * male * float(np.clip((a - 55.0) / 25.0, 0.0, 1.0))),
-        melanin=float(np.interp(a, [1.0, 4.0, 12.0], [0.55, 0.7, 1.0])),
+        # a little lighter only: a dark-haired toddler's brows are sparse, not orange (0.7 at 4
+        # years turned black hair's melanin 0.95 into a red-brown brow)
+        melanin=float(np.interp(a, [1.0, 4.0, 12.0], [0.85, 0.9, 1.0])),
         tail_drop_ew=0.025 * float(np.clip((a - 40.0) / 40.0, 0.0, 1.0)),
     )
 
