@@ -185,9 +185,11 @@ def _lash_coordinates(head, surface, xyz: np.ndarray) -> dict[str, np.ndarray]:
             r = vectors.length(q - centre)
             v = (r - r.min()) / max(np.ptp(r), 1e-9)
             strand[vidx[sel]] = t * _LASH_STRANDS[0 if upper else 1]
-            density = 1.0 if upper else 0.35  # lower lashes: fewer, shorter, apart
-            # solid near the root (lashes overlap there), thinning to the tips and the eye corners
-            cover[vidx[sel]] = density * (1.0 - v**3) * np.clip(np.sin(np.pi * t) / 0.3, 0.4, 1.0)
+            # solid near the root (lashes overlap there), thinning to the tips and the eye corners;
+            # lower lashes are fewer and shorter: thin out from the root (at 0.55 x (1 - v^3) they
+            # drew a grey band under every eye)
+            along = (1.0 - v**3) if upper else 0.35 * (1.0 - v) ** 2
+            cover[vidx[sel]] = along * np.clip(np.sin(np.pi * t) / 0.3, 0.4, 1.0)
     return {"lash_strand": strand, "lash_cover": cover}
 
 
