@@ -223,6 +223,17 @@ def segmentation_box(segmentation: np.ndarray, classes=FACE_CLASSES) -> np.ndarr
     return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], np.float64)
 
 
+def _project(cam, points_world) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """World points (k, 3) -> camera-frame xyz (k, 3), pixels uv (k, 2) and in_frame (k,): in
+    front of the near plane and inside [0, W) x [0, H)."""
+    xyz = cam.to_camera(np.asarray(points_world, np.float64).reshape(-1, 3))
+    z = xyz[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv = (xyz @ cam.K.T)[:, :2] / z[:, None]
+    in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
+    return xyz, uv, in_frame
+
+
 def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float = DEFAULT_DEPTH_TOLERANCE_M) -> dict:
     """Labels for one rendered sample; numpy arrays (use :func:`to_jsonable` for JSON).
 
@@ -242,12 +253,8 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
         in_frame: the jaw on the face's outline in this view), or None when the scene has none
     """
     cam = scene.camera
-    pts = np.asarray(scene.landmarks.points, np.float64).reshape(-1, 3)
-    xyz = cam.to_camera(pts)
+    xyz, uv, in_frame = _project(cam, scene.landmarks.points)
     z = xyz[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv = (xyz @ cam.K.T)[:, :2] / z[:, None]
-    in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     occ = result.occluder_depth if result.occluder_depth is not None else result.depth
     own, own_gap = own_surface(scene, xyz)
     visible = in_frame & visibility(uv, z, occ, depth_tolerance_m, result.segmentation, own, own_gap)
@@ -278,12 +285,8 @@ def _contour_labels(scene: Scene, result: RenderResult, own: np.ndarray, own_gap
     visible, in_frame. Jaw points lie on the outline, where the head turns edge-on by
     construction: the jaw's own classes count as their surface whatever the facing; every
     other point is tested as its x-ray self."""
-    cam = scene.camera
-    xyz = cam.to_camera(np.asarray(scene.landmarks.contour, np.float64).reshape(-1, 3))
+    xyz, uv, in_frame = _project(scene.camera, scene.landmarks.contour)
     z = xyz[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv = (xyz @ cam.K.T)[:, :2] / z[:, None]
-    in_frame = (z > cam.near) & (uv[:, 0] >= 0) & (uv[:, 0] < cam.width) & (uv[:, 1] >= 0) & (uv[:, 1] < cam.height)
     a, b = landmark_layout()["groups"]["jaw"]
     own, own_gap = own.copy(), own_gap.copy()
     own[a : b + 1] = False

@@ -58,6 +58,7 @@ def _jsonable_pose(pose: dict) -> dict:
 
 
 def _points(points: dict) -> dict:
+    """A record's point block (uv, visible, in_frame, xyz_camera) from label arrays."""
     return {
         "uv": _r(points["uv"]),
         "visible": np.asarray(points["visible"], bool).tolist(),
@@ -87,19 +88,9 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
             "convention": "opencv",
         },
         "head_pose": _jsonable_pose(labels["head_pose"]),
-        "landmarks": {
-            "uv": _r(uv[:n]),
-            "visible": vis[:n].tolist(),
-            "in_frame": inf[:n].tolist(),
-            "xyz_camera": _r(xyz[:n], 6),
-        },
+        "landmarks": _points({"uv": uv[:n], "visible": vis[:n], "in_frame": inf[:n], "xyz_camera": xyz[:n]}),
         **({} if labels.get("contour") is None else {"landmarks_contour": _points(labels["contour"])}),
-        "dense": {
-            "uv": _r(uv[n:]),
-            "visible": vis[n:].tolist(),
-            "in_frame": inf[n:].tolist(),
-            "xyz_camera": _r(xyz[n:], 6),
-        },
+        "dense": _points({"uv": uv[n:], "visible": vis[n:], "in_frame": inf[n:], "xyz_camera": xyz[n:]}),
         "face_bbox": None if face_box is None else _r(face_box, 2),
         "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
         "depth_scale_m": writer.DEPTH_SCALE_M,
