@@ -110,15 +110,38 @@ def test_ribbon_tangents_follow_strands_and_tips_narrow_in_colour_only():
     np.testing.assert_allclose(np.linalg.norm(t[..., :3], axis=-1), 1.0, atol=1e-5)
     np.testing.assert_allclose(t[..., 1], -1.0, atol=1e-5)  # root at the top: tangent points down
     assert np.all(np.abs(t[..., 3]) < 5 * geom.STRAND_SHIFT_JITTER) and t[..., 3].std() > 0
-    full = np.linalg.norm(np.diff(r.vertices.reshape(s, k, 2, 3), axis=2)[:, :, 0], axis=-1)
+    label = np.linalg.norm(np.diff(r.vertices.reshape(s, k, 2, 3), axis=2)[:, :, 0], axis=-1)
     shaded = np.linalg.norm(np.diff(r.shaded_vertices.reshape(s, k, 2, 3), axis=2)[:, :, 0], axis=-1)
-    # labels: full width everywhere, never under MIN_RIBBON_PX on screen (~1.5 mm here)
     px_m = 0.6 / CAM.K[0, 0]
-    assert np.all(full >= geom.MIN_RIBBON_PX * px_m * 0.99)
-    # colour: identical but for the tip, which closes to a point on the strand
-    np.testing.assert_allclose(shaded[:, :-1], full[:, :-1], rtol=1e-5)
+    card = geom.CARDS["hair"]
+    # colour: cards `widen` x the radius (at least MIN_RIBBON_PX), the tip closing to a point on the strand
+    want = np.maximum(2 * card.widen * c.radius, geom.MIN_RIBBON_PX * px_m)
+    np.testing.assert_allclose(shaded[:, :-1], want[:, :-1], rtol=1e-4)
     assert np.all(shaded[:, -1] < 1e-7)
     np.testing.assert_allclose(r.shaded_vertices.reshape(s, k, 2, 3)[:, -1, 0], c.points[:, -1], atol=1e-7)
+    # labels: the half-covered part: never wider than the card, never under MIN_RIBBON_PX wide
+    # where the card is wide enough to fade at its edges, and ending at LABEL_TIP
+    assert np.all(label[:, :-1] <= shaded[:, :-1] * (1 + 1e-5))
+    assert np.all(label >= (1 - geom.CARD_EDGE / card.strands) * geom.MIN_RIBBON_PX * px_m * 0.99)
+    mid = r.vertices.reshape(s, k, 2, 3).mean(axis=2)
+    length = lambda q: np.linalg.norm(np.diff(q, axis=1), axis=-1).sum(axis=1)  # noqa: E731
+    np.testing.assert_allclose(length(mid), geom.LABEL_TIP * length(c.points), rtol=1e-4)
+
+
+def test_ribbon_card_coordinates_span_the_strands_and_the_length():
+    """Cards carry (across in strands, arc fraction, seed, strands): the shader cuts strands by them."""
+    c = sheet(True, n=30, k=6)
+    r = geom.ribbons(c, CAM)
+    cards = r.cards.reshape(30, 6, 2, 4)
+    w = geom.CARDS["hair"].strands
+    assert w > 1  # scalp hair is drawn as locks of several strands
+    np.testing.assert_array_equal(cards[:, :, 0, 0], 0.0)
+    np.testing.assert_array_equal(cards[:, :, 1, 0], w)
+    np.testing.assert_allclose(cards[:, :, 0, 1], np.linspace(0, 1, 6)[None].repeat(30, 0), atol=1e-6)
+    seeds = cards[:, 0, 0, 2]
+    assert np.all((seeds >= 0) & (seeds < 1)) and len(np.unique(seeds)) == 30
+    assert np.all(cards[..., 2] == seeds[:, None, None]) and np.all(cards[..., 3] == w)
+    np.testing.assert_array_equal(geom.ribbons(c, CAM).cards, r.cards)  # deterministic
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,9 +233,8 @@ def test_strands_vary_in_colour_and_fade_at_the_tips(renderer):
     covered hair pixel would be the same value.
     """
     c = sheet(True, n=12, k=8, colour=(0.3, 0.2, 0.1), width=0.32)
-    c = Curves(
-        name=c.name, points=c.points, radius=np.full_like(c.radius, 1e-2), class_id=c.class_id, material=c.material
-    )
+    r = 1e-2 / geom.CARDS["hair"].widen  # cards 2 cm wide
+    c = Curves(name=c.name, points=c.points, radius=np.full_like(c.radius, r), class_id=c.class_id, material=c.material)
     res = renderer.render(scene(curves=[c], env=GREY))
     hair = res.segmentation == CLASS_IDS["HAIR"]
     lum = res.rgb.astype(float).mean(axis=-1)

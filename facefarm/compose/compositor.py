@@ -19,6 +19,7 @@ from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
 from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair import brows
+from facefarm.compose.hair.base import paint_under_hair
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.compose.posed_head import PosedHead
@@ -176,6 +177,7 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
     sample, head, rest, verts, geo = posed.sample, posed.head, posed.rest, posed.vertices, posed.face
     cap = _hair_cap(sample, head)
     colours = skin.skin_vertex_colors(sample, rest, head.vertex_class, head.faces, geo, scalp=cap)
+    colours = paint_under_hair(sample, head, colours, cap)  # soft hairline, beard shadow
     iris = skin.iris_linear_rgb(sample)
     eye_centres, eye_axes = head.eye_centres(rest), head.eye_axes(rest)
     in_cap = np.zeros((len(rest), 1))

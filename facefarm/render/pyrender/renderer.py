@@ -94,6 +94,9 @@ class _NodeParams:
     sheen: float = 0.0  # fabric sheen weight (Material.sheen)
     strand_share: float = 1.0  # light reaching strands (FACE_HAIR_SHARE for brows, beards)
     two_sided: bool = False
+    # hair cards: their alpha (the strands cut per fragment) becomes multisample coverage, so
+    # they need no sorting, write depth where they cover, and leave the hair under them showing
+    cards: bool = False
 
 
 @dataclass
@@ -306,6 +309,18 @@ class _Context:
         GL.glUniform1f(loc("sheen"), p.sheen)
         GL.glUniform1f(loc("strand_share"), p.strand_share)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
+        (GL.glEnable if p.cards else GL.glDisable)(GL.GL_SAMPLE_ALPHA_TO_COVERAGE)
+
+    def end_cards(self) -> None:
+        """Alpha to coverage off again (the colour pass turns it on for hair cards only)."""
+        from OpenGL import GL
+
+        platform = self.osr._platform
+        platform.make_current()
+        try:
+            GL.glDisable(GL.GL_SAMPLE_ALPHA_TO_COVERAGE)
+        finally:
+            platform.make_uncurrent()
 
     def _bind_shadows(self, loc) -> None:
         from OpenGL import GL
@@ -460,6 +475,7 @@ class PyrenderRenderer:
             rgb, _ = ctx.osr.render(built.scene, RenderFlags.NONE)
         finally:
             ctx.frame = None
+            ctx.end_cards()
             for m in built.seg_meshes:
                 m.is_visible = True
         rgb = np.ascontiguousarray(rgb[:, :, :3])
@@ -666,12 +682,13 @@ def _build(scene: Scene, pyrender) -> _Built:
         rb = geom.Ribbons(
             **{
                 f: np.concatenate([getattr(r, f) for _, r in ribbons])
-                for f in ("vertices", "normals", "shaded_vertices", "tangents")
+                for f in ("vertices", "normals", "shaded_vertices", "tangents", "cards")
             },
             faces=_stack_faces([r.faces for _, r in ribbons], [len(r.vertices) for _, r in ribbons]),
             colors=np.concatenate([r.colors * np.array([*c.material.base_color, 1.0], np.float32) for c, r in ribbons]),
         )
-        # tangents select the strand shader variant (anisotropic highlights, per-vertex tint);
+        # tangents select the strand shader variant (anisotropic highlights, per-vertex tint),
+        # weights_0 with them the hair cards (strands cut per fragment, alpha to coverage);
         # the group's colours ride on the vertices, so one draw serves every colour of a kind
         prim = primitive(
             pyrender,
@@ -679,12 +696,13 @@ def _build(scene: Scene, pyrender) -> _Built:
             normals=rb.normals,
             indices=rb.faces,
             tangents=rb.tangents,
+            weights_0=rb.cards,
             color_0=rb.colors,
             material=_pyrender_material(pyrender, material),
             mode=pyrender.constants.GLTF.TRIANGLES,
         )
         node = ps.add(pyrender.Mesh([prim], name=group[0].name))
-        frame.node_params[node] = _node_params(material, True)
+        frame.node_params[node] = replace(_node_params(material, True), cards=True)
         # hair occludes landmarks (a fringe over the brows hides them)
         # hair casts no shadow map: its ribbons are most of the triangles (4-6x a map's cost), and
         # its self-shadowing is STRAND_LIGHT_SHARE's

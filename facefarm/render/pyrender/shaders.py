@@ -68,6 +68,7 @@ import tempfile
 from pathlib import Path
 
 from facefarm import paths
+from facefarm.render.pyrender.geometry import CARD_EDGE, CARD_GAP, CARD_STRAND_JITTER, CARD_TIP_FADE, CARD_TIP_SPREAD
 
 #: Materials smoother than this get their light highlights per fragment.
 SHARP_ROUGHNESS = 0.25
@@ -340,7 +341,7 @@ layout(location = TEXCOORD_0_LOC) in vec2 texcoord_0;
 #endif
 #ifdef WEIGHTS_0_LOC
 layout(location = WEIGHTS_0_LOC) in vec4 weights_0;
-out vec2 lash;
+out vec4 cut;  // what the fragment shader cuts a card by: lash or hair card coordinates
 #endif
 layout(location = INST_M_LOC) in mat4 inst_m;
 
@@ -497,7 +498,7 @@ void main()
     gl_Position = P * V * world;
     frag_position = world.xyz;
 #ifdef WEIGHTS_0_LOC
-    lash = weights_0.xy;
+    cut = weights_0;
 #endif
 #ifdef NORMAL_LOC
     vec3 n = normalize(mat3(M * inst_m) * normal);
@@ -560,19 +561,47 @@ in vec3 color_back;
 in float frag_alpha;
 out vec4 frag_color;
 #ifdef WEIGHTS_0_LOC
-in vec2 lash;
+in vec4 cut;
 
+float cut_hash(float a) {
+    return fract(sin(a * 12.9898) * 43758.5453);
+}
+  #ifdef TANGENT_LOC
+// a hair card cut into its strands (facefarm.render.pyrender.geometry.Card): c.x across the card
+// in strands (0..c.w), c.y along it (root 0, tip 1), c.z the card's seed. Returns (coverage,
+// lightness factor of the display value). Each strand has its own lightness and ends at its own
+// length; the outer strands fade out at the card's edges and a little light passes between
+// strands. Where strands are finer than a pixel, their mean (one evaluation per pixel would alias).
+vec2 card_cut(vec4 c) {
+    float fw = max(fwidth(c.x), 1e-6);  // strands per pixel
+    float j = clamp(floor(c.x), 0.0, c.w - 1.0);
+    float d = abs(c.x - j - 0.5);  // 0 on a strand's axis .. 0.5 between two
+    float h_len = cut_hash(c.z * 131.0 + j * 7.31);
+    float h_light = cut_hash(c.z * 71.0 + j * 3.17 + 0.37);
+    float end = 1.0 - CARD_TIP_SPREAD * h_len;
+    float tip = 1.0 - smoothstep(end - CARD_TIP_FADE, end, c.y);
+    float fine = clamp(2.0 * fw - 0.5, 0.0, 1.0);
+    // the mean of smoothstep(0.25, 0.5, d) over a strand is 1/4
+    float core = mix(1.0 - CARD_GAP * smoothstep(0.25, 0.5, d), 1.0 - 0.25 * CARD_GAP, fine);
+    float edge = mix(clamp(min(c.x, c.w - c.x) / CARD_EDGE, 0.0, 1.0), 1.0, clamp(fw / CARD_EDGE - 0.5, 0.0, 1.0));
+    // uniform log-lightness with sigma CARD_STRAND_JITTER (half-range sqrt(3) sigma); a darker groove between strands
+    float light = exp(CARD_STRAND_JITTER * 3.4641 * (h_light - 0.5)) * (1.0 - 0.15 * smoothstep(0.2, 0.5, d));
+    light = mix(light, 0.96, fine);
+    return vec2(edge * core * tip, light);
+}
+  #else
 // a lash card cut into strands, as the Cycles lash shader cuts it: a wave across the strand
 // coordinate l.x (each strand's phase jittered) passing the card's coverage l.y; where the
 // strands are finer than a pixel, their mean coverage (one evaluation per pixel would alias)
 float lash_coverage(vec2 l) {
-    float jitter = fract(sin(floor(l.x) * 12.9898) * 43758.5453);
+    float jitter = cut_hash(floor(l.x));
     float wave = cos(6.2831853 * (l.x + 0.25 * jitter));
     float edge = 1.0 - 2.6 * l.y;
     float sharp = clamp((wave - edge) / 0.15, 0.0, 1.0);
     float mean = acos(clamp(edge, -1.0, 1.0)) / 3.14159265;
     return mix(sharp, mean, clamp(2.0 * fwidth(l.x) - 0.5, 0.0, 1.0));
 }
+  #endif
 #endif
 
 float shadow_lookup(int k, vec3 t) {
@@ -605,7 +634,13 @@ void main()
   #endif
     frag_color = vec4(color, frag_alpha);
   #ifdef WEIGHTS_0_LOC
-    frag_color.a *= lash_coverage(lash);
+    #ifdef TANGENT_LOC
+    // hair cards: the coverage goes to the multisample mask (alpha to coverage)
+    vec2 card = card_cut(cut);
+    frag_color = vec4(frag_color.rgb * card.y, frag_color.a * card.x);
+    #else
+    frag_color.a *= lash_coverage(cut.xy);
+    #endif
   #endif
 #endif
 }
@@ -659,6 +694,11 @@ def _units(src: str) -> str:
         .replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
         .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL))
         .replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING))
+        .replace("CARD_EDGE", repr(CARD_EDGE))
+        .replace("CARD_TIP_SPREAD", repr(CARD_TIP_SPREAD))
+        .replace("CARD_TIP_FADE", repr(CARD_TIP_FADE))
+        .replace("CARD_GAP", repr(CARD_GAP))
+        .replace("CARD_STRAND_JITTER", repr(CARD_STRAND_JITTER))
     )
 
 

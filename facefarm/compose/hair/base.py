@@ -1,0 +1,73 @@
+"""Colour painted on the skin under grown hair, so that skin shows only where a real head's would.
+
+The skin paints the scalp under the identity's hair in the hair's colour (the cap,
+:func:`facefarm.compose.skin.skin_vertex_colors`, labelled HAIR). Here, on the same coarse
+head vertices (the render surface interpolates them):
+
+* a soft hairline: the cap's colour fading into the skin over the band just outside it, where
+  the hairline weight falls from 1/2 (the cap's edge) to HAIRLINE_FADE[0]: fine baby hairs
+  and the roots of the first strands darken the skin there in photographs;
+* the beard's shadow: skin under facial hair tinted towards the beard's colour (the hairs
+  lying on the skin, the ones too fine to draw, and the follicles under it), by style and
+  density, with a soft edge.
+
+Labels do not change: these vertices stay SKIN (HAIR on the scalp comes from the cap's
+faces, BEARD from the strands).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facefarm.compose.hair.colour import hair_albedo_linear
+from facefarm.compose.hair.regions import polygon_weight, smoothstep
+from facefarm.compose.hair.strands import hair_cover, neutral_head
+from facefarm.compose.hair.styles import facial_style, library, scalp_style_ids
+from facefarm.scene.classes import CLASS_IDS
+
+#: Hairline weights (0..1, 1/2 at the cap's edge) between which the painted hair fades in, and
+#: the opacity it reaches at the cap's edge.
+HAIRLINE_FADE = (0.15, 0.5)
+HAIRLINE_OPACITY = 0.75
+#: Opacity of the beard's colour over the skin under a beard of full density, by style.
+BEARD_SHADOW = {"stubble": 0.45, "moustache": 0.5, "goatee": 0.5, "full_beard": 0.6}
+#: Metres over which the beard's shadow fades in at the edge of its regions (the strands' own
+#: edge is 2-3 mm: the shadow reaches a little further, as the fine hairs do).
+BEARD_SOFT_M = 0.008
+
+
+def beard_cover(sample, head) -> np.ndarray:
+    """(V,) float64 0..1: where facial hair grows on the head's coarse vertices (soft-edged
+    union of the style's face-chart regions, on skin and neck); zeros without facial hair."""
+    nh = neutral_head(head)
+    out = np.zeros(len(nh.vertices))
+    style_id = str(getattr(sample.facial_hair, "style", "none"))
+    if style_id == "none":
+        return out
+    st = facial_style(style_id)
+    if not st.regions:
+        return out
+    weight = polygon_weight(nh, [library().facial_regions[r] for r in st.regions], BEARD_SOFT_M)
+    faces = nh.faces[nh.face_is_skin & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["NECK"]])]
+    on = np.unique(faces)
+    out[on] = weight(nh.vertices[on])
+    return out
+
+
+def paint_under_hair(sample, head, colours: np.ndarray, cap: np.ndarray | None) -> np.ndarray:
+    """(V, 3) float32 linear albedo: ``colours`` (V, 3) with the soft hairline outside ``cap``
+    (the painted cap's vertex ids, or None) and the beard's shadow painted in."""
+    out = np.asarray(colours, np.float64).copy()
+    hair = sample.hair
+    density = float(np.clip(getattr(hair, "density", 1.0), 0.0, 1.0))
+    if cap is not None and str(getattr(hair, "style", "")) in scalp_style_ids() and density > 0.05:
+        line = hair_cover(sample, head) / density  # the hairline weight, 1/2 at the cap's edge
+        o = HAIRLINE_OPACITY * smoothstep((line - HAIRLINE_FADE[0]) / (HAIRLINE_FADE[1] - HAIRLINE_FADE[0]))
+        o[cap] = 0.0  # the cap itself is painted (and labelled) already
+        out += o[:, None] * (hair_albedo_linear(hair.melanin, hair.redness, hair.grey) - out)
+    beard = sample.facial_hair
+    if str(getattr(beard, "style", "none")) != "none":
+        amount = BEARD_SHADOW.get(beard.style, 0.5) * float(np.clip(0.4 + 0.7 * beard.density, 0.0, 1.0))
+        o = amount * beard_cover(sample, head)
+        out += o[:, None] * (hair_albedo_linear(beard.melanin, beard.redness, beard.grey) - out)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
