@@ -114,18 +114,21 @@ def test_ribbon_tangents_follow_strands_and_tips_narrow_in_colour_only():
     shaded = np.linalg.norm(np.diff(r.shaded_vertices.reshape(s, k, 2, 3), axis=2)[:, :, 0], axis=-1)
     px_m = 0.6 / CAM.K[0, 0]
     card = geom.CARDS["hair"]
-    # colour: cards `widen` x the radius (at least MIN_RIBBON_PX), the tip closing to a point on the strand
-    want = np.maximum(2 * card.widen * c.radius, geom.MIN_RIBBON_PX * px_m)
-    np.testing.assert_allclose(shaded[:, :-1], want[:, :-1], rtol=1e-4)
+    # colour: cards `widen` x the radius (widening at most widen_max_m, and at least MIN_RIBBON_PX
+    # overall), narrower at the root, the tip closing to a point on the strand
+    half = c.radius + np.minimum((card.widen - 1) * c.radius, card.widen_max_m)
+    want = np.maximum(2 * half, geom.MIN_RIBBON_PX * px_m)
+    np.testing.assert_allclose(shaded[:, 1:-1], want[:, 1:-1], rtol=1e-4)
+    np.testing.assert_allclose(shaded[:, 0], geom.ROOT_WIDTH * want[:, 0], rtol=1e-4)
     assert np.all(shaded[:, -1] < 1e-7)
     np.testing.assert_allclose(r.shaded_vertices.reshape(s, k, 2, 3)[:, -1, 0], c.points[:, -1], atol=1e-7)
     # labels: the half-covered part: never wider than the card, never under MIN_RIBBON_PX wide
-    # where the card is wide enough to fade at its edges, and ending at LABEL_TIP
-    assert np.all(label[:, :-1] <= shaded[:, :-1] * (1 + 1e-5))
+    # where the card is wide enough to fade at its edges, and running from LABEL_ROOT to LABEL_TIP
+    assert np.all(label[:, 1:-1] <= shaded[:, 1:-1] * (1 + 1e-5))
     assert np.all(label >= (1 - geom.CARD_EDGE / card.strands) * geom.MIN_RIBBON_PX * px_m * 0.99)
     mid = r.vertices.reshape(s, k, 2, 3).mean(axis=2)
     length = lambda q: np.linalg.norm(np.diff(q, axis=1), axis=-1).sum(axis=1)  # noqa: E731
-    np.testing.assert_allclose(length(mid), geom.LABEL_TIP * length(c.points), rtol=1e-4)
+    np.testing.assert_allclose(length(mid), (geom.LABEL_TIP - geom.LABEL_ROOT) * length(c.points), rtol=1e-4)
 
 
 def test_ribbon_card_coordinates_span_the_strands_and_the_length():
@@ -233,7 +236,7 @@ def test_strands_vary_in_colour_and_fade_at_the_tips(renderer):
     covered hair pixel would be the same value.
     """
     c = sheet(True, n=12, k=8, colour=(0.3, 0.2, 0.1), width=0.32)
-    r = 1e-2 / geom.CARDS["hair"].widen  # cards 2 cm wide
+    r = 1e-2 - geom.CARDS["hair"].widen_max_m  # cards 2 cm wide (widened by at most widen_max_m)
     c = Curves(name=c.name, points=c.points, radius=np.full_like(c.radius, r), class_id=c.class_id, material=c.material)
     res = renderer.render(scene(curves=[c], env=GREY))
     hair = res.segmentation == CLASS_IDS["HAIR"]

@@ -18,7 +18,7 @@ import pytest
 import trimesh
 
 from facefarm.geometry.camera import Camera, intrinsics, look_at
-from facefarm.render.pyrender.geometry import LABEL_TIP
+from facefarm.render.pyrender.geometry import LABEL_ROOT, LABEL_TIP
 from facefarm.render.pyrender.renderer import PyrenderRenderer
 from facefarm.render.pyrender.view import apply_lut, apply_view, view_lut
 from facefarm.scene.classes import CLASS_IDS
@@ -354,7 +354,7 @@ def test_hair_curves_become_segmented_ribbons(renderer):
     cols = np.flatnonzero(hair_px.sum(axis=0) > 10)
     assert len(cols) >= 15
     # (labels end where a card's staggered tips leave it half covered)
-    assert hair_px.sum() > 40 * 10 * LABEL_TIP
+    assert hair_px.sum() > 40 * 10 * (LABEL_TIP - LABEL_ROOT)
     # they hang 10 cm in front of the sphere centre
     assert np.all(np.abs(res.depth[hair_px] - 0.5) < 0.01)
     assert np.all(res.occluder_depth[hair_px] == res.depth[hair_px])

@@ -1,6 +1,6 @@
 """Close-ups of hair: the first default samples of a few hair types, rendered at 512 px in a row.
 
-    PYTHONPATH=CHECKOUT python tools/hair_closeups.py out.png [--size 512] [--max-index 400]
+    PYTHONPATH=CHECKOUT python tools/hair_closeups.py out.png [--size 512] [--max-index 400] [--indices I ...]
 
 Resolves default-catalog samples (seed 0) until it has one of each kind below, then renders
 them with the fast back-end of the facefarm on ``PYTHONPATH`` (so the same command run against
@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("out")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--max-index", type=int, default=400)
+    ap.add_argument("--indices", type=int, nargs="*", help="render these sample indices instead")
     a = ap.parse_args()
     from facefarm import paths
     from facefarm.catalog import load_catalog
@@ -59,7 +60,7 @@ def main() -> None:
     spec = json.loads((paths.ASSETS / "catalogs" / "default.json").read_text())
     spec["render"]["resolution"] = [a.size, a.size]
     catalog = load_catalog(spec)
-    chosen = pick(catalog, a.max_index)
+    chosen = {str(i): i for i in a.indices} if a.indices else pick(catalog, a.max_index)
     print(chosen)
     r = SampleRenderer(catalog)
     tiles = []

@@ -19,7 +19,7 @@ from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
 from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair import brows
-from facefarm.compose.hair.base import paint_under_hair
+from facefarm.compose.hair.base import paint_under_hair, scalp_light
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.compose.posed_head import PosedHead
@@ -228,6 +228,12 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
                 landmarks,
                 np.array([0.0, 0.0, 1.0]),
             )
+            attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
+        if part == "skin" and cap is not None:
+            # the scalp lies in its hair's shade, which the fast back-end casts no shadow for: its
+            # shading (sheen included) scaled down where the cap is, or it shines through as skin
+            light = np.asarray((attributes or {}).get(OCCLUSION_ATTRIBUTE, np.ones(len(part_verts))), np.float32)
+            light = light * (1.0 - (1.0 - scalp_light(sample)) * np.clip(fine_cap[vidx], 0.0, 1.0)).astype(np.float32)
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
         yield Mesh(
             name=part,

@@ -123,7 +123,8 @@ WRINKLE_ATTRIBUTE = "wrinkle"
 #: (dense at the lid margin, none at the tips; the lower lashes sparser).
 LASH_STRAND_ATTRIBUTE = "lash_strand"
 LASH_COVER_ATTRIBUTE = "lash_cover"
-#: 0..1 share of the light that reaches into the mouth (the fast back-end scales shading by it).
+#: 0..1 share of the light that reaches a vertex: into the mouth, onto the scalp under hair (the fast
+#: back-end, which casts no shadow from either, scales shading by it).
 OCCLUSION_ATTRIBUTE = "occlusion"
 
 

@@ -11,6 +11,9 @@ head vertices (the render surface interpolates them):
   lying on the skin, the ones too fine to draw, and the follicles under it), by style and
   density, with a soft edge.
 
+and the light that reaches the scalp under the cap (:func:`scalp_light`: hair shades it, and
+the fast back-end casts no shadow from hair), for its occlusion attribute.
+
 Labels do not change: these vertices stay SKIN (HAIR on the scalp comes from the cap's
 faces, BEARD from the strands).
 """
@@ -30,10 +33,21 @@ from facefarm.scene.classes import CLASS_IDS
 HAIRLINE_FADE = (0.15, 0.5)
 HAIRLINE_OPACITY = 0.75
 #: Opacity of the beard's colour over the skin under a beard of full density, by style.
-BEARD_SHADOW = {"stubble": 0.45, "moustache": 0.5, "goatee": 0.5, "full_beard": 0.6}
+BEARD_SHADOW = {"stubble": 0.6, "moustache": 0.65, "goatee": 0.65, "full_beard": 0.75}
 #: Metres over which the beard's shadow fades in at the edge of its regions (the strands' own
 #: edge is 2-3 mm: the shadow reaches a little further, as the fine hairs do).
 BEARD_SOFT_M = 0.008
+
+
+#: Share of the light that reaches the scalp under hair of full density (below the strands' own
+#: STRAND_LIGHT_SHARE of the fast back-end, 0.35: the scalp lies under all of them).
+SCALP_LIGHT = 0.3
+
+
+def scalp_light(sample) -> float:
+    """0..1 share of the light reaching the scalp under the identity's hair (1 without hair)."""
+    density = float(np.clip(getattr(sample.hair, "density", 1.0), 0.0, 1.0))
+    return 1.0 - (1.0 - SCALP_LIGHT) * density
 
 
 def beard_cover(sample, head) -> np.ndarray:

@@ -18,6 +18,8 @@ from facefarm.compose.hair.styles import FacialStyle, HairLibrary
 from facefarm.scene.classes import CLASS_IDS
 
 EX, EY, EZ = np.eye(3)
+#: Widest a facial hair strand's radius may be for its length.
+MAX_WIDTH_PER_LENGTH = 0.08
 
 
 # ---- facial hair ----------------------------------------------------------------------------
@@ -98,5 +100,8 @@ def facial_strands(
         ).sum()
     )
     r0 = float(np.clip(st.coverage * area / (2 * n * max(length.mean(), 1e-3)), 4e-5, 8e-4))
+    # a strand stays a hair, not a chip: short stubble sized to cover its region came out as wide
+    # as long (its cover is the shadow painted under it, facefarm.compose.hair.base)
+    r0 = min(r0, max(4e-5, MAX_WIDTH_PER_LENGTH * float(length.mean())))
     radius = r0 * np.linspace(1.0, 0.5, k)[None, :] * rng.uniform(0.8, 1.2, (n, 1))
     return StrandSet(pts, radius)

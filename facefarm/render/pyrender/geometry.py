@@ -46,22 +46,26 @@ class Card:
     closes the gaps). ``strands``: strands side by side in a card, each with its own lightness
     and length, cut apart per fragment. ``lean``: how far the normals at the card's edges lean
     sideways (a lone strand shades like a cylinder, 0.8; a card of several like a flatter lock).
+    ``widen_max_m``: the most metres widening adds to the half-width (strands already wide, as
+    unresolved curls drawn as their coil's envelope, would read as chips).
     """
 
     widen: float
     strands: int
     lean: float
+    widen_max_m: float
 
 
 #: Cards by material kind; kinds not listed (none today) draw one-strand cards at the radius.
-#: Scalp hair: locks of four strands over twice the radius; beards: three-strand tufts; brows:
-#: single hairs (their painted base fills between them), soft-edged.
+#: Scalp hair: locks of four strands over twice the radius; beards: tufts of four (a beard's
+#: strands are few and short: thin ones read as scribbles); brows: pairs of hairs (their painted
+#: base fills between them).
 CARDS = {
-    "hair": Card(widen=2.0, strands=4, lean=0.45),
-    "beard": Card(widen=1.5, strands=3, lean=0.5),
-    "brow": Card(widen=1.0, strands=1, lean=0.8),
+    "hair": Card(widen=2.0, strands=4, lean=0.3, widen_max_m=4e-4),
+    "beard": Card(widen=2.5, strands=4, lean=0.3, widen_max_m=4e-4),
+    "brow": Card(widen=1.3, strands=2, lean=0.5, widen_max_m=1e-4),
 }
-_ONE_STRAND = Card(widen=1.0, strands=1, lean=0.8)
+_ONE_STRAND = Card(widen=1.0, strands=1, lean=0.8, widen_max_m=0.0)
 #: Strand units at each side of a card over which its outer strand fades out (alpha 1 -> 0),
 #: when wider than a pixel (else the rasteriser's own multisampled edge is the soft edge).
 CARD_EDGE = 0.5
@@ -69,11 +73,18 @@ CARD_EDGE = 0.5
 #: strand) of the card's, fading out over the last CARD_TIP_FADE of the card's length.
 CARD_TIP_SPREAD = 0.15
 CARD_TIP_FADE = 0.1
+#: Each strand of a card fades in from its root over CARD_ROOT_FADE x (0.5 .. 1.5) of the card's
+#: length (a soft hairline and parting: fine roots, not a blunt edge); the card's first point is
+#: ROOT_WIDTH of its width.
+CARD_ROOT_FADE = 0.05
+ROOT_WIDTH = 0.4
 #: Least coverage between two strands of a card (the gap, where the layer under shows a little).
 CARD_GAP = 0.25
 #: Lightness jitter of a card's strands (log sigma), on top of the card's own (STRAND_*).
-CARD_STRAND_JITTER = 0.12
-#: Arc fraction (root 0, tip 1) where a card's mean coverage falls to one half: the labels end there.
+CARD_STRAND_JITTER = 0.15
+#: Arc fractions (root 0, tip 1) where a card's mean coverage reaches one half: the labels
+#: start and end there.
+LABEL_ROOT = 0.5 * CARD_ROOT_FADE
 LABEL_TIP = 1.0 - 0.5 * (CARD_TIP_SPREAD + CARD_TIP_FADE)
 
 
@@ -141,12 +152,13 @@ class Ribbons:
 
     vertices : (n, 3) float32, world metres: the ribbons that the labels (segmentation, depth)
         are rasterised from: the part of each card at least half covered (its outer strands'
-        soft edges and the staggered tips past :data:`LABEL_TIP` left out)
+        soft edges, the roots before :data:`LABEL_ROOT` and the staggered tips past
+        :data:`LABEL_TIP` left out)
     faces : (m, 3) int32, m = s*(k-1)*2, shared by both vertex sets
     normals : (n, 3) float32 unit, leaning outwards across the ribbon (it shades like a cylinder,
         or a flatter lock: :attr:`Card.lean`)
-    shaded_vertices : (n, 3) float32, world metres: the colour pass's cards, full width and
-        narrowing to zero width at the tip
+    shaded_vertices : (n, 3) float32, world metres: the colour pass's cards, full width but at
+        the root (ROOT_WIDTH of it) and at the tip (a point)
     tangents : (n, 4) float32: xyz the unit strand tangent, root -> tip; w a per-strand highlight
         tilt (radians) for the strand specular
     colors : (n, 4) float32: per-vertex albedo multiplier (strand jitter x root-to-tip gradient,
@@ -222,7 +234,8 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
 
     Each strand point becomes two vertices either side of the strand, across the view
     direction: ``radius`` x the card's ``widen`` (at least ``min_px`` pixels wide overall) in
-    the colour pass, the half-covered part of that in the labels; the normals lean outwards so
+    the colour pass (widening adds at most ``widen_max_m``), the half-covered part of that in
+    the labels; the normals lean outwards so
     the flat card shades like the lock it stands for.
     """
     p = np.asarray(curves.points, np.float64)
@@ -248,7 +261,8 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
         side[along_view] = fallback / np.maximum(vectors.length(fallback, True), 1e-12)
     z = (p @ camera.world_to_camera[2, :3] + camera.world_to_camera[2, 3])[..., None]
     px_m = np.maximum(z, 1e-6) / camera.K[0, 0]  # metres per pixel at that depth
-    half = np.maximum(card.widen * r[..., None], 0.5 * min_px * px_m)  # (s, k, 1) card half-width
+    wide = r + np.minimum((card.widen - 1.0) * r, card.widen_max_m)
+    half = np.maximum(wide[..., None], 0.5 * min_px * px_m)  # (s, k, 1) card half-width
     across = side * half  # (s, k, 3) half-width vector
     # labels: where the card is at least half covered. Its outer strands fade over CARD_EDGE
     # strands (alpha 1/2 at CARD_EDGE / 2 in) unless that is under a pixel (the shader's "fine"
@@ -257,7 +271,7 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
     fine = np.clip(strands_per_px / CARD_EDGE - 0.5, 0.0, 1.0)
     label_half = half * (1.0 - (CARD_EDGE / card.strands) * (1.0 - fine))
     t_arc = arc_fraction(p)
-    label_p = at_fraction(p, t_arc, np.minimum(t_arc, LABEL_TIP))
+    label_p = at_fraction(p, t_arc, np.clip(t_arc, LABEL_ROOT, LABEL_TIP))
     facing = vectors.cross(side, tangent)  # unit, towards the camera, perpendicular to the strand
     tint, shift = strand_tint(curves, s, k)
     # per-vertex arrays (s, k, 2, c), written in place: both vertices of a point share all but position
@@ -267,8 +281,9 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
     labels = np.empty((s, k, 2, 3), f32)
     label_across = side * label_half
     labels[:, :, 0], labels[:, :, 1] = label_p - label_across, label_p + label_across
-    # soft tips: the last segment narrows to a point, so MSAA fades it out as well
+    # soft tips: the last segment narrows to a point, so MSAA fades it out as well; roots narrower
     verts[:, -1] = p[:, -1, None]
+    verts[:, 0] = p[:, 0, None] + (verts[:, 0] - p[:, 0, None]) * ROOT_WIDTH
     lean = card.lean
     norm = np.sqrt(1.0 + lean * lean)  # facing and side are orthonormal
     normals = np.empty((s, k, 2, 3), f32)

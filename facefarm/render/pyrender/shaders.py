@@ -68,7 +68,14 @@ import tempfile
 from pathlib import Path
 
 from facefarm import paths
-from facefarm.render.pyrender.geometry import CARD_EDGE, CARD_GAP, CARD_STRAND_JITTER, CARD_TIP_FADE, CARD_TIP_SPREAD
+from facefarm.render.pyrender.geometry import (
+    CARD_EDGE,
+    CARD_GAP,
+    CARD_ROOT_FADE,
+    CARD_STRAND_JITTER,
+    CARD_TIP_FADE,
+    CARD_TIP_SPREAD,
+)
 
 #: Materials smoother than this get their light highlights per fragment.
 SHARP_ROUGHNESS = 0.25
@@ -580,14 +587,19 @@ vec2 card_cut(vec4 c) {
     float h_light = cut_hash(c.z * 71.0 + j * 3.17 + 0.37);
     float end = 1.0 - CARD_TIP_SPREAD * h_len;
     float tip = 1.0 - smoothstep(end - CARD_TIP_FADE, end, c.y);
+    // roots: each strand comes out of the skin over its own first stretch (a hairline of fine
+    // roots, not a blunt edge)
+    float root = smoothstep(0.0, CARD_ROOT_FADE * (0.5 + h_len), c.y);
     float fine = clamp(2.0 * fw - 0.5, 0.0, 1.0);
     // the mean of smoothstep(0.25, 0.5, d) over a strand is 1/4
     float core = mix(1.0 - CARD_GAP * smoothstep(0.25, 0.5, d), 1.0 - 0.25 * CARD_GAP, fine);
     float edge = mix(clamp(min(c.x, c.w - c.x) / CARD_EDGE, 0.0, 1.0), 1.0, clamp(fw / CARD_EDGE - 0.5, 0.0, 1.0));
-    // uniform log-lightness with sigma CARD_STRAND_JITTER (half-range sqrt(3) sigma); a darker groove between strands
-    float light = exp(CARD_STRAND_JITTER * 3.4641 * (h_light - 0.5)) * (1.0 - 0.15 * smoothstep(0.2, 0.5, d));
-    light = mix(light, 0.96, fine);
-    return vec2(edge * core * tip, light);
+    // uniform log-lightness with sigma CARD_STRAND_JITTER (half-range sqrt(3) sigma), kept where
+    // strands are finer than a pixel (a pixel shows the strand at its centre, the same all
+    // along it: streaks, as hair shows); the darker groove between strands is averaged there
+    float groove = mix(1.0 - 0.15 * smoothstep(0.2, 0.5, d), 1.0 - 0.0375, fine);
+    float light = exp(CARD_STRAND_JITTER * 3.4641 * (h_light - 0.5)) * groove;
+    return vec2(edge * core * tip * root, light);
 }
   #else
 // a lash card cut into strands, as the Cycles lash shader cuts it: a wave across the strand
@@ -697,6 +709,7 @@ def _units(src: str) -> str:
         .replace("CARD_EDGE", repr(CARD_EDGE))
         .replace("CARD_TIP_SPREAD", repr(CARD_TIP_SPREAD))
         .replace("CARD_TIP_FADE", repr(CARD_TIP_FADE))
+        .replace("CARD_ROOT_FADE", repr(CARD_ROOT_FADE))
         .replace("CARD_GAP", repr(CARD_GAP))
         .replace("CARD_STRAND_JITTER", repr(CARD_STRAND_JITTER))
     )
