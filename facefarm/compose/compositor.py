@@ -19,7 +19,7 @@ from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
 from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair import brows
-from facefarm.compose.hair.base import paint_under_hair, scalp_light
+from facefarm.compose.hair.base import light_under_hair, paint_under_hair
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.compose.posed_head import PosedHead
@@ -183,10 +183,12 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
     in_cap = np.zeros((len(rest), 1))
     if cap is not None:
         in_cap[cap] = 1.0
-    # one sparse product for all four: positions posed and at rest, skin colours, and the
-    # painted cap
-    fine = surface.vertices(np.hstack([verts, rest, colours, in_cap]))
+    hair_shade = light_under_hair(sample, head, cap)  # (V,) the light hair leaves the skin under it
+    # one sparse product for all five: positions posed and at rest, skin colours, the painted
+    # cap and the hair's shade
+    fine = surface.vertices(np.hstack([verts, rest, colours, in_cap, hair_shade[:, None]]))
     fine_verts, fine_rest, fine_colours, fine_cap = fine[:, :3], fine[:, 3:6], fine[:, 6:9], fine[:, 9]
+    fine_shade = np.clip(fine[:, 10], 0.0, 1.0)
     detail = skin_detail.surface_detail(sample, head, surface)  # wrinkles, blemishes at render resolution
     fine_colours = np.clip(fine_colours * detail.albedo_scale, 0.0, 1.0)
     fine_colours = skin.paint_brow(sample, fine_colours, brows.surface_weight(posed.brow, head, surface), posed.brow)
@@ -229,12 +231,12 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
                 np.array([0.0, 0.0, 1.0]),
             )
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
-        if part == "skin" and cap is not None:
-            # the scalp lies in its hair's shade, which the fast back-end casts no shadow for: its
-            # shading (sheen included) scaled down where the cap is, or it shines through as skin
+        if part == "skin" and hair_shade.min() < 1.0:
+            # skin under scalp hair and beards lies in the hair's shade, which the fast back-end
+            # casts no shadow for: its shading (specular included) scaled down there, or it
+            # shines through
             light = np.asarray((attributes or {}).get(OCCLUSION_ATTRIBUTE, np.ones(len(part_verts))), np.float32)
-            light = light * (1.0 - (1.0 - scalp_light(sample)) * np.clip(fine_cap[vidx], 0.0, 1.0)).astype(np.float32)
-            attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
+            attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: (light * fine_shade[vidx]).astype(np.float32)}
         yield Mesh(
             name=part,
             vertices=to_world(part_verts).astype(np.float32),

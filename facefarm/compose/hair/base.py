@@ -11,8 +11,9 @@ head vertices (the render surface interpolates them):
   lying on the skin, the ones too fine to draw, and the follicles under it), by style and
   density, with a soft edge.
 
-and the light that reaches the scalp under the cap (:func:`scalp_light`: hair shades it, and
-the fast back-end casts no shadow from hair), for its occlusion attribute.
+and the share of light that reaches the skin under the cap and under a beard
+(:func:`light_under_hair`: hair shades it, and the fast back-end casts no shadow from hair),
+for the skin's occlusion attribute.
 
 Labels do not change: these vertices stay SKIN (HAIR on the scalp comes from the cap's
 faces, BEARD from the strands).
@@ -40,32 +41,52 @@ BEARD_SOFT_M = 0.008
 
 
 #: Share of the light that reaches the scalp under hair of full density (below the strands' own
-#: STRAND_LIGHT_SHARE of the fast back-end, 0.35: the scalp lies under all of them).
+#: STRAND_LIGHT_SHARE of the fast back-end, 0.35: the scalp lies under all of them), and the
+#: skin under a full beard of full density.
 SCALP_LIGHT = 0.3
+BEARD_LIGHT = 0.5
 
 
-def scalp_light(sample) -> float:
-    """0..1 share of the light reaching the scalp under the identity's hair (1 without hair)."""
-    density = float(np.clip(getattr(sample.hair, "density", 1.0), 0.0, 1.0))
-    return 1.0 - (1.0 - SCALP_LIGHT) * density
+def light_under_hair(sample, head, cap: np.ndarray | None) -> np.ndarray:
+    """(V,) float64 0..1: the share of light that reaches each coarse head vertex past the hair
+    lying over it: the scalp under the cap (``cap`` vertex ids, or None) and skin under a beard;
+    1 elsewhere."""
+    out = np.ones(len(neutral_head(head).vertices))
+    if cap is not None:
+        density = float(np.clip(getattr(sample.hair, "density", 1.0), 0.0, 1.0))
+        out[cap] = 1.0 - (1.0 - SCALP_LIGHT) * density
+    beard = sample.facial_hair
+    if str(getattr(beard, "style", "none")) != "none":
+        share = _beard_amount(beard) / BEARD_SHADOW["full_beard"]
+        out *= 1.0 - (1.0 - BEARD_LIGHT) * np.clip(share, 0.0, 1.0) * beard_cover(sample, head)
+    return out
+
+
+def _beard_amount(beard) -> float:
+    """Opacity of the beard's colour painted under a beard (BEARD_SHADOW by style, x density)."""
+    return BEARD_SHADOW.get(beard.style, 0.5) * float(np.clip(0.4 + 0.7 * beard.density, 0.0, 1.0))
 
 
 def beard_cover(sample, head) -> np.ndarray:
-    """(V,) float64 0..1: where facial hair grows on the head's coarse vertices (soft-edged
-    union of the style's face-chart regions, on skin and neck); zeros without facial hair."""
+    """(V,) float64 0..1, read-only: where facial hair grows on the head's coarse vertices
+    (soft-edged union of the style's face-chart regions, on skin and neck; cached per style);
+    zeros without facial hair."""
     nh = neutral_head(head)
     out = np.zeros(len(nh.vertices))
     style_id = str(getattr(sample.facial_hair, "style", "none"))
     if style_id == "none":
         return out
-    st = facial_style(style_id)
-    if not st.regions:
-        return out
-    weight = polygon_weight(nh, [library().facial_regions[r] for r in st.regions], BEARD_SOFT_M)
-    faces = nh.faces[nh.face_is_skin & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["NECK"]])]
-    on = np.unique(faces)
-    out[on] = weight(nh.vertices[on])
-    return out
+    key = ("beard_cover", style_id)
+    if key not in nh.cache:  # the same for every identity: the regions live on the neutral head
+        st = facial_style(style_id)
+        if st.regions:
+            weight = polygon_weight(nh, [library().facial_regions[r] for r in st.regions], BEARD_SOFT_M)
+            faces = nh.faces[nh.face_is_skin & np.isin(nh.face_class, [CLASS_IDS["SKIN"], CLASS_IDS["NECK"]])]
+            on = np.unique(faces)
+            out[on] = weight(nh.vertices[on])
+        out.flags.writeable = False
+        nh.cache[key] = out
+    return nh.cache[key]
 
 
 def paint_under_hair(sample, head, colours: np.ndarray, cap: np.ndarray | None) -> np.ndarray:
@@ -81,7 +102,6 @@ def paint_under_hair(sample, head, colours: np.ndarray, cap: np.ndarray | None) 
         out += o[:, None] * (hair_albedo_linear(hair.melanin, hair.redness, hair.grey) - out)
     beard = sample.facial_hair
     if str(getattr(beard, "style", "none")) != "none":
-        amount = BEARD_SHADOW.get(beard.style, 0.5) * float(np.clip(0.4 + 0.7 * beard.density, 0.0, 1.0))
-        o = amount * beard_cover(sample, head)
+        o = _beard_amount(beard) * beard_cover(sample, head)
         out += o[:, None] * (hair_albedo_linear(beard.melanin, beard.redness, beard.grey) - out)
     return np.clip(out, 0.0, 1.0).astype(np.float32)

@@ -86,7 +86,8 @@ def _material(name: str, kind: MaterialKind, melanin: float, redness: float, gre
     parametrization."""
     melanin, redness = float(melanin), float(redness)
     colour = hair_albedo_linear(melanin, redness, grey)
-    lying = kind == "brow"  # brow hairs lie on the skin, in each other's shade: a duller sheen
+    # brow and beard hairs lie on the skin, in each other's shade, coarse and crinkled: a duller sheen
+    lying = kind in ("brow", "beard")
     mixed = 0.0 < grey < 1.0
     return Material(
         name=name,
