@@ -289,3 +289,131 @@ def test_strand_highlight_follows_the_tangent(renderer):
     )
     down, up = brightness(vertical, low), brightness(flipped, low)
     assert down > 1.15 * up, (down, up)
+
+
+# --------------------------------------------------------------------------------------------
+# hair cards: strands cut per fragment, labels where the cards cover
+
+
+CLOSE = Camera(K=intrinsics(50, 36, 256, 256), world_to_camera=look_at((0, 0, 0.3), (0, 0, 0)), width=256, height=256)
+
+
+def plate(albedo: float) -> Mesh:
+    """A square 12 cm wide, 2 cm behind the strand sheets, facing the camera."""
+    h = 0.06
+    v = np.array([[-h, -h, -0.02], [h, -h, -0.02], [h, h, -0.02], [-h, h, -0.02]], np.float32)
+    return Mesh(
+        name="plate",
+        vertices=v,
+        faces=np.array([[0, 1, 2], [0, 2, 3]]),
+        face_class=np.full(2, CLASS_IDS["SKIN"], np.uint8),
+        material=Material(name="plate", kind="skin", base_color=(albedo, albedo, albedo), roughness=0.9),
+    )
+
+
+def close_scene(curves=(), meshes=()) -> Scene:
+    return Scene(
+        meshes=tuple(meshes),
+        camera=CLOSE,
+        environment=GREY,
+        landmarks=NO_LANDMARKS,
+        head_pose=np.eye(4),
+        lights=(),
+        curves=tuple(curves),
+    )
+
+
+def cards_over_plates(renderer, curves: Curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(coverage (h, w): 1 - the share of the plate seen through the hair, per pixel (NaN off the
+    plate); the hair label
+    (h, w) bool; the light-plate image) from renders over a light and a dark plate, with and without
+    the hair. The view is Standard sRGB and the multisample resolve averages display values, so the
+    plate's share of a pixel is the ratio of the differences."""
+    lum = {}
+    for albedo in (0.8, 0.02):
+        for hair in (True, False):
+            res = renderer.render(close_scene(curves=[curves] if hair else [], meshes=[plate(albedo)]))
+            lum[albedo, hair] = res.rgb.astype(float).mean(axis=-1)
+            if hair and albedo == 0.8:
+                label, image = res.segmentation == CLASS_IDS["HAIR"], res.rgb
+    plate_diff = lum[0.8, False] - lum[0.02, False]
+    seen = (lum[0.8, True] - lum[0.02, True]) / np.maximum(plate_diff, 1.0)
+    # off the plate (and on its anti-aliased rim) there is nothing to see through: NaN
+    return np.where(plate_diff > 0.9 * np.median(plate_diff[plate_diff > 20]), 1.0 - seen, np.nan), label, image
+
+
+@pytest.mark.slow
+def test_hair_cards_cut_strands_and_label_what_they_cover(renderer):
+    """Cards several strands wide, ~10 px: the plate shows between their strands and past their
+    edges and tips (alpha applied), and the hair label holds the pixels the cards mostly cover,
+    and no others: no HAIR over pixels that show the plate through a card, and vice versa."""
+    n, k = 8, 10
+    pts = np.zeros((n, k, 3), np.float32)
+    pts[..., 0] = np.linspace(-0.04, 0.04, n)[:, None]  # 11 mm apart
+    pts[..., 1] = np.linspace(0.04, -0.04, k)[None, :]  # roots at the top
+    c = Curves(
+        name="hair",
+        points=pts,
+        radius=np.full((n, k), 4e-3, np.float32),  # cards ~9 mm (~10 px) wide
+        class_id=CLASS_IDS["HAIR"],
+        material=Material(name="hair", kind="hair", base_color=(0.05, 0.04, 0.03), roughness=0.35),
+    )
+    cover, label, image = cards_over_plates(renderer, c)
+    near = np.zeros_like(label)  # pixels within 3 px of the hair label, where a disagreement could show
+    for dy in range(-3, 4):
+        for dx in range(-3, 4):
+            near |= np.roll(label, (dy, dx), axis=(0, 1))
+    on = np.isfinite(cover)
+    label, near = label & on, near & on
+    assert label.sum() > 2000
+    # labels agree with the image: HAIR where the cards cover at least half, the rest at most half
+    # (coverage comes in quarters, 4x MSAA). Where the cards' strands start and end one by one
+    # (the first 1.5 CARD_ROOT_FADE and the last 1 - LABEL_TIP + CARD_TIP_FADE of their length) a
+    # pixel shows a strand or none, and the label, starting and ending where half of them do,
+    # can agree only on average
+    rows = np.flatnonzero(label.any(axis=1))
+    ends = np.zeros_like(label)
+    ends[rows[-1] - int(np.ceil(len(rows) * (1 - geom.LABEL_TIP + geom.CARD_TIP_FADE))) :] = True
+    ends[: rows[0] + int(np.ceil(len(rows) * 1.5 * geom.CARD_ROOT_FADE)) + 1] = True
+    body = ~ends
+    half = 0.5 + 0.05 * np.array([-1, 1])  # a half, measured (display levels are integers)
+    assert np.mean(cover[label & body] >= half[0]) > 0.98, np.mean(cover[label & body] >= half[0])
+    assert np.mean(cover[near & ~label & body] <= half[1]) > 0.98, np.mean(cover[near & ~label & body] <= half[1])
+    assert cover[label & ends].mean() > 0.45 and cover[near & ~label & ends].mean() < 0.5
+    # alpha is applied: inside the label most pixels are covered fully, but some show the plate
+    # between strands (partial coverage), and the edges and tips outside the label are partly covered
+    inside = cover[label]
+    assert np.mean(inside > 0.95) > 0.4
+    assert np.mean((inside > 0.3) & (inside < 0.9)) > 0.05
+    edge = cover[near & ~label]
+    assert np.mean((edge > 0.05) & (edge < 0.5)) > 0.1
+    # deterministic, bit for bit
+    again = renderer.render(close_scene(curves=[c], meshes=[plate(0.8)]))
+    np.testing.assert_array_equal(again.rgb, image)
+
+
+@pytest.mark.slow
+def test_hair_cards_vary_strand_by_strand_within_a_card(renderer):
+    """Across one card its strands differ in lightness (each its own, from the card's seed)."""
+    pts = np.zeros((1, 10, 3), np.float32)
+    pts[0, :, 1] = np.linspace(0.04, -0.04, 10)
+    c = Curves(
+        name="hair",
+        points=pts,
+        radius=np.full((1, 10), 1.5e-2, np.float32),  # one card ~3 cm (~36 px) wide: 9 px a strand
+        class_id=CLASS_IDS["HAIR"],
+        material=Material(name="hair", kind="hair", base_color=(0.3, 0.2, 0.1), roughness=0.35),
+    )
+    res = renderer.render(close_scene(curves=[c]))
+    hair = res.segmentation == CLASS_IDS["HAIR"]
+    row = np.flatnonzero(hair.any(axis=1))
+    mid = row[len(row) // 2]
+    cols = np.flatnonzero(hair[mid])
+    lum = res.rgb[mid, cols].astype(float).mean(axis=-1)
+    w = geom.CARDS["hair"].strands
+    # the median of each strand's middle third (its core, away from the grooves between strands)
+    edges = np.linspace(cols[0], cols[-1] + 1, w + 1)
+    per_strand = [
+        np.median(lum[(cols >= a + (b - a) / 3) & (cols < b - (b - a) / 3)]) for a, b in zip(edges[:-1], edges[1:])
+    ]
+    assert np.ptp(per_strand) > 4, per_strand  # display levels

@@ -22,16 +22,17 @@ faces, BEARD from the strands).
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from facefarm.compose.hair.colour import hair_albedo_linear
 from facefarm.compose.hair.regions import polygon_weight, smoothstep
-from facefarm.compose.hair.strands import hair_cover, neutral_head
+from facefarm.compose.hair.strands import neutral_head
 from facefarm.compose.hair.styles import facial_style, library, scalp_style_ids
 from facefarm.scene.classes import CLASS_IDS
 
-#: Hairline weights (0..1, 1/2 at the cap's edge) between which the painted hair fades in, and
-#: the opacity it reaches at the cap's edge.
-HAIRLINE_FADE = (0.15, 0.5)
+#: Metres outside the painted cap over which its colour fades into the skin, and the opacity it
+#: fades from (at the cap's edge).
+HAIRLINE_BAND_M = 0.015
 HAIRLINE_OPACITY = 0.75
 #: Opacity of the beard's colour over the skin under a beard of full density, by style.
 BEARD_SHADOW = {"stubble": 0.6, "moustache": 0.65, "goatee": 0.65, "full_beard": 0.75}
@@ -57,12 +58,12 @@ def light_under_hair(sample, head, cap: np.ndarray | None) -> np.ndarray:
         out[cap] = 1.0 - (1.0 - SCALP_LIGHT) * density
     beard = sample.facial_hair
     if str(getattr(beard, "style", "none")) != "none":
-        share = _beard_amount(beard) / BEARD_SHADOW["full_beard"]
+        share = beard_shadow_amount(beard) / BEARD_SHADOW["full_beard"]
         out *= 1.0 - (1.0 - BEARD_LIGHT) * np.clip(share, 0.0, 1.0) * beard_cover(sample, head)
     return out
 
 
-def _beard_amount(beard) -> float:
+def beard_shadow_amount(beard) -> float:
     """Opacity of the beard's colour painted under a beard (BEARD_SHADOW by style, x density)."""
     return BEARD_SHADOW.get(beard.style, 0.5) * float(np.clip(0.4 + 0.7 * beard.density, 0.0, 1.0))
 
@@ -89,19 +90,30 @@ def beard_cover(sample, head) -> np.ndarray:
     return nh.cache[key]
 
 
+def hairline_fade(head, cap: np.ndarray) -> np.ndarray:
+    """(V,) float64 0..HAIRLINE_OPACITY: opacity of the hair colour painted on the skin around the
+    cap (``cap``: its coarse vertex ids, which get 0: the skin paints them), falling with the
+    distance (neutral head, metres) from the nearest cap vertex over HAIRLINE_BAND_M."""
+    nh = neutral_head(head)
+    out = np.zeros(len(nh.vertices))
+    skin = np.unique(nh.faces[nh.face_is_skin & (nh.face_class == CLASS_IDS["SKIN"])])
+    d, _ = cKDTree(nh.vertices[cap]).query(nh.vertices[skin], distance_upper_bound=HAIRLINE_BAND_M)
+    out[skin] = HAIRLINE_OPACITY * (1.0 - smoothstep(np.minimum(d, HAIRLINE_BAND_M) / HAIRLINE_BAND_M))
+    out[cap] = 0.0
+    return out
+
+
 def paint_under_hair(sample, head, colours: np.ndarray, cap: np.ndarray | None) -> np.ndarray:
     """(V, 3) float32 linear albedo: ``colours`` (V, 3) with the soft hairline outside ``cap``
     (the painted cap's vertex ids, or None) and the beard's shadow painted in."""
     out = np.asarray(colours, np.float64).copy()
     hair = sample.hair
     density = float(np.clip(getattr(hair, "density", 1.0), 0.0, 1.0))
-    if cap is not None and str(getattr(hair, "style", "")) in scalp_style_ids() and density > 0.05:
-        line = hair_cover(sample, head) / density  # the hairline weight, 1/2 at the cap's edge
-        o = HAIRLINE_OPACITY * smoothstep((line - HAIRLINE_FADE[0]) / (HAIRLINE_FADE[1] - HAIRLINE_FADE[0]))
-        o[cap] = 0.0  # the cap itself is painted (and labelled) already
+    if cap is not None and len(cap) and str(getattr(hair, "style", "")) in scalp_style_ids() and density > 0.05:
+        o = hairline_fade(head, cap)
         out += o[:, None] * (hair_albedo_linear(hair.melanin, hair.redness, hair.grey) - out)
     beard = sample.facial_hair
     if str(getattr(beard, "style", "none")) != "none":
-        o = _beard_amount(beard) * beard_cover(sample, head)
+        o = beard_shadow_amount(beard) * beard_cover(sample, head)
         out += o[:, None] * (hair_albedo_linear(beard.melanin, beard.redness, beard.grey) - out)
     return np.clip(out, 0.0, 1.0).astype(np.float32)

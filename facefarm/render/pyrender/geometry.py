@@ -281,6 +281,7 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
     labels = np.empty((s, k, 2, 3), f32)
     label_across = side * label_half
     labels[:, :, 0], labels[:, :, 1] = label_p - label_across, label_p + label_across
+    labels[:, 0] = label_p[:, 0, None] + (labels[:, 0] - label_p[:, 0, None]) * ROOT_WIDTH  # as the card
     # soft tips: the last segment narrows to a point, so MSAA fades it out as well; roots narrower
     verts[:, -1] = p[:, -1, None]
     verts[:, 0] = p[:, 0, None] + (verts[:, 0] - p[:, 0, None]) * ROOT_WIDTH
