@@ -125,7 +125,8 @@ def test_ribbon_tangents_follow_strands_and_tips_narrow_in_colour_only():
     # labels: the half-covered part: never wider than the card, never under MIN_RIBBON_PX wide
     # where the card is wide enough to fade at its edges, and running from LABEL_ROOT to LABEL_TIP
     assert np.all(label[:, 1:-1] <= shaded[:, 1:-1] * (1 + 1e-5))
-    assert np.all(label >= (1 - geom.CARD_EDGE / card.strands) * geom.MIN_RIBBON_PX * px_m * 0.99)
+    floor = (1 - geom.CARD_EDGE / card.strands) * geom.MIN_RIBBON_PX * px_m * 0.99
+    assert np.all(label[:, 1:] >= floor) and np.all(label[:, 0] >= geom.ROOT_WIDTH * floor)
     mid = r.vertices.reshape(s, k, 2, 3).mean(axis=2)
     length = lambda q: np.linalg.norm(np.diff(q, axis=1), axis=-1).sum(axis=1)  # noqa: E731
     np.testing.assert_allclose(length(mid), (geom.LABEL_TIP - geom.LABEL_ROOT) * length(c.points), rtol=1e-4)
