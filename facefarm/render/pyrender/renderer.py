@@ -21,7 +21,9 @@ EGL context, resized when the image size changes):
    chosen view transform (AgX by default, like the Cycles back-end; or Standard).
 
 Hair curves become camera-facing ribbons (:func:`facefarm.render.pyrender.geometry.ribbons`)
-that take part in the segmentation and colour passes with their class id (they cast no shadow).
+that take part in the segmentation and colour passes with their class id (they cast no shadow):
+in colour as hair cards cut into strands with alpha to coverage, in the labels as the part of
+each card at least half covered.
 
 Not thread-safe: use one renderer per thread/process.
 """

@@ -36,7 +36,11 @@ Program variants, chosen through the vertex attributes pyrender turns into defin
   the vertex (the inside of the mouth, :mod:`facefarm.compose.cavity`); the shading is scaled by it;
 * a ``weights_0`` attribute (``WEIGHTS_0_LOC``): lash cards; its x, y are the strand
   coordinate and coverage (:mod:`facefarm.compose.skin_detail`), cut per fragment into
-  partly transparent strands (drawn blended, after the opaque meshes);
+  partly transparent strands (drawn blended, after the opaque meshes); with a ``tangent``
+  as well, hair cards (:class:`facefarm.render.pyrender.geometry.Card`): x across the card in
+  strands, y along it, z its seed, cut per fragment into strands of their own lightness and
+  length with soft edges, roots and tips (``card_cut``), their alpha turned into multisample
+  coverage (alpha to coverage: no sorting, depth written where they cover);
 * a ``tangent`` attribute (``TANGENT_LOC``): hair ribbons
   (:func:`facefarm.render.pyrender.geometry.ribbons`). Their light highlights are
   Kajiya-Kay cones around the strand tangent (``tangent.xyz``, root -> tip) with two
