@@ -598,11 +598,12 @@ vec2 card_cut(vec4 c) {
     // the mean of smoothstep(0.25, 0.5, d) over a strand is 1/4
     float core = mix(1.0 - CARD_GAP * smoothstep(0.25, 0.5, d), 1.0 - 0.25 * CARD_GAP, fine);
     float edge = mix(clamp(min(c.x, c.w - c.x) / CARD_EDGE, 0.0, 1.0), 1.0, clamp(fw / CARD_EDGE - 0.5, 0.0, 1.0));
-    // uniform log-lightness with sigma CARD_STRAND_JITTER (half-range sqrt(3) sigma), kept where
-    // strands are finer than a pixel (a pixel shows the strand at its centre, the same all
-    // along it: streaks, as hair shows); the darker groove between strands is averaged there
+    // uniform log-lightness with sigma CARD_STRAND_JITTER (half-range sqrt(3) sigma), partly kept
+    // where strands are finer than a pixel (a pixel shows the strand at its centre, the same all
+    // along a strand running with the pixel grid: streaks, as hair shows; across the grid, the
+    // picks alias into glitter, so less of it); the darker groove between strands is averaged there
     float groove = mix(1.0 - 0.15 * smoothstep(0.2, 0.5, d), 1.0 - 0.0375, fine);
-    float light = exp(CARD_STRAND_JITTER * 3.4641 * (h_light - 0.5)) * groove;
+    float light = exp(CARD_STRAND_JITTER * (1.0 - 0.6 * fine) * 3.4641 * (h_light - 0.5)) * groove;
     return vec2(edge * core * tip * root, light);
 }
   #else
