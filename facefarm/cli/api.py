@@ -178,7 +178,7 @@ def render(
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         status = render_cli.run(args)
     printed = stdout.buffer.getvalue() + stderr.buffer.getvalue()
-    if status == render_cli.EXIT_INTERRUPTED:
+    if status >= 128:  # stopped by Ctrl-C, SIGTERM or SIGHUP (130, 143, 129)
         raise KeyboardInterrupt(f"render into {out} interrupted; call facefarm.render again to finish")
     if status == render_cli.EXIT_ERROR:
         errors = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from typing import Any
 
 from facefarm.catalog.overrides import Override, parse_override
 from facefarm.catalog.vocabulary import BACKEND_NAMES
+from facefarm.farm import stopping
 from facefarm.sample.atomic import is_out_of_space
 
 EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -154,42 +154,9 @@ def _err(msg: str) -> None:
     print(f"facefarm render: error: {msg}", file=sys.stderr)
 
 
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (a scheduler, ``ray job stop``, a closed terminal): stop as for Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-#: The signal that stopped this run, if any (exit status 128 + its number).
-_stopped_by: list[int] = []
-
-
-def _stop(signum, _frame) -> None:
-    if not _stopped_by:
-        _stopped_by.append(signum)
-    raise Stopped(signum)
-
-
 def interrupted_status() -> int:
     """Exit status of an interrupted run: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
-    return 128 + _stopped_by[0] if _stopped_by else EXIT_INTERRUPTED
-
-
-def deliver_interrupts() -> None:
-    """Let Ctrl-C, SIGTERM and SIGHUP reach this run; each stops it cleanly (whole samples, a
-    consistent manifest, exit 130 / 143 / 129) and a re-run resumes.
-
-    A process inherits its parent's signal mask: started from a thread that blocks SIGINT (some
-    libraries block it while they spawn helpers), a run would never see Ctrl-C and would render
-    to the end. An *ignored* SIGINT (a shell's background job) is a choice, and stays ignored.
-    """
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, _stop)
+    return stopping.exit_status(EXIT_INTERRUPTED)
 
 
 def _ensure_head_asset(args) -> bool:
@@ -218,7 +185,7 @@ def run(args) -> int:
     from facefarm.head import asset as head_asset
     from facefarm.sample.store import StoreUnavailable, open_store
 
-    deliver_interrupts()
+    stopping.deliver()
     if not _ensure_head_asset(args):  # first: the validator checks detail names against it
         return EXIT_ERROR
     catalog, problems = load_checked(args.spec, n=args.n, seed=max(args.seed, 0), overrides=args.overrides)
@@ -435,7 +402,7 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
             return run_local(worker, todo, args.max_retries, on_result=progress.result), None
         started = connect(args.address)
-        deliver_interrupts()  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
+        stopping.deliver(forget=False)  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
         farm = RayFarm(
             job,
             root,

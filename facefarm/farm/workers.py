@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from facefarm.catalog.vocabulary import sample_id
-from facefarm.farm import local_ray
+from facefarm.farm import local_ray, stopping
 from facefarm.farm.lock import pid_alive
 from facefarm.farm.plan import Job, ResourceError, fit_workers
 from facefarm.sample.atomic import is_out_of_space
@@ -277,6 +277,7 @@ def run_local(
             def settle(result: dict) -> None:
                 if not attempts.settle(result):
                     retry.append(result["index"])
+                stopping.check()  # a stop whose raise was lost inside a library stops here
 
             worker.render_shard(shard, on_each=settle)
             queue.extendleft(reversed(retry))
@@ -572,6 +573,7 @@ class RayFarm:
         stalled_since = None  # when the last live worker went away (replacements not up yet)
         try:
             while queue or any(s.inflight for s in self.slots):
+                stopping.check()  # a stop whose raise was lost inside a library stops here
                 if outcome.fatal:
                     queue.clear()  # send no more work; wait for what is in flight
                 if any(s.pid for s in self.slots):
