@@ -33,6 +33,7 @@ from facefarm.scene.model import (
     OCCLUSION_ATTRIBUTE,
     RASTER_STRANDS,
     Environment,
+    Eyes,
     Landmarks,
     Light,
     Mesh,
@@ -118,6 +119,18 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
     )
 
+    aperture = _lid_apertures(lm)
+    # the lid points sit on the lids' skin, a little off their margins: closed lids keep ~2 mm
+    # between them, so openness runs from this identity's closed lids (0) to its lids at rest (1)
+    closed = rest + head.expression_offsets(rest, {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})
+    at_rest, shut = (_lid_apertures(head.landmark_points(v, surface)) for v in (rest, closed))
+    eye_state = Eyes(
+        centres=to_world(np.asarray(head.eye_centres(verts), np.float64)),
+        axes=normals[68:70].copy(),
+        aperture_m=aperture,
+        openness=np.maximum(aperture - shut, 0.0) / np.maximum(at_rest - shut, 1e-9),
+    )
+
     face = to_world(geo.face_centre)
     environment, lights = _lighting(sample, face)
     wb = white_balance.gains(
@@ -135,7 +148,19 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         curves=tuple(curves),
         meta=meta,
         white_balance=wb,
+        eyes=eye_state,
     )
+
+
+#: iBUG points of the upper and lower lid margins, the subject's right eye then the left
+_LIDS = (((37, 38), (41, 40)), ((43, 44), (47, 46)))
+
+
+def _lid_apertures(points: np.ndarray) -> np.ndarray:
+    """(2,) distance between the midpoints of the upper and lower lid margins of each eye
+    (right, left) of the 68-point ``points`` (k >= 48, 3); metres when they are."""
+    p = np.asarray(points, np.float64)
+    return np.array([np.linalg.norm(p[list(up)].mean(axis=0) - p[list(lo)].mean(axis=0)) for up, lo in _LIDS])
 
 
 def _landmark_normals(head: HeadModel, verts: np.ndarray, surface, n_dense: int, brow_rows) -> np.ndarray:

@@ -324,7 +324,12 @@ class HeadModel:
         for e in (0, 1):
             rows = self._a["eye_helper_rows"][e]
             s, r, t = similarity(base[rows], blend[rows])
-            out[self.eyes_slice(e)] = s * self._a["eye_template"][e].astype(np.float64) @ r.T + t
+            # the eyeball goes where the targets move its socket, at their size, but keeps looking
+            # straight ahead: the fit's rotation is the socket's shear, and kept it turned the eyes
+            # of some identities 6 degrees out each (walleyed) and down (gaze comes from the sample)
+            template = self._a["eye_template"][e].astype(np.float64)
+            c0 = template.mean(axis=0)
+            out[self.eyes_slice(e)] = s * (template - c0) + (s * c0 @ r.T + t)
         out -= self.eye_centres(out).mean(axis=0)
         return out.astype(np.float32)
 

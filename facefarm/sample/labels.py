@@ -213,6 +213,25 @@ def head_pose_in_camera(scene: Scene) -> dict:
     return {"rotation": h2c[:3, :3], "translation": h2c[:3, 3], "yaw_deg": yaw, "pitch_deg": pitch, "roll_deg": roll}
 
 
+def eye_labels(scene: Scene) -> dict | None:
+    """Gaze and lids in the camera frame: ``centre`` (2, 3) eyeball centres, metres; ``gaze`` (2, 3)
+    unit gaze vectors (centre towards the pupil); ``aperture_m`` (2,) and ``openness`` (2,) as in
+    :class:`~facefarm.scene.model.Eyes`; rows: the subject's right eye, then the left. None when the
+    scene has no eye state."""
+    if scene.eyes is None:
+        return None
+    w2c = np.asarray(scene.camera.world_to_camera, np.float64)
+    centres = np.asarray(scene.eyes.centres, np.float64) @ w2c[:3, :3].T + w2c[:3, 3]
+    gaze = np.asarray(scene.eyes.axes, np.float64) @ w2c[:3, :3].T
+    gaze /= np.maximum(np.linalg.norm(gaze, axis=1, keepdims=True), 1e-12)
+    return {
+        "centre": centres,
+        "gaze": gaze,
+        "aperture_m": np.asarray(scene.eyes.aperture_m, np.float64),
+        "openness": np.asarray(scene.eyes.openness, np.float64),
+    }
+
+
 def segmentation_box(segmentation: np.ndarray, classes=FACE_CLASSES) -> np.ndarray | None:
     """[x0, y0, x1, y1] pixel-edge box (x1, y1 exclusive) of the pixels whose class is in ``classes``."""
     mask = np.isin(segmentation, np.asarray(classes))
@@ -251,6 +270,7 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
     bbox_landmarks : [min u, min v, max u, max v] of the sparse points (x-ray, unclipped)
     contour : the sparse points in the annotators' convention (uv, xyz_camera, visible,
         in_frame: the jaw on the face's outline in this view), or None when the scene has none
+    eyes : gaze and lids (see :func:`eye_labels`), or None when the scene has none
     """
     cam = scene.camera
     xyz, uv, in_frame = _project(cam, scene.landmarks.points)
@@ -277,6 +297,7 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
         "bbox_face_seg": segmentation_box(result.segmentation),
         "bbox_landmarks": (np.concatenate([sparse.min(axis=0), sparse.max(axis=0)]) if n_sparse else None),
         "contour": contour,
+        "eyes": eye_labels(scene),
     }
 
 
@@ -369,6 +390,14 @@ def flip_labels(labels: dict, flip_index: np.ndarray) -> dict:
         "pitch_deg": pitch,
         "roll_deg": roll,
     }
+    eyes = labels.get("eyes")
+    if eyes is not None:  # the mirror image's right eye is the subject's left, mirrored
+        out["eyes"] = {
+            "centre": eyes["centre"][::-1] @ s,
+            "gaze": eyes["gaze"][::-1] @ s,
+            "aperture_m": eyes["aperture_m"][::-1].copy(),
+            "openness": eyes["openness"][::-1].copy(),
+        }
     for key in ("bbox_face_seg", "bbox_landmarks"):
         b = labels.get(key)
         if b is not None:

@@ -117,6 +117,34 @@ class Dense(_Points):
     xyz_camera: list[Vec3] = Field(description=f"N x 3 points, {_XYZ}.")
 
 
+class Eye(_Strict):
+    """One eye's gaze and lids."""
+
+    centre_camera: Vec3 = Field(description="Eyeball centre, " + _XYZ + ".")
+    gaze_camera: Vec3 = Field(
+        description="Unit gaze vector from the eyeball centre through the pupil, OpenCV camera frame "
+        "(looking straight into the camera: about (0, 0, -1))."
+    )
+    aperture_mm: float = Field(
+        ge=0,
+        description="Lid aperture: distance between the midpoints of the upper and lower lid margins "
+        "(iBUG points 37/38 and 41/40 for the right eye, 43/44 and 47/46 for the left), millimetres.",
+    )
+    openness: float = Field(
+        ge=0,
+        description="Where `aperture_mm` lies between the same identity's aperture with its lids closed "
+        "(0; the lid points sit on the lids' skin, about 2 mm apart when closed) and with no expression, "
+        "no blink and a straight gaze (1); above 1 wider (surprise).",
+    )
+
+
+class Eyes(_Strict):
+    """Gaze and eyelids of both eyes."""
+
+    right: Eye = Field(description="The subject's right eye (image left in a frontal view; its pupil is landmark 68).")
+    left: Eye = Field(description="The subject's left eye (its pupil is landmark 69).")
+
+
 class RecordSeconds(_Strict):
     """Wall time of each stage of this sample's render, seconds (5 decimals)."""
 
@@ -219,6 +247,11 @@ class _Record(_Strict):
         "(0-16) on the face's visible outline in this view, found by marching each jaw point across the "
         "cheek to where the head turns edge-on; every other point as in `landmarks`. Absent in records "
         "written before facefarm 0.5.",
+    )
+    eyes: Eyes = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="Gaze and eyelids; absent in records written before facefarm 0.6.",
     )
     face_bbox: BBox | None = Field(
         description="Pixel-edge box (x1, y1 exclusive) of the visible face-class pixels of the segmentation "

@@ -67,6 +67,19 @@ def _points(points: dict) -> dict:
     }
 
 
+def _eyes(eyes: dict) -> dict:
+    """A record's ``eyes`` block (right, left) from :func:`~facefarm.sample.labels.eye_labels`."""
+    return {
+        side: {
+            "centre_camera": _r(eyes["centre"][k], 6),
+            "gaze_camera": _r(eyes["gaze"][k], 6),
+            "aperture_mm": round(float(eyes["aperture_m"][k]) * 1000.0, 3),
+            "openness": round(float(eyes["openness"][k]), 4),
+        }
+        for k, side in enumerate(("right", "left"))
+    }
+
+
 def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
     """The JSON label record of one sample (see README, "Output format")."""
     n = scene.landmarks.n_sparse
@@ -91,6 +104,7 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
         "landmarks": _points({"uv": uv[:n], "visible": vis[:n], "in_frame": inf[:n], "xyz_camera": xyz[:n]}),
         **({} if labels.get("contour") is None else {"landmarks_contour": _points(labels["contour"])}),
         "dense": _points({"uv": uv[n:], "visible": vis[n:], "in_frame": inf[n:], "xyz_camera": xyz[n:]}),
+        **({} if labels.get("eyes") is None else {"eyes": _eyes(labels["eyes"])}),
         "face_bbox": None if face_box is None else _r(face_box, 2),
         "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
         "depth_scale_m": writer.DEPTH_SCALE_M,

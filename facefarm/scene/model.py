@@ -222,6 +222,26 @@ class Landmarks:
 
 
 @dataclass(frozen=True)
+class Eyes:
+    """The eyeballs and lids of the posed head, the subject's right eye then the left (as the
+    pupils, landmarks 68 and 69).
+
+    centres : (2, 3) float64 metres, world frame: eyeball centres
+    axes : (2, 3) float64 unit gaze axes (centre towards the pupil), world frame
+    aperture_m : (2,) float64 metres: distance between the midpoints of the upper and lower lid
+        margins (iBUG points 37/38 and 41/40; 43/44 and 47/46) on the posed head
+    openness : (2,) float64 where ``aperture_m`` lies between the same identity's aperture with
+        its lids closed (0; the lid points sit on the lids' skin, ~2 mm apart when closed) and
+        with no expression, no blink and a straight gaze (1); above 1 wider
+    """
+
+    centres: np.ndarray
+    axes: np.ndarray
+    aperture_m: np.ndarray
+    openness: np.ndarray
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything needed to render one labelled sample.
 
@@ -239,6 +259,7 @@ class Scene:
     curves: tuple[Curves, ...] = ()
     meta: dict = field(default_factory=dict)
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    eyes: Eyes | None = None
 
 
 @dataclass(frozen=True)
