@@ -204,6 +204,13 @@ class RecordFiles(_Strict):
         pattern=_SAMPLE_FILE + r"_depth\.png$",
         description="16-bit PNG of camera-frame z in units of `depth_scale_m`; 0 = background.",
     )
+    depth_float: str = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        pattern=_SAMPLE_FILE + r"_depth\.npy$",
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="float32 .npy of camera-frame z in metres, 0 = background (unquantised); present when "
+        "the catalog's `outputs.labels` lists `depth_float`.",
+    )
 
 
 class ManifestFiles(RecordFiles):
@@ -218,6 +225,7 @@ class FileHashes(_Strict):
     image: Sha256
     segmentation: Sha256
     depth: Sha256
+    depth_float: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class FileSizes(_Strict):
@@ -226,6 +234,7 @@ class FileSizes(_Strict):
     image: int = Field(ge=0)
     segmentation: int = Field(ge=0)
     depth: int = Field(ge=0)
+    depth_float: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class _Record(_Strict):
@@ -279,7 +288,7 @@ class _Record(_Strict):
             if getattr(a, key) != getattr(self, key):
                 raise ValueError(f"attributes.{key} {getattr(a, key)!r} != {key} {getattr(self, key)!r}")
         names = sample_names(self.sample_id, image_format_of(self.files.image))
-        for key, value in self.files.model_dump().items():
+        for key, value in self.files.model_dump(exclude_none=True).items():
             if value != names[key]:
                 raise ValueError(f"files.{key} {value!r} is not {names[key]!r}")
         return self

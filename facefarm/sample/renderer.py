@@ -181,7 +181,13 @@ class SampleRenderer:
         }
         out = self.catalog.outputs
         files = writer.encode_files(
-            result.rgb, result.segmentation, result.depth, provenance, out.image_format, out.image_quality
+            result.rgb,
+            result.segmentation,
+            result.depth,
+            provenance,
+            out.image_format,
+            out.image_quality,
+            depth_float="depth_float" in out.labels,
         )
         t["encode"] = time.perf_counter() - t0
         record = build_record(sample, scene, labels, t, self.backend_name)
