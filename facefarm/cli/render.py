@@ -160,13 +160,11 @@ def interrupted_status() -> int:
 
 
 def _ensure_head_asset(args) -> bool:
-    """Compile the head asset into the cache on first use of a local render (an installed facefarm
-    has none yet); a cluster's nodes need ``facefarm assets build`` on each node for now."""
+    """Compile the head asset into this machine's cache on first use (an installed facefarm has
+    none yet; the catalog's check reads it). On a cluster each node's workers do the same."""
     from facefarm.head import asset as head_asset
     from facefarm.head.build.compiler import build
 
-    if getattr(args, "address", None) or os.environ.get("RAY_ADDRESS"):
-        return True
     npz, meta = head_asset.asset_paths(head_asset.input_hash())
     if npz.exists() and meta.exists():
         return True

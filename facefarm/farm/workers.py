@@ -93,9 +93,13 @@ class SampleWorker:
         if driver is not None:
             watch_driver(*driver)
         from facefarm.catalog import load_catalog
+        from facefarm.head import asset as head_assets
+        from facefarm.head.build.compiler import build
         from facefarm.sample.renderer import SampleRenderer
         from facefarm.sample.store import open_store
 
+        if head_asset is None or head_asset == head_assets.input_hash():
+            build()  # first use on this node: one worker compiles, the others wait for it
         self.catalog = load_catalog(catalog)
         self.seed, self.n = int(seed), int(n)
         self.store = open_store(store_root)
