@@ -35,6 +35,8 @@ STALL_FACTOR = 10.0
 STALL_FLOOR_S = 300.0
 #: samples per shard when rendering in-process (``--no-ray``)
 LOCAL_SHARD = 8
+#: how often a farm on a cluster looks whether the cluster grew (an autoscaler added nodes)
+GROW_EVERY_S = 5.0
 
 
 class FarmError(RuntimeError):
@@ -398,7 +400,11 @@ class RayFarm:
     """Long-lived render actors on a Ray cluster (call :func:`connect` first).
 
     ``workers`` None picks a default from the cluster (see :func:`plan.fit_workers`); raises
-    :class:`FarmError` when the job's workers cannot be placed (e.g. GPU workers, no GPUs).
+    :class:`FarmError` when the job's workers cannot be placed (e.g. GPU workers, no GPUs). On a
+    cluster (not ``local``) with ``workers`` None the farm follows the cluster: every
+    :data:`GROW_EVERY_S` it fits workers to the cluster's resources again and starts more when
+    nodes joined (an autoscaler answering the demand); the calls of a node that leaves go back
+    to the queue, and its workers' replacements wait for room.
     """
 
     def __init__(
@@ -419,6 +425,7 @@ class RayFarm:
         #: seconds a worker may work on one call before it counts as hung (None: from the sample times seen)
         self.shard_timeout = shard_timeout
         self._slowest_sample = 0.0
+        self.elastic = workers is None and not local
         try:
             self.n_workers, self.resources = fit_workers(
                 job, workers, ray.cluster_resources(), local, node_cpus=_smallest_node_cpus()
@@ -466,6 +473,19 @@ class RayFarm:
                     except FarmError:  # the first start failing is deterministic (bad asset, no GL): stop
                         self.close()
                         raise
+
+    def grow(self) -> int:
+        """Start workers for the room the cluster has gained since they were fitted; returns how many."""
+        import ray
+
+        try:
+            fit, _ = fit_workers(self.job, None, ray.cluster_resources(), False, node_cpus=_smallest_node_cpus())
+        except ResourceError:  # the cluster shrank below one worker: the replacements wait
+            return 0
+        more = max(0, fit - len(self.slots))
+        self.slots += [self._new_slot() for _ in range(more)]
+        self.n_workers = len(self.slots)
+        return more
 
     def wait_all_ready(self) -> None:
         """Block until every worker has started (benchmarks time rendering apart from start-up)."""
@@ -575,9 +595,15 @@ class RayFarm:
             return max(STALL_FLOOR_S, STALL_FACTOR * self._slowest_sample * len(indices))
 
         stalled_since = None  # when the last live worker went away (replacements not up yet)
+        next_fit = time.monotonic() + GROW_EVERY_S
         try:
             while queue or any(s.inflight for s in self.slots):
                 stopping.check()  # a stop whose raise was lost inside a library stops here
+                if self.elastic and queue and time.monotonic() >= next_fit:
+                    next_fit = time.monotonic() + GROW_EVERY_S
+                    more = self.grow()
+                    restart_budget += more * (self.max_retries + 1)
+                    outcome.workers = max(outcome.workers, len(self.slots))
                 if outcome.fatal:
                     queue.clear()  # send no more work; wait for what is in flight
                 if any(s.pid for s in self.slots):
