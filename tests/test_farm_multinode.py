@@ -36,7 +36,9 @@ class _Cluster:
 
         self._node, self._params, self.temp = Node, RayParams, temp
         self.head = Node(
-            RayParams(num_cpus=1, include_dashboard=False, **self._common()), head=True, shutdown_at_exit=True
+            RayParams(num_cpus=1, num_gpus=0, include_dashboard=False, **self._common()),
+            head=True,
+            shutdown_at_exit=True,
         )
         self.workers: list = []
 
@@ -50,10 +52,11 @@ class _Cluster:
             "temp_dir": self.temp,
         }
 
-    def add(self):
+    def add(self, num_gpus: int = 0):
         node = self._node(
             self._params(
                 num_cpus=1,
+                num_gpus=num_gpus,
                 gcs_address=self.head.address,
                 node_manager_port=0,
                 include_log_monitor=False,
@@ -133,3 +136,44 @@ def test_the_farm_takes_a_node_that_joins_and_loses_nothing_when_one_dies(tmp_pa
     assert run["rendered"] == n and run["failed"] == 0
     assert run["workers"] == 3, run
     assert run["worker_restarts"] >= 1, run  # the dead node's worker was replaced (its replacement waits for room)
+
+
+def test_a_gpu_catalog_waits_for_a_gpu_node_then_gives_up_clearly(tmp_path):
+    """A cluster whose autoscaler has no GPU node up yet: the render asks for one and waits
+    (`--resource-wait`), starts as soon as one joins, and otherwise ends with a clear message."""
+    pytest.importorskip("ray")
+    spec = write_spec(
+        tmp_path / "gpu.json", {"catalog_version": 1, "render": {"resolution": [64, 64], "device": "cuda"}}
+    )
+    with cluster() as c:
+
+        def render(wait: float) -> subprocess.Popen:
+            cmd = [sys.executable, "-m", "facefarm", "render", str(spec), "-o", str(tmp_path / "out"), "-n", "2"]
+            return subprocess.Popen(
+                [*cmd, "--address", c.head.address, "--quiet", "--resource-wait", str(wait)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=cli_env(),
+            )
+
+        t0 = time.monotonic()
+        _, stderr = render(3).communicate(timeout=300)
+        assert "no GPUs" in stderr and "asked the cluster's autoscaler" in stderr and "waited 3 s" in stderr, stderr
+        assert "Traceback" not in stderr and time.monotonic() - t0 < 120
+
+        proc = render(240)
+        stderr_lines: list[str] = []
+        _wait_for(lambda: "asked the cluster's autoscaler" in _read_line(proc, stderr_lines), proc)
+        c.add(num_gpus=1)  # a GPU node joins (a logical GPU: this machine has none to draw on)
+        _, rest = proc.communicate(timeout=300)
+        stderr = "".join(stderr_lines) + rest
+    # the wait ended when the node joined: a worker was placed on it and could not draw (no real GPU)
+    assert proc.returncode == 1 and "waited" not in stderr, stderr
+    assert "a render worker failed to start" in stderr and "no GPUs" not in stderr.split("waiting up to")[-1], stderr
+
+
+def _read_line(proc: subprocess.Popen, into: list[str]) -> str:
+    line = proc.stderr.readline() if proc.stderr else ""
+    into.append(line)
+    return "".join(into)

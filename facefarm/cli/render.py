@@ -62,6 +62,14 @@ def add_parser(sub) -> None:
         "another worker (default: 10x the slowest sample seen times the shard, at least 300)",
     )
     p.add_argument(
+        "--resource-wait",
+        type=float,
+        default=None,
+        help="on a cluster (--address) that cannot host one worker yet (no GPU node for a GPU catalog, "
+        "too few CPUs): ask its autoscaler for a node and wait this many seconds before giving up "
+        "(default 300 with --address, 0 for the local Ray)",
+    )
+    p.add_argument(
         "--startup-timeout",
         type=float,
         default=300.0,
@@ -157,6 +165,18 @@ def _err(msg: str) -> None:
 def interrupted_status() -> int:
     """Exit status of an interrupted run: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
     return stopping.exit_status(EXIT_INTERRUPTED)
+
+
+#: seconds a render on a cluster waits by default for room for its first worker (an autoscaler
+#: adding a GPU node takes minutes)
+CLUSTER_RESOURCE_WAIT_S = 300.0
+
+
+def _resource_wait(args, local: bool) -> float:
+    wait = getattr(args, "resource_wait", None)
+    if wait is not None:
+        return max(0.0, float(wait))
+    return 0.0 if local else CLUSTER_RESOURCE_WAIT_S
 
 
 def _ensure_head_asset(args) -> bool:
@@ -409,6 +429,8 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             startup_timeout=args.startup_timeout,
             local=started is not None,
             shard_timeout=getattr(args, "shard_timeout", None),
+            resource_wait=_resource_wait(args, local=started is not None),
+            on_wait=lambda why: print(f"facefarm render: {why}", file=sys.stderr, flush=True),
         )
         farm.start()
         progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)

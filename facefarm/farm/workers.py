@@ -361,6 +361,13 @@ def _smallest_node_cpus() -> float:
     return min(cpus) if cpus else 1.0
 
 
+def _request_resources(bundles: list[dict[str, float]]) -> None:
+    """Tell the cluster's autoscaler what to make room for (no autoscaler: nothing happens)."""
+    from ray.autoscaler.sdk import request_resources
+
+    request_resources(bundles=[{k: v for k, v in b.items() if k in ("CPU", "GPU")} for b in bundles])
+
+
 def _last_line(e: BaseException) -> str:
     """The original error's last line out of Ray's wrapped traceback ("FileNotFoundError: ...")."""
     text = getattr(e, "error_msg", None) or str(e)
@@ -416,6 +423,8 @@ class RayFarm:
         startup_timeout: float = 300.0,
         local: bool = True,
         shard_timeout: float | None = None,
+        resource_wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
     ):
         import ray
 
@@ -426,12 +435,7 @@ class RayFarm:
         self.shard_timeout = shard_timeout
         self._slowest_sample = 0.0
         self.elastic = workers is None and not local
-        try:
-            self.n_workers, self.resources = fit_workers(
-                job, workers, ray.cluster_resources(), local, node_cpus=_smallest_node_cpus()
-            )
-        except ResourceError as e:
-            raise FarmError(str(e)) from None
+        self.n_workers, self.resources = self._fit(workers, local, resource_wait, on_wait)
         self._actor_cls: Any = ray.remote(SampleWorker).options(
             num_cpus=self.resources["num_cpus"],
             num_gpus=self.resources["num_gpus"],
@@ -442,6 +446,34 @@ class RayFarm:
         self.slots: list[_Slot] = []
         self.restarts = 0
         self.assets: dict = {}
+
+    def _fit(
+        self, workers: int | None, local: bool, wait: float, on_wait: Callable[[str], None] | None
+    ) -> tuple[int, dict]:
+        """:func:`plan.fit_workers` on the cluster's resources; when not even one worker fits and
+        ``wait`` > 0, ask the cluster's autoscaler for a node that would take one and look again
+        every second, up to ``wait`` seconds (``on_wait`` hears why, once)."""
+        import ray
+
+        deadline = time.monotonic() + wait
+        asked = False
+        while True:
+            try:
+                fitted = fit_workers(self.job, workers, ray.cluster_resources(), local, node_cpus=_smallest_node_cpus())
+            except ResourceError as e:
+                if e.bundle is None or time.monotonic() >= deadline:
+                    after = f" (waited {wait:g} s for a node to join)" if asked else ""
+                    raise FarmError(f"{e}{after}") from None
+                if not asked:
+                    _request_resources([e.bundle])
+                    asked = True
+                    if on_wait:
+                        on_wait(f"{e}; asked the cluster's autoscaler for such a node, waiting up to {wait:g} s")
+                time.sleep(1.0)
+                continue
+            if asked:
+                _request_resources([])  # the workers now hold what they need
+            return fitted
 
     # -- actors
     def _new_slot(self) -> _Slot:
