@@ -457,7 +457,7 @@ class RenderSpec(Frozen):
         return v
 
 
-LabelName = Literal["rgb", "segmentation", "depth", "landmarks70", "dense_landmarks", "depth_float"]
+LabelName = Literal["rgb", "segmentation", "depth", "landmarks70", "dense_landmarks", "depth_float", "landmarks_wflw98"]
 FormatName = Literal["coco", "hf", "webdataset", "facesynthetics"]
 
 
@@ -472,7 +472,8 @@ class OutputsSpec(Frozen):
         default=["rgb", "segmentation", "depth", "landmarks70"],
         min_length=1,
         description="Label layers. `depth_float` adds samples/{id}_depth.npy: float32 camera-frame z in metres, "
-        "0 = background, unquantised and uncapped (the PNG has 0.1 mm steps up to 6.5 m).",
+        "0 = background, unquantised and uncapped (the PNG has 0.1 mm steps up to 6.5 m). `landmarks_wflw98` "
+        "adds WFLW's 98 points to each record (`layouts.wflw98`, x-ray and contour).",
     )
     formats: list[FormatName] = Field(default=["facesynthetics"], min_length=1)
     image_format: ImageFormat = Field(

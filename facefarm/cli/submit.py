@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from facefarm import paths
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.cli.render import add_set_argument
 from facefarm.farm.workers import auth_hint
@@ -119,9 +120,7 @@ def runtime_env(args, working_dir: str) -> dict:
     ``--no-ship`` (Ray uploads it once per content and puts it first on every process's path)."""
     env: dict = {"working_dir": working_dir}
     if args.ship:
-        import facefarm
-
-        env["py_modules"] = [str(Path(facefarm.__file__).parent)]
+        env["py_modules"] = [str(paths.PACKAGE)]
     return env
 
 

@@ -14,19 +14,21 @@ centred whatever the pose.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
-from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
+from facefarm.compose import cavity, contour, eyes, layouts, skin, skin_detail, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair import brows
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.compose.posed_head import PosedHead
+from facefarm.geometry import vectors
 from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.geometry.triangles import vertex_normals
 from facefarm.head.model import HeadModel, IdentityParams
 from facefarm.scene import white_balance
-from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.classes import CLASS_IDS, layout
 from facefarm.scene.environment import hdri_path
 from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.scene.model import (
@@ -35,6 +37,7 @@ from facefarm.scene.model import (
     Environment,
     Eyes,
     Landmarks,
+    LayoutPoints,
     Light,
     Mesh,
     Scene,
@@ -96,16 +99,14 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     # as fine a surface as the image resolves; landmarks are placed on the one rendered
     px_per_m = camera.K[0, 0] / sample.camera.distance_m
     surface = head.surface_for(px_per_m)
-    lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     brow_rows = brows.landmark_rows(posed.brow, head, surface)  # 17-26 follow this identity's brow
-    lm[BROW_POINTS] = brow_rows @ verts
+    lm_rows = _landmark_rows(head, surface, brow_rows)
+    lm = lm_rows @ np.asarray(verts, np.float64)
     meshes = list(_head_meshes(posed, surface, to_world, lm))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
 
-    for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
-        lm[i] = verts[head.eyes_slice(eye).start]
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     normals = _landmark_normals(head, verts, surface, len(dense), brow_rows) @ posed.rotation.T
@@ -118,6 +119,7 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     landmarks = Landmarks(
         points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
     )
+    wflw = _layout_points("wflw98", head, surface, posed, verts, lm_rows, landmarks, skin_mesh.vertices, camera)
 
     aperture = _lid_apertures(lm)
     # the lid points sit on the lids' skin, a little off their margins: closed lids keep ~2 mm
@@ -149,7 +151,41 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         meta=meta,
         white_balance=wb,
         eyes=eye_state,
+        layouts=(wflw,),
     )
+
+
+def _landmark_rows(head: HeadModel, surface, brow_rows: sp.csr_matrix) -> sp.csr_matrix:
+    """(70, V) CSR over the coarse vertices: the 70 points of this sample on ``surface`` (the
+    brow points 17-26 on this identity's brow, ``brow_rows``; the pupils at the eyeballs' front poles)."""
+    rows = surface.point_operator("landmark").tolil()
+    rows[BROW_POINTS] = brow_rows.tolil()
+    for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
+        rows[i] = 0.0
+        rows[i, head.eyes_slice(eye).start] = 1.0
+    return rows.tocsr()
+
+
+def _layout_points(
+    name: str, head: HeadModel, surface, posed: PosedHead, verts, lm_rows, landmarks: Landmarks, skin_world, camera
+) -> LayoutPoints:
+    """The points of layout ``name`` (:mod:`facefarm.compose.layouts`): those it shares with the 70
+    exactly as theirs (points, normals, outline), the others on the same surface."""
+    spec = layout(name)
+    rows = layouts.layout_rows(name, head, surface, posed.brow, lm_rows)
+    points = posed.to_world(rows @ np.asarray(verts, np.float64))
+    vn = vertex_normals(verts, head.faces)
+    normals = vectors.unit(rows @ vn) @ posed.rotation.T
+    shared = [(i, p["from70"]) for i, p in enumerate(spec["points"]) if "from70" in p]
+    mine, theirs = (np.array(x, int) for x in zip(*shared))
+    points[mine] = landmarks.points[theirs]
+    if landmarks.normals is not None:
+        normals[mine] = landmarks.normals[theirs]
+    outline = points.copy()
+    a, b = spec["groups"]["jaw"]
+    paths = layouts.jaw_paths(head, surface, name, rows)
+    outline[a : b + 1] = contour.on_outline(skin_world, paths, points[a : b + 1], posed.rotation, camera)
+    return LayoutPoints(name=name, points=points, normals=normals, contour=outline)
 
 
 #: iBUG points of the upper and lower lid margins, the subject's right eye then the left

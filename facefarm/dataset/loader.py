@@ -76,6 +76,8 @@ class Sample:
     in_frame: np.ndarray
     record: SampleRecord
     transform: np.ndarray = field(default_factory=_identity_transform)
+    #: the landmark convention ``landmarks`` and ``visible`` follow: "xray" or "contour" (see :func:`load`)
+    convention: str = "xray"
 
     @property
     def sample_id(self) -> str:
@@ -256,6 +258,7 @@ class Dataset(Sequence):
             visible=np.asarray(lm.visible, dtype=bool),
             in_frame=np.asarray(lm.in_frame, dtype=bool),
             record=record,
+            convention=self.landmarks,
         )
 
     # -- other libraries ------------------------------------------------------------------------------

@@ -117,6 +117,42 @@ class Dense(_Points):
     xyz_camera: list[Vec3] = Field(description=f"N x 3 points, {_XYZ}.")
 
 
+class LayoutPointBlock(_Points):
+    """The points of a landmark layout in one convention, in the layout's order."""
+
+    uv: list[Vec2] = Field(description=f"K x 2 (u, v) {_UV}.")
+    visible: list[bool] = Field(description="K booleans, as `landmarks.visible`.")
+    in_frame: list[bool] = Field(description="K booleans, as `landmarks.in_frame`.")
+    xyz_camera: list[Vec3] = Field(description=f"K x 3 points, {_XYZ}.")
+
+
+class WFLW98(_Strict):
+    """WFLW's 98 points (facefarm/assets/schema/wflw98.json: names, flip index, groups; 70 of them are
+    the 70-point layout's, the others lie on the same surface)."""
+
+    xray: LayoutPointBlock = Field(description="The points anchored on the face's surface (as `landmarks`).")
+    contour: LayoutPointBlock = Field(
+        description="As people annotate photos (as `landmarks_contour`): the 33 jaw points on the face's "
+        "visible outline in this view."
+    )
+
+    @model_validator(mode="after")
+    def _98(self):
+        if len(self.xray.uv) != 98 or len(self.contour.uv) != 98:
+            raise ValueError("a WFLW block has 98 points in each convention")
+        return self
+
+
+class Layouts(_Strict):
+    """Landmark layouts besides the 70 points, those the catalog's `outputs.labels` asks for."""
+
+    wflw98: WFLW98 = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="With `landmarks_wflw98` in `outputs.labels`.",
+    )
+
+
 class Eye(_Strict):
     """One eye's gaze and lids."""
 
@@ -256,6 +292,11 @@ class _Record(_Strict):
         "(0-16) on the face's visible outline in this view, found by marching each jaw point across the "
         "cheek to where the head turns edge-on; every other point as in `landmarks`. Absent in records "
         "written before facefarm 0.5.",
+    )
+    layouts: Layouts = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="Other landmark layouts (WFLW's 98 points), as `outputs.labels` asks; absent otherwise.",
     )
     eyes: Eyes = Field(
         None,  # type: ignore[arg-type]  # absent, never null

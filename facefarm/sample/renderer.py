@@ -22,6 +22,7 @@ from facefarm.render import backends
 from facefarm.sample import writer
 from facefarm.sample.labels import landmark_labels
 from facefarm.sample.store import Store
+from facefarm.scene.classes import LAYOUTS
 from facefarm.scene.model import Scene
 
 GENERATOR = "facefarm"
@@ -80,8 +81,10 @@ def _eyes(eyes: dict) -> dict:
     }
 
 
-def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
-    """The JSON label record of one sample (see README, "Output format")."""
+def build_record(sample, scene, labels: dict, timings: dict, backend: str, layouts: tuple[str, ...] = ()) -> dict:
+    """The JSON label record of one sample (see README, "Output format"); ``layouts``: the other
+    landmark layouts to write (names of :data:`facefarm.scene.classes.LAYOUTS`)."""
+    wanted = {k: v for k, v in (labels.get("layouts") or {}).items() if k in layouts}
     n = scene.landmarks.n_sparse
     face_box = labels["bbox_face_seg"] if labels["bbox_face_seg"] is not None else labels["bbox_landmarks"]
     uv, xyz = np.asarray(labels["uv"]), np.asarray(labels["xyz_camera"])
@@ -104,6 +107,11 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
         "landmarks": _points({"uv": uv[:n], "visible": vis[:n], "in_frame": inf[:n], "xyz_camera": xyz[:n]}),
         **({} if labels.get("contour") is None else {"landmarks_contour": _points(labels["contour"])}),
         "dense": _points({"uv": uv[n:], "visible": vis[n:], "in_frame": inf[n:], "xyz_camera": xyz[n:]}),
+        **(
+            {"layouts": {k: {c: _points(v[c]) for c in ("xray", "contour")} for k, v in wanted.items()}}
+            if wanted
+            else {}
+        ),
         **({} if labels.get("eyes") is None else {"eyes": _eyes(labels["eyes"])}),
         "face_bbox": None if face_box is None else _r(face_box, 2),
         "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
@@ -190,7 +198,8 @@ class SampleRenderer:
             depth_float="depth_float" in out.labels,
         )
         t["encode"] = time.perf_counter() - t0
-        record = build_record(sample, scene, labels, t, self.backend_name)
+        wanted = tuple(name for name in LAYOUTS if f"landmarks_{name}" in out.labels)
+        record = build_record(sample, scene, labels, t, self.backend_name, layouts=wanted)
         return record, files
 
     def render_to(self, store: Store, seed: int, index: int, n_total: int | None = None) -> dict:

@@ -219,7 +219,7 @@ def complete_ids(store: Store) -> set[str]:
     return out
 
 
-MANIFEST_DROP = ("dense",)  # big arrays stay in the per-sample label file
+MANIFEST_DROP = ("dense", "layouts")  # big arrays stay in the per-sample label file
 
 
 def manifest_line(record: dict) -> dict:

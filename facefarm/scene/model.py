@@ -222,6 +222,24 @@ class Landmarks:
 
 
 @dataclass(frozen=True)
+class LayoutPoints:
+    """The points of another landmark layout (:data:`facefarm.scene.classes.LAYOUTS`), bound to
+    the posed mesh like :class:`Landmarks`.
+
+    name : the layout's name (e.g. ``"wflw98"``)
+    points : (k, 3) float64 metres, world frame, in the layout's order
+    normals : (k, 3) float64 unit outward normals there (world frame)
+    contour : (k, 3) float64 metres, world frame: the annotators' convention for this view
+        (the jaw on the face's visible outline; every other point as in ``points``)
+    """
+
+    name: str
+    points: np.ndarray
+    normals: np.ndarray
+    contour: np.ndarray
+
+
+@dataclass(frozen=True)
 class Eyes:
     """The eyeballs and lids of the posed head, the subject's right eye then the left (as the
     pupils, landmarks 68 and 69).
@@ -260,6 +278,7 @@ class Scene:
     meta: dict = field(default_factory=dict)
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
     eyes: Eyes | None = None
+    layouts: tuple[LayoutPoints, ...] = ()
 
 
 @dataclass(frozen=True)
