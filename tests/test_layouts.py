@@ -65,7 +65,7 @@ def frontal(head):
     out = []
     with PyrenderRenderer() as r:
         for i in range(4):
-            scene = compose(resolve(cat, 0, i, 4), head)
+            scene = compose(resolve(cat, 0, i, 4), head, layouts=("wflw98",))
             result = r.render(scene)
             out.append((scene, result, landmark_labels(scene, result)))
     return out

@@ -76,8 +76,13 @@ def identity_params(sample) -> IdentityParams:
     )
 
 
-def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RASTER_STRANDS) -> Scene:
+def compose(
+    sample, head: HeadModel | None = None, strands: StrandDensity = RASTER_STRANDS, layouts: tuple[str, ...] = ()
+) -> Scene:
     """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample).
+
+    ``layouts``: other landmark layouts to place (names of :data:`facefarm.scene.classes.LAYOUTS`;
+    ~20 ms each).
 
     ``strands``: how many hair strands the renderer needs per pixel of face (the back-end's own,
     :attr:`facefarm.render.backends.Backend.strands`; default the rasteriser's). It only sets how
@@ -119,7 +124,10 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     landmarks = Landmarks(
         points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
     )
-    wflw = _layout_points("wflw98", head, surface, posed, verts, lm_rows, landmarks, skin_mesh.vertices, camera)
+    placed = tuple(
+        _layout_points(name, head, surface, posed, verts, lm_rows, landmarks, skin_mesh.vertices, camera)
+        for name in layouts
+    )
 
     aperture = _lid_apertures(lm)
     # the lid points sit on the lids' skin, a little off their margins: closed lids keep ~2 mm
@@ -151,7 +159,7 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         meta=meta,
         white_balance=wb,
         eyes=eye_state,
-        layouts=(wflw,),
+        layouts=placed,
     )
 
 

@@ -146,6 +146,8 @@ class SampleRenderer:
         self.head = head or HeadModel.load()
         self.info = backends.backend(self.backend_name)
         self.backend = self.info.start(catalog.render)
+        #: the landmark layouts besides the 70 that the catalog's outputs.labels asks for
+        self.layouts = tuple(name for name in LAYOUTS if f"landmarks_{name}" in catalog.outputs.labels)
         self.last_backend_timings: dict = {}
 
     def render(self, seed: int, index: int, n_total: int | None = None):
@@ -162,7 +164,7 @@ class SampleRenderer:
         sample = resolve(self.catalog, seed, index, n_total)
         t["resolve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scene = compose(sample, self.head, self.info.strands)
+        scene = compose(sample, self.head, self.info.strands, self.layouts)
         t["compose"] = time.perf_counter() - t0
         return Prepared(seed, sample, scene, t)
 
@@ -198,8 +200,7 @@ class SampleRenderer:
             depth_float="depth_float" in out.labels,
         )
         t["encode"] = time.perf_counter() - t0
-        wanted = tuple(name for name in LAYOUTS if f"landmarks_{name}" in out.labels)
-        record = build_record(sample, scene, labels, t, self.backend_name, layouts=wanted)
+        record = build_record(sample, scene, labels, t, self.backend_name, layouts=self.layouts)
         return record, files
 
     def render_to(self, store: Store, seed: int, index: int, n_total: int | None = None) -> dict:
