@@ -118,12 +118,19 @@ def test_mirrored_labels_renumber_the_layout_as_the_70(frontal):
         assert b["visible"][i] == mirrored["visible"][j]
 
 
-def test_the_loader_and_crop_carry_the_layout(tmp_path):
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Two 64 px default samples with WFLW points, and one without."""
+    root = tmp_path_factory.mktemp("wflw")
     labels = ["rgb", "segmentation", "depth", "landmarks70", "landmarks_wflw98"]
-    out = tmp_path / "ds"
-    ds = facefarm.render(
-        "default", 2, out, overrides={"render.resolution": [64, 64], "outputs.labels": labels}, datasheet=False
-    )
+    over = {"render.resolution": [64, 64], "outputs.labels": labels, "outputs.formats": ["coco"]}
+    facefarm.render("default", 2, root / "ds", overrides=over, datasheet=False, exports=False)
+    facefarm.render("default", 1, root / "plain", overrides={"render.resolution": [48, 48]}, datasheet=False)
+    return root / "ds", root / "plain"
+
+
+def test_the_loader_and_crop_carry_the_layout(rendered):
+    out, plain = rendered
     line = (out / "manifest.jsonl").read_text().splitlines()[0]
     assert "wflw98" not in line  # the manifest stays small: the points are in the label file
     for conv in ("xray", "contour"):
@@ -135,9 +142,43 @@ def test_the_loader_and_crop_carry_the_layout(tmp_path):
         uv_c, vis_c = facefarm.layout_points(c)
         np.testing.assert_allclose(uv_c[list(FROM70)], c.landmarks[list(FROM70.values())], atol=1e-9)
         assert not np.allclose(uv_c, uv)
-    plain = facefarm.render(
-        "default", 1, tmp_path / "plain", overrides={"render.resolution": [48, 48]}, datasheet=False
-    )
     with pytest.raises(ValueError, match="landmarks_wflw98"):
-        facefarm.layout_points(plain[0])
-    assert len(ds) == 2
+        facefarm.layout_points(facefarm.load(plain)[0])
+
+
+def test_coco_export_of_the_98_points_reads_back_with_pycocotools(rendered, tmp_path, capsys):
+    import json
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    from facefarm.cli import main as cli
+
+    out, plain = rendered
+    dest = tmp_path / "exports"
+    args = ["export", str(out), "-f", "coco", "--splits", "1", "--dest", str(dest), "--layout", "wflw98"]
+    assert cli.main([*args, "--landmarks", "contour"]) == 0, capsys.readouterr().err
+    path = dest / "coco" / "annotations" / "face_keypoints_train.json"
+    coco = COCO(str(path))
+    cat = coco.loadCats(1)[0]
+    assert cat["keypoints"] == WFLW["names"] and cat["flip_index"] == WFLW["flip_index"]
+    for ann in coco.loadAnns(coco.getAnnIds()):
+        image = coco.loadImgs(ann["image_id"])[0]
+        record = json.loads((out / "samples" / f"{image['sample_id']}.json").read_text())
+        block = record["layouts"]["wflw98"]["contour"]
+        kp = np.asarray(ann["keypoints"], float).reshape(98, 3)
+        shown = kp[:, 2] > 0
+        np.testing.assert_allclose(kp[shown, :2] + 0.5, np.asarray(block["uv"])[shown], atol=1e-3)
+        assert (kp[:, 2] == 2).sum() == sum(v and f for v, f in zip(block["visible"], block["in_frame"]))
+    # the ground truth scored against itself with the category's 98 sigmas: AP 1
+    dets = [dict(a, score=1.0) for a in coco.loadAnns(coco.getAnnIds())]
+    ev = COCOeval(coco, coco.loadRes(dets), "keypoints")
+    ev.params.kpt_oks_sigmas = np.asarray(cat["oks_sigmas"])
+    ev.evaluate(), ev.accumulate(), ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)
+    capsys.readouterr()
+    # what cannot be: a 70-point format, and a dataset rendered without the 98 points
+    assert cli.main(["export", str(out), "-f", "facesynthetics", "--dest", str(dest), "--layout", "wflw98"]) == 1
+    assert "70 points" in capsys.readouterr().err
+    assert cli.main(["export", str(plain), "-f", "coco", "--dest", str(tmp_path / "p"), "--layout", "wflw98"]) == 1
+    assert "landmarks_wflw98" in capsys.readouterr().err
