@@ -56,6 +56,7 @@ from facefarm.dataset.source import (
     decode_png,
     flatten,
     open_dataset,
+    partial_note,
     staged_folder,
 )
 from facefarm.paths import ASSETS
@@ -617,6 +618,8 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, 
         "dataset": str(dataset_root),
         "n_samples": len(records),
         "n_identities": len({r["identity_id"] for r in records}),
+        "n_planned": source.header.get("n_planned", source.header.get("n_requested", len(records))),
+        "partial": partial_note(source.header, len(records)),
         "provenance": provenance(source.header),
         "catalog": catalog,
         "taxonomy": taxonomy_mapping(catalog),
@@ -1109,6 +1112,8 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     ]
     n, ni = facts["n_samples"], facts["n_identities"]
     md.append(f"## Summary\n\n{n} images of {ni} identities.\n")
+    if facts.get("partial"):
+        md.append(f"**{facts['partial']}** Every count below is of the {n} samples present.\n")
     big = facts["largest_imbalance"]
     if big:
         md.append(
