@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -195,7 +194,7 @@ def cells(cat: "Catalog", seed: int, n: int) -> list[Cell]:
 def stated_counts(cat: "Catalog", seed: int, n: int) -> dict[str, dict[str, float] | None]:
     """attribute -> level -> expected samples the catalog states (see the module docstring); None: no share stated."""
     planned = sample_plan(cat, seed, n)
-    groups = [(dict(), n)] if planned is None else []
+    groups: list[tuple[dict[str, Level], int]] = [({}, n)] if planned is None else []
     if planned is not None:
         assignments, codes = planned
         for c, k in Counter(int(c) for c in codes).items():
@@ -240,19 +239,14 @@ def _count(job: tuple[Any, int, int, int, int]) -> dict[str, Counter]:
     return out
 
 
-def planned_counts(
-    cat: "Catalog", seed: int, n: int, indices: Iterable[int] | None = None, workers: int | None = None
-) -> dict[str, Counter]:
-    """attribute -> level -> samples, from resolving every sample (or ``indices``: a contiguous run only).
+def planned_counts(cat: "Catalog", seed: int, n: int, workers: int | None = None) -> dict[str, Counter]:
+    """attribute -> level -> samples, from resolving every one of the ``n`` samples.
 
-    ``workers``: processes to spread the samples over (None: one per core above
+    ``workers``: processes to spread the samples over (None: one per core, at most 16, above
     :data:`PARALLEL_ABOVE` samples, else this process); the counts do not depend on it.
     """
-    idx = range(n) if indices is None else indices
-    lo, hi = (min(idx), max(idx) + 1) if idx else (0, 0)
-    if not isinstance(idx, range) and hi - lo != len(set(idx)):
-        raise ValueError("planned_counts: indices must be a contiguous run")
-    total = hi - lo
+    lo, hi = 0, n
+    total = n
     if workers is None:
         workers = min(os.cpu_count() or 1, 16) if total > PARALLEL_ABOVE else 1
     if workers <= 1 or total < 2 * workers:
