@@ -11,7 +11,8 @@ Two stages, so every image of an identity shares its identity-level levels:
    equal counts (the remainder goes to cells picked by a seeded permutation), then all are
    shuffled with a seeded permutation.
 2. **Images**: images of a quota identity carry that row's image-level levels; quota rows
-   naming only image attributes take exact counts from the other images (seeded); the rest
+   naming only image attributes take exact counts from the other images (seeded), which keep
+   their identity cell's levels (so every image of an identity has the same ones); the rest
    of each identity cell is split over the image-level cells in equal counts (seeded shuffle
    within the cell), so the joint counts over all factors are exact as well.
 
@@ -153,7 +154,12 @@ def plan(cat: "Catalog", words: tuple[int, ...], seed: int, n_total: int) -> tup
 
     row_levels = {r: {**id_part, **img_part} for r, id_part, img_part, _ in rows}
     for i, r in image_quota.items():
-        codes[i] = code(Assignment(tuple(sorted(row_levels[r].items())), r))
+        # an image taken by an image-only row keeps its identity's cell: the identity is drawn once
+        # for all its images (with ipi > 1 its other images carry that cell), and the identity
+        # factors' counts stay exact
+        unit = image_unit[i]
+        id_levels = id_cells[unit[1]] if unit[0] == "cell" else {}
+        codes[i] = code(Assignment(tuple(sorted({**id_levels, **row_levels[r]}.items())), r))
 
     members_of: dict[int, list[int]] = {c: [] for c in range(len(id_cells))}
     for i in pool:

@@ -63,11 +63,13 @@ def _label(source) -> str:
     return source if isinstance(source, str) else "catalog"
 
 
-def catalog_for(catalog, overrides: Overrides = None) -> Catalog:
+def catalog_for(catalog, overrides: Overrides = None, n: int | None = None) -> Catalog:
     """The validated catalog (asset ids included, as ``facefarm render`` checks them), ``overrides``
-    applied (see :func:`render`); raises CatalogError."""
+    applied (see :func:`render`), its plan checked for ``n`` samples (default: its ``size``); raises
+    CatalogError."""
     source = _catalog_source(catalog)
-    cat, problems = render_cli.load_checked(source, overrides=overrides_from(overrides))
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else None  # a bad n: render says so
+    cat, problems = render_cli.load_checked(source, n=n, overrides=overrides_from(overrides))
     if problems:
         raise CatalogError(problems, _label(source))
     return cat
@@ -83,7 +85,7 @@ def resolve(
     ``overrides`` as for :func:`render`. Raises CatalogError for a bad catalog, ResolveError for bad
     arguments or impossible rules.
     """
-    return resolve_sample(catalog_for(catalog, overrides), seed, index, n)
+    return resolve_sample(catalog_for(catalog, overrides, n), seed, index, n)
 
 
 class _Tee(io.TextIOBase):
@@ -142,7 +144,7 @@ def render(
     """
     source = _catalog_source(catalog)
     changes = overrides_from(overrides)
-    cat = catalog_for(source, changes)
+    cat = catalog_for(source, changes, n)
     n = n if n is not None else (cat.size or 16)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1 (got {n!r})")
