@@ -34,7 +34,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -311,12 +311,17 @@ def plan(cat: "Catalog", words: tuple[int, ...], seed: int, n_total: int) -> tup
     index_of: dict[Assignment, int] = {}
     codes = np.zeros(n_total, dtype=np.int32)
 
-    def code(levels: dict[str, Level], quota: int | None) -> int:
-        a = Assignment(tuple(sorted(levels.items())), quota)
-        if a not in index_of:
-            index_of[a] = len(assignments)
-            assignments.append(a)
-        return index_of[a]
+    memo: dict[tuple, int] = {}  # (what, row, cell, image cell) -> code: a few per cell, N lookups
+
+    def code(key: tuple, levels: Callable[[], dict[str, Level]], quota: int | None) -> int:
+        k = memo.get(key)
+        if k is None:
+            a = Assignment(tuple(sorted(levels().items())), quota)
+            if a not in index_of:
+                index_of[a] = len(assignments)
+                assignments.append(a)
+            k = memo[key] = index_of[a]
+        return k
 
     for c, order in order_of.items():
         free = [ic for ic in range(len(img_cells_of[c])) for _ in range(room[slot_of[(c, ic)]])]
@@ -326,16 +331,20 @@ def plan(cat: "Catalog", words: tuple[int, ...], seed: int, n_total: int) -> tup
             base = id_levels[(r, c)] if kind == "quota" else id_cells[c]
             if i in pinned:
                 ic, r = pinned[i]
-                levels = _merged({**base, **img_cells_of[c][ic]}, row_img[r], rules) or {}
-                codes[i] = code(levels, r)
+                cell = img_cells_of[c][ic]
+                codes[i] = code(("pinned", r, c, ic), lambda: _merged({**base, **cell}, row_img[r], rules) or {}, r)
                 continue
             ticket = next(quota_tickets, None) if kind == "cell" else None
             if ticket is not None:
                 ic, r_img = ticket
-                levels = _merged({**base, **img_cells_of[c][ic]}, row_img[r_img], rules) or {}
-                codes[i] = code(levels, r_img)
+                cell = img_cells_of[c][ic]
+                codes[i] = code(
+                    ("image quota", r_img, c, ic), lambda: _merged({**base, **cell}, row_img[r_img], rules) or {}, r_img
+                )
                 continue
             ic = free[free_pos]
             free_pos += 1
-            codes[i] = code({**base, **img_cells_of[c][ic]}, r if kind == "quota" else None)
+            cell = img_cells_of[c][ic]
+            quota = r if kind == "quota" else None
+            codes[i] = code((kind, quota, c, ic), lambda: {**base, **cell}, quota)
     return assignments, codes
