@@ -318,7 +318,12 @@ def plan_text(cat, report: dict) -> str:
         out += [
             "",
             f"cells the plan fills: {len(cells)}"
-            + (f" (strata of {min(sizes)}-{max(sizes)} samples)" if sizes else ""),
+            + (f": {len(sizes)} of {min(sizes)}-{max(sizes)} samples" if sizes else "")
+            + (
+                f", and {len(cells) - len(sizes)} where quota rows meet them"
+                if sizes and len(cells) > len(sizes)
+                else ""
+            ),
         ]
         shown = cells if len(cells) <= 40 else cells[:20] + [c for c in cells[20:] if c["quota"] is not None]
         for c in shown:
