@@ -48,6 +48,9 @@ def add_parser(sub) -> None:
     s.add_argument("--address", required=True, help="the cluster's dashboard, e.g. http://HEAD:8265")
     s.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--limit", type=int, default=None, metavar="K", help="render only K of the N planned samples (as render)"
+    )
     add_set_argument(s)
     s.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     s.add_argument("--workers", type=int, default=None, help="render workers (default: one per GPU/CPU)")
@@ -105,6 +108,8 @@ def entrypoint(args, n: int, catalog_file: str = "catalog.json") -> str:
         "auto",
         "--quiet",
     ]
+    if getattr(args, "limit", None) is not None:
+        argv += ["--limit", str(args.limit)]
     if args.backend:
         argv += ["--backend", args.backend]
     if args.workers:

@@ -254,6 +254,28 @@ def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceData
     return SourceDataset(store=store, header=header, records=tuple(records), link_files=link_files)
 
 
+def partial_note(header: dict, n_samples: int) -> str | None:
+    """One sentence saying that a dataset holds only part of its plan (``render --limit``), else None.
+
+    ``header`` : dataset.json; ``n_samples`` : the samples it lists. Every description of the data
+    (datasheet, audit, Croissant, dataset card) says it, so k samples are never taken for the N the
+    catalog plans.
+    """
+    planned = header.get("n_planned", header.get("n_requested"))
+    if not isinstance(planned, int) or n_samples >= planned:
+        return None
+    how = (
+        f"the first {n_samples} of the plan's balanced order, which keeps each planned marginal as close to its "
+        f"share as {n_samples} samples allow"
+        if header.get("balanced_prefix")
+        else "not a prefix of the plan's balanced order, so its marginals can be off"
+    )
+    return (
+        f"Partial dataset: {n_samples} of the {planned} samples its catalog and seed plan, {how}. "
+        f"`facefarm render` with a larger --limit, or none, completes it with the same sample ids."
+    )
+
+
 def decode_png(data: bytes) -> np.ndarray:
     """PNG (or JPEG / WebP: any image Pillow reads) bytes -> array, keeping 16-bit greyscale as uint16."""
     img: Image.Image = Image.open(io.BytesIO(data))
