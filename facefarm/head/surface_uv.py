@@ -138,7 +138,9 @@ def surface_uvs(head, surface) -> SurfaceUV:
     # (the cut's rows): score every triangle by the weight of the face's corners on its vertices
     # and take the best (3: all of them; a weld may leave ~1e-8 elsewhere)
     n_f = len(faces)
-    corners = sp.csr_matrix((np.ones(3 * n_f), (np.repeat(np.arange(n_f), 3), faces.ravel())), shape=(n_f, cut.shape[0]))
+    corners = sp.csr_matrix(
+        (np.ones(3 * n_f), (np.repeat(np.arange(n_f), 3), faces.ravel())), shape=(n_f, cut.shape[0])
+    )
     on_fine = corners @ abs(cut)  # (F, V_fine)
     incidence = sp.csr_matrix(
         (np.ones(tris.size), (tris.ravel(), np.repeat(np.arange(len(tris)), 3))), shape=(n_fine, len(tris))
