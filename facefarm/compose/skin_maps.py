@@ -138,12 +138,16 @@ def layout(head) -> Layout:
     brow_mid, forehead = lm[17:27].mean(axis=0), lm[17:27].mean(axis=0) + np.array([0.0, 0.035, 0.0]) * s
     down = np.array([0.0, -1.0, 0.0])
     f: dict[str, np.ndarray] = {}
-    f["cheeks"] = sum(
-        _gauss(pos, e + np.array([side * 0.012, -0.035, 0.005]) * s, 0.016 * s) for e, side in ((eye_r, -1), (eye_l, 1))
+    f["cheeks"] = np.sum(
+        [
+            _gauss(pos, e + np.array([side * 0.012, -0.035, 0.005]) * s, 0.016 * s)
+            for e, side in ((eye_r, -1), (eye_l, 1))
+        ],
+        axis=0,
     )
     f["nose"] = np.maximum((cls == CLASS_IDS["NOSE"]).astype(float), _gauss(pos, nose_tip, 0.012 * s))
     f["lips"] = np.isin(cls, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]]).astype(float)
-    f["under_eye"] = sum(_gauss(pos, e + down * 0.014 * s, 0.007 * s, (1.0, 0.6, 1.0)) for e in (eye_r, eye_l))
+    f["under_eye"] = np.sum([_gauss(pos, e + down * 0.014 * s, 0.007 * s, (1.0, 0.6, 1.0)) for e in (eye_r, eye_l)], 0)
     tz = _gauss(pos, forehead, 0.025 * s, (1.2, 1.0, 1.0)) + _gauss(pos, chin + np.array([0, 0.01, 0]) * s, 0.012 * s)
     f["tzone"] = np.maximum(tz + _gauss(pos, 0.5 * (brow_mid + nose_tip), 0.012 * s, (0.7, 1.6, 1.0)), f["nose"])
     jaw = lm[2:15]
@@ -155,7 +159,7 @@ def layout(head) -> Layout:
     ).astype(float)
     f["beard"] += _gauss(pos, 0.5 * (nose_tip + mouth), 0.008 * s, (1.8, 1.0, 1.0)) * (1 - f["lips"])
     f["face"] = _gauss(pos, 0.5 * (eye_r + eye_l) + down * 0.03 * s, 0.04 * s, (1.2, 1.0, 1.0))
-    lids = sum(_gauss(pos, e, 0.009 * s, (1.4, 1.0, 1.0)) for e in (eye_r, eye_l))
+    lids = np.sum([_gauss(pos, e, 0.009 * s, (1.4, 1.0, 1.0)) for e in (eye_r, eye_l)], axis=0)
     f["pores"] = np.clip(0.55 + 0.45 * f["nose"] + 0.35 * f["cheeks"] - 0.5 * lids, 0.15, 1.0) * (1 - f["lips"])
     f["scalp"] = (pos[:, 1] > forehead[1] + 0.01 * s).astype(float)
 
@@ -276,8 +280,8 @@ def _shared(head, n: int) -> _Shared:
     tiles = _tiles(n, round(texels_per_m, 1))
     pits = np.maximum(-tiles["pore"] - 0.6, 0.0)  # the deepest ~25 %: pits, not bumps
     height = m["pores"] * (0.9 * pits + 0.25 * np.roll(tiles["peel"], n // 3, axis=0)) * (1.0 - m["lips"])
-    # a pore ~0.05 mm deep over ~0.3 mm: slopes ~0.3 where one is a texel or two across
-    slope = 0.05e-3 * texels_per_m
+    # relief ~0.1 mm per unit of height: at 1024 texels, map normals tilt ~0.05 rad (rms), ~0.2 in a pit
+    slope = 0.1e-3 * texels_per_m
     gy, gx = np.gradient(height)
     normal = np.stack([-slope * gx, -slope * gy, np.ones_like(gx)], axis=2)
     normal /= np.linalg.norm(normal, axis=2, keepdims=True)
