@@ -42,6 +42,8 @@ from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
 from facefarm.render.pyrender.shaders import (
+    ALBEDO_MAP_OFFSET,
+    ALBEDO_MAP_SCALE,
     BG_UNIT,
     CLASS_UNIT,
     CLASS_WIDTH,
@@ -56,6 +58,7 @@ from facefarm.render.pyrender.shaders import (
     SKIN_ALBEDO_UNIT,
     SKIN_NORMAL_UNIT,
     SKIN_SPEC_UNIT,
+    SPEC_MAP_SCALE,
     shader_dir,
 )
 from facefarm.render.pyrender.view import LOG2_MAX, LOG2_MIN, view_lut
@@ -206,20 +209,19 @@ class _Context:
         return int(tex)
 
     @staticmethod
-    def _upload_map(img: np.ndarray) -> int:
-        """A mip-mapped float texture of an (n, n, c) map, c = 1..3, clamped at the edges
+    def _upload_map(texels: np.ndarray) -> int:
+        """A mip-mapped 8-bit texture of an (n, n, c) map in 0..1, c = 2 or 3, clamped at the edges
         (the UV islands have margins filled from their edges, :mod:`facefarm.compose.skin_maps`)."""
         from OpenGL import GL
 
-        img = np.ascontiguousarray(img, dtype=np.float32)
-        c = 1 if img.ndim == 2 else img.shape[2]
-        internal, fmt = {1: (GL.GL_R16F, GL.GL_RED), 2: (GL.GL_RG16F, GL.GL_RG), 3: (GL.GL_RGB16F, GL.GL_RGB)}[c]
+        img = np.ascontiguousarray(np.clip(np.rint(texels * 255.0), 0, 255), dtype=np.uint8)
+        internal, fmt = {2: (GL.GL_RG8, GL.GL_RG), 3: (GL.GL_RGB8, GL.GL_RGB)}[img.shape[2]]
         h, w = img.shape[:2]
         tex = GL.glGenTextures(1)
         GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         # row 0 of the array is v = 0, texture t = 0
-        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, w, h, 0, fmt, GL.GL_FLOAT, img)
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, w, h, 0, fmt, GL.GL_UNSIGNED_BYTE, img)
         GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
         GL.glFinish()  # llvmpipe draws mip levels on its threads: see _upload
         for wrap in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T):
@@ -239,10 +241,11 @@ class _Context:
             return hit
         if len(self.map_textures) >= _MAX_MAP_TEXTURES:
             GL.glDeleteTextures(list(self.map_textures.pop(next(iter(self.map_textures)))))
+        # encoded as the skin variant decodes them (shaders.ALBEDO_MAP_OFFSET ...)
         hit = (
-            self._upload_map(maps.albedo),
-            self._upload_map(maps.normal),
-            self._upload_map(np.stack([maps.roughness, maps.specular], axis=2)),
+            self._upload_map((maps.albedo - ALBEDO_MAP_OFFSET) / ALBEDO_MAP_SCALE),
+            self._upload_map(0.5 * maps.normal + 0.5),
+            self._upload_map(np.stack([maps.roughness, maps.specular / SPEC_MAP_SCALE], axis=2)),
         )
         self.map_textures[key] = hit
         return hit

@@ -82,6 +82,11 @@ SHARP_ROUGHNESS = 0.25
 #: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
 ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT, SHADOW_UNIT = 13, 14, 15, 12, 11
 SKIN_ALBEDO_UNIT, SKIN_NORMAL_UNIT, SKIN_SPEC_UNIT = 8, 9, 10
+#: The skin maps go up as 8-bit textures (a quarter of the upload and mip-mapping of floats, which
+#: was most of a new identity's render cost): albedo multiplier = ALBEDO_MAP_OFFSET +
+#: ALBEDO_MAP_SCALE x texel (steps of 0.4 %), normal = 2 x texel - 1, roughness = texel,
+#: specular multiplier = SPEC_MAP_SCALE x texel.
+ALBEDO_MAP_OFFSET, ALBEDO_MAP_SCALE, SPEC_MAP_SCALE = 0.25, 1.1, 2.0
 #: Most a fragment's map normal and roughness may raise the specular over the vertex's (the ratio
 #: of GGX lobes is unbounded near a sharp peak).
 MAX_SPEC_GAIN = 4.0
@@ -653,9 +658,9 @@ vec3 mapped(vec3 diffuse) {
     vec3 t = p2 * du1.x + p1 * du2.x;
     vec3 b = p2 * du1.y + p1 * du2.y;
     float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-30));
-    vec3 tn = texture(skin_normal, frag_uv).xyz;
+    vec3 tn = 2.0 * texture(skin_normal, frag_uv).xyz - 1.0;
     vec3 np = normalize(mat3(t * s, b * s, n) * tn);
-    vec2 rs = texture(skin_spec, frag_uv).rg;  // roughness, specular multiplier
+    vec2 rs = texture(skin_spec, frag_uv).rg * vec2(1.0, SPEC_MAP_SCALE);  // roughness, specular multiplier
     vec3 v = normalize(cam_pos - frag_position);
     float gain = rs.y;
     float kl = length(key_dir);
@@ -668,7 +673,8 @@ vec3 mapped(vec3 diffuse) {
         // the relief's own shading towards the key light (a fraction: the rest of the light is diffuse)
         diffuse *= clamp(1.0 + 0.5 * dot(np - n, l), 0.75, 1.25);
     }
-    return display(diffuse * texture(skin_albedo, frag_uv).rgb + spec_front * gain);
+    vec3 albedo = ALBEDO_MAP_OFFSET + ALBEDO_MAP_SCALE * texture(skin_albedo, frag_uv).rgb;
+    return display(diffuse * albedo + spec_front * gain);
 }
 #endif
 #ifdef WEIGHTS_0_LOC
@@ -770,6 +776,9 @@ def _units(src: str) -> str:
         .replace("SKIN_NORMAL_UNIT", str(SKIN_NORMAL_UNIT))
         .replace("SKIN_SPEC_UNIT", str(SKIN_SPEC_UNIT))
         .replace("MAX_SPEC_GAIN", repr(MAX_SPEC_GAIN))
+        .replace("ALBEDO_MAP_OFFSET", repr(ALBEDO_MAP_OFFSET))
+        .replace("ALBEDO_MAP_SCALE", repr(ALBEDO_MAP_SCALE))
+        .replace("SPEC_MAP_SCALE", repr(SPEC_MAP_SCALE))
         .replace("MAX_SHADOWS", str(MAX_SHADOWS))
         .replace("MAX_SKY", str(MAX_SKY))
         .replace("N_OPEN", str(N_OPEN))
