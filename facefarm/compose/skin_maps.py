@@ -191,11 +191,13 @@ def _tiles(n: int, texels_per_m: float) -> dict[str, np.ndarray]:
     return out
 
 
-def _shifted(tile: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The tile rolled by a random offset and maybe transposed: another identity's noise."""
+def _shifted(tile: np.ndarray, yx: tuple[np.ndarray, np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The tile rolled by a random offset and maybe transposed, at texels ``yx`` (rows, columns):
+    another identity's noise."""
     n = tile.shape[0]
-    out = np.roll(tile, (int(rng.integers(n)), int(rng.integers(n))), axis=(0, 1))
-    return out.T if rng.random() < 0.5 else out
+    dy, dx = int(rng.integers(n)), int(rng.integers(n))
+    y, x = yx if rng.random() < 0.5 else yx[::-1]
+    return tile.ravel()[((y + dy) % n) * n + (x + dx) % n]
 
 
 def _spots(n: int, centres: np.ndarray, radii: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -265,6 +267,9 @@ class _Shared:
     oil_roughness: np.ndarray  # (n, n) float32 change per unit of oil
     specular: np.ndarray  # (n, n) float32 without oil
     oil_specular: np.ndarray  # (n, n) float32 change per unit of oil
+    active: np.ndarray  # (k,) int64 flat texels an identity paints: the UV islands and a margin
+    active_yx: tuple[np.ndarray, np.ndarray]  # (k,) int64 their rows and columns
+    active_masks: dict[str, np.ndarray]  # name -> (k,) float32 the masks there
 
 
 @lru_cache(maxsize=2)
@@ -288,7 +293,15 @@ def _shared(head, n: int) -> _Shared:
     patch = np.roll(tiles["patch"], n // 2, axis=1)
     rough = 0.45 + 0.05 * m["cheeks"] - 0.12 * m["lips"] + 0.03 * patch + 0.04 * pits
     spec = (1.0 + 0.2 * m["lips"] - 0.1 * m["cheeks"]) * (1.0 - 0.25 * np.minimum(pits, 1.0))
+    # what an identity paints: the islands and a margin as wide as mip level 3 reaches
+    up = n // lay.covered.shape[0]  # sizes are powers of two >= MASK_SIZE
+    inside = np.repeat(np.repeat(lay.covered, up, axis=0), up, axis=1)
+    inside = ndimage.binary_dilation(inside, iterations=max(n // 128, 2))
+    active = np.flatnonzero(inside)
     return _Shared(
+        active=active,
+        active_yx=(active // n, active % n),
+        active_masks={k: v.ravel()[active] for k, v in m.items()},
         masks=m,
         normal=normal.astype(np.float32),
         roughness=rough.astype(np.float32),
@@ -319,7 +332,7 @@ def _build(sample, lay: Layout, sh: _Shared, n: int) -> SurfaceMaps:
     sk = sample.skin
     texels_per_m = lay.uv_per_m * n
     tiles = _tiles(n, round(texels_per_m, 1))
-    m = sh.masks
+    m, yx = sh.active_masks, sh.active_yx
     age = float(sample.age_years)
     adult = float(np.clip((age - 14.0) / 6.0, 0.0, 1.0))
     mel, haem = float(sk.melanin), float(sk.haemoglobin)
@@ -331,29 +344,31 @@ def _build(sample, lay: Layout, sh: _Shared, n: int) -> SurfaceMaps:
     under = rng.uniform(0.03, 0.10) * (0.5 + 0.8 * adult) + 0.05 * float(np.clip((age - 40) / 40, 0, 1))
     beard = float(sample.gender >= 0.5) * adult * rng.uniform(0.3, 1.0)
     oil = rng.uniform(0.2, 1.0) * (0.5 + 0.5 * adult)
-    fields = np.zeros((n, n, len(_PIGMENTS)), np.float32)
-    fields[..., 0] = a_mel * (0.6 * _shifted(tiles["mottle"], rng) + 0.8 * _shifted(tiles["patch"], rng))
-    fields[..., 0] += 0.02 * _shifted(tiles["peel"], rng)
-    blotch = np.maximum(_shifted(tiles["patch"], rng), -1.0)
-    fields[..., 1] = a_haem * blotch * (0.5 + m["cheeks"] + m["nose"]) + cheek * m["cheeks"] + nose * m["nose"]
-    fields[..., 2] = under * m["under_eye"]
-    fields[..., 3] = beard * m["beard"]
+    # pigment fields over the active texels (k, 6)
+    fields = np.zeros((len(sh.active), len(_PIGMENTS)), np.float32)
+    fields[:, 0] = a_mel * (0.6 * _shifted(tiles["mottle"], yx, rng) + 0.8 * _shifted(tiles["patch"], yx, rng))
+    fields[:, 0] += 0.02 * _shifted(tiles["peel"], yx, rng)
+    blotch = np.maximum(_shifted(tiles["patch"], yx, rng), -1.0)
+    fields[:, 1] = a_haem * blotch * (0.5 + m["cheeks"] + m["nose"]) + cheek * m["cheeks"] + nose * m["nose"]
+    fields[:, 2] = under * m["under_eye"]
+    fields[:, 3] = beard * m["beard"]
     # freckles (nose and cheeks, ~1 mm) and moles (anywhere on the face, ~2 mm), at texel resolution
     n_freckles = int(round(float(sk.freckles) * 260))
     if n_freckles:
         where = _sample_in(lay.masks["face"] * (0.4 + lay.masks["cheeks"] + lay.masks["nose"]), n_freckles, rng)
         r = rng.uniform(0.35e-3, 0.8e-3, n_freckles) * texels_per_m
         d = rng.uniform(0.15, 0.4, n_freckles) * (1.0 - 0.5 * mel)
-        fields[..., 4] = _spots(n, where, np.maximum(r, 0.6), d)
+        fields[:, 4] = _spots(n, where, np.maximum(r, 0.6), d).ravel()[sh.active]
     n_moles = int(round(float(sk.moles) * 6))
     if n_moles:
         where = _sample_in(lay.masks["face"] + 0.2 * lay.masks["scalp"], n_moles, rng)
         r = rng.uniform(0.7e-3, 1.4e-3, n_moles) * texels_per_m
         d = rng.uniform(0.5, 1.1, n_moles)
-        fields[..., 5] = _spots(n, where, np.maximum(r, 0.8), d)
-    albedo = np.exp(-(fields.reshape(-1, len(_PIGMENTS)) @ _PIGMENTS)).reshape(n, n, 3)
+        fields[:, 5] = _spots(n, where, np.maximum(r, 0.8), d).ravel()[sh.active]
+    albedo = np.ones((n * n, 3), np.float32)
+    albedo[sh.active] = np.clip(np.exp(-(fields @ _PIGMENTS)), 0.3, 1.3)
     return SurfaceMaps(
-        albedo=np.clip(albedo, 0.3, 1.3, out=albedo),
+        albedo=albedo.reshape(n, n, 3),
         normal=sh.normal,
         roughness=np.clip(sh.roughness + oil * sh.oil_roughness, 0.15, 0.85).astype(np.float32),
         specular=np.clip(sh.specular + oil * sh.oil_specular, 0.3, 2.0).astype(np.float32),
