@@ -197,7 +197,7 @@ def _shifted(tile: np.ndarray, yx: tuple[np.ndarray, np.ndarray], rng: np.random
     n = tile.shape[0]
     dy, dx = int(rng.integers(n)), int(rng.integers(n))
     y, x = yx if rng.random() < 0.5 else yx[::-1]
-    return tile.ravel()[((y + dy) % n) * n + (x + dx) % n]
+    return tile.ravel()[((y + dy) & (n - 1)) * n + ((x + dx) & (n - 1))]  # n: a power of two
 
 
 def _spots(n: int, centres: np.ndarray, radii: np.ndarray, depth: np.ndarray) -> np.ndarray:
@@ -268,7 +268,7 @@ class _Shared:
     specular: np.ndarray  # (n, n) float32 without oil
     oil_specular: np.ndarray  # (n, n) float32 change per unit of oil
     active: np.ndarray  # (k,) int64 flat texels an identity paints: the UV islands and a margin
-    active_yx: tuple[np.ndarray, np.ndarray]  # (k,) int64 their rows and columns
+    active_yx: tuple[np.ndarray, np.ndarray]  # (k,) int32 their rows and columns
     active_masks: dict[str, np.ndarray]  # name -> (k,) float32 the masks there
 
 
@@ -300,7 +300,7 @@ def _shared(head, n: int) -> _Shared:
     active = np.flatnonzero(inside)
     return _Shared(
         active=active,
-        active_yx=(active // n, active % n),
+        active_yx=((active // n).astype(np.int32), (active % n).astype(np.int32)),
         active_masks={k: v.ravel()[active] for k, v in m.items()},
         masks=m,
         normal=normal.astype(np.float32),
@@ -325,6 +325,14 @@ _PIGMENTS = np.array(
     ],
     np.float32,
 )
+
+
+def _plus(base: np.ndarray, k: float, delta: np.ndarray, active: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``base + k * delta`` within lo..hi on the ``active`` texels, ``base`` elsewhere ((n, n) float32)."""
+    out = base.copy()
+    flat = out.reshape(-1)
+    flat[active] = np.clip(flat[active] + np.float32(k) * delta.reshape(-1)[active], lo, hi)
+    return out
 
 
 def _build(sample, lay: Layout, sh: _Shared, n: int) -> SurfaceMaps:
@@ -370,7 +378,7 @@ def _build(sample, lay: Layout, sh: _Shared, n: int) -> SurfaceMaps:
     return SurfaceMaps(
         albedo=albedo.reshape(n, n, 3),
         normal=sh.normal,
-        roughness=np.clip(sh.roughness + oil * sh.oil_roughness, 0.15, 0.85).astype(np.float32),
-        specular=np.clip(sh.specular + oil * sh.oil_specular, 0.3, 2.0).astype(np.float32),
+        roughness=_plus(sh.roughness, oil, sh.oil_roughness, sh.active, 0.15, 0.85),
+        specular=_plus(sh.specular, oil, sh.oil_specular, sh.active, 0.3, 2.0),
         key=f"{sample.catalog_hash[:16]}-{int(sample.seed)}-{int(sample.identity_index)}-{n}",
     )
