@@ -46,7 +46,7 @@ def test_render_surface_uvs_match_the_coarse_layout_at_coarse_vertices(head, lev
     coarse &= head.vertex_part[np.clip(corner_fine, 0, head.n_vertices - 1)] == head.part_names.index("skin")
     f, k = np.nonzero(coarse)
     assert len(f) > 1000
-    quads, quad_uv = head.quads, head._a["quad_uvs"]
+    quads, quad_uv = head.quads, head.quad_uvs
     got = uv.corner_uvs[f, k]
     v = corner_fine[f, k]
     # every UV the coarse layout gives each of those vertices

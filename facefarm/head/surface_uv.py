@@ -74,13 +74,13 @@ def fine_corner_uvs(head, level: int) -> tuple[np.ndarray, np.ndarray]:
     (T, 3, 2) float64 UVs of each corner, bilinear in the coarse quad's corner UVs).
     """
     quads = np.asarray(head.quads, np.int64)
-    quad_uv = np.asarray(head._a["quad_uvs"], np.int64)
+    quad_uv = np.asarray(head.quad_uvs, np.int64)
     uv = np.asarray(head.uvs, np.float64)
     # per quad corner: the coarse quad and the corner's (s, t) in its unit square
     cur_quads = quads
     anc = np.arange(len(quads))
     st = np.broadcast_to(corner_uv(np.arange(4)), (len(quads), 4, 2)).copy()
-    part = np.asarray(head._a["quad_part"], np.int64)
+    part = np.asarray(head.quad_part, np.int64)
     select = np.isin(part, [head.part_names.index(p) for p in _subdivide_parts()])
     selected = np.zeros(len(quads), bool)
     n = head.n_vertices
