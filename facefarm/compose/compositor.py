@@ -13,11 +13,13 @@ centred whatever the pose.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import scipy.sparse as sp
 
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
-from facefarm.compose import cavity, contour, eyes, layouts, skin, skin_detail, teeth
+from facefarm.compose import cavity, contour, eyes, layouts, skin, skin_detail, skin_maps, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair import brows
 from facefarm.compose.hair.strands import hair_cover
@@ -27,6 +29,7 @@ from facefarm.geometry import vectors
 from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.geometry.triangles import vertex_normals
 from facefarm.head.model import HeadModel, IdentityParams
+from facefarm.head.surface_uv import surface_uvs
 from facefarm.scene import white_balance
 from facefarm.scene.classes import CLASS_IDS, layout
 from facefarm.scene.environment import hdri_path
@@ -107,7 +110,7 @@ def compose(
     brow_rows = brows.landmark_rows(posed.brow, head, surface)  # 17-26 follow this identity's brow
     lm_rows = _landmark_rows(head, surface, brow_rows)
     lm = lm_rows @ np.asarray(verts, np.float64)
-    meshes = list(_head_meshes(posed, surface, to_world, lm))
+    meshes = list(_head_meshes(posed, surface, to_world, lm, px_per_m))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
@@ -233,10 +236,16 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
+def _head_meshes(posed: PosedHead, surface, to_world, landmarks, px_per_m: float):
     """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
     ``landmarks``: the (70, 3) landmark points of the posed vertices on ``surface`` (head frame);
-    ``to_world`` places the head frame in the world.
+    ``to_world`` places the head frame in the world; ``px_per_m`` the image's pixels per metre
+    at the face (the skin maps' resolution).
+
+    The skin carries UVs and its identity's texture maps (:mod:`facefarm.compose.skin_maps`):
+    its vertices are the render vertices of the skin, in order, then a copy of each vertex on a
+    seam of the UV layout (:mod:`facefarm.head.surface_uv`), with the normals of the unsplit
+    surface, so the seam neither shows nor moves a label.
 
     Colours are computed on the coarse mesh and carried, with the positions, through the same
     operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`);
@@ -296,10 +305,23 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
                 np.array([0.0, 0.0, 1.0]),
             )
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: light}
+        uvs = None
+        if material.kind == "skin":
+            # UVs with the layout's seams split: copies appended, so ids below len(vidx) keep their
+            # meaning; every copy gets its vertex's normal, colour and attributes
+            normals = vertex_normals(part_verts, faces)
+            layout = surface_uvs(head, surface)
+            rows, faces, uvs = layout.part(vidx, sel)
+            back = np.concatenate([np.arange(len(vidx)), np.searchsorted(vidx, layout.source[rows[len(vidx) :]])])
+            part_verts, normals = part_verts[back], normals[back]
+            vc = None if vc is None else vc[back]
+            attributes = None if attributes is None else {k: v[back] for k, v in attributes.items()}
+            material = replace(material, maps=skin_maps.skin_maps(sample, head, px_per_m))
         yield Mesh(
             name=part,
             vertices=to_world(part_verts).astype(np.float32),
             normals=None if normals is None else (normals @ posed.rotation.T).astype(np.float32),
+            uvs=uvs,
             faces=faces,
             face_class=face_class.astype(np.uint8),
             material=material,

@@ -38,6 +38,28 @@ MaterialKind = Literal[
 ]
 
 
+@dataclass(frozen=True, eq=False)
+class SurfaceMaps:
+    """Texture maps over a mesh's ``uvs`` (row ``i``, column ``j`` of each array is the texel at
+    ``v = (i + 0.5) / n``, ``u = (j + 0.5) / n``: row 0 is v = 0, as OpenGL and Blender store images).
+
+    albedo : (n, n, 3) float32 linear multiplier of the material's albedo (vertex colours), ~1 ·
+    normal : (n, n, 3) float32 unit tangent-space normal (x along +u, y along +v, z out) ·
+    roughness : (n, n) float32 0..1, replaces ``Material.roughness`` ·
+    specular : (n, n) float32 multiplier of ``Material.specular`` (oil and pores), ~1.
+    """
+
+    albedo: np.ndarray
+    normal: np.ndarray
+    roughness: np.ndarray
+    specular: np.ndarray
+    key: str = ""  # names the maps' content (identity and resolution): equal keys, equal maps
+
+    @property
+    def size(self) -> int:
+        return int(self.albedo.shape[0])
+
+
 @dataclass(frozen=True)
 class Material:
     """Surface appearance shared by both back-ends; back-ends map ``kind`` to their shader.
@@ -52,6 +74,7 @@ class Material:
     ``frame_material``: what a glasses frame is made of (``acetate``, ``metal``, ``silicone``).
     ``emission``: radiance multiplier of a ``marker`` (an unlit calibration target).
     ``double_sided``: draw back faces (None: the back-end's default for the kind).
+    ``maps``: texture maps over the mesh's ``uvs`` (skin: :mod:`facefarm.compose.skin_maps`), or None.
     """
 
     name: str
@@ -74,6 +97,7 @@ class Material:
     frame_material: Literal["acetate", "metal", "silicone"] | None = None
     emission: float = 1.0
     double_sided: bool | None = None
+    maps: SurfaceMaps | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.sheen is None:  # frozen: the default depends on the kind
