@@ -9,9 +9,7 @@ use, one of them under the lock while the other waits; `--no-ship` shows what th
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -20,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_farm_support import VENV_BIN, check_committed, cli_env, write_spec
+from test_farm_support import VENV_BIN, check_committed, cli_env, stop_ray_start, write_spec
 
 from facefarm import paths
 from facefarm.cli import main as cli
@@ -65,13 +63,7 @@ def bare_node(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         _wait_for_jobs_api(url, proc, tmp_path / "ray.log")
         yield url, home
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        shutil.rmtree(temp, ignore_errors=True)
+        stop_ray_start(proc, temp)
 
 
 def _wait_for_jobs_api(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
