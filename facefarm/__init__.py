@@ -26,6 +26,7 @@ _API = {
     "Sample": "facefarm.dataset.loader",
     "VerificationError": "facefarm.dataset.loader",
     "crop": "facefarm.dataset.crop",
+    "layout_points": "facefarm.dataset.crop",
     "augment": "facefarm.dataset.augment",
     "Augment": "facefarm.dataset.augment",
     "render": "facefarm.cli.api",

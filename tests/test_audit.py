@@ -164,21 +164,27 @@ def test_summaries_and_groups():
 
 def test_design_table_of_a_stratified_catalog_is_exactly_balanced():
     """The real sampler on the shipped balanced catalog: the audit's design table (the catalog's
-    own factors and bands) must find exactly equal cells once quota samples are set aside."""
+    own factors and bands) must find exactly equal cells, the quota samples inside them."""
     from facefarm.catalog import load_catalog, resolve
 
     cat = load_catalog(CATALOGS / "balanced.json")
     catalog_json = json.loads(cat.model_dump_json())
-    n_quota = sum(q["count"] for q in catalog_json["sampling"]["quotas"])
-    n = 72  # 8 ancestry groups x 4 age bands x 2 glasses = 64 cells, one each, + 8 quota samples
+    n = 128  # 8 ancestry groups x 4 age bands x 2 glasses = 64 cells, two each; the 8 quota children among them
     records = [{"attributes": resolve(cat, 0, i, n).model_dump(mode="json")} for i in range(n)]
+    assert sum(r["attributes"]["quota"] == 0 for r in records) == 8
     tables = intersections(records, catalog_json)
     (name,) = [k for k in tables if k.startswith("design: ")]
     design = tables[name]
-    assert design["excluded_quota_samples"] == n_quota
+    assert design["excluded_quota_samples"] == 0
     assert design["n_cells"] == 64 and not design["empty"]
     assert design["ratio"] == 1.0
-    assert sum(c["count"] for c in design["cells"]) == n - n_quota
+    assert sum(c["count"] for c in design["cells"]) == n
+    # a dataset made before quotas lay inside the strata: its quota samples' stratum has no factor
+    old = [
+        dict(r, attributes=dict(r["attributes"], stratum={"age": [8, 12]})) if r["attributes"]["quota"] == 0 else r
+        for r in records
+    ]
+    assert intersections(old, catalog_json)[name]["excluded_quota_samples"] == 8
     # the ordinary tables still see every sample
     assert sum(c["count"] for c in tables["ethnicity x age_band x glasses"]["cells"]) == n
 

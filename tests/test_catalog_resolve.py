@@ -145,17 +145,24 @@ def balanced_samples():
 
 
 def test_stratified_counts_are_exact(balanced_samples):
+    """Every sample, the quota's included, lies in a cell: 648 = 64 x 10 + 8, so cells hold 10 or 11 and
+    each factor's levels exactly N / levels (the 8 quota children count in the child band)."""
     cat, ss = balanced_samples
+    bands = {"child": (1, 13), "young": (13, 30), "adult": (30, 60), "senior": (60, 90)}
     cells = collections.Counter()
     for s in ss:
+        age_band = next(b for b, (lo, hi) in bands.items() if lo <= s.age_years < hi or s.age_years == hi == 90)
         if s.quota is None:
-            age_band = s.stratum["age"]
-            lo, hi = {"child": (1, 13), "young": (13, 30), "adult": (30, 60), "senior": (60, 90)}[age_band]
-            assert lo <= s.age_years <= hi
-            assert attribute_value(s, "ancestry") == s.stratum["ancestry"]
-            assert s.glasses.present == s.stratum["glasses"]
-            cells[(s.stratum["ancestry"], age_band, s.glasses.present)] += 1
-    assert len(cells) == 8 * 4 * 2 and set(cells.values()) == {10}
+            assert s.stratum["age"] == age_band
+        assert attribute_value(s, "ancestry") == s.stratum["ancestry"]
+        assert s.glasses.present == s.stratum["glasses"]
+        cells[(s.stratum["ancestry"], age_band, s.glasses.present)] += 1
+    assert len(cells) == 8 * 4 * 2 and set(cells.values()) == {10, 11} and sum(cells.values()) == cat.size
+    for k, levels in enumerate((8, 4, 2)):
+        per_level = collections.Counter()
+        for cell, count in cells.items():
+            per_level[cell[k]] += count
+        assert set(per_level.values()) == {cat.size // levels}
 
 
 def test_quota_rows_and_rules_hold(balanced_samples):

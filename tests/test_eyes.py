@@ -38,3 +38,66 @@ def test_painted_eyeball_stays_on_its_sphere_with_a_round_pupil_and_iris(head):
     wrong = dark != (true_angle < eyes.PUPIL_HALF_ANGLE)
     away = np.abs(true_angle - eyes.PUPIL_HALF_ANGLE) > np.radians(1.5)  # the edge itself blurs
     assert wrong[away].mean() < 0.02
+
+
+def _default_catalog(**changes):
+    import json
+
+    from facefarm import paths
+    from facefarm.catalog import load_catalog
+
+    data = json.loads((paths.ASSETS / "catalogs" / "default.json").read_text())
+    data.update(changes)
+    return load_catalog(data)
+
+
+def test_identities_look_straight_ahead_at_rest(head):
+    """Identity targets move and size the eye sockets; the eyeballs follow them but keep looking
+    straight ahead (the sockets' shear turned some identities' eyes up to 6 degrees outwards each
+    and down), and stay spheres of their fitted size."""
+    from facefarm.catalog import resolve
+    from facefarm.compose.compositor import identity_params
+
+    cat = _default_catalog()
+    for i in range(12):
+        rest = head.shape(identity_params(resolve(cat, 0, i, 12))).astype(np.float64)
+        axes = head.eye_axes(rest)
+        np.testing.assert_allclose(axes, [[0, 0, 1], [0, 0, 1]], atol=1e-5)
+        for e, c in enumerate(head.eye_centres(rest)):
+            r = np.linalg.norm(rest[head.eyes_slice(e)] - c, axis=1)
+            r0 = np.linalg.norm(head.neutral[head.eyes_slice(e)] - head.eye_centres(head.neutral)[e], axis=1)
+            np.testing.assert_allclose(r / r.mean(), r0 / r0.mean(), atol=1e-4)  # a scaled template
+
+
+def test_eye_labels_follow_the_gaze_and_the_lids(head):
+    """`eyes` in the labels: gaze vectors are the resolved gaze turned into the camera frame, each
+    from its eyeball centre through its pupil landmark; openness is 1 with the lids at rest, near 0
+    for a blink and above 1 for surprise; a mirrored record swaps and mirrors the eyes."""
+    from facefarm.catalog import resolve
+    from facefarm.compose.compositor import compose
+    from facefarm.compose.eyes import gaze_rotation
+    from facefarm.sample.labels import eye_labels, head_pose_in_camera
+
+    def scene_of(expression):
+        cat = _default_catalog(expression=expression, render={"resolution": [64, 64]})
+        sample = resolve(cat, 0, 1, 4)
+        return sample, compose(sample, head)
+
+    sample, scene = scene_of({"presets": "neutral", "intensity": 0.0, "blink_probability": 0.0})
+    eyes_cam = eye_labels(scene)
+    ex = sample.expression
+    rot = head_pose_in_camera(scene)["rotation"]  # head -> camera
+    expected = rot @ gaze_rotation(ex.gaze_yaw_deg, ex.gaze_pitch_deg) @ np.array([0.0, 0.0, 1.0])
+    np.testing.assert_allclose(eyes_cam["gaze"], [expected, expected], atol=1e-5)
+    pupils = scene.camera.to_camera(scene.landmarks.points[68:70])
+    towards = pupils - eyes_cam["centre"]
+    np.testing.assert_allclose(towards / np.linalg.norm(towards, axis=1, keepdims=True), eyes_cam["gaze"], atol=1e-6)
+    assert abs(ex.gaze_yaw_deg) + abs(ex.gaze_pitch_deg) > 1.0  # the check above had a gaze to follow
+    gaze_lids = eyes_cam["openness"]  # the lids follow the gaze a little
+    assert np.all(np.abs(gaze_lids - 1.0) < 0.25), gaze_lids
+
+    _, closed = scene_of({"presets": "neutral", "intensity": 0.0, "blink_probability": 1.0})
+    assert np.all(eye_labels(closed)["openness"] < 0.1), eye_labels(closed)["openness"]
+    _, wide = scene_of({"presets": "surprise", "intensity": 1.0, "blink_probability": 0.0})
+    assert np.all(eye_labels(wide)["openness"] > 1.05), eye_labels(wide)["openness"]
+    assert eye_labels(closed)["aperture_m"].max() < 0.5 * eyes_cam["aperture_m"].min()

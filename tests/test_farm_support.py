@@ -88,3 +88,19 @@ def check_committed(root: Path, n: int) -> list[dict]:
         for kind, digest in rec["sha256"].items():
             assert hashlib.sha256((root / rec["files"][kind]).read_bytes()).hexdigest() == digest, (x, kind)
     return lines
+
+
+def stop_ray_start(proc, temp: str) -> None:
+    """End a ``ray start --head --block`` started in its own session (SIGTERM: the blocking command
+    ends every process it started; SIGKILL to the group if it hangs) and delete its temp folder."""
+    import shutil
+    import signal
+    import subprocess
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    shutil.rmtree(temp, ignore_errors=True)

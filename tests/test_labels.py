@@ -8,6 +8,7 @@ intersections), ``Camera.project`` and explicit rotations. Images are <= 128 px.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -32,7 +33,7 @@ from facefarm.sample.labels import (
     to_jsonable,
 )
 from facefarm.scene.classes import CLASS_IDS, landmark_layout
-from facefarm.scene.model import Environment, Landmarks, Material, Mesh, Scene
+from facefarm.scene.model import Environment, Eyes, Landmarks, Material, Mesh, Scene
 
 pytestmark = pytest.mark.slow
 
@@ -370,7 +371,26 @@ def test_flipped_image_labels_match_the_mirrored_scene(renderer):
     )
     sc = head.scene(yaw=28, pitch=8, roll=6, cam_eye=(0.05, 0.03, 0.55), extra=[hand_mesh], principal=(0.0, 5.0))
     flip = np.concatenate([sparse_flip_index(), 70 + np.arange(head.n_dense)])
-    mirrored = mirror_scene(sc, flip)
+    gaze = np.array([[0.3, -0.1, 1.0], [0.2, -0.15, 1.0]])
+    sc = dataclasses.replace(
+        sc,
+        eyes=Eyes(
+            centres=np.array([[-0.03, 0.02, 0.06], [0.031, 0.021, 0.061]]),
+            axes=gaze / np.linalg.norm(gaze, axis=1, keepdims=True),
+            aperture_m=np.array([0.008, 0.007]),
+            openness=np.array([0.9, 0.8]),
+        ),
+    )
+    s3 = np.diag([-1.0, 1.0, 1.0])  # the mirror of the world frame (M4)
+    mirrored = dataclasses.replace(
+        mirror_scene(sc, flip),
+        eyes=Eyes(
+            centres=(sc.eyes.centres @ s3)[::-1],
+            axes=(sc.eyes.axes @ s3)[::-1],
+            aperture_m=sc.eyes.aperture_m[::-1],
+            openness=sc.eyes.openness[::-1],
+        ),
+    )
     res_a, res_b = renderer.render(sc), renderer.render(mirrored)
     a, b = landmark_labels(sc, res_a), landmark_labels(mirrored, res_b)
     fa = flip_labels(a, flip)
@@ -386,6 +406,9 @@ def test_flipped_image_labels_match_the_mirrored_scene(renderer):
         assert abs(fa["head_pose"][k] - b["head_pose"][k]) < 1e-9
     assert abs(fa["head_pose"]["yaw_deg"] + a["head_pose"]["yaw_deg"]) < 1e-9
     np.testing.assert_allclose(fa["head_pose"]["rotation"], b["head_pose"]["rotation"], atol=1e-12)
+    for k in ("centre", "gaze", "aperture_m", "openness"):
+        np.testing.assert_allclose(fa["eyes"][k], b["eyes"][k], atol=1e-12)
+    assert not np.allclose(fa["eyes"]["gaze"], a["eyes"]["gaze"])
     # the render agrees with the flipped render: classes swap sides
     same = flip_segmentation(res_a.segmentation) == res_b.segmentation
     assert same.mean() > 0.995

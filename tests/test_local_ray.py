@@ -3,7 +3,6 @@ Ray's default ports): neither breaks the other, and the private one keeps to its
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -15,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from test_farm_support import VENV_BIN, check_committed, cli_env, manifest, write_spec
+from test_farm_support import VENV_BIN, check_committed, cli_env, manifest, stop_ray_start, write_spec
 from test_render_cli import final_counts
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("head_asset")]
@@ -51,13 +50,7 @@ def other_ray(log: Path):
     try:
         yield "http://127.0.0.1:8265"
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        shutil.rmtree(temp, ignore_errors=True)
+        stop_ray_start(proc, temp)
 
 
 def run_a_job(dashboard: str, timeout: float = 90.0) -> str:

@@ -319,3 +319,49 @@ def test_sigterm_and_sighup_stop_like_ctrl_c(spec, tmp_path, sig, status, ray):
     p = facefarm(*cmd[3:])
     assert p.returncode == 0, p.stderr
     check_committed(out, n)
+
+
+@pytest.fixture
+def signal_handlers():
+    """Put this process's handlers of the stopping signals back after a test that sets them."""
+    from facefarm.farm import stopping
+
+    before = {sig: signal.getsignal(sig) for sig in stopping.SIGNALS}
+    yield stopping
+    stopping.deliver()  # forget the test's stop
+    for sig, handler in before.items():
+        signal.signal(sig, handler)
+
+
+def test_a_stop_swallowed_inside_a_library_still_stops_the_run(tmp_path, signal_handlers):
+    """A SIGTERM that lands while compiled code calls back into Python has its exception cleared
+    there (numba did, mid-compose: the run rendered to the end and exited 0). The run must stop
+    after the sample it was in all the same."""
+    from facefarm.catalog import catalog_hash, load_catalog
+    from facefarm.farm.plan import Job
+    from facefarm.farm.workers import run_local, start_local_worker
+    from facefarm.head import asset as head_asset
+
+    stopping = signal_handlers
+    cat = load_catalog({"catalog_version": 1, "render": {"resolution": [32, 32]}})
+    job = Job(cat.model_dump(mode="json"), catalog_hash(cat), 0, 6, "pyrender", head_asset=head_asset.input_hash())
+    worker = start_local_worker(job, str(tmp_path / "out"))
+    finish_to = worker.renderer.finish_to
+
+    def finish_and_swallow_a_signal(store, ready):
+        record = finish_to(store, ready)
+        if ready.sample.index == 1:
+            try:  # what the library did: the handler's raise comes and is cleared
+                signal.raise_signal(signal.SIGTERM)
+            except KeyboardInterrupt:
+                pass
+        return record
+
+    worker.renderer.finish_to = finish_and_swallow_a_signal
+    stopping.deliver()
+    try:
+        outcome = run_local(worker, list(range(6)))
+    finally:
+        worker.close()
+    assert outcome.interrupted and sorted(outcome.rendered) == [0, 1]
+    assert stopping.exit_status(130) == 143

@@ -110,6 +110,15 @@ def _context(cat: "Catalog") -> _Context:
     return ctx
 
 
+def _plan_of(ctx: _Context, seed: int, n: int) -> tuple[list[Assignment], np.ndarray]:
+    key = (seed, n)
+    if key not in ctx.plans:
+        ctx.plans[key] = plan(ctx.catalog, ctx.words, seed, n)
+        while len(ctx.plans) > 4:
+            ctx.plans.popitem(last=False)
+    return ctx.plans[key]
+
+
 def _assignment(ctx: _Context, seed: int, index: int, n_total: int | None) -> Assignment:
     cat = ctx.catalog
     if not needs_plan(cat):
@@ -119,13 +128,19 @@ def _assignment(ctx: _Context, seed: int, index: int, n_total: int | None) -> As
         raise ResolveError('this catalog stratifies or has quotas: pass n_total (or set "size" in the catalog)')
     if not 0 <= index < n:
         raise ResolveError(f"index {index} is outside 0..{n - 1} (n_total = {n})")
-    key = (seed, n)
-    if key not in ctx.plans:
-        ctx.plans[key] = plan(cat, ctx.words, seed, n)
-        while len(ctx.plans) > 4:
-            ctx.plans.popitem(last=False)
-    assignments, codes = ctx.plans[key]
+    assignments, codes = _plan_of(ctx, seed, n)
     return assignments[int(codes[index])]
+
+
+def sample_plan(catalog: "Catalog", seed: int, n_total: int) -> tuple[list[Assignment], np.ndarray] | None:
+    """What the plan forces on each of the ``n_total`` samples: ``(assignments, codes)`` as
+    :func:`facefarm.catalog.strata.plan` returns them (cached with resolve's), or None when the
+    catalog has no plan (independent sampling without quotas: every sample is a free draw)."""
+    if not needs_plan(catalog):
+        return None
+    if n_total < 1:
+        raise ResolveError(f"n_total must be >= 1 (got {n_total})")
+    return _plan_of(_context(catalog), int(seed), int(n_total))
 
 
 # --------------------------------------------------------------------------- helpers

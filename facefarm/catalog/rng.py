@@ -61,6 +61,7 @@ IDENTITY_STREAMS: dict[str, int] = {
     "skin.wrinkles.nasolabial": 7024,
     "skin.wrinkles.neck": 7025,
     "skin.blemishes": 7030,
+    "skin.maps": 7040,
     "hair.scalp": 9101,  # the hairline: the scalp strands and the skin painted under them agree
     "hair.scalp.colour": 9102,
     "hair.brows": 9103,

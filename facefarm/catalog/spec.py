@@ -457,7 +457,7 @@ class RenderSpec(Frozen):
         return v
 
 
-LabelName = Literal["rgb", "segmentation", "depth", "landmarks70", "dense_landmarks"]
+LabelName = Literal["rgb", "segmentation", "depth", "landmarks70", "dense_landmarks", "depth_float", "landmarks_wflw98"]
 FormatName = Literal["coco", "hf", "webdataset", "facesynthetics"]
 
 
@@ -468,7 +468,13 @@ DEFAULT_IMAGE_QUALITY = 90
 
 
 class OutputsSpec(Frozen):
-    labels: list[LabelName] = Field(default=["rgb", "segmentation", "depth", "landmarks70"], min_length=1)
+    labels: list[LabelName] = Field(
+        default=["rgb", "segmentation", "depth", "landmarks70"],
+        min_length=1,
+        description="Label layers. `depth_float` adds samples/{id}_depth.npy: float32 camera-frame z in metres, "
+        "0 = background, unquantised and uncapped (the PNG has 0.1 mm steps up to 6.5 m). `landmarks_wflw98` "
+        "adds WFLW's 98 points to each record (`layouts.wflw98`, x-ray and contour).",
+    )
     formats: list[FormatName] = Field(default=["facesynthetics"], min_length=1)
     image_format: ImageFormat = Field(
         DEFAULT_IMAGE_FORMAT,

@@ -63,11 +63,13 @@ def _label(source) -> str:
     return source if isinstance(source, str) else "catalog"
 
 
-def catalog_for(catalog, overrides: Overrides = None) -> Catalog:
+def catalog_for(catalog, overrides: Overrides = None, n: int | None = None) -> Catalog:
     """The validated catalog (asset ids included, as ``facefarm render`` checks them), ``overrides``
-    applied (see :func:`render`); raises CatalogError."""
+    applied (see :func:`render`), its plan checked for ``n`` samples (default: its ``size``); raises
+    CatalogError."""
     source = _catalog_source(catalog)
-    cat, problems = render_cli.load_checked(source, overrides=overrides_from(overrides))
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n >= 1 else None  # a bad n: render says so
+    cat, problems = render_cli.load_checked(source, n=n, overrides=overrides_from(overrides))
     if problems:
         raise CatalogError(problems, _label(source))
     return cat
@@ -83,7 +85,7 @@ def resolve(
     ``overrides`` as for :func:`render`. Raises CatalogError for a bad catalog, ResolveError for bad
     arguments or impossible rules.
     """
-    return resolve_sample(catalog_for(catalog, overrides), seed, index, n)
+    return resolve_sample(catalog_for(catalog, overrides, n), seed, index, n)
 
 
 class _Tee(io.TextIOBase):
@@ -112,6 +114,7 @@ def render(
     out: str | os.PathLike,
     *,
     seed: int = 0,
+    limit: int | None = None,
     backend: str | None = None,
     ray: bool = False,
     workers: int | None = None,
@@ -126,7 +129,10 @@ def render(
     """Render ``n`` samples of ``catalog`` into ``out`` exactly as ``facefarm render`` does; returns the dataset.
 
     ``n=None`` takes the catalog's ``size`` (else 16); ``out`` is a folder or an fsspec URL.
-    Resumable: run it again and only missing samples are rendered. ``ray=False`` (the default here)
+    Resumable: run it again and only missing samples are rendered. ``limit=k`` renders only ``k`` of the
+    ``n`` planned samples (``--limit``: the first ``k`` of the plan's balanced order, the same ids and
+    images as the full dataset's); call again with a larger ``limit``, or none, to grow it in place.
+    ``ray=False`` (the default here)
     renders in this process (``--no-ray``); ``ray=True`` starts a private local Ray (``workers``) or joins
     ``address``, like the command line. ``quiet=False`` shows the progress bar and messages.
     ``overrides`` set catalog fields by dotted path, as ``--set`` does: ``{"render.resolution": [128, 128]}``
@@ -138,7 +144,7 @@ def render(
     """
     source = _catalog_source(catalog)
     changes = overrides_from(overrides)
-    cat = catalog_for(source, changes)
+    cat = catalog_for(source, changes, n)
     n = n if n is not None else (cat.size or 16)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be an integer >= 1 (got {n!r})")
@@ -146,6 +152,8 @@ def render(
         raise ValueError(f"seed must be an integer >= 0 (got {seed!r})")
     if max_retries < 0:
         raise ValueError(f"max_retries must be >= 0 (got {max_retries})")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= n):
+        raise ValueError(f"limit must be an integer between 1 and n ({n}) (got {limit!r})")
     if backend is not None and backend not in BACKEND_NAMES:
         raise ValueError(f"backend must be one of {', '.join(BACKEND_NAMES)} (got {backend!r})")
     problem = render_cli.plan_problem(cat, seed, n)
@@ -163,6 +171,7 @@ def render(
         "--max-retries",
         str(max_retries),
     ]
+    argv += ["--limit", str(limit)] if limit is not None else []
     argv += ["--backend", backend] if backend else []
     argv += [] if ray else ["--no-ray"]
     argv += ["--workers", str(workers)] if workers is not None else []
@@ -178,7 +187,7 @@ def render(
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         status = render_cli.run(args)
     printed = stdout.buffer.getvalue() + stderr.buffer.getvalue()
-    if status == render_cli.EXIT_INTERRUPTED:
+    if status >= 128:  # stopped by Ctrl-C, SIGTERM or SIGHUP (130, 143, 129)
         raise KeyboardInterrupt(f"render into {out} interrupted; call facefarm.render again to finish")
     if status == render_cli.EXIT_ERROR:
         errors = [
@@ -191,6 +200,8 @@ def render(
     if status == render_cli.EXIT_FAILED:
         failed = dataset.header.get("failed", [])
         raise RenderError(
-            f"{len(failed)} of {n} samples failed in {out} (see .failed; rendering again retries them)", printed, failed
+            f"{len(failed)} of {limit or n} samples failed in {out} (see .failed; rendering again retries them)",
+            printed,
+            failed,
         )
     return dataset

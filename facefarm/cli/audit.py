@@ -60,6 +60,8 @@ def _audit(args) -> int:
         f"{chk['files_hash_mismatch']} hash mismatches, "
         f"{chk['samples_checked'] - chk['images_with_provenance']} images without provenance"
     )
+    if facts.get("partial"):
+        print(facts["partial"])
     if chk["problems"]:
         more = f" and {len(chk['problems']) - 3} more" if len(chk["problems"]) > 3 else ""
         print(f"{len(chk['problems'])} file problem(s): {'; '.join(chk['problems'][:3])}{more} (see datasheet.md)")

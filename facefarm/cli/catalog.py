@@ -1,5 +1,6 @@
-"""``facefarm catalog validate|schema|resolve|details|example``: check a catalog spec, print (and
-regenerate) the JSON Schemas, show a sample, list the head's identity details, print a shipped catalog.
+"""``facefarm catalog validate|plan|schema|resolve|details|example``: check a catalog spec, show what a
+dataset of N would hold and cost before rendering it, print (and regenerate) the JSON Schemas, show a
+sample, list the head's identity details, print a shipped catalog.
 
 Bad input never produces a traceback: every problem is printed with its JSON path and what
 to change, and the exit status is 1.
@@ -8,7 +9,9 @@ to change, and the exit status is 1.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 from facefarm.cli.render import add_set_argument
@@ -40,6 +43,35 @@ def add_parser(sub) -> None:
         help='extra asset ids, {"hdri": [...], "hair_style": [...], ...}, added to the built-in ones',
     )
     v.set_defaults(func=_validate)
+
+    pl = s.add_parser(
+        "plan",
+        help="without rendering: stated vs planned marginals of every attribute, the plan's cells, "
+        "estimated disk size and CPU/GPU time",
+        description="Resolve all N samples of the dataset (catalog, seed, N) and print, per attribute, what the "
+        "catalog states against what the N samples hold; the strata and quota cells the plan fills; and "
+        "estimates of disk size and render time from measured tables. Renders nothing.",
+    )
+    pl.add_argument("spec", help="catalog-spec JSON file")
+    pl.add_argument(
+        "-n", "--n-total", type=int, default=None, help="dataset size N (default: the catalog's size, else 16)"
+    )
+    pl.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    add_set_argument(pl)
+    pl.add_argument("--json", action="store_true", help="print the whole plan as one JSON object")
+    pl.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that resolve the samples (default: one per core above 20,000 samples, else one)",
+    )
+    pl.add_argument(
+        "--cores",
+        type=int,
+        default=None,
+        help="cores to spread the render-time estimate over (default: this machine's)",
+    )
+    pl.set_defaults(func=_plan)
 
     sc = s.add_parser(
         "schema",
@@ -163,6 +195,160 @@ def _validate_inner(args) -> int:
         )
     )
     return 0
+
+
+def plan_report(cat, seed: int, n: int, workers: int | None = None, cores: int | None = None) -> dict:
+    """What ``catalog plan --json`` prints: marginals, cells, disk and time estimates of (cat, seed, n)."""
+    from facefarm.catalog import catalog_hash
+    from facefarm.catalog.attributes import ATTRIBUTES
+    from facefarm.catalog.marginals import cells, levels, planned_counts, stated_counts
+    from facefarm.farm import estimate
+
+    t0 = time.perf_counter()
+    planned = planned_counts(cat, seed, n, workers=workers)
+    seconds = time.perf_counter() - t0
+    stated = stated_counts(cat, seed, n)
+    by_plan = {f.attribute: "stratified" for f in cat.sampling.stratify_by if cat.sampling.mode == "stratified"}
+    for q in cat.sampling.quotas:
+        for a in q.where:
+            by_plan.setdefault(a, "quota")
+    marginals = {}
+    for a, attr in ATTRIBUTES.items():
+        names = levels(cat, a)
+        names += sorted(set(planned[a]) - set(names))
+        st = stated[a]
+        marginals[a] = {
+            "scope": attr.scope,
+            "planned_by": by_plan.get(a),
+            "levels": {
+                lv: {"stated": None if st is None else round(st.get(lv, 0.0), 3), "planned": planned[a].get(lv, 0)}
+                for lv in names
+            },
+        }
+    resolution = tuple(cat.render.resolution)
+    disk = estimate.disk(n, resolution, cat.outputs.image_format)
+    cores = cores or os.cpu_count() or 1
+    return {
+        "catalog": cat.name,
+        "catalog_hash": catalog_hash(cat),
+        "seed": seed,
+        "n": n,
+        "resolve_seconds": round(seconds, 3),
+        "marginals": marginals,
+        "cells": [{"levels": c.levels, "quota": c.quota, "count": c.count} for c in cells(cat, seed, n)],
+        "disk": {
+            "image_format": cat.outputs.image_format,
+            "resolution": list(resolution),
+            "bytes_per_file": disk.per_file,
+            "bytes_per_sample": disk.per_sample,
+            "bytes": disk.total,
+            "source": disk.source,
+        },
+        "time": {
+            "backend": cat.render.backend,
+            "cores": cores,
+            "source": estimate.TIME_SOURCE,
+            "estimates": [
+                {
+                    "backend": t.backend,
+                    "machine": t.machine,
+                    "cpu_seconds_per_sample": round(t.cpu_s, 3),
+                    "core_hours": round(n * t.cpu_s / 3600.0, 3),
+                    "hours_on_cores": round(t.hours(n, cores), 3),
+                    "note": t.note,
+                }
+                for t in estimate.times(resolution, cat.render.samples)
+            ],
+        },
+    }
+
+
+def _plan(args) -> int:
+    from facefarm.cli.render import load_checked
+
+    cat, problems = load_checked(args.spec, n=args.n_total, seed=max(args.seed, 0), overrides=args.overrides)
+    if cat is None or problems:
+        return _print_problems(args.spec, problems)
+    n = args.n_total if args.n_total is not None else (cat.size or 16)
+    if n < 1 or args.seed < 0:
+        print(f"INVALID {args.spec}: -n must be >= 1 and --seed >= 0 (got {n}, {args.seed})")
+        return 1
+    if args.workers is not None and args.workers < 1:
+        print(f"facefarm catalog plan: --workers must be >= 1 (got {args.workers})", file=sys.stderr)
+        return 1
+    report = plan_report(cat, args.seed, n, workers=args.workers, cores=args.cores)
+    if args.json:
+        print(json.dumps(report, indent=1, sort_keys=True))
+    else:
+        sys.stdout.write(plan_text(cat, report))
+    return 0
+
+
+def plan_text(cat, report: dict) -> str:
+    """The human-readable form of :func:`plan_report`."""
+    from facefarm.farm.estimate import human_bytes
+
+    n = report["n"]
+    s = cat.sampling
+    how = s.mode + (f" over {' x '.join(f.attribute for f in s.stratify_by)}" if s.stratify_by else "")
+    out = [
+        f"plan of {cat.name or '(unnamed)'!r} (hash {report['catalog_hash'][:12]}), seed {report['seed']}, N = {n}: "
+        f"{how}, {len(s.quotas)} quota row(s), {len(s.constraints)} rule(s)",
+        f"resolved all {n} samples in {report['resolve_seconds']:.1f} s; stated = what the catalog states (expected "
+        "samples), planned = what the N samples hold",
+        "",
+        f"  {'attribute / level':<34}{'stated':>16}{'planned':>16}",
+    ]
+
+    def pct(x: float) -> str:
+        return f"{100.0 * x / n:5.1f}%"
+
+    for a, m in report["marginals"].items():
+        tag = m["scope"] + (f", {m['planned_by']}" if m["planned_by"] else "")
+        no_share = all(v["stated"] is None for v in m["levels"].values())
+        out.append(
+            f"{a} ({tag})" + (": no share of its own (follows ancestry, age and gender priors)" if no_share else "")
+        )
+        for lv, v in m["levels"].items():
+            st = "-" if v["stated"] is None else f"{v['stated']:.1f} {pct(v['stated'])}"
+            out.append(f"  {lv:<34}{st:>16}{v['planned']:>9d} {pct(v['planned'])}")
+    cells = report["cells"]
+    if cells:
+        sizes = [c["count"] for c in cells if c["quota"] is None]
+        out += [
+            "",
+            f"cells the plan fills: {len(cells)}"
+            + (f": {len(sizes)} of {min(sizes)}-{max(sizes)} samples" if sizes else "")
+            + (
+                f", and {len(cells) - len(sizes)} where quota rows meet them"
+                if sizes and len(cells) > len(sizes)
+                else ""
+            ),
+        ]
+        shown = cells if len(cells) <= 40 else cells[:20] + [c for c in cells[20:] if c["quota"] is not None]
+        for c in shown:
+            levels = " ".join(f"{k}={json.dumps(v)}" for k, v in sorted(c["levels"].items()))
+            row = f"quota #{c['quota']}: " if c["quota"] is not None else ""
+            out.append(f"  {row + levels:<70}{c['count']:>8d}")
+        if len(shown) < len(cells):
+            out.append(f"  ... {len(cells) - len(shown)} more (--json lists them all)")
+    d = report["disk"]
+    w, h = d["resolution"]
+    files = ", ".join(f"{k} {human_bytes(v)}" for k, v in d["bytes_per_file"].items())
+    out += [
+        "",
+        f"disk (estimate): {n} x {human_bytes(d['bytes_per_sample'])} = {human_bytes(d['bytes'])} "
+        f"({d['image_format']} {w}x{h}: {files})",
+        f"  table {d['source']}",
+        f"time (estimate, {report['time']['source']}); the catalog renders with {report['time']['backend']}:",
+    ]
+    cores = report["time"]["cores"]
+    for t in report["time"]["estimates"]:
+        out.append(
+            f"  {t['backend'] + ' on ' + t['machine']:<22}{t['cpu_seconds_per_sample']:>9.2f} CPU-s/sample -> "
+            f"{t['core_hours']:.2f} core-hours, {t['hours_on_cores']:.2f} h on {cores} core(s)  ({t['note']})"
+        )
+    return "\n".join(out) + "\n"
 
 
 def schema_text(of: str = "catalog") -> str:

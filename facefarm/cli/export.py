@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from facefarm.scene.classes import LAYOUTS
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
@@ -41,6 +43,13 @@ def add_parser(sub) -> None:
         "or contour (the jaw on the face's outline in the view, as people annotate photos)",
     )
     p.add_argument(
+        "--layout",
+        choices=("landmarks70", *LAYOUTS),
+        default="landmarks70",
+        help="landmark layout of COCO keypoints and HF columns: the 70 points (default) or wflw98, WFLW's 98 "
+        "(the dataset must have been rendered with landmarks_wflw98 in outputs.labels)",
+    )
+    p.add_argument(
         "--copy",
         action="store_true",
         help="copy image files instead of hard-linking them from the dataset (the default "
@@ -63,7 +72,13 @@ def _export(args) -> int:
         # writing DATASET/exports: not while a render writes the dataset
         with dataset_lock(args.dataset, "facefarm export") if args.dest is None else nullcontext():
             result = export_all(
-                args.dataset, formats, dest=args.dest, fractions=fractions, link=not args.copy, landmarks=args.landmarks
+                args.dataset,
+                formats,
+                dest=args.dest,
+                fractions=fractions,
+                link=not args.copy,
+                landmarks=args.landmarks,
+                layout=args.layout,
             )
     except Locked as e:
         print(f"facefarm export: error: {e} (or export elsewhere with --dest)", file=sys.stderr)

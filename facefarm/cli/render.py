@@ -1,6 +1,10 @@
 """``facefarm render spec.json -o OUT``: render a dataset, locally or on a Ray cluster, resumably.
 
-Exit status: 0 all N samples complete; 1 nothing rendered because of an error (bad catalog,
+``--limit K`` renders K samples of the N-sample plan (the first K of its balanced order,
+:mod:`facefarm.catalog.prefix`): the same sample ids and images as the full dataset's, so a later
+run with a larger limit, or none, grows the same folder into it.
+
+Exit status: 0 all N samples (or the K of ``--limit``) complete; 1 nothing rendered because of an error (bad catalog,
 output of another job, no workers); 2 finished but some samples failed (listed in dataset.json
 and above the last line); 130 interrupted (re-run the same command to finish).
 """
@@ -9,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +20,7 @@ from typing import Any
 
 from facefarm.catalog.overrides import Override, parse_override
 from facefarm.catalog.vocabulary import BACKEND_NAMES
+from facefarm.farm import stopping
 from facefarm.sample.atomic import is_out_of_space
 
 EXIT_OK, EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -33,6 +37,15 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="output folder or fsspec URL (s3://, gs://, file://)")
     p.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="K",
+        help="render only K of the N planned samples: the first K of an order that keeps each planned "
+        "marginal (strata, quotas) as close to its share as K allows, with the same sample ids and images "
+        "as the full dataset; run again with a larger --limit, or none, to grow the same output in place",
+    )
     add_set_argument(p)
     p.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="override the catalog's render.backend")
     p.add_argument(
@@ -60,6 +73,14 @@ def add_parser(sub) -> None:
         default=None,
         help="seconds a worker may spend on one shard before it counts as hung and its samples go to "
         "another worker (default: 10x the slowest sample seen times the shard, at least 300)",
+    )
+    p.add_argument(
+        "--resource-wait",
+        type=float,
+        default=None,
+        help="on a cluster (--address) that cannot host one worker yet (no GPU node for a GPU catalog, "
+        "too few CPUs): ask its autoscaler for a node and wait this many seconds before giving up "
+        "(default 300 with --address, 0 for the local Ray)",
     )
     p.add_argument(
         "--startup-timeout",
@@ -154,52 +175,29 @@ def _err(msg: str) -> None:
     print(f"facefarm render: error: {msg}", file=sys.stderr)
 
 
-class Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (a scheduler, ``ray job stop``, a closed terminal): stop as for Ctrl-C."""
-
-    def __init__(self, signum: int):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-#: The signal that stopped this run, if any (exit status 128 + its number).
-_stopped_by: list[int] = []
-
-
-def _stop(signum, _frame) -> None:
-    if not _stopped_by:
-        _stopped_by.append(signum)
-    raise Stopped(signum)
-
-
 def interrupted_status() -> int:
     """Exit status of an interrupted run: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP."""
-    return 128 + _stopped_by[0] if _stopped_by else EXIT_INTERRUPTED
+    return stopping.exit_status(EXIT_INTERRUPTED)
 
 
-def deliver_interrupts() -> None:
-    """Let Ctrl-C, SIGTERM and SIGHUP reach this run; each stops it cleanly (whole samples, a
-    consistent manifest, exit 130 / 143 / 129) and a re-run resumes.
+#: seconds a render on a cluster waits by default for room for its first worker (an autoscaler
+#: adding a GPU node takes minutes)
+CLUSTER_RESOURCE_WAIT_S = 300.0
 
-    A process inherits its parent's signal mask: started from a thread that blocks SIGINT (some
-    libraries block it while they spawn helpers), a run would never see Ctrl-C and would render
-    to the end. An *ignored* SIGINT (a shell's background job) is a choice, and stays ignored.
-    """
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is not signal.SIG_IGN:
-            signal.signal(sig, _stop)
+
+def _resource_wait(args, local: bool) -> float:
+    wait = getattr(args, "resource_wait", None)
+    if wait is not None:
+        return max(0.0, float(wait))
+    return 0.0 if local else CLUSTER_RESOURCE_WAIT_S
 
 
 def _ensure_head_asset(args) -> bool:
-    """Compile the head asset into the cache on first use of a local render (an installed facefarm
-    has none yet); a cluster's nodes need ``facefarm assets build`` on each node for now."""
+    """Compile the head asset into this machine's cache on first use (an installed facefarm has
+    none yet; the catalog's check reads it). On a cluster each node's workers do the same."""
     from facefarm.head import asset as head_asset
     from facefarm.head.build.compiler import build
 
-    if getattr(args, "address", None) or os.environ.get("RAY_ADDRESS"):
-        return True
     npz, meta = head_asset.asset_paths(head_asset.input_hash())
     if npz.exists() and meta.exists():
         return True
@@ -218,7 +216,7 @@ def run(args) -> int:
     from facefarm.head import asset as head_asset
     from facefarm.sample.store import StoreUnavailable, open_store
 
-    deliver_interrupts()
+    stopping.deliver()
     if not _ensure_head_asset(args):  # first: the validator checks detail names against it
         return EXIT_ERROR
     catalog, problems = load_checked(args.spec, n=args.n, seed=max(args.seed, 0), overrides=args.overrides)
@@ -230,6 +228,10 @@ def run(args) -> int:
     n = args.n if args.n is not None else (catalog.size or 16)
     if n < 1 or args.seed < 0 or args.max_retries < 0:
         _err("-n must be >= 1, --seed >= 0 and --max-retries >= 0")
+        return EXIT_ERROR
+    limit = getattr(args, "limit", None)
+    if limit is not None and not 1 <= limit <= n:
+        _err(f"--limit must be between 1 and N ({n}), the size of the plan it takes samples from (got {limit})")
         return EXIT_ERROR
     problem = plan_problem(catalog, args.seed, n)
     if problem:
@@ -283,6 +285,8 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
     if claim.temporaries_removed:
         print(f"removed {claim.temporaries_removed} temporary file(s) of an interrupted run", file=sys.stderr)
     found = jobs.scan(store, n, verify=args.verify)
+    limit = getattr(args, "limit", None)
+    chosen = None if limit is None or limit >= n else set(limited(catalog, job.seed, n, limit))
     try:
         jobs.check_lines(store, job, found.lines.values())
     except jobs.JobMismatch as e:
@@ -292,9 +296,12 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
         print(damage_report(found.damaged), file=sys.stderr)
         jobs.uncommit(store, found.damaged)
     todo, done = found.todo, found.done
-    summary = jobs.RunSummary(skipped=len(done))
+    goal = n
+    if chosen is not None:
+        todo, goal = [i for i in todo if i in chosen], len(chosen)
+    summary = jobs.RunSummary(skipped=len(done), limit=limit)
     t0 = time.perf_counter()
-    outcome, error = _render(args, job, root, todo, len(done))
+    outcome, error = _render(args, job, root, todo, goal - len(todo), goal)
     summary.seconds = time.perf_counter() - t0
     # count from the commit markers: a worker may have committed samples whose reply never came
     # (it died, or this run was interrupted), and they are this run's work all the same
@@ -308,6 +315,8 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
         summary.workers, summary.worker_restarts = outcome.workers, outcome.restarts
         summary.assets, summary.interrupted = outcome.assets, outcome.interrupted
     full = outcome.fatal if outcome is not None else None
+    present = sorted(i for i in range(n) if sample_id(i) in committed)
+    summary.balanced_prefix = len(present) == n or present == sorted(limited(catalog, job.seed, n, len(present)))
     try:
         header = jobs.assemble(store, job, summary, outcome.lines if outcome else {}, found.lines)
     except jobs.JobMismatch as e:  # a record of another job appeared while rendering
@@ -328,6 +337,7 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
         f"{summary.rendered} done, {summary.skipped} skipped (already complete), {len(summary.failed)} failed"
         f" -> {root} ({header['n_samples']}/{n} samples; {summary.seconds:.1f} s, {rate:.2f} samples/s)"
     )
+    reached = header["n_samples"] == n or (chosen is not None and all(sample_id(i) in committed for i in chosen))
     if error or full:
         _err(error or f"{full}: free space and re-run the same command to finish (every sample kept is whole)")
         print(f"stopped: {line}")
@@ -335,7 +345,7 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
     if summary.interrupted:
         print(f"interrupted: {line}; re-run the same command to finish")
         return interrupted_status()
-    if not summary.failed and header["n_samples"] == n:
+    if not summary.failed and reached:
         try:
             problem = _finish(args, store, catalog)
         except KeyboardInterrupt:
@@ -349,7 +359,19 @@ def _run_locked(args, catalog, job, store, root: str, n: int) -> int:
             print(f"stopped: {line}")
             return EXIT_ERROR
     print(line)
+    if header["n_samples"] < n and not summary.failed:
+        print(
+            f"partial dataset: {header['n_samples']} of the {n} planned samples; render again with a larger "
+            f"--limit, or none, to grow it in place"
+        )
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def limited(catalog, seed: int, n: int, k: int) -> list[int]:
+    """The ``k`` indices of the ``n``-sample plan that ``--limit k`` renders (see :mod:`facefarm.catalog.prefix`)."""
+    from facefarm.catalog.prefix import render_order
+
+    return render_order(catalog, seed, n, k)
 
 
 def damage_report(damaged: dict[str, str], show: int = 4) -> str:
@@ -420,8 +442,9 @@ def _finish(args, store, catalog) -> str | None:
     return None
 
 
-def _render(args, job, root: str, todo: list[int], n_done: int):
-    """Run the workers over ``todo``; returns (Outcome or None, error text or None)."""
+def _render(args, job, root: str, todo: list[int], n_done: int, total: int):
+    """Run the workers over ``todo`` (``n_done`` of the run's ``total`` already there); returns
+    (Outcome or None, error text or None)."""
     from facefarm.farm.plan import default_shard_size
     from facefarm.farm.progress import Progress
     from facefarm.farm.workers import FarmError, Outcome, RayFarm, connect, run_local, start_local_worker
@@ -432,10 +455,10 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
     try:
         if args.no_ray:
             worker = start_local_worker(job, root)
-            progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
+            progress = Progress(total=total, initial=n_done, enabled=not args.quiet)
             return run_local(worker, todo, args.max_retries, on_result=progress.result), None
         started = connect(args.address)
-        deliver_interrupts()  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
+        stopping.deliver(forget=False)  # ray.init replaces the SIGTERM handler with a bare sys.exit: ours again
         farm = RayFarm(
             job,
             root,
@@ -444,9 +467,11 @@ def _render(args, job, root: str, todo: list[int], n_done: int):
             startup_timeout=args.startup_timeout,
             local=started is not None,
             shard_timeout=getattr(args, "shard_timeout", None),
+            resource_wait=_resource_wait(args, local=started is not None),
+            on_wait=lambda why: print(f"facefarm render: {why}", file=sys.stderr, flush=True),
         )
         farm.start()
-        progress = Progress(total=job.n, initial=n_done, enabled=not args.quiet)
+        progress = Progress(total=total, initial=n_done, enabled=not args.quiet)
         shard = args.shard_size or default_shard_size(len(todo), farm.n_workers)
         return farm.run(todo, shard_size=shard, on_result=progress.result, on_restart=progress.restart), None
     except FarmError as e:

@@ -1,9 +1,13 @@
 """``facefarm submit`` and ``facefarm status``: run a render as a Ray job on a remote cluster.
 
 ``submit`` validates the catalog here, uploads its canonical JSON as the job's working
-directory and starts ``facefarm render catalog.json -o OUT ... --address auto`` on the head
-node through Ray's job API (the dashboard address, ``http://HEAD:8265``). OUT must be a place
-every node can write: an object store URL (``s3://bucket/run``) or a shared file system path.
+directory and starts ``python -m facefarm render catalog.json -o OUT ... --address auto`` on the
+head node through Ray's job API (the dashboard address, ``http://HEAD:8265``). This facefarm's
+code travels with the job (Ray's ``runtime_env`` ``py_modules``), so every node runs the same
+version whatever it has installed; the nodes need its dependencies (a Python 3.11 image with
+facefarm's requirements), and each node compiles the head asset into its cache on first use.
+OUT must be a place every node can write: an object store URL (``s3://bucket/run``) or a shared
+file system path.
 ``status`` reports the Ray job state and, when OUT is readable from here, how many samples
 are complete.
 """
@@ -18,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from facefarm import paths
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.cli.render import add_set_argument
 from facefarm.farm.workers import auth_hint
@@ -43,6 +48,9 @@ def add_parser(sub) -> None:
     s.add_argument("--address", required=True, help="the cluster's dashboard, e.g. http://HEAD:8265")
     s.add_argument("-n", type=int, default=None, help="number of samples (default: the catalog's size, else 16)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument(
+        "--limit", type=int, default=None, metavar="K", help="render only K of the N planned samples (as render)"
+    )
     add_set_argument(s)
     s.add_argument("--backend", choices=BACKEND_NAMES, default=None)
     s.add_argument("--workers", type=int, default=None, help="render workers (default: one per GPU/CPU)")
@@ -50,9 +58,15 @@ def add_parser(sub) -> None:
     s.add_argument("--overwrite", action="store_true")
     s.add_argument("--job-id", default=None, help="submission id to use (default: Ray picks one)")
     s.add_argument(
+        "--no-ship",
+        dest="ship",
+        action="store_false",
+        help="run the facefarm installed on the cluster instead of shipping this one with the job",
+    )
+    s.add_argument(
         "--facefarm-command",
-        default="facefarm",
-        help="how the cluster runs facefarm (default `facefarm`; e.g. `python -m facefarm`)",
+        default=None,
+        help="how the cluster runs facefarm (default `python -m facefarm`; `facefarm` with --no-ship)",
     )
     s.add_argument("--wait", action="store_true", help="wait for the job and report as `status --wait`")
     s.set_defaults(func=submit)
@@ -94,13 +108,25 @@ def entrypoint(args, n: int, catalog_file: str = "catalog.json") -> str:
         "auto",
         "--quiet",
     ]
+    if getattr(args, "limit", None) is not None:
+        argv += ["--limit", str(args.limit)]
     if args.backend:
         argv += ["--backend", args.backend]
     if args.workers:
         argv += ["--workers", str(args.workers)]
     if args.overwrite:
         argv.append("--overwrite")
-    return f"{args.facefarm_command} render " + " ".join(shlex.quote(a) for a in argv)
+    command = args.facefarm_command or ("python -m facefarm" if args.ship else "facefarm")
+    return f"{command} render " + " ".join(shlex.quote(a) for a in argv)
+
+
+def runtime_env(args, working_dir: str) -> dict:
+    """The job's Ray ``runtime_env``: the catalog's folder, and this facefarm's package unless
+    ``--no-ship`` (Ray uploads it once per content and puts it first on every process's path)."""
+    env: dict = {"working_dir": working_dir}
+    if args.ship:
+        env["py_modules"] = [str(paths.PACKAGE)]
+    return env
 
 
 def submit(args) -> int:
@@ -130,7 +156,7 @@ def submit(args) -> int:
                 job_id = _client(args.address).submit_job(
                     entrypoint=cmd,
                     submission_id=args.job_id,
-                    runtime_env={"working_dir": tmp},
+                    runtime_env=runtime_env(args, tmp),
                     metadata={"facefarm_output": args.output, "facefarm_n": str(n), "facefarm_spec": str(args.spec)},
                 )
                 break

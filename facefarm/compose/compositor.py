@@ -13,28 +13,35 @@ centred whatever the pose.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import scipy.sparse as sp
 
 from facefarm.catalog.colors import srgb_to_linear, srgb_to_linear_rgb
-from facefarm.compose import cavity, contour, eyes, skin, skin_detail, teeth
+from facefarm.compose import cavity, contour, eyes, layouts, skin, skin_detail, skin_maps, teeth
 from facefarm.compose.attachments import attachments
 from facefarm.compose.hair import brows
 from facefarm.compose.hair.base import light_under_hair, paint_under_hair
 from facefarm.compose.hair.strands import hair_cover
 from facefarm.compose.hair.styles import scalp_style_ids
 from facefarm.compose.posed_head import PosedHead
+from facefarm.geometry import vectors
 from facefarm.geometry.camera import Camera, intrinsics, look_at
 from facefarm.geometry.triangles import vertex_normals
 from facefarm.head.model import HeadModel, IdentityParams
+from facefarm.head.surface_uv import surface_uvs
 from facefarm.scene import white_balance
-from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.classes import CLASS_IDS, layout
 from facefarm.scene.environment import hdri_path
 from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.scene.model import (
     OCCLUSION_ATTRIBUTE,
     RASTER_STRANDS,
     Environment,
+    Eyes,
     Landmarks,
+    LayoutPoints,
     Light,
     Mesh,
     Scene,
@@ -73,8 +80,13 @@ def identity_params(sample) -> IdentityParams:
     )
 
 
-def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RASTER_STRANDS) -> Scene:
+def compose(
+    sample, head: HeadModel | None = None, strands: StrandDensity = RASTER_STRANDS, layouts: tuple[str, ...] = ()
+) -> Scene:
     """Build the Scene for one resolved sample (a ``facefarm.catalog`` ResolvedSample).
+
+    ``layouts``: other landmark layouts to place (names of :data:`facefarm.scene.classes.LAYOUTS`;
+    ~20 ms each).
 
     ``strands``: how many hair strands the renderer needs per pixel of face (the back-end's own,
     :attr:`facefarm.render.backends.Backend.strands`; default the rasteriser's). It only sets how
@@ -96,16 +108,14 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     # as fine a surface as the image resolves; landmarks are placed on the one rendered
     px_per_m = camera.K[0, 0] / sample.camera.distance_m
     surface = head.surface_for(px_per_m)
-    lm = np.asarray(head.landmark_points(verts, surface), np.float64).copy()
     brow_rows = brows.landmark_rows(posed.brow, head, surface)  # 17-26 follow this identity's brow
-    lm[BROW_POINTS] = brow_rows @ verts
-    meshes = list(_head_meshes(posed, surface, to_world, lm))
+    lm_rows = _landmark_rows(head, surface, brow_rows)
+    lm = lm_rows @ np.asarray(verts, np.float64)
+    meshes = list(_head_meshes(posed, surface, to_world, lm, px_per_m))
     detail = sample.render.hair_detail or strands.detail(px_per_m)
     extra_meshes, curves = attachments(posed, hair_detail=detail)
     meshes += extra_meshes
 
-    for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
-        lm[i] = verts[head.eyes_slice(eye).start]
     dense = np.asarray(head.dense_points(verts, surface), np.float64)
     names = tuple(head.landmark_names) + tuple(f"dense_{i:04d}" for i in range(len(dense)))
     normals = _landmark_normals(head, verts, surface, len(dense), brow_rows) @ posed.rotation.T
@@ -117,6 +127,22 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
     )
     landmarks = Landmarks(
         points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
+    )
+    placed = tuple(
+        _layout_points(name, head, surface, posed, verts, lm_rows, landmarks, skin_mesh.vertices, camera)
+        for name in layouts
+    )
+
+    aperture = _lid_apertures(lm)
+    # the lid points sit on the lids' skin, a little off their margins: closed lids keep ~2 mm
+    # between them, so openness runs from this identity's closed lids (0) to its lids at rest (1)
+    closed = rest + head.expression_offsets(rest, {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})
+    at_rest, shut = (_lid_apertures(head.landmark_points(v, surface)) for v in (rest, closed))
+    eye_state = Eyes(
+        centres=to_world(np.asarray(head.eye_centres(verts), np.float64)),
+        axes=normals[68:70].copy(),
+        aperture_m=aperture,
+        openness=np.maximum(aperture - shut, 0.0) / np.maximum(at_rest - shut, 1e-9),
     )
 
     face = to_world(geo.face_centre)
@@ -136,7 +162,53 @@ def compose(sample, head: HeadModel | None = None, strands: StrandDensity = RAST
         curves=tuple(curves),
         meta=meta,
         white_balance=wb,
+        eyes=eye_state,
+        layouts=placed,
     )
+
+
+def _landmark_rows(head: HeadModel, surface, brow_rows: sp.csr_matrix) -> sp.csr_matrix:
+    """(70, V) CSR over the coarse vertices: the 70 points of this sample on ``surface`` (the
+    brow points 17-26 on this identity's brow, ``brow_rows``; the pupils at the eyeballs' front poles)."""
+    rows = surface.point_operator("landmark").tolil()
+    rows[BROW_POINTS] = brow_rows.tolil()
+    for i, eye in ((68, 0), (69, 1)):  # the pupil centre is the front pole of the eyeball
+        rows[i] = 0.0
+        rows[i, head.eyes_slice(eye).start] = 1.0
+    return rows.tocsr()
+
+
+def _layout_points(
+    name: str, head: HeadModel, surface, posed: PosedHead, verts, lm_rows, landmarks: Landmarks, skin_world, camera
+) -> LayoutPoints:
+    """The points of layout ``name`` (:mod:`facefarm.compose.layouts`): those it shares with the 70
+    exactly as theirs (points, normals, outline), the others on the same surface."""
+    spec = layout(name)
+    rows = layouts.layout_rows(name, head, surface, posed.brow, lm_rows)
+    points = posed.to_world(rows @ np.asarray(verts, np.float64))
+    vn = vertex_normals(verts, head.faces)
+    normals = vectors.unit(rows @ vn) @ posed.rotation.T
+    shared = [(i, p["from70"]) for i, p in enumerate(spec["points"]) if "from70" in p]
+    mine, theirs = (np.array(x, int) for x in zip(*shared))
+    points[mine] = landmarks.points[theirs]
+    if landmarks.normals is not None:
+        normals[mine] = landmarks.normals[theirs]
+    outline = points.copy()
+    a, b = spec["groups"]["jaw"]
+    paths = layouts.jaw_paths(head, surface, name, rows)
+    outline[a : b + 1] = contour.on_outline(skin_world, paths, points[a : b + 1], posed.rotation, camera)
+    return LayoutPoints(name=name, points=points, normals=normals, contour=outline)
+
+
+#: iBUG points of the upper and lower lid margins, the subject's right eye then the left
+_LIDS = (((37, 38), (41, 40)), ((43, 44), (47, 46)))
+
+
+def _lid_apertures(points: np.ndarray) -> np.ndarray:
+    """(2,) distance between the midpoints of the upper and lower lid margins of each eye
+    (right, left) of the 68-point ``points`` (k >= 48, 3); metres when they are."""
+    p = np.asarray(points, np.float64)
+    return np.array([np.linalg.norm(p[list(up)].mean(axis=0) - p[list(lo)].mean(axis=0)) for up, lo in _LIDS])
 
 
 def _landmark_normals(head: HeadModel, verts: np.ndarray, surface, n_dense: int, brow_rows) -> np.ndarray:
@@ -165,10 +237,16 @@ def _apply_gaze(head: HeadModel, verts: np.ndarray, yaw: float, pitch: float) ->
     return out
 
 
-def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
+def _head_meshes(posed: PosedHead, surface, to_world, landmarks, px_per_m: float):
     """One Mesh per head part (skin with per-face classes and albedo, eyes, lashes, teeth, tongue).
     ``landmarks``: the (70, 3) landmark points of the posed vertices on ``surface`` (head frame);
-    ``to_world`` places the head frame in the world.
+    ``to_world`` places the head frame in the world; ``px_per_m`` the image's pixels per metre
+    at the face (the skin maps' resolution).
+
+    The skin carries UVs and its identity's texture maps (:mod:`facefarm.compose.skin_maps`):
+    its vertices are the render vertices of the skin, in order, then a copy of each vertex on a
+    seam of the UV layout (:mod:`facefarm.head.surface_uv`), with the normals of the unsplit
+    surface, so the seam neither shows nor moves a label.
 
     Colours are computed on the coarse mesh and carried, with the positions, through the same
     operator that makes the render ``surface`` (:class:`~facefarm.head.model.RenderSurface`);
@@ -237,10 +315,23 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks):
             # shines through
             light = np.asarray((attributes or {}).get(OCCLUSION_ATTRIBUTE, np.ones(len(part_verts))), np.float32)
             attributes = {**(attributes or {}), OCCLUSION_ATTRIBUTE: (light * fine_shade[vidx]).astype(np.float32)}
+        uvs = None
+        if material.kind == "skin":
+            # UVs with the layout's seams split: copies appended, so ids below len(vidx) keep their
+            # meaning; every copy gets its vertex's normal, colour and attributes
+            normals = vertex_normals(part_verts, faces)
+            layout = surface_uvs(head, surface)
+            rows, faces, uvs = layout.part(vidx, sel)
+            back = np.concatenate([np.arange(len(vidx)), np.searchsorted(vidx, layout.source[rows[len(vidx) :]])])
+            part_verts, normals = part_verts[back], normals[back]
+            vc = None if vc is None else vc[back]
+            attributes = None if attributes is None else {k: v[back] for k, v in attributes.items()}
+            material = replace(material, maps=skin_maps.skin_maps(sample, head, px_per_m))
         yield Mesh(
             name=part,
             vertices=to_world(part_verts).astype(np.float32),
             normals=None if normals is None else (normals @ posed.rotation.T).astype(np.float32),
+            uvs=uvs,
             faces=faces,
             face_class=face_class.astype(np.uint8),
             material=material,

@@ -52,11 +52,11 @@ def jaw_paths(skin: np.ndarray, on_skin: np.ndarray, anchors: np.ndarray, spacin
 
     skin : (n, 3) metres, head frame (+x the subject's left, +y up, +z out of the face): the
     skin part's render vertices; on_skin : (n,) bool, those that may carry the outline (face
-    skin: not neck, ears, lips); anchors : (17, 3) the jaw landmarks there; spacing_m : the
-    render surface's typical edge length.
+    skin: not neck, ears, lips); anchors : (k, 3) the jaw landmarks there, right ear to left ear
+    (17 for iBUG, 33 for WFLW); spacing_m : the render surface's typical edge length.
     """
     a = np.asarray(anchors, np.float64)
-    ear_level = 0.5 * (a[0, 1] + a[16, 1])
+    ear_level = 0.5 * (a[0, 1] + a[-1, 1])
     out = np.column_stack([a[:, 0], np.minimum(a[:, 1] - ear_level, 0.0), np.zeros(len(a))])
     out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
     z = np.array([0.0, 0.0, 1.0])
@@ -78,6 +78,14 @@ def paths_for(head: HeadModel, surface: RenderSurface) -> JawPaths:
     """The jaw points' paths on ``surface``'s skin part (cached per surface)."""
     if surface in _PATHS:
         return _PATHS[surface]
+    anchors = np.asarray(head.landmark_points(head.neutral, surface), np.float64)[JAW]
+    paths = surface_paths(head, surface, anchors)
+    _PATHS[surface] = paths
+    return paths
+
+
+def surface_paths(head: HeadModel, surface: RenderSurface, anchors: np.ndarray) -> JawPaths:
+    """The paths of jaw points ``anchors`` (k, 3; the neutral head, head frame) on ``surface``'s skin part."""
     vidx, faces, sel = surface.part(head.part_names.index("skin"))
     neutral = surface.vertices(head.neutral)
     face_class = surface.face_class[sel]
@@ -85,18 +93,15 @@ def paths_for(head: HeadModel, surface: RenderSurface) -> JawPaths:
     on_skin[np.unique(faces[face_class == CLASS_IDS["SKIN"]])] = True
     elsewhere = np.isin(face_class, [CLASS_IDS[c] for c in ("NECK", "RIGHT_EAR", "LEFT_EAR")])
     on_skin[np.unique(faces[elsewhere])] = False
-    anchors = np.asarray(head.landmark_points(head.neutral, surface), np.float64)[JAW]
-    paths = jaw_paths(neutral[vidx], on_skin, anchors, surface.median_edge_m)
-    _PATHS[surface] = paths
-    return paths
+    return jaw_paths(neutral[vidx], on_skin, anchors, surface.median_edge_m)
 
 
 def on_outline(
     skin_world: np.ndarray, paths: JawPaths, anchors_world: np.ndarray, rotation: np.ndarray, camera: Camera
 ) -> np.ndarray:
-    """(17, 3) world points: each jaw point moved along its path to the outline of the view.
+    """(k, 3) world points: each jaw point moved along its path to the outline of the view.
 
-    skin_world : (n, 3) the posed skin part's render vertices, world; anchors_world : (17, 3)
+    skin_world : (n, 3) the posed skin part's render vertices, world; anchors_world : (k, 3)
     the x-ray jaw points, world; rotation : (3, 3) head frame -> world (the outward
     directions turn with the head). A point whose path is empty or lies behind the camera keeps
     its anchor.

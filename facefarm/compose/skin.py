@@ -3,8 +3,10 @@
 Skin colour starts from the sample's melanin and haemoglobin through the albedo
 model in :mod:`facefarm.catalog.skin_tone` (fitted to measured skin albedo) and adds
 what makes a face read as a face: redder, darker lips; flushed cheeks;
-a low-frequency mottle; freckles and moles; :func:`paint_brow` the colour under the brow hairs. Identity-level detail (mottle,
-freckles, moles) is seeded by the identity, so every image of a person shares it.
+a low-frequency mottle; :func:`paint_brow` the colour under the brow hairs. Identity-level detail (the
+mottle) is seeded by the identity, so every image of a person shares it. What is finer than the
+mesh (freckles, moles, pores, fine mottling, sheen) is in the skin's texture maps
+(:mod:`facefarm.compose.skin_maps`).
 """
 
 from __future__ import annotations
@@ -64,15 +66,6 @@ def _smooth_field(points: np.ndarray, rng: np.random.Generator, wavelengths=(0.0
     return out / np.sqrt(0.5 * 4 * len(wavelengths))
 
 
-def _spots(points: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray:
-    """(n,) in 0..1: how strongly each point lies in one of the round spots."""
-    if len(centres) == 0:
-        return np.zeros(len(points))
-    d = points[:, None, :] - centres[None, :, :]
-    d2 = vectors.dot(d, d).min(axis=1)
-    return np.exp(-d2 / (2 * radius**2))
-
-
 #: Opacity of the brow colour painted under the brow hairs at full density: the skin between
 #: hairs is shaded by them, so a brow reads as one soft shape, not as strokes on bare skin.
 BROW_PAINT = 0.6
@@ -117,20 +110,6 @@ def skin_vertex_colors(
     lips = np.isin(vertex_class, [CLASS_IDS["TOP_LIP"], CLASS_IDS["BOTTOM_LIP"]])
     lip_tint = np.array([0.82, 0.50, 0.52]) * (1.0 - 0.25 * sk.melanin)
     col[lips] *= lip_tint
-
-    # freckles over nose and cheeks, moles anywhere on the face
-    face_pts = vertices[(vertex_class == CLASS_IDS["SKIN"]) | (vertex_class == CLASS_IDS["NOSE"])]
-    n_freckles = int(round(getattr(sk, "freckles", 0.0) * 120))
-    if n_freckles and len(face_pts):
-        around = geo.eye_mid + np.array([0.0, -0.025, 0.0]) * s
-        cand = face_pts[vectors.length(face_pts - around) < 0.05 * s]
-        if len(cand):
-            centres = cand[rng.integers(0, len(cand), n_freckles)] + rng.normal(0, 0.002, (n_freckles, 3))
-            col *= 1.0 - (0.28 * _spots(vertices, centres, 0.0016 * s))[:, None] * np.array([0.6, 0.9, 1.0])
-    n_moles = int(round(getattr(sk, "moles", 0.0) * 6))
-    if n_moles and len(face_pts):
-        centres = face_pts[rng.integers(0, len(face_pts), n_moles)]
-        col *= 1.0 - (0.55 * _spots(vertices, centres, 0.0018 * s))[:, None]
 
     if scalp is not None and len(scalp):
         hair = sample.hair

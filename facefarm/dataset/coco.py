@@ -55,7 +55,7 @@ from facefarm.dataset.source import (
     write_json,
 )
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
-from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout, layout
 
 FORMAT = "coco"
 CATEGORY_ID = 1
@@ -66,31 +66,38 @@ KEYPOINT_SHIFT_PX = -0.5
 OKS_SIGMA = 0.025
 
 
-def category() -> dict:
-    """The single COCO category: names, skeleton (1-based), flip index and OKS sigmas."""
-    layout = landmark_layout()
+def layout_of(name: str = "landmarks70") -> dict:
+    """The landmark layout ``name`` (the 70 points, or another of :data:`facefarm.scene.classes.LAYOUTS`)."""
+    return landmark_layout() if name == "landmarks70" else layout(name)
+
+
+def category(layout_name: str = "landmarks70") -> dict:
+    """The single COCO category: names, skeleton (1-based), flip index and OKS sigmas. A layout
+    without a skeleton of its own (WFLW) gets one joining consecutive points of each group."""
+    lay = layout_of(layout_name)
+    skeleton = lay.get("skeleton") or [[k, k + 1] for a, b in lay["groups"].values() for k in range(a, b)]
     return {
         "id": CATEGORY_ID,
         "name": "face",
         "supercategory": "face",
-        "keypoints": list(layout["names"]),
-        "skeleton": [[a + 1, b + 1] for a, b in layout["skeleton"]],
-        "flip_index": list(layout["flip_index"]),
-        "oks_sigmas": [OKS_SIGMA] * N_LANDMARKS,
+        "keypoints": list(lay["names"]),
+        "skeleton": [[a + 1, b + 1] for a, b in skeleton],
+        "flip_index": list(lay["flip_index"]),
+        "oks_sigmas": [OKS_SIGMA] * len(lay["names"]),
     }
 
 
-def keypoint_triplets(record: dict) -> tuple[list[float], int]:
-    """Flat ``[x1, y1, v1, ...]`` (210 numbers) in COCO's convention and the count of v > 0."""
-    uv = landmarks_uv(record) + KEYPOINT_SHIFT_PX
+def keypoint_triplets(record: dict, n: int = N_LANDMARKS) -> tuple[list[float], int]:
+    """Flat ``[x1, y1, v1, ...]`` (3 ``n`` numbers) in COCO's convention and the count of v > 0."""
+    uv = landmarks_uv(record, n) + KEYPOINT_SHIFT_PX
     v = visibility_flags(record)
     uv[v == 0] = 0.0
     flat = np.column_stack([np.round(uv, 3), v]).reshape(-1)
     return [float(x) if i % 3 != 2 else int(x) for i, x in enumerate(flat)], int((v > 0).sum())
 
 
-def annotation(record: dict, segmentation: np.ndarray, ann_id: int, image_id: int) -> dict:
-    """One face annotation from a record and its (H, W) uint8 segmentation."""
+def annotation(record: dict, segmentation: np.ndarray, ann_id: int, image_id: int, n: int = N_LANDMARKS) -> dict:
+    """One face annotation from a record (``n`` landmarks) and its (H, W) uint8 segmentation."""
     from pycocotools import mask as mask_utils
 
     mask = np.asfortranarray(face_mask(segmentation).astype(np.uint8))
@@ -103,7 +110,7 @@ def annotation(record: dict, segmentation: np.ndarray, ann_id: int, image_id: in
         x0, y0, x1, y1 = (float(v) for v in record["face_bbox"])
         bbox, area = [x0, y0, x1 - x0, y1 - y0], max(0.0, (x1 - x0) * (y1 - y0))
     rle["counts"] = rle["counts"].decode("ascii")
-    keypoints, n_kp = keypoint_triplets(record)
+    keypoints, n_kp = keypoint_triplets(record, n)
     return {
         "id": ann_id,
         "image_id": image_id,
@@ -185,7 +192,7 @@ def coco_dicts(source: SourceDataset, records: list[dict], split: str) -> tuple[
             }
         )
         segmentation = source.image(r, "segmentation")
-        annotations.append(annotation(r, segmentation, image_id, image_id))
+        annotations.append(annotation(r, segmentation, image_id, image_id, len(layout_of(source.layout)["names"])))
         parts += part_annotations(segmentation, category_ids, len(parts) + 1, image_id)
     header = source.header
     info: dict[str, Any] = {
@@ -210,7 +217,7 @@ def coco_dicts(source: SourceDataset, records: list[dict], split: str) -> tuple[
         "licenses": licenses,
         "images": images,
         "annotations": annotations,
-        "categories": [category()],
+        "categories": [category(source.layout)],
     }
     masks = {
         "info": dict(info, description=info["description"] + "; one mask per segmentation class"),

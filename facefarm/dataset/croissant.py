@@ -254,7 +254,8 @@ def croissant(facts: dict, header: dict, name: str | None = None) -> dict:
         "@type": "sc:Dataset",
         "name": name or f"facefarm-{catalog_hash[:8] or 'dataset'}",
         "description": f"{facts['statement']} {facts['n_samples']} images of {facts['n_identities']} synthetic "
-        f"identities with 70 landmarks (visibility), segmentation, depth, head pose and camera.",
+        f"identities with 70 landmarks (visibility), segmentation, depth, head pose and camera."
+        + (f" {facts['partial']}" if facts.get("partial") else ""),
         "conformsTo": CONFORMS_TO,
         "license": licence.get("url") or LICENCE_URL,
         "version": version,

@@ -169,6 +169,30 @@ def transform_points(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
         return np.where(p[:, 2:] > 0, p[:, :2] / p[:, 2:], np.nan)
 
 
+def layout_points(sample: Sample, layout: str = "wflw98") -> tuple[np.ndarray, np.ndarray]:
+    """Another landmark layout of ``sample`` in its frame and convention: ((K, 2) float64 pixels,
+    (K,) bool visible), e.g. WFLW's 98 points (``facefarm/assets/schema/wflw98.json``; the dataset's
+    catalog must have listed ``landmarks_wflw98`` in ``outputs.labels``).
+
+    The record's points are moved by ``sample.transform`` (so they follow :func:`crop` and the
+    warps of :func:`~facefarm.dataset.augment.augment` exactly) and are visible when the record says
+    so and they lie inside this sample's image. Occluders drawn by ``augment`` are not known here:
+    ``sample.visible`` (the 70 points) takes them into account.
+    """
+    blocks = getattr(sample.record.layouts, layout, None) if sample.record.layouts is not None else None
+    if blocks is None:
+        raise ValueError(
+            f"sample {sample.sample_id} has no {layout!r} points: render its dataset with "
+            f"landmarks_{layout} in the catalog's outputs.labels"
+        )
+    block = blocks.contour if sample.convention == "contour" else blocks.xray
+    uv = transform_points(sample.transform, np.asarray(block.uv, np.float64))
+    w, h = sample.size
+    with np.errstate(invalid="ignore"):
+        inside = (uv[:, 0] >= 0) & (uv[:, 0] < w) & (uv[:, 1] >= 0) & (uv[:, 1] < h)
+    return uv, np.asarray(block.visible, bool) & inside
+
+
 def to_opencv(transform: np.ndarray) -> np.ndarray:
     """The (3, 3) form of ``transform`` as OpenCV's warps take it: the same map with pixel centres at
     integers (``p_cv = p - 0.5`` on both sides)."""

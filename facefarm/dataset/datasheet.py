@@ -56,6 +56,7 @@ from facefarm.dataset.source import (
     decode_png,
     flatten,
     open_dataset,
+    partial_note,
     staged_folder,
 )
 from facefarm.paths import ASSETS
@@ -385,7 +386,8 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
     """The default tables (:data:`TABLES`) and, for a stratified catalog, its design table.
 
     The design table uses the catalog's own ``stratify_by`` factors, levels and bands over the
-    samples not reserved by quotas (their count is ``excluded_quota_samples``).
+    samples placed in a stratum cell (those outside, quota samples of a dataset made before 0.6.0,
+    are counted in ``excluded_quota_samples``).
     """
     rows = [factors(r.get("attributes") or {}) for r in records]
     known = {
@@ -404,9 +406,14 @@ def intersections(records: list[dict], catalog: dict) -> dict[str, dict]:
     out = {" x ".join(keys): crosstab(rows, keys, {k: known[k] for k in keys if k in known}) for keys in TABLES}
     stratify = ((catalog.get("sampling") or {}).get("stratify_by")) or []
     if stratify:
-        # Quota rows are reserved on top of the strata, so the design table counts the others:
-        # for a stratified catalog it should come out exactly equal (ratio 1) by construction.
-        planned = [r for r in records if (r.get("attributes") or {}).get("quota") is None]
+        # The design table counts the samples the plan placed in a stratum cell: since 0.6.0 every one
+        # (quota samples lie inside the strata), before it all but the quota samples. For a
+        # stratified catalog it comes out equal (ratio 1 when N is a multiple of the cells) by construction.
+        planned = [
+            r
+            for r in records
+            if all(f["attribute"] in ((r.get("attributes") or {}).get("stratum") or {}) for f in stratify)
+        ]
         names = tuple(f"catalog:{f['attribute']}" for f in stratify)
         design_rows = [
             {n: catalog_level(r.get("attributes") or {}, f) for n, f in zip(names, stratify)} for r in planned
@@ -617,6 +624,8 @@ def audit(dataset_root: str | os.PathLike, source: SourceDataset | None = None, 
         "dataset": str(dataset_root),
         "n_samples": len(records),
         "n_identities": len({r["identity_id"] for r in records}),
+        "n_planned": source.header.get("n_planned", source.header.get("n_requested", len(records))),
+        "partial": partial_note(source.header, len(records)),
         "provenance": provenance(source.header),
         "catalog": catalog,
         "taxonomy": taxonomy_mapping(catalog),
@@ -1109,6 +1118,8 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     ]
     n, ni = facts["n_samples"], facts["n_identities"]
     md.append(f"## Summary\n\n{n} images of {ni} identities.\n")
+    if facts.get("partial"):
+        md.append(f"**{facts['partial']}** Every count below is of the {n} samples present.\n")
     big = facts["largest_imbalance"]
     if big:
         md.append(
@@ -1231,7 +1242,7 @@ def render_markdown(facts: dict, plots: dict[str, str]) -> str:
     for name, t in facts["intersections"].items():
         md.append(f"\n### {name}\n\n" + _imbalance_line(name, t) + "\n\n" + _crosstab_md(t))
         if t.get("excluded_quota_samples"):
-            md.append(f"\n({t['excluded_quota_samples']} samples reserved by quotas are not in this table.)\n")
+            md.append(f"\n({t['excluded_quota_samples']} quota samples outside the strata are not in this table.)\n")
         if f"intersection: {name}" in plots:
             md.append(f"\n![{name}]({plots[f'intersection: {name}']})\n")
     lab = facts["labels"]

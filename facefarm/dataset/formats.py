@@ -60,11 +60,15 @@ def export_all(
     fractions=DEFAULT_FRACTIONS,
     link: bool = True,
     landmarks: str = "xray",
+    layout: str = "landmarks70",
 ) -> dict[str, dict]:
     """Export a finished dataset to each of ``formats``; returns ``{format: {split: path(s)}}``.
 
     ``landmarks``: ``"xray"`` (the records' ``landmarks``) or ``"contour"`` (their
     ``landmarks_contour``: the jaw on the view's outline, as 300-W / WFLW annotate photos).
+    ``layout``: the 70 points, or ``"wflw98"`` for a dataset rendered with ``landmarks_wflw98``
+    (COCO keypoints and the HF columns then carry the 98; WebDataset always has whole records; the
+    Face Synthetics format has 70 points by definition and is refused).
 
     ``dest``: parent folder of the exports (one sub-folder per format); default
     ``{dataset_root}/exports``. The catalog's ``outputs.formats`` list can be passed as is.
@@ -73,7 +77,9 @@ def export_all(
     """
     names = parse_formats(formats)
     fractions = parse_fractions(fractions)
-    source = open_dataset(dataset_root, link_files=link).in_convention(landmarks)
+    if layout != "landmarks70" and "facesynthetics" in names:
+        raise ValueError(f"the Face Synthetics format has the 70 points only; export it without the {layout} layout")
+    source = open_dataset(dataset_root, link_files=link).in_convention(landmarks, layout)
     targets = {fmt: default_destination(dataset_root, fmt) if dest is None else Path(dest) / fmt for fmt in names}
     for fmt, target in targets.items():  # every folder checked before any is written
         check_replaceable(target, legacy_export(fmt))

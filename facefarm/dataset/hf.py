@@ -39,6 +39,7 @@ from facefarm.dataset.source import (
     image_extension,
     is_numeric_tree,
     legacy_export,
+    partial_note,
     sample_key,
     staged_folder,
     visibility_flags,
@@ -199,7 +200,7 @@ tags:
 
 **Synthetic data.** Every image was rendered by facefarm {version} from a catalog of
 attributes (catalog hash `{catalog_hash}`); no real person is depicted. See the
-dataset's `datasheet/datasheet.md` for the attribute distributions and known limits.
+dataset's `datasheet/datasheet.md` for the attribute distributions and known limits.{partial}
 
 Load with `datasets.load_dataset("imagefolder", data_dir=<this folder>)`. Splits are by
 identity (no identity appears in two splits): {splits}.
@@ -260,6 +261,7 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
                 version=__version__,
                 catalog_hash=source.header.get("catalog_hash"),
                 splits=", ".join(f"{k} {v}" for k, v in counts.items()),
+                partial="\n\n" + note if (note := partial_note(source.header, len(source.records))) else "",
             )
         )
     return out

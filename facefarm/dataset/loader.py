@@ -29,6 +29,7 @@ from facefarm.dataset.hf import harmonise, metadata_row
 from facefarm.dataset.source import SourceDataset, decode_png, open_dataset, sample_key
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, SPLIT_NAMES, parse_fractions, split_records
 from facefarm.sample.record import ManifestLine, SampleRecord
+from facefarm.sample.writer import decode_npy
 from facefarm.scene.classes import N_LANDMARKS
 
 #: Other names accepted by :meth:`Dataset.split` (``datasets`` calls the val split "validation").
@@ -52,7 +53,8 @@ class Sample:
     image : (H, W, 3) uint8, sRGB.
     segmentation : (H, W) uint8 class ids (``facefarm/assets/schema/classes.json``; 255 = IGNORE,
         also used by :func:`~facefarm.dataset.crop.crop` for pixels outside the source image).
-    depth : (H, W) float32, camera-frame z in metres; 0 where no surface was rendered.
+    depth : (H, W) float32, camera-frame z in metres; 0 where no surface was rendered (from the
+        ``.npy`` file when the catalog wrote one, else the PNG's 0.1 mm steps).
     landmarks : (70, 2) float64 pixels (u, v), the 68 iBUG 300-W points then the right and left pupil.
     visible : (70,) bool, in frame and not hidden.
     in_frame : (70,) bool, inside ``[0, W) x [0, H)`` (and in front of the camera).
@@ -74,6 +76,8 @@ class Sample:
     in_frame: np.ndarray
     record: SampleRecord
     transform: np.ndarray = field(default_factory=_identity_transform)
+    #: the landmark convention ``landmarks`` and ``visible`` follow: "xray" or "contour" (see :func:`load`)
+    convention: str = "xray"
 
     @property
     def sample_id(self) -> str:
@@ -230,6 +234,14 @@ class Dataset(Sequence):
                     f"{self.root}/{row['files'][kind]}: {arr.dtype} {arr.shape}, the record says "
                     f"{np.dtype(dtype)} {shape}"
                 )
+        depth = depth_raw.astype(np.float32) * np.float32(record.depth_scale_m)
+        if record.files.depth_float is not None:  # the exact depth, when the catalog asked for it
+            depth = decode_npy(self._file(row, "depth_float"))
+            if depth.shape != shape or depth.dtype != np.float32:
+                raise ValueError(
+                    f"{self.root}/{row['files']['depth_float']}: {depth.dtype} {depth.shape}, the record says "
+                    f"float32 {shape}"
+                )
         lm = record.landmarks
         if self.landmarks == "contour":
             if record.landmarks_contour is None:
@@ -241,11 +253,12 @@ class Dataset(Sequence):
         return Sample(
             image=image,
             segmentation=seg,
-            depth=depth_raw.astype(np.float32) * np.float32(record.depth_scale_m),
+            depth=depth,
             landmarks=np.asarray(lm.uv, dtype=np.float64).reshape(N_LANDMARKS, 2),
             visible=np.asarray(lm.visible, dtype=bool),
             in_frame=np.asarray(lm.in_frame, dtype=bool),
             record=record,
+            convention=self.landmarks,
         )
 
     # -- other libraries ------------------------------------------------------------------------------

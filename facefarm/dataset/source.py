@@ -40,7 +40,7 @@ from facefarm.dataset.splits import SPLIT_NAMES
 from facefarm.sample.owned import NotOurs, check_replaceable, files_under, record_ownership, remove_owned  # noqa: F401
 from facefarm.sample.store import Store, open_store
 from facefarm.sample.writer import IMAGE_EXTENSIONS, image_format_of
-from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, layout
 
 FACE_CLASS_NAMES: tuple[str, ...] = (
     "SKIN",
@@ -86,15 +86,22 @@ class SourceDataset:
     records: tuple[dict, ...]
     #: hard-link files into exports when possible (no extra space) instead of copying them
     link_files: bool = True
+    #: the landmark layout of every record's ``landmarks``: "landmarks70", or another layout
+    #: (:data:`facefarm.scene.classes.LAYOUTS`) put there by :meth:`in_convention`
+    layout: str = "landmarks70"
 
-    def in_convention(self, landmarks: str) -> "SourceDataset":
+    def in_convention(self, landmarks: str, layout: str = "landmarks70") -> "SourceDataset":
         """This dataset with every record's ``landmarks`` in one convention: ``"xray"`` as written,
         ``"contour"`` the record's ``landmarks_contour`` (the jaw on the view's outline, as
-        people annotate photos). Raises ValueError for another name or a record without them."""
+        people annotate photos); and in one ``layout``: the 70 points, or another layout the
+        dataset was rendered with (``"wflw98"``: read from each sample's label file). Raises
+        ValueError for another name or a record without them."""
+        if landmarks not in ("xray", "contour"):
+            raise ValueError(f"landmarks {landmarks!r}: choose xray or contour")
+        if layout != "landmarks70":
+            return self._in_layout(layout, landmarks)
         if landmarks == "xray":
             return self
-        if landmarks != "contour":
-            raise ValueError(f"landmarks {landmarks!r}: choose xray or contour")
         records = []
         for r in self.records:
             if "landmarks_contour" not in r:
@@ -104,6 +111,24 @@ class SourceDataset:
                 )
             records.append({**r, "landmarks": r["landmarks_contour"]})
         return replace(self, records=tuple(records))
+
+    def _in_layout(self, name: str, convention: str) -> "SourceDataset":
+        k = len(layout(name)["names"])
+        records = []
+        for r in self.records:
+            label_file = self.file_name(r, "labels")
+            try:
+                block = json.loads(self.read(label_file))["layouts"][name][convention]
+                ok = all(len(block[key]) == k for key in ("uv", "visible", "in_frame"))
+            except (KeyError, TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"sample {r.get('sample_id')}: {label_file} has no {name} points; render the dataset with "
+                    f"landmarks_{name} in the catalog's outputs.labels, or export the 70 points"
+                )
+            records.append({**r, "landmarks": block})
+        return replace(self, records=tuple(records), layout=name)
 
     def read(self, name: str) -> bytes:
         """Bytes of a file named relative to the dataset root (``samples/000001.png``)."""
@@ -229,6 +254,28 @@ def open_dataset(root: str | os.PathLike, link_files: bool = True) -> SourceData
     return SourceDataset(store=store, header=header, records=tuple(records), link_files=link_files)
 
 
+def partial_note(header: dict, n_samples: int) -> str | None:
+    """One sentence saying that a dataset holds only part of its plan (``render --limit``), else None.
+
+    ``header`` : dataset.json; ``n_samples`` : the samples it lists. Every description of the data
+    (datasheet, audit, Croissant, dataset card) says it, so k samples are never taken for the N the
+    catalog plans.
+    """
+    planned = header.get("n_planned", header.get("n_requested"))
+    if not isinstance(planned, int) or n_samples >= planned:
+        return None
+    how = (
+        f"the first {n_samples} of the plan's balanced order, which keeps each planned marginal as close to its "
+        f"share as {n_samples} samples allow"
+        if header.get("balanced_prefix")
+        else "not a prefix of the plan's balanced order, so its marginals can be off"
+    )
+    return (
+        f"Partial dataset: {n_samples} of the {planned} samples its catalog and seed plan, {how}. "
+        f"`facefarm render` with a larger --limit, or none, completes it with the same sample ids."
+    )
+
+
 def decode_png(data: bytes) -> np.ndarray:
     """PNG (or JPEG / WebP: any image Pillow reads) bytes -> array, keeping 16-bit greyscale as uint16."""
     img: Image.Image = Image.open(io.BytesIO(data))
@@ -244,13 +291,12 @@ def face_mask(segmentation: np.ndarray) -> np.ndarray:
     return np.isin(segmentation, FACE_CLASSES)
 
 
-def landmarks_uv(record: dict) -> np.ndarray:
-    """(70, 2) float64 pixels, OpenCV convention: origin at the top-left image corner, pixel centres at +0.5."""
+def landmarks_uv(record: dict, n: int = N_LANDMARKS) -> np.ndarray:
+    """(n, 2) float64 pixels (70 points, or ``n`` of another layout), OpenCV convention: origin at the
+    top-left image corner, pixel centres at +0.5."""
     uv = np.asarray(record["landmarks"]["uv"], dtype=np.float64)
-    if uv.shape != (N_LANDMARKS, 2):
-        raise ValueError(
-            f"sample {record.get('sample_id')}: landmarks.uv has shape {uv.shape}, expected ({N_LANDMARKS}, 2)"
-        )
+    if uv.shape != (n, 2):
+        raise ValueError(f"sample {record.get('sample_id')}: landmarks.uv has shape {uv.shape}, expected ({n}, 2)")
     return uv
 
 

@@ -349,6 +349,10 @@ class RunSummary:
     interrupted: bool = False
     assets: dict = field(default_factory=dict)
     started: str = field(default_factory=now_iso)
+    #: ``render --limit``: how many of the plan's samples this run was asked to have (None: all N)
+    limit: int | None = None
+    #: whether the samples present are the first ones of the plan's balanced order (``render --limit``)
+    balanced_prefix: bool = True
 
 
 def dataset_header(job: Job, summary: RunSummary, previous: dict | None) -> dict:
@@ -365,6 +369,7 @@ def dataset_header(job: Job, summary: RunSummary, previous: dict | None) -> dict
             "worker_restarts": summary.worker_restarts,
             "seconds": round(summary.seconds, 3),
             "interrupted": summary.interrupted,
+            "limit": summary.limit,
         }
     )
     assets = summary.assets or (previous or {}).get("assets", {})
@@ -428,6 +433,12 @@ def assemble(
     lines = [with_split(line) for line in lines]
     previous = writer.read_header(store)
     header = dataset_header(job, summary, previous)
+    # a dataset grown with `render --limit` says how much of its plan it holds, so no reader
+    # takes k samples for the N the catalog states
+    header["n_planned"] = job.n
+    header["partial"] = len(lines) < job.n
+    header["complete"] = header["complete"] and not header["partial"]
+    header["balanced_prefix"] = summary.balanced_prefix
     writer.write_manifest(store, header, lines)
     written = writer.read_header(store)
     if written is None:

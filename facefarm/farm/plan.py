@@ -121,7 +121,12 @@ def worker_resources(job: Job, cluster_has_gpu: bool, node_cpus: float = 1.0) ->
 
 
 class ResourceError(RuntimeError):
-    """The cluster cannot host the workers the job asks for."""
+    """The cluster cannot host the workers the job asks for. ``bundle``: the resources of one
+    worker that a node joining would have to offer (None when no node can help, e.g. --workers 0)."""
+
+    def __init__(self, message: str, bundle: dict[str, float] | None = None):
+        super().__init__(message)
+        self.bundle = bundle
 
 
 def fit_workers(
@@ -138,14 +143,16 @@ def fit_workers(
     gpus = float(cluster.get("GPU", 0.0))
     cpus = float(cluster.get("CPU", 0.0))
     res = worker_resources(job, cluster_has_gpu=gpus >= 1, node_cpus=node_cpus)
+    wanted = {"CPU": float(res["num_cpus"])} | ({"GPU": float(res["num_gpus"])} if res["num_gpus"] else {})
     if res["num_gpus"] and gpus < 1:
         raise ResourceError(
             f"the catalog asks {job.backend} for a GPU (render.device = {job.device!r}) but the Ray cluster has "
             f'no GPUs (resources: CPU={cpus:g}, GPU={gpus:g}); set render.device to "cpu" or "auto", '
-            "or join a cluster with GPU workers (--address)"
+            "or join a cluster with GPU workers (--address)",
+            wanted,
         )
     if cpus < res["num_cpus"]:
-        raise ResourceError(f"the Ray cluster has {cpus:g} CPUs; a render worker needs {res['num_cpus']}")
+        raise ResourceError(f"the Ray cluster has {cpus:g} CPUs; a render worker needs {res['num_cpus']}", wanted)
     cap = int(cpus // res["num_cpus"])
     if res["num_gpus"]:
         cap = min(cap, int(gpus // res["num_gpus"]))
@@ -153,7 +160,8 @@ def fit_workers(
     if memory and memory < res["memory"]:
         raise ResourceError(
             f"a render worker at this resolution needs ~{res['memory'] / 1e9:.1f} GB of memory and "
-            f"the Ray cluster has {memory / 1e9:.1f} GB; lower render.resolution or add memory"
+            f"the Ray cluster has {memory / 1e9:.1f} GB; lower render.resolution or add memory",
+            wanted | {"memory": float(res["memory"])},
         )
     if requested is None:
         requested = min(cap, int(memory // res["memory"])) if memory else cap

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from facefarm.catalog.vocabulary import sample_id
-from facefarm.farm import local_ray
+from facefarm.farm import local_ray, stopping
 from facefarm.farm.lock import pid_alive
 from facefarm.farm.plan import Job, ResourceError, fit_workers
 from facefarm.sample.atomic import is_out_of_space
@@ -35,6 +35,8 @@ STALL_FACTOR = 10.0
 STALL_FLOOR_S = 300.0
 #: samples per shard when rendering in-process (``--no-ray``)
 LOCAL_SHARD = 8
+#: how often a farm on a cluster looks whether the cluster grew (an autoscaler added nodes)
+GROW_EVERY_S = 5.0
 
 
 class FarmError(RuntimeError):
@@ -93,9 +95,13 @@ class SampleWorker:
         if driver is not None:
             watch_driver(*driver)
         from facefarm.catalog import load_catalog
+        from facefarm.head import asset as head_assets
+        from facefarm.head.build.compiler import build
         from facefarm.sample.renderer import SampleRenderer
         from facefarm.sample.store import open_store
 
+        if head_asset is None or head_asset == head_assets.input_hash():
+            build()  # first use on this node: one worker compiles, the others wait for it
         self.catalog = load_catalog(catalog)
         self.seed, self.n = int(seed), int(n)
         self.store = open_store(store_root)
@@ -277,6 +283,7 @@ def run_local(
             def settle(result: dict) -> None:
                 if not attempts.settle(result):
                     retry.append(result["index"])
+                stopping.check()  # a stop whose raise was lost inside a library stops here
 
             worker.render_shard(shard, on_each=settle)
             queue.extendleft(reversed(retry))
@@ -354,6 +361,13 @@ def _smallest_node_cpus() -> float:
     return min(cpus) if cpus else 1.0
 
 
+def _request_resources(bundles: list[dict[str, float]]) -> None:
+    """Tell the cluster's autoscaler what to make room for (no autoscaler: nothing happens)."""
+    from ray.autoscaler.sdk import request_resources
+
+    request_resources(bundles=[{k: v for k, v in b.items() if k in ("CPU", "GPU")} for b in bundles])
+
+
 def _last_line(e: BaseException) -> str:
     """The original error's last line out of Ray's wrapped traceback ("FileNotFoundError: ...")."""
     text = getattr(e, "error_msg", None) or str(e)
@@ -393,7 +407,11 @@ class RayFarm:
     """Long-lived render actors on a Ray cluster (call :func:`connect` first).
 
     ``workers`` None picks a default from the cluster (see :func:`plan.fit_workers`); raises
-    :class:`FarmError` when the job's workers cannot be placed (e.g. GPU workers, no GPUs).
+    :class:`FarmError` when the job's workers cannot be placed (e.g. GPU workers, no GPUs). On a
+    cluster (not ``local``) with ``workers`` None the farm follows the cluster: every
+    :data:`GROW_EVERY_S` it fits workers to the cluster's resources again and starts more when
+    nodes joined (an autoscaler answering the demand); the calls of a node that leaves go back
+    to the queue, and its workers' replacements wait for room.
     """
 
     def __init__(
@@ -405,6 +423,8 @@ class RayFarm:
         startup_timeout: float = 300.0,
         local: bool = True,
         shard_timeout: float | None = None,
+        resource_wait: float = 0.0,
+        on_wait: Callable[[str], None] | None = None,
     ):
         import ray
 
@@ -414,12 +434,8 @@ class RayFarm:
         #: seconds a worker may work on one call before it counts as hung (None: from the sample times seen)
         self.shard_timeout = shard_timeout
         self._slowest_sample = 0.0
-        try:
-            self.n_workers, self.resources = fit_workers(
-                job, workers, ray.cluster_resources(), local, node_cpus=_smallest_node_cpus()
-            )
-        except ResourceError as e:
-            raise FarmError(str(e)) from None
+        self.elastic = workers is None and not local
+        self.n_workers, self.resources = self._fit(workers, local, resource_wait, on_wait)
         self._actor_cls: Any = ray.remote(SampleWorker).options(
             num_cpus=self.resources["num_cpus"],
             num_gpus=self.resources["num_gpus"],
@@ -430,6 +446,34 @@ class RayFarm:
         self.slots: list[_Slot] = []
         self.restarts = 0
         self.assets: dict = {}
+
+    def _fit(
+        self, workers: int | None, local: bool, wait: float, on_wait: Callable[[str], None] | None
+    ) -> tuple[int, dict]:
+        """:func:`plan.fit_workers` on the cluster's resources; when not even one worker fits and
+        ``wait`` > 0, ask the cluster's autoscaler for a node that would take one and look again
+        every second, up to ``wait`` seconds (``on_wait`` hears why, once)."""
+        import ray
+
+        deadline = time.monotonic() + wait
+        asked = False
+        while True:
+            try:
+                fitted = fit_workers(self.job, workers, ray.cluster_resources(), local, node_cpus=_smallest_node_cpus())
+            except ResourceError as e:
+                if e.bundle is None or time.monotonic() >= deadline:
+                    after = f" (waited {wait:g} s for a node to join)" if asked else ""
+                    raise FarmError(f"{e}{after}") from None
+                if not asked:
+                    _request_resources([e.bundle])
+                    asked = True
+                    if on_wait:
+                        on_wait(f"{e}; asked the cluster's autoscaler for such a node, waiting up to {wait:g} s")
+                time.sleep(1.0)
+                continue
+            if asked:
+                _request_resources([])  # the workers now hold what they need
+            return fitted
 
     # -- actors
     def _new_slot(self) -> _Slot:
@@ -461,6 +505,19 @@ class RayFarm:
                     except FarmError:  # the first start failing is deterministic (bad asset, no GL): stop
                         self.close()
                         raise
+
+    def grow(self) -> int:
+        """Start workers for the room the cluster has gained since they were fitted; returns how many."""
+        import ray
+
+        try:
+            fit, _ = fit_workers(self.job, None, ray.cluster_resources(), False, node_cpus=_smallest_node_cpus())
+        except ResourceError:  # the cluster shrank below one worker: the replacements wait
+            return 0
+        more = max(0, fit - len(self.slots))
+        self.slots += [self._new_slot() for _ in range(more)]
+        self.n_workers = len(self.slots)
+        return more
 
     def wait_all_ready(self) -> None:
         """Block until every worker has started (benchmarks time rendering apart from start-up)."""
@@ -570,8 +627,15 @@ class RayFarm:
             return max(STALL_FLOOR_S, STALL_FACTOR * self._slowest_sample * len(indices))
 
         stalled_since = None  # when the last live worker went away (replacements not up yet)
+        next_fit = time.monotonic() + GROW_EVERY_S
         try:
             while queue or any(s.inflight for s in self.slots):
+                stopping.check()  # a stop whose raise was lost inside a library stops here
+                if self.elastic and queue and time.monotonic() >= next_fit:
+                    next_fit = time.monotonic() + GROW_EVERY_S
+                    more = self.grow()
+                    restart_budget += more * (self.max_retries + 1)
+                    outcome.workers = max(outcome.workers, len(self.slots))
                 if outcome.fatal:
                     queue.clear()  # send no more work; wait for what is in flight
                 if any(s.pid for s in self.slots):

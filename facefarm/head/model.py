@@ -192,10 +192,10 @@ class HeadModel:
 
     * ``faces`` (F, 3) int32 triangles, counter-clockwise seen from outside;
       ``quads`` (Q, 4) int32 MakeHuman's quads (a repeated last index marks a triangle),
-      ``face_quad`` (F,) the quad each triangle came from;
+      ``face_quad`` (F,) the quad each triangle came from; ``quad_part`` (Q,) uint8 each quad's part;
     * ``face_part`` (F,) uint8 index into ``part_names``; ``face_class`` (F,) / ``vertex_class``
       (V,) uint8 segmentation ids of ``facefarm/assets/schema/classes.json``;
-    * ``uvs`` (T, 2) float32 and ``face_uvs`` (F, 3) int32 per-corner texture coordinates
+    * ``uvs`` (T, 2) float32 and ``face_uvs`` (F, 3) / ``quad_uvs`` (Q, 4) int32 per-corner texture coordinates
       (MakeHuman's UV layout on skin, lashes, teeth, tongue; an azimuthal map around the gaze
       axis on the eyeballs, see :mod:`head_eyes`);
     * ``scalp`` (S,) int32 skin vertex ids where hair may grow; ``mirror`` (V,) int32 the
@@ -223,6 +223,8 @@ class HeadModel:
         self.vertex_part: np.ndarray = a["vertex_part"]
         self.uvs: np.ndarray = a["uvs"]
         self.face_uvs: np.ndarray = a["face_uvs"]
+        self.quad_uvs: np.ndarray = a["quad_uvs"]
+        self.quad_part: np.ndarray = a["quad_part"]
         self.scalp: np.ndarray = a["scalp"]
         self.mirror: np.ndarray = a["mirror"]
         self.hm08_index: np.ndarray = a["hm08_index"]
@@ -324,7 +326,12 @@ class HeadModel:
         for e in (0, 1):
             rows = self._a["eye_helper_rows"][e]
             s, r, t = similarity(base[rows], blend[rows])
-            out[self.eyes_slice(e)] = s * self._a["eye_template"][e].astype(np.float64) @ r.T + t
+            # the eyeball goes where the targets move its socket, at their size, but keeps looking
+            # straight ahead: the fit's rotation is the socket's shear, and kept it turned the eyes
+            # of some identities 6 degrees out each (walleyed) and down (gaze comes from the sample)
+            template = self._a["eye_template"][e].astype(np.float64)
+            c0 = template.mean(axis=0)
+            out[self.eyes_slice(e)] = s * (template - c0) + (s * c0 @ r.T + t)
         out -= self.eye_centres(out).mean(axis=0)
         return out.astype(np.float32)
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.geometry.pose import euler_from_rotation
-from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout
-from facefarm.scene.model import RenderResult, Scene
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout, layout
+from facefarm.scene.model import LayoutPoints, RenderResult, Scene
 
 #: How far (metres) an occluder may sit in front of a landmark without hiding it. Small
 #: enough that hair lying a few mm above the skin or a closed eyelid over the pupil
@@ -186,11 +186,23 @@ def own_surface(scene: Scene, xyz_camera: np.ndarray) -> tuple[np.ndarray, np.nd
     lm = scene.landmarks
     if lm.normals is None or int(lm.n_sparse) != N_LANDMARKS or k < N_LANDMARKS:
         return own, gap
-    xyz = np.asarray(xyz_camera[:N_LANDMARKS], np.float64)
-    normals = np.asarray(lm.normals, np.float64)[:N_LANDMARKS] @ np.asarray(scene.camera.world_to_camera)[:3, :3].T
+    own[:N_LANDMARKS], gap[:N_LANDMARKS] = _own_by_group(
+        scene, xyz_camera[:N_LANDMARKS], np.asarray(lm.normals)[:N_LANDMARKS], landmark_layout()["groups"]
+    )
+    return own, gap
+
+
+def _own_by_group(scene: Scene, xyz_camera: np.ndarray, normals_world: np.ndarray, groups: dict) -> tuple:
+    """:func:`own_surface` for the (k,) points of a layout whose ``groups`` (name -> [first, last])
+    are named as the 70-point layout's (:data:`GROUP_CLASSES`)."""
+    k = len(xyz_camera)
+    own = np.zeros((k, 256), bool)
+    gap = np.zeros(k)
+    xyz = np.asarray(xyz_camera, np.float64)
+    normals = np.asarray(normals_world, np.float64) @ np.asarray(scene.camera.world_to_camera)[:3, :3].T
     to_camera = -xyz / np.maximum(np.linalg.norm(xyz, axis=1, keepdims=True), 1e-12)
     facing = np.einsum("nk,nk->n", normals, to_camera)
-    for group, (a, b) in landmark_layout()["groups"].items():
+    for group, (a, b) in groups.items():
         idx = np.arange(a, b + 1)
         min_facing, max_gap = GROUP_LIMITS.get(group, (INNER_MIN_FACING, INNER_MAX_OWN_GAP_M))
         gap[idx] = max_gap
@@ -211,6 +223,25 @@ def head_pose_in_camera(scene: Scene) -> dict:
     h2c = w2c @ hp
     yaw, pitch, roll = euler_from_rotation(h2c[:3, :3])
     return {"rotation": h2c[:3, :3], "translation": h2c[:3, 3], "yaw_deg": yaw, "pitch_deg": pitch, "roll_deg": roll}
+
+
+def eye_labels(scene: Scene) -> dict | None:
+    """Gaze and lids in the camera frame: ``centre`` (2, 3) eyeball centres, metres; ``gaze`` (2, 3)
+    unit gaze vectors (centre towards the pupil); ``aperture_m`` (2,) and ``openness`` (2,) as in
+    :class:`~facefarm.scene.model.Eyes`; rows: the subject's right eye, then the left. None when the
+    scene has no eye state."""
+    if scene.eyes is None:
+        return None
+    w2c = np.asarray(scene.camera.world_to_camera, np.float64)
+    centres = np.asarray(scene.eyes.centres, np.float64) @ w2c[:3, :3].T + w2c[:3, 3]
+    gaze = np.asarray(scene.eyes.axes, np.float64) @ w2c[:3, :3].T
+    gaze /= np.maximum(np.linalg.norm(gaze, axis=1, keepdims=True), 1e-12)
+    return {
+        "centre": centres,
+        "gaze": gaze,
+        "aperture_m": np.asarray(scene.eyes.aperture_m, np.float64),
+        "openness": np.asarray(scene.eyes.openness, np.float64),
+    }
 
 
 def segmentation_box(segmentation: np.ndarray, classes=FACE_CLASSES) -> np.ndarray | None:
@@ -251,6 +282,7 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
     bbox_landmarks : [min u, min v, max u, max v] of the sparse points (x-ray, unclipped)
     contour : the sparse points in the annotators' convention (uv, xyz_camera, visible,
         in_frame: the jaw on the face's outline in this view), or None when the scene has none
+    eyes : gaze and lids (see :func:`eye_labels`), or None when the scene has none
     """
     cam = scene.camera
     xyz, uv, in_frame = _project(cam, scene.landmarks.points)
@@ -277,7 +309,32 @@ def landmark_labels(scene: Scene, result: RenderResult, depth_tolerance_m: float
         "bbox_face_seg": segmentation_box(result.segmentation),
         "bbox_landmarks": (np.concatenate([sparse.min(axis=0), sparse.max(axis=0)]) if n_sparse else None),
         "contour": contour,
+        "eyes": eye_labels(scene),
+        "layouts": {lay.name: _layout_labels(scene, result, lay, depth_tolerance_m) for lay in scene.layouts},
     }
+
+
+def _seen(scene: Scene, result: RenderResult, points_world, own, own_gap, tolerance: float) -> dict:
+    """uv, xyz_camera, visible, in_frame of (k, 3) world points whose own surface is ``own``/``own_gap``."""
+    xyz, uv, in_frame = _project(scene.camera, points_world)
+    occ = result.occluder_depth if result.occluder_depth is not None else result.depth
+    visible = in_frame & visibility(uv, xyz[:, 2], occ, tolerance, result.segmentation, own, own_gap)
+    return {"uv": uv, "xyz_camera": xyz, "visible": visible, "in_frame": in_frame}
+
+
+def _layout_labels(scene: Scene, result: RenderResult, points: LayoutPoints, tolerance: float) -> dict:
+    """``xray`` and ``contour`` label blocks (as :func:`_seen`) of another layout's points: visible
+    as the 70's are, by their groups; on the outline the jaw's own classes count whatever the facing."""
+    groups = layout(points.name)["groups"]
+    xyz = scene.camera.to_camera(np.asarray(points.points, np.float64))
+    own, gap = _own_by_group(scene, xyz, points.normals, groups)
+    xray = _seen(scene, result, points.points, own, gap, tolerance)
+    a, b = groups["jaw"]
+    own, gap = own.copy(), gap.copy()
+    own[a : b + 1] = False
+    own[a : b + 1, sorted(GROUP_CLASSES["jaw"])] = True
+    gap[a : b + 1] = np.inf
+    return {"xray": xray, "contour": _seen(scene, result, points.contour, own, gap, tolerance)}
 
 
 def _contour_labels(scene: Scene, result: RenderResult, own: np.ndarray, own_gap: np.ndarray, tolerance: float):
@@ -334,6 +391,18 @@ def flip_segmentation(segmentation: np.ndarray) -> np.ndarray:
     return class_flip_lut()[segmentation[:, ::-1]]
 
 
+def _flip_points(block: dict, perm: np.ndarray, width: int, s: np.ndarray) -> dict:
+    """A point block (uv, xyz_camera, visible, in_frame) of the mirror image: renumbered by ``perm``."""
+    uv = block["uv"][perm].copy()
+    uv[:, 0] = width - uv[:, 0]
+    return {
+        "uv": uv,
+        "xyz_camera": block["xyz_camera"][perm] @ s,
+        "visible": block["visible"][perm],
+        "in_frame": block["in_frame"][perm],
+    }
+
+
 def flip_labels(labels: dict, flip_index: np.ndarray) -> dict:
     """The labels of the left-right mirrored image (``image[:, ::-1]``).
 
@@ -369,6 +438,18 @@ def flip_labels(labels: dict, flip_index: np.ndarray) -> dict:
         "pitch_deg": pitch,
         "roll_deg": roll,
     }
+    out["layouts"] = {}
+    for name, blocks in (labels.get("layouts") or {}).items():
+        perm = np.asarray(layout(name)["flip_index"], np.int64)
+        out["layouts"][name] = {c: _flip_points(b, perm, w, s) for c, b in blocks.items()}
+    eyes = labels.get("eyes")
+    if eyes is not None:  # the mirror image's right eye is the subject's left, mirrored
+        out["eyes"] = {
+            "centre": eyes["centre"][::-1] @ s,
+            "gaze": eyes["gaze"][::-1] @ s,
+            "aperture_m": eyes["aperture_m"][::-1].copy(),
+            "openness": eyes["openness"][::-1].copy(),
+        }
     for key in ("bbox_face_seg", "bbox_landmarks"):
         b = labels.get(key)
         if b is not None:

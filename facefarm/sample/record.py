@@ -117,6 +117,70 @@ class Dense(_Points):
     xyz_camera: list[Vec3] = Field(description=f"N x 3 points, {_XYZ}.")
 
 
+class LayoutPointBlock(_Points):
+    """The points of a landmark layout in one convention, in the layout's order."""
+
+    uv: list[Vec2] = Field(description=f"K x 2 (u, v) {_UV}.")
+    visible: list[bool] = Field(description="K booleans, as `landmarks.visible`.")
+    in_frame: list[bool] = Field(description="K booleans, as `landmarks.in_frame`.")
+    xyz_camera: list[Vec3] = Field(description=f"K x 3 points, {_XYZ}.")
+
+
+class WFLW98(_Strict):
+    """WFLW's 98 points (facefarm/assets/schema/wflw98.json: names, flip index, groups; 70 of them are
+    the 70-point layout's, the others lie on the same surface)."""
+
+    xray: LayoutPointBlock = Field(description="The points anchored on the face's surface (as `landmarks`).")
+    contour: LayoutPointBlock = Field(
+        description="As people annotate photos (as `landmarks_contour`): the 33 jaw points on the face's "
+        "visible outline in this view."
+    )
+
+    @model_validator(mode="after")
+    def _98(self):
+        if len(self.xray.uv) != 98 or len(self.contour.uv) != 98:
+            raise ValueError("a WFLW block has 98 points in each convention")
+        return self
+
+
+class Layouts(_Strict):
+    """Landmark layouts besides the 70 points, those the catalog's `outputs.labels` asks for."""
+
+    wflw98: WFLW98 = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="With `landmarks_wflw98` in `outputs.labels`.",
+    )
+
+
+class Eye(_Strict):
+    """One eye's gaze and lids."""
+
+    centre_camera: Vec3 = Field(description="Eyeball centre, " + _XYZ + ".")
+    gaze_camera: Vec3 = Field(
+        description="Unit gaze vector from the eyeball centre through the pupil, OpenCV camera frame "
+        "(looking straight into the camera: about (0, 0, -1))."
+    )
+    aperture_mm: float = Field(
+        ge=0,
+        description="Lid aperture: distance between the midpoints of the upper and lower lid margins "
+        "(iBUG points 37/38 and 41/40 for the right eye, 43/44 and 47/46 for the left), millimetres.",
+    )
+    openness: float = Field(
+        ge=0,
+        description="Where `aperture_mm` lies between the same identity's aperture with its lids closed "
+        "(0; the lid points sit on the lids' skin, about 2 mm apart when closed) and with no expression, "
+        "no blink and a straight gaze (1); above 1 wider (surprise).",
+    )
+
+
+class Eyes(_Strict):
+    """Gaze and eyelids of both eyes."""
+
+    right: Eye = Field(description="The subject's right eye (image left in a frontal view; its pupil is landmark 68).")
+    left: Eye = Field(description="The subject's left eye (its pupil is landmark 69).")
+
+
 class RecordSeconds(_Strict):
     """Wall time of each stage of this sample's render, seconds (5 decimals)."""
 
@@ -176,6 +240,13 @@ class RecordFiles(_Strict):
         pattern=_SAMPLE_FILE + r"_depth\.png$",
         description="16-bit PNG of camera-frame z in units of `depth_scale_m`; 0 = background.",
     )
+    depth_float: str = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        pattern=_SAMPLE_FILE + r"_depth\.npy$",
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="float32 .npy of camera-frame z in metres, 0 = background (unquantised); present when "
+        "the catalog's `outputs.labels` lists `depth_float`.",
+    )
 
 
 class ManifestFiles(RecordFiles):
@@ -190,6 +261,7 @@ class FileHashes(_Strict):
     image: Sha256
     segmentation: Sha256
     depth: Sha256
+    depth_float: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class FileSizes(_Strict):
@@ -198,6 +270,7 @@ class FileSizes(_Strict):
     image: int = Field(ge=0)
     segmentation: int = Field(ge=0)
     depth: int = Field(ge=0)
+    depth_float: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class _Record(_Strict):
@@ -219,6 +292,16 @@ class _Record(_Strict):
         "(0-16) on the face's visible outline in this view, found by marching each jaw point across the "
         "cheek to where the head turns edge-on; every other point as in `landmarks`. Absent in records "
         "written before facefarm 0.5.",
+    )
+    layouts: Layouts = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="Other landmark layouts (WFLW's 98 points), as `outputs.labels` asks; absent otherwise.",
+    )
+    eyes: Eyes = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="Gaze and eyelids; absent in records written before facefarm 0.6.",
     )
     face_bbox: BBox | None = Field(
         description="Pixel-edge box (x1, y1 exclusive) of the visible face-class pixels of the segmentation "
@@ -246,7 +329,7 @@ class _Record(_Strict):
             if getattr(a, key) != getattr(self, key):
                 raise ValueError(f"attributes.{key} {getattr(a, key)!r} != {key} {getattr(self, key)!r}")
         names = sample_names(self.sample_id, image_format_of(self.files.image))
-        for key, value in self.files.model_dump().items():
+        for key, value in self.files.model_dump(exclude_none=True).items():
             if value != names[key]:
                 raise ValueError(f"files.{key} {value!r} is not {names[key]!r}")
         return self

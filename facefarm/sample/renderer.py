@@ -22,6 +22,7 @@ from facefarm.render import backends
 from facefarm.sample import writer
 from facefarm.sample.labels import landmark_labels
 from facefarm.sample.store import Store
+from facefarm.scene.classes import LAYOUTS
 from facefarm.scene.model import Scene
 
 GENERATOR = "facefarm"
@@ -67,8 +68,23 @@ def _points(points: dict) -> dict:
     }
 
 
-def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> dict:
-    """The JSON label record of one sample (see README, "Output format")."""
+def _eyes(eyes: dict) -> dict:
+    """A record's ``eyes`` block (right, left) from :func:`~facefarm.sample.labels.eye_labels`."""
+    return {
+        side: {
+            "centre_camera": _r(eyes["centre"][k], 6),
+            "gaze_camera": _r(eyes["gaze"][k], 6),
+            "aperture_mm": round(float(eyes["aperture_m"][k]) * 1000.0, 3),
+            "openness": round(float(eyes["openness"][k]), 4),
+        }
+        for k, side in enumerate(("right", "left"))
+    }
+
+
+def build_record(sample, scene, labels: dict, timings: dict, backend: str, layouts: tuple[str, ...] = ()) -> dict:
+    """The JSON label record of one sample (see README, "Output format"); ``layouts``: the other
+    landmark layouts to write (names of :data:`facefarm.scene.classes.LAYOUTS`)."""
+    wanted = {k: v for k, v in (labels.get("layouts") or {}).items() if k in layouts}
     n = scene.landmarks.n_sparse
     face_box = labels["bbox_face_seg"] if labels["bbox_face_seg"] is not None else labels["bbox_landmarks"]
     uv, xyz = np.asarray(labels["uv"]), np.asarray(labels["xyz_camera"])
@@ -91,6 +107,12 @@ def build_record(sample, scene, labels: dict, timings: dict, backend: str) -> di
         "landmarks": _points({"uv": uv[:n], "visible": vis[:n], "in_frame": inf[:n], "xyz_camera": xyz[:n]}),
         **({} if labels.get("contour") is None else {"landmarks_contour": _points(labels["contour"])}),
         "dense": _points({"uv": uv[n:], "visible": vis[n:], "in_frame": inf[n:], "xyz_camera": xyz[n:]}),
+        **(
+            {"layouts": {k: {c: _points(v[c]) for c in ("xray", "contour")} for k, v in wanted.items()}}
+            if wanted
+            else {}
+        ),
+        **({} if labels.get("eyes") is None else {"eyes": _eyes(labels["eyes"])}),
         "face_bbox": None if face_box is None else _r(face_box, 2),
         "landmarks_bbox": None if labels["bbox_landmarks"] is None else _r(labels["bbox_landmarks"], 2),
         "depth_scale_m": writer.DEPTH_SCALE_M,
@@ -124,6 +146,8 @@ class SampleRenderer:
         self.head = head or HeadModel.load()
         self.info = backends.backend(self.backend_name)
         self.backend = self.info.start(catalog.render)
+        #: the landmark layouts besides the 70 that the catalog's outputs.labels asks for
+        self.layouts = tuple(name for name in LAYOUTS if f"landmarks_{name}" in catalog.outputs.labels)
         self.last_backend_timings: dict = {}
 
     def render(self, seed: int, index: int, n_total: int | None = None):
@@ -140,7 +164,7 @@ class SampleRenderer:
         sample = resolve(self.catalog, seed, index, n_total)
         t["resolve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        scene = compose(sample, self.head, self.info.strands)
+        scene = compose(sample, self.head, self.info.strands, self.layouts)
         t["compose"] = time.perf_counter() - t0
         return Prepared(seed, sample, scene, t)
 
@@ -167,10 +191,16 @@ class SampleRenderer:
         }
         out = self.catalog.outputs
         files = writer.encode_files(
-            result.rgb, result.segmentation, result.depth, provenance, out.image_format, out.image_quality
+            result.rgb,
+            result.segmentation,
+            result.depth,
+            provenance,
+            out.image_format,
+            out.image_quality,
+            depth_float="depth_float" in out.labels,
         )
         t["encode"] = time.perf_counter() - t0
-        record = build_record(sample, scene, labels, t, self.backend_name)
+        record = build_record(sample, scene, labels, t, self.backend_name, layouts=self.layouts)
         return record, files
 
     def render_to(self, store: Store, seed: int, index: int, n_total: int | None = None) -> dict:

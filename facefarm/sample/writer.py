@@ -39,7 +39,7 @@ IMAGE_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 EXIF_DESCRIPTION, EXIF_SOFTWARE = 0x010E, 0x0131
 
 #: A file name the writer makes inside ``samples/`` (what --overwrite may delete there)
-SAMPLE_FILE = re.compile(r"^\d{6,}((_seg|_depth)?\.png|\.jpg|\.webp|\.json)$")
+SAMPLE_FILE = re.compile(r"^\d{6,}((_seg|_depth)?\.png|_depth\.npy|\.jpg|\.webp|\.json)$")
 
 
 def is_sample_file(name: str) -> bool:
@@ -53,6 +53,7 @@ def sample_names(sample_id: str, image_format: str = "png") -> dict[str, str]:
         "image": f"{SAMPLES}/{sample_id}.{IMAGE_EXTENSIONS[image_format]}",
         "segmentation": f"{SAMPLES}/{sample_id}_seg.png",
         "depth": f"{SAMPLES}/{sample_id}_depth.png",
+        "depth_float": f"{SAMPLES}/{sample_id}_depth.npy",
         "labels": f"{SAMPLES}/{sample_id}.json",
     }
 
@@ -119,13 +120,30 @@ def encode_files(
     provenance: dict[str, str],
     image_format: str = "png",
     quality: int = 90,
+    depth_float: bool = False,
 ) -> dict[str, bytes]:
-    """Encode the image outputs of one sample; keys as in :func:`sample_names` (without labels)."""
-    return {
+    """Encode the image outputs of one sample; keys as in :func:`sample_names` (without labels);
+    ``depth_float``: also the depth as a float32 ``.npy`` (metres, unquantised)."""
+    files = {
         "image": encode_image(rgb, image_format, quality, provenance),
         "segmentation": encode_png(segmentation.astype(np.uint8), text=provenance),
         "depth": encode_png(depth_to_uint16(depth), text=provenance),
     }
+    if depth_float:
+        files["depth_float"] = encode_npy(np.asarray(depth, np.float32))
+    return files
+
+
+def encode_npy(array: np.ndarray) -> bytes:
+    """``.npy`` bytes of a plain numeric array (no pickled objects)."""
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def decode_npy(data: bytes) -> np.ndarray:
+    """The array of ``.npy`` bytes; refuses pickled objects (a file from disk is not trusted)."""
+    return np.load(io.BytesIO(data), allow_pickle=False)
 
 
 def write_sample(
@@ -201,7 +219,7 @@ def complete_ids(store: Store) -> set[str]:
     return out
 
 
-MANIFEST_DROP = ("dense",)  # big arrays stay in the per-sample label file
+MANIFEST_DROP = ("dense", "layouts")  # big arrays stay in the per-sample label file
 
 
 def manifest_line(record: dict) -> dict:

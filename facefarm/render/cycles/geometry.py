@@ -12,7 +12,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from facefarm.render.cycles.materials import ALBEDO_ATTRIBUTE, Surface, build_material, material_for_class
+from facefarm.render.cycles.materials import ALBEDO_ATTRIBUTE, UV_MAP, Surface, build_material, material_for_class
 from facefarm.scene.model import Curves, Mesh
 
 
@@ -51,7 +51,7 @@ def add_mesh(collection, mesh: Mesh) -> bpy.types.Object:
     me.update(calc_edges=True)
 
     if mesh.uvs is not None:
-        uv = me.uv_layers.new(name="UVMap")
+        uv = me.uv_layers.new(name=UV_MAP)
         uv.uv.foreach_set("vector", np.asarray(mesh.uvs, np.float32)[f].ravel())
     has_colors = mesh.vertex_colors is not None
     if has_colors:
@@ -65,7 +65,8 @@ def add_mesh(collection, mesh: Mesh) -> bpy.types.Object:
     if mesh.normals is not None and mesh.smooth:
         me.normals_split_custom_set_from_vertices(np.asarray(mesh.normals, np.float32))
 
-    base = build_material(mesh.material, Surface("mesh", has_colors, frozenset(mesh.attributes or ())))
+    surface = Surface("mesh", has_colors, frozenset(mesh.attributes or ()), has_uvs=mesh.uvs is not None)
+    base = build_material(mesh.material, surface)
     made: dict[int, bpy.types.Material] = {}
     for c in classes:
         me.materials.append(material_for_class(base, int(c), made))

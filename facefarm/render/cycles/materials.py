@@ -24,11 +24,14 @@ from dataclasses import dataclass
 from typing import Callable, Literal
 
 import bpy
+import numpy as np
 
-from facefarm.scene.model import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE, Material
+from facefarm.scene.model import LASH_COVER_ATTRIBUTE, LASH_STRAND_ATTRIBUTE, WRINKLE_ATTRIBUTE, Material, SurfaceMaps
 
 #: Name of the per-vertex linear-RGB albedo colour attribute on meshes.
 ALBEDO_ATTRIBUTE = "albedo"
+#: Name of a mesh's UV layer (``Mesh.uvs``).
+UV_MAP = "UVMap"
 #: Sheen roughness of fabrics (the fast back-end's sheen is fitted to Cycles' at this value).
 SHEEN_ROUGHNESS = 0.5
 
@@ -40,6 +43,7 @@ class Surface:
     geometry: Literal["mesh", "curves"] = "mesh"
     has_vertex_colors: bool = False
     attributes: frozenset[str] = frozenset()  # per-vertex float attributes on the mesh
+    has_uvs: bool = False  # the mesh has the UV layer :data:`UV_MAP`
 
 
 class NodeGraph:
@@ -189,6 +193,43 @@ def _ranged_noise(g: NodeGraph, scale: float, lo: float, hi: float, detail: floa
     return rng.outputs["Result"]
 
 
+def _map_image(name: str, pixels: np.ndarray) -> bpy.types.Image:
+    """A float image held in Blender's memory (no file) from an (n, n) or (n, n, c) map whose
+    row 0 is v = 0, as Blender stores pixels; read as data (no colour management)."""
+    px = np.asarray(pixels, np.float32)
+    px = px[..., None] if px.ndim == 2 else px
+    h, w, c = px.shape
+    rgba = np.ones((h, w, 4), np.float32)
+    rgba[..., :c] = px
+    img = bpy.data.images.new(name, width=w, height=h, alpha=False, float_buffer=True, is_data=True)
+    img.colorspace_settings.name = "Non-Color"
+    img.pixels.foreach_set(rgba.ravel())
+    return img
+
+
+def _map_texture(g: NodeGraph, uv: bpy.types.NodeSocket, image: bpy.types.Image) -> bpy.types.Node:
+    return g.node("ShaderNodeTexImage", {"Vector": uv}, image=image, interpolation="Linear", extension="EXTEND")
+
+
+def _skin_maps(g: NodeGraph, m: Material, maps: SurfaceMaps) -> dict[str, bpy.types.NodeSocket]:
+    """The skin's texture maps as sockets: ``albedo`` (multiplier), ``normal`` (a tangent-space
+    normal along the UV layer), ``roughness``, ``specular`` (multiplier)."""
+    uv = g.node("ShaderNodeUVMap", uv_map=UV_MAP).outputs["UV"]
+    key = maps.key or m.name
+    albedo = _map_texture(g, uv, _map_image(f"{key}.albedo", maps.albedo))
+    # the normal map node wants 0..1 encoded tangent-space normals
+    normal = _map_texture(g, uv, _map_image(f"{key}.normal", 0.5 * maps.normal + 0.5))
+    rs = _map_texture(g, uv, _map_image(f"{key}.rough_spec", np.stack([maps.roughness, maps.specular], axis=2)))
+    nmap = g.node("ShaderNodeNormalMap", {"Color": normal.outputs["Color"]}, space="TANGENT", uv_map=UV_MAP)
+    split = g.node("ShaderNodeSeparateColor", {"Color": rs.outputs["Color"]})
+    return {
+        "albedo": albedo.outputs["Color"],
+        "normal": nmap.outputs["Normal"],
+        "roughness": split.outputs["Red"],
+        "specular": split.outputs["Green"],
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # kinds
 
@@ -204,37 +245,59 @@ SKIN_SHEEN = 0.05
 
 @shader("skin")
 def _skin(g: NodeGraph, m: Material, s: Surface):
-    """Random-walk subsurface skin with pores (Voronoi pits + fine noise) and patchy roughness."""
-    coords = _object_coords(g)
-    pores = g.node(
-        "ShaderNodeTexVoronoi",
-        {"Vector": coords, "Scale": PORE_SCALE, "Randomness": 0.9},
-        voronoi_dimensions="3D",
-        feature="F1",
-        distance="EUCLIDEAN",
-    )
-    fine = g.node("ShaderNodeTexNoise", {"Vector": coords, "Scale": 900.0, "Detail": 3.0}, noise_dimensions="3D")
-    height = g.node("ShaderNodeMath", {0: pores.outputs["Distance"], 1: fine.outputs["Factor"]}, operation="ADD")
-    bump = g.node("ShaderNodeBump", {"Height": height.outputs[0], "Strength": PORE_STRENGTH, "Distance": 0.0001})
+    """Random-walk subsurface skin. With texture maps (``m.maps`` and UVs) the maps give the
+    albedo detail, the pore relief, the roughness and the specular level, as in the fast back-end;
+    without them, procedural pores (Voronoi pits + fine noise) and patchy roughness."""
+    maps = _skin_maps(g, m, m.maps) if m.maps is not None and s.has_uvs else None
+    albedo = _albedo(g, m, s)
+    if maps is not None:
+        relief = {"Normal": maps["normal"]}
+        mix = g.node(
+            "ShaderNodeMix",
+            {"Factor_Float": 1.0, "A_Color": albedo, "B_Color": maps["albedo"]},
+            data_type="RGBA",
+            blend_type="MULTIPLY",
+            clamp_result=True,
+        )
+        albedo = _socket(mix.outputs, "Result_Color")
+        rough = maps["roughness"]
+        spec = g.node("ShaderNodeMath", {0: maps["specular"], 1: m.specular}, operation="MULTIPLY").outputs[0]
+    else:
+        coords = _object_coords(g)
+        pores = g.node(
+            "ShaderNodeTexVoronoi",
+            {"Vector": coords, "Scale": PORE_SCALE, "Randomness": 0.9},
+            voronoi_dimensions="3D",
+            feature="F1",
+            distance="EUCLIDEAN",
+        )
+        fine = g.node("ShaderNodeTexNoise", {"Vector": coords, "Scale": 900.0, "Detail": 3.0}, noise_dimensions="3D")
+        height = g.node("ShaderNodeMath", {0: pores.outputs["Distance"], 1: fine.outputs["Factor"]}, operation="ADD")
+        bump = g.node("ShaderNodeBump", {"Height": height.outputs[0], "Strength": PORE_STRENGTH, "Distance": 0.0001})
+        relief = {"Normal": bump.outputs["Normal"]}
+        rough = _ranged_noise(g, 45.0, 0.8 * m.roughness, 1.2 * m.roughness, detail=3.0)
+        spec = m.specular
+    normal = relief["Normal"]
     if WRINKLE_ATTRIBUTE in s.attributes:
         # folds: a groove of up to ~0.5 mm (inverted: the attribute is depth, not height)
-        bump = g.node(
+        fold = g.node(
             "ShaderNodeBump",
             {
                 "Height": _float_attribute(g, WRINKLE_ATTRIBUTE),
                 "Strength": WRINKLE_STRENGTH,
                 "Distance": 0.0005,
-                "Normal": bump.outputs["Normal"],
+                "Normal": normal,
             },
             invert=True,
         )
-    rough = _ranged_noise(g, 45.0, 0.8 * m.roughness, 1.2 * m.roughness, detail=3.0)
+        normal = fold.outputs["Normal"]
     p = _principled(
         g,
         m,
         **{
-            "Base Color": _albedo(g, m, s),
+            "Base Color": albedo,
             "Roughness": rough,
+            "Specular IOR Level": spec,
             "Subsurface Weight": m.subsurface,
             "Subsurface Radius": tuple(m.subsurface_radius),
             "Subsurface Scale": SKIN_SUBSURFACE_SCALE_M,
@@ -243,7 +306,7 @@ def _skin(g: NodeGraph, m: Material, s: Surface):
             "Coat Roughness": 0.25,
             "Sheen Weight": SKIN_SHEEN,
             "Sheen Roughness": 0.4,
-            "Normal": bump.outputs["Normal"],
+            "Normal": normal,
         },
     )
     p.subsurface_method = "RANDOM_WALK_SKIN"

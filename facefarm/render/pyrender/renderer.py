@@ -44,6 +44,8 @@ from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
 from facefarm.render.pyrender.shaders import (
+    ALBEDO_MAP_OFFSET,
+    ALBEDO_MAP_SCALE,
     BG_UNIT,
     CLASS_UNIT,
     CLASS_WIDTH,
@@ -55,6 +57,10 @@ from facefarm.render.pyrender.shaders import (
     N_OPEN,
     SHADOW_UNIT,
     SHARP_ROUGHNESS,
+    SKIN_ALBEDO_UNIT,
+    SKIN_NORMAL_UNIT,
+    SKIN_SPEC_UNIT,
+    SPEC_MAP_SCALE,
     shader_dir,
 )
 from facefarm.render.pyrender.view import LOG2_MAX, LOG2_MIN, view_lut
@@ -69,6 +75,7 @@ from facefarm.scene.model import (
     Material,
     RenderResult,
     Scene,
+    SurfaceMaps,
 )
 
 #: Blender's default spot cone (45 degrees, blend 0.15), used because Light carries no cone.
@@ -79,6 +86,8 @@ _SPOT_INNER = _SPOT_OUTER * 0.85
 MAX_CLASS_ROWS = 4096
 #: Environments whose textures stay uploaded (each ~10 MB at 1024 x 512).
 _MAX_ENV_TEXTURES = 8
+#: Skin map sets whose textures stay uploaded (a person's images are often rendered in a row).
+_MAX_MAP_TEXTURES = 2
 #: Sky directions (0 = none, at most MAX_SKY) whose maps occlude the environment's SH light
 #: (shadows.sky_lights).
 SKY_DIRECTIONS = 2
@@ -99,6 +108,7 @@ class _NodeParams:
     # hair cards: their alpha (the strands cut per fragment) becomes multisample coverage, so
     # they need no sorting, write depth where they cover, and leave the hair under them showing
     cards: bool = False
+    maps: SurfaceMaps | None = None  # texture maps the skin variant samples (joints_0 = UVs)
 
 
 @dataclass
@@ -169,6 +179,7 @@ class _Context:
         inner._bind_lighting = bind_lighting
         self.frame: _Frame | None = None
         self.env_textures: dict[str, tuple[int, int, int]] = {}  # EnvLighting.key -> _env_textures()
+        self.map_textures: dict[str, tuple[int, int, int]] = {}  # SurfaceMaps.key -> _map_textures()
         self._uniform_locs: dict[int, dict[str, int]] = {}  # program id -> uniform name -> location
         self._view_lut = view_lut
         self._lut_tex: int | None = None
@@ -201,6 +212,48 @@ class _Context:
         )
         GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
         return int(tex)
+
+    @staticmethod
+    def _upload_map(texels: np.ndarray) -> int:
+        """A mip-mapped 8-bit texture of an (n, n, c) map in 0..1, c = 2 or 3, clamped at the edges
+        (the UV islands have margins filled from their edges, :mod:`facefarm.compose.skin_maps`)."""
+        from OpenGL import GL
+
+        img = np.ascontiguousarray(np.clip(np.rint(texels * 255.0), 0, 255), dtype=np.uint8)
+        internal, fmt = {2: (GL.GL_RG8, GL.GL_RG), 3: (GL.GL_RGB8, GL.GL_RGB)}[img.shape[2]]
+        h, w = img.shape[:2]
+        tex = GL.glGenTextures(1)
+        GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
+        GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
+        # row 0 of the array is v = 0, texture t = 0
+        GL.glTexImage2D(GL.GL_TEXTURE_2D, 0, internal, w, h, 0, fmt, GL.GL_UNSIGNED_BYTE, img)
+        GL.glGenerateMipmap(GL.GL_TEXTURE_2D)
+        GL.glFinish()  # llvmpipe draws mip levels on its threads: see _upload
+        for wrap in (GL.GL_TEXTURE_WRAP_S, GL.GL_TEXTURE_WRAP_T):
+            GL.glTexParameteri(GL.GL_TEXTURE_2D, wrap, GL.GL_CLAMP_TO_EDGE)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MIN_FILTER, GL.GL_LINEAR_MIPMAP_LINEAR)
+        GL.glTexParameteri(GL.GL_TEXTURE_2D, GL.GL_TEXTURE_MAG_FILTER, GL.GL_LINEAR)
+        return int(tex)
+
+    def _map_textures(self, maps: SurfaceMaps) -> tuple[int, int, int]:
+        """(albedo, normal, roughness + specular) textures of a map set, uploaded once per key."""
+        from OpenGL import GL
+
+        key = maps.key or f"id-{id(maps)}"  # unnamed maps: reused only while this object is drawn
+        hit = self.map_textures.get(key)
+        if hit is not None:
+            self.map_textures[key] = self.map_textures.pop(key)
+            return hit
+        if len(self.map_textures) >= _MAX_MAP_TEXTURES:
+            GL.glDeleteTextures(list(self.map_textures.pop(next(iter(self.map_textures)))))
+        # encoded as the skin variant decodes them (shaders.ALBEDO_MAP_OFFSET ...)
+        hit = (
+            self._upload_map((maps.albedo - ALBEDO_MAP_OFFSET) / ALBEDO_MAP_SCALE),
+            self._upload_map(0.5 * maps.normal + 0.5),
+            self._upload_map(np.stack([maps.roughness, maps.specular / SPEC_MAP_SCALE], axis=2)),
+        )
+        self.map_textures[key] = hit
+        return hit
 
     @staticmethod
     def _upload_lut(lut: np.ndarray) -> int:
@@ -312,6 +365,10 @@ class _Context:
         GL.glUniform1f(loc("strand_share"), p.strand_share)
         GL.glUniform1i(loc("two_sided"), int(p.two_sided))
         (GL.glEnable if p.cards else GL.glDisable)(GL.GL_SAMPLE_ALPHA_TO_COVERAGE)
+        if p.maps is not None:
+            for unit, tex in zip((SKIN_ALBEDO_UNIT, SKIN_NORMAL_UNIT, SKIN_SPEC_UNIT), self._map_textures(p.maps)):
+                GL.glActiveTexture(GL.GL_TEXTURE0 + unit)
+                GL.glBindTexture(GL.GL_TEXTURE_2D, tex)
 
     def end_cards(self) -> None:
         """Alpha to coverage off again (the colour pass turns it on for hair cards only)."""
@@ -387,6 +444,9 @@ class _Context:
         if self.env_textures:
             GL.glDeleteTextures([t for hit in self.env_textures.values() for t in hit[:2]])
         self.env_textures = {}
+        if self.map_textures:
+            GL.glDeleteTextures([t for hit in self.map_textures.values() for t in hit])
+        self.map_textures = {}
         for tex in (self._lut_tex, self._class_tex):
             if tex is not None:
                 GL.glDeleteTextures([tex])
@@ -535,7 +595,8 @@ def _pyrender_material(pyrender, material: Material, blend: bool = False):
     )
 
 
-def _node_params(material: Material, two_sided: bool) -> _NodeParams:
+def _node_params(material: Material, two_sided: bool, maps: bool = False) -> _NodeParams:
+    """``maps``: the mesh samples ``material.maps`` (it has UVs)."""
     radius = np.asarray(material.subsurface_radius, float)
     radius = radius / max(float(radius.max()), 1e-6)
     return _NodeParams(
@@ -545,6 +606,7 @@ def _node_params(material: Material, two_sided: bool) -> _NodeParams:
         sheen=float(material.sheen or 0.0),
         strand_share=FACE_HAIR_SHARE if material.kind in ("brow", "beard") else 1.0,
         two_sided=two_sided,
+        maps=material.maps if maps else None,
     )
 
 
@@ -656,6 +718,11 @@ def _build(scene: Scene, pyrender) -> _Built:
         if light is not None and mesh.smooth:
             # how much light reaches these vertices (the inside of the mouth), in texcoord_0.x
             extra["texcoord_0"] = np.column_stack([light, np.zeros(len(light))]).astype(np.float32)
+        mapped = mat.maps is not None and mesh.uvs is not None and mesh.smooth
+        if mapped:
+            # texture maps (skin): the UVs in joints_0.xy select the mapped shader variant
+            uv = np.asarray(mesh.uvs, np.float32)
+            extra["joints_0"] = np.column_stack([uv, np.zeros((len(uv), 2), np.float32)])
         lash = mesh.smooth and LASH_STRAND_ATTRIBUTE in attributes and LASH_COVER_ATTRIBUTE in attributes
         if lash:
             # lash cards: strand coordinate and coverage in weights_0.xy, cut into strands per fragment
@@ -672,7 +739,7 @@ def _build(scene: Scene, pyrender) -> _Built:
             **extra,
         )
         node = ps.add(pyrender.Mesh([prim], name=mesh.name))
-        frame.node_params[node] = _node_params(mat, geom.double_sided(mat))
+        frame.node_params[node] = _node_params(mat, geom.double_sided(mat), mapped)
         if not geom.is_transparent_lens(mat):
             add_seg(mesh.vertices, mesh.faces, mesh.face_class, geom.double_sided(mat), mesh.occludes_landmarks)
 

@@ -41,6 +41,13 @@ Program variants, chosen through the vertex attributes pyrender turns into defin
   strands, y along it, z its seed, cut per fragment into strands of their own lightness and
   length with soft edges, roots and tips (``card_cut``), their alpha turned into multisample
   coverage (alpha to coverage: no sorting, depth written where they cover);
+* a ``joints_0`` attribute (``JOINTS_0_LOC``): a surface with texture maps (skin,
+  :class:`~facefarm.scene.model.SurfaceMaps`), its UVs in ``joints_0.xy``. The vertex shades as
+  usual but keeps the diffuse (albedo from the vertex colour) and the specular apart; each
+  fragment multiplies the diffuse by the albedo map, and scales the specular by the specular
+  map and by how the map's normal (pore relief, tangent frame from the UVs' screen derivatives)
+  and roughness change the GGX lobe towards the vertex's key light (``key_dir``: its lights and the
+  environment's brightest direction, weighted), then display-encodes;
 * a ``tangent`` attribute (``TANGENT_LOC``): hair ribbons
   (:func:`facefarm.render.pyrender.geometry.ribbons`). Their light highlights are
   Kajiya-Kay cones around the strand tangent (``tangent.xyz``, root -> tip) with two
@@ -86,6 +93,15 @@ SHARP_ROUGHNESS = 0.25
 #: Fixed texture units of our samplers (bound in the shader, so two sampler types never
 #: share unit 0 when pyrender validates a program); pyrender's own textures count up from 0.
 ENV_UNIT, BG_UNIT, LUT_UNIT, CLASS_UNIT, SHADOW_UNIT = 13, 14, 15, 12, 11
+SKIN_ALBEDO_UNIT, SKIN_NORMAL_UNIT, SKIN_SPEC_UNIT = 8, 9, 10
+#: The skin maps go up as 8-bit textures (a quarter of the upload and mip-mapping of floats, which
+#: was most of a new identity's render cost): albedo multiplier = ALBEDO_MAP_OFFSET +
+#: ALBEDO_MAP_SCALE x texel (steps of 0.4 %), normal = 2 x texel - 1, roughness = texel,
+#: specular multiplier = SPEC_MAP_SCALE x texel.
+ALBEDO_MAP_OFFSET, ALBEDO_MAP_SCALE, SPEC_MAP_SCALE = 0.25, 1.1, 2.0
+#: Most a fragment's map normal and roughness may raise the specular over the vertex's (the ratio
+#: of GGX lobes is unbounded near a sharp peak).
+MAX_SPEC_GAIN = 4.0
 #: Shadow maps the lit pass reads at most: one per shadowed light (MAX_LIGHT_SHADOWS of them) and
 #: one per sky direction (MAX_SKY) of the environment's occlusion.
 MAX_LIGHT_SHADOWS, MAX_SKY = 4, 4
@@ -301,6 +317,13 @@ vec2 equirect(vec3 d) {
 
 float roughness() { return clamp(material.roughness_factor, 0.03, 1.0); }
 
+// GGX normal distribution at n.h for alpha = roughness^2
+float ggx_d(float nh, float alpha) {
+    float a2 = alpha * alpha;
+    float dn = max(nh, 0.0) * max(nh, 0.0) * (a2 - 1.0) + 1.0;
+    return a2 / (PI * dn * dn);
+}
+
 // GGX specular lobe times n.l, for unit incoming radiance
 float ggx(vec3 n, vec3 v, vec3 l, float alpha) {
     vec3 h = normalize(l + v);
@@ -353,6 +376,12 @@ layout(location = TEXCOORD_0_LOC) in vec2 texcoord_0;
 #ifdef WEIGHTS_0_LOC
 layout(location = WEIGHTS_0_LOC) in vec4 weights_0;
 out vec4 cut;  // what the fragment shader cuts a card by: lash or hair card coordinates
+#endif
+#ifdef JOINTS_0_LOC
+layout(location = JOINTS_0_LOC) in vec4 joints_0;
+out vec2 frag_uv;
+out vec3 spec_front;
+out vec3 key_dir;
 #endif
 layout(location = INST_M_LOC) in mat4 inst_m;
 
@@ -453,6 +482,37 @@ vec3 strand_specular(vec3 p, vec3 n, vec3 v, vec3 f0, vec3 albedo) {
 }
 #endif
 
+// the specular part of the last shade() (lights and environment), for the mapped variant
+vec3 shade_spec;
+
+#ifdef JOINTS_0_LOC
+// where the light at p comes from, weighted by luminance: the lights facing n, and the
+// environment's linear SH band (its brightest direction)
+vec3 key_direction(vec3 p, vec3 n) {
+    const vec3 LUM = vec3(0.2126, 0.7152, 0.0722);
+    vec3 k = vec3(0.0);
+    for (int i = 0; i < n_directional_lights; i++) {
+        vec3 l = -normalize(directional_lights[i].direction);
+        k += vis_directional[i] * directional_lights[i].intensity * dot(directional_lights[i].color, LUM)
+             * max(dot(n, l), 0.0) * l;
+    }
+    for (int i = 0; i < n_point_lights; i++) {
+        vec3 to_light = point_lights[i].position - p;
+        float dist2 = max(dot(to_light, to_light), 1e-6);
+        vec3 l = to_light * inversesqrt(dist2);
+        k += vis_point[i] * point_lights[i].intensity * dot(point_lights[i].color, LUM) / dist2 * max(dot(n, l), 0.0) * l;
+    }
+    for (int i = 0; i < n_spot_lights; i++) {
+        vec3 to_light = spot_lights[i].position - p;
+        float dist2 = max(dot(to_light, to_light), 1e-6);
+        vec3 l = to_light * inversesqrt(dist2);
+        k += vis_spot[i] * spot_lights[i].intensity * dot(spot_lights[i].color, LUM) / dist2 * max(dot(n, l), 0.0) * l;
+    }
+    vec3 band = vec3(dot(sh[3], LUM), dot(sh[1], LUM), dot(sh[2], LUM));
+    return k + transpose(env_rot) * band * (0.488603 * env_intensity * sky_vis);
+}
+#endif
+
 // Outgoing linear radiance towards the camera for one side of the surface.
 vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
     float rough = roughness();
@@ -492,6 +552,7 @@ vec3 shade(vec3 p, vec3 n, vec3 v, vec4 base) {
     vec3 spec = light_specular(p, n, v, alpha) * fres;
   #endif
 #endif
+    shade_spec = spec + env_spec;
     vec3 color = diffuse * (1.0 - 0.5 * fres) + spec + env_spec + material.emissive_factor;
     if (base.a < 1.0) {
         // transparent layers (glasses lenses): keep the reflection at full strength after blending
@@ -534,16 +595,30 @@ void main()
   #endif
     color_front = shade(world.xyz, n, v, base);
     color_back = two_sided == 1 ? shade(world.xyz, -n, v, base) : color_front;
+  #ifdef JOINTS_0_LOC
+    // the mapped variant: diffuse and specular apart, both finished per fragment
+    frag_uv = joints_0.xy;
+    spec_front = shade_spec;
+    color_front -= shade_spec;
+    color_back = color_front;
+    key_dir = key_direction(world.xyz, n);
+  #endif
   #ifdef TEXCOORD_0_LOC
     // the share of light that reaches into a cavity (the mouth), from the compositor
     color_front *= texcoord_0.x;
     color_back *= texcoord_0.x;
+    #ifdef JOINTS_0_LOC
+    spec_front *= texcoord_0.x;
+    #endif
   #endif
-  #ifndef TEXCOORD_1_LOC
+  #ifdef JOINTS_0_LOC
+  #else
+   #ifndef TEXCOORD_1_LOC
     // display-encode per vertex: interpolating display values over triangles a few
     // pixels wide is invisible, a table lookup per fragment is not free
     color_front = display(color_front);
     color_back = display(color_back);
+   #endif
   #endif
 #else
     // the environment backdrop: shaded per fragment
@@ -571,6 +646,49 @@ in vec3 color_front;
 in vec3 color_back;
 in float frag_alpha;
 out vec4 frag_color;
+#ifdef JOINTS_0_LOC
+in vec2 frag_uv;
+in vec3 spec_front;
+in vec3 key_dir;
+layout(binding = SKIN_ALBEDO_UNIT) uniform sampler2D skin_albedo;
+layout(binding = SKIN_NORMAL_UNIT) uniform sampler2D skin_normal;
+layout(binding = SKIN_SPEC_UNIT) uniform sampler2D skin_spec;
+
+// the mapped variant's fragment: the vertex's diffuse light times the albedo map, its specular
+// times the specular map and the change of the GGX lobe towards the key light that the map's
+// normal and roughness make; display-encoded
+vec3 mapped(vec3 diffuse) {
+    vec3 n = normalize(frag_normal);
+    // tangent frame of the UVs from screen derivatives (Schueler, "Normal mapping without
+    // precomputed tangents"): no tangent attribute, seams need none
+    vec3 dp1 = dFdx(frag_position);
+    vec3 dp2 = dFdy(frag_position);
+    vec2 du1 = dFdx(frag_uv);
+    vec2 du2 = dFdy(frag_uv);
+    vec3 p2 = cross(dp2, n);
+    vec3 p1 = cross(n, dp1);
+    vec3 t = p2 * du1.x + p1 * du2.x;
+    vec3 b = p2 * du1.y + p1 * du2.y;
+    float s = inversesqrt(max(max(dot(t, t), dot(b, b)), 1e-30));
+    vec3 tn = 2.0 * texture(skin_normal, frag_uv).xyz - 1.0;
+    vec3 np = normalize(mat3(t * s, b * s, n) * tn);
+    vec2 rs = texture(skin_spec, frag_uv).rg * vec2(1.0, SPEC_MAP_SCALE);  // roughness, specular multiplier
+    vec3 v = normalize(cam_pos - frag_position);
+    float gain = rs.y;
+    float kl = length(key_dir);
+    if (kl > 1e-8) {
+        vec3 l = key_dir / kl;
+        vec3 h = normalize(l + v);
+        float r0 = roughness();
+        float r1 = clamp(rs.x, 0.03, 1.0);
+        gain *= min(ggx_d(dot(np, h), r1 * r1) / max(ggx_d(dot(n, h), r0 * r0), 1e-6), MAX_SPEC_GAIN);
+        // the relief's own shading towards the key light (a fraction: the rest of the light is diffuse)
+        diffuse *= clamp(1.0 + 0.5 * dot(np - n, l), 0.75, 1.25);
+    }
+    vec3 albedo = ALBEDO_MAP_OFFSET + ALBEDO_MAP_SCALE * texture(skin_albedo, frag_uv).rgb;
+    return display(diffuse * albedo + spec_front * gain);
+}
+#endif
 #ifdef WEIGHTS_0_LOC
 in vec4 cut;
 
@@ -649,6 +767,9 @@ void main()
                 * fresnel(f0, max(dot(n, v), 1e-3), rough);
     color = display(color + spec / max(frag_alpha, 0.05));
   #endif
+  #ifdef JOINTS_0_LOC
+    color = mapped(color);
+  #endif
     frag_color = vec4(color, frag_alpha);
   #ifdef WEIGHTS_0_LOC
     #ifdef TANGENT_LOC
@@ -703,6 +824,13 @@ def _units(src: str) -> str:
         .replace("LUT_UNIT", str(LUT_UNIT))
         .replace("CLASS_UNIT", str(CLASS_UNIT))
         .replace("SHADOW_UNIT", str(SHADOW_UNIT))
+        .replace("SKIN_ALBEDO_UNIT", str(SKIN_ALBEDO_UNIT))
+        .replace("SKIN_NORMAL_UNIT", str(SKIN_NORMAL_UNIT))
+        .replace("SKIN_SPEC_UNIT", str(SKIN_SPEC_UNIT))
+        .replace("MAX_SPEC_GAIN", repr(MAX_SPEC_GAIN))
+        .replace("ALBEDO_MAP_OFFSET", repr(ALBEDO_MAP_OFFSET))
+        .replace("ALBEDO_MAP_SCALE", repr(ALBEDO_MAP_SCALE))
+        .replace("SPEC_MAP_SCALE", repr(SPEC_MAP_SCALE))
         .replace("MAX_SHADOWS", str(MAX_SHADOWS))
         .replace("MAX_SKY", str(MAX_SKY))
         .replace("N_OPEN", str(N_OPEN))
