@@ -47,13 +47,16 @@ class Card:
     and length, cut apart per fragment. ``lean``: how far the normals at the card's edges lean
     sideways (a lone strand shades like a cylinder, 0.8; a card of several like a flatter lock).
     ``widen_max_m``: the most metres widening adds to the half-width (strands already wide, as
-    unresolved curls drawn as their coil's envelope, would read as chips).
+    unresolved curls drawn as their coil's envelope, would read as chips). ``label_whole``: the
+    labels take the whole card, not its half-covered part (brows: the brow colour painted under
+    the hairs shows between them, and the brow landmarks lie inside the band).
     """
 
     widen: float
     strands: int
     lean: float
     widen_max_m: float
+    label_whole: bool = False
 
 
 #: Cards by material kind; kinds not listed (none today) draw one-strand cards at the radius.
@@ -63,7 +66,7 @@ class Card:
 CARDS = {
     "hair": Card(widen=2.0, strands=4, lean=0.3, widen_max_m=4e-4),
     "beard": Card(widen=2.5, strands=4, lean=0.3, widen_max_m=4e-4),
-    "brow": Card(widen=1.3, strands=2, lean=0.5, widen_max_m=1e-4),
+    "brow": Card(widen=1.3, strands=2, lean=0.5, widen_max_m=1e-4, label_whole=True),
 }
 _ONE_STRAND = Card(widen=1.0, strands=1, lean=0.8, widen_max_m=0.0)
 #: Strand units at each side of a card over which its outer strand fades out (alpha 1 -> 0),
@@ -272,6 +275,8 @@ def ribbons(curves: Curves, camera: Camera, min_px: float = MIN_RIBBON_PX) -> Ri
     label_half = half * (1.0 - (CARD_EDGE / card.strands) * (1.0 - fine))
     t_arc = arc_fraction(p)
     label_p = at_fraction(p, t_arc, np.clip(t_arc, LABEL_ROOT, LABEL_TIP))
+    if card.label_whole:
+        label_half, label_p = half, p
     facing = vectors.cross(side, tangent)  # unit, towards the camera, perpendicular to the strand
     tint, shift = strand_tint(curves, s, k)
     # per-vertex arrays (s, k, 2, c), written in place: both vertices of a point share all but position
