@@ -44,10 +44,10 @@ def sheet(vertical: bool, n: int = 48, k: int = 8, colour=(0.3, 0.2, 0.1), name=
     )
 
 
-def scene(curves=(), meshes=(), env=BLACK, lights=()) -> Scene:
+def scene(curves=(), meshes=(), env=BLACK, lights=(), camera=CAM) -> Scene:
     return Scene(
         meshes=tuple(meshes),
-        camera=CAM,
+        camera=camera,
         environment=env,
         landmarks=NO_LANDMARKS,
         head_pose=np.eye(4),
@@ -316,15 +316,7 @@ def plate(albedo: float) -> Mesh:
 
 
 def close_scene(curves=(), meshes=()) -> Scene:
-    return Scene(
-        meshes=tuple(meshes),
-        camera=CLOSE,
-        environment=GREY,
-        landmarks=NO_LANDMARKS,
-        head_pose=np.eye(4),
-        lights=(),
-        curves=tuple(curves),
-    )
+    return scene(curves, meshes, env=GREY, camera=CLOSE)
 
 
 def cards_over_plates(renderer, curves: Curves) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -329,12 +329,20 @@ def _layout_labels(scene: Scene, result: RenderResult, points: LayoutPoints, tol
     xyz = scene.camera.to_camera(np.asarray(points.points, np.float64))
     own, gap = _own_by_group(scene, xyz, points.normals, groups)
     xray = _seen(scene, result, points.points, own, gap, tolerance)
-    a, b = groups["jaw"]
+    own, gap = _jaw_on_outline(own, gap, groups["jaw"])
+    return {"xray": xray, "contour": _seen(scene, result, points.contour, own, gap, tolerance)}
+
+
+def _jaw_on_outline(own: np.ndarray, gap: np.ndarray, jaw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of a layout's ``own``/``gap`` (:func:`own_surface`) for its points on the outline: the
+    jaw points ``jaw`` = [first, last] lie where the head turns edge-on by construction, so the
+    jaw's own classes count as their surface whatever the facing and however far behind."""
+    a, b = jaw
     own, gap = own.copy(), gap.copy()
     own[a : b + 1] = False
     own[a : b + 1, sorted(GROUP_CLASSES["jaw"])] = True
     gap[a : b + 1] = np.inf
-    return {"xray": xray, "contour": _seen(scene, result, points.contour, own, gap, tolerance)}
+    return own, gap
 
 
 def _contour_labels(scene: Scene, result: RenderResult, own: np.ndarray, own_gap: np.ndarray, tolerance: float):
@@ -342,16 +350,8 @@ def _contour_labels(scene: Scene, result: RenderResult, own: np.ndarray, own_gap
     visible, in_frame. Jaw points lie on the outline, where the head turns edge-on by
     construction: the jaw's own classes count as their surface whatever the facing; every
     other point is tested as its x-ray self."""
-    xyz, uv, in_frame = _project(scene.camera, scene.landmarks.contour)
-    z = xyz[:, 2]
-    a, b = landmark_layout()["groups"]["jaw"]
-    own, own_gap = own.copy(), own_gap.copy()
-    own[a : b + 1] = False
-    own[a : b + 1, sorted(GROUP_CLASSES["jaw"])] = True
-    own_gap[a : b + 1] = np.inf
-    occ = result.occluder_depth if result.occluder_depth is not None else result.depth
-    visible = in_frame & visibility(uv, z, occ, tolerance, result.segmentation, own, own_gap)
-    return {"uv": uv, "xyz_camera": xyz, "visible": visible, "in_frame": in_frame}
+    own, own_gap = _jaw_on_outline(own, own_gap, landmark_layout()["groups"]["jaw"])
+    return _seen(scene, result, scene.landmarks.contour, own, own_gap, tolerance)
 
 
 def to_jsonable(value):
