@@ -457,7 +457,16 @@ class RenderSpec(Frozen):
         return v
 
 
-LabelName = Literal["rgb", "segmentation", "depth", "landmarks70", "dense_landmarks", "depth_float", "landmarks_wflw98"]
+LabelName = Literal[
+    "rgb",
+    "segmentation",
+    "depth",
+    "landmarks70",
+    "dense_landmarks",
+    "depth_float",
+    "landmarks_wflw98",
+    "landmarks_mediapipe478",
+]
 FormatName = Literal["coco", "hf", "webdataset", "facesynthetics"]
 
 
@@ -473,7 +482,8 @@ class OutputsSpec(Frozen):
         min_length=1,
         description="Label layers. `depth_float` adds samples/{id}_depth.npy: float32 camera-frame z in metres, "
         "0 = background, unquantised and uncapped (the PNG has 0.1 mm steps up to 6.5 m). `landmarks_wflw98` "
-        "adds WFLW's 98 points to each record (`layouts.wflw98`, x-ray and contour).",
+        "adds WFLW's 98 points to each record (`layouts.wflw98`, x-ray and contour); `landmarks_mediapipe478` "
+        "MediaPipe FaceMesh's 478 (`layouts.mediapipe478`).",
     )
     formats: list[FormatName] = Field(default=["facesynthetics"], min_length=1)
     image_format: ImageFormat = Field(

@@ -46,8 +46,9 @@ def add_parser(sub) -> None:
         "--layout",
         choices=("landmarks70", *LAYOUTS),
         default="landmarks70",
-        help="landmark layout of COCO keypoints and HF columns: the 70 points (default) or wflw98, WFLW's 98 "
-        "(the dataset must have been rendered with landmarks_wflw98 in outputs.labels)",
+        help="landmark layout of COCO keypoints and HF columns: the 70 points (default), wflw98 (WFLW's 98) or "
+        "mediapipe478 (MediaPipe FaceMesh's 478); the dataset must have been rendered with landmarks_<layout> "
+        "in outputs.labels",
     )
     p.add_argument(
         "--copy",

@@ -32,7 +32,7 @@ from facefarm.geometry.triangles import vertex_normals
 from facefarm.head.model import HeadModel, IdentityParams
 from facefarm.head.surface_uv import surface_uvs
 from facefarm.scene import white_balance
-from facefarm.scene.classes import CLASS_IDS, layout
+from facefarm.scene.classes import CLASS_IDS, layout, layout_outline
 from facefarm.scene.environment import hdri_path
 from facefarm.scene.lighting import direction_pose, kelvin_to_linear_rgb
 from facefarm.scene.model import (
@@ -185,18 +185,23 @@ def _layout_points(
     exactly as theirs (points, normals, outline), the others on the same surface."""
     spec = layout(name)
     rows = layouts.layout_rows(name, head, surface, posed.brow, lm_rows)
-    points = posed.to_world(rows @ np.asarray(verts, np.float64))
-    vn = vertex_normals(verts, head.faces)
-    normals = vectors.unit(rows @ vn) @ posed.rotation.T
+    v = np.asarray(verts, np.float64)
+    points_head = rows @ v
+    normals_head = vectors.unit(rows @ vertex_normals(verts, head.faces))
+    rim, rim_points, rim_normals = layouts.limbus_points(head, v, name)
+    points_head[rim], normals_head[rim] = rim_points, rim_normals
+    points = posed.to_world(points_head)
+    normals = normals_head @ posed.rotation.T
     shared = [(i, p["from70"]) for i, p in enumerate(spec["points"]) if "from70" in p]
-    mine, theirs = (np.array(x, int) for x in zip(*shared))
-    points[mine] = landmarks.points[theirs]
-    if landmarks.normals is not None:
-        normals[mine] = landmarks.normals[theirs]
+    if shared:
+        mine, theirs = (np.array(x, int) for x in zip(*shared))
+        points[mine] = landmarks.points[theirs]
+        if landmarks.normals is not None:
+            normals[mine] = landmarks.normals[theirs]
     outline = points.copy()
-    a, b = spec["groups"]["jaw"]
+    on = layout_outline(name)
     paths = layouts.jaw_paths(head, surface, name, rows)
-    outline[a : b + 1] = contour.on_outline(skin_world, paths, points[a : b + 1], posed.rotation, camera)
+    outline[on] = contour.on_outline(skin_world, paths, points[on], posed.rotation, camera)
     return LayoutPoints(name=name, points=points, normals=normals, contour=outline)
 
 

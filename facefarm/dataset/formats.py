@@ -66,8 +66,9 @@ def export_all(
 
     ``landmarks``: ``"xray"`` (the records' ``landmarks``) or ``"contour"`` (their
     ``landmarks_contour``: the jaw on the view's outline, as 300-W / WFLW annotate photos).
-    ``layout``: the 70 points, or ``"wflw98"`` for a dataset rendered with ``landmarks_wflw98``
-    (COCO keypoints and the HF columns then carry the 98; WebDataset always has whole records; the
+    ``layout``: the 70 points, or ``"wflw98"`` / ``"mediapipe478"`` for a dataset rendered with
+    ``landmarks_<layout>`` (COCO keypoints and the HF columns then carry the layout's 98 or 478
+    points; WebDataset always has whole records; the
     Face Synthetics format has 70 points by definition and is refused).
 
     ``dest``: parent folder of the exports (one sub-folder per format); default

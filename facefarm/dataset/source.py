@@ -94,7 +94,7 @@ class SourceDataset:
         """This dataset with every record's ``landmarks`` in one convention: ``"xray"`` as written,
         ``"contour"`` the record's ``landmarks_contour`` (the jaw on the view's outline, as
         people annotate photos); and in one ``layout``: the 70 points, or another layout the
-        dataset was rendered with (``"wflw98"``: read from each sample's label file). Raises
+        dataset was rendered with (``"wflw98"``, ``"mediapipe478"``: read from each sample's label file). Raises
         ValueError for another name or a record without them."""
         if landmarks not in ("xray", "contour"):
             raise ValueError(f"landmarks {landmarks!r}: choose xray or contour")

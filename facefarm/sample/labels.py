@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from facefarm.geometry.pose import euler_from_rotation
-from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout, layout
+from facefarm.scene.classes import CLASS_IDS, N_LANDMARKS, landmark_layout, layout, layout_outline, layout_visibility
 from facefarm.scene.model import LayoutPoints, RenderResult, Scene
 
 #: How far (metres) an occluder may sit in front of a landmark without hiding it. Small
@@ -77,6 +77,12 @@ GROUP_CLASSES: dict[str, frozenset[int]] = {
     "outer_lips": _ids("SKIN", "TOP_LIP", "BOTTOM_LIP", "MOUTH_INTERIOR"),
     "inner_lips": _ids("TOP_LIP", "BOTTOM_LIP", "MOUTH_INTERIOR"),
     "pupils": frozenset(),  # per eye, below: a lid (skin) over a pupil hides it
+    # MediaPipe's 478: its irises (a lid over them hides them) and the points of the face's surface
+    # in no group of the 70 (cheeks, forehead, temples), seen where the face is (a beard included,
+    # as for the jaw)
+    "right_iris": _ids("RIGHT_EYE"),
+    "left_iris": _ids("LEFT_EYE"),
+    "face": _ids("SKIN", "NOSE", "RIGHT_BROW", "LEFT_BROW", "TOP_LIP", "BOTTOM_LIP", "BEARD"),
 }
 _PUPIL_CLASSES = (_ids("RIGHT_EYE"), _ids("LEFT_EYE"))
 #: The head's own surface outside a point's region: seen at a pixel centre with the depth test
@@ -187,14 +193,19 @@ def own_surface(scene: Scene, xyz_camera: np.ndarray) -> tuple[np.ndarray, np.nd
     if lm.normals is None or int(lm.n_sparse) != N_LANDMARKS or k < N_LANDMARKS:
         return own, gap
     own[:N_LANDMARKS], gap[:N_LANDMARKS] = _own_by_group(
-        scene, xyz_camera[:N_LANDMARKS], np.asarray(lm.normals)[:N_LANDMARKS], landmark_layout()["groups"]
+        scene, xyz_camera[:N_LANDMARKS], np.asarray(lm.normals)[:N_LANDMARKS], _members(landmark_layout()["groups"])
     )
     return own, gap
 
 
+def _members(groups: dict) -> dict[str, list[int]]:
+    """A layout's ``groups`` (name -> [first, last]) as name -> point ids."""
+    return {g: list(range(a, b + 1)) for g, (a, b) in groups.items()}
+
+
 def _own_by_group(scene: Scene, xyz_camera: np.ndarray, normals_world: np.ndarray, groups: dict) -> tuple:
-    """:func:`own_surface` for the (k,) points of a layout whose ``groups`` (name -> [first, last])
-    are named as the 70-point layout's (:data:`GROUP_CLASSES`)."""
+    """:func:`own_surface` for the (k,) points of a layout by ``groups`` (name -> point ids), named
+    as :data:`GROUP_CLASSES`."""
     k = len(xyz_camera)
     own = np.zeros((k, 256), bool)
     gap = np.zeros(k)
@@ -202,8 +213,8 @@ def _own_by_group(scene: Scene, xyz_camera: np.ndarray, normals_world: np.ndarra
     normals = np.asarray(normals_world, np.float64) @ np.asarray(scene.camera.world_to_camera)[:3, :3].T
     to_camera = -xyz / np.maximum(np.linalg.norm(xyz, axis=1, keepdims=True), 1e-12)
     facing = np.einsum("nk,nk->n", normals, to_camera)
-    for group, (a, b) in groups.items():
-        idx = np.arange(a, b + 1)
+    for group, members in groups.items():
+        idx = np.asarray(members, np.int64)
         min_facing, max_gap = GROUP_LIMITS.get(group, (INNER_MIN_FACING, INNER_MAX_OWN_GAP_M))
         gap[idx] = max_gap
         turned_in = np.ones(len(idx), bool) if min_facing is None else facing[idx] >= min_facing
@@ -325,23 +336,22 @@ def _seen(scene: Scene, result: RenderResult, points_world, own, own_gap, tolera
 def _layout_labels(scene: Scene, result: RenderResult, points: LayoutPoints, tolerance: float) -> dict:
     """``xray`` and ``contour`` label blocks (as :func:`_seen`) of another layout's points: visible
     as the 70's are, by their groups; on the outline the jaw's own classes count whatever the facing."""
-    groups = layout(points.name)["groups"]
     xyz = scene.camera.to_camera(np.asarray(points.points, np.float64))
-    own, gap = _own_by_group(scene, xyz, points.normals, groups)
+    own, gap = _own_by_group(scene, xyz, points.normals, layout_visibility(points.name))
     xray = _seen(scene, result, points.points, own, gap, tolerance)
-    own, gap = _jaw_on_outline(own, gap, groups["jaw"])
+    own, gap = _jaw_on_outline(own, gap, layout_outline(points.name))
     return {"xray": xray, "contour": _seen(scene, result, points.contour, own, gap, tolerance)}
 
 
-def _jaw_on_outline(own: np.ndarray, gap: np.ndarray, jaw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _jaw_on_outline(own: np.ndarray, gap: np.ndarray, jaw) -> tuple[np.ndarray, np.ndarray]:
     """Copies of a layout's ``own``/``gap`` (:func:`own_surface`) for its points on the outline: the
-    jaw points ``jaw`` = [first, last] lie where the head turns edge-on by construction, so the
-    jaw's own classes count as their surface whatever the facing and however far behind."""
-    a, b = jaw
+    jaw points ``jaw`` (point ids) lie where the head turns edge-on by construction, so the jaw's
+    own classes count as their surface whatever the facing and however far behind."""
+    idx = np.asarray(jaw, np.int64)
     own, gap = own.copy(), gap.copy()
-    own[a : b + 1] = False
-    own[a : b + 1, sorted(GROUP_CLASSES["jaw"])] = True
-    gap[a : b + 1] = np.inf
+    own[idx] = False
+    own[np.ix_(idx, np.array(sorted(GROUP_CLASSES["jaw"]), np.int64))] = True
+    gap[idx] = np.inf
     return own, gap
 
 
@@ -350,7 +360,8 @@ def _contour_labels(scene: Scene, result: RenderResult, own: np.ndarray, own_gap
     visible, in_frame. Jaw points lie on the outline, where the head turns edge-on by
     construction: the jaw's own classes count as their surface whatever the facing; every
     other point is tested as its x-ray self."""
-    own, own_gap = _jaw_on_outline(own, own_gap, landmark_layout()["groups"]["jaw"])
+    a, b = landmark_layout()["groups"]["jaw"]
+    own, own_gap = _jaw_on_outline(own, own_gap, range(a, b + 1))
     return _seen(scene, result, scene.landmarks.contour, own, own_gap, tolerance)
 
 

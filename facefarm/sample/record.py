@@ -143,6 +143,24 @@ class WFLW98(_Strict):
         return self
 
 
+class MediaPipe478(_Strict):
+    """MediaPipe FaceMesh's 478 points in its numbering (facefarm/assets/schema/mediapipe478.json: names,
+    flip index, groups; 468 surface points derived from FaceMesh on our renders, 10 iris points from
+    the eye model)."""
+
+    xray: LayoutPointBlock = Field(description="The points anchored on the face's surface (as `landmarks`).")
+    contour: LayoutPointBlock = Field(
+        description="As people annotate photos (as `landmarks_contour`): the face oval's points from ear level "
+        "through the chin (the file's `contour`) on the face's visible outline in this view."
+    )
+
+    @model_validator(mode="after")
+    def _478(self):
+        if len(self.xray.uv) != 478 or len(self.contour.uv) != 478:
+            raise ValueError("a MediaPipe block has 478 points in each convention")
+        return self
+
+
 class Layouts(_Strict):
     """Landmark layouts besides the 70 points, those the catalog's `outputs.labels` asks for."""
 
@@ -150,6 +168,11 @@ class Layouts(_Strict):
         None,  # type: ignore[arg-type]  # absent, never null
         json_schema_extra=_no_default,  # type: ignore[assignment]
         description="With `landmarks_wflw98` in `outputs.labels`.",
+    )
+    mediapipe478: MediaPipe478 = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="With `landmarks_mediapipe478` in `outputs.labels`.",
     )
 
 
@@ -296,7 +319,8 @@ class _Record(_Strict):
     layouts: Layouts = Field(
         None,  # type: ignore[arg-type]  # absent, never null
         json_schema_extra=_no_default,  # type: ignore[assignment]
-        description="Other landmark layouts (WFLW's 98 points), as `outputs.labels` asks; absent otherwise.",
+        description="Other landmark layouts (WFLW's 98 points, MediaPipe's 478), as `outputs.labels` asks; "
+        "absent otherwise.",
     )
     eyes: Eyes = Field(
         None,  # type: ignore[arg-type]  # absent, never null

@@ -27,17 +27,40 @@ def landmark_layout() -> dict:
 
 
 #: Landmark layouts besides the 70-point one, by name: their schema file under facefarm/assets/schema/.
-LAYOUTS = {"wflw98": "wflw98.json"}
+LAYOUTS = {"wflw98": "wflw98.json", "mediapipe478": "mediapipe478.json"}
 
 
 @lru_cache(maxsize=None)
 def layout(name: str) -> dict:
-    """Another landmark layout (a key of :data:`LAYOUTS`): ``names``, ``flip_index``, ``groups``
-    (the 70-point layout's group names), ``nme_normaliser`` and ``points``, how each point is
-    placed from the 70 (``from70``, ``between70``, ``brow_lower_under70``)."""
+    """Another landmark layout (a key of :data:`LAYOUTS`): ``names``, ``flip_index``, ``groups``,
+    ``nme_normaliser`` and ``points``, how each point is placed: from the 70 (``from70``,
+    ``between70``, ``brow_lower_under70``; WFLW), or on its own (``vertices``/``weights`` on the
+    HM08 mesh, ``eye``/``limbus`` on an eyeball; MediaPipe's 478). A layout whose ``groups`` are
+    ``[first, last]`` ranges named as the 70's needs nothing else; one whose points of a group are
+    scattered (MediaPipe) also has ``visibility`` and ``contour``: see :func:`layout_visibility`
+    and :func:`layout_outline`."""
     if name not in LAYOUTS:
         raise KeyError(f"unknown landmark layout {name!r}; known: {', '.join(sorted(LAYOUTS))}")
     return json.loads((_SCHEMA / LAYOUTS[name]).read_text())
+
+
+def layout_visibility(name: str) -> dict[str, list[int]]:
+    """Layout ``name``'s points by the group whose surface classes show them (the 70's group names
+    of ``facefarm.sample.labels.GROUP_CLASSES``): ``{group: [point ids]}``, every point once."""
+    spec = layout(name)
+    if "visibility" in spec:
+        return {g: list(ids) for g, ids in spec["visibility"].items()}
+    return {g: list(range(a, b + 1)) for g, (a, b) in spec["groups"].items()}
+
+
+def layout_outline(name: str) -> list[int]:
+    """The points of layout ``name`` that its contour convention moves onto the view's outline, in
+    order from the subject's right to the left through the chin (as the 70's jaw)."""
+    spec = layout(name)
+    if "contour" in spec:
+        return list(spec["contour"])
+    a, b = spec["groups"]["jaw"]
+    return list(range(a, b + 1))
 
 
 CLASS_IDS: dict[str, int] = _classes()
