@@ -4,7 +4,9 @@ Renders default-catalog samples (fast back-end) with ``landmarks_mediapipe478`` 
 (``mediapipe==0.10.21``, ``refine_landmarks=True``, dev/bench only: see REFERENCE.md; it needs
 protobuf<5) on each image. Reports, per group of ``facefarm/assets/schema/mediapipe478.json``, the
 median over detected samples of the NME of our points (x-ray and contour) against FaceMesh's,
-normalised by our outer-eye-corner distance |p33 - p263|. The identities are the catalog's draws,
+normalised by our outer-eye-corner distance |p33 - p263|, with the face oval's near and far halves
+apart. For scale, FaceMesh against itself: its points on the mirror image, renumbered by our flip
+index and mirrored back (how far its own predictions are from a mirror-consistent set). The identities are the catalog's draws,
 not those ``tools/derive_mediapipe478.py`` derived the points from (held out by construction).
 
 Also times the layout: compose with and without it, and the labels (ms per sample).
@@ -96,6 +98,7 @@ def main() -> None:
     from facefarm.catalog.overrides import apply_overrides, overrides_from
     from facefarm.compose.compositor import compose
     from facefarm.sample.renderer import SampleRenderer
+    from facefarm.scene.classes import layout
 
     path = Path(a.catalog)
     if not path.exists():
@@ -113,7 +116,12 @@ def main() -> None:
     renderer = SampleRenderer(catalog, backend="pyrender")
     fm = facemesh()
     gs = groups()
-    per = {c: {g: [] for g in gs} for c in ("xray", "contour")}
+    per: dict[str, dict[str, list[float]]] = {c: {} for c in ("xray", "contour", "facemesh_mirrored")}
+    spec = layout("mediapipe478")
+    flip = np.asarray(spec["flip_index"])
+    oval = spec["groups"]["face_oval"]
+    oval_right = [k for k in oval if spec["names"][k].endswith("_right")]
+    oval_left = [k for k in oval if spec["names"][k].endswith("_left")]
     yaws, detected, t_lab = [], 0, []
     if a.overlay:
         a.overlay.mkdir(parents=True, exist_ok=True)
@@ -130,12 +138,23 @@ def main() -> None:
             continue
         detected += 1
         yaws.append(abs(record["attributes"]["head_pose"]["yaw_deg"]))
+        # the face oval's near and far halves: the far one is the half with fewer seen x-ray points
+        seen = np.asarray(blocks["xray"]["visible"], bool)
+        halves = (oval_right, oval_left) if seen[oval_right].sum() >= seen[oval_left].sum() else (oval_left, oval_right)
+        sets = dict(gs, face_oval_near=halves[0], face_oval_far=halves[1])
+        norm = np.linalg.norm(np.asarray(blocks["xray"]["uv"])[33] - np.asarray(blocks["xray"]["uv"])[263])
         for c in ("xray", "contour"):
-            ours = np.asarray(blocks[c]["uv"])
-            norm = np.linalg.norm(ours[33] - ours[263])
-            err = np.linalg.norm(ours - theirs, axis=1) / norm
-            for g, ids in gs.items():
-                per[c][g].append(float(err[ids].mean()))
+            err = np.linalg.norm(np.asarray(blocks[c]["uv"]) - theirs, axis=1) / norm
+            for g, ids in sets.items():
+                per[c].setdefault(g, []).append(float(err[ids].mean()))
+        # FaceMesh against itself: on the mirror image, renumbered by the flip index and mirrored back
+        mirrored = fm(np.ascontiguousarray(rgb[:, ::-1]))
+        if mirrored is not None:
+            back = mirrored[flip].copy()
+            back[:, 0] = rgb.shape[1] - back[:, 0]
+            err = np.linalg.norm(back - theirs, axis=1) / norm
+            for g, ids in sets.items():
+                per["facemesh_mirrored"].setdefault(g, []).append(float(err[ids].mean()))
     renderer.close()
 
     # the layout's cost, read from a profile of compose (placing the points) and of the labels
