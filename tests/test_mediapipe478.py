@@ -43,6 +43,8 @@ def test_the_layout_file_is_consistent():
     assert covered == list(range(478))  # every point in exactly one visibility group
     assert set(vis) <= set(GROUP_CLASSES)
     groups = {g: set(ids) for g, ids in MP["groups"].items()}
+    brow_points = {i for i, p in enumerate(MP["points"]) if "brow" in p}
+    assert brow_points == groups["right_brow"] | groups["left_brow"]  # brow points follow the brow band
     for g, ids in groups.items():  # MediaPipe's groups mirror onto their partners
         partner = g.replace("left", "@").replace("right", "left").replace("@", "right")
         assert {int(FLIP[k]) for k in ids} == groups[partner], g
@@ -62,6 +64,9 @@ def test_partners_are_exact_mirrors_on_the_head(head):
         if "vertices" in p:
             assert q["weights"] == p["weights"]
             np.testing.assert_array_equal(ids(q["vertices"]), head.mirror[ids(p["vertices"])])
+        elif "brow" in p:  # the same place in the other brow
+            assert {p["brow"], q["brow"]} == {"right", "left"}
+            assert (q["x_m"], q["across"]) == (p["x_m"], p["across"]) and p["x_m"] > 0
         else:  # an iris point: the other eye, the direction mirrored in x
             assert {p["eye"], q["eye"]} == {"eye_r", "eye_l"}
             if "limbus" in p:

@@ -20,7 +20,9 @@ The method of ``tools/derive_landmarks.py`` (the 70's), with FaceMesh in place o
 5. Consensus per point: the median of the carried hits, averaged with its partner's mirror,
    snapped to the skin; the subject's-left member is defined and the right is its exact mirror;
    midline points lie on the midline edge loop.
-6. Iris points 468-477 are not surface points of the skin: they are written as eye-model
+6. Brow points are written as places in the brow band (|x|, across), measured in the painted
+   brow FaceMesh saw, so that they follow each identity's brow (:func:`brow_band_points`).
+7. Iris points 468-477 are not surface points of the skin: they are written as eye-model
    points (the pupil centre and four points on the painted limbus of
    :mod:`facefarm.compose.eyes`), in the image directions FaceMesh puts them.
 
@@ -384,6 +386,36 @@ def names_and_groups(c, perm: np.ndarray, sym: np.ndarray):
     return names, groups, visibility, contour, [list(e) for e in skeleton]
 
 
+def brow_band_points(head, sym: np.ndarray, groups: dict, perm: np.ndarray) -> dict[int, dict]:
+    """The brow points as places in the brow band: ``{"brow": side, "x_m": |x|, "across": s}`` with
+    |x| the distance from the midline (metres, neutral head) and s the place across the band there
+    (0 its lower edge .. 1 its upper edge).
+
+    FaceMesh saw the derivation renders' painted brows (the mesh's brow classes), while every
+    rendered identity has its own brow band (:class:`facefarm.compose.hair.brows.Brow`): as fixed
+    skin points they would sit wherever the painted brow was, not on the identity's brow. So each
+    consensus point (sym: (468, 3) neutral head frame) keeps its |x| and has its height expressed
+    across the painted left brow (its brow-class vertices' lowest and highest y within 3 mm of the
+    point's x, or a little further where the coarse mesh has fewer); the layout puts it at that
+    height in each identity's band. Right-brow points are their left partners' mirrors."""
+    from facefarm.scene.classes import CLASS_IDS
+
+    neutral = head.neutral.astype(np.float64)
+    painted = neutral[np.unique(head.faces[head.face_class == CLASS_IDS["LEFT_BROW"]])]
+    out = {}
+    for k in groups["left_brow"]:
+        x, y = sym[k, 0], sym[k, 1]
+        for half_width in (0.003, 0.005, 0.008, 0.012):  # the coarse mesh has few brow vertices
+            near = painted[np.abs(painted[:, 0] - x) < half_width]
+            if len(near) and np.ptp(near[:, 1]) > 0.002:
+                break
+        lo, hi = near[:, 1].min(), near[:, 1].max()
+        s_ = round(float((y - lo) / (hi - lo)), 4)
+        out[k] = {"brow": "left", "x_m": round(float(x), 6), "across": s_}
+        out[int(perm[k])] = {"brow": "right", "x_m": round(float(x), 6), "across": s_}
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--identities", type=int, default=40, help="identities used for the consensus")
@@ -434,6 +466,8 @@ def main(argv=None) -> int:
     for i in range(468, 478):
         eye = "eye_r" if i < 473 else "eye_l"
         points.append({"eye": eye} if i in (468, 473) else {"eye": eye, "limbus": iris[i]})
+    for i, p in brow_band_points(head, sym, groups, perm).items():
+        points[i] = p
     report = {
         "identities_used": int(len(hits) // 1),
         "renders": {"size": 512, "yaws_deg": list(YAWS)},
@@ -452,6 +486,9 @@ def main(argv=None) -> int:
         "subject's right (image left in a frontal view). A point with 'vertices'/'weights' is a barycentric point "
         "on the HM08 mesh (MakeHuman HM08 vertex ids), derived by tools/derive_mediapipe478.py from FaceMesh "
         "(mediapipe 0.10.21) on renders of neutral identities (ray cast, consensus on the neutral head, mirrored); "
+        "a point with 'brow' (right/left) lies in that brow's band of each identity, 'x_m' from the midline "
+        "(metres, neutral head), 'across' 0 at the band's lower edge .. 1 at its upper edge (measured in the "
+        "painted brows the renders had); "
         "a point with 'eye' is the pupil centre of that eyeball, or with 'limbus' [x, y] the point of the iris's "
         "painted edge in that head-frame direction (+x the subject's left, +y up). flip_index[i] is the point "
         "i becomes under a horizontal image flip (matched on the mirrored consensus, checked against MediaPipe's "

@@ -92,6 +92,17 @@ def brow_lower_rows(brow: brows.Brow, head: HeadModel, surface: RenderSurface, u
     return _rows_on_surface(surface, face, bary)
 
 
+def brow_band_rows(brow: brows.Brow, head: HeadModel, surface: RenderSurface, places: list[dict]) -> sp.csr_matrix:
+    """(k, V) CSR: the ``brow`` points ``places`` (dicts with ``brow``, ``x_m``, ``across``) in
+    ``brow``'s band, on ``surface``."""
+    ax = np.array([p["x_m"] for p in places], np.float64)
+    lower, upper = brow.band(ax)
+    y = lower + np.array([p["across"] for p in places], np.float64) * (upper - lower)
+    side = np.array([1.0 if p["brow"] == "left" else -1.0 for p in places])  # +x: the subject's left
+    face, bary = brows.surface_chart(head, surface).locate(np.c_[side * ax, y])
+    return _rows_on_surface(surface, face, bary)
+
+
 def layout_rows(
     name: str, head: HeadModel, surface: RenderSurface, brow: brows.Brow, lm70_rows: sp.csr_matrix
 ) -> sp.csr_matrix:
@@ -105,12 +116,21 @@ def layout_rows(
     anchors = anchor_rows(head, surface, name) if "vertices" in kinds else None
     under = [p["brow_lower_under70"] for p in points if "brow_lower_under70" in p]
     lower = brow_lower_rows(brow, head, surface, under) if under else None
+    places = [p for p in points if "brow" in p]
+    band = brow_band_rows(brow, head, surface, places) if places else None
     eyes = sp.csr_matrix(
         ([1.0, 1.0], ([0, 1], [head.eyes_slice(0).start, head.eyes_slice(1).start])), shape=(2, head.n_vertices)
     )
     # one stack of every source, then each point's row picked from it: one sparse copy, not one
     # per point (478 single-row blocks cost ~0.3 s)
-    parts = {"from70": lm70_rows, "between70": between, "vertices": anchors, "brow_lower_under70": lower, "eye": eyes}
+    parts = {
+        "from70": lm70_rows,
+        "between70": between,
+        "vertices": anchors,
+        "brow_lower_under70": lower,
+        "brow": band,
+        "eye": eyes,
+    }
     offset, at = {}, 0
     for kind, m in parts.items():
         offset[kind] = at
@@ -123,7 +143,7 @@ def layout_rows(
         elif "eye" in p:
             pick.append(offset["eye"] + ("eye_r", "eye_l").index(p["eye"]))
         else:
-            kind = next(k for k in ("between70", "vertices", "brow_lower_under70") if k in p)
+            kind = next(k for k in ("between70", "vertices", "brow_lower_under70", "brow") if k in p)
             pick.append(offset[kind] + seen[kind])
             seen[kind] += 1
     stack = sp.vstack([m for m in parts.values() if m is not None]).tocsr()
