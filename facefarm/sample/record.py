@@ -247,6 +247,35 @@ class RecordFiles(_Strict):
         description="float32 .npy of camera-frame z in metres, 0 = background (unquantised); present when "
         "the catalog's `outputs.labels` lists `depth_float`.",
     )
+    segmentation_head: str = Field(
+        None,  # type: ignore[arg-type]  # absent, never null
+        pattern=_SAMPLE_FILE + r"_seg_head\.png$",
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="8-bit PNG of the head layer's class ids drawn with nothing worn over it (amodal: the skin, "
+        "brows, lips ... under hair, beard, glasses, headwear and clothing); present with `amodal_masks`.",
+    )
+    layers: str = Field(
+        None,  # type: ignore[arg-type]
+        pattern=_SAMPLE_FILE + r"_layers\.png$",
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="8-bit PNG, bit k set where layer k of facefarm/assets/schema/layers.json (0 head, 1 hair, "
+        "2 beard, 3 clothing, 4 glasses, 5 headwear, 6 facewear) shows with only the head in front of it; "
+        "present with `amodal_masks`.",
+    )
+    normals: str = Field(
+        None,  # type: ignore[arg-type]
+        pattern=_SAMPLE_FILE + r"_normals\.npy$",
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="float16 .npy (H, W, 3) of unit surface normals in the camera frame (OpenCV axes: x right, "
+        "y down, z forward; a surface facing the camera has z < 0), 0 = background; present with `normals`.",
+    )
+    albedo: str = Field(
+        None,  # type: ignore[arg-type]
+        pattern=_SAMPLE_FILE + r"_albedo\.png$",
+        json_schema_extra=_no_default,  # type: ignore[assignment]
+        description="8-bit sRGB PNG of the surface albedo (Cycles' denoising albedo from one sample at the pixel "
+        "centre: unlit, every closure, hair included), 0 = background; present with `albedo` (Cycles back-end).",
+    )
 
 
 class ManifestFiles(RecordFiles):
@@ -262,6 +291,10 @@ class FileHashes(_Strict):
     segmentation: Sha256
     depth: Sha256
     depth_float: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    segmentation_head: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    layers: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    normals: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    albedo: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class FileSizes(_Strict):
@@ -271,6 +304,10 @@ class FileSizes(_Strict):
     segmentation: int = Field(ge=0)
     depth: int = Field(ge=0)
     depth_float: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    segmentation_head: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    layers: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    normals: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    albedo: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class _Record(_Strict):
