@@ -182,3 +182,24 @@ def test_webdataset_and_hf_exports_carry_the_planes(rendered, tmp_path):
         np.testing.assert_array_equal(np.asarray(row["layers"]), s.planes["layers"])
     hf = ds.to_hf()
     np.testing.assert_array_equal(np.asarray(hf[0]["layers"]), ds[0].planes["layers"])
+
+
+def test_overwrite_knows_the_new_files_as_facefarms():
+    from facefarm.sample.writer import is_sample_file, sample_names
+
+    for kind in ("segmentation_head", "layers", "normals", "albedo"):
+        assert is_sample_file(sample_names("000007")[kind])
+    assert not is_sample_file("samples/000007_normals.png") and not is_sample_file("samples/000007_layers.npy")
+
+
+def test_a_back_end_override_that_cannot_draw_a_label_is_refused(tmp_path, capsys):
+    from facefarm.cli.main import main as cli_main
+
+    data = json.loads((CATALOGS / "default.json").read_text())
+    data["outputs"] = {**data.get("outputs", {}), "labels": ["rgb", "segmentation", "depth", "amodal_masks"]}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(data))
+    code = cli_main(["render", str(spec), "-o", str(tmp_path / "out"), "-n", "1", "--backend", "cycles"])
+    err = capsys.readouterr().err
+    assert code != 0 and "amodal_masks" in err and "render.backend" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "samples").exists()
