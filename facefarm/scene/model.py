@@ -164,6 +164,8 @@ class Mesh:
     vertex_colors : (n, 3) float32 linear RGB albedo, or None (use material.base_color)
     smooth : shade smooth (back-ends never subdivide: the labels sit on exactly this surface)
     attributes : optional name -> (n,) float32 per-vertex scalars for shaders that use them
+    bare_class : (m,) uint8 class of each face with nothing worn over it, or None (= face_class):
+        the scalp that the hair cap labels HAIR is SKIN under it (the amodal masks' head layer)
         (e.g. ``"wrinkle"`` fold depth 0..1 on skin); back-ends ignore names they do not know
     """
 
@@ -178,6 +180,7 @@ class Mesh:
     smooth: bool = True
     occludes_landmarks: bool = True
     attributes: dict[str, np.ndarray] | None = None
+    bare_class: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

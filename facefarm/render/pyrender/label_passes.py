@@ -38,15 +38,18 @@ def amodal(ctx, built) -> tuple[np.ndarray, np.ndarray]:
     (``facefarm/assets/schema/layers.json``). Leaves the face-class texture as it found it."""
     classes = np.asarray(built.face_class, np.uint32)
     layers = amodal_layers()
-    head = np.isin(classes, layers[0].classes)
+    # the head by its bare classes (the scalp under the hair cap is skin), each layer by its own
+    bare = np.asarray(built.bare_class, np.uint32)
+    head = np.isin(bare, layers[0].classes)
+    head_values = np.where(head, bare, NOT_DRAWN)
     try:
-        head_seg = _seg_pass(ctx, built, np.where(head, classes, NOT_DRAWN))[:, :, 0].copy()
+        head_seg = _seg_pass(ctx, built, head_values)[:, :, 0].copy()
         bits = (head_seg != 0).astype(np.uint8) << layers[0].bit
         for layer in layers[1:]:
             mine = np.isin(classes, layer.classes)
             if not mine.any():
                 continue
-            seg = _seg_pass(ctx, built, np.where(head | mine, classes, NOT_DRAWN))[:, :, 0]
+            seg = _seg_pass(ctx, built, np.where(mine, classes, head_values))[:, :, 0]
             bits |= np.isin(seg, layer.classes).astype(np.uint8) << layer.bit
     finally:
         ctx.bind_face_classes(classes)

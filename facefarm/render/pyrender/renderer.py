@@ -594,6 +594,7 @@ class _Built:
     occluder_map: dict | None  # subset of seg_map, or None when identical
     seg_meshes: list  # pyrender.Mesh objects that only the SEG passes draw
     face_class: np.ndarray  # (m,) uint8 class of every face the SEG passes draw, in draw order
+    bare_class: np.ndarray  # (m,) uint8 the same with nothing worn over it (Mesh.bare_class)
     frame: _Frame
     bounds: np.ndarray | None  # (2, 3) min/max corner of what the SEG passes draw
     casters: list  # (SEG primitive, leading indices that cast shadows)
@@ -708,11 +709,12 @@ def _build(scene: Scene, pyrender) -> _Built:
     # meshes there are
     pools: dict[bool, list] = {True: [], False: []}
 
-    def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True, normals=None):
-        # normals: (n, 3) per vertex for the normals label, None = flat (each face's own)
-        pools[bool(occludes)].append(
-            (np.asarray(vertices, np.float32), *geom.class_faces(faces, face_class, both_sides), casts_shadow, normals)
-        )
+    def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True, normals=None, bare_class=None):
+        # normals: (n, 3) per vertex for the normals label, None = flat (each face's own); bare_class:
+        # the faces' classes with nothing worn over them (the amodal masks), None = face_class
+        f, cls = geom.class_faces(faces, face_class, both_sides)
+        bare = cls if bare_class is None else geom.class_faces(faces, bare_class, both_sides)[1]
+        pools[bool(occludes)].append((np.asarray(vertices, np.float32), f, cls, casts_shadow, normals, bare))
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -766,6 +768,7 @@ def _build(scene: Scene, pyrender) -> _Built:
                 geom.double_sided(mat),
                 mesh.occludes_landmarks,
                 normals=normals if mesh.smooth else None,
+                bare_class=mesh.bare_class,
             )
 
     for material, group in _same_but_colour(scene.curves):
@@ -841,7 +844,7 @@ def _build(scene: Scene, pyrender) -> _Built:
         )
         counts[kind] += 1
 
-    seg_map, occ_map, seg_meshes, classes, casters, drawn = {}, {}, [], [], [], []
+    seg_map, occ_map, seg_meshes, classes, casters, drawn, bare = {}, {}, [], [], [], [], []
     first_face = 0
     bounds = None
     for occludes, parts in pools.items():
@@ -864,16 +867,19 @@ def _build(scene: Scene, pyrender) -> _Built:
         if occludes:
             occ_map[node] = seg_map[node]
         classes += [p[2] for p in parts]
+        bare += [p[5] for p in parts]
         drawn += [geom.SegPart(p[0], p[1], p[4]) for p in parts]
         first_face += len(faces)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     face_class = np.concatenate(classes) if classes else np.zeros(0, np.uint8)
+    bare_class = np.concatenate(bare) if bare else np.zeros(0, np.uint8)
     return _Built(
         scene=ps,
         seg_map=seg_map,
         occluder_map=occluder_map,
         seg_meshes=seg_meshes,
         face_class=face_class,
+        bare_class=bare_class,
         frame=frame,
         bounds=bounds,
         casters=casters,
