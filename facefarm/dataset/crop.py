@@ -298,7 +298,8 @@ def warp_perspective(
         borderValue=0,
     )
     seg, depth = nearest_labels(sample, m, (w, h))
-    planes = _planes_at(sample, *_nearest_index(sample, m, (w, h)), _jacobian(m, (w, h))) if sample.planes else {}
+    row, col, inside = _nearest_index(sample, m, (w, h))
+    planes = _planes_at(sample, row, col, inside, _jacobian(m, (w, h))) if sample.planes else {}
     uv = transform_points(m, sample.landmarks)
     return dataclasses.replace(_warped(sample, image, seg, depth, uv, (w, h), m), planes=planes)
 

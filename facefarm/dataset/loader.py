@@ -258,11 +258,10 @@ class Dataset(Sequence):
             data = self._file(row, kind)
             plane = decode_npy(data) if kind == "normals" else decode_png(data)
             want = (shape + (3,)) if kind in ("normals", "albedo") else shape
-            dtype = np.float16 if kind == "normals" else np.uint8
-            if plane.shape != want or plane.dtype != dtype:
+            stored = np.dtype(np.float16 if kind == "normals" else np.uint8)
+            if plane.shape != want or plane.dtype != stored:
                 raise ValueError(
-                    f"{self.root}/{row['files'][kind]}: {plane.dtype} {plane.shape}, the record says "
-                    f"{np.dtype(dtype)} {want}"
+                    f"{self.root}/{row['files'][kind]}: {plane.dtype} {plane.shape}, the record says {stored} {want}"
                 )
             planes[kind] = plane.astype(np.float32) if kind == "normals" else plane
         lm = record.landmarks

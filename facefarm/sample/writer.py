@@ -146,8 +146,9 @@ def encode_files(
             files[key] = encode_png(np.asarray(extra[key], np.uint8), text=provenance)
     if "normals" in extra:
         files["normals"] = encode_npy(np.asarray(extra["normals"], np.float16))
-    if "albedo" in extra:
-        files["albedo"] = encode_png(linear_to_srgb8(extra["albedo"]), text=provenance)
+    albedo = extra.get("albedo")
+    if albedo is not None:
+        files["albedo"] = encode_png(linear_to_srgb8(albedo), text=provenance)
     return files
 
 
