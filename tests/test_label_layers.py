@@ -203,3 +203,20 @@ def test_a_back_end_override_that_cannot_draw_a_label_is_refused(tmp_path, capsy
     err = capsys.readouterr().err
     assert code != 0 and "amodal_masks" in err and "render.backend" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "samples").exists()
+
+
+def test_a_perspective_warp_moves_the_planes_with_the_segmentation(rendered):
+    from facefarm.dataset.crop import warp_perspective
+
+    _, ds = rendered
+    s = ds[1]
+    h = np.array([[1.05, 0.08, -4.0], [-0.03, 0.97, 3.0], [0.0009, -0.0006, 1.0]])
+    w = warp_perspective(s, h, 80)
+    head_classes = amodal_layers()[0].classes
+    on_head = np.isin(w.segmentation, head_classes)
+    assert on_head.sum() > 500
+    np.testing.assert_array_equal(w.planes["segmentation_head"][on_head], w.segmentation[on_head])
+    assert w.planes["normals"].shape == (80, 80, 3)
+    hit = w.depth > 0
+    np.testing.assert_array_equal(np.abs(w.planes["normals"]).sum(-1) > 0, hit)
+    np.testing.assert_allclose(np.linalg.norm(w.planes["normals"][hit], axis=-1), 1.0, atol=2e-3)
