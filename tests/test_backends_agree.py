@@ -18,6 +18,7 @@ from facefarm.scene.classes import CLASS_IDS  # noqa: E402
 pytestmark = pytest.mark.blender
 SIZE = 112
 LARGE = ("BACKGROUND", "SKIN", "NECK", "HAIR", "CLOTHING")
+LAYERS = frozenset({"normals", "albedo"})  # the fast back-end draws the normals only
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def pairs(head):
                 update["facial_hair"] = s.facial_hair.model_copy(update={"style": "none"})
             s = s.model_copy(update=update)
             scene = compose(s, head)
-            out.append((strands, scene, fast.render(scene), slow.render(scene)))
+            out.append((strands, scene, fast.render(scene, labels=LAYERS), slow.render(scene, labels=LAYERS)))
     return out
 
 
@@ -130,3 +131,34 @@ def test_inside_of_open_mouths_is_about_as_dark_in_both(head):
                 ratios.append(lum(b.rgb[inside]) / max(lum(a.rgb[inside]), 1e-4))
     assert len(ratios) >= 5, ratios
     assert 0.4 < np.median(ratios) < 2.5, ratios
+
+
+def test_normals_agree_on_the_skin(pairs):
+    """Both back-ends' normals, camera frame: Cycles' shading normal (with the skin's pore normal map)
+    against the fast back-end's interpolated mesh normal, on skin both label as skin."""
+    skin = CLASS_IDS["SKIN"]
+    for strands, scene, fast, slow in pairs:
+        assert fast.albedo is None and slow.normals is not None and fast.normals is not None
+        for r in (fast, slow):
+            hit = r.depth > 0
+            np.testing.assert_array_equal(np.abs(r.normals).sum(-1) > 0, hit)
+            np.testing.assert_allclose(np.linalg.norm(r.normals[hit], axis=-1), 1.0, atol=1e-4)
+        both = (fast.segmentation == skin) & (slow.segmentation == skin)
+        cos = np.clip(np.einsum("ij,ij->i", fast.normals[both], slow.normals[both]), -1, 1)
+        angle = np.degrees(np.arccos(cos))
+        assert np.median(angle) < 8.0, (scene.meta["sample_id"], np.median(angle))
+        assert (slow.normals[both][:, 2] < 0).mean() > 0.97  # the skin faces the camera
+
+
+def test_cycles_albedo_is_the_unlit_surface_colour(pairs):
+    skin = CLASS_IDS["SKIN"]
+    for strands, scene, fast, slow in pairs:
+        a = slow.albedo
+        assert a is not None and a.shape == (SIZE, SIZE, 3)
+        assert not a[slow.depth == 0].any()
+        m = np.median(a[slow.segmentation == skin], axis=0)
+        assert 0.02 < m[2] < m[1] < m[0] < 0.9, (scene.meta["sample_id"], m)  # skin: red over green over blue
+        # unlit: the image's shading varies across the skin far more than its albedo does
+        lum = fast.rgb[fast.segmentation == skin].astype(float).mean(-1)
+        alb = a[slow.segmentation == skin].mean(-1)
+        assert np.std(np.log(alb + 1e-3)) < np.std(np.log(lum / 255.0 + 1e-3))

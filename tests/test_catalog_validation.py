@@ -207,7 +207,7 @@ MUTATIONS = [
     (("ancestry", "mixed_concentration"), 0, "$.ancestry.mixed_concentration", "> 0"),
     (("skin", "freckles"), {"kind": "uniform", "min": 0.5, "max": 0.1}, "$.skin.freckles.max", "below min"),
     (("outputs", "formats"), ["coco", "coco"], "$.outputs.formats", "more than once"),
-    (("outputs", "labels"), ["rgb", "normals"], "$.outputs.labels[1]", "not allowed"),
+    (("outputs", "labels"), ["rgb", "optical_flow"], "$.outputs.labels[1]", "not allowed"),
     # A real field in the wrong section says where it belongs.
     (("camera", "resolution"), [256, 256], "$.camera.resolution", "move it to $.render.resolution"),
 ]

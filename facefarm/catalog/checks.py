@@ -131,6 +131,22 @@ def quota_problems(cat: "Catalog", n_total: int) -> list[Problem]:
     return out
 
 
+#: ``outputs.labels`` that only some back-ends can draw, and which.
+LABEL_BACKENDS = {"albedo": ("cycles",), "amodal_masks": ("pyrender",)}
+
+
+def label_backend_problem(labels, backend: str) -> str | None:
+    """Why ``backend`` cannot draw one of ``labels`` (what to change), or None."""
+    for label in labels:
+        if backend not in LABEL_BACKENDS.get(label, (backend,)):
+            allowed = " or ".join(LABEL_BACKENDS[label])
+            return (
+                f"outputs.labels lists {label!r}, which only the {allowed} back-end draws; "
+                f"set render.backend to {allowed} or take {label!r} out of outputs.labels"
+            )
+    return None
+
+
 def cross_field_problems(cat: "Catalog") -> list[Problem]:
     """Every cross-field problem of a catalog that passed field validation."""
     out: list[Problem] = []
@@ -153,6 +169,10 @@ def cross_field_problems(cat: "Catalog") -> list[Problem]:
                 "mixing needs at least 2 labels; set mixed_probability to 0 or add labels",
             )
         )
+
+    why = label_backend_problem(cat.outputs.labels, cat.render.backend)
+    if why:
+        out.append(Problem("$.outputs.labels", why))
 
     names = detail_names(cat)
     for name in cat.identity.detail_overrides:

@@ -466,6 +466,9 @@ LabelName = Literal[
     "depth_float",
     "landmarks_wflw98",
     "landmarks_mediapipe478",
+    "amodal_masks",
+    "normals",
+    "albedo",
 ]
 FormatName = Literal["coco", "hf", "webdataset", "facesynthetics"]
 
@@ -482,8 +485,13 @@ class OutputsSpec(Frozen):
         min_length=1,
         description="Label layers. `depth_float` adds samples/{id}_depth.npy: float32 camera-frame z in metres, "
         "0 = background, unquantised and uncapped (the PNG has 0.1 mm steps up to 6.5 m). `landmarks_wflw98` "
-        "adds WFLW's 98 points to each record (`layouts.wflw98`, x-ray and contour); `landmarks_mediapipe478` "
-        "MediaPipe FaceMesh's 478 (`layouts.mediapipe478`).",
+        "adds WFLW's 98 points to each record (`layouts.wflw98`, x-ray and contour). `amodal_masks` adds "
+        "samples/{id}_seg_head.png (the head's classes with nothing worn over them: the skin under glasses, "
+        "hair and beard) and samples/{id}_layers.png (bit k set where layer k of "
+        "facefarm/assets/schema/layers.json shows with only the head in front of it; fast back-end). `normals` adds "
+        "samples/{id}_normals.npy: float16 (H, W, 3) unit surface normals in the camera frame (OpenCV axes), "
+        "0 = background. `albedo` (Cycles only) adds samples/{id}_albedo.png: the surface albedo, 8-bit sRGB. "
+        "`landmarks_mediapipe478` adds MediaPipe FaceMesh's 478 points (`layouts.mediapipe478`).",
     )
     formats: list[FormatName] = Field(default=["facesynthetics"], min_length=1)
     image_format: ImageFormat = Field(

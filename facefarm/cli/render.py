@@ -18,6 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from facefarm.catalog.checks import label_backend_problem
 from facefarm.catalog.overrides import Override, parse_override
 from facefarm.catalog.vocabulary import BACKEND_NAMES
 from facefarm.farm import stopping
@@ -232,6 +233,10 @@ def run(args) -> int:
     limit = getattr(args, "limit", None)
     if limit is not None and not 1 <= limit <= n:
         _err(f"--limit must be between 1 and N ({n}), the size of the plan it takes samples from (got {limit})")
+        return EXIT_ERROR
+    problem = label_backend_problem(catalog.outputs.labels, args.backend or catalog.render.backend)
+    if problem:
+        _err(f"{args.spec} with --backend {args.backend}: {problem}")
         return EXIT_ERROR
     problem = plan_problem(catalog, args.seed, n)
     if problem:

@@ -299,7 +299,9 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks, px_per_m: float
             vc = teeth.tooth_albedo(part_rest, upper=part.endswith("upper"), age_years=sample.age_years)
         if part == "skin":
             face_class = brows.brow_face_class(posed.brow, head, surface, sel, face_class)
+        bare_class = None
         if part == "skin" and cap is not None:
+            bare_class = face_class.copy()
             face_class[_cap_faces(surface.faces[sel], face_class, fine_cap)] = CLASS_IDS["HAIR"]
         attributes = detail.for_part(material.kind, vidx)
         mouth_faces = faces if material.kind in ("teeth", "tongue") else faces[face_class == mouth_class]
@@ -339,6 +341,7 @@ def _head_meshes(posed: PosedHead, surface, to_world, landmarks, px_per_m: float
             uvs=uvs,
             faces=faces,
             face_class=face_class.astype(np.uint8),
+            bare_class=None if bare_class is None else bare_class.astype(np.uint8),
             material=material,
             vertex_colors=None if vc is None else vc.astype(np.float32),
             # lashes are thin cards over the lid margin: the eyelid landmarks count as visible

@@ -50,7 +50,7 @@ import numpy as np
 
 from facefarm.dataset.crop import warp, warp_perspective
 from facefarm.dataset.loader import Sample
-from facefarm.scene.classes import CLASS_IDS
+from facefarm.scene.classes import CLASS_IDS, amodal_layers
 
 #: Default segmentation class of occluder pixels (module docstring).
 OCCLUDER_CLASS = "FACEWEAR"
@@ -264,7 +264,30 @@ def occlude(
         row = np.floor(np.where(inside, pts[:, 1], 0)).astype(np.int64)
         ok = inside & (col >= 0) & (col < w) & (row >= 0) & (row < h)
         covered[ok] = mask[row[ok], col[ok]]
-    return dataclasses.replace(sample, image=image, segmentation=seg, depth=depth, visible=sample.visible & ~covered)
+    return dataclasses.replace(
+        sample,
+        image=image,
+        segmentation=seg,
+        depth=depth,
+        visible=sample.visible & ~covered,
+        planes=_occluded_planes(sample.planes, mask, occluder_class),
+    )
+
+
+def _occluded_planes(planes: dict[str, np.ndarray], mask: np.ndarray, occluder_class: str) -> dict[str, np.ndarray]:
+    """The optional label planes under a pasted occluder (``mask`` (H, W) bool): no surface normal or
+    albedo of the scene there (0); the amodal masks keep the head and layers behind it, and the
+    occluder joins the layer its class belongs to."""
+    out = dict(planes)
+    for key in ("normals", "albedo"):
+        if key in out:
+            out[key] = out[key].copy()
+            out[key][mask] = 0
+    if "layers" in out:
+        layer = next((x for x in amodal_layers() if CLASS_IDS[occluder_class] in x.classes), None)
+        if layer is not None:
+            out["layers"] = out["layers"] | (mask.astype(np.uint8) << layer.bit)
+    return out
 
 
 # -- photometric (uint8 RGB in, uint8 RGB out) ------------------------------------------------------------

@@ -136,9 +136,10 @@ def warp(
     col, row = np.clip(col, 0, src_w - 1), np.clip(row, 0, src_h - 1)
     seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
     depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
+    planes = _planes_at(sample, row, col, inside, lin)
 
     uv = np.asarray(sample.landmarks, dtype=np.float64) @ lin.T + t
-    return _warped(sample, image, seg, depth, uv, (w, h), a)
+    return dataclasses.replace(_warped(sample, image, seg, depth, uv, (w, h), a), planes=planes)
 
 
 def homogeneous(transform: np.ndarray) -> np.ndarray:
@@ -205,6 +206,15 @@ def nearest_labels(sample: Sample, transform: np.ndarray, size: tuple[int, int])
     """Segmentation and depth of ``sample`` warped by ``transform`` into a ``size`` (width, height) image by the
     nearest source pixel: each output pixel takes the source pixel that contains its centre's pre-image
     (:data:`OUTSIDE_CLASS` and depth 0 where that falls outside the source)."""
+    row, col, inside = _nearest_index(sample, transform, size)
+    seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
+    depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
+    return seg, depth
+
+
+def _nearest_index(sample: Sample, transform: np.ndarray, size: tuple[int, int]):
+    """(row, col, inside): (h, w) source pixel of each output pixel of :func:`nearest_labels` (clipped), and
+    whether it lies in the source."""
     w, h = size
     jj, ii = np.mgrid[0:h, 0:w]
     centres = np.stack([ii + 0.5, jj + 0.5], axis=-1).reshape(-1, 2)
@@ -215,9 +225,39 @@ def nearest_labels(sample: Sample, transform: np.ndarray, size: tuple[int, int])
     src_h, src_w = sample.segmentation.shape[:2]
     inside = finite & (col >= 0) & (col < src_w) & (row >= 0) & (row < src_h)
     col, row = np.clip(col, 0, src_w - 1), np.clip(row, 0, src_h - 1)
-    seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
-    depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
-    return seg, depth
+    return row, col, inside
+
+
+def _in_plane_rotation(linear: np.ndarray) -> np.ndarray:
+    """(2, 2) orthogonal part of a 2-D linear map (a mirror included): how the map turns image directions,
+    and so the x, y of camera-frame normals."""
+    u, _, vt = np.linalg.svd(np.asarray(linear, np.float64))
+    return u @ vt
+
+
+def _planes_at(sample: Sample, row, col, inside, linear: np.ndarray) -> dict[str, np.ndarray]:
+    """``sample.planes`` taken at the source pixels (row, col) (:func:`_nearest_index`); class planes get
+    :data:`OUTSIDE_CLASS` outside the source, the rest 0; normals turn with the map's in-plane rotation
+    (``linear``: its 2x2 part; for a homography, its Jacobian at the output's centre)."""
+    out = {}
+    for key, plane in sample.planes.items():
+        fill = OUTSIDE_CLASS if key == "segmentation_head" else 0
+        mask = inside if plane.ndim == 2 else inside[..., None]
+        taken = np.where(mask, plane[row, col], np.asarray(fill, plane.dtype)).astype(plane.dtype)
+        if key == "normals":
+            taken = taken.copy()
+            taken[..., :2] = taken[..., :2] @ _in_plane_rotation(linear).T.astype(taken.dtype)
+        out[key] = taken
+    return out
+
+
+def _jacobian(m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(2, 2) derivative of the homography ``m`` (3, 3) at the pre-image of the output image's centre."""
+    w, h = size
+    centre = transform_points(np.linalg.inv(m), np.array([[w / 2.0, h / 2.0]]))[0]
+    x = np.array([centre[0], centre[1], 1.0])
+    p = m @ x
+    return (m[:2, :2] * p[2] - np.outer(p[:2], m[2, :2])) / p[2] ** 2
 
 
 def _warped(sample: Sample, image, seg, depth, uv: np.ndarray, size: tuple[int, int], transform) -> Sample:
@@ -258,8 +298,10 @@ def warp_perspective(
         borderValue=0,
     )
     seg, depth = nearest_labels(sample, m, (w, h))
+    row, col, inside = _nearest_index(sample, m, (w, h))
+    planes = _planes_at(sample, row, col, inside, _jacobian(m, (w, h))) if sample.planes else {}
     uv = transform_points(m, sample.landmarks)
-    return _warped(sample, image, seg, depth, uv, (w, h), m)
+    return dataclasses.replace(_warped(sample, image, seg, depth, uv, (w, h), m), planes=planes)
 
 
 def crop(

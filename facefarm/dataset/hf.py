@@ -7,6 +7,10 @@ Layout under the destination::
     {split}/{key}.png               RGB (.jpg / .webp: the dataset's image format) -> column "image"
     {split}/{key}_seg.png           uint8 class ids -> column "segmentation"
     {split}/{key}_depth.png         uint16 depth    -> column "depth"
+    {split}/{key}_seg_head.png, {key}_layers.png, {key}_albedo.png
+                                    the optional planes of ``outputs.labels`` (amodal_masks, albedo)
+                                    -> columns "segmentation_head", "layers", "albedo" (normals, a
+                                    float array, are not an image: ``facefarm.load`` reads them)
 
 Load it with ``datasets.load_dataset("imagefolder", data_dir=DEST)``; the ``val`` folder
 becomes the ``validation`` split. ``*_file_name`` columns are decoded as images by
@@ -51,6 +55,9 @@ FORMAT = "hf"
 WEIGHT_MAPS: tuple[str, ...] = ("ancestry_labels", "ancestry_weights", "shape_details", "expression.units")
 #: Attribute keys that repeat a top-level column: not repeated as ``attributes.*``.
 _TOP_LEVEL = ("sample_id", "index", "seed", "catalog_hash", "identity_id")
+
+#: Optional image planes of a record (``outputs.labels``) and their file suffixes in a split folder.
+PLANE_FILES = {"segmentation_head": "_seg_head.png", "layers": "_layers.png", "albedo": "_albedo.png"}
 
 
 def _kind(v) -> str:
@@ -156,6 +163,11 @@ def metadata_row(record: dict, key: str) -> dict:
         "file_name": f"{key}.{image_extension(record)}",
         "segmentation_file_name": f"{key}_seg.png",
         "depth_file_name": f"{key}_depth.png",
+        **{
+            f"{kind}_file_name": f"{key}{suffix}"
+            for kind, suffix in PLANE_FILES.items()
+            if record["files"].get(kind) is not None
+        },
         "sample_id": record["sample_id"],
         "index": record["index"],
         "identity_id": str(record["identity_id"]),
@@ -247,6 +259,9 @@ def export(source: SourceDataset, dest: str | os.PathLike, fractions=DEFAULT_FRA
                 source.place(r, "image", tmp / split / f"{key}.{image_extension(r)}")
                 source.place(r, "segmentation", tmp / split / f"{key}_seg.png")
                 source.place(r, "depth", tmp / split / f"{key}_depth.png")
+                for kind, suffix in PLANE_FILES.items():
+                    if r["files"].get(kind) is not None:
+                        source.place(r, kind, tmp / split / f"{key}{suffix}")
                 rows.append(metadata_row(r, key))
         harmonised = iter(harmonise(rows))  # over all splits at once: their schemas must match
         for split, records in splits.items():

@@ -25,12 +25,15 @@ from typing import Any, overload
 
 import numpy as np
 
-from facefarm.dataset.hf import harmonise, metadata_row
+from facefarm.dataset.hf import PLANE_FILES, harmonise, metadata_row
 from facefarm.dataset.source import SourceDataset, decode_png, open_dataset, sample_key
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, SPLIT_NAMES, parse_fractions, split_records
 from facefarm.sample.record import ManifestLine, SampleRecord
 from facefarm.sample.writer import decode_npy
 from facefarm.scene.classes import N_LANDMARKS
+
+#: Optional per-pixel label files a record may name (:attr:`Sample.planes`).
+PLANE_KINDS = ("segmentation_head", "layers", "normals", "albedo")
 
 #: Other names accepted by :meth:`Dataset.split` (``datasets`` calls the val split "validation").
 SPLIT_ALIASES = {"validation": "val", "valid": "val"}
@@ -61,6 +64,11 @@ class Sample:
     record : the full label record (:class:`~facefarm.sample.record.SampleRecord`) as rendered. Its
         pixel quantities (``camera.K``, ``landmarks``, ``face_bbox``...) are in the *rendered* image's
         frame; ``transform`` takes them to this sample's frame.
+    planes : the optional per-pixel labels the catalog asked for (``outputs.labels``), by name:
+        ``segmentation_head`` (H, W) uint8 class ids of the head with nothing worn over it and ``layers``
+        (H, W) uint8 bit masks (``amodal_masks``; ``facefarm/assets/schema/layers.json``), ``normals``
+        (H, W, 3) float32 camera-frame unit normals (0 = background), ``albedo`` (H, W, 3) uint8 sRGB
+        (Cycles). Warps move them with the pixels (nearest), normals turning with the image.
     transform : (2, 3) float64 affine map from the rendered image's pixel frame to this sample's
         (identity for a loaded sample; :func:`~facefarm.dataset.crop.crop` composes its similarity in):
         ``p_here = transform[:, :2] @ p_rendered + transform[:, 2]``. After a perspective warp
@@ -76,6 +84,7 @@ class Sample:
     in_frame: np.ndarray
     record: SampleRecord
     transform: np.ndarray = field(default_factory=_identity_transform)
+    planes: dict[str, np.ndarray] = field(default_factory=dict)
     #: the landmark convention ``landmarks`` and ``visible`` follow: "xray" or "contour" (see :func:`load`)
     convention: str = "xray"
 
@@ -242,6 +251,19 @@ class Dataset(Sequence):
                     f"{self.root}/{row['files']['depth_float']}: {depth.dtype} {depth.shape}, the record says "
                     f"float32 {shape}"
                 )
+        planes = {}
+        for kind in PLANE_KINDS:
+            if getattr(record.files, kind) is None:
+                continue
+            data = self._file(row, kind)
+            plane = decode_npy(data) if kind == "normals" else decode_png(data)
+            want = (shape + (3,)) if kind in ("normals", "albedo") else shape
+            stored = np.dtype(np.float16 if kind == "normals" else np.uint8)
+            if plane.shape != want or plane.dtype != stored:
+                raise ValueError(
+                    f"{self.root}/{row['files'][kind]}: {plane.dtype} {plane.shape}, the record says {stored} {want}"
+                )
+            planes[kind] = plane.astype(np.float32) if kind == "normals" else plane
         lm = record.landmarks
         if self.landmarks == "contour":
             if record.landmarks_contour is None:
@@ -258,6 +280,7 @@ class Dataset(Sequence):
             visible=np.asarray(lm.visible, dtype=bool),
             in_frame=np.asarray(lm.in_frame, dtype=bool),
             record=record,
+            planes=planes,
             convention=self.landmarks,
         )
 
@@ -393,13 +416,13 @@ def _hf_rows(dataset: Dataset) -> list[dict]:
     out = []
     for r, row in zip(dataset._rows, rows):
         files: dict[str, dict[str, Any]] = {}
-        for column in IMAGE_COLUMNS:
+        for column in (*IMAGE_COLUMNS, *(k for k in PLANE_FILES if r["files"].get(k) is not None)):
             name = r["files"][column]
             if source.store.is_local:
                 files[column] = {"path": str(source.store.local_path(name)), "bytes": None}
             else:
                 files[column] = {"path": name, "bytes": source.read(name)}
-        for k in ("file_name", "segmentation_file_name", "depth_file_name"):
+        for k in ("file_name", "segmentation_file_name", "depth_file_name", *(f"{p}_file_name" for p in PLANE_FILES)):
             row.pop(k, None)
         out.append({**files, **row})
     return out
@@ -409,7 +432,7 @@ def _hf_dataset(datasets, rows: list[dict]):
     """``rows`` as a ``datasets.Dataset``: label columns typed as ``datasets`` infers them over all rows
     (:func:`~facefarm.dataset.hf.harmonise` made them agree), the three image columns as images."""
     ds = datasets.Dataset.from_list(rows)
-    for column in IMAGE_COLUMNS:
+    for column in (*IMAGE_COLUMNS, *PLANE_FILES):
         if column in ds.column_names:
             ds = ds.cast_column(column, datasets.Image())
     return ds

@@ -4,6 +4,8 @@ Layout under the destination::
 
     {split}/{split}-000000.tar, ...   members {key}.png, {key}.seg.png, {key}.depth.png, {key}.json
                                       ({key}.jpg or {key}.webp for a JPEG / WebP dataset's image)
+                                      and the optional planes the catalog asked for: {key}.seg_head.png,
+                                      {key}.layers.png (amodal_masks), {key}.normals.npy, {key}.albedo.png
     shards.json                       per split: shard file names, sample counts, a brace pattern
 
 WebDataset groups tar members by *key* = the member name up to its first dot, so keys
@@ -17,7 +19,7 @@ exactly, then the RGB image as usual::
     def exact_png(data):  # keeps uint8 class ids and uint16 depth
         return np.asarray(PIL.Image.open(io.BytesIO(data)))
 
-    ds = wds.WebDataset(urls).decode(wds.handle_extension("seg.png depth.png", exact_png), "rgb8")
+    ds = wds.WebDataset(urls).decode(wds.handle_extension("seg.png depth.png seg_head.png layers.png", exact_png), "rgb8")
 
 (:func:`label_decoder` returns that first handler.) Shards are reproducible: member
 times are the dataset's creation time.
@@ -42,6 +44,14 @@ from facefarm.dataset.source import (
 from facefarm.dataset.splits import DEFAULT_FRACTIONS, split_records
 
 FORMAT = "webdataset"
+#: Optional label files of a record (``outputs.labels``) and their member extensions.
+OPTIONAL_MEMBERS = {
+    "depth_float": "depth.npy",
+    "segmentation_head": "seg_head.png",
+    "layers": "layers.png",
+    "normals": "normals.npy",
+    "albedo": "albedo.png",
+}
 #: Samples per shard: at 512 px a sample's three PNGs are ~0.5-1 MB, so shards stay well under 1 GB.
 SHARD_MAXCOUNT = 1000
 SHARD_MAXSIZE = 1e9
@@ -55,14 +65,15 @@ def _mtime(header: dict) -> float:
 
 
 def label_decoder():
-    """A WebDataset decode handler for ``seg.png`` / ``depth.png`` that keeps their exact values.
+    """A WebDataset decode handler for the label PNGs that keeps their exact values.
 
-    seg.png -> (H, W) uint8 class ids; depth.png -> (H, W) uint16 (times ``depth_scale_m`` metres).
-    Put it before the image spec: ``.decode(label_decoder(), "rgb8")``.
+    seg.png -> (H, W) uint8 class ids; depth.png -> (H, W) uint16 (times ``depth_scale_m`` metres);
+    seg_head.png, layers.png -> (H, W) uint8 (amodal class ids, layer bits). Put it before the image
+    spec: ``.decode(label_decoder(), "rgb8")`` (``normals.npy`` decodes with WebDataset's own npy handler).
     """
     import webdataset as wds
 
-    return wds.handle_extension("seg.png depth.png", decode_png)
+    return wds.handle_extension("seg.png depth.png seg_head.png layers.png", decode_png)
 
 
 def sample_members(source: SourceDataset, record: dict) -> dict:
@@ -72,6 +83,11 @@ def sample_members(source: SourceDataset, record: dict) -> dict:
         image_extension(record): source.read_file(record, "image"),  # png, jpg or webp
         "seg.png": source.read_file(record, "segmentation"),
         "depth.png": source.read_file(record, "depth"),
+        **{
+            member: source.read_file(record, kind)
+            for kind, member in OPTIONAL_MEMBERS.items()
+            if record["files"].get(kind) is not None
+        },
         # Re-encoded compactly; the stored label file is the same JSON.
         "json": json.dumps(source.full_record(record), separators=(",", ":")).encode(),
     }

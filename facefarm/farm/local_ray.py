@@ -4,7 +4,10 @@ It must neither disturb nor be disturbed by another Ray on the same host (a user
 --head``, another render). Ray's fixed defaults (dashboard 8265, dashboard agent 52365, metrics
 44217 and 44227, worker ports 10002-19999) are left to that other Ray: every port here is one the
 system picks free. Its session lives in its own temporary folder, not ``/tmp/ray`` (whose
-``session_latest`` the other Ray's tools read), and the folder is removed when it stops.
+``session_latest`` the other Ray's tools read), and the folder is removed when it stops. A render
+killed outright (``kill -9``, the OOM killer) cannot remove it, so the next start removes the
+folders such renders left: those that carry facefarm's owner file, whose owner process is gone and
+that no running process names (:func:`sweep_stale_temp_dirs`).
 
 ``ray.init(address="local")`` always takes the agent port 52365, and a Ray started later on the
 same host then has no job agent ("No available agent" on ``ray job submit``). So the head node is
@@ -15,11 +18,14 @@ this process dies without stopping it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import stat
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 #: Ray keeps Unix sockets under its temporary folder; their paths must stay under 108 bytes
@@ -35,12 +41,77 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def private_temp_dir() -> str:
-    """A new folder for one Ray session: under the system's temporary folder when its path is short."""
+#: Prefix of the private session folders, and the file in each that says which process made it.
+TEMP_PREFIX, OWNER_FILE = "facefarm-ray-", ".facefarm-owner.json"
+
+
+def temp_root() -> str:
+    """Where the private session folders go: the system's temporary folder when its path is short."""
     root = tempfile.gettempdir()
-    if len(root) > _MAX_TEMP_ROOT:
-        root = "/tmp"
-    return tempfile.mkdtemp(prefix="facefarm-ray-", dir=root)
+    return "/tmp" if len(root) > _MAX_TEMP_ROOT else root
+
+
+def private_temp_dir() -> str:
+    """A new folder for one Ray session (0700), with an owner file naming this process."""
+    path = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_root())
+    owner = {"pid": os.getpid(), "started": _process_start(os.getpid())}
+    Path(path, OWNER_FILE).write_text(json.dumps(owner))
+    return path
+
+
+def _process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), or None if there is none:
+    with the pid it names one process, even after the pid is reused."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat_line.rsplit(")", 1)[1].split()[19]  # field 22, counted after the command name
+
+
+def _named_by_a_process(path: str) -> bool:
+    """Whether a running process has ``path`` in its command line (Ray's raylet, GCS and workers
+    name their session folder there until the reaper ends them)."""
+    needle = path.encode()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle in Path(entry.path, "cmdline").read_bytes():
+                return True
+        except OSError:
+            continue  # it ended, or is not ours to read
+    return False
+
+
+def sweep_stale_temp_dirs(root: str | None = None) -> list[str]:
+    """Remove the session folders in ``root`` (default :func:`temp_root`) that killed renders left;
+    returns them. Only a real folder of this user named ``facefarm-ray-*`` holding a readable
+    owner file is facefarm's; it is stale when the process it names is gone (the pid is free, or
+    now a process that started at another time) and no running process names the folder. Anything
+    else is left alone. Needs /proc (Linux); elsewhere nothing is removed."""
+    if not os.path.isdir("/proc/self"):
+        return []
+    removed = []
+    base = root or temp_root()
+    try:
+        entries = [e for e in os.scandir(base) if e.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+                continue
+            owner = json.loads(Path(entry.path, OWNER_FILE).read_text())
+            pid, started = int(owner["pid"]), owner["started"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a folder facefarm made (or not readable): not ours to delete
+        if started is None or _process_start(pid) == started or _named_by_a_process(entry.path):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
 
 
 @dataclass
@@ -81,6 +152,7 @@ def start(num_cpus: int, dashboard: bool = False, **init_args) -> LocalRay:
     from ray._private.node import Node
     from ray._private.parameter import RayParams
 
+    sweep_stale_temp_dirs()
     temp = private_temp_dir()
     saved = {k: os.environ.get(k) for k in _METRIC_PORT_VARIABLES}
     os.environ.update({k: str(free_port()) for k in _METRIC_PORT_VARIABLES})

@@ -7,7 +7,7 @@ facefarm/assets/schema/record.schema.json and manifest.schema.json (``facefarm c
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -247,6 +247,11 @@ class ManifestRender(RecordRender):
 _SAMPLE_FILE = r"^samples/[0-9]{6,}"
 
 
+def _optional_file(suffix: str, description: str) -> Any:
+    """A file of ``files`` present only when the catalog's ``outputs.labels`` asks for it: absent, never null."""
+    return Field(None, pattern=_SAMPLE_FILE + suffix, json_schema_extra=_no_default, description=description)
+
+
 class RecordFiles(_Strict):
     """Paths of the sample's image files, relative to the dataset root."""
 
@@ -263,12 +268,31 @@ class RecordFiles(_Strict):
         pattern=_SAMPLE_FILE + r"_depth\.png$",
         description="16-bit PNG of camera-frame z in units of `depth_scale_m`; 0 = background.",
     )
-    depth_float: str = Field(
-        None,  # type: ignore[arg-type]  # absent, never null
-        pattern=_SAMPLE_FILE + r"_depth\.npy$",
-        json_schema_extra=_no_default,  # type: ignore[assignment]
-        description="float32 .npy of camera-frame z in metres, 0 = background (unquantised); present when "
+    depth_float: str = _optional_file(
+        r"_depth\.npy$",
+        "float32 .npy of camera-frame z in metres, 0 = background (unquantised); present when "
         "the catalog's `outputs.labels` lists `depth_float`.",
+    )
+    segmentation_head: str = _optional_file(
+        r"_seg_head\.png$",
+        "8-bit PNG of the head layer's class ids drawn with nothing worn over it (amodal: the skin, "
+        "brows, lips ... under hair, beard, glasses, headwear and clothing); present with `amodal_masks`.",
+    )
+    layers: str = _optional_file(
+        r"_layers\.png$",
+        "8-bit PNG, bit k set where layer k of facefarm/assets/schema/layers.json (0 head, 1 hair, "
+        "2 beard, 3 clothing, 4 glasses, 5 headwear, 6 facewear) shows with only the head in front of it; "
+        "present with `amodal_masks`.",
+    )
+    normals: str = _optional_file(
+        r"_normals\.npy$",
+        "float16 .npy (H, W, 3) of unit surface normals in the camera frame (OpenCV axes: x right, "
+        "y down, z forward; a surface facing the camera has z < 0), 0 = background; present with `normals`.",
+    )
+    albedo: str = _optional_file(
+        r"_albedo\.png$",
+        "8-bit sRGB PNG of the surface albedo (Cycles' denoising albedo from one sample at the pixel "
+        "centre: unlit, every closure, hair included), 0 = background; present with `albedo` (Cycles back-end).",
     )
 
 
@@ -285,6 +309,10 @@ class FileHashes(_Strict):
     segmentation: Sha256
     depth: Sha256
     depth_float: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    segmentation_head: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    layers: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    normals: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    albedo: Sha256 = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class FileSizes(_Strict):
@@ -294,6 +322,10 @@ class FileSizes(_Strict):
     segmentation: int = Field(ge=0)
     depth: int = Field(ge=0)
     depth_float: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    segmentation_head: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    layers: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    normals: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
+    albedo: int = Field(None, ge=0, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class _Record(_Strict):

@@ -16,6 +16,7 @@ from threadpoolctl import ThreadpoolController
 
 from facefarm import __version__
 from facefarm.catalog import Catalog, ResolvedSample, resolve
+from facefarm.catalog.checks import label_backend_problem
 from facefarm.compose.compositor import compose
 from facefarm.head.model import HeadModel
 from facefarm.render import backends
@@ -26,6 +27,8 @@ from facefarm.scene.classes import LAYOUTS
 from facefarm.scene.model import Scene
 
 GENERATOR = "facefarm"
+#: ``outputs.labels`` that the back-end draws (passed to its ``render(scene, labels=...)``).
+RENDERED_LABELS = frozenset({"amodal_masks", "normals", "albedo"})
 
 
 @cache
@@ -144,10 +147,15 @@ class SampleRenderer:
         self.catalog = catalog
         self.backend_name = backend or catalog.render.backend
         self.head = head or HeadModel.load()
+        problem = label_backend_problem(catalog.outputs.labels, self.backend_name)
+        if problem:
+            raise ValueError(problem)
         self.info = backends.backend(self.backend_name)
         self.backend = self.info.start(catalog.render)
         #: the landmark layouts besides the 70 that the catalog's outputs.labels asks for
         self.layouts = tuple(name for name in LAYOUTS if f"landmarks_{name}" in catalog.outputs.labels)
+        #: the optional label layers the back-end draws besides rgb, segmentation and depth
+        self.label_layers = frozenset(catalog.outputs.labels) & RENDERED_LABELS
         self.last_backend_timings: dict = {}
 
     def render(self, seed: int, index: int, n_total: int | None = None):
@@ -172,7 +180,9 @@ class SampleRenderer:
         """Render, label and encode a prepared sample: returns (record, files)."""
         sample, scene, t = prepared.sample, prepared.scene, dict(prepared.seconds)
         t0 = time.perf_counter()
-        result = self.backend.render(scene)
+        result = (
+            self.backend.render(scene, labels=self.label_layers) if self.label_layers else self.backend.render(scene)
+        )
         t["render"] = time.perf_counter() - t0
         self.last_backend_timings = dict(result.timings)  # the back-end's own split (benchmarks)
         t0 = time.perf_counter()
@@ -198,6 +208,12 @@ class SampleRenderer:
             out.image_format,
             out.image_quality,
             depth_float="depth_float" in out.labels,
+            extra={
+                "segmentation_head": result.segmentation_head,
+                "layers": result.layers,
+                "normals": result.normals,
+                "albedo": result.albedo,
+            },
         )
         t["encode"] = time.perf_counter() - t0
         record = build_record(sample, scene, labels, t, self.backend_name, layouts=self.layouts)

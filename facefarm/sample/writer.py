@@ -39,7 +39,9 @@ IMAGE_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 EXIF_DESCRIPTION, EXIF_SOFTWARE = 0x010E, 0x0131
 
 #: A file name the writer makes inside ``samples/`` (what --overwrite may delete there)
-SAMPLE_FILE = re.compile(r"^\d{6,}((_seg|_depth)?\.png|_depth\.npy|\.jpg|\.webp|\.json)$")
+SAMPLE_FILE = re.compile(
+    r"^\d{6,}((_seg|_depth|_seg_head|_layers|_albedo)?\.png|_(depth|normals)\.npy|\.jpg|\.webp|\.json)$"
+)
 
 
 def is_sample_file(name: str) -> bool:
@@ -54,6 +56,10 @@ def sample_names(sample_id: str, image_format: str = "png") -> dict[str, str]:
         "segmentation": f"{SAMPLES}/{sample_id}_seg.png",
         "depth": f"{SAMPLES}/{sample_id}_depth.png",
         "depth_float": f"{SAMPLES}/{sample_id}_depth.npy",
+        "segmentation_head": f"{SAMPLES}/{sample_id}_seg_head.png",
+        "layers": f"{SAMPLES}/{sample_id}_layers.png",
+        "normals": f"{SAMPLES}/{sample_id}_normals.npy",
+        "albedo": f"{SAMPLES}/{sample_id}_albedo.png",
         "labels": f"{SAMPLES}/{sample_id}.json",
     }
 
@@ -121,9 +127,12 @@ def encode_files(
     image_format: str = "png",
     quality: int = 90,
     depth_float: bool = False,
+    extra: dict[str, np.ndarray | None] | None = None,
 ) -> dict[str, bytes]:
     """Encode the image outputs of one sample; keys as in :func:`sample_names` (without labels);
-    ``depth_float``: also the depth as a float32 ``.npy`` (metres, unquantised)."""
+    ``depth_float``: also the depth as a float32 ``.npy`` (metres, unquantised); ``extra``: optional
+    label layers a back-end drew (:class:`~facefarm.scene.model.RenderResult`'s ``segmentation_head``,
+    ``layers``, ``normals``, ``albedo``; None ones are left out)."""
     files = {
         "image": encode_image(rgb, image_format, quality, provenance),
         "segmentation": encode_png(segmentation.astype(np.uint8), text=provenance),
@@ -131,7 +140,23 @@ def encode_files(
     }
     if depth_float:
         files["depth_float"] = encode_npy(np.asarray(depth, np.float32))
+    extra = {k: v for k, v in (extra or {}).items() if v is not None}
+    for key in ("segmentation_head", "layers"):
+        if key in extra:
+            files[key] = encode_png(np.asarray(extra[key], np.uint8), text=provenance)
+    if "normals" in extra:
+        files["normals"] = encode_npy(np.asarray(extra["normals"], np.float16))
+    albedo = extra.get("albedo")
+    if albedo is not None:
+        files["albedo"] = encode_png(linear_to_srgb8(albedo), text=provenance)
     return files
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """(..., 3) linear values in 0..1 -> uint8 with the sRGB transfer curve (albedo maps are stored so)."""
+    x = np.clip(np.asarray(linear, np.float64), 0.0, 1.0)
+    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
+    return np.round(s * 255.0).astype(np.uint8)
 
 
 def encode_npy(array: np.ndarray) -> bytes:

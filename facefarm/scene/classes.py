@@ -1,4 +1,4 @@
-"""Segmentation class ids and the 70-point landmark layout, read from ``facefarm/assets/schema``.
+"""Segmentation class ids, amodal layers and landmark layouts, read from ``facefarm/assets/schema``.
 
 The ids are fixed by ``facefarm/assets/schema/classes.json``; code looks them up by name
 (``CLASS_IDS["NOSE"]``) and never derives them from scene or creation order.
@@ -7,6 +7,7 @@ The ids are fixed by ``facefarm/assets/schema/classes.json``; code looks them up
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 
 from facefarm.paths import ASSETS
@@ -61,6 +62,27 @@ def layout_outline(name: str) -> list[int]:
         return list(spec["contour"])
     a, b = spec["groups"]["jaw"]
     return list(range(a, b + 1))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of the amodal masks (``facefarm/assets/schema/layers.json``): ``bit`` of the
+    layers PNG, ``name``, and the segmentation class ids it is made of."""
+
+    bit: int
+    name: str
+    classes: tuple[int, ...]
+
+
+@lru_cache(maxsize=None)
+def amodal_layers() -> tuple[Layer, ...]:
+    """The amodal layers in bit order; the first (``head``) is the one every other is drawn with."""
+    doc = json.loads((_SCHEMA / "layers.json").read_text())
+    ids = _classes()
+    out = tuple(Layer(int(x["bit"]), x["name"], tuple(ids[c] for c in x["classes"])) for x in doc["layers"])
+    if [x.bit for x in out] != list(range(len(out))) or out[0].name != "head":
+        raise ValueError("layers.json: bits must run 0, 1, ... with the head layer first")
+    return out
 
 
 CLASS_IDS: dict[str, int] = _classes()

@@ -164,6 +164,8 @@ class Mesh:
     vertex_colors : (n, 3) float32 linear RGB albedo, or None (use material.base_color)
     smooth : shade smooth (back-ends never subdivide: the labels sit on exactly this surface)
     attributes : optional name -> (n,) float32 per-vertex scalars for shaders that use them
+    bare_class : (m,) uint8 class of each face with nothing worn over it, or None (= face_class):
+        the scalp that the hair cap labels HAIR is SKIN under it (the amodal masks' head layer)
         (e.g. ``"wrinkle"`` fold depth 0..1 on skin); back-ends ignore names they do not know
     """
 
@@ -178,6 +180,7 @@ class Mesh:
     smooth: bool = True
     occludes_landmarks: bool = True
     attributes: dict[str, np.ndarray] | None = None
+    bare_class: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,15 @@ class RenderResult:
     depth : (H, W) float32, camera-frame z in metres, 0 where nothing was hit
     occluder_depth : (H, W) float32 like ``depth`` but of the landmark occluders only
         (meshes with ``occludes_landmarks``, no transparent lenses), or None = use ``depth``
+
+    Optional label layers, None unless asked for (``render(scene, labels=...)``):
+
+    segmentation_head : (H, W) uint8 class ids of the head layer alone (amodal: the face under
+        hair, beard, glasses, headwear, clothing; ``facefarm/assets/schema/layers.json``)
+    layers : (H, W) uint8, bit ``layer.bit`` set where that layer shows with only the head in front
+    normals : (H, W, 3) float32 unit surface normals, camera frame (OpenCV axes; facing the
+        camera = negative z), 0 where nothing was hit
+    albedo : (H, W, 3) float32 linear surface albedo (Cycles), 0 where nothing was hit
     """
 
     rgb: np.ndarray
@@ -322,3 +334,7 @@ class RenderResult:
     depth: np.ndarray
     timings: dict = field(default_factory=dict)
     occluder_depth: np.ndarray | None = None
+    segmentation_head: np.ndarray | None = None
+    layers: np.ndarray | None = None
+    normals: np.ndarray | None = None
+    albedo: np.ndarray | None = None

@@ -91,6 +91,15 @@ def configure_layers(bpy_scene, exr_path: str) -> dict[str, bpy.types.Collection
     return collections
 
 
+def use_label_passes(bpy_scene, normals: bool, albedo: bool) -> None:
+    """Write the optional label passes from the one-sample label layer, or not: Cycles' Normal
+    (world-frame shading normal) and its denoising albedo (the surface's albedo for every closure,
+    hair and gloss included; the diffuse colour pass leaves hair black)."""
+    layer = bpy_scene.view_layers[LABEL_LAYER]
+    layer.use_pass_normal = normals
+    layer.cycles.denoising_store_passes = albedo
+
+
 def use_occluder_layer(bpy_scene, on: bool) -> None:
     """Render the occluder layer for this scene or not (it costs a second scene sync)."""
     bpy_scene.view_layers[OCCLUDER_LAYER].use = on
@@ -114,12 +123,16 @@ def _bundled(module: str):
 class Passes:
     """Raw render output. rgb: (H, W, 3) float32 scene-linear Rec.709; depth: (H, W) float32
     camera z metres, 0 for background; class_id: (H, W) uint8 (``Material.pass_index``);
-    occluder_depth: like depth for the landmark occluders, or None when not rendered."""
+    occluder_depth: like depth for the landmark occluders, or None when not rendered; normal:
+    (H, W, 3) float32 world-frame shading normals and albedo: (H, W, 3) float32 linear, from the
+    label layer when :func:`use_label_passes` asked for them, else None."""
 
     rgb: np.ndarray
     depth: np.ndarray
     class_id: np.ndarray
     occluder_depth: np.ndarray | None = None
+    normal: np.ndarray | None = None
+    albedo: np.ndarray | None = None
 
 
 def read_passes(exr_path: str) -> Passes:
@@ -135,6 +148,8 @@ def read_passes(exr_path: str) -> Passes:
         f"{LABEL_LAYER}.Depth.Z",
         f"{LABEL_LAYER}.Material Index.X",
         f"{OCCLUDER_LAYER}.Depth.Z",
+        *(f"{LABEL_LAYER}.Normal.{c}" for c in "XYZ"),
+        *(f"{LABEL_LAYER}.Denoising Albedo.{c}" for c in "RGB"),
     }
     try:
         part = 0
@@ -155,11 +170,18 @@ def read_passes(exr_path: str) -> Passes:
     except KeyError as e:
         raise KeyError(f"render output lacks pass {e}; has {sorted(channels)}") from None
     occ = channels.get(f"{OCCLUDER_LAYER}.Depth.Z")
+
+    def stacked(name: str, parts: str) -> np.ndarray | None:
+        keys = [f"{LABEL_LAYER}.{name}.{c}" for c in parts]
+        return np.stack([channels[k] for k in keys], axis=-1).astype(np.float32) if keys[0] in channels else None
+
     return Passes(
         rgb=rgb.astype(np.float32),
         depth=_metres(z),
         class_id=np.rint(index).clip(0, 255).astype(np.uint8),
         occluder_depth=None if occ is None else _metres(occ),
+        normal=stacked("Normal", "XYZ"),
+        albedo=stacked("Denoising Albedo", "RGB"),
     )
 
 

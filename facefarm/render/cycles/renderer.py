@@ -176,8 +176,9 @@ class CyclesRenderer:
 
     # -- rendering ---------------------------------------------------------------------------
 
-    def render(self, scene: Scene) -> RenderResult:
-        """Render ``scene`` at its camera's resolution with this renderer's samples."""
+    def render(self, scene: Scene, labels: frozenset[str] = frozenset()) -> RenderResult:
+        """Render ``scene`` at its camera's resolution with this renderer's samples; ``labels``:
+        optional label layers to write too (``normals``, ``albedo``, from the one-sample label layer)."""
         import bpy
 
         from facefarm.render.cycles import camera as cycles_camera
@@ -205,6 +206,7 @@ class CyclesRenderer:
                 col = s.collection
             cycles_geometry.add_mesh(col, mesh)
         cycles_passes.use_occluder_layer(s, len(cols[cycles_passes.NOT_OCCLUDING].objects) > 0)
+        cycles_passes.use_label_passes(s, normals="normals" in labels, albedo="albedo" in labels)
         for curves in scene.curves:  # hair hides landmarks: it is an occluder
             cycles_geometry.add_curves(s.collection, curves)
         cycles_world.build_world(s, scene.environment, self._hdri_cache)
@@ -220,10 +222,19 @@ class CyclesRenderer:
         self._since_reset += 1
         self.renders += 1
         occluder_depth = passes.depth if passes.occluder_depth is None else passes.occluder_depth
+        hit = (passes.depth > 0)[..., None]
+        normals = None
+        if passes.normal is not None:  # world -> camera frame (OpenCV axes), unit, 0 off the surface
+            n = passes.normal @ np.asarray(scene.camera.world_to_camera, np.float64)[:3, :3].T
+            n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+            normals = np.where(hit, n, 0.0).astype(np.float32)
+        albedo = None if passes.albedo is None else np.where(hit, np.clip(passes.albedo, 0.0, 1.0), 0.0)
         return RenderResult(
             rgb=rgb,
             segmentation=passes.class_id,
             depth=passes.depth,
             occluder_depth=occluder_depth,
+            normals=normals,
+            albedo=None if albedo is None else albedo.astype(np.float32),
             timings={"build_s": t1 - t0, "render_s": t2 - t1, "readback_s": t3 - t2},
         )

@@ -150,6 +150,20 @@ def class_faces(faces: np.ndarray, face_class: np.ndarray, both_sides: bool) -> 
 
 
 @dataclass(frozen=True)
+class SegPart:
+    """One mesh as the segmentation passes draw it (what the normals label is interpolated from).
+
+    vertices : (n, 3) float32, world metres
+    faces : (m, 3) int64 into ``vertices``, as :func:`class_faces` returns them (both sides doubled)
+    normals : (n, 3) float, per vertex (smooth shading), or None: flat, each face's own normal
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray | None
+
+
+@dataclass(frozen=True)
 class Ribbons:
     """Hair strands as camera-facing ribbons: ``s`` strands of ``k`` points -> ``n = s*k*2`` vertices.
 

@@ -40,6 +40,7 @@ import numpy as np
 from facefarm.geometry.camera import CV_TO_GL, Camera
 from facefarm.render.pyrender import device as gl_device
 from facefarm.render.pyrender import geometry as geom
+from facefarm.render.pyrender import label_passes
 from facefarm.render.pyrender import shadows as shadow_maps
 from facefarm.render.pyrender.buffers import primitive
 from facefarm.render.pyrender.order import ordered_scene
@@ -274,8 +275,9 @@ class _Context:
         return int(tex)
 
     def bind_face_classes(self, face_class: np.ndarray) -> None:
-        """Upload the (m,) uint8 class of every face the SEG passes draw and bind it on
-        ``CLASS_UNIT`` (pyrender's SEG pass binds no textures, so it stays there)."""
+        """Upload the (m,) value of every face the SEG passes draw (its class id; a face index + 1
+        for the normals' pass; :data:`NOT_DRAWN` to leave it out) and bind it on ``CLASS_UNIT``
+        (pyrender's SEG pass binds no textures, so it stays there)."""
         from OpenGL import GL
 
         # pyrender makes its context current when it renders and never lets go of it: after
@@ -288,7 +290,7 @@ class _Context:
             raise ValueError(
                 f"{len(face_class)} labelled faces: more than the segmentation pass's {CLASS_WIDTH * MAX_CLASS_ROWS}"
             )
-        texels = np.zeros(rows * CLASS_WIDTH, np.uint8)
+        texels = np.zeros(rows * CLASS_WIDTH, np.uint32)
         texels[: len(face_class)] = face_class
         if self._class_tex is None:
             self._class_tex = int(GL.glGenTextures(1))
@@ -296,7 +298,7 @@ class _Context:
         GL.glBindTexture(GL.GL_TEXTURE_2D, self._class_tex)
         GL.glPixelStorei(GL.GL_UNPACK_ALIGNMENT, 1)
         GL.glTexImage2D(
-            GL.GL_TEXTURE_2D, 0, GL.GL_R8UI, CLASS_WIDTH, rows, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_BYTE, texels
+            GL.GL_TEXTURE_2D, 0, GL.GL_R32UI, CLASS_WIDTH, rows, 0, GL.GL_RED_INTEGER, GL.GL_UNSIGNED_INT, texels
         )
         for param in (GL.GL_TEXTURE_MIN_FILTER, GL.GL_TEXTURE_MAG_FILTER):
             GL.glTexParameteri(GL.GL_TEXTURE_2D, param, GL.GL_NEAREST)
@@ -503,8 +505,9 @@ class PyrenderRenderer:
             self._ctx.resize(width, height)
         return self._ctx
 
-    def render(self, scene: Scene) -> RenderResult:
-        """Rasterise ``scene``; see the module docstring for what each output holds."""
+    def render(self, scene: Scene, labels: frozenset[str] = frozenset()) -> RenderResult:
+        """Rasterise ``scene``; see the module docstring for what each output holds. ``labels``:
+        optional label layers to draw too (``amodal_masks``, ``normals``; :mod:`.label_passes`)."""
         import pyrender
         from pyrender import RenderFlags
 
@@ -527,6 +530,13 @@ class PyrenderRenderer:
             occluder_depth = depth
         t3 = time.perf_counter()
 
+        extra: dict = {}
+        if "amodal_masks" in labels:
+            extra["segmentation_head"], extra["layers"] = label_passes.amodal(ctx, built)
+        if "normals" in labels:
+            extra["normals"] = label_passes.normals(ctx, built, cam)
+        t_extra = time.perf_counter()
+
         ctx.render_shadows(built.frame, depth, cam, built.bounds, built.casters)
         t_shadow = time.perf_counter()
 
@@ -546,12 +556,18 @@ class PyrenderRenderer:
             "build_ms": 1e3 * (t1 - t0),
             "seg_ms": 1e3 * (t2 - t1),
             "occluder_ms": 1e3 * (t3 - t2),
-            "shadow_ms": 1e3 * (t_shadow - t3),
+            "label_layers_ms": 1e3 * (t_extra - t3),
+            "shadow_ms": 1e3 * (t_shadow - t_extra),
             "rgb_ms": 1e3 * (t4 - t_shadow),
             "total_ms": 1e3 * (t4 - t0),
         }
         return RenderResult(
-            rgb=rgb, segmentation=segmentation, depth=depth, timings=timings, occluder_depth=occluder_depth
+            rgb=rgb,
+            segmentation=segmentation,
+            depth=depth,
+            timings=timings,
+            occluder_depth=occluder_depth,
+            **extra,
         )
 
     def close(self) -> None:
@@ -578,9 +594,11 @@ class _Built:
     occluder_map: dict | None  # subset of seg_map, or None when identical
     seg_meshes: list  # pyrender.Mesh objects that only the SEG passes draw
     face_class: np.ndarray  # (m,) uint8 class of every face the SEG passes draw, in draw order
+    bare_class: np.ndarray  # (m,) uint8 the same with nothing worn over it (Mesh.bare_class)
     frame: _Frame
     bounds: np.ndarray | None  # (2, 3) min/max corner of what the SEG passes draw
     casters: list  # (SEG primitive, leading indices that cast shadows)
+    parts: list  # geom.SegPart of everything the SEG passes draw, in the order of face_class
 
 
 def _pyrender_material(pyrender, material: Material, blend: bool = False):
@@ -691,10 +709,12 @@ def _build(scene: Scene, pyrender) -> _Built:
     # meshes there are
     pools: dict[bool, list] = {True: [], False: []}
 
-    def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True):
-        pools[bool(occludes)].append(
-            (np.asarray(vertices, np.float32), *geom.class_faces(faces, face_class, both_sides), casts_shadow)
-        )
+    def add_seg(vertices, faces, face_class, both_sides, occludes, casts_shadow=True, normals=None, bare_class=None):
+        # normals: (n, 3) per vertex for the normals label, None = flat (each face's own); bare_class:
+        # the faces' classes with nothing worn over them (the amodal masks), None = face_class
+        f, cls = geom.class_faces(faces, face_class, both_sides)
+        bare = cls if bare_class is None else geom.class_faces(faces, bare_class, both_sides)[1]
+        pools[bool(occludes)].append((np.asarray(vertices, np.float32), f, cls, casts_shadow, normals, bare))
 
     for mesh in scene.meshes:
         if len(mesh.faces) == 0:
@@ -741,7 +761,15 @@ def _build(scene: Scene, pyrender) -> _Built:
         node = ps.add(pyrender.Mesh([prim], name=mesh.name))
         frame.node_params[node] = _node_params(mat, geom.double_sided(mat), mapped)
         if not geom.is_transparent_lens(mat):
-            add_seg(mesh.vertices, mesh.faces, mesh.face_class, geom.double_sided(mat), mesh.occludes_landmarks)
+            add_seg(
+                mesh.vertices,
+                mesh.faces,
+                mesh.face_class,
+                geom.double_sided(mat),
+                mesh.occludes_landmarks,
+                normals=normals if mesh.smooth else None,
+                bare_class=mesh.bare_class,
+            )
 
     for material, group in _same_but_colour(scene.curves):
         ribbons = [(c, geom.ribbons(c, cam)) for c in group]
@@ -782,6 +810,7 @@ def _build(scene: Scene, pyrender) -> _Built:
             True,
             True,
             casts_shadow=False,
+            normals=rb.normals,
         )
 
     quad = pyrender.Primitive(
@@ -815,41 +844,46 @@ def _build(scene: Scene, pyrender) -> _Built:
         )
         counts[kind] += 1
 
-    seg_map, occ_map, seg_meshes, classes, casters = {}, {}, [], [], []
+    seg_map, occ_map, seg_meshes, classes, casters, drawn, bare = {}, {}, [], [], [], [], []
     first_face = 0
     bounds = None
     for occludes, parts in pools.items():
         if not parts:
             continue
-        pos = np.concatenate([v for v, _, _, _ in parts])
+        pos = np.concatenate([p[0] for p in parts])
         box = np.stack([pos.min(axis=0), pos.max(axis=0)]).astype(np.float64)
         bounds = box if bounds is None else np.stack([np.minimum(bounds[0], box[0]), np.maximum(bounds[1], box[1])])
-        faces = _stack_faces([f for _, f, _, _ in parts], [len(v) for v, _, _, _ in parts])
+        faces = _stack_faces([p[1] for p in parts], [len(p[0]) for p in parts])
         pm = pyrender.Mesh([primitive(pyrender, positions=pos, indices=faces, mode=pyrender.constants.GLTF.TRIANGLES)])
         node = ps.add(pm)
         seg_meshes.append(pm)
         # the shadow casters: a prefix of the pool's faces (meshes come before hair ribbons)
-        casting = [len(f) for _, f, _, c in parts if c]
-        assert all(c for _, _, _, c in parts[: len(casting)]), "shadow casters must lead their pool"
+        casting = [len(p[1]) for p in parts if p[3]]
+        assert all(p[3] for p in parts[: len(casting)]), "shadow casters must lead their pool"
         if casting:
             casters.append((pm.primitives[0], 3 * sum(casting)))
         # the pool's first face in the class texture, as three bytes (the segmentation shader)
         seg_map[node] = ((first_face >> 16) & 255, (first_face >> 8) & 255, first_face & 255)
         if occludes:
             occ_map[node] = seg_map[node]
-        classes += [c for _, _, c, _ in parts]
+        classes += [p[2] for p in parts]
+        bare += [p[5] for p in parts]
+        drawn += [geom.SegPart(p[0], p[1], p[4]) for p in parts]
         first_face += len(faces)
     occluder_map = None if len(occ_map) == len(seg_map) else occ_map
     face_class = np.concatenate(classes) if classes else np.zeros(0, np.uint8)
+    bare_class = np.concatenate(bare) if bare else np.zeros(0, np.uint8)
     return _Built(
         scene=ps,
         seg_map=seg_map,
         occluder_map=occluder_map,
         seg_meshes=seg_meshes,
         face_class=face_class,
+        bare_class=bare_class,
         frame=frame,
         bounds=bounds,
         casters=casters,
+        parts=drawn,
     )
 
 

@@ -130,6 +130,8 @@ SHEEN_AT_NORMAL, SHEEN_AT_GRAZING = 0.02, 0.55
 THIN_SHADOW_LIFT = 0.005
 #: Texels a row of the segmentation pass's face-class texture.
 CLASS_WIDTH = 4096
+#: A face-class texel that makes the segmentation pass discard the face (nothing drawn, no depth).
+NOT_DRAWN = 0xFFFFFFFF
 
 
 _LIGHT_LOCALS = ("to_light", "dist2", "l", "cd", "att", "i")
@@ -785,11 +787,14 @@ void main()
 """
 )
 
-# Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). Every face's class id
-# sits in one integer texture (row-major, CLASS_WIDTH texels a row, all seg nodes' faces in
-# turn); a node's pyrender colour carries the index of its first face there as three bytes
-# (pyrender divides them by 255), and gl_PrimitiveID, the face's index within the draw, finds
-# the rest. Meshes are drawn indexed, as welded as the colour pass's: no triangle soups.
+# Segmentation pass (RenderFlags.SEG: no lighting, no multisampling). Every face's value sits in
+# one integer texture (row-major, CLASS_WIDTH texels a row, all seg nodes' faces in turn); a node's
+# pyrender colour carries the index of its first face there as three bytes (pyrender divides them
+# by 255), and gl_PrimitiveID, the face's index within the draw, finds the rest. The value goes
+# out as three bytes, low byte in red: a class id (< 256) in red alone, or (the face-index pass of
+# the normals) a face's index + 1 across all three. NOT_DRAWN discards the face, depth and all (the
+# amodal passes draw one layer with the head). Meshes are drawn indexed, as welded as the colour
+# pass's: no triangle soups.
 SEG_VERT = r"""#version 330 core
 layout(location = 0) in vec3 position;
 layout(location = INST_M_LOC) in mat4 inst_m;
@@ -811,8 +816,9 @@ void main()
 {
     ivec3 b = ivec3(round(color * 255.0));
     int i = b.r * 65536 + b.g * 256 + b.b + gl_PrimitiveID;
-    float c = float(texelFetch(face_class, ivec2(i % CLASS_WIDTH, i / CLASS_WIDTH), 0).r) / 255.0;
-    frag_color = vec4(c, c, c, 1.0);
+    uint k = texelFetch(face_class, ivec2(i % CLASS_WIDTH, i / CLASS_WIDTH), 0).r;
+    if (k == NOT_DRAWNu) discard;
+    frag_color = vec4(float(k & 255u), float((k >> 8) & 255u), float((k >> 16) & 255u), 255.0) / 255.0;
 }
 """
 
@@ -836,6 +842,7 @@ def _units(src: str) -> str:
         .replace("N_OPEN", str(N_OPEN))
         .replace("THIN_SHADOW_LIFT", repr(THIN_SHADOW_LIFT))
         .replace("CLASS_WIDTH", str(CLASS_WIDTH))
+        .replace("NOT_DRAWN", str(NOT_DRAWN))
         .replace("STRAND_LIGHT_SHARE", repr(STRAND_LIGHT_SHARE))
         .replace("SHEEN_AT_NORMAL", repr(SHEEN_AT_NORMAL))
         .replace("SHEEN_AT_GRAZING", repr(SHEEN_AT_GRAZING))
