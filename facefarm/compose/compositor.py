@@ -125,6 +125,9 @@ def compose(
     outline[contour.JAW] = contour.on_outline(
         skin_mesh.vertices, contour.paths_for(head, surface), sparse[contour.JAW], posed.rotation, camera
     )
+    outline[contour.LIPS] = contour.on_outline(
+        skin_mesh.vertices, contour.lip_paths_for(head, surface), sparse[contour.LIPS], posed.rotation, camera
+    )
     landmarks = Landmarks(
         points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
     )
@@ -194,6 +197,8 @@ def _layout_points(
     if landmarks.normals is not None:
         normals[mine] = landmarks.normals[theirs]
     outline = points.copy()
+    if landmarks.contour is not None:  # the shared points (the mouth) as the 70's outline has them
+        outline[mine] = landmarks.contour[theirs]
     a, b = spec["groups"]["jaw"]
     paths = layouts.jaw_paths(head, surface, name, rows)
     outline[a : b + 1] = contour.on_outline(skin_world, paths, points[a : b + 1], posed.rotation, camera)
