@@ -82,9 +82,41 @@ def test_far_jaw_points_sit_on_the_cheek_outline(turned):
 def test_frontal_contour_stays_near_the_anchors_and_other_points_are_unchanged(turned):
     for yaw, scene, result, labels in turned:
         uv, contour = labels["uv"][:70], labels["contour"]["uv"]
-        np.testing.assert_array_equal(contour[17:], uv[17:])
-        np.testing.assert_array_equal(labels["contour"]["visible"][17:], labels["visible"][17:70])
+        np.testing.assert_array_equal(contour[17:48], uv[17:48])
+        np.testing.assert_array_equal(contour[68:], uv[68:70])
+        np.testing.assert_array_equal(labels["contour"]["visible"][17:48], labels["visible"][17:48])
         if yaw == 0.0:
             eye = np.linalg.norm(uv[45] - uv[36])
             assert np.linalg.norm(contour[:17] - uv[:17], axis=1).max() < 0.15 * eye
             assert labels["contour"]["visible"][:17].all()
+
+
+LIP_CLASSES = [10, 11]  # TOP_LIP, BOTTOM_LIP
+
+
+def test_frontal_contour_lips_stay_near_the_xray_lips(turned):
+    for yaw, scene, result, labels in turned:
+        if yaw != 0.0:
+            continue
+        uv, contour = labels["uv"][48:68], labels["contour"]["uv"][48:68]
+        eye = np.linalg.norm(labels["uv"][45] - labels["uv"][36])
+        moved = np.linalg.norm(contour - uv, axis=1)
+        assert moved.max() < 0.06 * eye, moved / eye
+        assert moved.max() > 0.0  # the outer lip points move onto the rendered lip edge
+        assert abs(moved[0] - moved[6]) < 0.02 * eye  # mirrored corners move alike
+
+
+def test_far_side_contour_lips_sit_on_the_lip_edge(turned):
+    on_edge = []
+    for yaw, scene, result, labels in turned:
+        if yaw == 0.0:
+            continue
+        seg, contour = result.segmentation, labels["contour"]["uv"]
+        # the far side lies beyond the upper lip's middle in the image (image right for yaw > 0)
+        far_outer = [i for i in range(48, 60) if (contour[i, 0] - contour[51, 0]) * np.sign(yaw) > 0]
+        for i in far_outer:
+            u, v = np.floor(contour[i]).astype(int)
+            patch = np.isin(seg[v - 1 : v + 2, u - 1 : u + 2], LIP_CLASSES)
+            on_edge.append(bool(patch.any() and not patch.all()))  # lip and non-lip within 1 px
+    assert len(on_edge) >= 12
+    assert np.mean(on_edge) >= 0.9, on_edge

@@ -6,6 +6,10 @@ Runs dlib's HOG face detector and its 68-point iBUG predictor (``dlib-bin`` +
 distance |p36 - p45|, the 300-W convention).
 
     python tools/independent_check.py facefarm/assets/catalogs/default.json -n 64
+
+Per region (jaw, brows, nose, eyes, outer lips, inner lips) it prints the median NME of both of our
+conventions (x-ray ``landmarks``, annotators' ``landmarks_contour``); ``--save run.npz`` keeps
+dlib's points, ours, the images and segmentations for offline analysis (``tools/jaw_gap.py``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,19 @@ class Dlib68:
         return np.array([[p.x + 0.5, p.y + 0.5] for p in shape.parts()], np.float64)
 
 
+#: The 68-point iBUG regions (0-based, end exclusive) reported per region.
+REGIONS = {
+    "jaw": slice(0, 17),
+    "brows": slice(17, 27),
+    "nose": slice(27, 36),
+    "eyes": slice(36, 48),
+    "outer lips": slice(48, 60),
+    "inner lips": slice(60, 68),
+    "inner 51": slice(17, 68),
+    "all 68": slice(0, 68),
+}
+
+
 @dataclass
 class CheckResult:
     n: int
@@ -55,6 +72,10 @@ class CheckResult:
     nme_contour: np.ndarray  # per detected sample, all 68 points in the annotators' convention
     nme_jaw: np.ndarray  # per detected sample, jaw 0..16: x-ray points
     nme_jaw_contour: np.ndarray  # per detected sample, jaw 0..16: on the outline
+    theirs: np.ndarray  # (detected, 68, 2) dlib's points, pixels
+    xray: np.ndarray  # (detected, 68, 2) our x-ray points
+    outline: np.ndarray  # (detected, 68, 2) our points in the annotators' convention
+    index: np.ndarray  # (detected,) sample index of each
 
     @property
     def hit_rate(self) -> float:
@@ -66,7 +87,11 @@ def nme(ours: np.ndarray, theirs: np.ndarray, points=slice(0, 68)) -> float:
     return float(np.linalg.norm(ours[points] - theirs[points], axis=1).mean() / norm)
 
 
-def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = None) -> CheckResult:
+def check(
+    catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = None, keep: dict | None = None
+) -> CheckResult:
+    """Render ``n`` samples and compare; ``keep`` (a dict) receives per detected sample its image
+    (H, W, 3) uint8 RGB, segmentation (H, W) uint8, yaw and visibility of both conventions."""
     import cv2
 
     from facefarm.catalog import load_catalog
@@ -76,6 +101,7 @@ def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = 
     dl = Dlib68()
     nmes, inner, yaws, detected, total = [], [], [], 0, 0
     contour, jaw, jaw_contour = [], [], []
+    theirs, xrays, outlines, index = [], [], [], []
     i = 0
     while total < n and i < 20 * n:
         record, files = renderer.render(seed, i, None)
@@ -92,6 +118,19 @@ def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = 
         detected += 1
         ours = np.asarray(record["landmarks"]["uv"])[:68]
         outline = np.asarray(record.get("landmarks_contour", record["landmarks"])["uv"])[:68]
+        theirs.append(pts)
+        xrays.append(ours)
+        outlines.append(outline)
+        index.append(i - 1)
+        if keep is not None:
+            seg = cv2.imdecode(np.frombuffer(files["segmentation"], np.uint8), cv2.IMREAD_UNCHANGED)
+            keep.setdefault("image", []).append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            keep.setdefault("segmentation", []).append(seg)
+            keep.setdefault("yaw", []).append(record["attributes"]["head_pose"]["yaw_deg"])
+            keep.setdefault("visible_xray", []).append(np.asarray(record["landmarks"]["visible"])[:68])
+            keep.setdefault("visible_contour", []).append(
+                np.asarray(record.get("landmarks_contour", record["landmarks"])["visible"])[:68]
+            )
         nmes.append(nme(ours, pts))
         inner.append(nme(ours, pts, slice(17, 68)))
         contour.append(nme(outline, pts))
@@ -99,8 +138,23 @@ def check(catalog_path: str, n: int, seed: int = 0, max_abs_yaw: float | None = 
         jaw_contour.append(nme(outline, pts, slice(0, 17)))
     renderer.close()
     return CheckResult(
-        total, detected, np.array(nmes), np.array(inner), np.array(yaws), *map(np.array, (contour, jaw, jaw_contour))
+        total,
+        detected,
+        np.array(nmes),
+        np.array(inner),
+        np.array(yaws),
+        *map(np.array, (contour, jaw, jaw_contour)),
+        np.array(theirs).reshape(-1, 68, 2),
+        np.array(xrays).reshape(-1, 68, 2),
+        np.array(outlines).reshape(-1, 68, 2),
+        np.array(index, int),
     )
+
+
+def region_nme(ours: np.ndarray, theirs: np.ndarray, points: slice) -> np.ndarray:
+    """(m,) per-sample NME of ``points`` of (m, 68, 2) ``ours`` against ``theirs``."""
+    norm = np.linalg.norm(ours[:, 36] - ours[:, 45], axis=1)
+    return np.linalg.norm(ours[:, points] - theirs[:, points], axis=2).mean(axis=1) / norm
 
 
 def main() -> None:
@@ -109,8 +163,10 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-abs-yaw", type=float, default=None)
+    ap.add_argument("--save", default=None, help="write dlib's and our points, images, segmentations (.npz)")
     a = ap.parse_args()
-    r = check(a.catalog, a.n, a.seed, a.max_abs_yaw)
+    keep: dict | None = {} if a.save else None
+    r = check(a.catalog, a.n, a.seed, a.max_abs_yaw, keep)
     print(f"dlib detected {r.detected}/{r.n} faces ({100 * r.hit_rate:.1f}%)")
     if len(r.nme):
         print(
@@ -121,6 +177,13 @@ def main() -> None:
             f"jaw (17 pts): x-ray median {np.median(r.nme_jaw):.4f}, contour median {np.median(r.nme_jaw_contour):.4f}; "
             f"68 pts contour: median {np.median(r.nme_contour):.4f}, mean {r.nme_contour.mean():.4f}"
         )
+        print(f"{'region':12s} {'x-ray median':>13s} {'contour median':>15s}")
+        for name, points in REGIONS.items():
+            x, c = (np.median(region_nme(o, r.theirs, points)) for o in (r.xray, r.outline))
+            print(f"{name:12s} {x:13.4f} {c:15.4f}")
+    if a.save:
+        arrays = {k: np.asarray(v) for k, v in (keep or {}).items()}
+        np.savez_compressed(a.save, theirs=r.theirs, xray=r.xray, outline=r.outline, index=r.index, **arrays)
 
 
 if __name__ == "__main__":

@@ -125,6 +125,9 @@ def compose(
     outline[contour.JAW] = contour.on_outline(
         skin_mesh.vertices, contour.paths_for(head, surface), sparse[contour.JAW], posed.rotation, camera
     )
+    outline[contour.LIPS] = contour.on_outline(
+        skin_mesh.vertices, contour.lip_paths_for(head, surface), sparse[contour.LIPS], posed.rotation, camera
+    )
     landmarks = Landmarks(
         points=np.vstack([sparse, to_world(dense)]), names=names, n_sparse=70, normals=normals, contour=outline
     )
@@ -199,6 +202,8 @@ def _layout_points(
         if landmarks.normals is not None:
             normals[mine] = landmarks.normals[theirs]
     outline = points.copy()
+    if shared and landmarks.contour is not None:  # the shared points (the mouth) as the 70's outline has them
+        outline[mine] = landmarks.contour[theirs]
     on = layout_outline(name)
     paths = layouts.jaw_paths(head, surface, name, rows)
     outline[on] = contour.on_outline(skin_world, paths, points[on], posed.rotation, camera)

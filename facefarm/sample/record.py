@@ -133,7 +133,7 @@ class WFLW98(_Strict):
     xray: LayoutPointBlock = Field(description="The points anchored on the face's surface (as `landmarks`).")
     contour: LayoutPointBlock = Field(
         description="As people annotate photos (as `landmarks_contour`): the 33 jaw points on the face's "
-        "visible outline in this view."
+        "visible outline in this view, the mouth's points as `landmarks_contour` has them."
     )
 
     @model_validator(mode="after")
@@ -345,7 +345,8 @@ class _Record(_Strict):
         json_schema_extra=_no_default,  # type: ignore[assignment]
         description="The same 70 points as people annotate photos (the 300-W / WFLW convention): the jaw "
         "(0-16) on the face's visible outline in this view, found by marching each jaw point across the "
-        "cheek to where the head turns edge-on; every other point as in `landmarks`. Absent in records "
+        "cheek to where the head turns edge-on; the lips (48-67) on their rendered edge (the far lip points on "
+        "the lips' silhouette when the head turns); every other point as in `landmarks`. Absent in records "
         "written before facefarm 0.5.",
     )
     layouts: Layouts = Field(
