@@ -49,7 +49,11 @@ ground truth, so its top edge is the brows' top: every method is told roughly wh
 the bias measured here is smaller than a detector-box pipeline would show.
 
 Time on the shared 2-core machine: rendering 2000 samples 34 min (0.98 samples/s, in one process; once:
-cached), training 15 epochs 8-10 min (it shares the cores), the rest under a minute.
+cached), training 15 epochs 8-10 min (it shares the cores), the rest under a minute. On a loaded machine
+run it with ``OMP_NUM_THREADS=1``: torch's two threads wait on each other when the cores are busy (a
+training batch took 8.4 s with two threads, 1.8 s with one, while five other jobs ran; one seed then
+trained in 10 min). Training is not bit-reproducible across thread counts: the same seed moves the real
+median by as much as two seeds do, so compare means over seeds only.
 
 Cache: ``$FACEFARM_HOME/bench/sim2real/`` (``~/.cache/facefarm/bench/sim2real/`` without it):
 ``real/`` the photographs and annotations, ``renders/{version}-{checkout files hash}-{catalog hash}-s{seed}/`` the renders
@@ -568,12 +572,16 @@ def training_key() -> str:
     return h.hexdigest()[:12]
 
 
+#: Taken at import: ``inspect`` reads the file again, so a key taken later in a run could hash an edited file.
+TRAINING_KEY = training_key()
+
+
 def trained_net(folder: Path, images, points, perm, epochs: int, seed: int, landmarks: str):
     """The net trained on ``images``/``points`` (the renders of ``folder``), its weights cached in ``folder``
-    as ``net-{n}-{landmarks}-e{epochs}-t{seed}-{training_key()}.pt``: a new real set is scored without
+    as ``net-{n}-{landmarks}-e{epochs}-t{seed}-{TRAINING_KEY}.pt``: a new real set is scored without
     training again (one run costs 2-10 min on the shared machine)."""
     torch = _torch()
-    path = folder / f"net-{len(images)}-{landmarks}-e{epochs}-t{seed}-{training_key()}.pt"
+    path = folder / f"net-{len(images)}-{landmarks}-e{epochs}-t{seed}-{TRAINING_KEY}.pt"
     if path.exists():
         net = make_net(torch)
         net.load_state_dict(torch.load(path, weights_only=True))
