@@ -302,3 +302,69 @@ def test_iris_colour_varies_in_brightness_not_hue():
         # (0.4.0's offsets per channel moved dark brown's red/green ratio by 0.34 at one sd)
         ratios = np.log(varied[:, [0, 1, 0]] / varied[:, [1, 2, 2]]) - np.log(base[[0, 1, 0]] / base[[1, 2, 2]])
         assert np.percentile(np.abs(ratios).max(axis=1), 95) < 0.15, family
+
+
+def _identities(spec: dict, n: int, seed: int = 0) -> list[ResolvedSample]:
+    cat = load_catalog({"catalog_version": 1, **spec})
+    return [resolve(cat, seed, i) for i in range(n)]
+
+
+def test_a_listed_left_right_pair_is_one_draw_for_both_sides():
+    names = ["l-eye-scale", "nose-hump", "r-eye-scale", "l-cheek-volume"]  # l-cheek-volume has no r- listed
+    samples = _identities({"identity": {"detail_names": names}}, 40)
+    for s in samples:
+        assert set(s.shape_details) == set(names)
+        assert s.shape_details["l-eye-scale"] == s.shape_details["r-eye-scale"]
+    # the pair still varies between identities, and independently of the other draws
+    eyes = [s.shape_details["l-eye-scale"] for s in samples]
+    assert len(set(eyes)) == len(eyes)
+    assert any(s.shape_details["l-eye-scale"] != s.shape_details["l-cheek-volume"] for s in samples)
+
+
+def test_details_per_identity_counts_a_pair_once():
+    names = ["l-eye-scale", "r-eye-scale", "nose-hump"]
+    samples = _identities({"identity": {"detail_names": names, "details_per_identity": 1}}, 40)
+    picked = {tuple(sorted(s.shape_details)) for s in samples}
+    assert picked == {("l-eye-scale", "r-eye-scale"), ("nose-hump",)}
+    with pytest.raises(Exception, match="2 detail draws"):
+        load_catalog({"catalog_version": 1, "identity": {"detail_names": names, "details_per_identity": 3}})
+
+
+def test_default_detail_names_are_symmetric_draws():
+    from facefarm.catalog.checks import detail_units
+    from facefarm.catalog.vocabulary import DEFAULT_DETAIL_NAMES
+
+    for unit in detail_units(DEFAULT_DETAIL_NAMES):
+        sided = [n for n in unit if n[:2] in ("l-", "r-")]
+        assert not sided or len(unit) == 2, unit  # every sided default is drawn with its other side
+
+
+def test_shape_concentration_spreads_bases_around_the_label_blend():
+    spec = {"ancestry": {"labels": {"south_asian": 1.0}, "mixed_probability": 0.0}}
+    exact = _identities(spec, 5)
+    want = {"african": 0.2, "asian": 0.2, "caucasian": 0.6}  # the example taxonomy's south_asian blend
+    for s in exact:
+        assert s.ancestry_weights == pytest.approx(want)
+
+    def spread(c: float) -> tuple[dict[str, float], float]:
+        samples = _identities({"ancestry": {**spec["ancestry"], "shape_concentration": c}}, 300)
+        w = [[s.ancestry_weights[b] for b in sorted(want)] for s in samples]
+        for s in samples:
+            assert sum(s.ancestry_weights.values()) == pytest.approx(1.0)
+            assert min(s.ancestry_weights.values()) >= 0.0
+            assert s.ancestry_labels == {"south_asian": 1.0}  # the labels are what was drawn, as before
+        mean = dict(zip(sorted(want), [sum(col) / len(col) for col in zip(*w)], strict=True))
+        sd = sum((x[2] - mean["caucasian"]) ** 2 for x in w) ** 0.5 / len(w) ** 0.5
+        return mean, sd
+
+    wide, sd_wide = spread(2.0)
+    narrow, sd_narrow = spread(50.0)
+    for b in want:  # centred on the blend (300 identities: the mean within ~0.03)
+        assert wide[b] == pytest.approx(want[b], abs=0.05)
+        assert narrow[b] == pytest.approx(want[b], abs=0.02)
+    assert sd_wide > 2 * sd_narrow > 0.0
+    # a pure label keeps (nearly) its one base
+    pure = _identities(
+        {"ancestry": {"labels": {"black_african": 1.0}, "mixed_probability": 0.0, "shape_concentration": 2.0}}, 50
+    )
+    assert all(s.ancestry_weights["african"] > 0.9 for s in pure)
