@@ -63,19 +63,6 @@ def detail_names(cat: "Catalog") -> tuple[str, ...]:
     return tuple(cat.identity.detail_names) if cat.identity.detail_names is not None else DEFAULT_DETAIL_NAMES
 
 
-def detail_units(names: tuple[str, ...] | list[str]) -> list[tuple[str, ...]]:
-    """Detail names grouped into draws: ``("l-X", "r-X")`` where both sides are listed, else ``(name,)``.
-
-    In list order (a pair where its left side stands); the draw order of a catalog's details."""
-    listed = set(names)
-    out: list[tuple[str, ...]] = []
-    for n in names:
-        if n.startswith("r-") and "l-" + n[2:] in listed:
-            continue
-        out.append((n, "r-" + n[2:]) if n.startswith("l-") and "r-" + n[2:] in listed else (n,))
-    return out
-
-
 def _levels(cat: "Catalog", where: dict, path: str, out: list[Problem]) -> dict[str, Level] | None:
     levels: dict[str, Level] = {}
     ok = True
@@ -177,12 +164,11 @@ def cross_field_problems(cat: "Catalog") -> list[Problem]:
                 )
             )
     k = cat.identity.details_per_identity
-    n_units = len(detail_units(names))
-    if k is not None and k > n_units:
+    if k is not None and k > len(names):
         out.append(
             Problem(
                 "$.identity.details_per_identity",
-                f"{k} is more than the {n_units} detail draws (a left/right pair is one); lower it or add names",
+                f"{k} is more than the {len(names)} detail names; lower it or add names",
             )
         )
 

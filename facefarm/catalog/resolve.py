@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facefarm.catalog.attributes import ATTRIBUTES, BoolLevel, ChoiceLevel, Level, RangeLevel, all_presets, to_level
-from facefarm.catalog.checks import detail_names, detail_units, exclude_rules
+from facefarm.catalog.checks import detail_names, exclude_rules
 from facefarm.catalog.colors import hex_to_srgb, kelvin_to_srgb, rgb
 from facefarm.catalog.distributions import choice_weights, draw, draw_choice, draw_from_weights, draw_in_band
 from facefarm.catalog.expressions import ARKIT_UNITS, GAZE_UNITS
@@ -56,7 +56,6 @@ from facefarm.catalog.taxonomy import (
     blend_number_in_band,
     blend_shape_bases,
     dirichlet_mix,
-    spread_bases,
 )
 from facefarm.catalog.vocabulary import EYE_COLORS, head_width_m, sample_id
 
@@ -341,29 +340,20 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
         grey=_r(grey * 0.5),
     )
 
-    # Shape details: a subset of names (or all), each a signed weight, plus the overrides. A left/right
-    # pair (l-X and r-X both listed) is one draw that both sides take: a face's two eyes or cheeks
-    # differ from another face's far more than from each other.
+    # Shape details: a subset of names (or all), each a signed weight, plus the overrides.
     ident = cat.identity
-    units = detail_units(detail_names(cat))
+    names = detail_names(cat)
     g = rng("details")
     if ident.details_per_identity is None:
-        picked = list(range(len(units)))
+        picked = list(range(len(names)))
     else:
-        picked = sorted(int(i) for i in g.choice(len(units), size=ident.details_per_identity, replace=False))
+        picked = sorted(int(i) for i in g.choice(len(names), size=ident.details_per_identity, replace=False))
     details = {}
     for i in picked:
-        unit = [n for n in units[i] if n not in ident.detail_overrides]
-        if unit:
-            w = min(max(draw(ident.detail_dist, g) * ident.detail_scale, -1.0), 1.0)
-            details.update(dict.fromkeys(unit, w))
+        if names[i] not in ident.detail_overrides:
+            details[names[i]] = min(max(draw(ident.detail_dist, g) * ident.detail_scale, -1.0), 1.0)
     for name in sorted(ident.detail_overrides):
         details[name] = _num(ident.detail_overrides[name], rng(f"details.{name}"))
-
-    # Shape bases: the blend of the labels, spread per identity when the catalog asks for it.
-    bases = blend_shape_bases(tax, mix)
-    if anc.shape_concentration is not None:
-        bases = spread_bases(bases, rng("ancestry.shape"), anc.shape_concentration)
 
     values = {
         "ancestry": which,
@@ -379,7 +369,7 @@ def _draw_identity(ctx: _Context, seed: int, j: int, forced: dict[str, Level], a
     return {
         "values": values,
         "ancestry_labels": {k: _r(mix[k]) for k in sorted(mix)},
-        "ancestry_weights": {k: _r(v) for k, v in bases.items()},
+        "ancestry_weights": {k: _r(v) for k, v in blend_shape_bases(tax, mix).items()},
         "age_years": _r(age),
         "gender": _r(gender),
         "muscle": _r(muscle),

@@ -115,15 +115,11 @@ class IdentitySpec(Frozen):
     )
     detail_names: list[str] | None = Field(
         None,
-        description="Detail parameters to draw (head model target pairs, e.g. 'nose-hump'); a sided name "
-        "listed with its other side ('l-eye-scale' and 'r-eye-scale') is one draw both sides take; "
+        description="Detail parameters to draw (head model target pairs, e.g. 'nose-hump'); "
         "null = the default list in facefarm.catalog.vocabulary.",
     )
     details_per_identity: int | None = Field(
-        None,
-        ge=0,
-        description="How many draws of detail_names (a left/right pair is one) get a non-zero weight per "
-        "identity (null = all).",
+        None, ge=0, description="How many of detail_names get a non-zero weight per identity (null = all)."
     )
     detail_dist: Signed = Field(
         default=_tn(0.0, 0.35, -1.0, 1.0),
@@ -160,14 +156,6 @@ class AncestrySpec(Frozen):
     mixed_max_labels: int = Field(2, ge=2, le=10, description="Most labels in one mixed sample (2..10).")
     mixed_concentration: float = Field(
         1.0, gt=0.0, le=100.0, description="Dirichlet concentration of mixed weights (1 = uniform)."
-    )
-    shape_concentration: float | None = Field(
-        None,
-        gt=0.0,
-        le=1000.0,
-        description="Per-identity spread of the head model's shape bases around the label's (or mix's) "
-        "blend: the bases are drawn from a Dirichlet with parameters concentration x blend (lower = wider; "
-        "a base the blend does not use stays near 0). null = every identity of a label has its exact blend.",
     )
 
     @field_validator("taxonomy", mode="before", json_schema_input_type=str | Taxonomy)

@@ -187,20 +187,6 @@ def blend_eye_colors(taxonomy: Taxonomy, mix: dict[str, float]) -> dict[str, flo
     return out
 
 
-def spread_bases(bases: dict[str, float], rng: np.random.Generator, concentration: float) -> dict[str, float]:
-    """One identity's shape-base weights (sum 1): a Dirichlet draw around ``bases`` (a blend, sum 1).
-
-    Parameters ``concentration * bases`` (plus 1e-3, so an unused base may take a trace): the mean is
-    ``bases``; lower concentrations spread identities of one label wider between the head model's
-    three ancestry averages, a stand-in for the shape variation inside a population that those
-    averages lack. Keys in :data:`SHAPE_BASES` order.
-    """
-    alpha = np.array([bases[b] for b in SHAPE_BASES]) * concentration + 1e-3
-    w = np.maximum(rng.dirichlet(alpha), 0.0)
-    w = w / w.sum()
-    return {b: float(x) for b, x in zip(SHAPE_BASES, w, strict=True)}
-
-
 def dirichlet_mix(labels: list[str], rng: np.random.Generator, concentration: float) -> dict[str, float]:
     """Random weights (sum 1) over ``labels`` from a symmetric Dirichlet."""
     w = rng.dirichlet(np.full(len(labels), concentration))

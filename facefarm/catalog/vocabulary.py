@@ -88,12 +88,8 @@ EYE_COLORS = MappingProxyType(
 
 #: Default identity detail parameters: signed -1..1 weights for the head model's paired
 #: MakeHuman targets, named after the pair without its suffixes ("nose-hump" = nose-hump-decr
-#: at -1 .. nose-hump-incr at +1). Whole-face targets, and the eye and cheek targets of both
-#: sides ("l-eye-scale", "r-eye-scale"): the resolver draws a listed left/right pair once, so a
-#: weight never makes the face asymmetric. The eyes and cheeks were added in 0.7.0 (the shape of
-#: the eyes and lids, the epicanthic fold and the cheekbones differ between people and were
-#: fixed per age, gender and ancestry before; BENCHMARKS.md "Identity levers"). A catalog can
-#: give its own list (identity.detail_names).
+#: at -1 .. nose-hump-incr at +1). Unsided (whole-face) targets only, so a weight never
+#: makes the face asymmetric. A catalog can give its own list (identity.detail_names).
 DEFAULT_DETAIL_NAMES: tuple[str, ...] = (
     "head-fat",
     "head-scale-vert",
@@ -137,44 +133,6 @@ DEFAULT_DETAIL_NAMES: tuple[str, ...] = (
     "forehead-nubian",
     "neck-scale-horiz",
     "neck-double",
-    "l-eye-height1",
-    "r-eye-height1",
-    "l-eye-height2",
-    "r-eye-height2",
-    "l-eye-height3",
-    "r-eye-height3",
-    "l-eye-scale",
-    "r-eye-scale",
-    "l-eye-push1-in-out",
-    "r-eye-push1-in-out",
-    "l-eye-push2-in-out",
-    "r-eye-push2-in-out",
-    "l-eye-eyefold-down-up",
-    "r-eye-eyefold-down-up",
-    "l-eye-epicanthus-in-out",
-    "r-eye-epicanthus-in-out",
-    "l-eye-eyefold-angle-down-up",
-    "r-eye-eyefold-angle-down-up",
-    "l-eye-corner1-down-up",
-    "r-eye-corner1-down-up",
-    "l-eye-corner2-down-up",
-    "r-eye-corner2-down-up",
-    "l-eye-trans-down-up",
-    "r-eye-trans-down-up",
-    "l-eye-trans-in-out",
-    "r-eye-trans-in-out",
-    "l-eye-bag",
-    "r-eye-bag",
-    "l-eye-eyefold-concave-convex",
-    "r-eye-eyefold-concave-convex",
-    "l-cheek-trans-down-up",
-    "r-cheek-trans-down-up",
-    "l-cheek-volume",
-    "r-cheek-volume",
-    "l-cheek-inner",
-    "r-cheek-inner",
-    "l-cheek-bones",
-    "r-cheek-bones",
 )
 
 #: Asset kind -> ids known without any asset library; what ``validate_asset_ids`` checks
