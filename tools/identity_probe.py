@@ -51,6 +51,9 @@ GROUPS = {
     "skin": ("skin",),
     "eyes (iris)": ("eyes",),
     "hair+brows+beard": ("hair", "eyebrows", "facial_hair"),
+    # what compose draws from the identity's own streams (facefarm.catalog.rng.identity_stream): brow
+    # height and arch, skin maps and tone mottle, hairline, beard and brow hairs
+    "identity streams": ("identity_index", "identity_id"),
 }
 
 
