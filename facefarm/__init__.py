@@ -17,7 +17,7 @@ import types as _types
 from importlib import import_module as _import_module
 
 #: The one version string: the package metadata (pyproject's dynamic version) reads it from here.
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 #: The Python API, name -> module defining it; each is imported when first asked for (PEP 562).
 _API = {
