@@ -354,20 +354,28 @@ def consensus(head, hits: np.ndarray) -> list[dict]:
             continue
         want = POINT_CLASS.get(i)
         faces = skin_faces if want is None else head.faces[skin & (head.face_class == CLASS_IDS[want])]
-        if i == j:
-            p = sym[i].copy()
-            p[0] = 0.0
-            allowed = None if want is None else head.vertex_class == CLASS_IDS[want]
-            vid, w = midline_point(p, neutral, head.quads, head.mirror, allowed)
-            defs[i] = {"vertices": vid, "weights": w}
-            continue
-        # define the subject's-left member (x > 0) on the surface, mirror it for the right
-        left, right = (i, j) if sym[i][0] > 0 else (j, i)
-        tri, bary = nearest_on_mesh(sym[left][None], neutral, faces)
-        vid = faces[tri[0]]
-        defs[left] = {"vertices": vid, "weights": bary[0]}
-        defs[right] = {"vertices": head.mirror[vid], "weights": bary[0]}
+        place_pair(defs, i, j, sym, neutral, head, faces, want)
     return defs
+
+
+def place_pair(defs: list, i: int, j: int, sym: np.ndarray, neutral: np.ndarray, head, faces, want) -> None:
+    """Define point ``i`` and its mirror partner ``j`` in ``defs`` from their symmetrised consensus
+    ``sym`` (n, 3): a midline point (i == j) on the midline loop (on vertices of class ``want`` when
+    given), else the subject's-left member (x > 0) on ``faces`` and the right one its exact mirror."""
+    from facefarm.scene.classes import CLASS_IDS
+
+    if i == j:
+        p = sym[i].copy()
+        p[0] = 0.0
+        allowed = None if want is None else head.vertex_class == CLASS_IDS[want]
+        vid, w = midline_point(p, neutral, head.quads, head.mirror, allowed)
+        defs[i] = {"vertices": vid, "weights": w}
+        return
+    left, right = (i, j) if sym[i][0] > 0 else (j, i)
+    tri, bary = nearest_on_mesh(sym[left][None], neutral, faces)
+    vid = faces[tri[0]]
+    defs[left] = {"vertices": vid, "weights": bary[0]}
+    defs[right] = {"vertices": head.mirror[vid], "weights": bary[0]}
 
 
 def points_of(head, defs, v):

@@ -49,8 +49,7 @@ from derive_landmarks import (  # noqa: E402
     camera,
     face_colours,
     intersect,
-    midline_point,
-    nearest_on_mesh,
+    place_pair,
     rays,
     sample_identities,
 )
@@ -275,18 +274,7 @@ def consensus(head, hits: np.ndarray, perm: np.ndarray, lip_rule: dict[int, str]
         want = want if want in ("TOP_LIP", "BOTTOM_LIP") else None
         ok = skin & (head.face_class != CLASS_IDS["MOUTH_INTERIOR"])
         faces = head.faces[ok] if want is None else head.faces[skin & (head.face_class == CLASS_IDS[want])]
-        if i == j:
-            p = sym[i].copy()
-            p[0] = 0.0
-            allowed = None if want is None else head.vertex_class == CLASS_IDS[want]
-            vid, w = midline_point(p, neutral, head.quads, head.mirror, allowed)
-            defs[i] = {"vertices": vid, "weights": w}
-            continue
-        left, right = (i, j) if sym[i][0] > 0 else (j, i)
-        tri, bary = nearest_on_mesh(sym[left][None], neutral, faces)
-        vid = faces[tri[0]]
-        defs[left] = {"vertices": vid, "weights": bary[0]}
-        defs[right] = {"vertices": head.mirror[vid], "weights": bary[0]}
+        place_pair(defs, i, j, sym, neutral, head, faces, want)
     return defs  # type: ignore[return-value]
 
 
