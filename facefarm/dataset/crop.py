@@ -134,12 +134,11 @@ def warp(
     src_h, src_w = sample.segmentation.shape[:2]
     inside = (col >= 0) & (col < src_w) & (row >= 0) & (row < src_h)
     col, row = np.clip(col, 0, src_w - 1), np.clip(row, 0, src_h - 1)
-    seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
-    depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
+    seg, depth = _labels_at(sample, row, col, inside)
     planes = _planes_at(sample, row, col, inside, lin)
 
     uv = np.asarray(sample.landmarks, dtype=np.float64) @ lin.T + t
-    return dataclasses.replace(_warped(sample, image, seg, depth, uv, (w, h), a), planes=planes)
+    return _warped(sample, image, seg, depth, uv, (w, h), a, planes)
 
 
 def homogeneous(transform: np.ndarray) -> np.ndarray:
@@ -206,7 +205,12 @@ def nearest_labels(sample: Sample, transform: np.ndarray, size: tuple[int, int])
     """Segmentation and depth of ``sample`` warped by ``transform`` into a ``size`` (width, height) image by the
     nearest source pixel: each output pixel takes the source pixel that contains its centre's pre-image
     (:data:`OUTSIDE_CLASS` and depth 0 where that falls outside the source)."""
-    row, col, inside = _nearest_index(sample, transform, size)
+    return _labels_at(sample, *_nearest_index(sample, transform, size))
+
+
+def _labels_at(sample: Sample, row, col, inside) -> tuple[np.ndarray, np.ndarray]:
+    """Segmentation and depth of ``sample`` taken at the source pixels (row, col) (clipped), with
+    :data:`OUTSIDE_CLASS` and depth 0 where ``inside`` is false."""
     seg = np.where(inside, sample.segmentation[row, col], np.uint8(OUTSIDE_CLASS)).astype(sample.segmentation.dtype)
     depth = np.where(inside, sample.depth[row, col], 0).astype(sample.depth.dtype)
     return seg, depth
@@ -260,9 +264,10 @@ def _jacobian(m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (m[:2, :2] * p[2] - np.outer(p[:2], m[2, :2])) / p[2] ** 2
 
 
-def _warped(sample: Sample, image, seg, depth, uv: np.ndarray, size: tuple[int, int], transform) -> Sample:
-    """``sample`` with its warped pixels and landmarks ``uv``; ``visible`` and ``in_frame`` also require the
-    point (finite: a homography can send it to infinity) inside the new ``size`` image; ``transform`` composes."""
+def _warped(sample: Sample, image, seg, depth, uv: np.ndarray, size: tuple[int, int], transform, planes) -> Sample:
+    """``sample`` with its warped pixels, label ``planes`` and landmarks ``uv``; ``visible`` and ``in_frame``
+    also require the point (finite: a homography can send it to infinity) inside the new ``size`` image;
+    ``transform`` composes."""
     w, h = size
     in_image = np.isfinite(uv).all(axis=1)
     in_image[in_image] = (uv[in_image, 0] >= 0) & (uv[in_image, 0] < w) & (uv[in_image, 1] >= 0) & (uv[in_image, 1] < h)
@@ -275,6 +280,7 @@ def _warped(sample: Sample, image, seg, depth, uv: np.ndarray, size: tuple[int, 
         visible=sample.visible & in_image,
         in_frame=sample.in_frame & in_image,
         transform=compose(transform, sample.transform),
+        planes=planes,
     )
 
 
@@ -297,11 +303,11 @@ def warp_perspective(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
-    seg, depth = nearest_labels(sample, m, (w, h))
     row, col, inside = _nearest_index(sample, m, (w, h))
+    seg, depth = _labels_at(sample, row, col, inside)
     planes = _planes_at(sample, row, col, inside, _jacobian(m, (w, h))) if sample.planes else {}
     uv = transform_points(m, sample.landmarks)
-    return dataclasses.replace(_warped(sample, image, seg, depth, uv, (w, h), m), planes=planes)
+    return _warped(sample, image, seg, depth, uv, (w, h), m, planes)
 
 
 def crop(

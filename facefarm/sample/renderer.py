@@ -180,9 +180,7 @@ class SampleRenderer:
         """Render, label and encode a prepared sample: returns (record, files)."""
         sample, scene, t = prepared.sample, prepared.scene, dict(prepared.seconds)
         t0 = time.perf_counter()
-        result = (
-            self.backend.render(scene, labels=self.label_layers) if self.label_layers else self.backend.render(scene)
-        )
+        result = self.backend.render(scene, labels=self.label_layers)
         t["render"] = time.perf_counter() - t0
         self.last_backend_timings = dict(result.timings)  # the back-end's own split (benchmarks)
         t0 = time.perf_counter()

@@ -66,15 +66,12 @@ def normals(ctx, built, camera: Camera) -> np.ndarray:
         ctx.bind_face_classes(classes)
     face_index = (rgb[:, :, 0] | (rgb[:, :, 1] << 8) | (rgb[:, :, 2] << 16)) - 1
     parts = built.parts
+    if not parts:
+        return np.zeros((*face_index.shape, 3), np.float32)
     offsets = np.cumsum([0] + [len(p.vertices) for p in parts])
-    vertices = np.concatenate([p.vertices for p in parts]) if parts else np.zeros((0, 3), np.float32)
-    faces = np.concatenate([p.faces + o for p, o in zip(parts, offsets)]) if parts else np.zeros((0, 3), np.int64)
-    vn = (
-        np.concatenate([np.zeros((len(p.vertices), 3), np.float32) if p.normals is None else p.normals for p in parts])
-        if parts
-        else np.zeros((0, 3), np.float32)
-    )
-    smooth = (
-        np.concatenate([np.full(len(p.faces), p.normals is not None) for p in parts]) if parts else np.zeros(0, bool)
-    )
+    vertices = np.concatenate([p.vertices for p in parts])
+    faces = np.concatenate([p.faces + o for p, o in zip(parts, offsets)])
+    # flat parts' rows are never read (their faces take their plane's normal)
+    vn = np.concatenate([np.zeros((len(p.vertices), 3), np.float32) if p.normals is None else p.normals for p in parts])
+    smooth = np.concatenate([np.full(len(p.faces), p.normals is not None) for p in parts])
     return surface_normals(camera, face_index, vertices, faces, vn, smooth)
